@@ -1,0 +1,44 @@
+//! Files embedded in the binary: templates and built-in blueprints (examples and scale presets).
+//! `build.rs` makes cargo rebuild when a file under either folder is added, changed or removed.
+
+use include_dir::{Dir, include_dir};
+
+pub static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+pub static BLUEPRINTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/blueprints");
+
+pub const DEFAULT_EXAMPLE: &str = "ecommerce";
+
+pub fn presets() -> &'static str {
+    BLUEPRINTS
+        .get_file("presets.yaml")
+        .and_then(|f| f.contents_utf8())
+        .expect("blueprints/presets.yaml is embedded")
+}
+
+/// Built-in example blueprints: (name, source), sorted by name.
+pub fn examples() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<_> = BLUEPRINTS
+        .files()
+        .filter_map(|f| {
+            let name = f.path().file_name()?.to_str()?.strip_suffix(".yaml")?;
+            (name != "presets").then_some((name, f.contents_utf8()?))
+        })
+        .collect();
+    out.sort_by_key(|(n, _)| *n);
+    out
+}
+
+pub fn example(name: &str) -> Option<&'static str> {
+    examples()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| s)
+}
+
+/// The example's one-line description: its `description:` value.
+pub fn describe(source: &str) -> &str {
+    source
+        .lines()
+        .find_map(|l| l.strip_prefix("description:"))
+        .map_or("", str::trim)
+}

@@ -1,0 +1,321 @@
+//! The blueprint: what the user wrote, as typed values, plus where each value stands.
+//!
+//! Flow inside this module: text → [`node::parse`] (YAML with positions) → [`schema::read`]
+//! (typed [`Blueprint`], schema diagnostics, a [`SourceMap`] from blueprint path to position) →
+//! [`validate::check`] (cross-reference rules). Nothing here applies defaults beyond what the
+//! format itself defines; the `resolve` stage does that.
+
+pub mod fields;
+pub mod node;
+pub mod schema;
+pub mod validate;
+
+use crate::diagnostic::Diagnostics;
+use indexmap::IndexMap;
+use node::Loc;
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchType {
+    #[default]
+    Microservices,
+    Serverless,
+    Monolith,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scale {
+    Small,
+    #[default]
+    Medium,
+    Large,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    #[default]
+    Api,
+    Worker,
+    Gateway,
+    Frontend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Http,
+    Grpc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Broker {
+    #[default]
+    Kafka,
+    Rabbitmq,
+    Sqs,
+}
+
+impl ArchType {
+    pub const NAMES: [&'static str; 3] = ["microservices", "serverless", "monolith"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "microservices" => Some(Self::Microservices),
+            "serverless" => Some(Self::Serverless),
+            "monolith" => Some(Self::Monolith),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+impl Scale {
+    pub const NAMES: [&'static str; 3] = ["small", "medium", "large"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "small" => Some(Self::Small),
+            "medium" => Some(Self::Medium),
+            "large" => Some(Self::Large),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Blueprint {
+    pub version: u32,
+    pub name: String,
+    pub description: String,
+    pub arch: ArchType,
+    pub scale: Scale,
+    pub cloud: Cloud,
+    pub environments: Vec<String>,
+    pub ingress: Option<Ingress>,
+    pub services: IndexMap<String, Service>,
+    pub entities: IndexMap<String, Entity>,
+    pub databases: IndexMap<String, Database>,
+    pub caches: IndexMap<String, Cache>,
+    pub messaging: Option<Messaging>,
+    pub mesh: Mesh,
+    pub observability: Observability,
+    pub ci: Ci,
+    /// Per-blueprint overrides of the scale preset (same keys as `blueprints/presets.yaml`).
+    pub overrides: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cloud {
+    pub provider: String,
+    pub region: String,
+}
+
+impl Default for Cloud {
+    fn default() -> Self {
+        Cloud {
+            provider: "aws".into(),
+            region: "eu-west-1".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingress {
+    pub host: String,
+    pub tls: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    pub kind: ServiceKind,
+    pub description: String,
+    pub language: Option<String>,
+    pub image: Option<String>,
+    pub protocols: Vec<Protocol>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub cache: Option<String>,
+    pub entities: Vec<String>,
+    pub publishes: Vec<String>,
+    pub consumes: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub versions: Vec<String>,
+    pub traffic: IndexMap<String, u32>,
+    pub resilience: Option<Resilience>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resilience {
+    /// Seconds.
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub path: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Entity {
+    /// Field name → field spec as written (`string(255) unique`).
+    pub fields: IndexMap<String, String>,
+    pub indexes: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub engine: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub engine: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Messaging {
+    pub broker: Broker,
+    pub topics: IndexMap<String, Topic>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Topic {
+    pub partitions: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mesh {
+    pub enabled: bool,
+    pub mtls: String,
+}
+
+impl Default for Mesh {
+    fn default() -> Self {
+        Mesh {
+            enabled: false,
+            mtls: "strict".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Observability {
+    pub tracing: bool,
+    pub metrics: bool,
+    pub dashboards: bool,
+}
+
+impl Default for Observability {
+    fn default() -> Self {
+        Observability {
+            tracing: true,
+            metrics: true,
+            dashboards: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ci {
+    pub provider: String,
+}
+
+impl Default for Ci {
+    fn default() -> Self {
+        Ci {
+            provider: "github".into(),
+        }
+    }
+}
+
+/// Blueprint path (`services.orders.port`) → where its value (and its key) stand in the file.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    values: HashMap<String, Loc>,
+    keys: HashMap<String, Loc>,
+}
+
+impl SourceMap {
+    pub fn record(&mut self, path: &str, value: Loc, key: Option<Loc>) {
+        self.values.insert(path.to_owned(), value);
+        if let Some(k) = key {
+            self.keys.insert(path.to_owned(), k);
+        }
+    }
+
+    /// Position of the value at `path`, or of the nearest ancestor that has one.
+    pub fn value(&self, path: &str) -> Loc {
+        self.lookup(&self.values, path)
+    }
+
+    /// Position of the key at `path` (for "unknown key" and "duplicate" reports).
+    pub fn key(&self, path: &str) -> Loc {
+        match self.keys.get(path) {
+            Some(l) => *l,
+            None => self.value(path),
+        }
+    }
+
+    fn lookup(&self, map: &HashMap<String, Loc>, path: &str) -> Loc {
+        let mut p = path;
+        loop {
+            if let Some(l) = map.get(p) {
+                return *l;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p = &p[..i],
+                None => return Loc::default(),
+            }
+        }
+    }
+}
+
+/// A blueprint read from text, with its diagnostics and source positions.
+pub struct Loaded {
+    pub blueprint: Option<Blueprint>,
+    pub sources: SourceMap,
+    pub diagnostics: Diagnostics,
+}
+
+/// Parse, read and validate a blueprint. `blueprint` is `None` when it could not be read at all;
+/// callers must still check `diagnostics.has_errors()` before using it.
+pub fn load(source: &str, file: &str) -> Loaded {
+    let mut diagnostics = Diagnostics::default();
+    let mut sources = SourceMap::default();
+    let blueprint = match node::parse(source) {
+        Err(e) => {
+            let mut d = crate::diagnostic::Diagnostic::error("E0001", "", e.message).with_help(
+                "fix the YAML syntax at this position; the blueprint must be one YAML mapping",
+            );
+            if let Some(loc) = e.loc {
+                d = d.at(loc);
+            }
+            diagnostics.push(d);
+            None
+        }
+        Ok(root) => {
+            let bp = schema::read(&root, &mut sources, &mut diagnostics);
+            if let Some(bp) = &bp {
+                validate::check(bp, &sources, &mut diagnostics);
+            }
+            bp
+        }
+    };
+    diagnostics.finish(file);
+    Loaded {
+        blueprint,
+        sources,
+        diagnostics,
+    }
+}

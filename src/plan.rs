@@ -1,0 +1,237 @@
+//! Plan stage: the resolved model → the list of files to write, each with its template, its
+//! output path and the model item it is rendered for. Pure; the plan owns paths, templates own
+//! text.
+//!
+//! Template layout mirrors the output tree. Templates live under `common/` (every type) or a
+//! type folder (`microservices/`, `monolith/`, `serverless/`), whose file of the same relative
+//! path replaces the common one. A path segment `__service__`, `__deployable__`, `__database__`,
+//! `__env__`, `__function__` or `__grpc__` repeats the file once per item of that collection.
+//! Folders starting with `_` hold partials and produce no file.
+
+use crate::resolve::Model;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedFile {
+    /// Output path, relative to the output directory, with `/` separators.
+    pub path: String,
+    /// Template name (relative to the templates root, including its type folder).
+    pub template: String,
+    /// The collection and index of the item this file is for, if any.
+    #[serde(skip)]
+    pub item: Option<(Collection, usize)>,
+    /// Layer, for summaries and `plan`: the first path segment(s) (`deploy/k8s`, `services`, …).
+    pub layer: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Service,
+    Deployable,
+    Database,
+    Env,
+    Function,
+    Grpc,
+}
+
+impl Collection {
+    const ALL: [(&'static str, Collection); 6] = [
+        ("__service__", Collection::Service),
+        ("__deployable__", Collection::Deployable),
+        ("__database__", Collection::Database),
+        ("__env__", Collection::Env),
+        ("__function__", Collection::Function),
+        ("__grpc__", Collection::Grpc),
+    ];
+
+    /// Name of the item in the template context.
+    pub fn var(self) -> &'static str {
+        match self {
+            Collection::Service | Collection::Grpc => "service",
+            Collection::Deployable => "deployable",
+            Collection::Database => "database",
+            Collection::Env => "env",
+            Collection::Function => "function",
+        }
+    }
+
+    /// Indices of the model's items in this collection, with the name used in paths.
+    fn items(self, m: &Model) -> Vec<(usize, String)> {
+        match self {
+            Collection::Service => m
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.generated && !s.is_gateway)
+                .map(|(i, s)| (i, s.name.kebab.clone()))
+                .collect(),
+            Collection::Grpc => m
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.generated && s.grpc)
+                .map(|(i, s)| (i, s.name.kebab.clone()))
+                .collect(),
+            Collection::Deployable => m
+                .deployables
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, s.name.kebab.clone()))
+                .collect(),
+            Collection::Database => m
+                .databases
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (i, d.name.kebab.clone()))
+                .collect(),
+            Collection::Env => m
+                .environments
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (i, e.name.clone()))
+                .collect(),
+            Collection::Function => m
+                .functions
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i, f.name.kebab.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Whether a whole output folder applies to this model.
+fn applies(path: &str, m: &Model) -> bool {
+    if path.starts_with("deploy/k8s/") {
+        return !m.is_serverless;
+    }
+    if path.starts_with("deploy/istio/") {
+        return m.mesh.enabled;
+    }
+    if path.starts_with(".github/") {
+        return m.ci.github;
+    }
+    true
+}
+
+/// Template names of one type: common ones, replaced or extended by the type's own.
+pub fn templates_for<'a>(
+    all: impl Iterator<Item = &'a str>,
+    arch: &str,
+) -> BTreeMap<String, String> {
+    let mut chosen = BTreeMap::new();
+    let mut typed = Vec::new();
+    for name in all {
+        if let Some(rel) = name.strip_prefix("common/") {
+            chosen
+                .entry(rel.to_owned())
+                .or_insert_with(|| name.to_owned());
+        } else if name.strip_prefix(arch).is_some_and(|r| r.starts_with('/')) {
+            typed.push((name[arch.len() + 1..].to_owned(), name.to_owned()));
+        }
+    }
+    for (rel, name) in typed {
+        chosen.insert(rel, name);
+    }
+    chosen.retain(|rel, _| !rel.split('/').any(|seg| seg.starts_with('_')));
+    chosen
+}
+
+pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {
+    let mut files = Vec::new();
+    for (rel, template) in templates_for(template_names, m.arch) {
+        let placeholder = Collection::ALL.iter().find(|(p, _)| rel.contains(p));
+        match placeholder {
+            None => files.push(file(rel, template, None)),
+            Some((p, coll)) => {
+                for (i, name) in coll.items(m) {
+                    files.push(file(
+                        rel.replace(p, &name),
+                        template.clone(),
+                        Some((*coll, i)),
+                    ));
+                }
+            }
+        }
+    }
+    files.retain(|f| applies(&f.path, m));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+fn file(path: String, template: String, item: Option<(Collection, usize)>) -> PlannedFile {
+    let layer = layer_of(&path);
+    PlannedFile {
+        path,
+        template,
+        item,
+        layer,
+    }
+}
+
+fn layer_of(path: &str) -> String {
+    let mut parts = path.split('/');
+    let first = parts.next().unwrap_or_default();
+    match first {
+        "deploy" | "infra" | ".github" | "tests" => match parts.next() {
+            Some(second) if path.matches('/').count() > 1 => format!("{first}/{second}"),
+            _ => first.to_owned(),
+        },
+        _ if !path.contains('/') => "root".to_owned(),
+        _ => first.to_owned(),
+    }
+}
+
+/// The one-line header for a generated file, in the file's comment syntax; empty for formats
+/// without comments (JSON).
+pub fn header_for(path: &str) -> String {
+    const TEXT: &str = "Generated by codex-system-design from blueprint.yaml. Hand edits are kept on regeneration (three-way merge).";
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        _ if name.starts_with("Dockerfile") => format!("# {TEXT}"),
+        "yaml" | "yml" | "py" | "tf" | "tfvars" | "toml" | "sh" | "txt" | "ini" | "cfg"
+        | "conf" | "env" | "hcl" | "gitignore" | "dockerignore" => format!("# {TEXT}"),
+        "sql" => format!("-- {TEXT}"),
+        "proto" | "js" | "ts" => format!("// {TEXT}"),
+        "md" => format!("<!-- {TEXT} -->"),
+        "mmd" => format!("%% {TEXT}"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_folder_replaces_common_and_partials_are_dropped() {
+        let names = [
+            "common/a.yaml",
+            "common/b.yaml",
+            "monolith/b.yaml",
+            "serverless/c.yaml",
+            "common/_macros/x.tera",
+        ];
+        let t = templates_for(names.into_iter(), "monolith");
+        assert_eq!(t.get("a.yaml").map(String::as_str), Some("common/a.yaml"));
+        assert_eq!(t.get("b.yaml").map(String::as_str), Some("monolith/b.yaml"));
+        assert!(!t.contains_key("c.yaml"));
+        assert!(!t.keys().any(|k| k.contains("_macros")));
+    }
+
+    #[test]
+    fn layers_group_by_first_folders() {
+        assert_eq!(layer_of("deploy/k8s/base/x.yaml"), "deploy/k8s");
+        assert_eq!(layer_of("services/orders/app/main.py"), "services");
+        assert_eq!(layer_of("README.md"), "root");
+    }
+
+    #[test]
+    fn headers_use_each_format_comment_syntax() {
+        assert!(header_for("a/b.sql").starts_with("-- "));
+        assert!(header_for("services/x/Dockerfile").starts_with("# "));
+        assert_eq!(header_for("x/dashboard.json"), "");
+    }
+}

@@ -1,0 +1,196 @@
+//! Render stage: planned files → file contents. Pure: no I/O beyond reading the template set it
+//! is given. Templates are Tera 2 with autoescape off; case filters come from heck so templates
+//! never spell a name by hand. Every output is LF-only and ends with exactly one newline.
+
+use crate::plan::{Collection, PlannedFile, header_for};
+use crate::resolve::Model;
+use heck::{
+    ToKebabCase, ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase, ToTitleCase,
+};
+use std::borrow::Cow;
+use tera::{Context, Kwargs, State, Tera, Value};
+
+/// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
+pub struct TemplateSet {
+    pub sources: Vec<(String, String)>,
+}
+
+impl TemplateSet {
+    pub fn embedded() -> Self {
+        let mut sources = Vec::new();
+        collect(&crate::assets::TEMPLATES, &mut sources);
+        sources.sort();
+        TemplateSet { sources }
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.sources.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Replace or add templates from a user's folder (same relative path replaces).
+    pub fn overlay(&mut self, extra: Vec<(String, String)>) {
+        for (name, src) in extra {
+            match self.sources.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = src,
+                None => self.sources.push((name, src)),
+            }
+        }
+        self.sources.sort();
+    }
+}
+
+fn collect(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, String)>) {
+    for f in dir.files() {
+        if let Some(text) = f.contents_utf8() {
+            out.push((
+                f.path().to_string_lossy().replace('\\', "/"),
+                text.to_owned(),
+            ));
+        }
+    }
+    for d in dir.dirs() {
+        collect(d, out);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("template `{template}` (for {path}): {message}")]
+pub struct RenderError {
+    pub template: String,
+    pub path: String,
+    pub message: String,
+}
+
+pub struct Renderer {
+    tera: Tera,
+}
+
+impl Renderer {
+    pub fn new(set: &TemplateSet) -> Result<Self, RenderError> {
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        register_filters(&mut tera);
+        tera.add_raw_templates(set.sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+            .map_err(|e| RenderError {
+                template: String::new(),
+                path: String::new(),
+                message: error_text(&e),
+            })?;
+        Ok(Renderer { tera })
+    }
+
+    /// Render every planned file, in plan order.
+    pub fn render_all(
+        &self,
+        m: &Model,
+        files: &[PlannedFile],
+    ) -> Result<Vec<(String, String)>, RenderError> {
+        let model = Value::from_serializable(m);
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let mut ctx = Context::new();
+            ctx.insert_value("m", model.clone());
+            ctx.insert("header", &header_for(&f.path));
+            ctx.insert("path", &f.path);
+            if let Some((coll, i)) = f.item {
+                ctx.insert_value(coll.var(), item_value(m, coll, i));
+            }
+            let text = self
+                .tera
+                .render(&f.template, &ctx)
+                .map_err(|e| RenderError {
+                    template: f.template.clone(),
+                    path: f.path.clone(),
+                    message: error_text(&e),
+                })?;
+            out.push((f.path.clone(), normalize(&text)));
+        }
+        Ok(out)
+    }
+}
+
+fn item_value(m: &Model, coll: Collection, i: usize) -> Value {
+    match coll {
+        Collection::Service | Collection::Grpc => Value::from_serializable(&m.services[i]),
+        Collection::Deployable => Value::from_serializable(&m.deployables[i]),
+        Collection::Database => Value::from_serializable(&m.databases[i]),
+        Collection::Env => Value::from_serializable(&m.environments[i]),
+        Collection::Function => Value::from_serializable(&m.functions[i]),
+    }
+}
+
+fn error_text(e: &tera::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    text
+}
+
+/// LF line endings, no trailing spaces, exactly one final newline.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    for line in text.replace("\r\n", "\n").lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let trimmed = out.trim_end_matches('\n').len();
+    out.truncate(trimmed);
+    out.push('\n');
+    out
+}
+
+fn case_filter(f: fn(&str) -> String) -> impl Fn(Cow<'_, str>, Kwargs, &State) -> String {
+    move |s: Cow<'_, str>, _: Kwargs, _: &State| f(&s)
+}
+
+fn register_filters(tera: &mut Tera) {
+    tera.register_filter("kebab", case_filter(|s| s.to_kebab_case()));
+    tera.register_filter("snake", case_filter(|s| s.to_snake_case()));
+    tera.register_filter("pascal", case_filter(|s| s.to_pascal_case()));
+    tera.register_filter("camel", case_filter(|s| s.to_lower_camel_case()));
+    tera.register_filter("shouty", case_filter(|s| s.to_shouty_snake_case()));
+    tera.register_filter("titlecase", case_filter(|s| s.to_title_case()));
+    // A double-quoted string that is valid YAML, JSON and HCL.
+    tera.register_filter("quote", |s: Cow<'_, str>, _: Kwargs, _: &State| {
+        serde_json::to_string(&*s).unwrap_or_default()
+    });
+    tera.register_filter("json", |v: &Value, _: Kwargs, _: &State| {
+        serde_json::to_string(v).unwrap_or_default()
+    });
+    tera.register_filter("json_pretty", |v: &Value, _: Kwargs, _: &State| {
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_strips_trailing_space_and_blank_tail() {
+        assert_eq!(normalize("a  \r\nb\n\n\n"), "a\nb\n");
+        assert_eq!(normalize(""), "\n");
+    }
+
+    #[test]
+    fn case_filters_and_quote_render() {
+        let mut tera = Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        register_filters(&mut tera);
+        tera.add_raw_template(
+            "t",
+            "{{ n | snake }} {{ n | kebab }} {{ n | pascal }} {{ q | quote }}",
+        )
+        .unwrap();
+        let mut ctx = Context::new();
+        ctx.insert("n", "order-item");
+        ctx.insert("q", "a\"b");
+        assert_eq!(
+            tera.render("t", &ctx).unwrap(),
+            "order_item order-item OrderItem \"a\\\"b\""
+        );
+    }
+}

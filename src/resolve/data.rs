@@ -1,0 +1,498 @@
+//! Data layer of the model: entities as tables and columns, databases, caches and messaging.
+
+use super::{Names, Preset};
+use crate::blueprint::fields::{self, FieldType};
+use crate::blueprint::{ArchType, Blueprint, Broker};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entity {
+    pub name: Names,
+    pub table: String,
+    /// URL segment of its CRUD endpoints (`order-items`).
+    pub resource: String,
+    pub owner: String,
+    /// Database holding the table (None when the owner has none).
+    pub database: Option<String>,
+    pub columns: Vec<Column>,
+    pub pk: String,
+    pub indexes: Vec<Index>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub name: String,
+    /// `uuid`, `string`, `decimal`, … as written.
+    pub kind: &'static str,
+    pub sql_type: String,
+    pub sa_type: String,
+    pub py_type: String,
+    pub proto_type: &'static str,
+    /// DynamoDB attribute type: S, N or B.
+    pub dynamo_type: &'static str,
+    pub json_schema_type: &'static str,
+    pub json_schema_format: Option<&'static str>,
+    pub max_length: Option<u32>,
+    pub enum_values: Vec<String>,
+    pub pk: bool,
+    pub unique: bool,
+    pub nullable: bool,
+    /// SQL default expression, if any.
+    pub default_sql: Option<String>,
+    /// Python default literal for the create schema, if any.
+    pub default_py: Option<String>,
+    /// Set on server side (pk, `default now`): not part of the create payload.
+    pub server_generated: bool,
+    pub reference: Option<Reference>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    pub entity: String,
+    pub table: String,
+    pub column: String,
+    /// A real foreign key (same database) or a logical reference (another database).
+    pub foreign_key: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Database {
+    pub name: Names,
+    pub engine: String,
+    pub services: Vec<String>,
+    pub entities: Vec<String>,
+    /// Host name in compose and Kubernetes (in the cloud it is an RDS endpoint in the Secret).
+    pub host: String,
+    pub port: u16,
+    pub db_name: String,
+    pub user: String,
+    /// Kubernetes Secret / Secrets Manager name holding `DATABASE_URL`.
+    pub secret_name: String,
+    pub migrations_dir: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cache {
+    pub name: Names,
+    pub engine: String,
+    pub services: Vec<String>,
+    pub host: String,
+    pub port: u16,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Messaging {
+    pub broker: &'static str,
+    pub is_kafka: bool,
+    pub is_rabbitmq: bool,
+    pub is_sqs: bool,
+    pub host: String,
+    pub port: u16,
+    /// Env var carrying the broker address, and its value for compose and Kubernetes.
+    pub env_var: &'static str,
+    pub address: String,
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Topic {
+    pub name: Names,
+    pub partitions: u32,
+    pub publishers: Vec<String>,
+    pub consumers: Vec<String>,
+}
+
+pub struct Data {
+    pub entities: Vec<Entity>,
+    pub databases: Vec<Database>,
+    pub caches: Vec<Cache>,
+    pub messaging: Option<Messaging>,
+}
+
+pub fn resolve(bp: &Blueprint, preset: &Preset) -> Data {
+    let databases = databases(bp);
+    let entities = entities(bp, &databases);
+    Data {
+        entities,
+        databases,
+        caches: caches(bp),
+        messaging: messaging(bp, preset),
+    }
+}
+
+/// The database a service's tables live in after lowering.
+pub fn service_database(bp: &Blueprint, service: &str) -> Option<String> {
+    if bp.arch == ArchType::Monolith {
+        let any = bp
+            .services
+            .values()
+            .any(|s| s.database.is_some() || !s.entities.is_empty());
+        return any.then(|| monolith_db(bp));
+    }
+    bp.services.get(service).and_then(|s| s.database.clone())
+}
+
+fn monolith_db(bp: &Blueprint) -> String {
+    format!("{}-db", bp.name)
+}
+
+fn databases(bp: &Blueprint) -> Vec<Database> {
+    let mut names: Vec<String> = if bp.arch == ArchType::Monolith {
+        service_database(bp, "").into_iter().collect()
+    } else {
+        bp.databases.keys().cloned().collect()
+    };
+    names.dedup();
+    names
+        .into_iter()
+        .map(|db| {
+            let services: Vec<String> = bp
+                .services
+                .keys()
+                .filter(|s| service_database(bp, s).as_deref() == Some(db.as_str()))
+                .cloned()
+                .collect();
+            let entities = services
+                .iter()
+                .flat_map(|s| bp.services[s].entities.clone())
+                .collect();
+            let n = Names::new(&db);
+            Database {
+                engine: bp
+                    .databases
+                    .get(&db)
+                    .map_or("postgres".into(), |d| d.engine.clone()),
+                host: n.kebab.clone(),
+                port: 5432,
+                db_name: n.snake.clone(),
+                user: n.snake.clone(),
+                secret_name: format!("{}-credentials", n.kebab),
+                migrations_dir: format!("migrations/{}", n.kebab),
+                services,
+                entities,
+                name: n,
+            }
+        })
+        .collect()
+}
+
+fn owner_of<'a>(bp: &'a Blueprint, entity: &str) -> Option<&'a str> {
+    bp.services
+        .iter()
+        .find(|(_, s)| s.entities.iter().any(|e| e == entity))
+        .map(|(n, _)| n.as_str())
+}
+
+pub fn table_name(entity: &str) -> String {
+    pluralize(&Names::new(entity).snake)
+}
+
+fn pluralize(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
+    }
+    if word.ends_with('s') || word.ends_with('x') || word.ends_with("ch") || word.ends_with("sh") {
+        return format!("{word}es");
+    }
+    format!("{word}s")
+}
+
+fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
+    bp.entities
+        .iter()
+        .map(|(name, e)| {
+            let owner = owner_of(bp, name).unwrap_or_default().to_owned();
+            let database = service_database(bp, &owner);
+            let table = table_name(name);
+            let columns: Vec<Column> = e
+                .fields
+                .iter()
+                .filter_map(|(f, spec)| {
+                    fields::parse(spec)
+                        .ok()
+                        .map(|p| column(bp, &database, f, &p))
+                })
+                .collect();
+            let pk = columns
+                .iter()
+                .find(|c| c.pk)
+                .map_or("id".into(), |c| c.name.clone());
+            let mut indexes: Vec<Index> = e
+                .indexes
+                .iter()
+                .map(|cols| Index {
+                    name: format!("ix_{table}_{}", cols.join("_")),
+                    columns: cols.clone(),
+                })
+                .collect();
+            // Reference columns are looked up by; index them (FKs get no index by default in PostgreSQL).
+            for c in columns.iter().filter(|c| c.reference.is_some()) {
+                if !indexes.iter().any(|i| i.columns == [c.name.clone()]) {
+                    indexes.push(Index {
+                        name: format!("ix_{table}_{}", c.name),
+                        columns: vec![c.name.clone()],
+                    });
+                }
+            }
+            Entity {
+                resource: Names::new(&table).kebab,
+                name: Names::new(name),
+                table,
+                owner,
+                database,
+                columns,
+                pk,
+                indexes,
+            }
+        })
+        .collect()
+}
+
+fn column(bp: &Blueprint, database: &Option<String>, name: &str, f: &fields::FieldSpec) -> Column {
+    let mut c = Column {
+        name: name.to_owned(),
+        kind: "",
+        sql_type: String::new(),
+        sa_type: String::new(),
+        py_type: String::new(),
+        proto_type: "string",
+        dynamo_type: "S",
+        json_schema_type: "string",
+        json_schema_format: None,
+        max_length: None,
+        enum_values: Vec::new(),
+        pk: f.pk,
+        unique: f.unique,
+        nullable: f.nullable,
+        default_sql: None,
+        default_py: None,
+        server_generated: f.pk || f.default.as_deref() == Some("now"),
+        reference: None,
+    };
+    let simple =
+        |kind, sql: &str, sa: &str, py: &str| (kind, sql.to_owned(), sa.to_owned(), py.to_owned());
+    let (kind, sql, sa, py) = match &f.ty {
+        FieldType::Uuid => simple("uuid", "UUID", "Uuid", "uuid.UUID"),
+        FieldType::String(n) => {
+            c.max_length = Some(*n);
+            (
+                "string",
+                format!("VARCHAR({n})"),
+                format!("String({n})"),
+                "str".into(),
+            )
+        }
+        FieldType::Text => simple("text", "TEXT", "Text", "str"),
+        FieldType::Int => simple("int", "INTEGER", "Integer", "int"),
+        FieldType::BigInt => simple("bigint", "BIGINT", "BigInteger", "int"),
+        FieldType::Decimal(p, s) => (
+            "decimal",
+            format!("NUMERIC({p},{s})"),
+            format!("Numeric({p}, {s})"),
+            "Decimal".into(),
+        ),
+        FieldType::Bool => simple("bool", "BOOLEAN", "Boolean", "bool"),
+        FieldType::Timestamp => simple(
+            "timestamp",
+            "TIMESTAMPTZ",
+            "DateTime(timezone=True)",
+            "datetime",
+        ),
+        FieldType::Date => simple("date", "DATE", "Date", "date"),
+        FieldType::Json => simple("json", "JSONB", "JSON", "dict"),
+        FieldType::Enum(values) => {
+            c.enum_values = values.clone();
+            let len = values.iter().map(String::len).max().unwrap_or(1).max(16);
+            c.max_length = Some(len as u32);
+            (
+                "enum",
+                format!("VARCHAR({len})"),
+                format!("String({len})"),
+                "str".into(),
+            )
+        }
+        FieldType::Ref(target) => {
+            let owner = owner_of(bp, target).unwrap_or_default();
+            let target_db = service_database(bp, owner);
+            let target_pk = bp.entities.get(target).and_then(|e| {
+                e.fields.iter().find_map(|(n, s)| {
+                    fields::parse(s)
+                        .ok()
+                        .filter(|p| p.pk)
+                        .map(|p| (n.clone(), p.ty))
+                })
+            });
+            let (pk_col, pk_ty) = target_pk.unwrap_or(("id".into(), FieldType::Uuid));
+            c.reference = Some(Reference {
+                entity: target.clone(),
+                table: table_name(target),
+                column: pk_col,
+                foreign_key: target_db.is_some() && &target_db == database,
+            });
+            if pk_ty == FieldType::Uuid {
+                simple("ref", "UUID", "Uuid", "uuid.UUID")
+            } else {
+                simple("ref", "BIGINT", "BigInteger", "int")
+            }
+        }
+    };
+    (
+        c.proto_type,
+        c.dynamo_type,
+        c.json_schema_type,
+        c.json_schema_format,
+    ) = match kind {
+        "int" => ("int32", "N", "integer", None),
+        "bigint" => ("int64", "N", "integer", None),
+        "bool" => ("bool", "S", "boolean", None),
+        "decimal" => ("string", "N", "string", Some("decimal")),
+        "timestamp" => (
+            "google.protobuf.Timestamp",
+            "S",
+            "string",
+            Some("date-time"),
+        ),
+        "date" => ("string", "S", "string", Some("date")),
+        "uuid" | "ref" if py == "uuid.UUID" => ("string", "S", "string", Some("uuid")),
+        "json" => ("google.protobuf.Struct", "S", "object", None),
+        _ => ("string", "S", "string", None),
+    };
+    if kind == "bool" {
+        c.dynamo_type = "N";
+    }
+    if let Some(d) = &f.default {
+        c.default_sql = Some(match (&f.ty, d.as_str()) {
+            (_, "now") => {
+                if kind == "date" {
+                    "CURRENT_DATE".into()
+                } else {
+                    "now()".into()
+                }
+            }
+            (FieldType::Bool, v) => v.to_uppercase(),
+            (FieldType::Int | FieldType::BigInt | FieldType::Decimal(..), v) => v.to_owned(),
+            (_, v) => format!("'{v}'"),
+        });
+        if d != "now" {
+            c.default_py = Some(match &f.ty {
+                FieldType::Bool => {
+                    if d == "true" {
+                        "True".into()
+                    } else {
+                        "False".into()
+                    }
+                }
+                FieldType::Int | FieldType::BigInt => d.clone(),
+                FieldType::Decimal(..) => format!("Decimal(\"{d}\")"),
+                _ => format!("\"{d}\""),
+            });
+        }
+    }
+    c.kind = kind;
+    c.sql_type = sql;
+    c.sa_type = sa;
+    c.py_type = py;
+    c
+}
+
+fn caches(bp: &Blueprint) -> Vec<Cache> {
+    bp.caches
+        .iter()
+        .map(|(name, c)| {
+            let n = Names::new(name);
+            Cache {
+                engine: c.engine.clone(),
+                services: bp
+                    .services
+                    .iter()
+                    .filter(|(_, s)| s.cache.as_deref() == Some(name))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                host: n.kebab.clone(),
+                port: 6379,
+                url: format!("redis://{}:6379/0", n.kebab),
+                name: n,
+            }
+        })
+        .collect()
+}
+
+fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
+    let m = bp.messaging.as_ref()?;
+    let (broker, host, port, env_var, address) = match m.broker {
+        Broker::Kafka => (
+            "kafka",
+            "kafka",
+            9092,
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "kafka:9092".to_owned(),
+        ),
+        Broker::Rabbitmq => (
+            "rabbitmq",
+            "rabbitmq",
+            5672,
+            "AMQP_HOST",
+            "rabbitmq".to_owned(),
+        ),
+        Broker::Sqs => (
+            "sqs",
+            "localstack",
+            4566,
+            "SQS_ENDPOINT_URL",
+            "http://localstack:4566".to_owned(),
+        ),
+    };
+    Some(Messaging {
+        broker,
+        is_kafka: m.broker == Broker::Kafka,
+        is_rabbitmq: m.broker == Broker::Rabbitmq,
+        is_sqs: m.broker == Broker::Sqs,
+        host: host.into(),
+        port,
+        env_var,
+        address,
+        topics: m
+            .topics
+            .iter()
+            .map(|(t, topic)| Topic {
+                name: Names::new(t),
+                partitions: topic.partitions.unwrap_or(preset.messaging.partitions),
+                publishers: bp
+                    .services
+                    .iter()
+                    .filter(|(_, s)| s.publishes.contains(t))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                consumers: bp
+                    .services
+                    .iter()
+                    .filter(|(_, s)| s.consumes.contains(t))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_snake_plural() {
+        assert_eq!(table_name("User"), "users");
+        assert_eq!(table_name("OrderItem"), "order_items");
+        assert_eq!(table_name("Category"), "categories");
+        assert_eq!(table_name("Address"), "addresses");
+        assert_eq!(table_name("Key"), "keys");
+    }
+}

@@ -1,0 +1,209 @@
+//! Resolve stage: a validated [`Blueprint`] → the one [`Model`] every template reads.
+//!
+//! Everything a template needs is computed here, once: names in each case style, ports, the
+//! environment variables that wire services together (the same names in code, compose and
+//! Kubernetes), the scale preset with the blueprint's overrides, callers of each service, tables
+//! and columns of each database, and the lowering for the blueprint's type (deployables for
+//! microservices and monolith, functions for serverless). Templates never derive names.
+
+mod data;
+mod presets;
+mod services;
+
+pub use presets::Preset;
+
+use crate::blueprint::{ArchType, Blueprint};
+use heck::{
+    ToKebabCase, ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase, ToTitleCase,
+};
+use serde::Serialize;
+
+pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One name in every spelling the outputs need.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Names {
+    /// As written in the blueprint (`user-service`, `order.created`, `OrderItem`).
+    pub raw: String,
+    pub kebab: String,
+    pub snake: String,
+    pub pascal: String,
+    pub camel: String,
+    pub upper: String,
+    pub title: String,
+}
+
+impl Names {
+    pub fn new(raw: &str) -> Self {
+        Names {
+            raw: raw.to_owned(),
+            kebab: raw.to_kebab_case(),
+            snake: raw.to_snake_case(),
+            pascal: raw.to_pascal_case(),
+            camel: raw.to_lower_camel_case(),
+            upper: raw.to_shouty_snake_case(),
+            title: raw.to_title_case(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub tool: Tool,
+    pub name: Names,
+    pub description: String,
+    /// `microservices`, `serverless` or `monolith`.
+    pub arch: &'static str,
+    pub is_microservices: bool,
+    pub is_monolith: bool,
+    pub is_serverless: bool,
+    pub scale: &'static str,
+    pub namespace: String,
+    pub cloud: Cloud,
+    pub environments: Vec<Environment>,
+    pub ingress: Option<Ingress>,
+    pub preset: Preset,
+    /// Every service of the blueprint, in blueprint order.
+    pub services: Vec<services::Service>,
+    /// What is deployed as a workload (microservices: one per service; monolith: one app).
+    pub deployables: Vec<services::Service>,
+    /// Serverless lowering: one function per HTTP service and per consumed topic.
+    pub functions: Vec<services::Function>,
+    pub entities: Vec<data::Entity>,
+    pub databases: Vec<data::Database>,
+    pub caches: Vec<data::Cache>,
+    pub messaging: Option<data::Messaging>,
+    pub mesh: Mesh,
+    pub observability: Observability,
+    pub ci: Ci,
+    /// Build phases from the dependency graph.
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cloud {
+    pub provider: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: String,
+    /// The namespace the environment's overlay deploys into.
+    pub namespace: String,
+    pub is_prod: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ingress {
+    pub host: String,
+    pub tls: bool,
+    /// Kubernetes Secret holding the TLS certificate for the gateway.
+    pub tls_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mesh {
+    pub enabled: bool,
+    pub mtls: String,
+    pub mtls_mode: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observability {
+    pub tracing: bool,
+    pub metrics: bool,
+    pub dashboards: bool,
+    /// OTLP endpoint services export traces to.
+    pub otlp_endpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ci {
+    pub provider: String,
+    pub github: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub number: usize,
+    pub name: String,
+    pub description: String,
+    pub items: Vec<String>,
+}
+
+/// Build the model. The blueprint must have passed validation (no errors).
+pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
+    let preset = presets::load(presets_src, bp.scale.as_str(), &bp.overrides)?;
+    let name = Names::new(&bp.name);
+    let namespace = name.kebab.clone();
+    let data = data::resolve(bp, &preset);
+    let services = services::resolve(bp, &preset, &data);
+    let deployables = services::deployables(bp, &name, &services, &preset);
+    let functions = services::functions(bp, &services, &preset);
+    let phases = services::phases(bp, &services);
+    let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
+    Ok(Model {
+        tool: Tool {
+            name: TOOL_NAME,
+            version: TOOL_VERSION,
+        },
+        description: bp.description.clone(),
+        arch: bp.arch.as_str(),
+        is_microservices: bp.arch == ArchType::Microservices,
+        is_monolith: bp.arch == ArchType::Monolith,
+        is_serverless: bp.arch == ArchType::Serverless,
+        scale: bp.scale.as_str(),
+        cloud: Cloud {
+            provider: bp.cloud.provider.clone(),
+            region: bp.cloud.region.clone(),
+        },
+        environments: bp
+            .environments
+            .iter()
+            .map(|e| Environment {
+                name: e.clone(),
+                namespace: format!("{namespace}-{e}"),
+                is_prod: e == "prod" || e == "production",
+            })
+            .collect(),
+        ingress: bp.ingress.as_ref().map(|i| Ingress {
+            host: i.host.clone(),
+            tls: i.tls,
+            tls_secret: format!("{namespace}-tls"),
+        }),
+        namespace,
+        name,
+        preset,
+        services,
+        deployables,
+        functions,
+        entities: data.entities,
+        databases: data.databases,
+        caches: data.caches,
+        messaging: data.messaging,
+        mesh: Mesh {
+            enabled: mesh_on,
+            mtls: bp.mesh.mtls.clone(),
+            mtls_mode: bp.mesh.mtls.to_uppercase(),
+        },
+        observability: Observability {
+            tracing: bp.observability.tracing,
+            metrics: bp.observability.metrics,
+            dashboards: bp.observability.dashboards,
+            otlp_endpoint: "http://otel-collector:4317".into(),
+        },
+        ci: Ci {
+            provider: bp.ci.provider.clone(),
+            github: bp.ci.provider == "github",
+        },
+        phases,
+    })
+}

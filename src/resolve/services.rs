@@ -1,0 +1,725 @@
+//! Services of the model: ports, env wiring, callers, versions, resilience, and the per-type
+//! lowering into deployables (microservices, monolith) or functions (serverless).
+
+use super::data::{Data, service_database};
+use super::{Names, Phase, Preset};
+use crate::blueprint::{self, ArchType, Blueprint, Protocol, ServiceKind};
+use serde::Serialize;
+
+pub const HTTP_PORT: u16 = 8080;
+pub const GRPC_PORT: u16 = 50051;
+pub const IMAGE_TAG: &str = "0.1.0";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: Names,
+    pub kind: &'static str,
+    pub description: String,
+    pub is_gateway: bool,
+    pub is_worker: bool,
+    /// Code is generated for it (it has a language); false for an existing `image`.
+    pub generated: bool,
+    pub language: Option<String>,
+    /// Full image reference; built images are `<system>/<service>:<tag>`.
+    pub image: String,
+    pub image_repository: String,
+    pub image_tag: String,
+    pub http: bool,
+    pub grpc: bool,
+    /// Main port (http when served, else grpc).
+    pub port: u16,
+    pub http_port: Option<u16>,
+    pub grpc_port: Option<u16>,
+    pub ports: Vec<Port>,
+    pub health_path: &'static str,
+    pub ready_path: &'static str,
+    pub metrics_path: &'static str,
+    /// Python package / module name.
+    pub module: String,
+    pub service_account: String,
+    pub config_map: String,
+    pub database: Option<DatabaseRef>,
+    pub cache: Option<CacheRef>,
+    /// Names of the entities it owns.
+    pub entities: Vec<String>,
+    pub publishes: Vec<Names>,
+    pub consumes: Vec<Names>,
+    pub depends_on: Vec<Dependency>,
+    /// Services (and the gateway) allowed to call it.
+    pub callers: Vec<String>,
+    pub versions: Vec<Version>,
+    pub has_versions: bool,
+    pub resilience: Resilience,
+    /// Gateway only: path prefix → service.
+    pub routes: Vec<Route>,
+    /// Plain configuration, identical in compose and the Kubernetes ConfigMap.
+    pub env: Vec<EnvVar>,
+    /// Credentials, from a Secret in Kubernetes (never literal there).
+    pub secret_env: Vec<SecretEnv>,
+    /// Monolith only: the blueprint services that are modules of this app.
+    pub modules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Port {
+    pub name: &'static str,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseRef {
+    pub name: String,
+    pub env_var: &'static str,
+    pub secret_name: String,
+    pub host: String,
+    pub port: u16,
+    pub db_name: String,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheRef {
+    pub name: String,
+    pub env_var: &'static str,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    pub name: Names,
+    /// `ORDERS_URL` (http) or `ORDERS_GRPC_ADDR` (grpc only).
+    pub env_var: String,
+    pub address: String,
+    pub protocol: &'static str,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub name: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resilience {
+    pub timeout: String,
+    pub timeout_seconds: f64,
+    pub retries: u32,
+    pub per_try_timeout: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub path: String,
+    pub service: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretEnv {
+    pub name: String,
+    pub secret: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Function {
+    pub name: Names,
+    pub service: String,
+    /// `http` (API Gateway routes) or `queue` (one consumed topic).
+    pub trigger: &'static str,
+    pub routes: Vec<String>,
+    pub topic: Option<Names>,
+    pub handler: String,
+    pub memory_mb: u32,
+    pub reserved_concurrency: u32,
+    pub timeout_s: u32,
+    pub env: Vec<EnvVar>,
+}
+
+pub fn format_seconds(s: f64) -> String {
+    let ms = (s * 1000.0).round() as u64;
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+fn has_code(s: &blueprint::Service) -> bool {
+    s.image.is_none() && (s.language.is_some() || s.kind != ServiceKind::Gateway)
+}
+
+fn protocols(s: &blueprint::Service) -> (bool, bool) {
+    let grpc = s.protocols.contains(&Protocol::Grpc);
+    let http = s.protocols.is_empty() || s.protocols.contains(&Protocol::Http);
+    (http, grpc)
+}
+
+fn ports_of(s: &blueprint::Service) -> (Option<u16>, Option<u16>) {
+    let (http, grpc) = protocols(s);
+    let http_port = http.then(|| s.port.unwrap_or(HTTP_PORT));
+    let grpc_port = grpc.then(|| {
+        if http {
+            GRPC_PORT
+        } else {
+            s.port.unwrap_or(GRPC_PORT)
+        }
+    });
+    (http_port, grpc_port)
+}
+
+pub fn resolve(bp: &Blueprint, preset: &Preset, data: &Data) -> Vec<Service> {
+    bp.services
+        .iter()
+        .map(|(name, s)| service(bp, preset, data, name, s))
+        .collect()
+}
+
+fn service(
+    bp: &Blueprint,
+    preset: &Preset,
+    data: &Data,
+    name: &str,
+    s: &blueprint::Service,
+) -> Service {
+    let n = Names::new(name);
+    let (http_port, grpc_port) = ports_of(s);
+    let generated = has_code(s);
+    let (image_repository, image_tag) = match &s.image {
+        Some(img) => split_image(img),
+        None => (format!("{}/{}", bp.name, n.kebab), IMAGE_TAG.to_owned()),
+    };
+    let mut ports = Vec::new();
+    if let Some(p) = http_port {
+        ports.push(Port {
+            name: "http",
+            port: p,
+        });
+    }
+    if let Some(p) = grpc_port {
+        ports.push(Port {
+            name: "grpc",
+            port: p,
+        });
+    }
+    let database = service_database(bp, name)
+        .and_then(|db| data.databases.iter().find(|d| d.name.raw == db))
+        .map(|d| DatabaseRef {
+            name: d.name.raw.clone(),
+            env_var: "DATABASE_URL",
+            secret_name: d.secret_name.clone(),
+            host: d.host.clone(),
+            port: d.port,
+            db_name: d.db_name.clone(),
+            user: d.user.clone(),
+        });
+    let cache = s
+        .cache
+        .as_ref()
+        .and_then(|c| data.caches.iter().find(|x| &x.name.raw == c))
+        .map(|c| CacheRef {
+            name: c.name.raw.clone(),
+            env_var: "REDIS_URL",
+            url: c.url.clone(),
+        });
+    let depends_on: Vec<Dependency> = s
+        .depends_on
+        .iter()
+        .filter_map(|d| bp.services.get(d).map(|ds| dependency(d, ds)))
+        .collect();
+    let versions = versions(s);
+    let timeout = s
+        .resilience
+        .as_ref()
+        .and_then(|r| r.timeout)
+        .unwrap_or_else(|| {
+            blueprint::schema::parse_duration(&preset.resilience.timeout).unwrap_or(3.0)
+        });
+    let retries = s
+        .resilience
+        .as_ref()
+        .and_then(|r| r.retries)
+        .unwrap_or(preset.resilience.retries);
+    let routes = s
+        .routes
+        .iter()
+        .filter_map(|r| {
+            let target = bp.services.get(&r.to)?;
+            let (h, g) = ports_of(target);
+            Some(Route {
+                path: r.path.clone(),
+                service: Names::new(&r.to).kebab,
+                port: h.or(g).unwrap_or(HTTP_PORT),
+            })
+        })
+        .collect();
+    let mut svc = Service {
+        kind: match s.kind {
+            ServiceKind::Api => "api",
+            ServiceKind::Worker => "worker",
+            ServiceKind::Gateway => "gateway",
+            ServiceKind::Frontend => "frontend",
+        },
+        description: if s.description.is_empty() {
+            format!("The {name} service")
+        } else {
+            s.description.clone()
+        },
+        is_gateway: s.kind == ServiceKind::Gateway,
+        is_worker: s.kind == ServiceKind::Worker,
+        generated,
+        language: if generated {
+            Some(s.language.clone().unwrap_or_else(|| "python".into()))
+        } else {
+            s.language.clone()
+        },
+        image: format!("{image_repository}:{image_tag}"),
+        image_repository,
+        image_tag,
+        http: http_port.is_some(),
+        grpc: grpc_port.is_some(),
+        port: http_port.or(grpc_port).unwrap_or(HTTP_PORT),
+        http_port,
+        grpc_port,
+        ports,
+        health_path: "/healthz",
+        ready_path: "/readyz",
+        metrics_path: "/metrics",
+        module: n.snake.clone(),
+        service_account: n.kebab.clone(),
+        config_map: format!("{}-config", n.kebab),
+        database,
+        cache,
+        entities: s.entities.clone(),
+        publishes: s.publishes.iter().map(|t| Names::new(t)).collect(),
+        consumes: s.consumes.iter().map(|t| Names::new(t)).collect(),
+        depends_on,
+        callers: callers(bp, name),
+        has_versions: versions.len() > 1,
+        versions,
+        resilience: Resilience {
+            timeout: format_seconds(timeout),
+            timeout_seconds: timeout,
+            retries,
+            per_try_timeout: format_seconds((timeout / f64::from(retries.max(1))).max(0.1)),
+        },
+        routes,
+        env: Vec::new(),
+        secret_env: Vec::new(),
+        modules: Vec::new(),
+        name: n,
+    };
+    (svc.env, svc.secret_env) = wiring(bp, data, &svc);
+    svc
+}
+
+fn split_image(img: &str) -> (String, String) {
+    // The tag is after the last `:` that follows the last `/` (a registry port is not a tag).
+    let slash = img.rfind('/').map_or(0, |i| i + 1);
+    match img[slash..].rfind(':') {
+        Some(i) => (img[..slash + i].to_owned(), img[slash + i + 1..].to_owned()),
+        None => (img.to_owned(), "latest".to_owned()),
+    }
+}
+
+fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
+    let n = Names::new(name);
+    let (http_port, grpc_port) = ports_of(s);
+    match http_port {
+        Some(p) => Dependency {
+            env_var: format!("{}_URL", n.upper),
+            address: format!("http://{}:{p}", n.kebab),
+            protocol: "http",
+            port: p,
+            name: n,
+        },
+        None => {
+            let p = grpc_port.unwrap_or(GRPC_PORT);
+            Dependency {
+                env_var: format!("{}_GRPC_ADDR", n.upper),
+                address: format!("{}:{p}", n.kebab),
+                protocol: "grpc",
+                port: p,
+                name: n,
+            }
+        }
+    }
+}
+
+fn callers(bp: &Blueprint, name: &str) -> Vec<String> {
+    let mut out: Vec<String> = bp
+        .services
+        .iter()
+        .filter(|(_, s)| {
+            s.depends_on.iter().any(|d| d == name) || s.routes.iter().any(|r| r.to == name)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn versions(s: &blueprint::Service) -> Vec<Version> {
+    let names: Vec<String> = if s.versions.is_empty() {
+        vec!["v1".into()]
+    } else {
+        s.versions.clone()
+    };
+    let n = names.len() as u32;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Version {
+            weight: match s.traffic.get(v) {
+                Some(w) => *w,
+                None if s.traffic.is_empty() => 100 / n + u32::from((i as u32) < 100 % n),
+                None => 0,
+            },
+            name: v.clone(),
+        })
+        .collect()
+}
+
+/// The environment of a service: the same names and values in compose and Kubernetes.
+fn wiring(bp: &Blueprint, data: &Data, s: &Service) -> (Vec<EnvVar>, Vec<SecretEnv>) {
+    let var = |n: &str, v: String| EnvVar {
+        name: n.to_owned(),
+        value: v,
+    };
+    let mut env = vec![
+        var("SERVICE_NAME", s.name.kebab.clone()),
+        var("LOG_LEVEL", "INFO".into()),
+    ];
+    if let Some(p) = s.http_port {
+        env.push(var("PORT", p.to_string()));
+    }
+    if let Some(p) = s.grpc_port {
+        env.push(var("GRPC_PORT", p.to_string()));
+    }
+    if bp.observability.tracing {
+        env.push(var(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://otel-collector:4317".into(),
+        ));
+        env.push(var("OTEL_SERVICE_NAME", s.name.kebab.clone()));
+    }
+    if bp.arch != ArchType::Monolith {
+        for d in &s.depends_on {
+            env.push(var(&d.env_var, d.address.clone()));
+        }
+    }
+    if let Some(c) = &s.cache {
+        env.push(var(c.env_var, c.url.clone()));
+    }
+    if let Some(m) = &data.messaging
+        && (!s.publishes.is_empty() || !s.consumes.is_empty())
+    {
+        env.push(var(m.env_var, m.address.clone()));
+    }
+    let mut secrets = Vec::new();
+    if let Some(db) = &s.database {
+        secrets.push(SecretEnv {
+            name: db.env_var.into(),
+            secret: db.secret_name.clone(),
+            key: "DATABASE_URL".into(),
+        });
+    }
+    (env, secrets)
+}
+
+/// Workloads: microservices deploy every service that runs as a container (a gateway with no
+/// image is realised by the mesh or ingress); a monolith is one app holding every service.
+pub fn deployables(
+    bp: &Blueprint,
+    system: &Names,
+    services: &[Service],
+    preset: &Preset,
+) -> Vec<Service> {
+    let _ = preset;
+    match bp.arch {
+        ArchType::Serverless => Vec::new(),
+        ArchType::Microservices => services
+            .iter()
+            .filter(|s| {
+                !(s.is_gateway
+                    && !s.generated
+                    && s.language.is_none()
+                    && bp.services[&s.name.raw].image.is_none())
+            })
+            .cloned()
+            .collect(),
+        ArchType::Monolith => vec![monolith_app(bp, system, services)],
+    }
+}
+
+fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service]) -> Service {
+    let mut app = services
+        .iter()
+        .find(|s| s.generated)
+        .cloned()
+        .unwrap_or_else(|| services[0].clone());
+    let name = Names::new(&format!("{}-app", system.kebab));
+    app.module = "app".into();
+    app.service_account = name.kebab.clone();
+    app.config_map = format!("{}-config", name.kebab);
+    app.image_repository = format!("{}/{}", bp.name, name.kebab);
+    app.image = format!("{}:{}", app.image_repository, app.image_tag);
+    app.description = format!("{} (monolith: one app with a module per service)", bp.name);
+    app.kind = "api";
+    app.is_gateway = false;
+    app.is_worker = false;
+    app.generated = true;
+    app.modules = services
+        .iter()
+        .filter(|s| s.generated)
+        .map(|s| s.name.raw.clone())
+        .collect();
+    app.entities = services.iter().flat_map(|s| s.entities.clone()).collect();
+    app.publishes = dedup(services.iter().flat_map(|s| s.publishes.clone()).collect());
+    app.consumes = dedup(services.iter().flat_map(|s| s.consumes.clone()).collect());
+    app.depends_on = Vec::new();
+    app.callers = services
+        .iter()
+        .filter(|s| s.is_gateway)
+        .map(|s| s.name.raw.clone())
+        .collect();
+    app.routes = Vec::new();
+    app.versions = vec![Version {
+        name: "v1".into(),
+        weight: 100,
+    }];
+    app.has_versions = false;
+    app.http = true;
+    app.grpc = false;
+    app.port = HTTP_PORT;
+    app.http_port = Some(HTTP_PORT);
+    app.grpc_port = None;
+    app.ports = vec![Port {
+        name: "http",
+        port: HTTP_PORT,
+    }];
+    app.cache = services.iter().find_map(|s| s.cache.clone());
+    for e in &mut app.env {
+        if e.name == "SERVICE_NAME" || e.name == "OTEL_SERVICE_NAME" {
+            e.value = name.kebab.clone();
+        }
+    }
+    let extra: Vec<EnvVar> = services
+        .iter()
+        .flat_map(|s| s.env.clone())
+        .filter(|e| !app.env.iter().any(|x| x.name == e.name) && e.name != "GRPC_PORT")
+        .collect();
+    app.env.extend(dedup_env(extra));
+    app.name = name;
+    app
+}
+
+fn dedup(mut v: Vec<Names>) -> Vec<Names> {
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|n| seen.insert(n.raw.clone()));
+    v
+}
+
+fn dedup_env(mut v: Vec<EnvVar>) -> Vec<EnvVar> {
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|e| seen.insert(e.name.clone()));
+    v
+}
+
+/// Serverless: one function for each service that serves HTTP, one per consumed topic.
+pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<Function> {
+    if bp.arch != ArchType::Serverless {
+        return Vec::new();
+    }
+    let gateway_routes = |svc: &str| -> Vec<String> {
+        let mut r: Vec<String> = services
+            .iter()
+            .flat_map(|g| g.routes.iter())
+            .filter(|r| r.service == svc)
+            .map(|r| r.path.clone())
+            .collect();
+        if r.is_empty() {
+            r.push(format!("/{svc}"));
+        }
+        r
+    };
+    let mut out = Vec::new();
+    for s in services.iter().filter(|s| s.generated && !s.is_gateway) {
+        let env: Vec<EnvVar> = s
+            .env
+            .iter()
+            .filter(|e| !matches!(e.name.as_str(), "PORT" | "GRPC_PORT"))
+            .cloned()
+            .collect();
+        let base = |name: Names, trigger, routes, topic| Function {
+            handler: format!("{}.handler", name.snake),
+            name,
+            service: s.name.raw.clone(),
+            trigger,
+            routes,
+            topic,
+            memory_mb: preset.function.memory_mb,
+            reserved_concurrency: preset.function.reserved_concurrency,
+            timeout_s: preset.function.timeout_s,
+            env: env.clone(),
+        };
+        if s.http && !s.is_worker {
+            out.push(base(
+                Names::new(&format!("{}-api", s.name.kebab)),
+                "http",
+                gateway_routes(&s.name.kebab),
+                None,
+            ));
+        }
+        for t in &s.consumes {
+            out.push(base(
+                Names::new(&format!("{}-{}", s.name.kebab, t.kebab)),
+                "queue",
+                Vec::new(),
+                Some(t.clone()),
+            ));
+        }
+    }
+    out
+}
+
+/// Build phases: foundation → data → services by dependency level → gateway and edge.
+pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
+    let mut phases = vec![Phase {
+        number: 1,
+        name: "foundation".into(),
+        description: "network, cluster or function runtime, registry, namespaces, CI".into(),
+        items: vec![
+            "network".into(),
+            if bp.arch == ArchType::Serverless {
+                "function runtime".into()
+            } else {
+                "cluster".into()
+            },
+            "registry".into(),
+        ],
+    }];
+    let mut data_items: Vec<String> = bp
+        .databases
+        .keys()
+        .map(|d| format!("database {d}"))
+        .collect();
+    data_items.extend(bp.caches.keys().map(|c| format!("cache {c}")));
+    if let Some(m) = &bp.messaging {
+        data_items.push(format!(
+            "broker {}",
+            match m.broker {
+                blueprint::Broker::Kafka => "kafka",
+                blueprint::Broker::Rabbitmq => "rabbitmq",
+                blueprint::Broker::Sqs => "sqs",
+            }
+        ));
+    }
+    phases.push(Phase {
+        number: 2,
+        name: "data".into(),
+        description: "databases and migrations, caches, the message broker".into(),
+        items: data_items,
+    });
+    let levels = levels(bp);
+    let max = levels.values().copied().max().unwrap_or(0);
+    for level in 0..=max {
+        let items: Vec<String> = services
+            .iter()
+            .filter(|s| !s.is_gateway && levels.get(s.name.raw.as_str()) == Some(&level))
+            .map(|s| s.name.raw.clone())
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let (name, description) = if level == 0 {
+            (
+                "core services".to_owned(),
+                "services that call no other service".to_owned(),
+            )
+        } else {
+            (
+                format!("orchestrating services (level {level})"),
+                format!("services whose dependencies are all in earlier phases (depth {level})"),
+            )
+        };
+        phases.push(Phase {
+            number: phases.len() + 1,
+            name,
+            description,
+            items,
+        });
+    }
+    let mut edge: Vec<String> = services
+        .iter()
+        .filter(|s| s.is_gateway)
+        .map(|s| s.name.raw.clone())
+        .collect();
+    edge.push("observability".into());
+    phases.push(Phase {
+        number: phases.len() + 1,
+        name: "gateway and infrastructure".into(),
+        description: "ingress routes, mesh policies, dashboards and alerts".into(),
+        items: edge,
+    });
+    phases
+}
+
+/// Dependency depth of each service (0 = calls nobody). Cycles are rejected by validation; a
+/// guard keeps this total anyway.
+fn levels(bp: &Blueprint) -> std::collections::BTreeMap<&str, usize> {
+    let mut level: std::collections::BTreeMap<&str, usize> =
+        bp.services.keys().map(|k| (k.as_str(), 0)).collect();
+    for _ in 0..bp.services.len() {
+        let mut changed = false;
+        for (name, s) in &bp.services {
+            let l = s
+                .depends_on
+                .iter()
+                .filter_map(|d| level.get(d.as_str()))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            if level[name.as_str()] != l {
+                level.insert(name, l);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    level
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_split_keeps_registry_port() {
+        assert_eq!(
+            split_image("ghcr.io/acme/rec:1.4.2"),
+            ("ghcr.io/acme/rec".into(), "1.4.2".into())
+        );
+        assert_eq!(
+            split_image("localhost:5000/x"),
+            ("localhost:5000/x".into(), "latest".into())
+        );
+    }
+
+    #[test]
+    fn seconds_format_as_duration_strings() {
+        assert_eq!(format_seconds(5.0), "5s");
+        assert_eq!(format_seconds(0.25), "250ms");
+        assert_eq!(format_seconds(1.5), "1500ms");
+    }
+}
