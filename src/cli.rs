@@ -53,6 +53,9 @@ struct NewArgs {
     /// Print only errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Folder of templates laid over the built-in ones (same relative path replaces, new adds).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +76,32 @@ enum Command {
     Examples {
         #[command(subcommand)]
         action: Option<ExamplesAction>,
+    },
+    /// List the built-in templates, or copy one out to customise it.
+    Templates {
+        #[command(subcommand)]
+        action: TemplatesAction,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) to standard output.
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+enum TemplatesAction {
+    /// List template names; with --templates DIR, mark the ones DIR overrides or adds.
+    List {
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+    /// Copy a built-in template (or a folder of them) into DIR for editing.
+    Eject {
+        /// Template path as `templates list` prints it, or a folder prefix.
+        path: String,
+        /// Destination folder; pass it later as `--templates DIR`.
+        #[arg(long, value_name = "DIR", default_value = "templates")]
+        to: PathBuf,
     },
 }
 
@@ -99,6 +128,9 @@ struct GenerateArgs {
     /// Print only errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Folder of templates laid over the built-in ones (same relative path replaces, new adds).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -160,6 +192,23 @@ pub fn main() -> i32 {
         Some(Command::Plan(a)) => plan(&a),
         Some(Command::Examples { action }) => examples(action),
         Some(Command::Model { file }) => dump_model(&file),
+        Some(Command::Templates { action }) => templates(action),
+        Some(Command::Completions { shell }) => {
+            print!(
+                "{}",
+                crate::extras::completions(shell, &mut <Cli as clap::CommandFactory>::command())
+            );
+            0
+        }
+        Some(Command::Man) => {
+            match crate::extras::man_page(<Cli as clap::CommandFactory>::command()) {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
     }
 }
 
@@ -263,7 +312,10 @@ fn new_project(a: &NewArgs) -> i32 {
     if let Some(n) = &a.name {
         src.text = set_top_level(&src.text, "name", n);
     }
-    let templates = TemplateSet::embedded();
+    let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
     let generated = match pipeline::generate(&src, &templates, a.deny_warnings) {
         Ok(g) => g,
         Err(f) => return report_failure(f, &src),
@@ -339,7 +391,11 @@ fn generate(a: &GenerateArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let generated = match pipeline::generate(&src, &TemplateSet::embedded(), a.deny_warnings) {
+    let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let generated = match pipeline::generate(&src, &templates, a.deny_warnings) {
         Ok(g) => g,
         Err(f) => return report_failure(f, &src),
     };
@@ -409,6 +465,33 @@ fn plan(a: &PlanArgs) -> i32 {
         println!("  {:<12} {}", f.layer, f.path);
     }
     0
+}
+
+fn templates(action: TemplatesAction) -> i32 {
+    match action {
+        TemplatesAction::List { templates } => {
+            match crate::extras::list_templates(templates.as_deref()) {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        TemplatesAction::Eject { path, to } => match crate::extras::eject(&path, &to) {
+            Ok(files) => {
+                for f in files {
+                    println!("wrote {f}");
+                }
+                println!(
+                    "use it with: codex-system-design generate --templates {}",
+                    to.display()
+                );
+                0
+            }
+            Err(e) => fail(e),
+        },
+    }
 }
 
 fn dump_model(file: &Path) -> i32 {

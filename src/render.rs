@@ -27,6 +27,36 @@ impl TemplateSet {
         self.sources.iter().map(|(n, _)| n.as_str())
     }
 
+    /// Templates from a user's folder, named by their path relative to it (`common/README.md`).
+    pub fn read_dir(dir: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+            let entry = entry
+                .map_err(|e| format!("cannot read templates folder {}: {e}", dir.display()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+            let name = rel.to_string_lossy().replace('\\', "/");
+            let text = std::fs::read_to_string(entry.path())
+                .map_err(|e| format!("cannot read template {}: {e}", entry.path().display()))?;
+            out.push((name, text));
+        }
+        if out.is_empty() {
+            return Err(format!("templates folder {} has no files", dir.display()));
+        }
+        Ok(out)
+    }
+
+    /// Embedded templates overlaid with a user's folder, when one is given.
+    pub fn with_overrides(dir: Option<&std::path::Path>) -> Result<Self, String> {
+        let mut set = Self::embedded();
+        if let Some(d) = dir {
+            set.overlay(Self::read_dir(d)?);
+        }
+        Ok(set)
+    }
+
     /// Replace or add templates from a user's folder (same relative path replaces).
     pub fn overlay(&mut self, extra: Vec<(String, String)>) {
         for (name, src) in extra {
@@ -53,13 +83,28 @@ fn collect(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, String)>) {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("template `{template}` (for {path}): {message}")]
+#[derive(Debug)]
 pub struct RenderError {
     pub template: String,
     pub path: String,
     pub message: String,
 }
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.template.is_empty() {
+            write!(f, "a template does not load: {}", self.message)
+        } else {
+            write!(
+                f,
+                "template `{}` failed while rendering {}: {}",
+                self.template, self.path, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
 
 pub struct Renderer {
     tera: Tera,

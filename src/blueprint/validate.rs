@@ -551,14 +551,19 @@ impl Check<'_> {
         let bp = self.bp;
         if bp.arch == ArchType::Serverless {
             for (name, s) in &bp.services {
-                if s.protocols.contains(&Protocol::Grpc) {
+                if s.protocols == [Protocol::Grpc] {
                     self.err(
                         "E0160",
                         format!("services.{name}.protocol"),
-                        format!(
-                            "service `{name}` uses grpc, which serverless functions cannot serve"
-                        ),
+                        format!("service `{name}` serves only grpc, which serverless functions cannot serve"),
                         "use `protocol: http` or `--type microservices`".into(),
+                    );
+                } else if s.protocols.contains(&Protocol::Grpc) {
+                    self.warn(
+                        "W0162",
+                        format!("services.{name}.protocol"),
+                        format!("service `{name}` becomes HTTP functions; its grpc interface is not served in serverless"),
+                        "callers use its HTTP API; keep grpc for the microservices type".into(),
                     );
                 }
             }

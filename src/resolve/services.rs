@@ -190,7 +190,10 @@ fn service(
     s: &blueprint::Service,
 ) -> Service {
     let n = Names::new(name);
-    let (http_port, grpc_port) = ports_of(s);
+    let (http_port, mut grpc_port) = ports_of(s);
+    if bp.arch == ArchType::Serverless {
+        grpc_port = None; // functions serve HTTP only (validation warns)
+    }
     let generated = has_code(s);
     let (image_repository, image_tag) = match &s.image {
         Some(img) => split_image(img),

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Generate every built-in example × type × scale and run the real validators over the trees.
+#   CONFORMANCE_VENV   validators' venv (default .venv-conformance; made by tools/conformance/install.sh)
+#   CONFORMANCE_OUT    where the trees go (default target/conformance)
+#   MATRIX_EXAMPLES / MATRIX_TYPES / MATRIX_SCALES   narrow the matrix (space-separated)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${CONFORMANCE_VENV:-.venv-conformance}"
+OUT="${CONFORMANCE_OUT:-target/conformance}"
+cargo build --release --quiet
+BIN=target/release/codex-system-design
+EXAMPLES="${MATRIX_EXAMPLES:-$($BIN examples | awk '{print $1}')}"
+TYPES="${MATRIX_TYPES:-microservices monolith serverless}"
+SCALES="${MATRIX_SCALES:-small medium large}"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+trees=()
+for ex in $EXAMPLES; do
+  for ty in $TYPES; do
+    for sc in $SCALES; do
+      dir="$OUT/$ex-$ty-$sc"
+      "$BIN" --example "$ex" --type "$ty" --scale "$sc" --quiet --out "$dir"
+      trees+=("$dir")
+    done
+  done
+done
+echo "generated ${#trees[@]} trees under $OUT"
+export CONFORMANCE_STRICT_TOOLS="${CONFORMANCE_STRICT_TOOLS:-1}"
+export CONFORMANCE_KNOWN_FAILURES="${CONFORMANCE_KNOWN_FAILURES:-tools/conformance/known-failures.txt}"
+export CONFORMANCE_VENV="$VENV"
+exec "$VENV/bin/python" tools/conformance/validate.py "${trees[@]}"
