@@ -29,6 +29,7 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True  # never leave __pycache__ in the repo or in a checked tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 

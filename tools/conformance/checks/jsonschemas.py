@@ -42,7 +42,8 @@ def errors_by_file(ctx: Context, validator: str) -> tuple:
         return {}, f"check-jsonschema exited {status}: {err or out}"
     found: dict = {}
     for e in report.get("errors", []):
-        found.setdefault(e["filename"], []).append(f"{e.get('path', '$')}: {e.get('message')}")
+        shown = e.get("best_deep_match") or e  # an anyOf/oneOf failure names the whole object otherwise
+        found.setdefault(e["filename"], []).append(f"{shown.get('path', '$')}: {shown.get('message')}")
     for e in report.get("parse_errors", []):
         found.setdefault(e["filename"], []).append(e.get("message", "does not parse"))
     return found, None
