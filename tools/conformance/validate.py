@@ -119,14 +119,15 @@ def needs_postgres(ctx) -> bool:
 
 
 def start_background(ctx) -> None:
-    from checks import checkov, jsonschemas
+    from checks import checkov, jsonschemas, pytest_run
     from checks.postgres import PostgresServer
 
-    checkov.start(ctx)
-    jsonschemas.start(ctx)
     if needs_postgres(ctx):
         ctx.postgres = PostgresServer(ctx.work)
         ctx.postgres.start_in_background()
+    checkov.start(ctx)
+    jsonschemas.start(ctx)
+    pytest_run.start(ctx)
 
 
 def run_tree(ctx, tree) -> None:

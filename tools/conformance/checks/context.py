@@ -5,9 +5,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 
+from . import procs
 from .report import Reporter, UsageError
 from .tree import Tree
 
@@ -134,19 +134,12 @@ class Context:
     def run_split(self, cmd: list, cwd: str | None = None, timeout: int = 300, env: dict | None = None,
                   merge: bool = False) -> tuple:
         """Runs a command; returns (exit status, stdout, stderr)."""
-        try:
-            p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT if merge else subprocess.PIPE, text=True,
-                               errors="replace", timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return 124, f"timed out after {timeout}s: {' '.join(map(str, cmd[:3]))}", ""
-        except OSError as e:
-            return 127, f"cannot run {cmd[0]}: {e.strerror}", ""
-        return p.returncode, p.stdout, p.stderr or ""
+        return procs.run(cmd, cwd, env, timeout, merge)
 
     def stop_jobs(self) -> None:
         for job in self.jobs.values():
             job.stop()
+        procs.kill_all()
 
     def scratch(self, name: str) -> str:
         path = os.path.join(self.work, name)

@@ -72,13 +72,37 @@ def object_meta_validator():
     return jsonschema.Draft202012Validator(ref, registry=registry)
 
 
+def preload_cel_parser(cache_dir: str) -> None:
+    """cel-python builds its LALR parser at every start (about 2 s); build it as it does, but let lark keep
+    the analysed grammar in a cache file. Any mismatch leaves cel-python to build its own."""
+    import re
+    from pathlib import Path
+
+    import lark
+    from celpy import celparser
+
+    if celparser.CELParser.CEL_PARSER is not None:
+        return
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        grammar = (Path(celparser.__file__).parent / "cel.lark").read_text()
+        celparser.CELParser.CEL_PARSER = lark.Lark(
+            grammar, parser="lalr", start="expr", debug=True, g_regex_flags=re.M,
+            lexer_callbacks={"IDENT": celparser.CELParser.ambiguous_literals}, propagate_positions=True,
+            maybe_placeholders=False, priority="invert", tree_class=lark.Tree,
+            cache=os.path.join(cache_dir, "cel-parser.lark"))
+    except (OSError, AttributeError, TypeError, lark.exceptions.LarkError):
+        celparser.CELParser.CEL_PARSER = None
+
+
 class CelRules:
     """Evaluates x-kubernetes-validations rules; rules cel-python cannot compile are left out."""
 
-    def __init__(self):
+    def __init__(self, cache_dir: str):
         import celpy
 
         logging.getLogger("celpy").setLevel(logging.CRITICAL)
+        preload_cel_parser(cache_dir)
         self.celpy = celpy
         self.env = celpy.Environment()
         self.programs = {}
@@ -112,8 +136,8 @@ class CelRules:
 
 
 @functools.lru_cache(maxsize=None)
-def shared_cel() -> CelRules:
-    return CelRules()
+def shared_cel(cache_dir: str) -> CelRules:
+    return CelRules(cache_dir)
 
 
 def children(schema: dict, value, path: str):
@@ -151,7 +175,7 @@ def object_errors(doc: dict, schemas_dir: str, cel: CelRules) -> tuple:
 
 def check_objects(ctx: Context, tree: Tree, target: str, objects: list) -> None:
     schemas_dir = os.path.join(ctx.here, "schemas", "istio")
-    cel = shared_cel()
+    cel = shared_cel(os.path.join(ctx.venv, "cache"))
     errors, skips, checked = [], [], 0
     for doc in objects:
         errs, skip = object_errors(doc, schemas_dir, cel)

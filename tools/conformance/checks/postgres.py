@@ -14,6 +14,8 @@ import socket
 import subprocess
 import threading
 
+from . import procs
+
 
 class PostgresError(Exception):
     pass
@@ -43,19 +45,17 @@ class PostgresServer:
         self.version = ""
         self.error: str | None = None
         self.running = False
-        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self.cancelled = False
         self._as_pg: list = []
 
     # ------------------------------------------------------------------ lifecycle
     def start_in_background(self) -> None:
-        self._thread = threading.Thread(target=self._start_quietly, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._start_quietly, daemon=True).start()
 
     def ready(self) -> bool:
-        """Waits for the start; True when the server is up (else see .error)."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        """Waits for the start to end; True when the server is up (else see .error). Thread-safe."""
+        self._started.wait()
         return self.running
 
     def _start_quietly(self) -> None:
@@ -63,6 +63,8 @@ class PostgresServer:
             self.start()
         except PostgresError as e:
             self.error = str(e)
+        finally:
+            self._started.set()
 
     def start(self) -> None:
         if not self.bin:
@@ -71,6 +73,8 @@ class PostgresServer:
         self._run([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                    "--locale=C.UTF-8", "--no-sync"], "initdb")
         for _ in range(3):
+            if self.cancelled:
+                raise PostgresError("cancelled")
             self.port = free_port()
             if self._pg_ctl_start():
                 break
@@ -97,11 +101,12 @@ class PostgresServer:
                    "-c full_page_writes=off -c synchronous_commit=off")
         cmd = [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self._log(), "-w", "-t", "60", "-o", options,
                "start"]
-        return subprocess.run(self._as_pg + cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL).returncode == 0
+        return procs.run(self._as_pg + cmd, None, None, 120, True)[0] == 0
 
     def stop(self) -> None:
-        self.ready()
+        self.cancelled = True
+        procs.kill_all()  # an initdb still running
+        self._started.wait(timeout=120)
         if self.running:
             subprocess.run(self._as_pg + [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w",
                                           "stop"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -109,10 +114,10 @@ class PostgresServer:
             self.running = False
 
     def _run(self, cmd: list, what: str) -> str:
-        p = subprocess.run(self._as_pg + cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if p.returncode != 0:
-            raise PostgresError(f"{what} failed: {(p.stderr or p.stdout).strip()[-400:]}")
-        return p.stdout
+        status, out, err = procs.run(self._as_pg + cmd, None, None, 300, False)
+        if status != 0:
+            raise PostgresError(f"{what} failed: {(err or out).strip()[-400:]}")
+        return out
 
     def _log(self) -> str:
         return os.path.join(self.work, "server.log")
@@ -130,9 +135,8 @@ class PostgresServer:
         psql = psql if os.path.exists(psql) else shutil.which("psql") or "psql"
         cmd = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                "-d", db, *args]
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
-                           timeout=300, env={**os.environ, "PGCONNECT_TIMEOUT": "10"})
-        return p.returncode, (p.stdout + p.stderr).strip()
+        status, out, _ = procs.run(cmd, None, {**os.environ, "PGCONNECT_TIMEOUT": "10"}, 300, True)
+        return status, out.strip()
 
     def apply_file(self, db: str, path: str) -> tuple:
         return self.psql(db, "--single-transaction", "-f", path)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import sys
+import threading
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -163,13 +164,40 @@ def run_pytest(ctx: Context, tree: Tree, svc: Service) -> tuple:
     return 0, summary + (f"; {svc.note}" if svc.note else "")
 
 
+class PytestRuns:
+    """Every service's tests, started at the beginning of the run on worker threads (they spend their time
+    in subprocesses), so that they overlap with the in-process validators."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.venv_lock = threading.Lock()  # two services may share one cached venv
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
+        self.futures = {(t.index, rel): self.pool.submit(self.run_one, t, Service(rel))
+                        for t in ctx.trees for rel in t.py_services}
+
+    def run_one(self, tree: Tree, svc: Service) -> tuple:
+        try:
+            with self.venv_lock:
+                choose_python(self.ctx, tree, svc)
+            if not svc.error:
+                prepare_database(self.ctx, tree, svc)
+            return run_pytest(self.ctx, tree, svc)
+        except Exception as e:  # noqa: BLE001 - e.g. an unreadable pyproject.toml: that service fails alone
+            return 1, f"cannot run its tests: {type(e).__name__}: {e}"
+
+    def result(self, tree: Tree, rel: str) -> tuple:
+        return self.futures[(tree.index, rel)].result()
+
+    def stop(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start(ctx: Context) -> None:
+    if ctx.enabled("pytest") and any(t.py_services for t in ctx.trees):
+        ctx.jobs["pytest"] = PytestRuns(ctx)
+
+
 def pytest(ctx: Context, tree: Tree) -> None:
-    services = [Service(rel) for rel in tree.py_services]
-    for svc in services:  # one at a time: service venvs may share a cache entry
-        choose_python(ctx, tree, svc)
-        prepare_database(ctx, tree, svc)
-    workers = max(1, min(len(services), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda s: run_pytest(ctx, tree, s), services))
-    for svc, (status, detail) in zip(services, results):
-        ctx.verdict("pytest", tree, svc.rel, [detail] if status else [], detail)
+    for rel in tree.py_services:
+        status, detail = ctx.jobs["pytest"].result(tree, rel)
+        ctx.verdict("pytest", tree, rel, [detail] if status else [], detail)
