@@ -119,7 +119,7 @@ def needs_postgres(ctx) -> bool:
 
 
 def start_background(ctx) -> None:
-    from checks import checkov, jsonschemas, pytest_run
+    from checks import checkov, jsonschemas, pytest_run, sql
     from checks.postgres import PostgresServer
 
     if needs_postgres(ctx):
@@ -127,6 +127,7 @@ def start_background(ctx) -> None:
         ctx.postgres.start_in_background()
     checkov.start(ctx)
     jsonschemas.start(ctx)
+    sql.start(ctx)
     pytest_run.start(ctx)
 
 

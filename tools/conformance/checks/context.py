@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import procs
@@ -62,6 +63,7 @@ class Context:
     strict_tools: bool = False
     jobs: dict = field(default_factory=dict)
     postgres: object = None
+    _pool: object = None
     _tool_notes: set = field(default_factory=set)
 
     @classmethod
@@ -136,7 +138,15 @@ class Context:
         """Runs a command; returns (exit status, stdout, stderr)."""
         return procs.run(cmd, cwd, env, timeout, merge)
 
+    def submit(self, fn, *args):
+        """Runs fn(*args) on a worker thread (for work that waits on subprocesses or the database)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1))
+        return self._pool.submit(fn, *args)
+
     def stop_jobs(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         for job in self.jobs.values():
             job.stop()
         procs.kill_all()

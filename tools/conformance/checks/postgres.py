@@ -9,7 +9,6 @@ import glob
 import os
 import pwd
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -130,24 +129,51 @@ class PostgresServer:
             return "no server log"
 
     # ------------------------------------------------------------------ use
-    def psql(self, db: str, *args: str) -> tuple:
-        psql = os.path.join(self.bin, "psql")
-        psql = psql if os.path.exists(psql) else shutil.which("psql") or "psql"
-        cmd = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-               "-d", db, *args]
-        status, out, _ = procs.run(cmd, None, {**os.environ, "PGCONNECT_TIMEOUT": "10"}, 300, True)
-        return status, out.strip()
+    def connect(self, db: str, autocommit: bool = False):
+        import psycopg
 
-    def apply_file(self, db: str, path: str) -> tuple:
-        return self.psql(db, "--single-transaction", "-f", path)
-
-    def query(self, db: str, sql: str) -> tuple:
-        return self.psql(db, "-tA", "-c", sql)
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=db, autocommit=autocommit,
+                               connect_timeout=10)
 
     def create_database(self, db: str) -> None:
-        status, out = self.query("postgres", f'CREATE DATABASE "{db}"')
-        if status != 0:
-            raise PostgresError(f"cannot create database {db}: {out}")
+        import psycopg
+
+        try:
+            with self.connect("postgres", autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{db}"')
+        except psycopg.Error as e:
+            raise PostgresError(f"cannot create database {db}: {e}") from e
 
     def url(self, db: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+
+def statements(text: str) -> list:
+    """(first line, statement) of a SQL script, split by PostgreSQL's own scanner; the whole script as one
+    piece when it does not parse (the server then reports the error)."""
+    import pglast
+
+    try:
+        return [(text.count("\n", 0, s.start) + 1, text[s]) for s in pglast.split(text, only_slices=True)]
+    except Exception:  # noqa: BLE001 - a syntax error: pglast reports it, the server shall too
+        return [(1, text)]
+
+
+def apply_script(conn, text: str) -> str | None:
+    """Runs a script in one transaction on an open connection; None when it applied, else the error with the
+    line of the failing statement."""
+    import psycopg
+
+    line, stmt = 1, text
+    try:
+        with conn.transaction():
+            for line, stmt in statements(text):
+                conn.execute(stmt)
+    except psycopg.Error as e:
+        diag = e.diag
+        where = line
+        if diag.statement_position:
+            where += stmt.count("\n", 0, int(diag.statement_position) - 1)
+        detail = f" ({diag.message_detail})" if diag.message_detail else ""
+        return f"line {where}: {diag.severity or 'ERROR'}: {diag.message_primary or e}{detail}"
+    return None

@@ -13,7 +13,6 @@ import re
 import sys
 import threading
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .context import Context
@@ -117,20 +116,22 @@ def migration_set_for(tree: Tree, name: str):
 
 
 def prepare_database(ctx: Context, tree: Tree, svc: Service) -> None:
+    import psycopg
+
     server = ctx.postgres
     if server is None or not server.ready():
         svc.note = (svc.note + "; " if svc.note else "") + "no PostgreSQL: DATABASE_URL not set"
         return
-    name = os.path.basename(os.path.abspath(tree.path(svc.rel)))
     db = database_name(tree, "svc", svc.rel)
+    ms = migration_set_for(tree, os.path.basename(os.path.abspath(tree.path(svc.rel))))
     try:
         server.create_database(db)
-    except PostgresError as e:
-        svc.error = str(e)
+        if ms is not None:
+            with server.connect(db, autocommit=True) as conn:
+                apply_ups(conn, tree, ms)  # errors are reported by postgres-migrate
+    except (PostgresError, psycopg.Error) as e:
+        svc.error = f"cannot prepare its database: {e}"
         return
-    ms = migration_set_for(tree, name)
-    if ms is not None:
-        list(apply_ups(server, db, tree, ms))  # errors are reported by postgres-migrate
     svc.env = {"DATABASE_URL": server.url(db), "PGHOST": "127.0.0.1", "PGPORT": str(server.port),
                "PGUSER": "postgres", "PGDATABASE": db}
 
@@ -171,8 +172,7 @@ class PytestRuns:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.venv_lock = threading.Lock()  # two services may share one cached venv
-        self.pool = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
-        self.futures = {(t.index, rel): self.pool.submit(self.run_one, t, Service(rel))
+        self.futures = {(t.index, rel): ctx.submit(self.run_one, t, Service(rel))
                         for t in ctx.trees for rel in t.py_services}
 
     def run_one(self, tree: Tree, svc: Service) -> tuple:
@@ -189,7 +189,7 @@ class PytestRuns:
         return self.futures[(tree.index, rel)].result()
 
     def stop(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        pass  # the shared worker pool is shut down by the context
 
 
 def start(ctx: Context) -> None:
