@@ -91,31 +91,62 @@ def parse_args(argv: list) -> list:
 
 def steps() -> list:
     """(validator, function) in the order they run over each tree."""
-    from checks import (checkov, istio, jsonschemas, kube, kustomize, linters, lint, prometheus, proto, pytest_run,
-                        python, refs, sql, terraform)
+    from checks import (
+        checkov,
+        istio,
+        jsonschemas,
+        kube,
+        kustomize,
+        lint,
+        linters,
+        prometheus,
+        proto,
+        pytest_run,
+        python,
+        refs,
+        sql,
+        terraform,
+    )
 
     return [
-        ("yamllint", lint.yamllint), ("json-parse", lint.json_parse),
-        ("kubernetes-validate", kube.kubernetes_validate), ("k8s-api-rules", kube.k8s_api_rules),
-        ("istio-schema", istio.istio_schema), ("k8s-refs", refs.k8s_refs), ("kustomize", kustomize.kustomize),
-        ("compose-schema", jsonschemas.compose_schema), ("docker-compose-config", linters.docker_compose_config),
-        ("actionlint", linters.actionlint), ("gha-schema", jsonschemas.gha_schema),
-        ("openapi-spec-validator", linters.openapi_spec_validator), ("promtool", prometheus.promtool),
-        ("grafana-dashboard", prometheus.grafana_dashboard), ("grafana-promql", prometheus.grafana_promql),
-        ("terraform-fmt", terraform.terraform_fmt), ("python-hcl2", terraform.python_hcl2),
-        ("hadolint", linters.hadolint), ("protoc", proto.protoc), ("buf-lint", proto.buf_lint),
-        ("pglast", sql.pglast), ("postgres-migrate", sql.postgres_migrate),
-        ("postgres-roundtrip", sql.postgres_roundtrip), ("py-compile", python.py_compile),
-        ("ruff-check", python.ruff_check), ("ruff-format", python.ruff_format),
-        ("requirements", python.requirements), ("pytest", pytest_run.pytest), ("checkov", checkov.checkov),
+        ("yamllint", lint.yamllint),
+        ("json-parse", lint.json_parse),
+        ("kubernetes-validate", kube.kubernetes_validate),
+        ("k8s-api-rules", kube.k8s_api_rules),
+        ("istio-schema", istio.istio_schema),
+        ("k8s-refs", refs.k8s_refs),
+        ("kustomize", kustomize.kustomize),
+        ("compose-schema", jsonschemas.compose_schema),
+        ("docker-compose-config", linters.docker_compose_config),
+        ("actionlint", linters.actionlint),
+        ("gha-schema", jsonschemas.gha_schema),
+        ("openapi-spec-validator", linters.openapi_spec_validator),
+        ("promtool", prometheus.promtool),
+        ("grafana-dashboard", prometheus.grafana_dashboard),
+        ("grafana-promql", prometheus.grafana_promql),
+        ("terraform-fmt", terraform.terraform_fmt),
+        ("python-hcl2", terraform.python_hcl2),
+        ("hadolint", linters.hadolint),
+        ("protoc", proto.protoc),
+        ("buf-lint", proto.buf_lint),
+        ("pglast", sql.pglast),
+        ("postgres-migrate", sql.postgres_migrate),
+        ("postgres-roundtrip", sql.postgres_roundtrip),
+        ("py-compile", python.py_compile),
+        ("ruff-check", python.ruff_check),
+        ("ruff-format", python.ruff_format),
+        ("requirements", python.requirements),
+        ("pytest", pytest_run.pytest),
+        ("checkov", checkov.checkov),
     ]
 
 
 def needs_postgres(ctx) -> bool:
     migrations = any(ms.ups for t in ctx.trees for ms in t.migration_sets)
     services = any(t.py_services for t in ctx.trees)
-    return (migrations and (ctx.enabled("postgres-migrate") or ctx.enabled("postgres-roundtrip"))) or \
-        (services and ctx.enabled("pytest"))
+    return (migrations and (ctx.enabled("postgres-migrate") or ctx.enabled("postgres-roundtrip"))) or (
+        services and ctx.enabled("pytest")
+    )
 
 
 def start_background(ctx) -> None:
@@ -151,11 +182,13 @@ def build_context(venv: str, paths: list, work: str):
     from checks.tree import scan
 
     known_file = os.environ.get("CONFORMANCE_KNOWN_FAILURES")
-    reporter = Reporter(known=load_known_failures(known_file) if known_file else [],
-                        strict_xpass=os.environ.get("CONFORMANCE_STRICT_XPASS", "0") == "1")
+    reporter = Reporter(
+        known=load_known_failures(known_file) if known_file else [],
+        strict_xpass=os.environ.get("CONFORMANCE_STRICT_XPASS", "0") == "1",
+    )
     ctx = Context.from_env(venv, HERE, work, reporter)
     labels = tree_labels(paths)
-    for i, (path, label) in enumerate(zip(paths, labels)):
+    for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
         ctx.trees.append(scan(path, label, f"{label}/" if len(paths) > 1 else "", i))
     return ctx
 

@@ -20,9 +20,21 @@ ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 QUANTITY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
 SUFFIX = {
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1), "k": Decimal("1e3"),
-    "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"), "P": Decimal("1e15"), "E": Decimal("1e18"),
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40), "Pi": Decimal(2**50),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
     "Ei": Decimal(2**60),
 }
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
@@ -52,6 +64,7 @@ def object_problems(doc: dict) -> list:
 
 
 # ---------------------------------------------------------------- names and labels
+
 
 def metadata_problems(doc: dict) -> list:
     md = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
@@ -116,6 +129,7 @@ def label_map_problems(where: str, labels) -> list:
 
 # ---------------------------------------------------------------- workloads and pods
 
+
 def pod_template(doc: dict) -> tuple:
     """(pod spec, pod metadata) of a workload, a CronJob or a Pod; (None, None) for other kinds."""
     kind = doc.get("kind")
@@ -159,8 +173,9 @@ def workload_selector_problems(spec: dict) -> list:
     if isinstance(selector, dict) and not (selector.get("matchLabels") or selector.get("matchExpressions")):
         problems.append("spec.selector is empty")
     elif isinstance(selector, dict) and not selector_matches(selector, labels):
-        problems.append(f"spec.selector {selector.get('matchLabels') or selector} does not match "
-                        "spec.template.metadata.labels")
+        problems.append(
+            f"spec.selector {selector.get('matchLabels') or selector} does not match spec.template.metadata.labels"
+        )
     if isinstance(selector, dict):
         problems += label_map_problems("spec.selector.matchLabels", selector.get("matchLabels"))
     return problems
@@ -231,8 +246,13 @@ def port_problems(ports: list) -> list:
 
 
 def is_port_name(name) -> bool:
-    return (isinstance(name, str) and len(name) <= 15 and IANA_SVC_NAME.match(name) is not None
-            and "--" not in name and re.search("[a-z]", name) is not None)
+    return (
+        isinstance(name, str)
+        and len(name) <= 15
+        and IANA_SVC_NAME.match(name) is not None
+        and "--" not in name
+        and re.search("[a-z]", name) is not None
+    )
 
 
 def is_port_ref(value) -> bool:
@@ -279,12 +299,14 @@ def resource_problems(resources) -> list:
     for (section, name), req in parsed.items():
         limit = parsed.get(("limits", name))
         if section == "requests" and req is not None and limit is not None and req > limit:
-            problems.append(f"resources.requests.{name} {resources['requests'][name]} exceeds the limit "
-                            f"{resources['limits'][name]}")
+            problems.append(
+                f"resources.requests.{name} {resources['requests'][name]} exceeds the limit {resources['limits'][name]}"
+            )
     return problems
 
 
 # ---------------------------------------------------------------- other kinds
+
 
 def service_problems(spec: dict) -> list:
     problems = label_map_problems("spec.selector", spec.get("selector"))

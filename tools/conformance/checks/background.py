@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 
 
 class BackgroundJob:
     def __init__(self, name: str, cmd: list, work: str, cwd: str | None = None, env: dict | None = None):
         self.name = name
         self.cmd = cmd
-        self._out = tempfile.NamedTemporaryFile("w+", dir=work, prefix=f"{name}-", suffix=".out", delete=False)
-        self._err = tempfile.NamedTemporaryFile("w+", dir=work, prefix=f"{name}-", suffix=".err", delete=False)
+        self.out_path = os.path.join(work, f"{name}.out")
+        self.err_path = os.path.join(work, f"{name}.err")
         self.error = None
         try:
-            self.proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._out,
-                                         stderr=self._err, start_new_session=True)
+            with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+                self.proc = subprocess.Popen(
+                    cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+                )
         except OSError as e:
             self.proc = None
             self.error = f"cannot run {cmd[0]}: {e.strerror}"
@@ -36,7 +37,7 @@ class BackgroundJob:
         except subprocess.TimeoutExpired:
             self.stop()
             return 124, "", f"{self.name} timed out after {timeout}s"
-        return status, read(self._out.name), read(self._err.name)
+        return status, read(self.out_path), read(self.err_path)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

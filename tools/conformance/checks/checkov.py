@@ -22,17 +22,37 @@ def checkov_binary(ctx: Context) -> str:
 
 
 def has_input(tree: Tree) -> bool:
-    return bool(tree.hcl_files or tree.files("k8s") or tree.files("istio") or tree.dockerfiles or tree.workflows
-                or tree.kustomize_dirs)
+    return bool(
+        tree.hcl_files
+        or tree.files("k8s")
+        or tree.files("istio")
+        or tree.dockerfiles
+        or tree.workflows
+        or tree.kustomize_dirs
+    )
 
 
 def start(ctx: Context) -> None:
     trees = [t for t in ctx.trees if has_input(t)]
     if not trees or not ctx.enabled("checkov") or not os.access(checkov_binary(ctx), os.X_OK):
         return
-    cmd = [checkov_binary(ctx), "--framework", *FRAMEWORKS, "--compact", "--skip-download",
-           "--output", "json", "--skip-path", r"(^|/)\.venv", "--skip-path", "node_modules",
-           "--skip-path", r"\.codex-system-design", "--skip-path", r"\.terraform"]
+    cmd = [
+        checkov_binary(ctx),
+        "--framework",
+        *FRAMEWORKS,
+        "--compact",
+        "--skip-download",
+        "--output",
+        "json",
+        "--skip-path",
+        r"(^|/)\.venv",
+        "--skip-path",
+        "node_modules",
+        "--skip-path",
+        r"\.codex-system-design",
+        "--skip-path",
+        r"\.terraform",
+    ]
     for tree in trees:
         cmd += ["--directory", tree.root]
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}

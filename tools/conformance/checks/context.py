@@ -14,11 +14,35 @@ from .tree import Tree
 
 # Every validator, in the order they run; these names appear in the output and in CONFORMANCE_SKIP/ONLY.
 VALIDATORS = (
-    "yamllint", "json-parse", "kubernetes-validate", "k8s-api-rules", "istio-schema", "k8s-refs", "kustomize",
-    "compose-schema", "docker-compose-config", "actionlint", "gha-schema", "openapi-spec-validator", "promtool",
-    "grafana-dashboard", "grafana-promql", "terraform-fmt", "python-hcl2", "hadolint", "protoc", "buf-lint",
-    "pglast", "postgres-migrate", "postgres-roundtrip", "py-compile", "ruff-check", "ruff-format", "requirements",
-    "pytest", "checkov",
+    "yamllint",
+    "json-parse",
+    "kubernetes-validate",
+    "k8s-api-rules",
+    "istio-schema",
+    "k8s-refs",
+    "kustomize",
+    "compose-schema",
+    "docker-compose-config",
+    "actionlint",
+    "gha-schema",
+    "openapi-spec-validator",
+    "promtool",
+    "grafana-dashboard",
+    "grafana-promql",
+    "terraform-fmt",
+    "python-hcl2",
+    "hadolint",
+    "protoc",
+    "buf-lint",
+    "pglast",
+    "postgres-migrate",
+    "postgres-roundtrip",
+    "py-compile",
+    "ruff-check",
+    "ruff-format",
+    "requirements",
+    "pytest",
+    "checkov",
 )
 # Shorthands accepted in CONFORMANCE_SKIP/ONLY.
 GROUPS = {
@@ -46,8 +70,9 @@ def parse_selection(text: str) -> set:
         elif word in VALIDATORS:
             names.add(word)
         else:
-            raise UsageError(f"unknown validator {word!r}; known: {', '.join(VALIDATORS)} "
-                             f"(groups: {', '.join(GROUPS)})")
+            raise UsageError(
+                f"unknown validator {word!r}; known: {', '.join(VALIDATORS)} (groups: {', '.join(GROUPS)})"
+            )
     return names
 
 
@@ -70,7 +95,10 @@ class Context:
     def from_env(cls, venv: str, here: str, work: str, reporter: Reporter) -> Context:
         env = os.environ
         return cls(
-            venv=venv, here=here, work=work, reporter=reporter,
+            venv=venv,
+            here=here,
+            work=work,
+            reporter=reporter,
             only=parse_selection(env.get("CONFORMANCE_ONLY", "")),
             skip=parse_selection(env.get("CONFORMANCE_SKIP", "")),
             strict_tools=env.get("CONFORMANCE_STRICT_TOOLS", "0") == "1",
@@ -133,8 +161,9 @@ class Context:
         status, out, _ = self.run_split(cmd, cwd, timeout, env, merge=True)
         return status, out
 
-    def run_split(self, cmd: list, cwd: str | None = None, timeout: int = 300, env: dict | None = None,
-                  merge: bool = False) -> tuple:
+    def run_split(
+        self, cmd: list, cwd: str | None = None, timeout: int = 300, env: dict | None = None, merge: bool = False
+    ) -> tuple:
         """Runs a command; returns (exit status, stdout, stderr)."""
         return procs.run(cmd, cwd, env, timeout, merge)
 

@@ -23,8 +23,11 @@ SAVED_KINDS = ("Gateway", "VirtualService", "DestinationRule", "PeerAuthenticati
 
 def forbid_unknown_fields(node):
     if isinstance(node, dict):
-        if "properties" in node and "additionalProperties" not in node \
-                and not node.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
         for value in node.values():
             forbid_unknown_fields(value)
@@ -43,7 +46,7 @@ def drop_nulls(value):
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def crd_schema(schemas_dir: str, kind: str, api_version: str):
     """(raw schema for CEL, strict JSON Schema validator) or None when no schema is saved."""
     import jsonschema
@@ -62,7 +65,7 @@ def crd_schema(schemas_dir: str, kind: str, api_version: str):
     return raw, jsonschema.Draft7Validator(strict)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def object_meta_validator():
     import jsonschema
     from kubernetes_validate import utils
@@ -87,10 +90,18 @@ def preload_cel_parser(cache_dir: str) -> None:
         os.makedirs(cache_dir, exist_ok=True)
         grammar = (Path(celparser.__file__).parent / "cel.lark").read_text()
         celparser.CELParser.CEL_PARSER = lark.Lark(
-            grammar, parser="lalr", start="expr", debug=True, g_regex_flags=re.M,
-            lexer_callbacks={"IDENT": celparser.CELParser.ambiguous_literals}, propagate_positions=True,
-            maybe_placeholders=False, priority="invert", tree_class=lark.Tree,
-            cache=os.path.join(cache_dir, "cel-parser.lark"))
+            grammar,
+            parser="lalr",
+            start="expr",
+            debug=True,
+            g_regex_flags=re.M,
+            lexer_callbacks={"IDENT": celparser.CELParser.ambiguous_literals},
+            propagate_positions=True,
+            maybe_placeholders=False,
+            priority="invert",
+            tree_class=lark.Tree,
+            cache=os.path.join(cache_dir, "cel-parser.lark"),
+        )
     except (OSError, AttributeError, TypeError, lark.exceptions.LarkError):
         celparser.CELParser.CEL_PARSER = None
 
@@ -128,14 +139,17 @@ class CelRules:
     def violations(self, schema, value, path: str = "") -> list:
         if not isinstance(schema, dict):
             return []
-        found = [f"{path or '(root)'}: {r.get('message') or r['rule']} (CEL)"
-                 for r in schema.get("x-kubernetes-validations") or [] if not self.holds(r["rule"], value)]
+        found = [
+            f"{path or '(root)'}: {r.get('message') or r['rule']} (CEL)"
+            for r in schema.get("x-kubernetes-validations") or []
+            if not self.holds(r["rule"], value)
+        ]
         for child_path, child_schema, child in children(schema, value, path):
             found += self.violations(child_schema, child, child_path)
         return found
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shared_cel(cache_dir: str) -> CelRules:
     return CelRules(cache_dir)
 
@@ -164,10 +178,14 @@ def object_errors(doc: dict, schemas_dir: str, cel: CelRules) -> tuple:
         return [], f"{ident}: no schema saved for {kind} {api_group(doc)}"
     raw, validator = found
     doc = drop_nulls(doc)
-    errors = [f"{ident}: {kube.path_of(e)}: {e.message}"
-              for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))]
-    errors += [f"{ident}: metadata.{kube.path_of(e)}: {e.message}"
-               for e in object_meta_validator().iter_errors(doc.get("metadata") or {})]
+    errors = [
+        f"{ident}: {kube.path_of(e)}: {e.message}"
+        for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    errors += [
+        f"{ident}: metadata.{kube.path_of(e)}: {e.message}"
+        for e in object_meta_validator().iter_errors(doc.get("metadata") or {})
+    ]
     errors += [f"{ident}: {p}" for p in apirules.metadata_problems(doc)]
     errors += [f"{ident}: {p}" for p in cel.violations(raw, doc)]
     return errors, None

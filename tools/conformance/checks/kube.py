@@ -24,7 +24,7 @@ def k8s_versions() -> list:
     return list(dict.fromkeys(v for v in re.split(r"[ ,]+", wanted) if v))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema_dir(version: str) -> str:
     """Folder of the newest bundled strict schemas not newer than `version`."""
     import importlib.resources as resources
@@ -41,7 +41,7 @@ def schema_dir(version: str) -> str:
     return str(base)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def definitions(version: str):
     from referencing import Registry, Resource
 
@@ -49,7 +49,7 @@ def definitions(version: str):
         return Resource.from_contents(json.load(fh)) @ Registry()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator_for(version: str, kind: str, api_version: str):
     """A strict validator for kind/apiVersion at `version`, or None when that API has no schema there."""
     import jsonschema
@@ -78,7 +78,8 @@ def schema_errors(doc: dict, versions: list) -> tuple:
         validator = validator_for(version, kind, api)
         if validator is None:
             if is_builtin_group(api_group(doc)):
-                return [f"{ident(doc)}: {api} {kind} is not served by Kubernetes {version} (removed or unknown API)"], None
+                reason = f"{api} {kind} is not served by Kubernetes {version} (removed or unknown API)"
+                return [f"{ident(doc)}: {reason}"], None
             return [], f"{ident(doc)}: custom resource of {api_group(doc)}, no schema offline"
         errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
         if errors:
@@ -105,8 +106,13 @@ def check_schemas(ctx: Context, tree: Tree, target: str, objects: list) -> None:
         else:
             checked += 1
     if errors or checked:
-        ctx.verdict("kubernetes-validate", tree, target, errors,
-                    f"{checked} object(s), strict, Kubernetes {' and '.join(versions)}")
+        ctx.verdict(
+            "kubernetes-validate",
+            tree,
+            target,
+            errors,
+            f"{checked} object(s), strict, Kubernetes {' and '.join(versions)}",
+        )
     if skips:
         ctx.skipped("kubernetes-validate", tree, target, "; ".join(skips))
 
@@ -120,8 +126,13 @@ def api_problems(doc: dict) -> list:
 
 def check_api_rules(ctx: Context, tree: Tree, target: str, objects: list) -> None:
     errors = [f"{ident(d)}: {p}" for d in objects for p in api_problems(d)]
-    ctx.verdict("k8s-api-rules", tree, target, errors,
-                f"{len(objects)} object(s): names, labels, selectors, ports, volumes, resources")
+    ctx.verdict(
+        "k8s-api-rules",
+        tree,
+        target,
+        errors,
+        f"{len(objects)} object(s): names, labels, selectors, ports, volumes, resources",
+    )
 
 
 def kubernetes_validate(ctx: Context, tree: Tree) -> None:

@@ -69,8 +69,22 @@ class PostgresServer:
         if not self.bin:
             raise PostgresError("PostgreSQL server binaries not found (install.sh installs them)")
         self._prepare_dirs()
-        self._run([os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--locale=C.UTF-8", "--no-sync"], "initdb")
+        self._run(
+            [
+                os.path.join(self.bin, "initdb"),
+                "-D",
+                self.data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            "initdb",
+        )
         for _ in range(3):
             if self.cancelled:
                 raise PostgresError("cancelled")
@@ -96,10 +110,23 @@ class PostgresServer:
             self._as_pg = ["runuser", "-u", "postgres", "--"]
 
     def _pg_ctl_start(self) -> bool:
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.work} -c fsync=off "
-                   "-c full_page_writes=off -c synchronous_commit=off")
-        cmd = [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self._log(), "-w", "-t", "60", "-o", options,
-               "start"]
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.work} -c fsync=off "
+            "-c full_page_writes=off -c synchronous_commit=off"
+        )
+        cmd = [
+            os.path.join(self.bin, "pg_ctl"),
+            "-D",
+            self.data,
+            "-l",
+            self._log(),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        ]
         return procs.run(self._as_pg + cmd, None, None, 120, True)[0] == 0
 
     def stop(self) -> None:
@@ -107,9 +134,12 @@ class PostgresServer:
         procs.kill_all()  # an initdb still running
         self._started.wait(timeout=120)
         if self.running:
-            subprocess.run(self._as_pg + [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w",
-                                          "stop"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            subprocess.run(
+                self._as_pg + [os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             self.running = False
 
     def _run(self, cmd: list, what: str) -> str:
@@ -132,8 +162,9 @@ class PostgresServer:
     def connect(self, db: str, autocommit: bool = False):
         import psycopg
 
-        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=db, autocommit=autocommit,
-                               connect_timeout=10)
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=db, autocommit=autocommit, connect_timeout=10
+        )
 
     def create_database(self, db: str) -> None:
         import psycopg
@@ -167,7 +198,7 @@ def apply_script(conn, text: str) -> str | None:
     line, stmt = 1, text
     try:
         with conn.transaction():
-            for line, stmt in statements(text):
+            for line, stmt in statements(text):  # noqa: B007 - line and stmt name the failing statement
                 conn.execute(stmt)
     except psycopg.Error as e:
         diag = e.diag

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,9 +19,17 @@ def run(cmd: list, cwd: str | None, env: dict | None, timeout: int, merge: bool)
         if _CLOSED.is_set():
             return 130, "interrupted", ""
         try:
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT if merge else subprocess.PIPE, text=True,
-                                    errors="replace", start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
         except OSError as e:
             return 127, f"cannot run {cmd[0]}: {e.strerror}", ""
         _RUNNING.add(proc)
@@ -37,10 +46,8 @@ def run(cmd: list, cwd: str | None, env: dict | None, timeout: int, merge: bool)
 
 
 def kill(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def kill_all() -> None:

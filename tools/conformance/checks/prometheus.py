@@ -30,8 +30,11 @@ def promtool_rules(ctx: Context, tool: str, groups: list, display: str) -> list:
     os.unlink(fh.name)
     if status == 0:
         return []
-    return [line.strip().replace(fh.name, display) for line in out.splitlines()
-            if line.strip() and not line.startswith("Checking") and line.strip() != "FAILED:"]
+    return [
+        line.strip().replace(fh.name, display)
+        for line in out.splitlines()
+        if line.strip() and not line.startswith("Checking") and line.strip() != "FAILED:"
+    ]
 
 
 def promtool(ctx: Context, tree: Tree) -> None:
@@ -114,11 +117,22 @@ def grafana_expr(expr: str) -> str:
     return expr
 
 
+def name_queries(error: str, exprs: list) -> str:
+    """Puts the panel and target back in place of the made-up rule name in a promtool message."""
+    return re.sub(r'"grafana:query_(\d+)"', lambda m: exprs[int(m.group(1))][0], error)
+
+
 def grafana_dashboard(ctx: Context, tree: Tree) -> None:
     for rel in tree.grafana_files:
         dash = load_dashboard(tree.path(rel))
-        ctx.verdict("grafana-dashboard", tree, rel, dashboard_problems(dash),
-                    f"{len(list(panels(dash.get('panels') or [])))} panel(s): title, uid, schemaVersion, gridPos, refIds")
+        count = len(list(panels(dash.get("panels") or [])))
+        ctx.verdict(
+            "grafana-dashboard",
+            tree,
+            rel,
+            dashboard_problems(dash),
+            f"{count} panel(s): title, uid, schemaVersion, gridPos, refIds",
+        )
 
 
 def grafana_promql(ctx: Context, tree: Tree) -> None:
@@ -129,6 +143,5 @@ def grafana_promql(ctx: Context, tree: Tree) -> None:
     for rel, exprs in dashboards:
         rules = [{"record": f"grafana:query_{i}", "expr": grafana_expr(e)} for i, (_, e) in enumerate(exprs)]
         errors = promtool_rules(ctx, ctx.find_tool("promtool"), [{"name": "dashboard", "rules": rules}], rel)
-        names = {f"grafana:query_{i}": where for i, (where, _) in enumerate(exprs)}
-        errors = [re.sub(r'"(grafana:query_\d+)"', lambda m: names[m.group(1)], e) for e in errors]
+        errors = [name_queries(e, exprs) for e in errors]
         ctx.verdict("grafana-promql", tree, rel, errors, f"{len(exprs)} PromQL query(ies) parse (promtool)")

@@ -13,9 +13,16 @@ def protoc(ctx: Context, tree: Tree) -> None:
     python = ctx.venv_bin("python")
     for root, files in sorted(tree.proto_roots.items()):
         out = ctx.scratch(f"protoc-{abs(hash((tree.root, root)))}")
-        cmd = [python, "-m", "grpc_tools.protoc", f"-I{root}", f"--python_out={out}", f"--grpc_python_out={out}",
-               f"--descriptor_set_out={os.path.join(out, 'set.pb')}",
-               *files]
+        cmd = [
+            python,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{root}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            f"--descriptor_set_out={os.path.join(out, 'set.pb')}",
+            *files,
+        ]
         status, output = ctx.run(cmd, cwd=tree.root, timeout=120)
         if status != 0 and "No module named grpc_tools" in output:
             ctx.require(None, "grpcio-tools", "protoc", tree)

@@ -35,6 +35,7 @@ class Service:
 
 # ---------------------------------------------------------------- dependencies
 
+
 def declared_requirements(folder: str) -> tuple:
     """(requirement strings, file they come from) for a service folder."""
     path = os.path.join(folder, "requirements.txt")
@@ -78,15 +79,21 @@ def unmet(requirements: list) -> list:
 
 def service_venv(ctx: Context, folder: str, requirements: list, source: str | None) -> tuple:
     """(python of a cached venv with the service's requirements, error)."""
-    key_text = (open(source, encoding="utf-8").read() if source else "\n".join(requirements)) + sys.version
+    if source:
+        with open(source, encoding="utf-8") as fh:
+            key_text = fh.read() + sys.version
+    else:
+        key_text = "\n".join(requirements) + sys.version
     venv = os.path.join(ctx.venv, "service-venvs", hashlib.sha256(key_text.encode()).hexdigest()[:16])
     python = os.path.join(venv, "bin", "python")
     if os.path.exists(os.path.join(venv, ".complete")):
         return python, ""
     base = getattr(sys, "_base_executable", None) or "python3"
     install = ["-r", source] if source else requirements
-    for cmd in ([base, "-m", "venv", "--clear", venv],
-                [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *install, "pytest", "httpx"]):
+    for cmd in (
+        [base, "-m", "venv", "--clear", venv],
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *install, "pytest", "httpx"],
+    ):
         status, out = ctx.run(cmd, cwd=folder, timeout=900)
         if status:
             return "", f"cannot build a venv for its requirements: {out.strip()[-300:]}"
@@ -106,6 +113,7 @@ def choose_python(ctx: Context, tree: Tree, svc: Service) -> None:
 
 
 # ---------------------------------------------------------------- database
+
 
 def migration_set_for(tree: Tree, name: str):
     wanted = (f"{name}-db", f"{name}_db", name)
@@ -132,11 +140,17 @@ def prepare_database(ctx: Context, tree: Tree, svc: Service) -> None:
     except (PostgresError, psycopg.Error) as e:
         svc.error = f"cannot prepare its database: {e}"
         return
-    svc.env = {"DATABASE_URL": server.url(db), "PGHOST": "127.0.0.1", "PGPORT": str(server.port),
-               "PGUSER": "postgres", "PGDATABASE": db}
+    svc.env = {
+        "DATABASE_URL": server.url(db),
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(server.port),
+        "PGUSER": "postgres",
+        "PGDATABASE": db,
+    }
 
 
 # ---------------------------------------------------------------- run
+
 
 def pytest_env(tree: Tree, svc: Service) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -155,8 +169,10 @@ def run_pytest(ctx: Context, tree: Tree, svc: Service) -> tuple:
     cmd = [svc.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     status, out = ctx.run(cmd, cwd=tree.path(svc.rel), timeout=timeout, env=pytest_env(tree, svc))
     lines = out.splitlines()
-    summary = next((ln.strip("= ") for ln in reversed(lines)
-                    if re.search(r"\d+ (passed|failed|error)|no tests ran", ln)), f"pytest exited {status}")
+    summary = next(
+        (ln.strip("= ") for ln in reversed(lines) if re.search(r"\d+ (passed|failed|error)|no tests ran", ln)),
+        f"pytest exited {status}",
+    )
     if status == 5:
         return 1, f"no tests collected ({summary})"
     if status:
@@ -172,8 +188,9 @@ class PytestRuns:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.venv_lock = threading.Lock()  # two services may share one cached venv
-        self.futures = {(t.index, rel): ctx.submit(self.run_one, t, Service(rel))
-                        for t in ctx.trees for rel in t.py_services}
+        self.futures = {
+            (t.index, rel): ctx.submit(self.run_one, t, Service(rel)) for t in ctx.trees for rel in t.py_services
+        }
 
     def run_one(self, tree: Tree, svc: Service) -> tuple:
         try:

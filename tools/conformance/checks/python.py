@@ -46,20 +46,44 @@ def ruff_targets(group: str, files: list, tree: Tree) -> list:
     return [os.path.relpath(f, group) for f in files]
 
 
+def ruff_config(tree: Tree, group: str) -> list:
+    """The tree's own ruff settings (nearest ruff.toml, .ruff.toml or pyproject.toml with [tool.ruff] between
+    the group and the tree root) or none at all: settings outside the tree must not change the verdict."""
+    folder = PurePosixPath(group)
+    while True:
+        for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
+            path = tree.path(str(folder / name))
+            if os.path.isfile(path) and (name != "pyproject.toml" or has_ruff_table(path)):
+                return ["--config", path]
+        if str(folder) in (".", ""):
+            return ["--isolated"]
+        folder = folder.parent
+
+
+def has_ruff_table(path: str) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return "[tool.ruff" in fh.read()
+
+
 def run_ruff(ctx: Context, tree: Tree, validator: str, args: list, ok: str) -> None:
     tool = ctx.find_tool("ruff")
     if not tree.python_files or not ctx.require(tool, "ruff", validator, tree):
         return
     for group, files in python_groups(tree).items():
-        cmd = [tool, *args, "--no-cache", *ruff_targets(group, files, tree)]
+        cmd = [tool, *args, "--no-cache", *ruff_config(tree, group), *ruff_targets(group, files, tree)]
         status, out = ctx.run(cmd, cwd=tree.path(group), timeout=120)
         ctx.verdict(validator, tree, group, [out] if status else [], ok)
 
 
 def ruff_check(ctx: Context, tree: Tree) -> None:
     select = os.environ.get("CONFORMANCE_RUFF_SELECT", "E4,E7,E9,F,I")
-    run_ruff(ctx, tree, "ruff-check", ["check", "--quiet", "--output-format", "concise", "--select", select],
-             f"ruff check --select {select}")
+    run_ruff(
+        ctx,
+        tree,
+        "ruff-check",
+        ["check", "--quiet", "--output-format", "concise", "--select", select],
+        f"ruff check --select {select}",
+    )
 
 
 def ruff_format(ctx: Context, tree: Tree) -> None:

@@ -58,6 +58,7 @@ class Scope:
 
 # ---------------------------------------------------------------- Kubernetes
 
+
 def selector_problems(scope: Scope) -> list:
     problems = []
     for svc in scope.by_kind.get("Service", []):
@@ -91,8 +92,9 @@ def hpa_problems(scope: Scope) -> list:
     for hpa in scope.by_kind.get("HorizontalPodAutoscaler", []):
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         if ref.get("kind") in SCALABLE and not scope.named(ref.get("kind"), ref.get("name"), ns(hpa)):
-            problems.append(f"HorizontalPodAutoscaler/{name(hpa)}: scaleTargetRef {ref.get('kind')}/{ref.get('name')} "
-                            "not found")
+            problems.append(
+                f"HorizontalPodAutoscaler/{name(hpa)}: scaleTargetRef {ref.get('kind')}/{ref.get('name')} not found"
+            )
     return problems
 
 
@@ -132,6 +134,7 @@ def pod_ref_problems(scope: Scope) -> list:
 
 # ---------------------------------------------------------------- Istio
 
+
 def host_key(host: str, namespace: str) -> tuple:
     """(service, namespace) for a cluster-local host, (host, None) for an external one."""
     parts = str(host).split(".")
@@ -143,9 +146,13 @@ def host_key(host: str, namespace: str) -> tuple:
 
 
 def subsets_by_host(scope: Scope) -> list:
-    return [(host_key((dr.get("spec") or {}).get("host", ""), ns(dr)),
-             {s.get("name") for s in (dr.get("spec") or {}).get("subsets") or []})
-            for dr in scope.by_kind.get("DestinationRule", [])]
+    return [
+        (
+            host_key((dr.get("spec") or {}).get("host", ""), ns(dr)),
+            {s.get("name") for s in (dr.get("spec") or {}).get("subsets") or []},
+        )
+        for dr in scope.by_kind.get("DestinationRule", [])
+    ]
 
 
 def has_subset(known: list, key: tuple, subset: str) -> bool:
@@ -202,8 +209,14 @@ def workload_selector_problems(scope: Scope) -> list:
     return problems
 
 
-CHECKS = (selector_problems, target_port_problems, hpa_problems, pod_ref_problems, virtual_service_problems,
-          workload_selector_problems)
+CHECKS = (
+    selector_problems,
+    target_port_problems,
+    hpa_problems,
+    pod_ref_problems,
+    virtual_service_problems,
+    workload_selector_problems,
+)
 
 
 def check_scope(ctx: Context, tree: Tree, target: str, objects: list) -> None:
@@ -216,9 +229,14 @@ def check_scope(ctx: Context, tree: Tree, target: str, objects: list) -> None:
             problems += check(scope)
         except (AttributeError, TypeError) as e:  # a malformed object the schema checks report
             problems.append(f"{check.__name__}: cannot follow references ({type(e).__name__}: {e})")
-    ctx.verdict("k8s-refs", tree, target, problems,
-                f"{len(scope.objects)} object(s): selectors, ports, HPA targets, ConfigMaps, ServiceAccounts, "
-                "Istio hosts, subsets, gateways, weights")
+    ctx.verdict(
+        "k8s-refs",
+        tree,
+        target,
+        problems,
+        f"{len(scope.objects)} object(s): selectors, ports, HPA targets, ConfigMaps, ServiceAccounts, "
+        "Istio hosts, subsets, gateways, weights",
+    )
 
 
 def k8s_refs(ctx: Context, tree: Tree) -> None:

@@ -82,8 +82,10 @@ class Reporter:
         """Prints the XPASS notes and the summary; returns the exit status."""
         xpass = [k for k in self.known if k.hits == 0 and enabled(k.validator)]
         for k in xpass:
-            self._print(f"XPASS {k.validator} {k.pattern} known failure did not occur (line {k.line}: "
-                        f"{k.reason or 'no reason given'}): remove it from the list")
+            self._print(
+                f"XPASS {k.validator} {k.pattern} known failure did not occur (line {k.line}: "
+                f"{k.reason or 'no reason given'}): remove it from the list"
+            )
         failed = self.counts["FAIL"] + (len(xpass) if self.strict_xpass else 0)
         passed = self.counts["PASS"]
         if self.counts["XFAIL"]:

@@ -61,6 +61,7 @@ def pglast(ctx: Context, tree: Tree) -> None:
 
 # ---------------------------------------------------------------- the database work
 
+
 def apply_ups(conn, tree: Tree, ms: MigrationSet) -> list:
     """[(file, error or None)] of the up scripts in order, up to the first that fails."""
     applied = []
@@ -114,8 +115,12 @@ def run_set(server: PostgresServer, tree: Tree, ms: MigrationSet, roundtrip: boo
 class MigrationRuns:
     def __init__(self, ctx: Context):
         roundtrip = ctx.enabled("postgres-roundtrip")
-        self.futures = {(t.index, ms.rel): ctx.submit(run_set, ctx.postgres, t, ms, roundtrip)
-                        for t in ctx.trees for ms in t.migration_sets if ms.ups}
+        self.futures = {
+            (t.index, ms.rel): ctx.submit(run_set, ctx.postgres, t, ms, roundtrip)
+            for t in ctx.trees
+            for ms in t.migration_sets
+            if ms.ups
+        }
 
     def result(self, tree: Tree, ms: MigrationSet) -> SetOutcome:
         return self.futures[(tree.index, ms.rel)].result()
@@ -130,6 +135,7 @@ def start(ctx: Context) -> None:
 
 
 # ---------------------------------------------------------------- the two steps
+
 
 def unavailable(ctx: Context, tree: Tree, validator: str, ms: MigrationSet, outcome: SetOutcome) -> bool:
     """Reports a set whose database could not be had; True when it did so."""
@@ -146,8 +152,13 @@ def postgres_migrate(ctx: Context, tree: Tree) -> None:
         if unavailable(ctx, tree, "postgres-migrate", ms, outcome):
             continue
         for rel, error in outcome.ups:
-            ctx.verdict("postgres-migrate", tree, rel, [error] if error else [],
-                        f"applied in order to a fresh database, PostgreSQL {ctx.postgres.version}")
+            ctx.verdict(
+                "postgres-migrate",
+                tree,
+                rel,
+                [error] if error else [],
+                f"applied in order to a fresh database, PostgreSQL {ctx.postgres.version}",
+            )
 
 
 def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
@@ -158,7 +169,15 @@ def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
         outcome = ctx.jobs["migrations"].result(tree, ms)
         if unavailable(ctx, tree, "postgres-roundtrip", ms, outcome):
             continue
-        errors = outcome.roundtrip if outcome.roundtrip is not None else [
-            "the up scripts do not apply (see postgres-migrate)"]
-        ctx.verdict("postgres-roundtrip", tree, ms.rel, errors,
-                    f"{len(ms.ups)} up, {len(ms.downs)} down (reverse) to an empty schema, up again")
+        errors = (
+            outcome.roundtrip
+            if outcome.roundtrip is not None
+            else ["the up scripts do not apply (see postgres-migrate)"]
+        )
+        ctx.verdict(
+            "postgres-roundtrip",
+            tree,
+            ms.rel,
+            errors,
+            f"{len(ms.ups)} up, {len(ms.downs)} down (reverse) to an empty schema, up again",
+        )

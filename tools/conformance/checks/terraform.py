@@ -16,8 +16,12 @@ def terraform_binary(ctx: Context) -> str | None:
     """CONFORMANCE_TERRAFORM, else the machine's terraform, else the fmt-capable one install.sh fetched."""
     venv_bin = os.path.realpath(ctx.venv_bin(""))
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.realpath(p) != venv_bin)
-    for candidate in (os.environ.get("CONFORMANCE_TERRAFORM"), shutil.which("terraform", path=path),
-                      "/usr/local/bin/terraform", os.path.join(ctx.venv, "libexec", "terraform")):
+    for candidate in (
+        os.environ.get("CONFORMANCE_TERRAFORM"),
+        shutil.which("terraform", path=path),
+        "/usr/local/bin/terraform",
+        os.path.join(ctx.venv, "libexec", "terraform"),
+    ):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -37,8 +41,9 @@ def terraform_fmt(ctx: Context, tree: Tree) -> None:
     _, version = ctx.run([tool, "version"], env=terraform_env(ctx))
     version = (version.split() or ["?", "?"])[1]
     for rel in tree.tf_dirs:
-        status, out = ctx.run([tool, "fmt", "-check", "-list=true", "-no-color", rel], cwd=tree.root,
-                              env=terraform_env(ctx))
+        status, out = ctx.run(
+            [tool, "fmt", "-check", "-list=true", "-no-color", rel], cwd=tree.root, env=terraform_env(ctx)
+        )
         if status == 3:
             out = "not formatted (run terraform fmt): " + ", ".join(out.split())
         ctx.verdict("terraform-fmt", tree, rel, [out] if status else [], f"terraform {version} fmt -check")

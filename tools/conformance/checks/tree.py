@@ -18,8 +18,20 @@ import yaml
 from .yamlload import load_docs
 
 SKIP_DIRS = {
-    ".git", "node_modules", "__pycache__", ".terraform", "target", ".codex-system-design", ".pytest_cache",
-    ".ruff_cache", ".mypy_cache", ".tox", ".idea", ".vscode", "venv", ".venv",
+    ".git",
+    "node_modules",
+    "__pycache__",
+    ".terraform",
+    "target",
+    ".codex-system-design",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".tox",
+    ".idea",
+    ".vscode",
+    "venv",
+    ".venv",
 }
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 DOCKERFILE_NAME = re.compile(r"^(Dockerfile([.-][\w.-]+)?|[\w.-]+\.[Dd]ockerfile)$")
