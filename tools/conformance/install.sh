@@ -120,6 +120,22 @@ install_terraform_fallback() {
   "$VENV/libexec/terraform" version >/dev/null
 }
 
+# Parsers that analyse their grammar at first use keep the result in a cache file: build them now.
+warm_caches() {
+  [ -f "$VENV/cache/cel-parser.lark" ] && return 0
+  PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" - "$HERE" "$VENV/cache" <<'PY'
+import sys
+
+import hcl2
+
+sys.path.insert(0, sys.argv[1])
+from checks import istio  # noqa: E402
+
+hcl2.loads('a = 1\n')
+istio.shared_cel(sys.argv[2])
+PY
+}
+
 report() {
   local tf
   tf="$(machine_terraform)"
@@ -143,6 +159,7 @@ main() {
   link_compose_binary
   install_terraform_fallback
   pip_install_stamped "$VENV/checkov" "$VENV/checkov/.stamp" "$CHECKOV"
+  warm_caches
   report
 }
 

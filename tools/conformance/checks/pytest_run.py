@@ -73,7 +73,7 @@ def unmet(requirements: list) -> list:
             missing.append(req.name)
             continue
         if req.specifier and not req.specifier.contains(have, prereleases=True):
-            missing.append(f"{req.name}{req.specifier} (venv has {have})")
+            missing.append(f"{req.name}{req.specifier} (has {have})")
     return missing
 
 
@@ -109,7 +109,7 @@ def choose_python(ctx: Context, tree: Tree, svc: Service) -> None:
         svc.python = ctx.venv_bin("python")
         return
     svc.python, svc.error = service_venv(ctx, folder, requirements, source)
-    svc.note = f"own venv ({', '.join(missing[:3])} not in the conformance venv)"
+    svc.note = f"own venv: the conformance venv lacks {', '.join(missing[:3])}"
 
 
 # ---------------------------------------------------------------- database
