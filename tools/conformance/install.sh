@@ -142,7 +142,7 @@ report() {
   [ -x "$VENV/libexec/terraform" ] && { [ -z "$tf" ] || [ "${CONFORMANCE_TF_FALLBACK:-0}" = 1 ]; } && tf="$VENV/libexec/terraform"
   log "venv: $VENV"
   log "terraform: ${tf:-missing} ($("$tf" version 2>/dev/null | awk 'NR==1 {print $2}'))"
-  log "postgres: $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  log "postgres: $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)"
   log "shellcheck: $(command -v shellcheck || echo missing)"
   log "done in $(( $(date +%s) - T0 ))s"
 }
