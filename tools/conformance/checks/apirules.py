@@ -50,7 +50,8 @@ def object_problems(doc: dict) -> list:
         problems += workload_selector_problems(spec)
     template, _ = pod_template(doc)
     if isinstance(template, dict):
-        problems += pod_problems(template)
+        claims = {(c.get("metadata") or {}).get("name") for c in spec.get("volumeClaimTemplates") or []}
+        problems += pod_problems(template, claims)
     checks = {
         "Service": service_problems,
         "HorizontalPodAutoscaler": hpa_problems,
@@ -185,10 +186,11 @@ def containers_of(pod: dict) -> list:
     return [c for group in ("initContainers", "containers") for c in (pod.get(group) or []) if isinstance(c, dict)]
 
 
-def pod_problems(pod: dict) -> list:
+def pod_problems(pod: dict, claims: set) -> list:
+    """Containers and volumes of a pod spec; `claims` are a StatefulSet's volumeClaimTemplates."""
     problems = volume_problems(pod)
     names = set()
-    volumes = {v.get("name") for v in pod.get("volumes") or [] if isinstance(v, dict)}
+    volumes = {v.get("name") for v in pod.get("volumes") or [] if isinstance(v, dict)} | claims
     for c in containers_of(pod):
         name = c.get("name")
         if not is_dns_label(name):

@@ -61,17 +61,16 @@ class Reporter:
     strict_xpass: bool = False
     out: object = sys.stdout
     counts: dict = field(default_factory=lambda: {"PASS": 0, "FAIL": 0, "SKIP": 0, "XFAIL": 0})
-    validators_seen: set = field(default_factory=set)
 
     def emit(self, status: str, validator: str, target: str, detail: str = "", aliases: tuple = ()) -> None:
         """Print one result. `aliases` are other spellings of the target that known failures may match."""
-        self.validators_seen.add(validator)
         if status == "FAIL":
-            entry = next((k for k in self.known if k.covers(validator, (target, *aliases))), None)
-            if entry is not None:
+            entries = [k for k in self.known if k.covers(validator, (target, *aliases))]
+            for entry in entries:
                 entry.hits += 1
+            if entries:
                 status = "XFAIL"
-                detail = f"{detail} [known failure: {entry.reason or 'listed'}]"
+                detail = f"[known failure: {entries[0].reason or 'listed'}] {detail}"
         self.counts[status] += 1
         self._print(f"{status} {validator} {target} {one_line(detail)}".rstrip())
 
