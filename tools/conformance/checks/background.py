@@ -1,0 +1,53 @@
+"""Slow tools started once for all trees at the beginning of a run, read when their turn comes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+
+class BackgroundJob:
+    def __init__(self, name: str, cmd: list, work: str, cwd: str | None = None, env: dict | None = None):
+        self.name = name
+        self.cmd = cmd
+        self.out_path = os.path.join(work, f"{name}.out")
+        self.err_path = os.path.join(work, f"{name}.err")
+        self.error = None
+        try:
+            with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+                self.proc = subprocess.Popen(
+                    cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+                )
+        except OSError as e:
+            self.proc = None
+            self.error = f"cannot run {cmd[0]}: {e.strerror}"
+        self._result = None
+
+    def result(self, timeout: int = 900) -> tuple:
+        """(exit status, stdout, stderr); waits for the job the first time."""
+        if self._result is None:
+            self._result = self._collect(timeout)
+        return self._result
+
+    def _collect(self, timeout: int) -> tuple:
+        if self.proc is None:
+            return 127, "", self.error
+        try:
+            status = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return 124, "", f"{self.name} timed out after {timeout}s"
+        return status, read(self.out_path), read(self.err_path)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, 15)
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()

@@ -1,0 +1,58 @@
+"""Child processes, tracked so that an interrupted run can end every one of them (and their children)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+
+_LOCK = threading.Lock()
+_RUNNING: set = set()
+_CLOSED = threading.Event()  # set by kill_all: the run is ending, start nothing new
+
+
+def run(cmd: list, cwd: str | None, env: dict | None, timeout: int, merge: bool) -> tuple:
+    """(exit status, stdout, stderr); 124 on timeout, 127 when the command cannot start."""
+    with _LOCK:
+        if _CLOSED.is_set():
+            return 130, "interrupted", ""
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as e:
+            return 127, f"cannot run {cmd[0]}: {e.strerror}", ""
+        _RUNNING.add(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+        proc.communicate()
+        return 124, f"timed out after {timeout}s: {' '.join(map(str, cmd[:3]))}", ""
+    finally:
+        with _LOCK:
+            _RUNNING.discard(proc)
+    return proc.returncode, out, err or ""
+
+
+def kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def kill_all() -> None:
+    with _LOCK:
+        _CLOSED.set()
+        running = list(_RUNNING)
+    for proc in running:
+        kill(proc)

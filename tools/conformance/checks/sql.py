@@ -1,0 +1,183 @@
+"""SQL: pglast (PostgreSQL's own parser) on every .sql file, then every migration set applied to a fresh
+database on a real server: ups in version order, then downs in reverse to an empty schema, then ups again.
+
+The database work starts on worker threads at the beginning of the run; the two steps report it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .context import Context
+from .postgres import PostgresError, PostgresServer, apply_script
+from .tree import MigrationSet, Tree
+
+# Objects the migrations created, excluding what extensions own.
+LEFTOVERS = """
+WITH user_ns AS (
+  SELECT oid, nspname FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+), ext AS (
+  SELECT objid FROM pg_depend WHERE deptype = 'e'
+)
+SELECT 'relation ' || c.relname FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND c.oid NOT IN (SELECT objid FROM ext)
+UNION ALL
+SELECT 'type ' || t.typname FROM pg_type t JOIN user_ns n ON n.oid = t.typnamespace
+  WHERE t.typtype IN ('e', 'd', 'r', 'm') AND t.oid NOT IN (SELECT objid FROM ext)
+UNION ALL
+SELECT 'function ' || p.proname FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace
+  WHERE p.oid NOT IN (SELECT objid FROM ext)
+UNION ALL
+SELECT 'schema ' || n.nspname FROM user_ns n WHERE n.nspname <> 'public' AND n.oid NOT IN (SELECT objid FROM ext)
+"""
+
+
+def database_name(tree: Tree, purpose: str, name: str) -> str:
+    return f"t{tree.index}_{purpose}_{re.sub(r'[^a-z0-9]+', '_', name.lower())}"[:63]
+
+
+def read(tree: Tree, rel: str) -> str:
+    with open(tree.path(rel), encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def pglast(ctx: Context, tree: Tree) -> None:
+    import pglast as pg
+
+    major = pg.parser.get_postgresql_version()[0]
+    for rel in tree.sql_files:
+        text = read(tree, rel)
+        try:
+            statements = pg.parse_sql(text)
+            errors = []
+        except pg.parser.ParseError as e:
+            where = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], int) else None
+            line = f" (line {text.count(chr(10), 0, where) + 1})" if where is not None else ""
+            errors, statements = [f"{e.args[0]}{line}"], []
+        ctx.verdict("pglast", tree, rel, errors, f"{len(statements)} statement(s), PostgreSQL {major} parser")
+
+
+# ---------------------------------------------------------------- the database work
+
+
+def apply_ups(conn, tree: Tree, ms: MigrationSet) -> list:
+    """[(file, error or None)] of the up scripts in order, up to the first that fails."""
+    applied = []
+    for rel in ms.ups:
+        error = apply_script(conn, read(tree, rel))
+        applied.append((rel, error))
+        if error:
+            break
+    return applied
+
+
+def roundtrip_errors(conn, tree: Tree, ms: MigrationSet) -> list:
+    """After the ups: the downs in reverse must leave an empty schema, and the ups must apply again."""
+    for rel in ms.downs:
+        error = apply_script(conn, read(tree, rel))
+        if error:
+            return [f"{rel}: {error}"]
+    left = [row[0] for row in conn.execute(LEFTOVERS).fetchall()]
+    if left:
+        return ["left after every down script: " + ", ".join(left[:8])]
+    failed = [f"{rel}: {error}" for rel, error in apply_ups(conn, tree, ms) if error]
+    return [f"after the downs, {failed[0]}"] if failed else []
+
+
+@dataclass
+class SetOutcome:
+    ups: list = field(default_factory=list)  # [(file, error or None)]
+    roundtrip: list | None = None  # errors; None when it did not run
+    error: str = ""  # the database could not be had at all
+
+
+def run_set(server: PostgresServer, tree: Tree, ms: MigrationSet, roundtrip: bool) -> SetOutcome:
+    import psycopg
+
+    outcome = SetOutcome()
+    if not server.ready():
+        outcome.error = server.error or "PostgreSQL did not start"
+        return outcome
+    db = database_name(tree, "mig", ms.rel)
+    try:
+        server.create_database(db)
+        with server.connect(db, autocommit=True) as conn:
+            outcome.ups = apply_ups(conn, tree, ms)
+            if roundtrip and ms.downs and not any(error for _, error in outcome.ups):
+                outcome.roundtrip = roundtrip_errors(conn, tree, ms)
+    except (PostgresError, psycopg.Error) as e:
+        outcome.error = str(e)
+    return outcome
+
+
+class MigrationRuns:
+    def __init__(self, ctx: Context):
+        roundtrip = ctx.enabled("postgres-roundtrip")
+        self.futures = {
+            (t.index, ms.rel): ctx.submit(run_set, ctx.postgres, t, ms, roundtrip)
+            for t in ctx.trees
+            for ms in t.migration_sets
+            if ms.ups
+        }
+
+    def result(self, tree: Tree, ms: MigrationSet) -> SetOutcome:
+        return self.futures[(tree.index, ms.rel)].result()
+
+    def stop(self) -> None:
+        pass  # the shared worker pool is shut down by the context
+
+
+def start(ctx: Context) -> None:
+    if ctx.postgres is not None and (ctx.enabled("postgres-migrate") or ctx.enabled("postgres-roundtrip")):
+        ctx.jobs["migrations"] = MigrationRuns(ctx)
+
+
+# ---------------------------------------------------------------- the two steps
+
+
+def unavailable(ctx: Context, tree: Tree, validator: str, ms: MigrationSet, outcome: SetOutcome) -> bool:
+    """Reports a set whose database could not be had; True when it did so."""
+    if not outcome.error:
+        return False
+    not_installed = not ctx.postgres.bin  # a missing tool; anything else is a failure
+    ctx.emit("SKIP" if not_installed and not ctx.strict_tools else "FAIL", validator, tree, ms.rel, outcome.error)
+    return True
+
+
+def postgres_migrate(ctx: Context, tree: Tree) -> None:
+    for ms in (m for m in tree.migration_sets if m.ups):
+        outcome = ctx.jobs["migrations"].result(tree, ms)
+        if unavailable(ctx, tree, "postgres-migrate", ms, outcome):
+            continue
+        for rel, error in outcome.ups:
+            ctx.verdict(
+                "postgres-migrate",
+                tree,
+                rel,
+                [error] if error else [],
+                f"applied in order to a fresh database, PostgreSQL {ctx.postgres.version}",
+            )
+
+
+def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
+    for ms in (m for m in tree.migration_sets if m.ups):
+        if not ms.downs:
+            ctx.skipped("postgres-roundtrip", tree, ms.rel, "no down scripts")
+            continue
+        outcome = ctx.jobs["migrations"].result(tree, ms)
+        if unavailable(ctx, tree, "postgres-roundtrip", ms, outcome):
+            continue
+        errors = (
+            outcome.roundtrip
+            if outcome.roundtrip is not None
+            else ["the up scripts do not apply (see postgres-migrate)"]
+        )
+        ctx.verdict(
+            "postgres-roundtrip",
+            tree,
+            ms.rel,
+            errors,
+            f"{len(ms.ups)} up, {len(ms.downs)} down (reverse) to an empty schema, up again",
+        )

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Run every offline conformance validator over one or more generated trees.
+
+usage: validate.py [validate] TREE [TREE...]
+       validate.py --list          (validator names and groups, for CONFORMANCE_SKIP / CONFORMANCE_ONLY)
+
+Prints `PASS|FAIL|SKIP|XFAIL <validator> <target> <detail>` per check and ends with the line
+`N passed, M failed`. Exit status: 0 when nothing failed and some check ran, 1 otherwise, 2 on usage errors
+or a missing venv. With several trees every target is prefixed with its tree's folder name.
+
+Environment:
+  CONFORMANCE_VENV            venv made by install.sh (default: <repo>/.venv-conformance)
+  CONFORMANCE_SKIP / _ONLY    comma lists of validators or groups to leave out / to run alone
+  CONFORMANCE_STRICT_TOOLS=1  a missing tool is a FAIL, not a SKIP (CI)
+  CONFORMANCE_KNOWN_FAILURES  file of `<validator> <glob on the target> # reason`: matching FAILs become XFAIL
+  CONFORMANCE_STRICT_XPASS=1  a known failure that did not occur counts as a failure
+  CONFORMANCE_K8S_VERSIONS    Kubernetes versions for the schemas (default "1.30 <newest bundled>")
+  CONFORMANCE_HADOLINT_THRESHOLD, CONFORMANCE_RUFF_SELECT, CONFORMANCE_PYTEST_TIMEOUT, CONFORMANCE_TERRAFORM,
+  CONFORMANCE_PG_BIN, CONFORMANCE_YAMLLINT_CONFIG   see README.md
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+sys.dont_write_bytecode = True  # never leave __pycache__ in the repo or in a checked tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def venv_dir() -> str:
+    return os.path.abspath(os.environ.get("CONFORMANCE_VENV") or os.path.join(REPO, ".venv-conformance"))
+
+
+def enter_venv(argv: list) -> str:
+    """Re-runs this script with the venv's interpreter unless it already is the one running."""
+    venv = venv_dir()
+    python = os.path.join(venv, "bin", "python")
+    if not os.access(python, os.X_OK):
+        print(f"conformance venv not found at {venv}: run tools/conformance/install.sh", file=sys.stderr)
+        sys.exit(2)
+    if os.path.realpath(sys.prefix) != os.path.realpath(venv):
+        if os.environ.get("CONFORMANCE_IN_VENV") == "1":
+            print(f"cannot enter the venv {venv}", file=sys.stderr)
+            sys.exit(2)
+        os.environ["CONFORMANCE_IN_VENV"] = "1"
+        os.execv(python, [python, os.path.abspath(__file__), *argv])
+    return venv
+
+
+sys.path.insert(0, HERE)
+
+
+def tree_labels(paths: list) -> list:
+    """Display names of the trees: their folder names, made unique."""
+    labels, seen = [], {}
+    for path in paths:
+        base = os.path.basename(path) or "tree"
+        seen[base] = seen.get(base, 0) + 1
+        labels.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return labels
+
+
+def parse_args(argv: list) -> list:
+    from checks.context import GROUPS, VALIDATORS
+    from checks.report import UsageError
+
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        sys.exit(0)
+    if argv and argv[0] == "--list":
+        print("validators: " + " ".join(VALIDATORS))
+        for name, members in GROUPS.items():
+            print(f"group {name}: {' '.join(members)}")
+        sys.exit(0)
+    if argv and argv[0] == "validate" and not os.path.isdir(argv[0]):
+        argv = argv[1:]
+    if not argv:
+        raise UsageError("usage: validate.py [validate] TREE [TREE...]  (--help for more)")
+    for path in argv:
+        if not os.path.isdir(path):
+            raise UsageError(f"not a directory: {path}")
+    return [os.path.realpath(p) for p in argv]
+
+
+def steps() -> list:
+    """(validator, function) in the order they run over each tree."""
+    from checks import (
+        checkov,
+        istio,
+        jsonschemas,
+        kube,
+        kustomize,
+        lint,
+        linters,
+        prometheus,
+        proto,
+        pytest_run,
+        python,
+        refs,
+        sql,
+        terraform,
+    )
+
+    return [
+        ("yamllint", lint.yamllint),
+        ("json-parse", lint.json_parse),
+        ("kubernetes-validate", kube.kubernetes_validate),
+        ("k8s-api-rules", kube.k8s_api_rules),
+        ("istio-schema", istio.istio_schema),
+        ("k8s-refs", refs.k8s_refs),
+        ("kustomize", kustomize.kustomize),
+        ("compose-schema", jsonschemas.compose_schema),
+        ("docker-compose-config", linters.docker_compose_config),
+        ("actionlint", linters.actionlint),
+        ("gha-schema", jsonschemas.gha_schema),
+        ("openapi-spec-validator", linters.openapi_spec_validator),
+        ("promtool", prometheus.promtool),
+        ("grafana-dashboard", prometheus.grafana_dashboard),
+        ("grafana-promql", prometheus.grafana_promql),
+        ("terraform-fmt", terraform.terraform_fmt),
+        ("python-hcl2", terraform.python_hcl2),
+        ("hadolint", linters.hadolint),
+        ("protoc", proto.protoc),
+        ("buf-lint", proto.buf_lint),
+        ("pglast", sql.pglast),
+        ("postgres-migrate", sql.postgres_migrate),
+        ("postgres-roundtrip", sql.postgres_roundtrip),
+        ("py-compile", python.py_compile),
+        ("ruff-check", python.ruff_check),
+        ("ruff-format", python.ruff_format),
+        ("requirements", python.requirements),
+        ("pytest", pytest_run.pytest),
+        ("checkov", checkov.checkov),
+    ]
+
+
+def needs_postgres(ctx) -> bool:
+    migrations = any(ms.ups for t in ctx.trees for ms in t.migration_sets)
+    services = any(t.py_services for t in ctx.trees)
+    return (migrations and (ctx.enabled("postgres-migrate") or ctx.enabled("postgres-roundtrip"))) or (
+        services and ctx.enabled("pytest")
+    )
+
+
+def start_background(ctx) -> None:
+    from checks import checkov, jsonschemas, pytest_run, sql
+    from checks.postgres import PostgresServer
+
+    if needs_postgres(ctx):
+        ctx.postgres = PostgresServer(ctx.work)
+        ctx.postgres.start_in_background()
+    checkov.start(ctx)
+    jsonschemas.start(ctx)
+    sql.start(ctx)
+    pytest_run.start(ctx)
+
+
+def run_tree(ctx, tree) -> None:
+    for validator, check in steps():
+        if not ctx.enabled(validator):
+            continue
+        began = time.monotonic()
+        try:
+            check(ctx, tree)
+        except Exception as e:  # noqa: BLE001 - one broken validator must not hide the others' results
+            traceback.print_exc(file=sys.stderr)
+            ctx.failed(validator, tree, ".", f"internal error in the runner: {type(e).__name__}: {e}")
+        if os.environ.get("CONFORMANCE_TIMING") == "1":
+            print(f"[timing] {tree.label} {validator} {time.monotonic() - began:.2f}s", file=sys.stderr, flush=True)
+
+
+def build_context(venv: str, paths: list, work: str):
+    from checks.context import Context
+    from checks.report import Reporter, load_known_failures
+    from checks.tree import scan
+
+    known_file = os.environ.get("CONFORMANCE_KNOWN_FAILURES")
+    reporter = Reporter(
+        known=load_known_failures(known_file) if known_file else [],
+        strict_xpass=os.environ.get("CONFORMANCE_STRICT_XPASS", "0") == "1",
+    )
+    ctx = Context.from_env(venv, HERE, work, reporter)
+    labels = tree_labels(paths)
+    for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
+        ctx.trees.append(scan(path, label, f"{label}/" if len(paths) > 1 else "", i))
+    return ctx
+
+
+def main(argv: list) -> int:
+    from checks.report import UsageError
+
+    started = time.monotonic()
+    venv = enter_venv(argv)
+    os.environ["PATH"] = os.path.join(venv, "bin") + os.pathsep + os.environ.get("PATH", "")
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    work = tempfile.mkdtemp(prefix="conformance-")
+    os.chmod(work, 0o755)  # the postgres user must reach its data folder inside
+    ctx = None
+    try:
+        ctx = build_context(venv, parse_args(argv), work)
+        start_background(ctx)
+        for tree in ctx.trees:
+            run_tree(ctx, tree)
+        print(f"(ran in {time.monotonic() - started:.1f}s)", flush=True)
+        return ctx.reporter.finish(ctx.enabled_glob)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
+    finally:
+        if ctx is not None:
+            ctx.stop_jobs()
+            if ctx.postgres is not None:
+                ctx.postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sys.exit(main(sys.argv[1:]))
