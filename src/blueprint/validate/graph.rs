@@ -140,10 +140,14 @@ impl Check<'_> {
             };
             taken.insert(var.into(), "its message broker".into());
         }
+        let mut seen = BTreeSet::new();
         for (i, dep) in s.depends_on.iter().enumerate() {
             let Some(d) = bp.services.get(dep) else {
                 continue;
             };
+            if !seen.insert(dep.as_str()) {
+                continue; // a repeated entry is E0114, not a collision with itself
+            }
             let upper = dep.to_shouty_snake_case();
             let var = if d.protocols.is_empty() || d.protocols.contains(&Protocol::Http) {
                 format!("{upper}_URL")
