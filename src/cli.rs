@@ -399,6 +399,9 @@ fn plan(a: &PlanArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    if a.format == Format::Sarif {
+        return fail("`--format sarif` is for `validate`; `plan` prints human or json");
+    }
     let templates = TemplateSet::embedded();
     let (bp, _) = match pipeline::load(&src, false) {
         Ok(x) => x,

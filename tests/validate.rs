@@ -215,6 +215,13 @@ fn hostile_names_are_refused_with_located_errors() {
             .unwrap_or_else(|| panic!("{name}: {:?}", d.items));
         assert_eq!((e.line, e.column), (4, 3), "{name}");
     }
+    let text = "version: 1\nname: \"\"\nservices:\n  g:\n    kind: gateway\n    routes: [{ path: /a, to: \"\" }]\ningress: { host: \"\" }\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let got: Vec<(&str, u32, u32)> = d.items.iter().map(|x| (x.code, x.line, x.column)).collect();
+    assert_eq!(
+        got,
+        vec![("E0101", 2, 7), ("E0110", 6, 30), ("E0109", 7, 18)]
+    );
     let text = "version: 1\nname: ../x\nenvironments: [dev, ../../prod]\nservices:\n  a: {}\n";
     let d = blueprint::load(text, "bp.yaml").diagnostics;
     let lines: Vec<(&str, u32)> = d.items.iter().map(|x| (x.code, x.line)).collect();

@@ -65,8 +65,10 @@ impl Check<'_> {
         }
         let mut paths: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, r) in s.routes.iter().enumerate() {
+            let to_written = self.src.value(&format!("{p}.routes[{i}].to"))
+                != self.src.value(&format!("{p}.routes[{i}]"));
             match bp.services.get(&r.to) {
-                _ if r.to.is_empty() => {}
+                _ if r.to.is_empty() && !to_written => {} // missing `to`: E0004
                 None => {
                     let help = self.hint(&r.to, &names(&bp.services), "services");
                     self.err(

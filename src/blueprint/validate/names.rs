@@ -74,7 +74,9 @@ const LABEL_HELP: &str = "use lowercase letters, digits and `-`, starting with a
 impl Check<'_> {
     pub(super) fn names(&mut self) {
         let bp = self.bp;
-        if !bp.name.is_empty() && !is_dns_label(&bp.name, 40) {
+        // An empty name is only reported when written (`name: ""`); a missing one is E0004.
+        let written = self.src.value("name") != Default::default();
+        if (written || !bp.name.is_empty()) && !is_dns_label(&bp.name, 40) {
             self.err(
                 "E0101",
                 "name".into(),

@@ -72,7 +72,7 @@ impl Check<'_> {
     pub(super) fn service_rules(&mut self) {
         let bp = self.bp;
         if let Some(ing) = &bp.ingress
-            && !ing.host.is_empty()
+            && (!ing.host.is_empty() || self.src.value("ingress.host") != self.src.value("ingress"))
             && !is_host(&ing.host)
         {
             self.err(
