@@ -177,10 +177,10 @@ fn read_source(path: &Path) -> Result<Source, String> {
     // Too large or not UTF-8: the located diagnostic, as text (exit 2 like any unreadable file).
     let text = crate::blueprint::decode(&bytes, &file).map_err(|d| {
         let first = &d.items[0];
-        format!(
-            "{}:{}:{}: {}",
-            first.file, first.line, first.column, first.message
-        )
+        match first.line {
+            0 => format!("{}: {}", first.file, first.message),
+            line => format!("{}:{line}:{}: {}", first.file, first.column, first.message),
+        }
     })?;
     Ok(Source { text, file })
 }

@@ -286,6 +286,21 @@ fn a_huge_file_is_refused_quickly_and_unread() {
     assert!(start.elapsed() < Duration::from_secs(30));
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v[0]["code"], "E0009");
+    // Generating commands refuse it the same way, and create nothing.
+    let out_dir = dir.path().join("out");
+    let run = cli()
+        .arg("--blueprint")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out_dir)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert!(
+        err.contains("huge.yaml: the blueprint is 8388609 bytes or more"),
+        "{err}"
+    );
+    assert!(!out_dir.exists());
 }
 
 #[test]
