@@ -515,3 +515,23 @@ fn generating_commands_write_nothing_for_an_invalid_blueprint() {
         out.display()
     );
 }
+
+#[test]
+fn yaml_1_1_booleans_are_strings_and_several_documents_are_a_syntax_error() {
+    let text = "version: 1\nname: shop\ningress: { host: a.example.com, tls: yes }\nservices:\n  a: { database: d, entities: [E] }\ndatabases: { d: {} }\nentities:\n  E:\n    fields: { id: uuid pk, y: int, n: ref }\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let got: Vec<(&str, u32, u32)> = d.items.iter().map(|x| (x.code, x.line, x.column)).collect();
+    assert_eq!(
+        got,
+        vec![("E0002", 3, 38), ("E0140", 9, 39)],
+        "{:?}",
+        d.items
+    );
+    assert!(d.items[1].message.contains("`ref` needs an entity name"));
+    let d = blueprint::load("a: 1\n---\nb: 2\n", "bp.yaml").diagnostics;
+    assert_eq!(d.items[0].code, "E0001");
+    assert_eq!(
+        d.items[0].message,
+        "the file holds more than one YAML document"
+    );
+}

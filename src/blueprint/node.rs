@@ -228,7 +228,9 @@ fn options() -> serde_saphyr::Options {
     budget.max_recorded_anchor_events = 100_000;
     budget.max_recorded_anchor_bytes = MAX_SOURCE_BYTES;
     // Comments are never read; not capturing them saves work on every line.
-    serde_saphyr::options! { budget: Some(budget), emit_comments: false }
+    // YAML 1.2 booleans only: `y`, `no`, `on` stay strings (a field `y`, a version `on`, the
+    // country code `no`), and `tls: yes` is a located type error instead of a silent guess.
+    serde_saphyr::options! { budget: Some(budget), emit_comments: false, strict_booleans: true }
 }
 
 pub fn parse(source: &str) -> Result<Node, ParseError> {
@@ -287,6 +289,17 @@ fn convert_error(e: &serde_saphyr::Error) -> ParseError {
                 message,
                 help: "a key may appear once per mapping; merge the two entries or delete one"
                     .to_owned(),
+                loc,
+            };
+        }
+        E::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Documents { .. },
+            ..
+        } => {
+            return ParseError {
+                kind: ParseErrorKind::Syntax,
+                message: "the file holds more than one YAML document".to_owned(),
+                help: "a blueprint is one YAML document; remove the `---` separator and merge the parts".to_owned(),
                 loc,
             };
         }
@@ -352,7 +365,7 @@ fn budget_message(b: &serde_saphyr::budget::BudgetBreach) -> String {
         B::Nodes { nodes } => {
             format!("the blueprint has more than {MAX_NODES} YAML nodes ({nodes} seen)")
         }
-        B::Documents { .. } => "the file holds more than one YAML document".to_owned(),
+
         B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => {
             "aliases expand the blueprint beyond the accepted size (an alias bomb?)".to_owned()
         }
