@@ -535,3 +535,20 @@ fn yaml_1_1_booleans_are_strings_and_several_documents_are_a_syntax_error() {
         "the file holds more than one YAML document"
     );
 }
+
+#[test]
+fn every_builtin_example_validates_without_errors_at_every_type() {
+    for (name, text) in codex_system_design::assets::examples() {
+        for arch in ["microservices", "monolith", "serverless"] {
+            let text = codex_system_design::cli::set_top_level(text, "type", arch);
+            let d = blueprint::load(&text, name).diagnostics;
+            let errors: Vec<_> = d
+                .items
+                .iter()
+                .filter(|x| x.is_error())
+                .map(|x| format!("{} {}", x.code, x.message))
+                .collect();
+            assert!(errors.is_empty(), "{name} as {arch}: {errors:?}");
+        }
+    }
+}

@@ -209,7 +209,18 @@ impl Check<'_> {
         match bp.arch {
             ArchType::Serverless => {
                 for (name, s) in &bp.services {
-                    if s.protocols.contains(&Protocol::Grpc) {
+                    if !s.protocols.contains(&Protocol::Grpc) {
+                        continue;
+                    }
+                    if s.protocols.contains(&Protocol::Http) {
+                        // Lowered as an http function; only the grpc side is lost.
+                        self.warn(
+                            "W0163",
+                            format!("services.{name}.protocol"),
+                            format!("service `{name}` also serves grpc, which serverless functions cannot; only its http API is generated"),
+                            "use `protocol: http`, or `--type microservices` to keep grpc".into(),
+                        );
+                    } else {
                         self.err(
                             "E0160",
                             format!("services.{name}.protocol"),
