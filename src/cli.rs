@@ -160,6 +160,8 @@ struct PlanArgs {
 enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (validate only; GitHub code scanning and editors read it).
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -218,18 +220,18 @@ fn fail(msg: impl std::fmt::Display) -> i32 {
 }
 
 fn read_source(path: &Path) -> Result<Source, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{} is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
+    let file = path.display().to_string();
+    let bytes =
+        crate::blueprint::read_file(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+    // Too large or not UTF-8: the located diagnostic, as text (exit 2 like any unreadable file).
+    let text = crate::blueprint::decode(&bytes, &file).map_err(|d| {
+        let first = &d.items[0];
+        match first.line {
+            0 => format!("{}: {}", first.file, first.message),
+            line => format!("{}:{line}:{}: {}", first.file, first.column, first.message),
+        }
     })?;
-    Ok(Source {
-        text,
-        file: path.display().to_string(),
-    })
+    Ok(Source { text, file })
 }
 
 /// Print diagnostics to stderr; returns the exit code for a failure.
@@ -245,7 +247,8 @@ fn report_failure(f: Failure, src: &Source) -> i32 {
 }
 
 fn print_warnings(d: &Diagnostics, src: &Source, quiet: bool) {
-    if !quiet && !d.items.is_empty() {
+    // Notes alone (logical references and the like) are for `validate`, not every generation.
+    if !quiet && d.error_count() + d.warning_count() > 0 {
         eprint!("{}", pipeline::report(d, Some(&src.text)));
     }
 }
@@ -414,23 +417,37 @@ fn generate(a: &GenerateArgs) -> i32 {
     finish_write(&out, &generated, state.as_ref(), a.quiet)
 }
 
+/// Exit 0 when valid (notes allowed), 1 with errors (or warnings under `--deny-warnings`), 2 when
+/// the file cannot be read as a blueprint (missing, unreadable, too large, not UTF-8).
 fn validate(a: &ValidateArgs) -> i32 {
-    let src = match read_source(&a.file) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    use crate::diagnostic::{human, json, sarif};
+    let file = a.file.display().to_string();
+    let bytes = match crate::blueprint::read_file(&a.file) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read {file}: {e}")),
     };
-    let loaded = crate::blueprint::load(&src.text, &src.file);
-    let d = &loaded.diagnostics;
+    let (diagnostics, text, code) = match crate::blueprint::decode(&bytes, &file) {
+        Ok(text) => {
+            let d = crate::blueprint::load(&text, &file).diagnostics;
+            let code = i32::from(d.blocks(a.deny_warnings));
+            (d, Some(text), code)
+        }
+        Err(d) => (d, None, 2),
+    };
     match a.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&d.items).unwrap_or_default()
-        ),
-        Format::Human if d.items.is_empty() => println!("{}: valid", src.file),
-        Format::Human => eprint!("{}", pipeline::report(d, Some(&src.text))),
+        Format::Json => println!("{}", json::render(&diagnostics)),
+        Format::Sarif => println!("{}", sarif::render(&diagnostics)),
+        Format::Human => {
+            eprint!(
+                "{}",
+                human::report(&diagnostics, text.as_deref(), human::color_for_stderr())
+            );
+            if code == 0 {
+                println!("{file}: valid");
+            }
+        }
     }
-    let blocked = d.has_errors() || (a.deny_warnings && !d.items.is_empty());
-    i32::from(blocked)
+    code
 }
 
 fn plan(a: &PlanArgs) -> i32 {
@@ -438,6 +455,9 @@ fn plan(a: &PlanArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    if a.format == Format::Sarif {
+        return fail("`--format sarif` is for `validate`; `plan` prints human or json");
+    }
     let templates = TemplateSet::embedded();
     let (bp, _) = match pipeline::load(&src, false) {
         Ok(x) => x,

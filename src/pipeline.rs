@@ -1,7 +1,7 @@
 //! The stages strung together: blueprint text → rendered files. Pure up to `write`.
 
 use crate::blueprint::{self, Loaded};
-use crate::diagnostic::{Diagnostics, render_human};
+use crate::diagnostic::{Diagnostics, human};
 use crate::plan::{self, PlannedFile};
 use crate::render::{Renderer, TemplateSet};
 use crate::resolve::{self, Model};
@@ -36,7 +36,7 @@ pub fn load(
         diagnostics,
         ..
     } = blueprint::load(&src.text, &src.file);
-    let blocked = diagnostics.has_errors() || (deny_warnings && !diagnostics.items.is_empty());
+    let blocked = diagnostics.blocks(deny_warnings);
     match blueprint {
         Some(bp) if !blocked => Ok((bp, diagnostics)),
         _ => Err(Failure::Invalid(diagnostics)),
@@ -67,16 +67,8 @@ pub fn generate(
     })
 }
 
-/// Human text for a set of diagnostics, with a closing count line.
+/// Human text for a set of diagnostics, with a closing count line; coloured when stderr is a
+/// terminal and `NO_COLOR` is unset.
 pub fn report(d: &Diagnostics, source: Option<&str>) -> String {
-    let mut out = String::new();
-    for item in &d.items {
-        out.push_str(&render_human(item, source));
-        out.push('\n');
-    }
-    let (e, w) = (d.error_count(), d.warning_count());
-    if e + w > 0 {
-        out.push_str(&format!("{e} error(s), {w} warning(s)\n"));
-    }
-    out
+    human::report(d, source, human::color_for_stderr())
 }

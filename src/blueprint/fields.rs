@@ -126,6 +126,7 @@ fn parse_type(spec: &str) -> Result<(FieldType, &str), String> {
         "decimal" => decimal(args.unwrap_or("12,2"))?,
         "enum" => enum_values(args.ok_or("`enum` needs values, e.g. `enum(a, b)`")?)?,
         "" => return Err("the field has no type".into()),
+        "ref" => return Err("`ref` needs an entity name, e.g. `ref User`".into()),
         other => {
             return Err(format!(
                 "unknown field type `{other}`; {}",

@@ -295,13 +295,7 @@ pub fn load(source: &str, file: &str) -> Loaded {
     let mut sources = SourceMap::default();
     let blueprint = match node::parse(source) {
         Err(e) => {
-            let mut d = crate::diagnostic::Diagnostic::error("E0001", "", e.message).with_help(
-                "fix the YAML syntax at this position; the blueprint must be one YAML mapping",
-            );
-            if let Some(loc) = e.loc {
-                d = d.at(loc);
-            }
-            diagnostics.push(d);
+            diagnostics.push(parse_diagnostic(e));
             None
         }
         Ok(root) => {
@@ -318,4 +312,64 @@ pub fn load(source: &str, file: &str) -> Loaded {
         sources,
         diagnostics,
     }
+}
+
+fn parse_diagnostic(e: node::ParseError) -> crate::diagnostic::Diagnostic {
+    let mut d =
+        crate::diagnostic::Diagnostic::error(e.kind.code(), "", e.message).with_help(e.help);
+    if let Some(loc) = e.loc {
+        d = d.at(loc);
+    }
+    d
+}
+
+/// Why a blueprint's bytes cannot be read as text: too large (E0009) or not UTF-8 (E0010), as a
+/// located diagnostic.
+pub fn decode(bytes: &[u8], file: &str) -> Result<String, Diagnostics> {
+    let d = if bytes.len() > node::MAX_SOURCE_BYTES {
+        parse_diagnostic(node::too_large(bytes.len()))
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => return Ok(text.to_owned()),
+            Err(e) => {
+                let valid = &bytes[..e.valid_up_to()];
+                let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+                let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                // The valid prefix is UTF-8, so counting its characters gives the column.
+                let col = String::from_utf8_lossy(&valid[line_start..])
+                    .chars()
+                    .count()
+                    + 1;
+                crate::diagnostic::Diagnostic::error(
+                    "E0010",
+                    "",
+                    format!(
+                        "the blueprint is not UTF-8 text (invalid byte 0x{:02x} at offset {})",
+                        bytes[e.valid_up_to()],
+                        e.valid_up_to()
+                    ),
+                )
+                .with_help("save the file as UTF-8")
+                .at(Loc {
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                    col: u32::try_from(col).unwrap_or(u32::MAX),
+                })
+            }
+        }
+    };
+    let mut diagnostics = Diagnostics::default();
+    diagnostics.push(d);
+    diagnostics.finish(file);
+    Err(diagnostics)
+}
+
+/// Read a blueprint file without ever holding more than [`node::MAX_SOURCE_BYTES`] + 1 bytes:
+/// a 50 MB file is refused after reading 8 MiB, not loaded whole.
+pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(node::MAX_SOURCE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }

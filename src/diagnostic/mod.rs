@@ -1,18 +1,40 @@
 //! One diagnostic model for everything the tool reports about a blueprint.
 //!
-//! Stages push [`Diagnostic`]s; the CLI renders them (human text here, JSON with serde). A
-//! diagnostic names its place twice: the blueprint path (`services.orders.depends_on[1]`) and, when
-//! known, the file position, so both people and editors can find it.
+//! Stages push [`Diagnostic`]s; the CLI renders them as human text ([`human`]), a JSON array
+//! ([`json`]) or SARIF 2.1.0 ([`sarif`]). A diagnostic names its place twice: the blueprint path
+//! (`services.orders.depends_on[1]`) and, when known, the file position, so both people and editors
+//! can find it. Every code is listed once in [`codes::CODES`] and documented in
+//! docs/diagnostics.md.
+
+pub mod codes;
+pub mod human;
+pub mod json;
+pub mod sarif;
 
 use crate::blueprint::node::Loc;
 use serde::Serialize;
-use std::fmt::Write as _;
 
+pub use human::render_human;
+
+/// Errors block generation; warnings block only with `--deny-warnings`; notes never block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
+    /// Information about how the blueprint is lowered (e.g. a logical reference instead of a
+    /// foreign key). Shown by `validate`, never counted as a problem.
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +48,6 @@ pub struct Diagnostic {
     pub file: String,
     pub line: u32,
     pub column: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
 }
 
@@ -51,6 +72,13 @@ impl Diagnostic {
     ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
+            ..Diagnostic::error(code, path, message)
+        }
+    }
+
+    pub fn note(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
             ..Diagnostic::error(code, path, message)
         }
     }
@@ -91,7 +119,21 @@ impl Diagnostics {
     }
 
     pub fn warning_count(&self) -> usize {
-        self.items.len() - self.error_count()
+        self.count(Severity::Warning)
+    }
+
+    pub fn note_count(&self) -> usize {
+        self.count(Severity::Note)
+    }
+
+    fn count(&self, s: Severity) -> usize {
+        self.items.iter().filter(|d| d.severity == s).count()
+    }
+
+    /// Whether these diagnostics stop a run: any error, or any warning under `--deny-warnings`.
+    /// Notes never block.
+    pub fn blocks(&self, deny_warnings: bool) -> bool {
+        self.has_errors() || (deny_warnings && self.warning_count() > 0)
     }
 
     /// Fill in the file name and sort by position so output reads top to bottom.
@@ -101,41 +143,12 @@ impl Diagnostics {
                 d.file = file.to_owned();
             }
         }
-        self.items
-            .sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
+        // Diagnostics without a position (whole-file problems) come first.
+        self.items.sort_by(|a, b| {
+            (a.line, a.column, a.severity, a.code, &a.path)
+                .cmp(&(b.line, b.column, b.severity, b.code, &b.path))
+        });
     }
-}
-
-/// Render for a terminal: message, location, the source line with a caret, and the help line.
-pub fn render_human(d: &Diagnostic, source: Option<&str>) -> String {
-    let mut out = String::new();
-    let word = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let _ = writeln!(out, "{word}[{}]: {}", d.code, d.message);
-    if d.line > 0 {
-        let _ = write!(out, "  --> {}:{}:{}", d.file, d.line, d.column);
-    } else {
-        let _ = write!(out, "  --> {}", d.file);
-    }
-    if d.path.is_empty() {
-        out.push('\n');
-    } else {
-        let _ = writeln!(out, " (at {})", d.path);
-    }
-    if let Some(text) = source.and_then(|s| s.lines().nth(d.line.saturating_sub(1) as usize))
-        && d.line > 0
-    {
-        let gutter = d.line.to_string();
-        let pad = " ".repeat(gutter.len());
-        let caret = " ".repeat(d.column.saturating_sub(1) as usize);
-        let _ = writeln!(out, "{pad} |\n{gutter} | {text}\n{pad} | {caret}^");
-    }
-    if let Some(help) = &d.help {
-        let _ = writeln!(out, "  = help: {help}");
-    }
-    out
 }
 
 /// Edit distance for did-you-mean hints.
@@ -158,20 +171,33 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
+    let len = word.chars().count();
+    let limit = (len / 3).max(2);
     candidates
         .into_iter()
+        // The length difference bounds the distance from below: skip the hopeless ones cheaply.
+        .filter(|c| {
+            c.len().abs_diff(word.len()) <= limit * 4 && c.chars().count().abs_diff(len) <= limit
+        })
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
 
-/// "did you mean `x`?" or a list of what is accepted.
+/// Most candidates listed in a help line when none is close.
+const LISTED: usize = 8;
+
+/// "did you mean `x`?" or a (bounded) list of what is accepted.
 pub fn suggest(word: &str, candidates: &[&str]) -> String {
     match did_you_mean(word, candidates.iter().copied()) {
         Some(c) => format!("did you mean `{c}`?"),
         None if candidates.is_empty() => "none are declared".to_owned(),
+        None if candidates.len() > LISTED => format!(
+            "expected one of: {}, … ({} more)",
+            candidates[..LISTED].join(", "),
+            candidates.len() - LISTED
+        ),
         None => format!("expected one of: {}", candidates.join(", ")),
     }
 }
@@ -194,5 +220,28 @@ mod tests {
         assert_eq!(did_you_mean("user", c), Some("users"));
         assert_eq!(did_you_mean("paymnets", c), Some("payments"));
         assert_eq!(did_you_mean("inventory", c), None);
+    }
+
+    #[test]
+    fn suggest_lists_at_most_a_few_candidates() {
+        let many: Vec<String> = (0..20).map(|i| format!("service-{i:02}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let help = suggest("zzz", &refs);
+        assert!(help.ends_with("(12 more)"), "{help}");
+        assert_eq!(suggest("zzz", &[]), "none are declared");
+    }
+
+    #[test]
+    fn notes_never_block_and_warnings_block_only_when_denied() {
+        let mut d = Diagnostics::default();
+        d.push(Diagnostic::note("N0301", "x", "m"));
+        assert!(!d.blocks(true));
+        d.push(Diagnostic::warning("W0201", "x", "m"));
+        assert!(!d.blocks(false));
+        assert!(d.blocks(true));
+        assert_eq!(
+            (d.warning_count(), d.note_count(), d.error_count()),
+            (1, 1, 0)
+        );
     }
 }

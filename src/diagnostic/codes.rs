@@ -1,0 +1,118 @@
+//! The catalogue of diagnostic codes: one line per code, with the severity it is reported at and a
+//! short title (SARIF's rule descriptions). docs/diagnostics.md documents each with an example,
+//! and `tests/validate.rs` checks that every code here has a doc entry and an invalid fixture.
+//!
+//! Numbering: `E00xx` reading the file (YAML, schema), `E01xx` cross-reference errors, `W0xxx`
+//! warnings, `N03xx` notes. A code is never reused for another meaning.
+
+use super::Severity;
+
+pub struct Code {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+}
+
+const fn e(code: &'static str, title: &'static str) -> Code {
+    Code {
+        code,
+        severity: Severity::Error,
+        title,
+    }
+}
+
+const fn w(code: &'static str, title: &'static str) -> Code {
+    Code {
+        code,
+        severity: Severity::Warning,
+        title,
+    }
+}
+
+pub const CODES: &[Code] = &[
+    e("E0001", "invalid YAML syntax"),
+    e("E0002", "value of the wrong type"),
+    e("E0003", "unknown key"),
+    e("E0004", "missing required key"),
+    e("E0005", "value not allowed here"),
+    e("E0006", "unsupported blueprint version"),
+    e("E0007", "duplicate YAML key"),
+    e(
+        "E0008",
+        "YAML resource limit exceeded (aliases, nesting, size)",
+    ),
+    e("E0009", "file too large"),
+    e("E0010", "file is not UTF-8"),
+    e("E0101", "invalid name"),
+    e("E0102", "names collide after case conversion"),
+    e("E0103", "reserved name"),
+    e("E0104", "same name in two sections"),
+    e("E0105", "route path does not start with `/`"),
+    e("E0106", "routes on a service that is not a gateway"),
+    e("E0107", "duplicate route path"),
+    e("E0108", "environment variable collision"),
+    e("E0109", "invalid ingress host"),
+    e("E0110", "unknown service"),
+    e("E0111", "service depends on itself"),
+    e("E0112", "dependency cycle"),
+    e("E0113", "route to a service that serves no HTTP"),
+    e("E0114", "the same name twice in a list"),
+    e("E0120", "unknown database"),
+    e("E0121", "unknown cache"),
+    e("E0122", "unknown topic"),
+    e("E0123", "unknown entity"),
+    e("E0124", "entities without a database"),
+    e("E0125", "entity owned by two services"),
+    e("E0126", "entity owned by no service"),
+    e("E0130", "both `image` and `language`"),
+    e("E0131", "unsupported language"),
+    e("E0132", "invalid image reference"),
+    e("E0140", "invalid field type"),
+    e("E0141", "more than one primary key"),
+    e("E0142", "`ref` to an unknown entity"),
+    e("E0143", "no primary key"),
+    e("E0144", "index on an unknown field"),
+    e("E0150", "traffic names an undeclared version"),
+    e("E0151", "traffic weights do not sum to 100"),
+    e("E0152", "duplicate version"),
+    e("E0160", "grpc-only service in a serverless blueprint"),
+    e("E0170", "port collision"),
+    e("E0171", "port 0"),
+    w("W0161", "mesh settings in a monolith"),
+    w("W0162", "traffic split without a mesh"),
+    w("W0163", "grpc dropped in a serverless blueprint"),
+    w("W0201", "database shared by services"),
+    w("W0202", "unused database, cache or topic"),
+    w("W0203", "topic without publisher or consumer"),
+    w("W0206", "privileged port"),
+    Code {
+        code: "N0301",
+        severity: Severity::Note,
+        title: "reference across databases becomes a logical reference",
+    },
+];
+
+pub fn lookup(code: &str) -> Option<&'static Code> {
+    CODES.iter().find(|c| c.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_prefixed_by_severity() {
+        for pair in CODES.windows(2) {
+            assert_ne!(pair[0].code, pair[1].code);
+        }
+        for c in CODES {
+            let prefix = match c.severity {
+                Severity::Error => 'E',
+                Severity::Warning => 'W',
+                Severity::Note => 'N',
+            };
+            assert!(c.code.starts_with(prefix), "{}", c.code);
+            assert_eq!(c.code.len(), 5);
+        }
+    }
+}
