@@ -99,6 +99,35 @@ struct GenerateArgs {
     /// Print only errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Write nothing; exit 1 and list the stale files if the tree does not match the blueprint.
+    #[arg(long)]
+    check: bool,
+    /// Write nothing; print a unified diff of what would change.
+    #[arg(long)]
+    diff: bool,
+    /// Write nothing; print what would happen to each file.
+    #[arg(long)]
+    dry_run: bool,
+    /// How to leave a conflict between your edit and the new render.
+    #[arg(long, value_enum, default_value_t = ConflictArg::Markers)]
+    conflict: ConflictArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ConflictArg {
+    /// `<<<<<<< yours` / `=======` / `>>>>>>> generated` in the file.
+    Markers,
+    /// Keep your version in the file; the generated change goes to `FILE.rej`.
+    Rej,
+}
+
+/// What `generate` does with the prepared changes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Mode {
+    check: bool,
+    diff: bool,
+    dry_run: bool,
+    conflict: write::ConflictStyle,
 }
 
 #[derive(clap::Args, Debug)]
@@ -294,7 +323,7 @@ fn new_project(a: &NewArgs) -> i32 {
     if let Err(e) = write::atomic_write(&bp_path, &src.text) {
         return fail(e);
     }
-    finish_write(&out, &generated, state.as_ref(), a.quiet)
+    finish_write(&out, &generated, state.as_ref(), a.quiet, Mode::default())
 }
 
 fn finish_write(
@@ -302,27 +331,70 @@ fn finish_write(
     g: &pipeline::Generated,
     state: Option<&write::State>,
     quiet: bool,
+    mode: Mode,
 ) -> i32 {
-    let summary = match write::write_tree(out, &g.files, state) {
-        Ok(s) => s,
+    use write::run;
+    let r = match run::prepare_run(out, g, state, mode.conflict) {
+        Ok(r) => r,
         Err(e) => return fail(e),
     };
-    for k in &summary.kept {
-        eprintln!("kept: {k} (edited since it was generated; not overwritten)");
+    let p = &r.preview;
+    if mode.check || mode.diff || mode.dry_run {
+        if mode.diff {
+            print!("{}", run::diff(p, run::use_color()));
+        }
+        if mode.dry_run {
+            print!("{}", run::report(&r, false));
+            println!(
+                "Dry run for {}: {} (nothing written)",
+                out.display(),
+                run::counts(p)
+            );
+        }
+        if mode.check {
+            let stale: Vec<_> = p.stale().collect();
+            if !stale.is_empty() {
+                if !mode.dry_run {
+                    for c in &stale {
+                        println!("  {:<10} {}", c.action.label(), c.path);
+                    }
+                }
+                eprintln!(
+                    "error: {} file(s) in {} do not match the blueprint; run `codex-system-design generate` to update them",
+                    stale.len(),
+                    out.display()
+                );
+                return 1;
+            }
+            if !quiet {
+                println!("{} is up to date with its blueprint", out.display());
+            }
+            return 0;
+        }
+        return i32::from(p.has_conflicts());
+    }
+    if let Err(e) = write::apply(out, p) {
+        return fail(e);
+    }
+    let report = run::report(&r, state.is_none());
+    if p.has_conflicts() {
+        eprint!("{report}");
+        eprintln!(
+            "error: {} file(s) have conflicts between your edits and the new render; resolve them, then run `codex-system-design generate` again",
+            p.changes.iter().filter(|c| c.action.is_conflict()).count()
+        );
+        return 1;
     }
     if !quiet {
+        print!("{report}");
         let m = &g.model;
         println!(
-            "Generated {} ({}, scale {}) into {}: {} files ({} created, {} updated, {} unchanged, {} kept)",
+            "Generated {} ({}, scale {}) into {}: {}",
             m.name.raw,
             m.arch,
             m.scale,
             out.display(),
-            g.files.len(),
-            summary.created.len(),
-            summary.updated.len(),
-            summary.unchanged.len(),
-            summary.kept.len()
+            run::counts(p)
         );
         let names: Vec<&str> = m.services.iter().map(|s| s.name.raw.as_str()).collect();
         println!("Services: {}", names.join(", "));
@@ -355,7 +427,17 @@ fn generate(a: &GenerateArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    finish_write(&out, &generated, state.as_ref(), a.quiet)
+    let mode = Mode {
+        check: a.check,
+        diff: a.diff,
+        dry_run: a.dry_run,
+        conflict: match a.conflict {
+            ConflictArg::Markers => write::ConflictStyle::Markers,
+            ConflictArg::Rej => write::ConflictStyle::Rej,
+        },
+    };
+    let quiet = a.quiet || a.diff;
+    finish_write(&out, &generated, state.as_ref(), quiet, mode)
 }
 
 fn validate(a: &ValidateArgs) -> i32 {

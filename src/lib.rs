@@ -9,6 +9,7 @@ pub mod assets;
 pub mod blueprint;
 pub mod cli;
 pub mod diagnostic;
+pub mod migrate;
 pub mod pipeline;
 pub mod plan;
 pub mod render;

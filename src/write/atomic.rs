@@ -1,0 +1,129 @@
+//! Atomic file operations inside the output directory: every write goes to a temporary file
+//! under `.codex-system-design/tmp/` and is renamed over the target, so a reader (or a run
+//! killed half-way) sees either the old file or the new one, never a torn one. Paths are checked
+//! to stay inside the output directory and never to pass through a symbolic link.
+
+use super::WriteError;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const TMP_DIR: &str = ".codex-system-design/tmp";
+
+/// Test hook: `CODEX_SYSTEM_DESIGN_ABORT_AFTER=N` aborts the process (as a kill would) after N
+/// file operations, so tests can interrupt a run at every point and check the next run recovers.
+const ABORT_ENV: &str = "CODEX_SYSTEM_DESIGN_ABORT_AFTER";
+static OPS: AtomicU64 = AtomicU64::new(0);
+
+fn tick() {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let limit = LIMIT.get_or_init(|| std::env::var(ABORT_ENV).ok().and_then(|v| v.parse().ok()));
+    if let Some(limit) = limit
+        && OPS.fetch_add(1, Ordering::SeqCst) + 1 >= *limit
+    {
+        std::process::abort();
+    }
+}
+
+/// Refuse relative paths that could leave the output directory.
+pub fn check_relative(path: &str) -> Result<(), WriteError> {
+    let p = Path::new(path);
+    let ok = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if ok {
+        Ok(())
+    } else {
+        Err(WriteError::Escapes(path.to_owned()))
+    }
+}
+
+/// Join and make sure no existing ancestor inside `out` is a symlink.
+pub fn safe_join(out: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+    check_relative(rel)?;
+    let mut p = out.to_path_buf();
+    for part in rel.split('/') {
+        p.push(part);
+        if let Ok(meta) = fs::symlink_metadata(&p)
+            && meta.file_type().is_symlink()
+        {
+            return Err(WriteError::Symlink(p.display().to_string()));
+        }
+    }
+    Ok(p)
+}
+
+pub fn read_if_exists(p: &Path) -> Result<Option<String>, WriteError> {
+    match fs::read(p) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(WriteError::Io(p.display().to_string(), e)),
+    }
+}
+
+/// Write `content` to `target` atomically. When `out` is given, the temporary file is made in
+/// its `.codex-system-design/tmp/` (cleaned at the start of every run) so a kill never leaves
+/// stray files among the user's; otherwise, or across file systems, next to the target.
+pub fn write_in(out: Option<&Path>, target: &Path, content: &str) -> Result<(), WriteError> {
+    let io = |e: std::io::Error| WriteError::Io(target.display().to_string(), e);
+    let dir = target.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io)?;
+    let tmp_dir = match out {
+        Some(out) => {
+            let t = out.join(TMP_DIR);
+            fs::create_dir_all(&t).map_err(io)?;
+            t
+        }
+        None => dir.to_path_buf(),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io)?;
+    tmp.write_all(content.as_bytes()).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile creates 0600; generated files are ordinary, shell scripts executable.
+        let mode = if target.extension().is_some_and(|e| e == "sh") {
+            0o755
+        } else {
+            0o644
+        };
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io)?;
+    }
+    tick();
+    match tmp.persist(target) {
+        Ok(_) => Ok(()),
+        // Another file system under the output folder: fall back to a temporary file beside it.
+        Err(e) if out.is_some() && e.error.raw_os_error() == Some(18) => {
+            write_in(None, target, content)
+        }
+        Err(e) => Err(io(e.error)),
+    }
+}
+
+/// Atomic write with the temporary file beside the target.
+pub fn atomic_write(target: &Path, content: &str) -> Result<(), WriteError> {
+    write_in(None, target, content)
+}
+
+/// Delete a file, then its parent folders up to `out` while they are empty.
+pub fn remove(out: &Path, rel: &str) -> Result<(), WriteError> {
+    let target = safe_join(out, rel)?;
+    tick();
+    match fs::remove_file(&target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(WriteError::Io(target.display().to_string(), e)),
+    }
+    let mut dir = target.parent();
+    while let Some(d) = dir {
+        if d == out || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+/// Remove temporary files a killed run left behind.
+pub fn clean_tmp(out: &Path) {
+    let _ = fs::remove_dir_all(out.join(TMP_DIR));
+}
