@@ -95,17 +95,25 @@ pub fn prepare_run(
 /// A run killed after writing a migration but before recording it left the file on disk; use
 /// its name again (its text is the same) instead of numbering a duplicate after it.
 fn adopt_interrupted(out: &Path, untracked: &[String], m: &mut migrate::Migration) {
-    let slug_tail = m
-        .up_path
-        .rsplit_once("__")
-        .map_or(String::new(), |(_, t)| format!("__{t}"));
-    for p in untracked.iter().filter(|p| p.ends_with(&slug_tail)) {
-        let down = format!("{}.down.sql", p.trim_end_matches(".sql"));
-        let same = |path: &str, text: &str| {
-            std::fs::read_to_string(out.join(path)).is_ok_and(|t| t == text)
-        };
-        if same(p, &m.up) && (same(&down, &m.down) || !out.join(&down).exists()) {
-            m.up_path = p.clone();
+    let stem_of = |p: &str| {
+        p.strip_suffix(".down.sql")
+            .or_else(|| p.strip_suffix(".sql"))
+            .map(str::to_owned)
+    };
+    let Some(slug) =
+        stem_of(&m.up_path).and_then(|s| s.rsplit_once("__").map(|(_, t)| format!("__{t}")))
+    else {
+        return;
+    };
+    // Either file may be the one the killed run got to write.
+    let fits = |path: &str, text: &str| match std::fs::read_to_string(out.join(path)) {
+        Ok(t) => t == text,
+        Err(_) => true,
+    };
+    for stem in untracked.iter().filter_map(|p| stem_of(p)) {
+        let (up, down) = (format!("{stem}.sql"), format!("{stem}.down.sql"));
+        if stem.ends_with(&slug) && fits(&up, &m.up) && fits(&down, &m.down) {
+            m.up_path = up;
             m.down_path = down;
             return;
         }
