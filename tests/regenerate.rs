@@ -712,3 +712,122 @@ mod property {
         }
     }
 }
+
+/// The shape `bench/synthetic-blueprint.sh` prints: `n` services, each with a database, an
+/// entity, a dependency on the previous one and an event to the next.
+fn synthetic_blueprint(n: usize) -> String {
+    let mut s = String::from(
+        "version: 1\nname: synthetic\ndescription: Synthetic blueprint\ntype: microservices\nscale: large\nservices:\n  gateway:\n    kind: gateway\n    routes:\n      - { path: /api/s001, to: s001 }\n",
+    );
+    for i in 1..=n {
+        s += &format!(
+            "  s{i:03}:\n    language: python\n    database: s{i:03}-db\n    entities: [Items{i:03}]\n"
+        );
+        if i > 1 {
+            s += &format!(
+                "    depends_on: [s{:03}]\n    consumes: [s{:03}.done]\n",
+                i - 1,
+                i - 1
+            );
+        }
+        if i < n {
+            s += &format!("    publishes: [s{i:03}.done]\n");
+        }
+    }
+    s += "entities:\n";
+    for i in 1..=n {
+        s += &format!(
+            "  Items{i:03}:\n    fields:\n      id: uuid pk\n      name: string(120)\n      qty: int default 0\n      created_at: timestamp default now\n"
+        );
+    }
+    s += "databases:\n";
+    for i in 1..=n {
+        s += &format!("  s{i:03}-db: {{ engine: postgres }}\n");
+    }
+    s += "messaging:\n  broker: kafka\n  topics:\n";
+    for i in 1..n {
+        s += &format!("    s{i:03}.done: {{}}\n");
+    }
+    s
+}
+
+fn synthetic_project(tmp: &Path, n: usize) -> std::path::PathBuf {
+    let bp = tmp.join("synthetic.yaml");
+    fs::write(&bp, synthetic_blueprint(n)).unwrap();
+    let out = tmp.join("synthetic");
+    bin()
+        .arg("--blueprint")
+        .arg(&bp)
+        .args(["-q", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
+#[test]
+fn two_hundred_services_regenerate_as_a_no_op_then_append_one_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = synthetic_project(tmp.path(), 200);
+    let snap = snapshot(&dir);
+    assert!(snap.len() > 400, "{} files", snap.len());
+    regenerate(&dir).success().stdout(contains("unchanged"));
+    assert_eq!(snapshot(&dir), snap);
+    edit_blueprint(
+        &dir,
+        "  Items137:\n    fields:\n      id: uuid pk\n",
+        "  Items137:\n    fields:\n      id: uuid pk\n      sku: string(32) nullable\n",
+    );
+    regenerate(&dir).success();
+    let after = snapshot(&dir);
+    let new: Vec<&String> = after.keys().filter(|k| !snap.contains_key(*k)).collect();
+    assert_eq!(
+        new,
+        [
+            "migrations/s137-db/V002__add_items137s_sku.down.sql",
+            "migrations/s137-db/V002__add_items137s_sku.sql"
+        ]
+    );
+}
+
+#[test]
+fn a_large_run_killed_by_a_signal_is_completed_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = synthetic_project(tmp.path(), 60);
+    edit(&start.join("README.md"), |t| format!("badge\n{t}"));
+    edit(&start.join("blueprint.yaml"), |t| {
+        t.replace("name: synthetic", "name: synthetic-two").replace(
+            "      qty: int default 0\n",
+            "      qty: bigint default 0\n",
+        )
+    });
+    let reference = tmp.path().join("reference");
+    copy_dir(&start, &reference);
+    regenerate(&reference).success();
+    let want = full_snapshot(&reference);
+    let work = tmp.path().join("work");
+    for delay_ms in [2, 15, 50] {
+        copy_dir(&start, &work);
+        let mut child =
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"))
+                .current_dir(&work)
+                .args(["generate", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        regenerate(&work).success();
+        let got = full_snapshot(&work);
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "killed after {delay_ms} ms"
+        );
+        for (k, v) in &want {
+            assert!(got[k] == *v, "killed after {delay_ms} ms: {k} differs");
+        }
+    }
+}

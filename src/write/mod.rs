@@ -149,6 +149,8 @@ pub struct Preview {
     pub state: State,
     /// Merge bases to store: hash → content.
     objects: BTreeMap<String, String>,
+    /// Some recorded hash changed, so some stored base may be unreferenced now.
+    collect: bool,
 }
 
 impl Preview {
@@ -223,6 +225,7 @@ pub fn prepare(
             schema: None,
         },
         objects: BTreeMap::new(),
+        collect: false,
     };
     let mut produced = BTreeSet::new();
     for o in outputs {
@@ -261,14 +264,29 @@ pub fn prepare(
         });
     }
     p.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    p.collect = p.state.files.len() != prev_files.len()
+        || p.state
+            .files
+            .iter()
+            .any(|(path, r)| prev_files.get(path).is_none_or(|q| q.hash != r.hash));
     Ok(p)
 }
 
-fn record(p: &mut Preview, path: &str, content: &str, policy: Policy, conflicted: bool) {
+/// Record `content` as generated for `path`; its merge base is stored unless the path's
+/// previous record already has it.
+fn record(
+    p: &mut Preview,
+    (path, prev): (&str, Option<&FileRecord>),
+    content: &str,
+    policy: Policy,
+    conflicted: bool,
+) {
     let h = hash(content);
-    p.objects
-        .entry(h.clone())
-        .or_insert_with(|| content.to_owned());
+    if prev.is_none_or(|r| r.hash != h) {
+        p.objects
+            .entry(h.clone())
+            .or_insert_with(|| content.to_owned());
+    }
     p.state.files.insert(
         path.to_owned(),
         FileRecord {
@@ -293,11 +311,11 @@ fn push(p: &mut Preview, path: &str, action: Action, before: Option<String>, aft
 fn first_write(o: &Output, disk: Option<String>, p: &mut Preview) {
     match disk {
         None => {
-            record(p, &o.path, &o.content, o.policy, false);
+            record(p, (&o.path, None), &o.content, o.policy, false);
             push(p, &o.path, Action::Created, None, Some(&o.content));
         }
         Some(d) if d == o.content => {
-            record(p, &o.path, &o.content, o.policy, false);
+            record(p, (&o.path, None), &o.content, o.policy, false);
             push(p, &o.path, Action::Unchanged, Some(d), None);
         }
         Some(d) => push(p, &o.path, Action::NotOurs, Some(d), None),
@@ -337,18 +355,18 @@ fn regenerate(
 ) {
     let new_hash = hash(&o.content);
     let Some(disk) = disk else {
-        record(p, &o.path, &o.content, o.policy, false);
+        record(p, (&o.path, Some(rec)), &o.content, o.policy, false);
         push(p, &o.path, Action::Recreated, None, Some(&o.content));
         return;
     };
     if disk == o.content {
-        record(p, &o.path, &o.content, o.policy, false);
+        record(p, (&o.path, Some(rec)), &o.content, o.policy, false);
         push(p, &o.path, Action::Unchanged, Some(disk), None);
         return;
     }
     let disk_hash = hash(&disk);
     if disk_hash == rec.hash {
-        record(p, &o.path, &o.content, o.policy, false);
+        record(p, (&o.path, Some(rec)), &o.content, o.policy, false);
         push(p, &o.path, Action::Updated, Some(disk), Some(&o.content));
         return;
     }
@@ -374,7 +392,7 @@ fn regenerate(
     let base = state::read_object(out, &rec.hash).unwrap_or_default();
     let m = merge::merge(&o.path, &base, &disk, &o.content, style);
     let conflicted = m.conflicts > 0;
-    record(p, &o.path, &o.content, o.policy, conflicted);
+    record(p, (&o.path, Some(rec)), &o.content, o.policy, conflicted);
     let action = match (conflicted, m.text == disk) {
         (true, _) => Action::Conflicted,
         (false, true) => Action::Edited,
@@ -409,7 +427,9 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
         }
     }
     state::write_state(out, &p.state)?;
-    state::collect_garbage(out, &p.state);
+    if p.collect {
+        state::collect_garbage(out, &p.state);
+    }
     atomic::clean_tmp(out);
     Ok(())
 }
