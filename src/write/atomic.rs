@@ -66,16 +66,16 @@ pub fn read_if_exists(p: &Path) -> Result<Option<String>, WriteError> {
 pub fn write_in(out: Option<&Path>, target: &Path, content: &str) -> Result<(), WriteError> {
     let io = |e: std::io::Error| WriteError::Io(target.display().to_string(), e);
     let dir = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io)?;
-    let tmp_dir = match out {
-        Some(out) => {
-            let t = out.join(TMP_DIR);
-            fs::create_dir_all(&t).map_err(io)?;
-            t
+    let tmp_dir = out.map_or_else(|| dir.to_path_buf(), |o| o.join(TMP_DIR));
+    // Folders are made only when missing: on a slow disk a `mkdir` per file costs more than
+    // the write itself.
+    let mut tmp = match tempfile::NamedTempFile::new_in(&tmp_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(&tmp_dir).map_err(io)?;
+            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io)?
         }
-        None => dir.to_path_buf(),
+        other => other.map_err(io)?,
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io)?;
     tmp.write_all(content.as_bytes()).map_err(io)?;
     #[cfg(unix)]
     {
@@ -89,14 +89,21 @@ pub fn write_in(out: Option<&Path>, target: &Path, content: &str) -> Result<(), 
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io)?;
     }
     tick();
-    match tmp.persist(target) {
-        Ok(_) => Ok(()),
-        // Another file system under the output folder: fall back to a temporary file beside it.
-        Err(e) if out.is_some() && e.error.raw_os_error() == Some(18) => {
-            write_in(None, target, content)
+    let tmp = match tmp.persist(target) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(io)?;
+            e.file
         }
-        Err(e) => Err(io(e.error)),
-    }
+        Err(e) => {
+            // Another file system under the output folder: a temporary file beside the target.
+            if out.is_some() && e.error.raw_os_error() == Some(18) {
+                return write_in(None, target, content);
+            }
+            return Err(io(e.error));
+        }
+    };
+    tmp.persist(target).map(|_| ()).map_err(|e| io(e.error))
 }
 
 /// Atomic write with the temporary file beside the target.

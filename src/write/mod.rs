@@ -147,10 +147,10 @@ pub struct Preview {
     pub changes: Vec<Change>,
     /// The state to record once the changes are written.
     pub state: State,
-    /// Merge bases to store: hash → content.
+    /// Contents rendered now, by hash (merge bases for the next run).
     objects: BTreeMap<String, String>,
-    /// Some recorded hash changed, so some stored base may be unreferenced now.
-    collect: bool,
+    /// The new pack of merge bases (name, text), when it differs from the last one.
+    pack: Option<(String, String)>,
 }
 
 impl Preview {
@@ -223,10 +223,12 @@ pub fn prepare(
             tool_version: crate::resolve::TOOL_VERSION.to_owned(),
             files: BTreeMap::new(),
             schema: None,
+            bases: String::new(),
         },
         objects: BTreeMap::new(),
-        collect: false,
+        pack: None,
     };
+    let bases = state::Bases::open(out, previous);
     let mut produced = BTreeSet::new();
     for o in outputs {
         check_relative(&o.path)?;
@@ -236,9 +238,11 @@ pub fn prepare(
         let disk = read_if_exists(&safe_join(out, &o.path)?)?;
         let prev = prev_files.get(&o.path);
         match (o.policy, prev) {
-            (Policy::WriteOnce, Some(rec)) => keep_write_once(out, &o.path, rec, disk, &mut p),
+            (Policy::WriteOnce, Some(rec)) => keep_write_once(&bases, &o.path, rec, disk, &mut p),
             (_, None) => first_write(o, disk, &mut p),
-            (Policy::Merge, Some(rec)) => regenerate(out, o, rec, disk, opts.conflict, &mut p),
+            (Policy::Merge, Some(rec)) => {
+                regenerate(out, &bases, o, rec, disk, opts.conflict, &mut p)
+            }
         }
     }
     for (path, rec) in prev_files {
@@ -247,7 +251,7 @@ pub fn prepare(
         }
         let disk = read_if_exists(&safe_join(out, path)?)?;
         if rec.policy == Policy::WriteOnce && under(path, &opts.history_dirs) {
-            keep_write_once(out, path, rec, disk, &mut p);
+            keep_write_once(&bases, path, rec, disk, &mut p);
             continue;
         }
         let action = match &disk {
@@ -264,29 +268,39 @@ pub fn prepare(
         });
     }
     p.changes.sort_by(|a, b| a.path.cmp(&b.path));
-    p.collect = p.state.files.len() != prev_files.len()
-        || p.state
-            .files
-            .iter()
-            .any(|(path, r)| prev_files.get(path).is_none_or(|q| q.hash != r.hash));
+    // One pack holds the base of every recorded file; it is rewritten only when the set of
+    // bases changed.
+    let hashes = |files: &BTreeMap<String, FileRecord>| -> BTreeSet<String> {
+        files.values().map(|r| r.hash.clone()).collect()
+    };
+    let wanted = hashes(&p.state.files);
+    match previous {
+        Some(prev) if !prev.bases.is_empty() && hashes(prev_files) == wanted => {
+            p.state.bases = prev.bases.clone();
+        }
+        _ => {
+            let contents: BTreeMap<String, String> = wanted
+                .into_iter()
+                .filter_map(|h| {
+                    let text = p.objects.get(&h).cloned();
+                    let text = text.or_else(|| bases.get(&h).map(str::to_owned))?;
+                    Some((h, text))
+                })
+                .collect();
+            let (name, text) = state::pack(&contents);
+            p.state.bases = name.clone();
+            p.pack = Some((name, text));
+        }
+    }
     Ok(p)
 }
 
-/// Record `content` as generated for `path`; its merge base is stored unless the path's
-/// previous record already has it.
-fn record(
-    p: &mut Preview,
-    (path, prev): (&str, Option<&FileRecord>),
-    content: &str,
-    policy: Policy,
-    conflicted: bool,
-) {
+/// Record `content` as generated for `path` (and keep it as the next merge base).
+fn record(p: &mut Preview, path: &str, content: &str, policy: Policy, conflicted: bool) {
     let h = hash(content);
-    if prev.is_none_or(|r| r.hash != h) {
-        p.objects
-            .entry(h.clone())
-            .or_insert_with(|| content.to_owned());
-    }
+    p.objects
+        .entry(h.clone())
+        .or_insert_with(|| content.to_owned());
     p.state.files.insert(
         path.to_owned(),
         FileRecord {
@@ -311,11 +325,11 @@ fn push(p: &mut Preview, path: &str, action: Action, before: Option<String>, aft
 fn first_write(o: &Output, disk: Option<String>, p: &mut Preview) {
     match disk {
         None => {
-            record(p, (&o.path, None), &o.content, o.policy, false);
+            record(p, &o.path, &o.content, o.policy, false);
             push(p, &o.path, Action::Created, None, Some(&o.content));
         }
         Some(d) if d == o.content => {
-            record(p, (&o.path, None), &o.content, o.policy, false);
+            record(p, &o.path, &o.content, o.policy, false);
             push(p, &o.path, Action::Unchanged, Some(d), None);
         }
         Some(d) => push(p, &o.path, Action::NotOurs, Some(d), None),
@@ -325,7 +339,7 @@ fn first_write(o: &Output, disk: Option<String>, p: &mut Preview) {
 /// A write-once file generated before: never rewritten; recreated from its stored content if
 /// deleted by hand.
 fn keep_write_once(
-    out: &Path,
+    bases: &state::Bases,
     path: &str,
     rec: &FileRecord,
     disk: Option<String>,
@@ -334,8 +348,8 @@ fn keep_write_once(
     p.state.files.insert(path.to_owned(), rec.clone());
     match disk {
         Some(d) => push(p, path, Action::Unchanged, Some(d), None),
-        None => match state::read_object(out, &rec.hash) {
-            Some(text) => push(p, path, Action::Recreated, None, Some(&text)),
+        None => match bases.get(&rec.hash) {
+            Some(text) => push(p, path, Action::Recreated, None, Some(text)),
             None => {
                 // Nothing to recreate it from: forget it rather than invent history.
                 p.state.files.remove(path);
@@ -347,6 +361,7 @@ fn keep_write_once(
 
 fn regenerate(
     out: &Path,
+    bases: &state::Bases,
     o: &Output,
     rec: &FileRecord,
     disk: Option<String>,
@@ -355,18 +370,18 @@ fn regenerate(
 ) {
     let new_hash = hash(&o.content);
     let Some(disk) = disk else {
-        record(p, (&o.path, Some(rec)), &o.content, o.policy, false);
+        record(p, &o.path, &o.content, o.policy, false);
         push(p, &o.path, Action::Recreated, None, Some(&o.content));
         return;
     };
     if disk == o.content {
-        record(p, (&o.path, Some(rec)), &o.content, o.policy, false);
+        record(p, &o.path, &o.content, o.policy, false);
         push(p, &o.path, Action::Unchanged, Some(disk), None);
         return;
     }
     let disk_hash = hash(&disk);
     if disk_hash == rec.hash {
-        record(p, (&o.path, Some(rec)), &o.content, o.policy, false);
+        record(p, &o.path, &o.content, o.policy, false);
         push(p, &o.path, Action::Updated, Some(disk), Some(&o.content));
         return;
     }
@@ -389,10 +404,10 @@ fn regenerate(
         push(p, &o.path, Action::Edited, Some(disk), None);
         return;
     }
-    let base = state::read_object(out, &rec.hash).unwrap_or_default();
-    let m = merge::merge(&o.path, &base, &disk, &o.content, style);
+    let base = bases.get(&rec.hash).unwrap_or_default();
+    let m = merge::merge(&o.path, base, &disk, &o.content, style);
     let conflicted = m.conflicts > 0;
-    record(p, (&o.path, Some(rec)), &o.content, o.policy, conflicted);
+    record(p, &o.path, &o.content, o.policy, conflicted);
     let action = match (conflicted, m.text == disk) {
         (true, _) => Action::Conflicted,
         (false, true) => Action::Edited,
@@ -412,8 +427,8 @@ fn regenerate(
 /// last, then drop merge bases nothing refers to any more.
 pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     atomic::clean_tmp(out);
-    for (h, content) in &p.objects {
-        state::write_object(out, h, content)?;
+    if let Some((name, text)) = &p.pack {
+        state::write_pack(out, name, text)?;
     }
     for c in &p.changes {
         match (c.action, &c.after) {
@@ -427,7 +442,7 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
         }
     }
     state::write_state(out, &p.state)?;
-    if p.collect {
+    if p.pack.is_some() {
         state::collect_garbage(out, &p.state);
     }
     atomic::clean_tmp(out);
@@ -585,17 +600,18 @@ mod tests {
     fn merge_bases_are_stored_and_unreferenced_ones_collected() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
+        let bases = |out: &Path| {
+            let s = read_state(out).unwrap();
+            let b = state::Bases::open(out, s.as_ref());
+            let one = b.get(&hash("one\n")).map(str::to_owned);
+            let two = b.get(&hash("two\n")).map(str::to_owned);
+            (one, two)
+        };
         run(out, &[("a.txt", "one\n")]);
-        assert_eq!(
-            state::read_object(out, &hash("one\n")).as_deref(),
-            Some("one\n")
-        );
+        assert_eq!(bases(out), (Some("one\n".into()), None));
         run(out, &[("a.txt", "two\n")]);
-        assert!(state::read_object(out, &hash("one\n")).is_none());
-        assert_eq!(
-            state::read_object(out, &hash("two\n")).as_deref(),
-            Some("two\n")
-        );
+        assert_eq!(bases(out), (None, Some("two\n".into())));
+        assert_eq!(fs::read_dir(out.join(state::BASES_DIR)).unwrap().count(), 1);
         assert!(!out.join(atomic::TMP_DIR).exists());
     }
 

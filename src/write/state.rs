@@ -11,13 +11,13 @@ use super::atomic::{self, safe_join};
 use crate::migrate::Schema;
 use crate::plan::Policy;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 pub const STATE_DIR: &str = ".codex-system-design";
 pub const STATE_FILE: &str = ".codex-system-design/state.json";
-pub const OBJECTS_DIR: &str = ".codex-system-design/objects";
+pub const BASES_DIR: &str = ".codex-system-design/bases";
 pub const STATE_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -29,6 +29,9 @@ pub struct State {
     /// The resolved schema of every database at the last generation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Schema>,
+    /// Name of the pack holding the generated contents (`bases/<name>.json`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bases: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -94,6 +97,7 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
                 tool_version: v1.tool_version,
                 files,
                 schema: None,
+                bases: String::new(),
             }))
         }
         STATE_FORMAT => serde_json::from_str(&text)
@@ -107,26 +111,55 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
     }
 }
 
-pub fn object_path(hash: &str) -> String {
-    format!("{OBJECTS_DIR}/{}/{}", &hash[..2], &hash[2..])
+/// The merge bases of the last generation, read from disk on first use.
+pub struct Bases {
+    path: Option<std::path::PathBuf>,
+    loaded: std::cell::OnceCell<BTreeMap<String, String>>,
 }
 
-/// The content generated with this hash, if the store has it (and it is intact).
-pub fn read_object(out: &Path, hash: &str) -> Option<String> {
-    if hash.len() < 3 {
-        return None;
+impl Bases {
+    pub fn open(out: &Path, state: Option<&State>) -> Bases {
+        let path = state
+            .filter(|s| !s.bases.is_empty())
+            .map(|s| out.join(pack_path(&s.bases)));
+        Bases {
+            path,
+            loaded: std::cell::OnceCell::new(),
+        }
     }
-    let text = fs::read_to_string(out.join(object_path(hash))).ok()?;
-    (self::hash(&text) == hash).then_some(text)
+
+    /// The content generated with this hash, if the pack has it (and it is intact).
+    pub fn get(&self, hash: &str) -> Option<&str> {
+        let map = self.loaded.get_or_init(|| {
+            self.path
+                .as_ref()
+                .and_then(|p| fs::read_to_string(p).ok())
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default()
+        });
+        map.get(hash)
+            .map(String::as_str)
+            .filter(|text| self::hash(text) == hash)
+    }
 }
 
-/// Store a content (no-op when it is already there).
-pub fn write_object(out: &Path, hash: &str, content: &str) -> Result<(), WriteError> {
-    let target = safe_join(out, &object_path(hash))?;
+pub fn pack_path(name: &str) -> String {
+    format!("{BASES_DIR}/{name}.json")
+}
+
+/// A pack's text and name (the blake3 of the text).
+pub fn pack(contents: &BTreeMap<String, String>) -> (String, String) {
+    let text = serde_json::to_string(contents).expect("pack serializes") + "\n";
+    (hash(&text)[..32].to_owned(), text)
+}
+
+/// Store a pack (no-op when it is already there).
+pub fn write_pack(out: &Path, name: &str, text: &str) -> Result<(), WriteError> {
+    let target = safe_join(out, &pack_path(name))?;
     if target.exists() {
         return Ok(());
     }
-    atomic::write_in(Some(out), &target, content)
+    atomic::write_in(Some(out), &target, text)
 }
 
 /// Write the state (skipped when the file already holds exactly this text).
@@ -139,26 +172,15 @@ pub fn write_state(out: &Path, state: &State) -> Result<(), WriteError> {
     atomic::write_in(Some(out), &target, &text)
 }
 
-/// Remove objects the state no longer refers to (after the state is written).
+/// Remove packs the state no longer names (after the state is written).
 pub fn collect_garbage(out: &Path, state: &State) {
-    let live: BTreeSet<&str> = state.files.values().map(|r| r.hash.as_str()).collect();
-    let Ok(dirs) = fs::read_dir(out.join(OBJECTS_DIR)) else {
+    let live = format!("{}.json", state.bases);
+    let Ok(entries) = fs::read_dir(out.join(BASES_DIR)) else {
         return;
     };
-    for d in dirs.flatten() {
-        let prefix = d.file_name().to_string_lossy().into_owned();
-        let Ok(files) = fs::read_dir(d.path()) else {
-            continue;
-        };
-        let mut left = 0;
-        for f in files.flatten() {
-            let name = format!("{prefix}{}", f.file_name().to_string_lossy());
-            if live.contains(name.as_str()) || fs::remove_file(f.path()).is_err() {
-                left += 1;
-            }
-        }
-        if left == 0 {
-            let _ = fs::remove_dir(d.path());
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy() != live {
+            let _ = fs::remove_file(e.path());
         }
     }
 }
