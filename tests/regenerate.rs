@@ -192,10 +192,10 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
     });
     regenerate(&dir)
         .success()
-        .stdout(contains(
+        .stderr(contains(
             "changes users.name from VARCHAR(120) to VARCHAR(60)",
         ))
-        .stdout(contains("drops table order_items"));
+        .stderr(contains("drops table order_items"));
     let up =
         fs::read_to_string(dir.join("migrations/orders-db/V002__drop_order_items.sql")).unwrap();
     assert!(up.contains("DROP TABLE IF EXISTS order_items;"), "{up}");

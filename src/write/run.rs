@@ -120,7 +120,7 @@ fn adopt_interrupted(out: &Path, untracked: &[String], m: &mut migrate::Migratio
     }
 }
 
-/// The per-file lines and the closing counts, for people.
+/// The per-file lines and notes, for people (migration warnings are printed apart, on stderr).
 pub fn report(run: &Run, first: bool) -> String {
     let p = &run.preview;
     let mut s = String::new();
@@ -145,9 +145,6 @@ pub fn report(run: &Run, first: bool) -> String {
     }
     for n in &run.notes {
         let _ = writeln!(s, "note: {n}");
-    }
-    for w in &run.warnings {
-        let _ = writeln!(s, "warning: {w}");
     }
     s
 }
