@@ -831,3 +831,76 @@ fn a_large_run_killed_by_a_signal_is_completed_by_the_next_run() {
         }
     }
 }
+
+mod with_a_migration_template {
+    //! When the template set renders `V001__init.sql` itself (as the full set does), that file
+    //! is written once and never re-rendered; later schema changes still append V002.
+
+    use codex_system_design::pipeline::{self, Source};
+    use codex_system_design::render::TemplateSet;
+    use codex_system_design::write::{self, ConflictStyle, run};
+    use std::fs;
+    use std::path::Path;
+
+    // A fixed path rather than `__database__`: the placeholder folders only work once the
+    // plan tells them from `_partials` (another branch fixes that).
+    const V001_PATH: &str = "common/migrations/users-db/V001__init.sql";
+    const V001: &str = "{{ header }}\n-- init of users-db: {% for e in m.entities %}{% if e.database == \"users-db\" %}{{ e.table }}({% for c in e.columns %}{{ c.name }} {% endfor %}) {% endif %}{% endfor %}\n";
+
+    fn generate(out: &Path, blueprint: &str) -> run::Run {
+        let mut templates = TemplateSet::embedded();
+        templates.overlay(vec![(V001_PATH.to_owned(), V001.to_owned())]);
+        let src = Source {
+            text: blueprint.to_owned(),
+            file: "blueprint.yaml".to_owned(),
+        };
+        let Ok(g) = pipeline::generate(&src, &templates, false) else {
+            panic!("the blueprint does not generate");
+        };
+        let prev = write::read_state(out).unwrap();
+        let r = run::prepare_run(out, &g, prev.as_ref(), ConflictStyle::Markers).unwrap();
+        write::apply(out, &r.preview).unwrap();
+        r
+    }
+
+    #[test]
+    fn template_v001_is_kept_and_the_change_goes_to_v002() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let bp = codex_system_design::assets::example("ecommerce").unwrap();
+        generate(out, bp);
+        let v001 = out.join("migrations/users-db/V001__init.sql");
+        let first = fs::read_to_string(&v001).unwrap();
+        assert!(
+            first.contains("-- init of users-db: users(id email name created_at )"),
+            "{first}"
+        );
+        // No second init computed next to the template's.
+        let names: Vec<_> = fs::read_dir(out.join("migrations/users-db"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["V001__init.sql"]);
+
+        let edited = bp.replace(
+            "      name: string(120)\n",
+            "      name: string(120)\n      nick: string(40) nullable\n",
+        );
+        let r = generate(out, &edited);
+        assert_eq!(fs::read_to_string(&v001).unwrap(), first);
+        assert_eq!(
+            r.migrations,
+            ["migrations/users-db/V002__add_users_nick.sql"]
+        );
+        let up =
+            fs::read_to_string(out.join("migrations/users-db/V002__add_users_nick.sql")).unwrap();
+        assert!(
+            up.contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);"),
+            "{up}"
+        );
+        // Stable afterwards.
+        let r = generate(out, &edited);
+        assert!(r.migrations.is_empty());
+        assert!(r.preview.stale().next().is_none());
+    }
+}
