@@ -134,3 +134,48 @@ pub fn remove(out: &Path, rel: &str) -> Result<(), WriteError> {
 pub fn clean_tmp(out: &Path) {
     let _ = fs::remove_dir_all(out.join(TMP_DIR));
 }
+
+/// Reads files of the tree for `prepare`, checking each folder once: a folder that does not
+/// exist answers "no file" for everything in it without a system call per file, and every
+/// existing one is checked once not to be a symbolic link.
+#[derive(Default)]
+pub struct Reader {
+    dirs: std::collections::HashMap<String, bool>,
+}
+
+impl Reader {
+    pub fn read(&mut self, out: &Path, rel: &str) -> Result<Option<String>, WriteError> {
+        check_relative(rel)?;
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        if !self.dir_exists(out, dir)? {
+            return Ok(None);
+        }
+        let p = out.join(rel);
+        if let Ok(meta) = fs::symlink_metadata(&p)
+            && meta.file_type().is_symlink()
+        {
+            return Err(WriteError::Symlink(p.display().to_string()));
+        }
+        read_if_exists(&p)
+    }
+
+    fn dir_exists(&mut self, out: &Path, dir: &str) -> Result<bool, WriteError> {
+        if let Some(known) = self.dirs.get(dir) {
+            return Ok(*known);
+        }
+        let parent_ok = match dir.rsplit_once('/') {
+            Some((parent, _)) => self.dir_exists(out, parent)?,
+            None => true,
+        };
+        let exists = parent_ok
+            && match fs::symlink_metadata(out.join(dir)) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(WriteError::Symlink(out.join(dir).display().to_string()));
+                }
+                Ok(meta) => meta.is_dir(),
+                Err(_) => false,
+            };
+        self.dirs.insert(dir.to_owned(), exists);
+        Ok(exists)
+    }
+}

@@ -19,7 +19,7 @@ pub use atomic::{atomic_write, check_relative};
 pub use merge::ConflictStyle;
 pub use state::{FileRecord, STATE_DIR, STATE_FILE, STATE_FORMAT, State, hash, read_state};
 
-use atomic::{read_if_exists, safe_join};
+use atomic::safe_join;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -229,13 +229,14 @@ pub fn prepare(
         pack: None,
     };
     let bases = state::Bases::open(out, previous);
+    let mut reader = atomic::Reader::default();
     let mut produced = BTreeSet::new();
     for o in outputs {
         check_relative(&o.path)?;
         if !produced.insert(o.path.as_str()) {
             continue;
         }
-        let disk = read_if_exists(&safe_join(out, &o.path)?)?;
+        let disk = reader.read(out, &o.path)?;
         let prev = prev_files.get(&o.path);
         match (o.policy, prev) {
             (Policy::WriteOnce, Some(rec)) => keep_write_once(&bases, &o.path, rec, disk, &mut p),
@@ -249,7 +250,7 @@ pub fn prepare(
         if produced.contains(path.as_str()) {
             continue;
         }
-        let disk = read_if_exists(&safe_join(out, path)?)?;
+        let disk = reader.read(out, path)?;
         if rec.policy == Policy::WriteOnce && under(path, &opts.history_dirs) {
             keep_write_once(&bases, path, rec, disk, &mut p);
             continue;
@@ -613,6 +614,24 @@ mod tests {
         assert_eq!(bases(out), (None, Some("two\n".into())));
         assert_eq!(fs::read_dir(out.join(state::BASES_DIR)).unwrap().count(), 1);
         assert!(!out.join(atomic::TMP_DIR).exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_folder_inside_the_tree_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("d")).unwrap();
+        let e = prepare(
+            dir.path(),
+            &outs(&[("a.txt", "a\n"), ("d/b.txt", "b\n")]),
+            None,
+            &Options::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, WriteError::Symlink(_)), "{e}");
+        assert!(fs::read_dir(outside.path()).unwrap().next().is_none());
+        assert!(!dir.path().join("a.txt").exists());
     }
 
     #[test]
