@@ -86,7 +86,9 @@ pub fn write_in(out: Option<&Path>, target: &Path, content: &str) -> Result<(), 
         } else {
             0o644
         };
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io)?;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io)?;
     }
     tick();
     let tmp = match tmp.persist(target) {
