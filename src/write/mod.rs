@@ -634,6 +634,23 @@ mod tests {
         assert!(!dir.path().join("a.txt").exists());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_ordinary_and_scripts_executable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &[("a/x.yaml", "x\n"), ("run.sh", "echo\n")]);
+        let mode = |p: &str| {
+            fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("a/x.yaml"), 0o644);
+        assert_eq!(mode("run.sh"), 0o755);
+    }
+
     #[test]
     fn non_empty_foreign_directory_is_refused_without_force() {
         let dir = tempfile::tempdir().unwrap();
