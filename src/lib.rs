@@ -10,6 +10,7 @@ pub mod blueprint;
 pub mod cli;
 pub mod diagnostic;
 pub mod extras;
+pub mod migrate;
 pub mod pipeline;
 pub mod plan;
 pub mod render;

@@ -23,6 +23,29 @@ pub struct PlannedFile {
     pub item: Option<(Collection, usize)>,
     /// Layer, for summaries and `plan`: the first path segment(s) (`deploy/k8s`, `services`, …).
     pub layer: String,
+    /// How regeneration treats the file once it is on disk.
+    pub policy: Policy,
+}
+
+/// Ownership policy of a generated file on regeneration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// Re-rendered each time; the user's edits are three-way merged in.
+    #[default]
+    Merge,
+    /// Written once and never rewritten (migrations: applied history is append-only).
+    WriteOnce,
+}
+
+impl Policy {
+    pub fn for_path(path: &str) -> Policy {
+        if path.starts_with("migrations/") {
+            Policy::WriteOnce
+        } else {
+            Policy::Merge
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +186,7 @@ pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec
 fn file(path: String, template: String, item: Option<(Collection, usize)>) -> PlannedFile {
     let layer = layer_of(&path);
     PlannedFile {
+        policy: Policy::for_path(&path),
         path,
         template,
         item,

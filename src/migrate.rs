@@ -1,0 +1,731 @@
+//! Schema-diff migrations. Input: the resolved schema recorded at the last generation and the
+//! one of the current model. Output: for every database whose schema changed, one new migration
+//! `V00N__<slug>.sql` with its `V00N__<slug>.down.sql`, numbered after every migration that
+//! already exists, plus a warning for each change that can lose data. Pure; the write stage
+//! treats migration files as write-once, so history is append-only.
+//!
+//! The first migration of a database (`V001__init.sql`) normally comes from the template set;
+//! when none does, it is computed here as the difference from an empty schema.
+
+use crate::resolve::Model;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// Every database's tables, as the migrations see them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Migrations folder (`migrations/orders-db`) → its tables.
+    pub databases: BTreeMap<String, Vec<Table>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub sql_type: String,
+    #[serde(default)]
+    pub pk: bool,
+    #[serde(default)]
+    pub nullable: bool,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+    /// `table(column)` of a real foreign key.
+    #[serde(default)]
+    pub references: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+impl Schema {
+    pub fn from_model(m: &Model) -> Schema {
+        let mut databases = BTreeMap::new();
+        for db in &m.databases {
+            let tables = m
+                .entities
+                .iter()
+                .filter(|e| e.database.as_deref() == Some(db.name.raw.as_str()))
+                .map(|e| Table {
+                    name: e.table.clone(),
+                    columns: e
+                        .columns
+                        .iter()
+                        .map(|c| Column {
+                            name: c.name.clone(),
+                            sql_type: c.sql_type.clone(),
+                            pk: c.pk,
+                            nullable: c.nullable,
+                            unique: c.unique,
+                            default: c.default_sql.clone(),
+                            references: c
+                                .reference
+                                .as_ref()
+                                .filter(|r| r.foreign_key)
+                                .map(|r| format!("{}({})", r.table, r.column)),
+                        })
+                        .collect(),
+                    indexes: e
+                        .indexes
+                        .iter()
+                        .map(|i| Index {
+                            name: i.name.clone(),
+                            columns: i.columns.clone(),
+                        })
+                        .collect(),
+                })
+                .collect();
+            databases.insert(db.migrations_dir.clone(), tables);
+        }
+        Schema { databases }
+    }
+}
+
+/// A migration to add to a database's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Migration {
+    /// `migrations/orders-db/V002__add_orders_note.sql`
+    pub up_path: String,
+    pub up: String,
+    pub down_path: String,
+    pub down: String,
+    /// Changes that can lose data or fail on existing rows.
+    pub warnings: Vec<String>,
+}
+
+/// Which migration folders already have what.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Every path already in the migrations folders (recorded, on disk or rendered now); new
+    /// migrations are numbered after all of them.
+    pub existing: BTreeSet<String>,
+    /// Folders with migrations generated before: the recorded schema is their baseline.
+    pub history: BTreeSet<String>,
+    /// Folders whose first migration the template set renders.
+    pub templated: BTreeSet<String>,
+}
+
+/// The migrations this generation adds.
+pub fn plan(previous: Option<&Schema>, current: &Schema, known: &Known) -> Vec<Migration> {
+    let Known {
+        existing,
+        history: had_history,
+        templated,
+    } = known;
+    let mut out = Vec::new();
+    for (dir, tables) in &current.databases {
+        let numbers: Vec<u32> = existing.iter().filter_map(|p| version(p, dir)).collect();
+        let (from, slug): (&[Table], Option<String>) = if had_history.contains(dir) {
+            let Some(prev) = previous else { continue };
+            (prev.databases.get(dir).map_or(&[][..], Vec::as_slice), None)
+        } else if !templated.contains(dir) && !tables.is_empty() {
+            (&[][..], Some("init".to_owned()))
+        } else {
+            continue;
+        };
+        let d = diff(from, tables);
+        if d.up.is_empty() {
+            continue;
+        }
+        let n = numbers.iter().max().map_or(1, |n| n + 1);
+        let slug = slug.unwrap_or_else(|| d.slug.clone());
+        let stem = format!("{dir}/V{n:03}__{slug}");
+        // The text leaves the number out, so a migration a killed run already wrote can be
+        // recognised (and adopted) by its content.
+        let title = |kind: &str| {
+            format!(
+                "-- Generated by codex-system-design from blueprint.yaml: {kind} migration `{slug}`.\n-- Append-only history: never rewritten by regeneration.\n"
+            )
+        };
+        out.push(Migration {
+            up_path: format!("{stem}.sql"),
+            up: format!("{}\n{}", title("up"), d.up.join("\n")),
+            down_path: format!("{stem}.down.sql"),
+            down: format!("{}\n{}", title("down"), d.down.join("\n")),
+            warnings: d
+                .warnings
+                .into_iter()
+                .map(|w| format!("{stem}.sql: {w}"))
+                .collect(),
+        });
+    }
+    out
+}
+
+/// `V012__x.sql` in `dir` → 12.
+fn version(path: &str, dir: &str) -> Option<u32> {
+    let name = path.strip_prefix(dir)?.strip_prefix('/')?;
+    let digits = name.strip_prefix('V')?.split("__").next()?;
+    if name.contains('/') || !name.contains("__") {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[derive(Debug, Default)]
+struct Diff {
+    up: Vec<String>,
+    down: Vec<String>,
+    warnings: Vec<String>,
+    slug: String,
+}
+
+/// Statements taking `from` to `to` (up) and back (down, in reverse order).
+fn diff(from: &[Table], to: &[Table]) -> Diff {
+    let mut d = Diff::default();
+    let mut down: Vec<String> = Vec::new();
+    let mut what: Vec<String> = Vec::new();
+    let old: BTreeMap<&str, &Table> = from.iter().map(|t| (t.name.as_str(), t)).collect();
+    let new: BTreeMap<&str, &Table> = to.iter().map(|t| (t.name.as_str(), t)).collect();
+    // Created tables in dependency order so foreign keys resolve.
+    for t in order_by_references(to.iter().filter(|t| !old.contains_key(t.name.as_str()))) {
+        d.up.push(create_table(t));
+        down.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
+        what.push(format!("create_{}", t.name));
+    }
+    for t in to {
+        if let Some(o) = old.get(t.name.as_str()) {
+            alter_table(o, t, &mut d, &mut down, &mut what);
+        }
+    }
+    let dropped: Vec<&Table> = from
+        .iter()
+        .filter(|t| !new.contains_key(t.name.as_str()))
+        .collect();
+    for t in order_by_references(dropped.into_iter()).into_iter().rev() {
+        d.up.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
+        down.push(create_table(t));
+        d.warnings
+            .push(format!("drops table {}: every row in it is lost", t.name));
+        what.push(format!("drop_{}", t.name));
+    }
+    down.reverse();
+    d.down = down;
+    d.slug = slug(&what);
+    d
+}
+
+fn slug(what: &[String]) -> String {
+    let s = match what {
+        [] => "noop".to_owned(),
+        [one] => one.clone(),
+        many => {
+            let tables: BTreeSet<&str> = many
+                .iter()
+                .filter_map(|w| {
+                    w.split_once('_')
+                        .map(|(_, t)| t.split("__").next().unwrap_or(t))
+                })
+                .collect();
+            match tables.len() {
+                1 => format!("update_{}", tables.into_iter().next().unwrap_or_default()),
+                _ => "update_schema".to_owned(),
+            }
+        }
+    };
+    let mut s: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.truncate(60);
+    s
+}
+
+fn order_by_references<'a>(tables: impl Iterator<Item = &'a Table>) -> Vec<&'a Table> {
+    let mut pending: Vec<&Table> = tables.collect();
+    let names: BTreeSet<String> = pending.iter().map(|t| t.name.clone()).collect();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|t| {
+            t.columns
+                .iter()
+                .filter_map(referenced_table)
+                .all(|r| r == t.name || !names.contains(r) || done.contains(r))
+        });
+        // A reference cycle: take the next one as it comes.
+        let t = pending.remove(ready.unwrap_or(0));
+        done.insert(t.name.clone());
+        out.push(t);
+    }
+    out
+}
+
+fn referenced_table(c: &Column) -> Option<&str> {
+    c.references.as_deref().and_then(|r| r.split('(').next())
+}
+
+fn create_table(t: &Table) -> String {
+    let mut s = format!("CREATE TABLE {} (\n", ident(&t.name));
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("    {}", column_def(c)))
+        .collect();
+    s.push_str(&cols.join(",\n"));
+    s.push_str("\n);\n");
+    for i in &t.indexes {
+        s.push_str(&create_index(&t.name, i));
+    }
+    s
+}
+
+fn column_def(c: &Column) -> String {
+    let mut s = format!("{} {}", ident(&c.name), c.sql_type);
+    if c.pk {
+        s.push_str(" PRIMARY KEY");
+    } else if !c.nullable {
+        s.push_str(" NOT NULL");
+    }
+    if c.unique && !c.pk {
+        s.push_str(" UNIQUE");
+    }
+    if let Some(d) = &c.default {
+        let _ = write!(s, " DEFAULT {d}");
+    }
+    if let Some(r) = &c.references {
+        let _ = write!(s, " REFERENCES {r}");
+    }
+    s
+}
+
+fn create_index(table: &str, i: &Index) -> String {
+    let cols: Vec<String> = i.columns.iter().map(|c| ident(c)).collect();
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {} ({});\n",
+        ident(&i.name),
+        ident(table),
+        cols.join(", ")
+    )
+}
+
+fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what: &mut Vec<String>) {
+    let table = ident(&t.name);
+    let old: BTreeMap<&str, &Column> = o.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    let new: BTreeMap<&str, &Column> = t.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    for c in &t.columns {
+        match old.get(c.name.as_str()) {
+            None => {
+                d.up.push(format!(
+                    "ALTER TABLE {table} ADD COLUMN {};\n",
+                    column_def(c)
+                ));
+                down.push(format!(
+                    "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
+                    ident(&c.name)
+                ));
+                if !c.nullable && !c.pk && c.default.is_none() {
+                    d.warnings.push(format!(
+                        "adds NOT NULL column {}.{} without a default: fails if the table has rows (add `default` or `nullable`)",
+                        t.name, c.name
+                    ));
+                }
+                what.push(format!("add_{}_{}", t.name, c.name));
+            }
+            Some(prev) if *prev != c => {
+                alter_column(&t.name, prev, c, d, down);
+                what.push(format!("alter_{}_{}", t.name, c.name));
+            }
+            Some(_) => {}
+        }
+    }
+    for c in o
+        .columns
+        .iter()
+        .filter(|c| !new.contains_key(c.name.as_str()))
+    {
+        d.up.push(format!(
+            "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
+            ident(&c.name)
+        ));
+        down.push(format!(
+            "ALTER TABLE {table} ADD COLUMN {};\n",
+            column_def(&Column {
+                nullable: true,
+                ..c.clone()
+            })
+        ));
+        d.warnings.push(format!(
+            "drops column {}.{}: its data is lost",
+            t.name, c.name
+        ));
+        what.push(format!("drop_{}_{}", t.name, c.name));
+    }
+    let old_ix: BTreeMap<&str, &Index> = o.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
+    let new_ix: BTreeMap<&str, &Index> = t.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
+    for i in &t.indexes {
+        if old_ix.get(i.name.as_str()) != Some(&i) {
+            if old_ix.contains_key(i.name.as_str()) {
+                d.up.push(format!("DROP INDEX IF EXISTS {};\n", ident(&i.name)));
+            }
+            d.up.push(create_index(&t.name, i));
+            if let Some(prev) = old_ix.get(i.name.as_str()) {
+                down.push(create_index(&t.name, prev));
+            }
+            down.push(format!("DROP INDEX IF EXISTS {};\n", ident(&i.name)));
+            what.push(format!("index_{}__{}", t.name, i.columns.join("_")));
+        }
+    }
+    for i in o
+        .indexes
+        .iter()
+        .filter(|i| !new_ix.contains_key(i.name.as_str()))
+    {
+        d.up.push(format!("DROP INDEX IF EXISTS {};\n", ident(&i.name)));
+        down.push(create_index(&o.name, i));
+        what.push(format!("drop_index_{}", t.name));
+    }
+}
+
+fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Vec<String>) {
+    let t = ident(table);
+    let col = ident(&c.name);
+    let mut up = Vec::new();
+    let mut back = Vec::new();
+    if o.sql_type != c.sql_type {
+        up.push(format!(
+            "ALTER TABLE {t} ALTER COLUMN {col} TYPE {} USING {col}::{};\n",
+            c.sql_type, c.sql_type
+        ));
+        back.push(format!(
+            "ALTER TABLE {t} ALTER COLUMN {col} TYPE {} USING {col}::{};\n",
+            o.sql_type, o.sql_type
+        ));
+        if !widens(&o.sql_type, &c.sql_type) {
+            d.warnings.push(format!(
+                "changes {table}.{} from {} to {}: values that do not fit are lost or make the migration fail",
+                c.name, o.sql_type, c.sql_type
+            ));
+        }
+    }
+    if o.nullable != c.nullable && !c.pk {
+        let (set, unset) = ("SET NOT NULL", "DROP NOT NULL");
+        let (u, b) = if c.nullable {
+            (unset, set)
+        } else {
+            (set, unset)
+        };
+        up.push(format!("ALTER TABLE {t} ALTER COLUMN {col} {u};\n"));
+        back.push(format!("ALTER TABLE {t} ALTER COLUMN {col} {b};\n"));
+        if !c.nullable {
+            d.warnings.push(format!(
+                "makes {table}.{} NOT NULL: fails while rows hold NULL",
+                c.name
+            ));
+        }
+    }
+    if o.default != c.default {
+        let set = |v: &Option<String>| match v {
+            Some(v) => format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {v};\n"),
+            None => format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT;\n"),
+        };
+        up.push(set(&c.default));
+        back.push(set(&o.default));
+    }
+    if o.unique != c.unique && !c.pk {
+        // PostgreSQL's own names for inline constraints, as `CREATE TABLE` made them.
+        let name = ident(&format!("{table}_{}_key", c.name));
+        let add = format!("ALTER TABLE {t} ADD CONSTRAINT {name} UNIQUE ({col});\n");
+        let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
+        let (u, b) = if c.unique { (add, drop) } else { (drop, add) };
+        up.push(u);
+        back.push(b);
+    }
+    if o.references != c.references {
+        let name = ident(&format!("{table}_{}_fkey", c.name));
+        let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
+        let add = |r: &Option<String>| {
+            r.as_ref().map(|r| {
+                format!(
+                    "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {r};\n"
+                )
+            })
+        };
+        up.push(drop.clone());
+        up.extend(add(&c.references));
+        back.push(drop);
+        back.extend(add(&o.references));
+    }
+    d.up.extend(up);
+    // `down` is reversed as a whole at the end: push this column's steps reversed too.
+    back.reverse();
+    down.extend(back);
+}
+
+/// Whether a type change keeps every value (`VARCHAR(50)` → `VARCHAR(100)`, `INTEGER` →
+/// `BIGINT`, `VARCHAR` → `TEXT`, wider `NUMERIC`).
+fn widens(from: &str, to: &str) -> bool {
+    let args = |t: &str| -> Option<(String, Vec<u32>)> {
+        let (name, rest) = t.split_once('(').unwrap_or((t, ")"));
+        let nums = rest
+            .trim_end_matches(')')
+            .split(',')
+            .filter(|s| !s.trim().is_empty());
+        Some((
+            name.to_owned(),
+            nums.map(|n| n.trim().parse().ok()).collect::<Option<_>>()?,
+        ))
+    };
+    let (Some((f, fa)), Some((t, ta))) = (args(from), args(to)) else {
+        return false;
+    };
+    match (f.as_str(), t.as_str()) {
+        ("VARCHAR", "VARCHAR") => ta.first() >= fa.first(),
+        ("VARCHAR" | "UUID", "TEXT") | ("INTEGER", "BIGINT") => true,
+        ("NUMERIC", "NUMERIC") => match (fa.as_slice(), ta.as_slice()) {
+            ([fp, fs], [tp, ts]) => ts >= fs && tp - ts >= fp - fs,
+            _ => false,
+        },
+        ("DATE", "TIMESTAMPTZ") | ("JSON", "JSONB") => true,
+        _ => false,
+    }
+}
+
+/// Identifiers are snake case already; quote the ones PostgreSQL reserves.
+fn ident(name: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "default",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "for",
+        "foreign",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "into",
+        "is",
+        "key",
+        "limit",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "primary",
+        "references",
+        "select",
+        "table",
+        "then",
+        "to",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    if RESERVED.contains(&name) {
+        format!("\"{name}\"")
+    } else {
+        name.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            sql_type: ty.into(),
+            pk: name == "id",
+            nullable: false,
+            unique: false,
+            default: None,
+            references: None,
+        }
+    }
+
+    fn table(name: &str, cols: Vec<Column>) -> Table {
+        Table {
+            name: name.into(),
+            columns: cols,
+            indexes: vec![],
+        }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        Schema {
+            databases: [("migrations/db".to_owned(), tables)].into(),
+        }
+    }
+
+    fn history() -> Known {
+        Known {
+            existing: [
+                "migrations/db/V001__init.sql",
+                "migrations/db/V001__init.down.sql",
+            ]
+            .map(str::to_owned)
+            .into(),
+            history: ["migrations/db".to_owned()].into(),
+            templated: ["migrations/db".to_owned()].into(),
+        }
+    }
+
+    #[test]
+    fn added_field_becomes_v002_add_column_with_a_drop_in_down() {
+        let before = schema(vec![table("users", vec![col("id", "UUID")])]);
+        let mut nick = col("nick", "VARCHAR(40)");
+        nick.nullable = true;
+        let after = schema(vec![table("users", vec![col("id", "UUID"), nick])]);
+        let known = history();
+        let m = plan(Some(&before), &after, &known);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].up_path, "migrations/db/V002__add_users_nick.sql");
+        assert_eq!(
+            m[0].down_path,
+            "migrations/db/V002__add_users_nick.down.sql"
+        );
+        assert!(
+            m[0].up
+                .contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);\n"),
+            "{}",
+            m[0].up
+        );
+        assert!(
+            m[0].down
+                .contains("ALTER TABLE users DROP COLUMN IF EXISTS nick;\n")
+        );
+        assert!(m[0].warnings.is_empty());
+    }
+
+    #[test]
+    fn unchanged_schema_adds_nothing() {
+        let s = schema(vec![table("users", vec![col("id", "UUID")])]);
+        let known = history();
+        assert!(plan(Some(&s), &s, &known).is_empty());
+    }
+
+    #[test]
+    fn narrowing_and_drops_are_flagged_as_data_loss() {
+        let before = schema(vec![
+            table(
+                "users",
+                vec![
+                    col("id", "UUID"),
+                    col("name", "VARCHAR(120)"),
+                    col("bio", "TEXT"),
+                ],
+            ),
+            table("old", vec![col("id", "UUID")]),
+        ]);
+        let after = schema(vec![table(
+            "users",
+            vec![col("id", "UUID"), col("name", "VARCHAR(40)")],
+        )]);
+        let known = history();
+        let m = &plan(Some(&before), &after, &known)[0];
+        let w = m.warnings.join("\n");
+        assert!(
+            w.contains("users.name from VARCHAR(120) to VARCHAR(40)"),
+            "{w}"
+        );
+        assert!(w.contains("drops column users.bio"), "{w}");
+        assert!(w.contains("drops table old"), "{w}");
+        assert!(
+            m.up_path.ends_with("V002__update_schema.sql"),
+            "{}",
+            m.up_path
+        );
+        assert!(m.down.contains("CREATE TABLE old ("));
+        assert!(m.down.contains("TYPE VARCHAR(120)"));
+    }
+
+    #[test]
+    fn widening_is_not_flagged() {
+        assert!(widens("VARCHAR(40)", "VARCHAR(120)"));
+        assert!(widens("INTEGER", "BIGINT"));
+        assert!(widens("NUMERIC(12,2)", "NUMERIC(14,2)"));
+        assert!(!widens("NUMERIC(12,2)", "NUMERIC(12,4)"));
+        assert!(!widens("BIGINT", "INTEGER"));
+        assert!(!widens("TEXT", "VARCHAR(10)"));
+    }
+
+    #[test]
+    fn new_tables_are_created_after_the_tables_they_reference() {
+        let mut fk = col("order_id", "UUID");
+        fk.references = Some("orders(id)".into());
+        let after = schema(vec![
+            table("order_items", vec![col("id", "UUID"), fk]),
+            table("orders", vec![col("id", "UUID")]),
+        ]);
+        let m = &plan(None, &after, &Known::default())[0];
+        assert_eq!(m.up_path, "migrations/db/V001__init.sql");
+        let (a, b) = (
+            m.up.find("CREATE TABLE orders (").unwrap(),
+            m.up.find("CREATE TABLE order_items").unwrap(),
+        );
+        assert!(a < b);
+        let (a, b) = (
+            m.down.find("DROP TABLE IF EXISTS orders;").unwrap(),
+            m.down.find("DROP TABLE IF EXISTS order_items;").unwrap(),
+        );
+        assert!(b < a, "{}", m.down);
+    }
+
+    #[test]
+    fn numbering_follows_the_highest_existing_version_including_hand_written_ones() {
+        let before = schema(vec![table("users", vec![col("id", "UUID")])]);
+        let after = schema(vec![
+            table("users", vec![col("id", "UUID")]),
+            table("teams", vec![col("id", "UUID")]),
+        ]);
+        let mut known = history();
+        known
+            .existing
+            .insert("migrations/db/V007__manual.sql".into());
+        let m = plan(Some(&before), &after, &known);
+        assert_eq!(m[0].up_path, "migrations/db/V008__create_teams.sql");
+    }
+
+    #[test]
+    fn reserved_words_are_quoted() {
+        assert_eq!(ident("user"), "\"user\"");
+        assert_eq!(ident("users"), "users");
+    }
+}

@@ -1,0 +1,183 @@
+//! Atomic file operations inside the output directory: every write goes to a temporary file
+//! under `.codex-system-design/tmp/` and is renamed over the target, so a reader (or a run
+//! killed half-way) sees either the old file or the new one, never a torn one. Paths are checked
+//! to stay inside the output directory and never to pass through a symbolic link.
+
+use super::WriteError;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const TMP_DIR: &str = ".codex-system-design/tmp";
+
+/// Test hook: `CODEX_SYSTEM_DESIGN_ABORT_AFTER=N` aborts the process (as a kill would) after N
+/// file operations, so tests can interrupt a run at every point and check the next run recovers.
+const ABORT_ENV: &str = "CODEX_SYSTEM_DESIGN_ABORT_AFTER";
+static OPS: AtomicU64 = AtomicU64::new(0);
+
+fn tick() {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let limit = LIMIT.get_or_init(|| std::env::var(ABORT_ENV).ok().and_then(|v| v.parse().ok()));
+    if let Some(limit) = limit
+        && OPS.fetch_add(1, Ordering::SeqCst) + 1 >= *limit
+    {
+        std::process::abort();
+    }
+}
+
+/// Refuse relative paths that could leave the output directory.
+pub fn check_relative(path: &str) -> Result<(), WriteError> {
+    let p = Path::new(path);
+    let ok = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if ok {
+        Ok(())
+    } else {
+        Err(WriteError::Escapes(path.to_owned()))
+    }
+}
+
+/// Join and make sure no existing ancestor inside `out` is a symlink.
+pub fn safe_join(out: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+    check_relative(rel)?;
+    let mut p = out.to_path_buf();
+    for part in rel.split('/') {
+        p.push(part);
+        if let Ok(meta) = fs::symlink_metadata(&p)
+            && meta.file_type().is_symlink()
+        {
+            return Err(WriteError::Symlink(p.display().to_string()));
+        }
+    }
+    Ok(p)
+}
+
+pub fn read_if_exists(p: &Path) -> Result<Option<String>, WriteError> {
+    match fs::read(p) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(WriteError::Io(p.display().to_string(), e)),
+    }
+}
+
+/// Write `content` to `target` atomically. When `out` is given, the temporary file is made in
+/// its `.codex-system-design/tmp/` (cleaned at the start of every run) so a kill never leaves
+/// stray files among the user's; otherwise, or across file systems, next to the target.
+pub fn write_in(out: Option<&Path>, target: &Path, content: &str) -> Result<(), WriteError> {
+    let io = |e: std::io::Error| WriteError::Io(target.display().to_string(), e);
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let tmp_dir = out.map_or_else(|| dir.to_path_buf(), |o| o.join(TMP_DIR));
+    // Folders are made only when missing: on a slow disk a `mkdir` per file costs more than
+    // the write itself.
+    let mut tmp = match tempfile::NamedTempFile::new_in(&tmp_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(&tmp_dir).map_err(io)?;
+            tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io)?
+        }
+        other => other.map_err(io)?,
+    };
+    tmp.write_all(content.as_bytes()).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile creates 0600; generated files are ordinary, shell scripts executable.
+        let mode = if target.extension().is_some_and(|e| e == "sh") {
+            0o755
+        } else {
+            0o644
+        };
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io)?;
+    }
+    tick();
+    let tmp = match tmp.persist(target) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(io)?;
+            e.file
+        }
+        Err(e) => {
+            // Another file system under the output folder: a temporary file beside the target.
+            if out.is_some() && e.error.raw_os_error() == Some(18) {
+                return write_in(None, target, content);
+            }
+            return Err(io(e.error));
+        }
+    };
+    tmp.persist(target).map(|_| ()).map_err(|e| io(e.error))
+}
+
+/// Atomic write with the temporary file beside the target.
+pub fn atomic_write(target: &Path, content: &str) -> Result<(), WriteError> {
+    write_in(None, target, content)
+}
+
+/// Delete a file, then its parent folders up to `out` while they are empty.
+pub fn remove(out: &Path, rel: &str) -> Result<(), WriteError> {
+    let target = safe_join(out, rel)?;
+    tick();
+    match fs::remove_file(&target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(WriteError::Io(target.display().to_string(), e)),
+    }
+    let mut dir = target.parent();
+    while let Some(d) = dir {
+        if d == out || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+/// Remove temporary files a killed run left behind.
+pub fn clean_tmp(out: &Path) {
+    let _ = fs::remove_dir_all(out.join(TMP_DIR));
+}
+
+/// Reads files of the tree for `prepare`, checking each folder once: a folder that does not
+/// exist answers "no file" for everything in it without a system call per file, and every
+/// existing one is checked once not to be a symbolic link.
+#[derive(Default)]
+pub struct Reader {
+    dirs: std::collections::HashMap<String, bool>,
+}
+
+impl Reader {
+    pub fn read(&mut self, out: &Path, rel: &str) -> Result<Option<String>, WriteError> {
+        check_relative(rel)?;
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        if !self.dir_exists(out, dir)? {
+            return Ok(None);
+        }
+        let p = out.join(rel);
+        if let Ok(meta) = fs::symlink_metadata(&p)
+            && meta.file_type().is_symlink()
+        {
+            return Err(WriteError::Symlink(p.display().to_string()));
+        }
+        read_if_exists(&p)
+    }
+
+    fn dir_exists(&mut self, out: &Path, dir: &str) -> Result<bool, WriteError> {
+        if let Some(known) = self.dirs.get(dir) {
+            return Ok(*known);
+        }
+        let parent_ok = match dir.rsplit_once('/') {
+            Some((parent, _)) => self.dir_exists(out, parent)?,
+            None => true,
+        };
+        let exists = parent_ok
+            && match fs::symlink_metadata(out.join(dir)) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(WriteError::Symlink(out.join(dir).display().to_string()));
+                }
+                Ok(meta) => meta.is_dir(),
+                Err(_) => false,
+            };
+        self.dirs.insert(dir.to_owned(), exists);
+        Ok(exists)
+    }
+}

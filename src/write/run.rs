@@ -1,0 +1,234 @@
+//! One regeneration run as the CLI drives it: the render plus the migrations the schema change
+//! calls for, prepared against the tree, then written (or only reported for `--check`,
+//! `--diff`, `--dry-run`). Also the human report and the unified diff.
+
+use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, outputs, prepare};
+use crate::migrate::{self, Known, Schema};
+use crate::pipeline::Generated;
+use crate::plan::Policy;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub struct Run {
+    pub preview: Preview,
+    /// Paths of the migrations this run adds.
+    pub migrations: Vec<String>,
+    /// Changes in those migrations that can lose data.
+    pub warnings: Vec<String>,
+    /// Other things the user should know.
+    pub notes: Vec<String>,
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
+pub fn prepare_run(
+    out: &Path,
+    g: &Generated,
+    previous: Option<&State>,
+    conflict: ConflictStyle,
+) -> Result<Run, WriteError> {
+    let mut outs = outputs(&g.plan, g.files.clone());
+    let schema = Schema::from_model(&g.model);
+    let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
+    let mut known = Known::default();
+    let mut untracked = Vec::new();
+    for dir in &dirs {
+        if let Some(s) = previous {
+            for p in s.files.keys().filter(|p| under(p, dir)) {
+                known.existing.insert(p.clone());
+                known.history.insert(dir.clone());
+            }
+        }
+        for o in outs.iter().filter(|o| under(&o.path, dir)) {
+            known.existing.insert(o.path.clone());
+            known.templated.insert(dir.clone());
+        }
+        if let Ok(entries) = std::fs::read_dir(out.join(dir)) {
+            for e in entries.flatten() {
+                let p = format!("{dir}/{}", e.file_name().to_string_lossy());
+                let tracked = previous.is_some_and(|s| s.files.contains_key(&p));
+                if known.existing.insert(p.clone()) && !tracked {
+                    untracked.push(p);
+                }
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    let prev_schema = previous.and_then(|s| s.schema.as_ref());
+    if prev_schema.is_none() && !known.history.is_empty() {
+        notes.push(
+            "the last generation recorded no schema; from this run on, entity changes produce new migrations"
+                .to_owned(),
+        );
+    }
+    let mut migrations = Vec::new();
+    let mut warnings = Vec::new();
+    for mut m in migrate::plan(prev_schema, &schema, &known) {
+        adopt_interrupted(out, &untracked, &mut m);
+        migrations.push(m.up_path.clone());
+        warnings.append(&mut m.warnings);
+        for (path, content) in [(m.up_path, m.up), (m.down_path, m.down)] {
+            outs.push(Output {
+                path,
+                content,
+                policy: Policy::WriteOnce,
+            });
+        }
+    }
+    let opts = Options {
+        conflict,
+        history_dirs: dirs,
+    };
+    let mut preview = prepare(out, &outs, previous, &opts)?;
+    preview.state.schema = Some(schema);
+    Ok(Run {
+        preview,
+        migrations,
+        warnings,
+        notes,
+    })
+}
+
+/// A run killed after writing a migration but before recording it left the file on disk; use
+/// its name again (its text is the same) instead of numbering a duplicate after it.
+fn adopt_interrupted(out: &Path, untracked: &[String], m: &mut migrate::Migration) {
+    let stem_of = |p: &str| {
+        p.strip_suffix(".down.sql")
+            .or_else(|| p.strip_suffix(".sql"))
+            .map(str::to_owned)
+    };
+    let Some(slug) =
+        stem_of(&m.up_path).and_then(|s| s.rsplit_once("__").map(|(_, t)| format!("__{t}")))
+    else {
+        return;
+    };
+    // Either file may be the one the killed run got to write.
+    let fits = |path: &str, text: &str| match std::fs::read_to_string(out.join(path)) {
+        Ok(t) => t == text,
+        Err(_) => true,
+    };
+    for stem in untracked.iter().filter_map(|p| stem_of(p)) {
+        let (up, down) = (format!("{stem}.sql"), format!("{stem}.down.sql"));
+        if stem.ends_with(&slug) && fits(&up, &m.up) && fits(&down, &m.down) {
+            m.up_path = up;
+            m.down_path = down;
+            return;
+        }
+    }
+}
+
+/// The per-file lines and notes, for people (migration warnings are printed apart, on stderr).
+pub fn report(run: &Run, first: bool) -> String {
+    let p = &run.preview;
+    let mut s = String::new();
+    for c in &p.changes {
+        let note = match c.action {
+            Action::Unchanged | Action::Forgotten | Action::Edited => continue,
+            Action::Created if first => continue,
+            Action::Created if run.migrations.contains(&c.path) => " (new migration)",
+            Action::Recreated => " (deleted by hand; generated again)",
+            Action::Merged => " (your edits kept, the new render merged in)",
+            Action::Conflicted if c.rej.is_some() => {
+                " (your version kept; the generated change is in the .rej file)"
+            }
+            Action::Conflicted => " (resolve the <<<<<<< yours / >>>>>>> generated markers)",
+            Action::Unresolved => " (an earlier conflict is still unresolved; left as it is)",
+            Action::Removed => " (no longer produced)",
+            Action::Kept => " (no longer produced but edited by hand; kept, no longer tracked)",
+            Action::NotOurs => " (exists and was not generated; not overwritten)",
+            _ => "",
+        };
+        let _ = writeln!(s, "  {:<10} {}{note}", c.action.label(), c.path);
+    }
+    for n in &run.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}
+
+/// `3 created, 1 merged, …` (zero counts left out).
+pub fn counts(p: &Preview) -> String {
+    let order = [
+        Action::Created,
+        Action::Recreated,
+        Action::Updated,
+        Action::Merged,
+        Action::Conflicted,
+        Action::Unresolved,
+        Action::Removed,
+        Action::Kept,
+        Action::NotOurs,
+        Action::Unchanged,
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|a| {
+            let n = p.count(*a)
+                + if *a == Action::Unchanged {
+                    p.count(Action::Edited)
+                } else {
+                    0
+                };
+            (n > 0).then(|| format!("{n} {}", a.label()))
+        })
+        .collect();
+    if parts.is_empty() {
+        "nothing to do".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Unified diff of every file the run would change, coloured when asked.
+pub fn diff(p: &Preview, color: bool) -> String {
+    let mut s = String::new();
+    for c in &p.changes {
+        let (before, after) = match (c.action, &c.after) {
+            (Action::Removed, _) => (c.before.as_deref().unwrap_or_default(), ""),
+            (_, Some(a)) => (c.before.as_deref().unwrap_or_default(), a.as_str()),
+            _ => continue,
+        };
+        let old = if c.before.is_some() {
+            format!("a/{}", c.path)
+        } else {
+            "/dev/null".to_owned()
+        };
+        let new = if c.action == Action::Removed {
+            "/dev/null".to_owned()
+        } else {
+            format!("b/{}", c.path)
+        };
+        let text = similar::TextDiff::from_lines(before, after)
+            .unified_diff()
+            .header(&old, &new)
+            .to_string();
+        for line in text.lines() {
+            let code = match line.as_bytes().first() {
+                _ if !color => None,
+                Some(b'+') if !line.starts_with("+++") => Some("32"),
+                Some(b'-') if !line.starts_with("---") => Some("31"),
+                Some(b'@') => Some("36"),
+                Some(b'+' | b'-') => Some("1"),
+                _ => None,
+            };
+            match code {
+                Some(code) => {
+                    let _ = writeln!(s, "\x1b[{code}m{line}\x1b[0m");
+                }
+                None => {
+                    let _ = writeln!(s, "{line}");
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+pub fn use_color() -> bool {
+    use std::io::IsTerminal as _;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}

@@ -1,0 +1,186 @@
+//! Regeneration state under `.codex-system-design/`: `state.json` (format 2) records, for every
+//! generated file, the hash of what was generated, its ownership policy and whether its last
+//! merge left a conflict, plus the resolved database schema the tree came from (the baseline for
+//! the next migration). The generated contents themselves live in a content-addressed store
+//! (`objects/ab/cdef…`, named by blake3 hash) — the merge base of the next run. Objects are
+//! immutable and written before the state that refers to them; unreferenced ones are removed
+//! only after the new state is in place, so an interrupted run never loses a merge base.
+
+use super::WriteError;
+use super::atomic::{self, safe_join};
+use crate::migrate::Schema;
+use crate::plan::Policy;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+pub const STATE_DIR: &str = ".codex-system-design";
+pub const STATE_FILE: &str = ".codex-system-design/state.json";
+pub const BASES_DIR: &str = ".codex-system-design/bases";
+pub const STATE_FORMAT: u32 = 2;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub format: u32,
+    pub tool_version: String,
+    /// Output path → what was generated for it.
+    pub files: BTreeMap<String, FileRecord>,
+    /// The resolved schema of every database at the last generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Schema>,
+    /// Name of the pack holding the generated contents (`bases/<name>.json`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bases: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    /// blake3 of the generated content (also its object name).
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "is_merge")]
+    pub policy: Policy,
+    /// The last merge left conflict markers (or a `.rej`) for the user to resolve.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conflicted: bool,
+}
+
+fn is_merge(p: &Policy) -> bool {
+    *p == Policy::Merge
+}
+
+/// Format 1 (hash only, no stored contents) is still read: its files have no merge base.
+#[derive(Deserialize)]
+struct AnyFormat {
+    format: u32,
+}
+
+#[derive(Deserialize)]
+struct StateV1 {
+    tool_version: String,
+    files: BTreeMap<String, String>,
+}
+
+pub fn hash(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
+    let p = out.join(STATE_FILE);
+    let bad = |e: String| WriteError::BadState(p.display().to_string(), e);
+    let text = match fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(WriteError::Io(p.display().to_string(), e)),
+    };
+    let any: AnyFormat = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    match any.format {
+        1 => {
+            let v1: StateV1 = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            let files = v1
+                .files
+                .into_iter()
+                .map(|(path, hash)| {
+                    let policy = Policy::for_path(&path);
+                    (
+                        path,
+                        FileRecord {
+                            hash,
+                            policy,
+                            conflicted: false,
+                        },
+                    )
+                })
+                .collect();
+            Ok(Some(State {
+                format: STATE_FORMAT,
+                tool_version: v1.tool_version,
+                files,
+                schema: None,
+                bases: String::new(),
+            }))
+        }
+        STATE_FORMAT => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| bad(e.to_string())),
+        n => Err(WriteError::FutureState(
+            p.display().to_string(),
+            n,
+            STATE_FORMAT,
+        )),
+    }
+}
+
+/// The merge bases of the last generation, read from disk on first use.
+pub struct Bases {
+    path: Option<std::path::PathBuf>,
+    loaded: std::cell::OnceCell<BTreeMap<String, String>>,
+}
+
+impl Bases {
+    pub fn open(out: &Path, state: Option<&State>) -> Bases {
+        let path = state
+            .filter(|s| !s.bases.is_empty())
+            .map(|s| out.join(pack_path(&s.bases)));
+        Bases {
+            path,
+            loaded: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The content generated with this hash, if the pack has it (and it is intact).
+    pub fn get(&self, hash: &str) -> Option<&str> {
+        let map = self.loaded.get_or_init(|| {
+            self.path
+                .as_ref()
+                .and_then(|p| fs::read_to_string(p).ok())
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default()
+        });
+        map.get(hash)
+            .map(String::as_str)
+            .filter(|text| self::hash(text) == hash)
+    }
+}
+
+pub fn pack_path(name: &str) -> String {
+    format!("{BASES_DIR}/{name}.json")
+}
+
+/// A pack's text and name (the blake3 of the text).
+pub fn pack(contents: &BTreeMap<String, String>) -> (String, String) {
+    let text = serde_json::to_string(contents).expect("pack serializes") + "\n";
+    (hash(&text)[..32].to_owned(), text)
+}
+
+/// Store a pack (no-op when it is already there).
+pub fn write_pack(out: &Path, name: &str, text: &str) -> Result<(), WriteError> {
+    let target = safe_join(out, &pack_path(name))?;
+    if target.exists() {
+        return Ok(());
+    }
+    atomic::write_in(Some(out), &target, text)
+}
+
+/// Write the state (skipped when the file already holds exactly this text).
+pub fn write_state(out: &Path, state: &State) -> Result<(), WriteError> {
+    let text = serde_json::to_string_pretty(state).expect("state serializes") + "\n";
+    let target = safe_join(out, STATE_FILE)?;
+    if fs::read_to_string(&target).is_ok_and(|t| t == text) {
+        return Ok(());
+    }
+    atomic::write_in(Some(out), &target, &text)
+}
+
+/// Remove packs the state no longer names (after the state is written).
+pub fn collect_garbage(out: &Path, state: &State) {
+    let live = format!("{}.json", state.bases);
+    let Ok(entries) = fs::read_dir(out.join(BASES_DIR)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy() != live {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
