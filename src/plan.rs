@@ -103,6 +103,9 @@ impl Collection {
 
 /// Whether a whole output folder applies to this model.
 fn applies(path: &str, m: &Model) -> bool {
+    if path == "deploy/k8s/base/ingress.yaml" {
+        return !m.is_serverless && !m.mesh.enabled && m.deploy.edge.is_some();
+    }
     if path.starts_with("deploy/k8s/") {
         return !m.is_serverless;
     }
@@ -134,8 +137,13 @@ pub fn templates_for<'a>(
     for (rel, name) in typed {
         chosen.insert(rel, name);
     }
-    chosen.retain(|rel, _| !rel.split('/').any(|seg| seg.starts_with('_')));
+    chosen.retain(|rel, _| !rel.split('/').any(is_partial_segment));
     chosen
+}
+
+/// A folder of partials (`_macros`), not a repeating placeholder (`__service__`).
+fn is_partial_segment(seg: &str) -> bool {
+    seg.starts_with('_') && !Collection::ALL.iter().any(|(p, _)| seg.contains(p))
 }
 
 pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {
