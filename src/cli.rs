@@ -63,6 +63,12 @@ enum Command {
     Validate(ValidateArgs),
     /// Show the build phases and the files a blueprint produces.
     Plan(PlanArgs),
+    /// Check the cross-references of a generated (or hand-edited) tree of manifests.
+    Check {
+        /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print the resolved model that templates read, as JSON (for template authors).
     #[command(hide = true)]
     Model {
@@ -160,6 +166,7 @@ pub fn main() -> i32 {
         Some(Command::Plan(a)) => plan(&a),
         Some(Command::Examples { action }) => examples(action),
         Some(Command::Model { file }) => dump_model(&file),
+        Some(Command::Check { dir }) => check_tree(&dir),
     }
 }
 
@@ -409,6 +416,22 @@ fn plan(a: &PlanArgs) -> i32 {
         println!("  {:<12} {}", f.layer, f.path);
     }
     0
+}
+
+fn check_tree(dir: &Path) -> i32 {
+    match crate::check::check(dir) {
+        Ok(r) => {
+            let text = crate::check::render(&r);
+            if r.findings.is_empty() {
+                print!("{text}");
+                0
+            } else {
+                eprint!("{text}");
+                1
+            }
+        }
+        Err(e) => fail(format!("cannot check {}: {e}", dir.display())),
+    }
 }
 
 fn dump_model(file: &Path) -> i32 {

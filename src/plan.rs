@@ -106,6 +106,15 @@ fn applies(path: &str, m: &Model) -> bool {
     if path == "deploy/k8s/base/ingress.yaml" {
         return !m.is_serverless && !m.mesh.enabled && m.deploy.edge.is_some();
     }
+    if path == "deploy/compose/gateway/nginx.conf" {
+        return !m.is_serverless && m.deploy.edge.as_ref().is_some_and(|e| !e.deployed);
+    }
+    if path == "deploy/compose/otel-collector.yaml" {
+        return !m.is_serverless && m.observability.tracing;
+    }
+    if path.starts_with("deploy/compose/") {
+        return !m.is_serverless;
+    }
     if path.starts_with("deploy/k8s/") {
         return !m.is_serverless;
     }

@@ -107,6 +107,8 @@ pub struct Edge {
     /// Namespace of the ingress controller without a mesh.
     pub ingress_namespace: String,
     pub ingress_class: String,
+    /// Local stand-in for an image-less gateway in compose.
+    pub nginx_image: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -367,5 +369,6 @@ fn edge(
             .into(),
         ingress_namespace: "ingress-nginx".into(),
         ingress_class: "nginx".into(),
+        nginx_image: NGINX_IMAGE.into(),
     })
 }
