@@ -51,6 +51,8 @@ pub struct Workload {
     pub local_secret_env: Vec<EnvVar>,
     /// The image is not built from this tree (an existing `image`).
     pub external_image: bool,
+    /// Docker build context, relative to deploy/compose.
+    pub build_context: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,10 +155,10 @@ pub fn resolve(
                     }
                 })
                 .collect();
-            let edge_routed = d
-                .callers
-                .iter()
-                .any(|c| !deployed(c) && Some(c) == edge_name.as_ref());
+            let edge_routed = d.is_gateway
+                || d.callers
+                    .iter()
+                    .any(|c| !deployed(c) && Some(c) == edge_name.as_ref());
             let mut calls: Vec<Endpoint> = d
                 .depends_on
                 .iter()
@@ -228,6 +230,7 @@ pub fn resolve(
                     .services
                     .get(&d.name.raw)
                     .is_some_and(|s| s.image.is_some()),
+                build_context: format!("../../services/{}", d.name.kebab),
             };
             (d.name.kebab.clone(), w)
         })
