@@ -140,3 +140,30 @@ fn invalid_yaml_is_a_finding_and_missing_folder_is_an_io_error() {
         .code(2)
         .stderr(contains("not a directory"));
 }
+
+#[test]
+fn monolith_ingress_backend_and_missing_kustomize_resource_are_reported() {
+    let dir = generated("ecommerce", "monolith");
+    edit(
+        &dir.path().join("deploy/k8s/base/ingress.yaml"),
+        "name: shop-app",
+        "name: shop-api",
+    );
+    edit(
+        &dir.path().join("deploy/k8s/base/kustomization.yaml"),
+        "  - namespace.yaml",
+        "  - namespaces.yaml",
+    );
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "Ingress `shop-gateway` routes to `shop-api`, which is no Service",
+        ))
+        .stderr(contains("did you mean `shop-app`?"))
+        .stderr(contains(
+            "kustomization resource `namespaces.yaml` does not exist",
+        ));
+}

@@ -40,6 +40,8 @@ pub struct Tree {
     pub composes: Vec<Compose>,
     /// Files that are not valid YAML: (file, message, location).
     pub broken: Vec<(String, String, Option<Loc>)>,
+    /// Kustomization resources that do not exist: (kustomization file, entry, location).
+    pub missing_resources: Vec<(String, String, Loc)>,
     pub files: usize,
 }
 
@@ -81,6 +83,15 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
         if name == "kustomization.yaml" || name == "kustomization.yml" {
             if let Some(doc) = docs.first() {
                 let dir = path.parent().unwrap_or(root);
+                for r in seq_at(doc, &["resources"]) {
+                    if let Some(entry) = as_str(r)
+                        && !entry.contains("://")
+                        && !dir.join(entry).exists()
+                    {
+                        tree.missing_resources
+                            .push((rel.clone(), entry.to_owned(), r.loc));
+                    }
+                }
                 kustomizations.insert(dir.to_path_buf(), kustomization(doc, dir));
             }
             continue;

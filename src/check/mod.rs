@@ -53,10 +53,22 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
                 .into(),
         })
         .collect();
+    findings.extend(
+        tree.missing_resources
+            .iter()
+            .map(|(file, entry, loc)| Finding {
+                file: file.clone(),
+                line: loc.line,
+                col: loc.col,
+                message: format!("kustomization resource `{entry}` does not exist"),
+                help: "remove the entry or restore the file or folder it names".into(),
+            }),
+    );
     let mut ctx = rules::Ctx::new(&tree);
     ctx.selectors();
     ctx.workload_refs();
     ctx.addresses();
+    ctx.ingress();
     ctx.istio();
     ctx.compose();
     findings.extend(ctx.finish());

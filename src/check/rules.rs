@@ -279,6 +279,48 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    // ------------------------------------------------------------ Ingress backends
+
+    pub fn ingress(&mut self) {
+        let mut found = Vec::new();
+        for ing in self.objects("Ingress") {
+            for rule in seq_at(&ing.node, &["spec", "rules"]) {
+                for p in seq_at(rule, &["http", "paths"]) {
+                    let Some(n) = get(p, &["backend", "service", "name"]) else {
+                        continue;
+                    };
+                    let name = as_str(n).unwrap_or_default();
+                    let Some(svc) = self.service(name, &ing.namespaces, None) else {
+                        found.push((
+                            ing.file.clone(),
+                            n.loc,
+                            format!(
+                                "Ingress `{}` routes to `{name}`, which is no Service",
+                                ing.name
+                            ),
+                            self.missing_service_help(name),
+                        ));
+                        continue;
+                    };
+                    if let Some(pn) = get(p, &["backend", "service", "port", "number"]) {
+                        let port = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+                        if !service_ports(svc).contains(&port) {
+                            found.push((
+                                ing.file.clone(),
+                                pn.loc,
+                                format!("Ingress `{}` routes to port {port} of Service `{name}`, which does not expose it", ing.name),
+                                format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(svc))),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (f, l, m, h) in found {
+            self.report(&f, l, m, h);
+        }
+    }
+
     // ------------------------------------------------------------ addresses in ConfigMaps
 
     pub fn addresses(&mut self) {
