@@ -619,9 +619,18 @@ impl<'a> Ctx<'a> {
                 }
             }
             if !services.is_empty() {
+                // Services of other namespaces (say, a monitoring stack) are not the system's.
+                let system_ns: BTreeSet<String> = k8s_services
+                    .iter()
+                    .filter(|s| names.contains(&s.name.as_str()))
+                    .flat_map(|s| s.namespaces.iter().cloned())
+                    .collect();
                 let mut seen = BTreeSet::new();
                 for s in &k8s_services {
-                    if seen.insert(s.name.as_str()) && !names.contains(&s.name.as_str()) {
+                    if seen.insert(s.name.as_str())
+                        && !names.contains(&s.name.as_str())
+                        && overlaps(&s.namespaces, &system_ns)
+                    {
                         let loc = get(&s.node, &["metadata", "name"]).map_or(s.node.loc, |n| n.loc);
                         found.push((
                             s.file.clone(),
@@ -707,5 +716,39 @@ fn environment(svc: &Node) -> Vec<(String, (String, Loc))> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_recognised_and_plain_values_are_not() {
+        assert_eq!(address("http://users:8080"), Some(("users", Some(8080))));
+        assert_eq!(
+            address("postgresql://u:p@orders-db:5432/orders"),
+            Some(("orders-db", Some(5432)))
+        );
+        assert_eq!(
+            address("redis://sessions:6379/0"),
+            Some(("sessions", Some(6379)))
+        );
+        assert_eq!(address("kafka:9092"), Some(("kafka", Some(9092))));
+        assert_eq!(address("INFO"), None);
+        assert_eq!(address("8080"), None);
+        assert_eq!(address("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"), None);
+        assert_eq!(address("10.0.0.1:80"), None);
+    }
+
+    #[test]
+    fn cluster_host_names_split_into_service_and_namespace() {
+        assert_eq!(split_host("orders"), ("orders", None));
+        assert_eq!(split_host("orders.shop-dev"), ("orders", Some("shop-dev")));
+        assert_eq!(
+            split_host("orders.shop-dev.svc.cluster.local"),
+            ("orders", Some("shop-dev"))
+        );
+        assert_eq!(split_host("api.example.com"), ("api.example.com", None));
     }
 }
