@@ -66,6 +66,12 @@ enum Command {
     Validate(ValidateArgs),
     /// Show the build phases and the files a blueprint produces.
     Plan(PlanArgs),
+    /// Check the cross-references of a generated (or hand-edited) tree of manifests.
+    Check {
+        /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print the resolved model that templates read, as JSON (for template authors).
     #[command(hide = true)]
     Model {
@@ -240,6 +246,7 @@ pub fn main() -> i32 {
                 Err(e) => fail(e),
             }
         }
+        Some(Command::Check { dir }) => check_tree(&dir),
     }
 }
 
@@ -596,6 +603,22 @@ fn templates(action: TemplatesAction) -> i32 {
             }
             Err(e) => fail(e),
         },
+    }
+}
+
+fn check_tree(dir: &Path) -> i32 {
+    match crate::check::check(dir) {
+        Ok(r) => {
+            let text = crate::check::render(&r);
+            if r.findings.is_empty() {
+                print!("{text}");
+                0
+            } else {
+                eprint!("{text}");
+                1
+            }
+        }
+        Err(e) => fail(format!("cannot check {}: {e}", dir.display())),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod blueprint;
+pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod extras;

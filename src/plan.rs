@@ -126,6 +126,18 @@ impl Collection {
 
 /// Whether a whole output folder applies to this model.
 fn applies(path: &str, m: &Model) -> bool {
+    if path == "deploy/k8s/base/ingress.yaml" {
+        return !m.is_serverless && !m.mesh.enabled && m.deploy.edge.is_some();
+    }
+    if path == "deploy/compose/gateway/nginx.conf" {
+        return !m.is_serverless && m.deploy.edge.as_ref().is_some_and(|e| !e.deployed);
+    }
+    if path == "deploy/compose/otel-collector.yaml" {
+        return !m.is_serverless && m.observability.tracing;
+    }
+    if path.starts_with("deploy/compose/") {
+        return !m.is_serverless;
+    }
     if path.starts_with("deploy/k8s/") {
         return !m.is_serverless;
     }
@@ -157,8 +169,13 @@ pub fn templates_for<'a>(
     for (rel, name) in typed {
         chosen.insert(rel, name);
     }
-    chosen.retain(|rel, _| !rel.split('/').any(|seg| seg.starts_with('_')));
+    chosen.retain(|rel, _| !rel.split('/').any(is_partial_segment));
     chosen
+}
+
+/// A folder of partials (`_macros`), not a repeating placeholder (`__service__`).
+fn is_partial_segment(seg: &str) -> bool {
+    seg.starts_with('_') && !Collection::ALL.iter().any(|(p, _)| seg.contains(p))
 }
 
 pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {

@@ -7,6 +7,7 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 mod data;
+pub mod deploy;
 mod presets;
 mod services;
 
@@ -79,6 +80,8 @@ pub struct Model {
     pub ci: Ci,
     /// Build phases from the dependency graph.
     pub phases: Vec<Phase>,
+    /// Kubernetes / Istio / compose wiring (deployments per version, callers, backing services).
+    pub deploy: deploy::Deploy,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,6 +153,16 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let functions = services::functions(bp, &services, &preset);
     let phases = services::phases(bp, &services);
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
+    let environments: Vec<Environment> = bp
+        .environments
+        .iter()
+        .map(|e| Environment {
+            name: e.clone(),
+            namespace: format!("{namespace}-{e}"),
+            is_prod: e == "prod" || e == "production",
+        })
+        .collect();
+    let deploy = deploy::resolve(bp, &name, &services, &deployables, &data, &environments);
     Ok(Model {
         tool: Tool {
             name: TOOL_NAME,
@@ -165,15 +178,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             provider: bp.cloud.provider.clone(),
             region: bp.cloud.region.clone(),
         },
-        environments: bp
-            .environments
-            .iter()
-            .map(|e| Environment {
-                name: e.clone(),
-                namespace: format!("{namespace}-{e}"),
-                is_prod: e == "prod" || e == "production",
-            })
-            .collect(),
+        environments,
         ingress: bp.ingress.as_ref().map(|i| Ingress {
             host: i.host.clone(),
             tls: i.tls,
@@ -205,5 +210,6 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             github: bp.ci.provider == "github",
         },
         phases,
+        deploy,
     })
 }

@@ -1,0 +1,312 @@
+//! Reading a tree for `check`: every YAML file, parsed with positions, sorted into Kubernetes /
+//! Istio objects, kustomizations and compose files. Each object gets the namespaces it is
+//! deployed into: the namespace set by the outermost kustomization that includes it (one per
+//! kustomize root, e.g. one per overlay), else its own `metadata.namespace`.
+
+use crate::blueprint::node::{Key, Loc, Node, Value};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const SKIP_DIRS: [&str; 6] = [
+    ".git",
+    "target",
+    "node_modules",
+    ".codex-system-design",
+    ".terraform",
+    "__pycache__",
+];
+
+/// A Kubernetes or Istio object.
+#[derive(Debug)]
+pub struct Obj {
+    pub file: String,
+    pub kind: String,
+    pub name: String,
+    pub node: Node,
+    /// Namespaces it ends up in (empty: no namespace known, matches any).
+    pub namespaces: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+pub struct Compose {
+    pub file: String,
+    pub node: Node,
+}
+
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub objects: Vec<Obj>,
+    pub composes: Vec<Compose>,
+    /// Files that are not valid YAML: (file, message, location).
+    pub broken: Vec<(String, String, Option<Loc>)>,
+    /// Kustomization resources that do not exist: (kustomization file, entry, location).
+    pub missing_resources: Vec<(String, String, Loc)>,
+    pub files: usize,
+}
+
+struct Kustomization {
+    namespace: Option<String>,
+    /// Resolved resource paths: files, or folders holding a kustomization.
+    resources: Vec<PathBuf>,
+}
+
+pub fn load(root: &Path) -> std::io::Result<Tree> {
+    let mut paths = Vec::new();
+    walk(root, &mut paths)?;
+    paths.sort();
+    let mut tree = Tree::default();
+    let mut kustomizations: BTreeMap<PathBuf, Kustomization> = BTreeMap::new();
+    let mut file_objs: Vec<(PathBuf, Obj)> = Vec::new();
+    for path in &paths {
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => continue,
+            Err(e) => return Err(e),
+        };
+        tree.files += 1;
+        let docs = match parse_docs(&text) {
+            Ok(d) => d,
+            Err((msg, loc)) => {
+                tree.broken.push((rel, msg, loc));
+                continue;
+            }
+        };
+        let name = path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().to_lowercase());
+        if name == "kustomization.yaml" || name == "kustomization.yml" {
+            if let Some(doc) = docs.first() {
+                let dir = path.parent().unwrap_or(root);
+                for r in seq_at(doc, &["resources"]) {
+                    if let Some(entry) = as_str(r)
+                        && !entry.contains("://")
+                        && !dir.join(entry).exists()
+                    {
+                        tree.missing_resources
+                            .push((rel.clone(), entry.to_owned(), r.loc));
+                    }
+                }
+                kustomizations.insert(dir.to_path_buf(), kustomization(doc, dir));
+            }
+            continue;
+        }
+        if is_compose_name(&name) {
+            if let Some(doc) = docs.into_iter().find(|d| get(d, &["services"]).is_some()) {
+                tree.composes.push(Compose {
+                    file: rel,
+                    node: doc,
+                });
+            }
+            continue;
+        }
+        for doc in docs {
+            let (Some(api), Some(kind)) = (str_at(&doc, &["apiVersion"]), str_at(&doc, &["kind"]))
+            else {
+                continue;
+            };
+            if api.contains("kustomize.config.k8s.io") {
+                continue;
+            }
+            let obj = Obj {
+                file: rel.clone(),
+                kind: kind.to_owned(),
+                name: str_at(&doc, &["metadata", "name"])
+                    .unwrap_or_default()
+                    .to_owned(),
+                namespaces: BTreeSet::new(),
+                node: doc,
+            };
+            file_objs.push((path.clone(), obj));
+        }
+    }
+    let placed = namespaces_by_file(&kustomizations);
+    for (path, mut obj) in file_objs {
+        obj.namespaces = match placed.get(&path) {
+            Some(ns) if !ns.is_empty() => ns.clone(),
+            _ => str_at(&obj.node, &["metadata", "namespace"])
+                .map(|n| BTreeSet::from([n.to_owned()]))
+                .unwrap_or_default(),
+        };
+        if obj.kind == "Namespace" {
+            obj.namespaces = match placed.get(&path) {
+                Some(ns) if !ns.is_empty() => ns.clone(),
+                _ => BTreeSet::from([obj.name.clone()]),
+            };
+        }
+        tree.objects.push(obj);
+    }
+    Ok(tree)
+}
+
+fn is_compose_name(name: &str) -> bool {
+    (name.starts_with("docker-compose") || name.starts_with("compose"))
+        && (name.ends_with(".yml") || name.ends_with(".yaml"))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") {
+                walk(&entry.path(), out)?;
+            }
+        } else if ft.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn parse_docs(text: &str) -> Result<Vec<Node>, (String, Option<Loc>)> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    match serde_saphyr::from_multiple::<Spanned<Value>>(text) {
+        Ok(docs) => Ok(docs
+            .into_iter()
+            .map(Node::from)
+            .filter(|n| !matches!(n.value, Value::Null))
+            .collect()),
+        Err(e) => {
+            let loc = e.location().map(|l| Loc {
+                line: u32::try_from(l.line()).unwrap_or(0),
+                col: u32::try_from(l.column()).unwrap_or(0),
+            });
+            let msg = e.to_string();
+            Err((msg.lines().next().unwrap_or("invalid YAML").to_owned(), loc))
+        }
+    }
+}
+
+fn kustomization(doc: &Node, dir: &Path) -> Kustomization {
+    let resources = seq_at(doc, &["resources"])
+        .iter()
+        .filter_map(|n| as_str(n))
+        .filter(|r| !r.contains("://"))
+        .map(|r| normalize(&dir.join(r)))
+        .collect();
+    Kustomization {
+        namespace: str_at(doc, &["namespace"]).map(str::to_owned),
+        resources,
+    }
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// For each resource file reached from a kustomize root, the namespaces it is deployed into.
+fn namespaces_by_file(
+    ks: &BTreeMap<PathBuf, Kustomization>,
+) -> BTreeMap<PathBuf, BTreeSet<String>> {
+    let included: BTreeSet<&PathBuf> = ks
+        .values()
+        .flat_map(|k| k.resources.iter())
+        .filter(|r| ks.contains_key(*r))
+        .collect();
+    let mut out: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    for root in ks.keys().filter(|k| !included.contains(k)) {
+        let mut stack = vec![(root.clone(), None::<String>, 0usize)];
+        while let Some((dir, outer, depth)) = stack.pop() {
+            let Some(k) = ks.get(&dir) else { continue };
+            if depth > 32 {
+                continue;
+            }
+            let ns = outer.or_else(|| k.namespace.clone());
+            for r in &k.resources {
+                if ks.contains_key(r) {
+                    stack.push((r.clone(), ns.clone(), depth + 1));
+                } else {
+                    let set = out.entry(normalize(r)).or_default();
+                    if let Some(n) = &ns {
+                        set.insert(n.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------ node helpers
+
+pub fn get<'a>(n: &'a Node, path: &[&str]) -> Option<&'a Node> {
+    let mut cur = n;
+    for seg in path {
+        match &cur.value {
+            Value::Map(entries) => {
+                cur = entries
+                    .iter()
+                    .find(|(k, _)| k.name == *seg)
+                    .map(|(_, v)| v)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+pub fn as_str(n: &Node) -> Option<&str> {
+    match &n.value {
+        Value::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+pub fn str_at<'a>(n: &'a Node, path: &[&str]) -> Option<&'a str> {
+    get(n, path).and_then(as_str)
+}
+
+pub fn seq_at<'a>(n: &'a Node, path: &[&str]) -> &'a [Node] {
+    match get(n, path).map(|v| &v.value) {
+        Some(Value::Seq(items)) => items,
+        _ => &[],
+    }
+}
+
+pub fn map_at<'a>(n: &'a Node, path: &[&str]) -> &'a [(Key, Node)] {
+    match get(n, path).map(|v| &v.value) {
+        Some(Value::Map(entries)) => entries,
+        _ => &[],
+    }
+}
+
+/// A scalar as text (labels and ports may be written as numbers or strings).
+pub fn scalar(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        _ => None,
+    }
+}
+
+/// A `matchLabels`-style mapping as key → value.
+pub fn labels(n: Option<&Node>) -> BTreeMap<String, String> {
+    match n.map(|v| &v.value) {
+        Some(Value::Map(entries)) => entries
+            .iter()
+            .filter_map(|(k, v)| scalar(v).map(|s| (k.name.clone(), s)))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}

@@ -1,0 +1,754 @@
+//! The cross-reference rules of `check`. Each rule reads the loaded [`Tree`] and reports what
+//! does not resolve, at the position of the offending value.
+
+use super::Finding;
+use super::load::{Obj, Tree, as_str, get, labels, map_at, scalar, seq_at, str_at};
+use crate::blueprint::node::{Loc, Node};
+use crate::diagnostic::suggest;
+use std::collections::{BTreeMap, BTreeSet};
+
+const POD_KINDS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "Pod",
+];
+
+struct Pod<'a> {
+    owner: &'a Obj,
+    labels: BTreeMap<String, String>,
+    spec: Option<&'a Node>,
+}
+
+pub struct Ctx<'a> {
+    tree: &'a Tree,
+    pods: Vec<Pod<'a>>,
+    out: Vec<Finding>,
+}
+
+fn overlaps(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+    a.is_empty() || b.is_empty() || a.intersection(b).next().is_some()
+}
+
+fn in_ns(o: &Obj, ns: &str) -> bool {
+    o.namespaces.is_empty() || o.namespaces.contains(ns)
+}
+
+fn subset(sel: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+fn fmt_labels(l: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(",")
+}
+
+/// `orders`, `orders.shop`, `orders.shop.svc.cluster.local` → (`orders`, namespace if given).
+fn split_host(host: &str) -> (&str, Option<&str>) {
+    let h = host.trim_end_matches(".svc.cluster.local");
+    let h = h.trim_end_matches(".svc");
+    match h.split_once('.') {
+        Some((name, ns)) if !ns.contains('.') => (name, Some(ns)),
+        Some(_) => (host, None),
+        None => (h, None),
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(tree: &'a Tree) -> Self {
+        let pods = tree
+            .objects
+            .iter()
+            .filter(|o| POD_KINDS.contains(&o.kind.as_str()))
+            .map(|o| {
+                let (meta, spec) = if o.kind == "Pod" {
+                    (get(&o.node, &["metadata"]), get(&o.node, &["spec"]))
+                } else {
+                    (
+                        get(&o.node, &["spec", "template", "metadata"]),
+                        get(&o.node, &["spec", "template", "spec"]),
+                    )
+                };
+                Pod {
+                    owner: o,
+                    labels: labels(meta.and_then(|m| get(m, &["labels"]))),
+                    spec,
+                }
+            })
+            .collect();
+        Ctx {
+            tree,
+            pods,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn finish(self) -> Vec<Finding> {
+        self.out
+    }
+
+    fn report(&mut self, file: &str, loc: Loc, message: String, help: String) {
+        self.out.push(Finding {
+            file: file.to_owned(),
+            line: loc.line,
+            col: loc.col,
+            message,
+            help,
+        });
+    }
+
+    fn objects(&self, kind: &str) -> impl Iterator<Item = &'a Obj> + use<'a, '_> {
+        let kind = kind.to_owned();
+        self.tree.objects.iter().filter(move |o| o.kind == kind)
+    }
+
+    fn pods_matching(&self, sel: &BTreeMap<String, String>, ns: &BTreeSet<String>) -> usize {
+        self.pods
+            .iter()
+            .filter(|p| overlaps(&p.owner.namespaces, ns) && subset(sel, &p.labels))
+            .count()
+    }
+
+    fn names_of(&self, kind: &str) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self.objects(kind).map(|o| o.name.as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The Service `name` deployed in one of `ns` (or the given namespace).
+    fn service(
+        &self,
+        name: &str,
+        ns: &BTreeSet<String>,
+        explicit: Option<&str>,
+    ) -> Option<&'a Obj> {
+        self.objects("Service").find(|s| {
+            s.name == name
+                && match explicit {
+                    Some(n) => in_ns(s, n),
+                    None => overlaps(&s.namespaces, ns),
+                }
+        })
+    }
+
+    fn missing_service_help(&self, name: &str) -> String {
+        let names = self.names_of("Service");
+        if names.is_empty() {
+            "no Service is defined in this tree; add one with this name".into()
+        } else {
+            suggest(name, &names)
+        }
+    }
+
+    // ------------------------------------------------------------ selectors
+
+    pub fn selectors(&mut self) {
+        let mut todo: Vec<(&Obj, &Node, BTreeMap<String, String>, &str)> = Vec::new();
+        for s in self.objects("Service") {
+            if let Some(sel) = get(&s.node, &["spec", "selector"]) {
+                todo.push((s, sel, labels(Some(sel)), "selector"));
+            }
+        }
+        for p in self.objects("PodDisruptionBudget") {
+            if let Some(sel) = get(&p.node, &["spec", "selector", "matchLabels"]) {
+                todo.push((p, sel, labels(Some(sel)), "selector"));
+            }
+        }
+        for n in self.objects("NetworkPolicy") {
+            if let Some(sel) = get(&n.node, &["spec", "podSelector", "matchLabels"]) {
+                todo.push((n, sel, labels(Some(sel)), "podSelector"));
+            }
+            for dir in ["ingress", "egress"] {
+                let peer_key = if dir == "ingress" { "from" } else { "to" };
+                for rule in seq_at(&n.node, &["spec", dir]) {
+                    for peer in seq_at(rule, &[peer_key]) {
+                        if get(peer, &["namespaceSelector"]).is_some() {
+                            continue;
+                        }
+                        if let Some(sel) = get(peer, &["podSelector", "matchLabels"]) {
+                            todo.push((n, sel, labels(Some(sel)), "peer podSelector"));
+                        }
+                    }
+                }
+            }
+        }
+        for a in self
+            .objects("AuthorizationPolicy")
+            .chain(self.objects("PeerAuthentication"))
+        {
+            if let Some(sel) = get(&a.node, &["spec", "selector", "matchLabels"]) {
+                todo.push((a, sel, labels(Some(sel)), "selector"));
+            }
+        }
+        for (o, node, sel, what) in todo {
+            if !sel.is_empty() && self.pods_matching(&sel, &o.namespaces) == 0 {
+                self.report(
+                    &o.file,
+                    node.loc,
+                    format!(
+                        "{} `{}`: {what} {} matches no pod",
+                        o.kind,
+                        o.name,
+                        fmt_labels(&sel)
+                    ),
+                    "make the selector equal to the labels of a Deployment's pod template (spec.template.metadata.labels), or remove the object".into(),
+                );
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ workloads
+
+    pub fn workload_refs(&mut self) {
+        let mut found = Vec::new();
+        for h in self.objects("HorizontalPodAutoscaler") {
+            let Some(t) = get(&h.node, &["spec", "scaleTargetRef"]) else {
+                continue;
+            };
+            let kind = str_at(t, &["kind"]).unwrap_or_default();
+            let name = str_at(t, &["name"]).unwrap_or_default();
+            let exists = self
+                .objects(kind)
+                .any(|o| o.name == name && overlaps(&o.namespaces, &h.namespaces));
+            if !exists {
+                let names = self.names_of(kind);
+                found.push((
+                    h.file.clone(),
+                    get(t, &["name"]).map_or(t.loc, |n| n.loc),
+                    format!(
+                        "HorizontalPodAutoscaler `{}` scales {kind} `{name}`, which does not exist",
+                        h.name
+                    ),
+                    suggest(name, &names),
+                ));
+            }
+        }
+        for p in &self.pods {
+            let Some(spec) = p.spec else { continue };
+            let ns = &p.owner.namespaces;
+            let who = format!("{} `{}`", p.owner.kind, p.owner.name);
+            if let Some(sa) = get(spec, &["serviceAccountName"]) {
+                let name = as_str(sa).unwrap_or_default();
+                let exists = name == "default"
+                    || self
+                        .objects("ServiceAccount")
+                        .any(|o| o.name == name && overlaps(&o.namespaces, ns));
+                if !exists {
+                    found.push((
+                        p.owner.file.clone(),
+                        sa.loc,
+                        format!("{who} runs as service account `{name}`, which does not exist"),
+                        suggest(name, &self.names_of("ServiceAccount")),
+                    ));
+                }
+            }
+            for c in seq_at(spec, &["containers"])
+                .iter()
+                .chain(seq_at(spec, &["initContainers"]))
+            {
+                let mut refs: Vec<&Node> = seq_at(c, &["envFrom"])
+                    .iter()
+                    .filter_map(|e| get(e, &["configMapRef", "name"]))
+                    .collect();
+                refs.extend(
+                    seq_at(c, &["env"])
+                        .iter()
+                        .filter_map(|e| get(e, &["valueFrom", "configMapKeyRef", "name"])),
+                );
+                for r in refs {
+                    let name = as_str(r).unwrap_or_default();
+                    let exists = self
+                        .objects("ConfigMap")
+                        .any(|o| o.name == name && overlaps(&o.namespaces, ns));
+                    if !exists {
+                        found.push((
+                            p.owner.file.clone(),
+                            r.loc,
+                            format!("{who} reads ConfigMap `{name}`, which does not exist"),
+                            suggest(name, &self.names_of("ConfigMap")),
+                        ));
+                    }
+                }
+            }
+        }
+        for (f, l, m, h) in found {
+            self.report(&f, l, m, h);
+        }
+    }
+
+    // ------------------------------------------------------------ Ingress backends
+
+    pub fn ingress(&mut self) {
+        let mut found = Vec::new();
+        for ing in self.objects("Ingress") {
+            for rule in seq_at(&ing.node, &["spec", "rules"]) {
+                for p in seq_at(rule, &["http", "paths"]) {
+                    let Some(n) = get(p, &["backend", "service", "name"]) else {
+                        continue;
+                    };
+                    let name = as_str(n).unwrap_or_default();
+                    let Some(svc) = self.service(name, &ing.namespaces, None) else {
+                        found.push((
+                            ing.file.clone(),
+                            n.loc,
+                            format!(
+                                "Ingress `{}` routes to `{name}`, which is no Service",
+                                ing.name
+                            ),
+                            self.missing_service_help(name),
+                        ));
+                        continue;
+                    };
+                    if let Some(pn) = get(p, &["backend", "service", "port", "number"]) {
+                        let port = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+                        if !service_ports(svc).contains(&port) {
+                            found.push((
+                                ing.file.clone(),
+                                pn.loc,
+                                format!("Ingress `{}` routes to port {port} of Service `{name}`, which does not expose it", ing.name),
+                                format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(svc))),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (f, l, m, h) in found {
+            self.report(&f, l, m, h);
+        }
+    }
+
+    // ------------------------------------------------------------ addresses in ConfigMaps
+
+    pub fn addresses(&mut self) {
+        let mut found = Vec::new();
+        for cm in self.objects("ConfigMap") {
+            for (key, value) in map_at(&cm.node, &["data"]) {
+                let Some(text) = as_str(value) else { continue };
+                let Some((host, port)) = address(text) else {
+                    continue;
+                };
+                let (name, ns) = split_host(host);
+                if name.contains('.') {
+                    continue; // an external host name
+                }
+                match self.service(name, &cm.namespaces, ns) {
+                    None => found.push((
+                        cm.file.clone(),
+                        value.loc,
+                        format!(
+                            "ConfigMap `{}`: {} points at `{host}`, which is no Service",
+                            cm.name, key.name
+                        ),
+                        self.missing_service_help(name),
+                    )),
+                    Some(s) => {
+                        if let Some(p) = port
+                            && !service_ports(s).contains(&p)
+                        {
+                            found.push((
+                                cm.file.clone(),
+                                value.loc,
+                                format!(
+                                    "ConfigMap `{}`: {} uses port {p} of Service `{name}`, which does not expose it",
+                                    cm.name, key.name
+                                ),
+                                format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(s))),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (f, l, m, h) in found {
+            self.report(&f, l, m, h);
+        }
+    }
+
+    // ------------------------------------------------------------ Istio
+
+    pub fn istio(&mut self) {
+        let mut found = Vec::new();
+        let mut subsets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for dr in self.objects("DestinationRule") {
+            let Some(hnode) = get(&dr.node, &["spec", "host"]) else {
+                continue;
+            };
+            let host = as_str(hnode).unwrap_or_default();
+            let (name, ns) = split_host(host);
+            let svc = self.service(name, &dr.namespaces, ns);
+            if svc.is_none() && !name.contains('.') && !name.contains('*') {
+                found.push((
+                    dr.file.clone(),
+                    hnode.loc,
+                    format!("DestinationRule `{}`: host `{host}` is no Service", dr.name),
+                    self.missing_service_help(name),
+                ));
+            }
+            let svc_sel = svc
+                .map(|s| labels(get(&s.node, &["spec", "selector"])))
+                .unwrap_or_default();
+            for s in seq_at(&dr.node, &["spec", "subsets"]) {
+                let sname = str_at(s, &["name"]).unwrap_or_default().to_owned();
+                subsets
+                    .entry(name.to_owned())
+                    .or_default()
+                    .insert(sname.clone());
+                let mut sel = svc_sel.clone();
+                sel.extend(labels(get(s, &["labels"])));
+                if svc.is_some() && self.pods_matching(&sel, &dr.namespaces) == 0 {
+                    found.push((
+                        dr.file.clone(),
+                        get(s, &["labels"]).map_or(s.loc, |n| n.loc),
+                        format!(
+                            "DestinationRule `{}`: subset `{sname}` selects {} , which matches no pod of Service `{name}`",
+                            dr.name,
+                            fmt_labels(&sel)
+                        ),
+                        "give a Deployment behind the Service these labels (Istio needs a `version` label on the pod template per subset)".into(),
+                    ));
+                }
+            }
+        }
+        let gateways = self.names_of("Gateway");
+        for vs in self.objects("VirtualService") {
+            let bound: Vec<&Node> = seq_at(&vs.node, &["spec", "gateways"]).iter().collect();
+            let mesh_bound = bound.is_empty() || bound.iter().any(|g| as_str(g) == Some("mesh"));
+            for g in &bound {
+                let gname = as_str(g).unwrap_or_default();
+                let short = gname.rsplit('/').next().unwrap_or(gname);
+                if gname != "mesh" && !gateways.contains(&short) {
+                    found.push((
+                        vs.file.clone(),
+                        g.loc,
+                        format!(
+                            "VirtualService `{}`: gateway `{gname}` does not exist",
+                            vs.name
+                        ),
+                        suggest(short, &gateways),
+                    ));
+                }
+            }
+            if mesh_bound {
+                for h in seq_at(&vs.node, &["spec", "hosts"]) {
+                    let host = as_str(h).unwrap_or_default();
+                    let (name, ns) = split_host(host);
+                    if !name.contains('.')
+                        && !name.contains('*')
+                        && self.service(name, &vs.namespaces, ns).is_none()
+                    {
+                        found.push((
+                            vs.file.clone(),
+                            h.loc,
+                            format!("VirtualService `{}`: host `{host}` is no Service", vs.name),
+                            self.missing_service_help(name),
+                        ));
+                    }
+                }
+            }
+            for proto in ["http", "tcp", "tls", "grpc"] {
+                for route in seq_at(&vs.node, &["spec", proto]) {
+                    for dest in seq_at(route, &["route"]) {
+                        let Some(d) = get(dest, &["destination"]) else {
+                            continue;
+                        };
+                        let Some(hnode) = get(d, &["host"]) else {
+                            continue;
+                        };
+                        let host = as_str(hnode).unwrap_or_default();
+                        let (name, ns) = split_host(host);
+                        if name.contains('.') {
+                            continue;
+                        }
+                        let Some(svc) = self.service(name, &vs.namespaces, ns) else {
+                            found.push((
+                                vs.file.clone(),
+                                hnode.loc,
+                                format!(
+                                    "VirtualService `{}` routes to `{host}`, which is no Service",
+                                    vs.name
+                                ),
+                                self.missing_service_help(name),
+                            ));
+                            continue;
+                        };
+                        if let Some(pn) = get(d, &["port", "number"]) {
+                            let p = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+                            if !service_ports(svc).contains(&p) {
+                                found.push((
+                                    vs.file.clone(),
+                                    pn.loc,
+                                    format!("VirtualService `{}` routes to port {p} of Service `{name}`, which does not expose it", vs.name),
+                                    format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(svc))),
+                                ));
+                            }
+                        }
+                        if let Some(sn) = get(d, &["subset"]) {
+                            let sub = as_str(sn).unwrap_or_default();
+                            let known = subsets.get(name);
+                            if !known.is_some_and(|k| k.contains(sub)) {
+                                let names: Vec<&str> = known
+                                    .map(|k| k.iter().map(String::as_str).collect())
+                                    .unwrap_or_default();
+                                found.push((
+                                    vs.file.clone(),
+                                    sn.loc,
+                                    format!("VirtualService `{}` routes to subset `{sub}` of `{name}`, which no DestinationRule defines", vs.name),
+                                    if names.is_empty() { format!("add a DestinationRule for host `{name}` with this subset") } else { suggest(sub, &names) },
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // AuthorizationPolicy principals: cluster.local/ns/<ns>/sa/<sa>
+        let known_ns: BTreeSet<&str> = self
+            .tree
+            .objects
+            .iter()
+            .flat_map(|o| o.namespaces.iter().map(String::as_str))
+            .collect();
+        for ap in self.objects("AuthorizationPolicy") {
+            for rule in seq_at(&ap.node, &["spec", "rules"]) {
+                for from in seq_at(rule, &["from"]) {
+                    for p in seq_at(from, &["source", "principals"]) {
+                        let text = as_str(p).unwrap_or_default();
+                        let parts: Vec<&str> = text.split('/').collect();
+                        let [_, "ns", ns, "sa", sa] = parts.as_slice() else {
+                            continue;
+                        };
+                        if !known_ns.contains(ns) || ns.contains('*') || sa.contains('*') {
+                            continue; // another namespace (e.g. istio-system): not in this tree
+                        }
+                        let exists = self
+                            .objects("ServiceAccount")
+                            .any(|o| o.name == *sa && in_ns(o, ns));
+                        if !exists {
+                            found.push((
+                                ap.file.clone(),
+                                p.loc,
+                                format!("AuthorizationPolicy `{}` allows `{text}`, but there is no ServiceAccount `{sa}` in namespace `{ns}`", ap.name),
+                                suggest(sa, &self.names_of("ServiceAccount")),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (f, l, m, h) in found {
+            self.report(&f, l, m, h);
+        }
+    }
+
+    // ------------------------------------------------------------ compose
+
+    pub fn compose(&mut self) {
+        let mut found = Vec::new();
+        let k8s_services: Vec<&Obj> = self.objects("Service").collect();
+        for c in &self.tree.composes {
+            let services = map_at(&c.node, &["services"]);
+            let names: Vec<&str> = services.iter().map(|(k, _)| k.name.as_str()).collect();
+            for (key, svc) in services {
+                for dep in depends_on(svc) {
+                    let d = dep.0;
+                    if !names.contains(&d.as_str()) {
+                        found.push((
+                            c.file.clone(),
+                            dep.1,
+                            format!("compose service `{}` depends on `{d}`, which is no compose service", key.name),
+                            suggest(&d, &names),
+                        ));
+                    }
+                }
+                for (var, value) in environment(svc) {
+                    let Some((host, port)) = address(&value.0) else {
+                        continue;
+                    };
+                    if host.contains('.') || host == "localhost" || host == key.name {
+                        continue;
+                    }
+                    if !names.contains(&host) {
+                        found.push((
+                            c.file.clone(),
+                            value.1,
+                            format!("compose service `{}`: {var} points at `{host}`, which is no compose service", key.name),
+                            suggest(host, &names),
+                        ));
+                    } else if let (Some(p), Some(k)) =
+                        (port, k8s_services.iter().find(|s| s.name == host))
+                    {
+                        let ports = service_ports(k);
+                        if !ports.is_empty() && !ports.contains(&p) {
+                            found.push((
+                                c.file.clone(),
+                                value.1,
+                                format!("compose service `{}`: {var} uses port {p} of `{host}`, but its Kubernetes Service exposes {}", key.name, join_ports(&ports)),
+                                "use the same port in compose and Kubernetes".into(),
+                            ));
+                        }
+                    }
+                }
+                let local_only = get(svc, &["labels"]).is_some_and(|l| {
+                    labels(Some(l))
+                        .keys()
+                        .any(|k| k == "io.codex-system-design.local-only")
+                        || seq_at(svc, &["labels"]).iter().any(|s| {
+                            as_str(s)
+                                .is_some_and(|t| t.starts_with("io.codex-system-design.local-only"))
+                        })
+                });
+                if !k8s_services.is_empty()
+                    && !local_only
+                    && !k8s_services.iter().any(|s| s.name == key.name)
+                {
+                    let k8s_names: Vec<&str> =
+                        k8s_services.iter().map(|s| s.name.as_str()).collect();
+                    found.push((
+                        c.file.clone(),
+                        key.loc,
+                        format!("compose service `{}` has no Kubernetes Service of the same name", key.name),
+                        format!(
+                            "{}; or label it `io.codex-system-design.local-only` if it exists only locally",
+                            suggest(&key.name, &k8s_names)
+                        ),
+                    ));
+                }
+            }
+            if !services.is_empty() {
+                // Services of other namespaces (say, a monitoring stack) are not the system's.
+                let system_ns: BTreeSet<String> = k8s_services
+                    .iter()
+                    .filter(|s| names.contains(&s.name.as_str()))
+                    .flat_map(|s| s.namespaces.iter().cloned())
+                    .collect();
+                let mut seen = BTreeSet::new();
+                for s in &k8s_services {
+                    if seen.insert(s.name.as_str())
+                        && !names.contains(&s.name.as_str())
+                        && overlaps(&s.namespaces, &system_ns)
+                    {
+                        let loc = get(&s.node, &["metadata", "name"]).map_or(s.node.loc, |n| n.loc);
+                        found.push((
+                            s.file.clone(),
+                            loc,
+                            format!("Kubernetes Service `{}` has no compose service of the same name in {}", s.name, c.file),
+                            suggest(&s.name, &names),
+                        ));
+                    }
+                }
+            }
+        }
+        for (f, l, m, h) in found {
+            self.report(&f, l, m, h);
+        }
+    }
+}
+
+fn service_ports(s: &Obj) -> Vec<u16> {
+    seq_at(&s.node, &["spec", "ports"])
+        .iter()
+        .filter_map(|p| get(p, &["port"]).and_then(scalar))
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn join_ports(p: &[u16]) -> String {
+    if p.is_empty() {
+        return "none".into();
+    }
+    let v: Vec<String> = p.iter().map(u16::to_string).collect();
+    v.join(", ")
+}
+
+/// `scheme://[user@]host[:port][/path]` or `host:port` → (host, port). Plain words are not
+/// addresses.
+pub fn address(value: &str) -> Option<(&str, Option<u16>)> {
+    let (rest, had_scheme) = match value.split_once("://") {
+        Some((_, r)) => (r, true),
+        None => (value, false),
+    };
+    let rest = rest.split('/').next()?;
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().ok()?)),
+        None => (rest, None),
+    };
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    (valid && (had_scheme || port.is_some())).then_some((host, port))
+}
+
+fn depends_on(svc: &Node) -> Vec<(String, Loc)> {
+    let node = get(svc, &["depends_on"]);
+    match node.map(|n| &n.value) {
+        Some(crate::blueprint::node::Value::Seq(items)) => items
+            .iter()
+            .filter_map(|i| as_str(i).map(|s| (s.to_owned(), i.loc)))
+            .collect(),
+        Some(crate::blueprint::node::Value::Map(entries)) => entries
+            .iter()
+            .map(|(k, _)| (k.name.clone(), k.loc))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn environment(svc: &Node) -> Vec<(String, (String, Loc))> {
+    let node = get(svc, &["environment"]);
+    match node.map(|n| &n.value) {
+        Some(crate::blueprint::node::Value::Map(entries)) => entries
+            .iter()
+            .filter_map(|(k, v)| scalar(v).map(|s| (k.name.clone(), (s, v.loc))))
+            .collect(),
+        Some(crate::blueprint::node::Value::Seq(items)) => items
+            .iter()
+            .filter_map(|i| {
+                let t = as_str(i)?;
+                let (k, v) = t.split_once('=')?;
+                Some((k.to_owned(), (v.to_owned(), i.loc)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_recognised_and_plain_values_are_not() {
+        assert_eq!(address("http://users:8080"), Some(("users", Some(8080))));
+        assert_eq!(
+            address("postgresql://u:p@orders-db:5432/orders"),
+            Some(("orders-db", Some(5432)))
+        );
+        assert_eq!(
+            address("redis://sessions:6379/0"),
+            Some(("sessions", Some(6379)))
+        );
+        assert_eq!(address("kafka:9092"), Some(("kafka", Some(9092))));
+        assert_eq!(address("INFO"), None);
+        assert_eq!(address("8080"), None);
+        assert_eq!(address("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"), None);
+        assert_eq!(address("10.0.0.1:80"), None);
+    }
+
+    #[test]
+    fn cluster_host_names_split_into_service_and_namespace() {
+        assert_eq!(split_host("orders"), ("orders", None));
+        assert_eq!(split_host("orders.shop-dev"), ("orders", Some("shop-dev")));
+        assert_eq!(
+            split_host("orders.shop-dev.svc.cluster.local"),
+            ("orders", Some("shop-dev"))
+        );
+        assert_eq!(split_host("api.example.com"), ("api.example.com", None));
+    }
+}

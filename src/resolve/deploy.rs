@@ -1,0 +1,377 @@
+//! Deployment wiring of the model: what the Kubernetes, Istio and docker-compose templates share.
+//!
+//! Input: the resolved services and deployables, data layer and blueprint. Output: [`Deploy`],
+//! keyed by deployable name, holding one Deployment per version, the callers allowed in (as
+//! workloads with their service accounts, or the edge), what each workload may call out to, the
+//! backing services (databases, caches, broker, collector) under the single name they carry in
+//! compose and in Kubernetes, and the edge (ingress gateway and its routes). Invariant: every
+//! address in a service's `env` names a deployable or a backing service of this struct.
+
+use super::services::{EnvVar, Service, Version};
+use super::{Environment, Names, data};
+use crate::blueprint::{ArchType, Blueprint};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// Pinned images for local development (compose). Tags, never `latest`.
+pub const POSTGRES_IMAGE: &str = "postgres:15.10-alpine";
+pub const REDIS_IMAGE: &str = "redis:7.4.1-alpine";
+pub const KAFKA_IMAGE: &str = "apache/kafka:3.9.0";
+pub const RABBITMQ_IMAGE: &str = "rabbitmq:3.13.7-management-alpine";
+pub const LOCALSTACK_IMAGE: &str = "localstack/localstack:3.8.1";
+pub const OTEL_IMAGE: &str = "otel/opentelemetry-collector-contrib:0.114.0";
+pub const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deploy {
+    /// Per deployable (by kebab name).
+    pub workloads: IndexMap<String, Workload>,
+    /// Databases, caches, broker and collector, in that order.
+    pub backing: Vec<Backing>,
+    pub edge: Option<Edge>,
+    /// Per environment name: its public host and TLS secret.
+    pub environments: IndexMap<String, EnvEdge>,
+    /// UID/GID the containers run as (non-root, > 10000).
+    pub run_as_user: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    /// One Deployment per version: `<svc>` when there is one version, else `<svc>-<version>`.
+    pub deployments: Vec<VersionDeployment>,
+    /// Deployed workloads allowed to call it.
+    pub peer_callers: Vec<Caller>,
+    /// Reached from outside through the edge (ingress gateway).
+    pub edge_routed: bool,
+    /// Deployed services it calls, with the port.
+    pub calls: Vec<Endpoint>,
+    /// Backing services it uses (database, cache, broker, collector).
+    pub backing: Vec<Endpoint>,
+    /// Values of `secret_env` for local development only (compose).
+    pub local_secret_env: Vec<EnvVar>,
+    /// The image is not built from this tree (an existing `image`).
+    pub external_image: bool,
+    /// Docker build context, relative to deploy/compose.
+    pub build_context: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionDeployment {
+    pub name: String,
+    pub version: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Caller {
+    pub name: String,
+    pub service_account: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Backing {
+    /// Service name in compose and Kubernetes (the host in every address).
+    pub name: String,
+    /// `postgres`, `redis`, `kafka`, `rabbitmq`, `sqs` or `otel-collector`.
+    pub kind: &'static str,
+    pub port: u16,
+    /// Pinned image for compose.
+    pub image: String,
+    /// DNS name the Kubernetes ExternalName Service points at (cloud endpoint, private zone).
+    pub external_name: String,
+    /// Local-development credentials (compose only).
+    pub db_name: String,
+    pub user: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    /// Blueprint name of the gateway service.
+    pub name: String,
+    /// The gateway runs as its own workload (it has an image or code).
+    pub deployed: bool,
+    /// Istio Gateway / Kubernetes Ingress object name.
+    pub resource_name: String,
+    pub routes: Vec<EdgeRoute>,
+    /// Distinct targets of the routes (nginx upstreams).
+    pub upstreams: Vec<Endpoint>,
+    /// The Istio ingress gateway workload.
+    pub mesh_namespace: String,
+    pub mesh_selector: String,
+    pub mesh_principal: String,
+    /// Namespace of the ingress controller without a mesh.
+    pub ingress_namespace: String,
+    pub ingress_class: String,
+    /// Local stand-in for an image-less gateway in compose.
+    pub nginx_image: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeRoute {
+    pub path: String,
+    pub service: String,
+    pub port: u16,
+    pub versions: Vec<Version>,
+    pub has_versions: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvEdge {
+    pub host: String,
+    pub tls_secret: String,
+}
+
+pub fn resolve(
+    bp: &Blueprint,
+    system: &Names,
+    services: &[Service],
+    deployables: &[Service],
+    data: &data::Data,
+    environments: &[Environment],
+) -> Deploy {
+    let backing = backing(bp, system, data);
+    let edge = edge(bp, system, services, deployables);
+    let deployed = |name: &str| deployables.iter().any(|d| d.name.raw == name);
+    let edge_name = edge.as_ref().map(|e| e.name.clone());
+    let workloads = deployables
+        .iter()
+        .map(|d| {
+            let peer_callers = d
+                .callers
+                .iter()
+                .filter(|c| deployed(c))
+                .map(|c| {
+                    let n = Names::new(c);
+                    Caller {
+                        service_account: n.kebab.clone(),
+                        name: n.kebab,
+                    }
+                })
+                .collect();
+            let edge_routed = d.is_gateway
+                || d.callers
+                    .iter()
+                    .any(|c| !deployed(c) && Some(c) == edge_name.as_ref());
+            let mut calls: Vec<Endpoint> = d
+                .depends_on
+                .iter()
+                .filter(|dep| deployed(&dep.name.raw))
+                .map(|dep| Endpoint {
+                    name: dep.name.kebab.clone(),
+                    port: dep.port,
+                })
+                .collect();
+            if d.is_gateway {
+                for r in &d.routes {
+                    if !calls.iter().any(|c| c.name == r.service) {
+                        calls.push(Endpoint {
+                            name: r.service.clone(),
+                            port: r.port,
+                        });
+                    }
+                }
+            }
+            let uses = |host: &str| {
+                d.env
+                    .iter()
+                    .any(|e| e.value == host || host_of(&e.value) == Some(host))
+                    || d.database.as_ref().is_some_and(|db| db.host == host)
+            };
+            let backing_used = backing
+                .iter()
+                .filter(|b| uses(&b.name))
+                .map(|b| Endpoint {
+                    name: b.name.clone(),
+                    port: b.port,
+                })
+                .collect();
+            let local_secret_env = d
+                .database
+                .as_ref()
+                .and_then(|db| backing.iter().find(|b| b.name == db.host))
+                .map(|b| {
+                    vec![EnvVar {
+                        name: "DATABASE_URL".into(),
+                        value: format!(
+                            "postgresql://{}:{}@{}:{}/{}",
+                            b.user, b.password, b.name, b.port, b.db_name
+                        ),
+                    }]
+                })
+                .unwrap_or_default();
+            let single = d.versions.len() <= 1;
+            let w = Workload {
+                deployments: d
+                    .versions
+                    .iter()
+                    .map(|v| VersionDeployment {
+                        name: if single {
+                            d.name.kebab.clone()
+                        } else {
+                            format!("{}-{}", d.name.kebab, v.name)
+                        },
+                        version: v.name.clone(),
+                        weight: v.weight,
+                    })
+                    .collect(),
+                peer_callers,
+                edge_routed,
+                calls,
+                backing: backing_used,
+                local_secret_env,
+                external_image: bp
+                    .services
+                    .get(&d.name.raw)
+                    .is_some_and(|s| s.image.is_some()),
+                build_context: format!("../../services/{}", d.name.kebab),
+            };
+            (d.name.kebab.clone(), w)
+        })
+        .collect();
+    let host = bp.ingress.as_ref().map(|i| i.host.clone());
+    let environments = environments
+        .iter()
+        .map(|e| {
+            let h = match &host {
+                Some(h) if e.is_prod => h.clone(),
+                Some(h) => format!("{}.{h}", e.name),
+                None => format!("{}.{}.local", e.name, system.kebab),
+            };
+            (
+                e.name.clone(),
+                EnvEdge {
+                    host: h,
+                    tls_secret: format!("{}-tls", e.namespace),
+                },
+            )
+        })
+        .collect();
+    Deploy {
+        workloads,
+        backing,
+        edge,
+        environments,
+        run_as_user: 10001,
+    }
+}
+
+/// The host of an address value (`http://users:8080` → `users`, `kafka:9092` → `kafka`), if
+/// the value looks like one.
+pub fn host_of(value: &str) -> Option<&str> {
+    let rest = value.split_once("://").map_or(value, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let host = rest.split([':', '/']).next()?;
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    (valid && (value.contains(':') || value.contains('/'))).then_some(host)
+}
+
+fn backing(bp: &Blueprint, system: &Names, data: &data::Data) -> Vec<Backing> {
+    let zone = format!("{}.internal", system.kebab);
+    let mut out = Vec::new();
+    let item = |name: &str, kind, port, image: &str| Backing {
+        name: name.to_owned(),
+        kind,
+        port,
+        image: image.to_owned(),
+        external_name: format!("{name}.{zone}"),
+        db_name: String::new(),
+        user: String::new(),
+        password: String::new(),
+    };
+    for db in &data.databases {
+        let mut b = item(&db.host, "postgres", db.port, POSTGRES_IMAGE);
+        b.db_name = db.db_name.clone();
+        b.user = db.user.clone();
+        b.password = format!("{}-local", db.user);
+        out.push(b);
+    }
+    for c in &data.caches {
+        out.push(item(&c.host, "redis", c.port, REDIS_IMAGE));
+    }
+    if let Some(m) = &data.messaging {
+        let image = match m.broker {
+            "kafka" => KAFKA_IMAGE,
+            "rabbitmq" => RABBITMQ_IMAGE,
+            _ => LOCALSTACK_IMAGE,
+        };
+        out.push(item(&m.host, m.broker, m.port, image));
+    }
+    if bp.observability.tracing {
+        let mut b = item("otel-collector", "otel-collector", 4317, OTEL_IMAGE);
+        b.external_name = "otel-collector.observability.svc.cluster.local".into();
+        out.push(b);
+    }
+    out
+}
+
+fn edge(
+    bp: &Blueprint,
+    system: &Names,
+    services: &[Service],
+    deployables: &[Service],
+) -> Option<Edge> {
+    let gw = services.iter().find(|s| s.is_gateway)?;
+    let deployed = deployables.iter().any(|d| d.name.raw == gw.name.raw);
+    let target = |svc: &str| -> Option<&Service> {
+        match bp.arch {
+            ArchType::Monolith => deployables.first(),
+            _ => deployables.iter().find(|d| d.name.kebab == svc),
+        }
+    };
+    let routes: Vec<EdgeRoute> = if deployed {
+        vec![EdgeRoute {
+            path: "/".into(),
+            service: gw.name.kebab.clone(),
+            port: gw.port,
+            versions: gw.versions.clone(),
+            has_versions: gw.has_versions,
+        }]
+    } else {
+        gw.routes
+            .iter()
+            .filter_map(|r| {
+                let t = target(&r.service)?;
+                Some(EdgeRoute {
+                    path: r.path.clone(),
+                    service: t.name.kebab.clone(),
+                    port: t.port,
+                    versions: t.versions.clone(),
+                    has_versions: t.has_versions,
+                })
+            })
+            .collect()
+    };
+    let mut upstreams: Vec<Endpoint> = Vec::new();
+    for r in &routes {
+        if !upstreams.iter().any(|u| u.name == r.service) {
+            upstreams.push(Endpoint {
+                name: r.service.clone(),
+                port: r.port,
+            });
+        }
+    }
+    Some(Edge {
+        name: gw.name.kebab.clone(),
+        deployed,
+        resource_name: format!("{}-gateway", system.kebab),
+        routes,
+        upstreams,
+        mesh_namespace: "istio-system".into(),
+        mesh_selector: "ingressgateway".into(),
+        mesh_principal: "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+            .into(),
+        ingress_namespace: "ingress-nginx".into(),
+        ingress_class: "nginx".into(),
+        nginx_image: NGINX_IMAGE.into(),
+    })
+}

@@ -1,0 +1,327 @@
+//! The Kubernetes, Istio and docker-compose layers agree on names: one name, one meaning.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn generate(example: &str, arch: &str, scale: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("codex-system-design")
+        .unwrap()
+        .args([
+            "--example",
+            example,
+            "--type",
+            arch,
+            "--scale",
+            scale,
+            "-q",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    dir
+}
+
+fn out(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("out")
+}
+
+fn yaml_files(root: &Path, acc: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(root).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            yaml_files(&p, acc);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            acc.push(p);
+        }
+    }
+}
+
+/// Every Kubernetes/Istio object under `dir`.
+fn objects(dir: &Path) -> Vec<Value> {
+    let mut files = Vec::new();
+    yaml_files(dir, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", f.display()));
+        out.extend(
+            docs.into_iter()
+                .filter(|d| d.get("kind").is_some() && d.get("apiVersion").is_some())
+                .filter(|d| d["kind"] != "Kustomization"),
+        );
+    }
+    out
+}
+
+fn of_kind<'a>(objs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    objs.iter().filter(|o| o["kind"] == kind).collect()
+}
+
+fn name(o: &Value) -> &str {
+    o["metadata"]["name"].as_str().unwrap()
+}
+
+fn labels(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn pod_labels(objs: &[Value]) -> Vec<BTreeMap<String, String>> {
+    of_kind(objs, "Deployment")
+        .iter()
+        .map(|d| labels(&d["spec"]["template"]["metadata"]["labels"]))
+        .collect()
+}
+
+fn matches_a_pod(sel: &BTreeMap<String, String>, pods: &[BTreeMap<String, String>]) -> bool {
+    pods.iter()
+        .any(|p| sel.iter().all(|(k, v)| p.get(k) == Some(v)))
+}
+
+fn service_ports(objs: &[Value]) -> BTreeMap<String, BTreeSet<u64>> {
+    of_kind(objs, "Service")
+        .iter()
+        .map(|s| {
+            let ports = s["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["port"].as_u64().unwrap())
+                .collect();
+            (name(s).to_owned(), ports)
+        })
+        .collect()
+}
+
+#[test]
+fn every_layer_resolves_names_across_kubernetes_istio_and_compose() {
+    let dir = generate("ecommerce", "microservices", "medium");
+    let root = out(&dir);
+    let k8s = objects(&root.join("deploy/k8s/base"));
+    let istio = objects(&root.join("deploy/istio/dev"));
+    let pods = pod_labels(&k8s);
+    let services = service_ports(&k8s);
+
+    // Service selectors, PDB and NetworkPolicy selectors hit a pod.
+    for s in of_kind(&k8s, "Service") {
+        let sel = labels(&s["spec"]["selector"]);
+        assert!(
+            sel.is_empty() || matches_a_pod(&sel, &pods),
+            "Service {}",
+            name(s)
+        );
+    }
+    for n in of_kind(&k8s, "NetworkPolicy") {
+        let sel = labels(&n["spec"]["podSelector"]["matchLabels"]);
+        assert!(
+            sel.is_empty() || matches_a_pod(&sel, &pods),
+            "NetworkPolicy {}",
+            name(n)
+        );
+    }
+    // Every address in a ConfigMap is a Service and one of its ports.
+    for cm in of_kind(&k8s, "ConfigMap") {
+        for (k, v) in cm["data"].as_object().unwrap() {
+            let v = v.as_str().unwrap();
+            let Some(rest) = v
+                .strip_prefix("http://")
+                .or_else(|| v.strip_prefix("redis://"))
+                .or((k.ends_with("_ADDR") || k.ends_with("_SERVERS")).then_some(v))
+            else {
+                continue;
+            };
+            let hostport = rest.split('/').next().unwrap();
+            let (host, port) = hostport.split_once(':').unwrap();
+            let ports = services
+                .get(host)
+                .unwrap_or_else(|| panic!("{k}={v}: no Service {host}"));
+            assert!(ports.contains(&port.parse().unwrap()), "{k}={v}: port");
+        }
+    }
+    // Istio hosts are Services; subsets select Deployments by their version label.
+    let mut subsets = BTreeMap::new();
+    for dr in of_kind(&istio, "DestinationRule") {
+        let host = dr["spec"]["host"].as_str().unwrap();
+        assert!(services.contains_key(host), "DestinationRule host {host}");
+        for s in dr["spec"]["subsets"].as_array().unwrap() {
+            let mut sel = labels(&s["labels"]);
+            sel.insert("app.kubernetes.io/name".into(), host.into());
+            assert!(matches_a_pod(&sel, &pods), "subset {s} of {host}");
+            subsets
+                .entry(host.to_owned())
+                .or_insert_with(BTreeSet::new)
+                .insert(s["name"].as_str().unwrap().to_owned());
+        }
+    }
+    let vss = of_kind(&istio, "VirtualService");
+    assert!(!vss.is_empty());
+    for vs in vss {
+        for r in vs["spec"]["http"].as_array().unwrap() {
+            let dests = r["route"].as_array().unwrap();
+            let total: u64 = dests.iter().map(|d| d["weight"].as_u64().unwrap()).sum();
+            assert_eq!(total, 100, "weights of {}", name(vs));
+            for d in dests {
+                let host = d["destination"]["host"].as_str().unwrap();
+                let subset = d["destination"]["subset"].as_str().unwrap();
+                assert!(services.contains_key(host), "VirtualService host {host}");
+                assert!(subsets[host].contains(subset), "{host}/{subset}");
+            }
+        }
+    }
+    // Principals name service accounts of the environment's namespace.
+    let sas: BTreeSet<&str> = of_kind(&k8s, "ServiceAccount")
+        .iter()
+        .map(|s| name(s))
+        .collect();
+    for ap in of_kind(&istio, "AuthorizationPolicy") {
+        for rule in ap["spec"]["rules"].as_array().into_iter().flatten() {
+            for p in rule["from"][0]["source"]["principals"].as_array().unwrap() {
+                let p = p.as_str().unwrap();
+                if let Some(sa) = p.strip_prefix("cluster.local/ns/shop-dev/sa/") {
+                    assert!(sas.contains(sa), "{p}");
+                } else {
+                    assert!(p.contains("istio-ingressgateway"), "{p}");
+                }
+            }
+        }
+    }
+    // Compose services carry the Kubernetes Service names (the gateway is local-only).
+    let compose: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root.join("deploy/compose/docker-compose.yml")).unwrap(),
+    )
+    .unwrap();
+    let compose_names: BTreeSet<&str> = compose["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let k8s_names: BTreeSet<&str> = services.keys().map(String::as_str).collect();
+    let local_only: BTreeSet<&str> = ["gateway"].into();
+    assert_eq!(
+        compose_names
+            .difference(&local_only)
+            .copied()
+            .collect::<BTreeSet<_>>(),
+        k8s_names
+    );
+    // The same environment names in compose and in the ConfigMap.
+    let orders_cm = of_kind(&k8s, "ConfigMap")
+        .into_iter()
+        .find(|c| name(c) == "orders-config")
+        .unwrap();
+    for (k, v) in orders_cm["data"].as_object().unwrap() {
+        assert_eq!(&compose["services"]["orders"]["environment"][k], v, "{k}");
+    }
+}
+
+#[test]
+fn versioned_service_gets_one_deployment_per_version_with_matching_labels() {
+    let dir = generate("ecommerce", "microservices", "small");
+    let k8s = objects(&out(&dir).join("deploy/k8s/base/orders"));
+    let deps = of_kind(&k8s, "Deployment");
+    let got: Vec<(&str, &str)> = deps
+        .iter()
+        .map(|d| {
+            (
+                name(d),
+                d["spec"]["template"]["metadata"]["labels"]["version"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("orders-v1", "v1"), ("orders-v2", "v2")]);
+    let hpas: Vec<&str> = of_kind(&k8s, "HorizontalPodAutoscaler")
+        .iter()
+        .map(|h| h["spec"]["scaleTargetRef"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hpas, ["orders-v1", "orders-v2"]);
+    // small: no PodDisruptionBudget.
+    assert!(of_kind(&k8s, "PodDisruptionBudget").is_empty());
+}
+
+#[test]
+fn pods_are_hardened_with_probes_pinned_images_and_secret_credentials() {
+    let dir = generate("event-orders", "microservices", "large");
+    let k8s = objects(&out(&dir).join("deploy/k8s/base"));
+    for d in of_kind(&k8s, "Deployment") {
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["automountServiceAccountToken"], false);
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert!(pod["securityContext"]["runAsUser"].as_u64().unwrap() > 10000);
+        assert!(pod["topologySpreadConstraints"].is_array(), "large spreads");
+        let c = &pod["containers"][0];
+        let image = c["image"].as_str().unwrap();
+        assert!(
+            !image.ends_with(":latest") && image.contains(':'),
+            "{image}"
+        );
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+        assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
+        assert!(c["readinessProbe"].is_object() && c["livenessProbe"].is_object());
+        for e in c["env"].as_array().into_iter().flatten() {
+            assert!(e.get("value").is_none(), "literal env {e}");
+            assert!(e["valueFrom"]["secretKeyRef"].is_object());
+        }
+        assert_eq!(pod["volumes"][0]["emptyDir"]["sizeLimit"], "64Mi");
+    }
+    // large: minAvailable 2.
+    for p in of_kind(&k8s, "PodDisruptionBudget") {
+        assert_eq!(p["spec"]["minAvailable"], 2);
+    }
+    // The existing image keeps its tag and gets the same wiring.
+    let rec = of_kind(&k8s, "Deployment")
+        .into_iter()
+        .find(|d| name(d) == "recommendations")
+        .unwrap();
+    assert_eq!(
+        rec["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/acme/recommendations:1.4.2"
+    );
+}
+
+#[test]
+fn monolith_is_one_app_behind_an_ingress_without_istio() {
+    let dir = generate("ecommerce", "monolith", "medium");
+    let root = out(&dir);
+    assert!(!root.join("deploy/istio").exists());
+    let k8s = objects(&root.join("deploy/k8s/base"));
+    let deps: Vec<&str> = of_kind(&k8s, "Deployment")
+        .iter()
+        .map(|d| name(d))
+        .collect();
+    assert_eq!(deps, ["shop-app"]);
+    let ing = of_kind(&k8s, "Ingress");
+    assert_eq!(ing.len(), 1);
+    for p in ing[0]["spec"]["rules"][0]["http"]["paths"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(p["backend"]["service"]["name"], "shop-app");
+    }
+    let overlay =
+        std::fs::read_to_string(root.join("deploy/k8s/overlays/dev/kustomization.yaml")).unwrap();
+    assert!(overlay.contains("namespace: shop-dev"));
+    assert!(overlay.contains("value: dev.shop.example.com"));
+}
+
+#[test]
+fn serverless_has_no_kubernetes_or_compose() {
+    let dir = generate("ecommerce", "serverless", "small");
+    assert!(!out(&dir).join("deploy/k8s").exists());
+    assert!(!out(&dir).join("deploy/compose").exists());
+}
