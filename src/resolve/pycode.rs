@@ -36,6 +36,8 @@ pub struct EntityCode {
     /// Collection path of its CRUD endpoints, under the owner's gateway route when it has one
     /// (`/api/orders`, `/api/orders/order-items`, `/api/identity/accounts`).
     pub api_path: String,
+    /// Reachable through the gateway (its owner is the target of a route).
+    pub public: bool,
     /// The path lies under another entity's collection path: its routes are registered first.
     pub nested: bool,
     /// Topics published when one is created.
@@ -188,6 +190,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
             .flat_map(|g| g.routes.iter())
             .find(|r| owner.is_some_and(|o| r.service == o.name.kebab))
             .map(|r| r.path.trim_end_matches('/').to_owned());
+        let public = route.is_some();
         let (api_path, nested) = match route {
             Some(r) if r.rsplit('/').next() == Some(e.resource.as_str()) => (r, false),
             Some(r) => (format!("{r}/{}", e.resource), true),
@@ -230,6 +233,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
             .collect();
         e.code = EntityCode {
             api_path,
+            public,
             nested,
             publishes: Vec::new(),
             patch_column: patch.map(|c| c.name.clone()),

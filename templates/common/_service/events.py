@@ -113,7 +113,6 @@ class Publisher:
 {%- endif %}
 
 {% if mq and mq.is_rabbitmq %}
-
 async def exchange(channel: Any) -> Any:
     """The topic exchange every service publishes to."""
     import aio_pika
@@ -123,7 +122,6 @@ async def exchange(channel: Any) -> Any:
     )
 
 {% elif mq and mq.is_sqs %}
-
 def queue_name(topic: str) -> str:
     """The SQS queue of a topic (`order.created` → `order-created`)."""
     return topic.replace(".", "-").replace("_", "-")
@@ -184,7 +182,9 @@ async def consume() -> None:
     address = broker_address()
     if not address or not CONSUMES:
         return
+{%- if not (mq and mq.is_sqs) %}
     group = get_settings().service_name
+{%- endif %}
 {%- if mq and mq.is_kafka %}
     from aiokafka import AIOKafkaConsumer
 
