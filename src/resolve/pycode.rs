@@ -395,6 +395,84 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
 mod tests {
     use super::*;
 
+    fn ecommerce() -> super::super::Model {
+        let src = crate::assets::examples()
+            .into_iter()
+            .find(|(n, _)| *n == "ecommerce")
+            .map(|(_, s)| s)
+            .unwrap();
+        let bp = crate::blueprint::load(src, "ecommerce.yaml")
+            .blueprint
+            .unwrap();
+        super::super::resolve(&bp, crate::assets::presets()).unwrap()
+    }
+
+    fn entity<'a>(m: &'a super::super::Model, name: &str) -> &'a Entity {
+        m.entities.iter().find(|e| e.name.raw == name).unwrap()
+    }
+
+    #[test]
+    fn entity_paths_follow_the_gateway_route_of_their_owner() {
+        let m = ecommerce();
+        assert_eq!(entity(&m, "Order").code.api_path, "/api/orders");
+        assert!(!entity(&m, "Order").code.nested);
+        assert_eq!(
+            entity(&m, "OrderItem").code.api_path,
+            "/api/orders/order-items"
+        );
+        assert!(entity(&m, "OrderItem").code.nested);
+        // payments has no route: its own resource path, not public
+        assert_eq!(entity(&m, "Payment").code.api_path, "/api/payments");
+        assert!(!entity(&m, "Payment").code.public);
+        let orders = m.services.iter().find(|s| s.name.raw == "orders").unwrap();
+        assert_eq!(orders.code.router_order, ["OrderItem", "Order"]);
+    }
+
+    #[test]
+    fn topics_attach_to_the_entity_they_are_named_after() {
+        let m = ecommerce();
+        let topics = |e: &str| -> Vec<String> {
+            entity(&m, e)
+                .code
+                .publishes
+                .iter()
+                .map(|t| t.raw.clone())
+                .collect()
+        };
+        assert_eq!(topics("Order"), ["order.created"]);
+        assert!(topics("OrderItem").is_empty());
+        assert_eq!(topics("User"), ["user.registered"]);
+    }
+
+    #[test]
+    fn schema_types_carry_the_column_constraints() {
+        let m = ecommerce();
+        let col = |e: &str, c: &str| {
+            entity(&m, e)
+                .columns
+                .iter()
+                .find(|x| x.name == c)
+                .unwrap()
+                .code
+                .clone()
+        };
+        assert_eq!(
+            col("Order", "status").schema_type,
+            "Literal[\"pending\", \"paid\", \"shipped\", \"cancelled\"]"
+        );
+        assert_eq!(
+            col("Order", "total").schema_type,
+            "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]"
+        );
+        assert_eq!(col("Order", "total").sample, "\"1.5\"");
+        assert!(!col("Order", "created_at").writable);
+        assert_eq!(entity(&m, "OrderItem").code.parents[0].snake, "order");
+        assert!(
+            entity(&m, "Order").code.parents.is_empty(),
+            "cross-database ref"
+        );
+    }
+
     #[test]
     fn decimal_digits_come_from_the_sql_type() {
         assert_eq!(decimal_digits("NUMERIC(12,2)"), (Some(12), Some(2)));
