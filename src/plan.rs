@@ -183,9 +183,10 @@ pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec
 }
 
 /// Placeholders naming a Python module: the item's name in snake case (`order_items.py`).
-const MODULE_PLACEHOLDERS: [(&str, Collection); 2] = [
+const MODULE_PLACEHOLDERS: [(&str, Collection); 3] = [
     ("__service_module__", Collection::Service),
     ("__function_module__", Collection::Function),
+    ("__grpc_module__", Collection::Grpc),
 ];
 
 /// A path under `__deployable__` that repeats over another collection (the monolith's module

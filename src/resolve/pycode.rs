@@ -114,8 +114,8 @@ fn column_code(c: &Column) -> ColumnCode {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        "int" => "Annotated[int, Field(ge=-2147483648, le=2147483647)]".to_owned(),
-        "bigint" => "Annotated[int, Field(ge=-9223372036854775808, le=9223372036854775807)]".into(),
+        "int" => "Annotated[int, Field(ge=-(2**31), lt=2**31)]".to_owned(),
+        "bigint" => "Annotated[int, Field(ge=-(2**63), lt=2**63)]".to_owned(),
         "decimal" => format!(
             "Annotated[Decimal, Field(max_digits={}, decimal_places={})]",
             precision.unwrap_or(12),
