@@ -169,18 +169,35 @@ pub fn templates_for<'a>(
     for (rel, name) in typed {
         chosen.insert(rel, name);
     }
-    chosen.retain(|rel, _| !rel.split('/').any(is_partial_segment));
+    chosen.retain(|rel, _| !is_partial(rel));
     chosen
 }
 
-/// A folder of partials (`_macros`), not a repeating placeholder (`__service__`).
-fn is_partial_segment(seg: &str) -> bool {
-    seg.starts_with('_') && !Collection::ALL.iter().any(|(p, _)| seg.contains(p))
+/// A template under a folder starting with `_` (a partial). Placeholder folders (`__service__`)
+/// and file names (`__init__.py`) are not partials.
+fn is_partial(rel: &str) -> bool {
+    let mut segments: Vec<&str> = rel.split('/').collect();
+    segments.pop();
+    segments
+        .iter()
+        .any(|s| s.starts_with('_') && !(s.starts_with("__") && s.ends_with("__")))
 }
 
 pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {
     let mut files = Vec::new();
     for (rel, template) in templates_for(template_names, m.arch) {
+        let rel = single_deployable(rel, m);
+        if let Some((p, coll)) = MODULE_PLACEHOLDERS.iter().find(|(p, _)| rel.contains(p)) {
+            for (i, name) in coll.items(m) {
+                let module = heck::ToSnakeCase::to_snake_case(name.as_str());
+                files.push(file(
+                    rel.replace(p, &module),
+                    template.clone(),
+                    Some((*coll, i)),
+                ));
+            }
+            continue;
+        }
         let placeholder = Collection::ALL.iter().find(|(p, _)| rel.contains(p));
         match placeholder {
             None => files.push(file(rel, template, None)),
@@ -198,6 +215,28 @@ pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec
     files.retain(|f| applies(&f.path, m));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// Placeholders naming a Python module: the item's name in snake case (`order_items.py`).
+const MODULE_PLACEHOLDERS: [(&str, Collection); 3] = [
+    ("__service_module__", Collection::Service),
+    ("__function_module__", Collection::Function),
+    ("__grpc_module__", Collection::Grpc),
+];
+
+/// A path under `__deployable__` that repeats over another collection (the monolith's module
+/// per service): with exactly one deployable, its name is filled in first.
+fn single_deployable(rel: String, m: &Model) -> String {
+    let other = MODULE_PLACEHOLDERS
+        .iter()
+        .chain(Collection::ALL.iter())
+        .any(|(p, _)| *p != "__deployable__" && rel.contains(p));
+    match m.deployables.as_slice() {
+        [only] if other && rel.contains("__deployable__") => {
+            rel.replace("__deployable__", &only.name.kebab)
+        }
+        _ => rel,
+    }
 }
 
 fn file(path: String, template: String, item: Option<(Collection, usize)>) -> PlannedFile {
@@ -260,6 +299,9 @@ mod tests {
         assert_eq!(t.get("b.yaml").map(String::as_str), Some("monolith/b.yaml"));
         assert!(!t.contains_key("c.yaml"));
         assert!(!t.keys().any(|k| k.contains("_macros")));
+        let placeholders = ["common/services/__service__/app/__init__.py"];
+        let t = templates_for(placeholders.into_iter(), "monolith");
+        assert!(t.contains_key("services/__service__/app/__init__.py"));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Entity {
     pub columns: Vec<Column>,
     pub pk: String,
     pub indexes: Vec<Index>,
+    /// Code-generation details (API path, events, test values); see `pycode`.
+    pub code: super::pycode::EntityCode,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +46,8 @@ pub struct Column {
     /// Set on server side (pk, `default now`): not part of the create payload.
     pub server_generated: bool,
     pub reference: Option<Reference>,
+    /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
+    pub code: super::pycode::ColumnCode,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -252,6 +256,7 @@ fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
                 columns,
                 pk,
                 indexes,
+                code: Default::default(),
             }
         })
         .collect()
@@ -277,6 +282,7 @@ fn column(bp: &Blueprint, database: &Option<String>, name: &str, f: &fields::Fie
         default_py: None,
         server_generated: f.pk || f.default.as_deref() == Some("now"),
         reference: None,
+        code: Default::default(),
     };
     let simple =
         |kind, sql: &str, sa: &str, py: &str| (kind, sql.to_owned(), sa.to_owned(), py.to_owned());

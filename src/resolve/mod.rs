@@ -9,6 +9,7 @@
 mod data;
 pub mod deploy;
 mod presets;
+pub mod pycode;
 mod services;
 
 pub use presets::Preset;
@@ -147,9 +148,13 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let preset = presets::load(presets_src, bp.scale.as_str(), &bp.overrides)?;
     let name = Names::new(&bp.name);
     let namespace = name.kebab.clone();
-    let data = data::resolve(bp, &preset);
-    let services = services::resolve(bp, &preset, &data);
-    let deployables = services::deployables(bp, &name, &services, &preset);
+    let mut data = data::resolve(bp, &preset);
+    let mut services = services::resolve(bp, &preset, &data);
+    pycode::enrich_columns(&mut data.entities);
+    pycode::enrich_entities(&mut data.entities, &services);
+    pycode::enrich_services(&mut services, &data.entities);
+    let mut deployables = services::deployables(bp, &name, &services, &preset);
+    pycode::enrich_services(&mut deployables, &data.entities);
     let functions = services::functions(bp, &services, &preset);
     let phases = services::phases(bp, &services);
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;

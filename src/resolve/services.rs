@@ -58,6 +58,8 @@ pub struct Service {
     pub secret_env: Vec<SecretEnv>,
     /// Monolith only: the blueprint services that are modules of this app.
     pub modules: Vec<String>,
+    /// Code-generation details (import lines, router order); see `pycode`.
+    pub code: super::pycode::ServiceCode,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -317,6 +319,7 @@ fn service(
         env: Vec::new(),
         secret_env: Vec::new(),
         modules: Vec::new(),
+        code: Default::default(),
         name: n,
     };
     (svc.env, svc.secret_env) = wiring(bp, data, &svc);

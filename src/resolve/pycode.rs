@@ -1,0 +1,481 @@
+//! Code-generation details of the model for the Python services, their API contracts and
+//! protobuf files: type annotations, import lines, sample values for generated tests, the HTTP
+//! path of each entity's CRUD endpoints and which events its creation publishes.
+//!
+//! Input: the entities and services resolved by `data` and `services`. Output: the `code`
+//! field of each column, entity and service filled in. Pure and deterministic: everything is
+//! derived from names and types, in blueprint order.
+
+use super::Names;
+use super::data::{Column, Entity};
+use super::services::Service;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Per column: how it is spelled in Python, Pydantic and tests.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ColumnCode {
+    /// Type inside `Mapped[...]` (without `| None`).
+    pub model_type: String,
+    /// Pydantic field type with its constraints (without `| None`).
+    pub schema_type: String,
+    /// A Python expression giving a valid value for a JSON payload (tests, load tests).
+    pub sample: String,
+    /// Digits of a decimal column.
+    pub precision: Option<u32>,
+    pub scale: Option<u32>,
+    /// Part of the create payload (not server generated).
+    pub writable: bool,
+    /// Compared after a round trip in generated tests (exact JSON equality holds).
+    pub comparable: bool,
+}
+
+/// Per entity: HTTP path, events and the field generated tests update.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EntityCode {
+    /// Collection path of its CRUD endpoints, under the owner's gateway route when it has one
+    /// (`/api/orders`, `/api/orders/order-items`, `/api/identity/accounts`).
+    pub api_path: String,
+    /// Reachable through the gateway (its owner is the target of a route).
+    pub public: bool,
+    /// The path lies under another entity's collection path: its routes are registered first.
+    pub nested: bool,
+    /// Topics published when one is created.
+    pub publishes: Vec<Names>,
+    /// A writable, non-unique column a test can change with PATCH, and a new value for it.
+    pub patch_column: Option<String>,
+    pub patch_value: Option<String>,
+    /// Columns a create payload must carry (writable, not nullable, no default).
+    pub required: Vec<String>,
+    /// Unique writable columns (a second insert with the same value is a 409).
+    pub unique_columns: Vec<String>,
+    /// Same-database references: the parent entities a test creates first.
+    pub parents: Vec<Parent>,
+    /// gRPC message and RPC names.
+    pub proto: ProtoNames,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Parent {
+    pub column: String,
+    /// The parent entity's name, and its snake form (helper names in tests).
+    pub entity: String,
+    pub snake: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProtoNames {
+    pub message: String,
+    pub get: String,
+    pub list: String,
+    pub create: String,
+    pub delete: String,
+}
+
+/// Per service: Python import lines (standard library) for its models and schemas, and the
+/// order its entity routers are registered in.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceCode {
+    pub model_imports: Vec<String>,
+    pub schema_imports: Vec<String>,
+    /// Whether `pydantic.Field` is needed by the schemas.
+    pub schema_needs_field: bool,
+    /// Owned entities: nested paths first, so `/api/orders/order-items` wins over
+    /// `/api/orders/{id}`.
+    pub router_order: Vec<String>,
+    /// `import google/protobuf/...` lines its proto file needs.
+    pub proto_imports: Vec<String>,
+}
+
+pub fn enrich_columns(entities: &mut [Entity]) {
+    for e in entities.iter_mut() {
+        for c in &mut e.columns {
+            c.code = column_code(c);
+        }
+    }
+}
+
+fn column_code(c: &Column) -> ColumnCode {
+    let (precision, scale) = decimal_digits(&c.sql_type);
+    let model_type = match c.kind {
+        "json" => "dict[str, Any]".to_owned(),
+        _ => c.py_type.clone(),
+    };
+    let schema_type = match c.kind {
+        "string" => format!(
+            "Annotated[str, Field(max_length={})]",
+            c.max_length.unwrap_or(255)
+        ),
+        "enum" => format!(
+            "Literal[{}]",
+            c.enum_values
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "int" => "Annotated[int, Field(ge=-(2**31), lt=2**31)]".to_owned(),
+        "bigint" => "Annotated[int, Field(ge=-(2**63), lt=2**63)]".to_owned(),
+        "decimal" => format!(
+            "Annotated[Decimal, Field(max_digits={}, decimal_places={})]",
+            precision.unwrap_or(12),
+            scale.unwrap_or(2)
+        ),
+        _ => model_type.clone(),
+    };
+    let sample = match c.kind {
+        "uuid" => "str(uuid.uuid4())".to_owned(),
+        "ref" if c.py_type == "int" => "1".to_owned(),
+        "ref" => "str(uuid.uuid4())".to_owned(),
+        "string" => format!("unique_text({})", c.max_length.unwrap_or(255).min(32)),
+        "text" => "\"some text\"".to_owned(),
+        "int" | "bigint" => "7".to_owned(),
+        "decimal" => {
+            let (p, s) = (precision.unwrap_or(12), scale.unwrap_or(2));
+            let int_part = if p > s { "1" } else { "0" };
+            let frac = if s > 0 { ".5" } else { "" };
+            format!("\"{int_part}{frac}\"")
+        }
+        "bool" => "True".to_owned(),
+        "timestamp" => "\"2030-01-01T00:00:00Z\"".to_owned(),
+        "date" => "\"2030-01-01\"".to_owned(),
+        "json" => "{\"key\": \"value\"}".to_owned(),
+        "enum" => format!("\"{}\"", c.enum_values.first().cloned().unwrap_or_default()),
+        _ => "\"x\"".to_owned(),
+    };
+    ColumnCode {
+        model_type,
+        schema_type,
+        sample,
+        precision,
+        scale,
+        writable: !c.server_generated,
+        comparable: matches!(
+            c.kind,
+            "uuid"
+                | "ref"
+                | "string"
+                | "text"
+                | "int"
+                | "bigint"
+                | "bool"
+                | "date"
+                | "json"
+                | "enum"
+        ),
+    }
+}
+
+fn decimal_digits(sql_type: &str) -> (Option<u32>, Option<u32>) {
+    let Some(inner) = sql_type
+        .strip_prefix("NUMERIC(")
+        .and_then(|s| s.strip_suffix(')'))
+    else {
+        return (None, None);
+    };
+    let mut parts = inner.split(',').map(|p| p.trim().parse::<u32>().ok());
+    (parts.next().flatten(), parts.next().flatten())
+}
+
+/// Entity-level details; needs the services for gateway routes and published topics.
+pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
+    let snapshot: Vec<(String, Option<String>)> = entities
+        .iter()
+        .map(|e| (e.name.raw.clone(), e.database.clone()))
+        .collect();
+    for e in entities.iter_mut() {
+        let owner = services.iter().find(|s| s.name.raw == e.owner);
+        let route = services
+            .iter()
+            .flat_map(|g| g.routes.iter())
+            .find(|r| owner.is_some_and(|o| r.service == o.name.kebab))
+            .map(|r| r.path.trim_end_matches('/').to_owned());
+        let public = route.is_some();
+        let (api_path, nested) = match route {
+            Some(r) if r.rsplit('/').next() == Some(e.resource.as_str()) => (r, false),
+            Some(r) => (format!("{r}/{}", e.resource), true),
+            None => (format!("/api/{}", e.resource), false),
+        };
+        let patch = e.columns.iter().find(|c| {
+            c.code.writable && !c.unique && !c.pk && c.reference.is_none() && c.code.comparable
+        });
+        let patch_value = patch.map(|c| match c.kind {
+            "string" => "\"changed\"".to_owned(),
+            "text" => "\"changed text\"".to_owned(),
+            "int" | "bigint" => "8".to_owned(),
+            "bool" => "False".to_owned(),
+            "date" => "\"2031-02-03\"".to_owned(),
+            "json" => "{\"changed\": True}".to_owned(),
+            "enum" => format!(
+                "\"{}\"",
+                c.enum_values
+                    .get(1)
+                    .or(c.enum_values.first())
+                    .cloned()
+                    .unwrap_or_default()
+            ),
+            _ => "str(uuid.uuid4())".to_owned(),
+        });
+        let parents = e
+            .columns
+            .iter()
+            .filter_map(|c| {
+                let r = c.reference.as_ref()?;
+                let same_db = snapshot
+                    .iter()
+                    .any(|(n, db)| n == &r.entity && db.is_some() && db == &e.database);
+                (r.foreign_key && same_db).then(|| Parent {
+                    column: c.name.clone(),
+                    entity: r.entity.clone(),
+                    snake: Names::new(&r.entity).snake,
+                })
+            })
+            .collect();
+        e.code = EntityCode {
+            api_path,
+            public,
+            nested,
+            publishes: Vec::new(),
+            patch_column: patch.map(|c| c.name.clone()),
+            patch_value,
+            required: e
+                .columns
+                .iter()
+                .filter(|c| c.code.writable && !c.nullable && c.default_sql.is_none())
+                .map(|c| c.name.clone())
+                .collect(),
+            unique_columns: e
+                .columns
+                .iter()
+                .filter(|c| c.unique && c.code.writable)
+                .map(|c| c.name.clone())
+                .collect(),
+            parents,
+            proto: ProtoNames {
+                message: e.name.pascal.clone(),
+                get: format!("Get{}", e.name.pascal),
+                list: format!("List{}", Names::new(&e.table).pascal),
+                create: format!("Create{}", e.name.pascal),
+                delete: format!("Delete{}", e.name.pascal),
+            },
+        };
+    }
+    // Each published topic goes to the owned entity whose name matches the topic's first
+    // segment best (`order.created` → Order), else to the service's first entity.
+    for s in services {
+        let owned: Vec<usize> = entities
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.owner == s.name.raw)
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&first) = owned.first() else {
+            continue;
+        };
+        for t in &s.publishes {
+            let head = t.raw.split(['.', '-', '_']).next().unwrap_or_default();
+            let head = Names::new(head).snake;
+            let target = owned
+                .iter()
+                .copied()
+                .find(|&i| entities[i].name.snake == head)
+                .or_else(|| {
+                    owned
+                        .iter()
+                        .copied()
+                        .find(|&i| entities[i].name.snake.starts_with(&head))
+                })
+                .unwrap_or(first);
+            entities[target].code.publishes.push(t.clone());
+        }
+    }
+}
+
+/// Service-level details, from the entities it owns.
+pub fn enrich_services(services: &mut [Service], entities: &[Entity]) {
+    for s in services.iter_mut() {
+        let owned: Vec<&Entity> = entities
+            .iter()
+            .filter(|e| {
+                if s.modules.is_empty() {
+                    e.owner == s.name.raw
+                } else {
+                    s.modules.contains(&e.owner)
+                }
+            })
+            .collect();
+        s.code = service_code(&owned);
+    }
+}
+
+fn service_code(owned: &[&Entity]) -> ServiceCode {
+    let kinds: BTreeSet<&str> = owned
+        .iter()
+        .flat_map(|e| e.columns.iter())
+        .map(|c| {
+            if c.kind == "ref" && c.py_type == "uuid.UUID" {
+                "uuid"
+            } else {
+                c.kind
+            }
+        })
+        .collect();
+    let writable_kinds: BTreeSet<&str> = owned
+        .iter()
+        .flat_map(|e| e.columns.iter())
+        .filter(|c| c.code.writable)
+        .map(|c| c.kind)
+        .collect();
+    let has = |k: &str| kinds.contains(k);
+    let mut model_imports = Vec::new();
+    let mut schema_imports = Vec::new();
+    if has("uuid") {
+        model_imports.push("import uuid".to_owned());
+        schema_imports.push("import uuid".to_owned());
+    }
+    let dt: Vec<&str> = [("date", "date"), ("timestamp", "datetime")]
+        .iter()
+        .filter(|(k, _)| has(k))
+        .map(|(_, n)| *n)
+        .collect();
+    if !dt.is_empty() {
+        let line = format!("from datetime import {}", dt.join(", "));
+        model_imports.push(line.clone());
+        schema_imports.push(line);
+    }
+    if has("decimal") {
+        model_imports.push("from decimal import Decimal".to_owned());
+        schema_imports.push("from decimal import Decimal".to_owned());
+    }
+    let annotated = ["string", "int", "bigint", "decimal"]
+        .iter()
+        .any(|k| writable_kinds.contains(k));
+    let mut typing = Vec::new();
+    if annotated {
+        typing.push("Annotated");
+    }
+    if has("json") {
+        typing.push("Any");
+        model_imports.push("from typing import Any".to_owned());
+    }
+    if writable_kinds.contains("enum") {
+        typing.push("Literal");
+    }
+    if !typing.is_empty() {
+        schema_imports.push(format!("from typing import {}", typing.join(", ")));
+    }
+    let mut router_order: Vec<String> = owned
+        .iter()
+        .filter(|e| e.code.nested)
+        .map(|e| e.name.raw.clone())
+        .collect();
+    router_order.extend(
+        owned
+            .iter()
+            .filter(|e| !e.code.nested)
+            .map(|e| e.name.raw.clone()),
+    );
+    let mut proto_imports = Vec::new();
+    if has("timestamp") {
+        proto_imports.push("google/protobuf/timestamp.proto".to_owned());
+    }
+    if has("json") {
+        proto_imports.push("google/protobuf/struct.proto".to_owned());
+    }
+    ServiceCode {
+        model_imports,
+        schema_imports,
+        schema_needs_field: annotated,
+        router_order,
+        proto_imports,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ecommerce() -> super::super::Model {
+        let src = crate::assets::examples()
+            .into_iter()
+            .find(|(n, _)| *n == "ecommerce")
+            .map(|(_, s)| s)
+            .unwrap();
+        let bp = crate::blueprint::load(src, "ecommerce.yaml")
+            .blueprint
+            .unwrap();
+        super::super::resolve(&bp, crate::assets::presets()).unwrap()
+    }
+
+    fn entity<'a>(m: &'a super::super::Model, name: &str) -> &'a Entity {
+        m.entities.iter().find(|e| e.name.raw == name).unwrap()
+    }
+
+    #[test]
+    fn entity_paths_follow_the_gateway_route_of_their_owner() {
+        let m = ecommerce();
+        assert_eq!(entity(&m, "Order").code.api_path, "/api/orders");
+        assert!(!entity(&m, "Order").code.nested);
+        assert_eq!(
+            entity(&m, "OrderItem").code.api_path,
+            "/api/orders/order-items"
+        );
+        assert!(entity(&m, "OrderItem").code.nested);
+        // payments has no route: its own resource path, not public
+        assert_eq!(entity(&m, "Payment").code.api_path, "/api/payments");
+        assert!(!entity(&m, "Payment").code.public);
+        let orders = m.services.iter().find(|s| s.name.raw == "orders").unwrap();
+        assert_eq!(orders.code.router_order, ["OrderItem", "Order"]);
+    }
+
+    #[test]
+    fn topics_attach_to_the_entity_they_are_named_after() {
+        let m = ecommerce();
+        let topics = |e: &str| -> Vec<String> {
+            entity(&m, e)
+                .code
+                .publishes
+                .iter()
+                .map(|t| t.raw.clone())
+                .collect()
+        };
+        assert_eq!(topics("Order"), ["order.created"]);
+        assert!(topics("OrderItem").is_empty());
+        assert_eq!(topics("User"), ["user.registered"]);
+    }
+
+    #[test]
+    fn schema_types_carry_the_column_constraints() {
+        let m = ecommerce();
+        let col = |e: &str, c: &str| {
+            entity(&m, e)
+                .columns
+                .iter()
+                .find(|x| x.name == c)
+                .unwrap()
+                .code
+                .clone()
+        };
+        assert_eq!(
+            col("Order", "status").schema_type,
+            "Literal[\"pending\", \"paid\", \"shipped\", \"cancelled\"]"
+        );
+        assert_eq!(
+            col("Order", "total").schema_type,
+            "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]"
+        );
+        assert_eq!(col("Order", "total").sample, "\"1.5\"");
+        assert!(!col("Order", "created_at").writable);
+        assert_eq!(entity(&m, "OrderItem").code.parents[0].snake, "order");
+        assert!(
+            entity(&m, "Order").code.parents.is_empty(),
+            "cross-database ref"
+        );
+    }
+
+    #[test]
+    fn decimal_digits_come_from_the_sql_type() {
+        assert_eq!(decimal_digits("NUMERIC(12,2)"), (Some(12), Some(2)));
+        assert_eq!(decimal_digits("UUID"), (None, None));
+    }
+}

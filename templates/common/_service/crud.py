@@ -1,0 +1,141 @@
+{{ header }}
+"""Generic CRUD: a repository over one SQLAlchemy model and the FastAPI router serving it.
+
+Errors map to HTTP: a missing row is 404, invalid input 422 (FastAPI), a unique violation or
+deleting a row that is still referenced 409, another constraint violation 422.
+"""
+
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import Base, get_session
+from app.events import publisher
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+class Repository(Generic[ModelT]):
+    """Create, read, update, delete and page through one table."""
+
+    def __init__(self, session: Session, model: type[ModelT]) -> None:
+        self.session = session
+        self.model = model
+
+    def get(self, key: Any) -> ModelT | None:
+        return self.session.get(self.model, key)
+
+    def page(self, limit: int, offset: int) -> tuple[Sequence[ModelT], int]:
+        pk = sa.inspect(self.model).primary_key[0]
+        count = sa.select(sa.func.count()).select_from(self.model)
+        query = sa.select(self.model).order_by(pk).limit(limit).offset(offset)
+        return self.session.scalars(query).all(), self.session.scalar(count) or 0
+
+    def create(self, values: dict[str, Any]) -> ModelT:
+        row = self.model(**values)
+        self.session.add(row)
+        self._commit(deleting=False)
+        self.session.refresh(row)
+        return row
+
+    def update(self, row: ModelT, values: dict[str, Any]) -> ModelT:
+        for key, value in values.items():
+            setattr(row, key, value)
+        self._commit(deleting=False)
+        self.session.refresh(row)
+        return row
+
+    def delete(self, row: ModelT) -> None:
+        self.session.delete(row)
+        self._commit(deleting=True)
+
+    def _commit(self, *, deleting: bool) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise integrity_error(exc, deleting=deleting) from exc
+
+
+def integrity_error(exc: IntegrityError, *, deleting: bool) -> HTTPException:
+    """The HTTP error for a constraint the database rejected."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if code == UNIQUE_VIOLATION:
+        return HTTPException(409, "a row with the same unique value already exists")
+    if code == FOREIGN_KEY_VIOLATION and deleting:
+        return HTTPException(409, "the row is still referenced by other rows")
+    if code == FOREIGN_KEY_VIOLATION:
+        return HTTPException(422, "a referenced row does not exist")
+    return HTTPException(422, "the row violates a database constraint")
+
+
+def crud_router(
+    *,
+    path: str,
+    name: str,
+    model: type[Base],
+    create: type[BaseModel],
+    update: type[BaseModel],
+    read: type[BaseModel],
+    page: type[BaseModel],
+    publishes: tuple[str, ...] = (),
+) -> APIRouter:
+    """List, create, read, update and delete rows of `model` under `path`."""
+    router = APIRouter(prefix=path, tags=[name])
+    key_type = sa.inspect(model).primary_key[0].type.python_type
+
+    def repository(
+        session: Annotated[Session, Depends(get_session)],
+    ) -> Iterator[Repository[Any]]:
+        yield Repository(session, model)
+
+    Repo = Annotated[Repository[Any], Depends(repository)]
+
+    def found(repo: Repository[Any], key: Any) -> Any:
+        row = repo.get(key)
+        if row is None:
+            raise HTTPException(404, f"{name} {key} not found")
+        return row
+
+    @router.get("", response_model=page, operation_id=f"list_{name}")
+    def list_rows(
+        repo: Repo,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Any:
+        rows, total = repo.page(limit, offset)
+        items = [read.model_validate(row) for row in rows]
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    @router.post(
+        "", response_model=read, status_code=201, operation_id=f"create_{name}"
+    )
+    def create_row(payload: create, repo: Repo) -> Any:  # type: ignore[valid-type]
+        row = read.model_validate(repo.create(payload.model_dump()))
+        for topic in publishes:
+            publisher.publish(topic, row.model_dump(mode="json"))
+        return row
+
+    @router.get("/{id}", response_model=read, operation_id=f"get_{name}")
+    def get_row(id: key_type, repo: Repo) -> Any:  # type: ignore[valid-type]
+        return found(repo, id)
+
+    @router.patch("/{id}", response_model=read, operation_id=f"update_{name}")
+    def update_row(id: key_type, payload: update, repo: Repo) -> Any:  # type: ignore[valid-type]
+        values = payload.model_dump(exclude_unset=True)
+        return repo.update(found(repo, id), values)
+
+    @router.delete("/{id}", status_code=204, operation_id=f"delete_{name}")
+    def delete_row(id: key_type, repo: Repo) -> Response:  # type: ignore[valid-type]
+        repo.delete(found(repo, id))
+        return Response(status_code=204)
+
+    return router

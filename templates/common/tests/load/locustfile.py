@@ -1,0 +1,81 @@
+{{ header }}
+"""Load test of every public route of {{ m.name.raw }} through the gateway.
+
+    pip install locust==2.47.0
+    locust -f tests/load/locustfile.py --host https://{% if m.ingress %}{{ m.ingress.host }}{% else %}localhost:8080{% endif %}
+
+Targets for scale `{{ m.scale }}`: {{ m.preset.targets.rps }} rps, p95 < {{ m.preset.targets.p95_ms }} ms.
+"""
+
+import random
+import uuid
+from typing import Any
+
+from locust import HttpUser, between, task
+
+
+def unique_text(length: int) -> str:
+    return uuid.uuid4().hex[:length]
+
+
+class ApiUser(HttpUser):
+    """Reads dominate: list and get, with one create for every few reads."""
+
+    wait_time = between(0.5, 2)
+
+    def on_start(self) -> None:
+        self.known: dict[str, list[Any]] = {}
+
+    def remember(self, path: str, key: Any) -> None:
+        keys = self.known.setdefault(path, [])
+        keys.append(key)
+        del keys[:-100]
+
+    def create(self, path: str, payload: dict[str, Any], pk: str = "id") -> Any:
+        with self.client.post(path, json=payload, name=path, catch_response=True) as r:
+            if r.status_code != 201:
+                r.failure(f"{r.status_code}: {r.text[:200]}")
+                return None
+            key = r.json()[pk]
+            self.remember(path, key)
+            return key
+
+    def get_one(self, path: str) -> None:
+        if self.known.get(path):
+            key = random.choice(self.known[path])
+            self.client.get(f"{path}/{key}", name=f"{path}/{{ '{' }}id{{ '}' }}")
+{%- for e in m.entities %}{% if e.code.public %}
+
+    def {{ e.name.snake }}_payload(self) -> dict[str, Any]:
+        return {
+{%- for c in e.columns %}{% if c.code.writable %}
+{%- set_global parent = "" %}
+{%- for p in e.code.parents %}{% if p.column == c.name %}{% set_global parent = p.snake %}{% endif %}{% endfor %}
+{%- if parent %}
+            "{{ c.name }}": self.{{ parent }}_key(),
+{%- else %}
+            "{{ c.name }}": {{ c.code.sample }},
+{%- endif %}
+{%- endif %}{% endfor %}
+        }
+
+    def {{ e.name.snake }}_key(self) -> Any:
+        known = self.known.get("{{ e.code.api_path }}")
+        if known:
+            return random.choice(known)
+        path = "{{ e.code.api_path }}"
+        return self.create(path, self.{{ e.name.snake }}_payload(), "{{ e.pk }}")
+
+    @task(5)
+    def list_{{ e.name.snake }}(self) -> None:
+        self.client.get("{{ e.code.api_path }}", params={"limit": 20})
+
+    @task(3)
+    def get_{{ e.name.snake }}(self) -> None:
+        self.get_one("{{ e.code.api_path }}")
+
+    @task(1)
+    def create_{{ e.name.snake }}(self) -> None:
+        path = "{{ e.code.api_path }}"
+        self.create(path, self.{{ e.name.snake }}_payload(), "{{ e.pk }}")
+{%- endif %}{% endfor %}

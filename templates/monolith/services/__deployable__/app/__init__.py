@@ -1,0 +1,2 @@
+{{ header }}
+"""{{ deployable.name.title }}: {{ m.description }} (one app, a module per service)."""

@@ -1,0 +1,2 @@
+{{ header }}
+"""Modules of {{ deployable.name.raw }}, one per service of the blueprint."""

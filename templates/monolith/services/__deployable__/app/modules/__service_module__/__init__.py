@@ -1,0 +1,2 @@
+{{ header }}
+"""The {{ service.name.raw }} module of {{ m.deployables[0].name.raw }}: {{ service.description }}."""

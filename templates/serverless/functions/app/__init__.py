@@ -1,0 +1,2 @@
+{{ header }}
+"""{{ m.name.title }} functions: {{ m.description }}."""

@@ -1,0 +1,1 @@
+{% set svc = m.services[0] %}{% include "common/_service/crud.py" %}

@@ -1,0 +1,2 @@
+{{ header }}
+"""Code of each service, shared by its functions."""

@@ -1,0 +1,2 @@
+{{ header }}
+"""The {{ service.name.raw }} service: {{ service.description }}."""

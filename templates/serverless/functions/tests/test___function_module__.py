@@ -1,0 +1,132 @@
+{{ header }}
+{%- if function.trigger == "http" %}
+"""{{ function.name.raw }} called with API Gateway HTTP API (payload 2.0) events."""
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from {{ function.name.snake }} import handler
+
+
+def unique_text(length: int) -> str:
+    return uuid.uuid4().hex[:length]
+
+
+def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """An API Gateway HTTP API event as Lambda receives it."""
+    return {
+        "version": "2.0",
+        "routeKey": f"ANY {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "api.example.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "pytest",
+            },
+            "requestId": "request",
+            "routeKey": f"ANY {path}",
+            "stage": "$default",
+            "timeEpoch": 0,
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def call(context: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    response = handler(api_event(method, path, body), context)
+    text = response.get("body")
+    return response["statusCode"], json.loads(text) if text else None
+
+
+def test_health(context: Any) -> None:
+    assert call(context, "GET", "/healthz") == (200, {"status": "ok"})
+{%- for e in m.entities %}{% if e.owner == function.service %}
+
+
+def {{ e.name.snake }}_payload(context: Any) -> dict[str, Any]:
+    return {
+{%- for c in e.columns %}{% if c.code.writable %}
+{%- set_global parent = "" %}
+{%- for p in e.code.parents %}{% if p.column == c.name %}{% set_global parent = p.snake %}{% endif %}{% endfor %}
+{%- if parent %}
+        "{{ c.name }}": {{ parent }}_id(context),
+{%- else %}
+        "{{ c.name }}": {{ c.code.sample }},
+{%- endif %}
+{%- endif %}{% endfor %}
+    }
+
+
+def {{ e.name.snake }}_id(context: Any) -> Any:
+    payload = {{ e.name.snake }}_payload(context)
+    status, body = call(context, "POST", "{{ e.code.api_path }}", payload)
+    assert status == 201, body
+    return body["{{ e.pk }}"]
+
+
+def test_{{ e.name.snake }}_round_trip(context: Any) -> None:
+    path = "{{ e.code.api_path }}"
+    status, created = call(context, "POST", path, {{ e.name.snake }}_payload(context))
+    assert status == 201, created
+    url = f"{path}/{created['{{ e.pk }}']}"
+    assert call(context, "GET", url) == (200, created)
+    status, page = call(context, "GET", path)
+    assert status == 200
+    assert page["total"] >= 1
+    assert call(context, "DELETE", url)[0] == 204
+    assert call(context, "GET", url)[0] == 404
+
+
+@pytest.mark.parametrize("body", [{"unexpected_field": 1}, []])
+def test_{{ e.name.snake }}_invalid_body_is_422(context: Any, body: Any) -> None:
+    assert call(context, "POST", "{{ e.code.api_path }}", body)[0] == 422
+{%- endif %}{% endfor %}
+{%- else %}
+"""{{ function.name.raw }} called with SQS events of topic `{{ function.topic.raw }}`."""
+
+import json
+from typing import Any
+
+from {{ function.name.snake }} import handler
+
+
+def sqs_event(*bodies: tuple[str, str]) -> dict[str, Any]:
+    """An SQS event as Lambda receives it: (messageId, body) per record."""
+    return {
+        "Records": [
+            {
+                "messageId": message_id,
+                "receiptHandle": f"handle-{message_id}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:{{ m.cloud.region }}:123456789012:queue",
+                "awsRegion": "{{ m.cloud.region }}",
+            }
+            for message_id, body in bodies
+        ]
+    }
+
+
+def test_events_are_handled(context: Any) -> None:
+    event = sqs_event(("m-1", json.dumps({"id": "1"})), ("m-2", json.dumps({})))
+    assert handler(event, context) == {"batchItemFailures": []}
+
+
+def test_only_failed_records_are_reported(context: Any) -> None:
+    event = sqs_event(("ok", json.dumps({"id": "1"})), ("bad", "not json"))
+    assert handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+{%- endif %}

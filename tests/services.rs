@@ -1,0 +1,194 @@
+//! Service code, API contracts, migrations and tests generated for each architecture type.
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn generate(example: &str, arch: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("codex-system-design")
+        .unwrap()
+        .args([
+            "--example",
+            example,
+            "--type",
+            arch,
+            "--scale",
+            "small",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    (dir, out)
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn microservices_get_an_app_tests_dockerfile_and_contract_per_service() {
+    let (_d, out) = generate("ecommerce", "microservices");
+    for svc in ["users", "products", "orders", "payments", "notifications"] {
+        for f in [
+            "app/main.py",
+            "app/models.py",
+            "app/health.py",
+            "tests/test_api.py",
+            "tests/conftest.py",
+            "Dockerfile",
+            "openapi.yaml",
+            "requirements.txt",
+        ] {
+            assert!(
+                out.join("services").join(svc).join(f).is_file(),
+                "{svc}/{f}"
+            );
+        }
+    }
+    assert!(
+        !out.join("services/gateway").exists(),
+        "gateways get no code"
+    );
+}
+
+#[test]
+fn nested_entity_routes_are_registered_before_the_parent_item_route() {
+    let (_d, out) = generate("ecommerce", "microservices");
+    let routes = read(&out, "services/orders/app/routes.py");
+    let nested = routes.find("path=\"/api/orders/order-items\"").unwrap();
+    let parent = routes.find("path=\"/api/orders\"").unwrap();
+    assert!(nested < parent, "{routes}");
+    let api = read(&out, "services/orders/openapi.yaml");
+    assert!(api.contains("  /api/orders/order-items/{id}:"), "{api}");
+    assert!(api.contains("  /api/orders:"));
+}
+
+#[test]
+fn requirements_are_pinned_and_follow_the_broker_and_cache() {
+    let (_d, out) = generate("ecommerce", "microservices");
+    let users = read(&out, "services/users/requirements.txt");
+    assert!(users.contains("aiokafka==") && users.contains("redis=="));
+    let products = read(&out, "services/products/requirements.txt");
+    assert!(!products.contains("aiokafka") && !products.contains("redis"));
+    for line in products.lines().filter(|l| !l.starts_with('#')) {
+        assert!(line.contains("=="), "unpinned: {line}");
+    }
+    let (_d2, auth) = generate("auth-service", "microservices");
+    assert!(read(&auth, "services/identity/requirements.txt").contains("aio-pika=="));
+}
+
+#[test]
+fn migrations_have_foreign_keys_only_within_a_database() {
+    let (_d, out) = generate("ecommerce", "microservices");
+    let orders = read(&out, "migrations/orders-db/V001__init.sql");
+    assert!(orders.contains("FOREIGN KEY (\"order_id\") REFERENCES \"orders\" (\"id\")"));
+    assert!(orders.contains("COMMENT ON COLUMN \"orders\".\"user_id\" IS 'Logical reference"));
+    assert!(orders.contains("CHECK (\"status\" IN ('pending', 'paid', 'shipped', 'cancelled'))"));
+    let payments = read(&out, "migrations/payments-db/V001__init.sql");
+    assert!(!payments.contains("FOREIGN KEY"), "{payments}");
+    let down = read(&out, "migrations/orders-db/V001__init.down.sql");
+    let items = down.find("DROP TABLE IF EXISTS \"order_items\"").unwrap();
+    let parents = down.find("DROP TABLE IF EXISTS \"orders\"").unwrap();
+    assert!(items < parents, "children are dropped first");
+}
+
+#[test]
+fn monolith_keys_are_real_foreign_keys_in_its_one_database() {
+    let (_d, out) = generate("ecommerce", "monolith");
+    let sql = read(&out, "migrations/shop-db/V001__init.sql");
+    assert!(sql.contains("FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\")"));
+    for module in ["users", "products", "orders", "payments", "notifications"] {
+        let path = format!("services/shop-app/app/modules/{module}/models.py");
+        assert!(out.join(&path).is_file(), "{path}");
+    }
+    assert!(!out.join("services/orders").exists());
+    let main = read(&out, "services/shop-app/app/main.py");
+    assert!(main.contains("    \"orders\",\n"));
+}
+
+#[test]
+fn grpc_services_get_a_buf_style_proto() {
+    let (_d, out) = generate("auth-service", "microservices");
+    let proto = read(&out, "proto/tokens/v1/tokens.proto");
+    assert!(proto.contains("package tokens.v1;"));
+    assert!(proto.contains("service TokensService {"));
+    assert!(proto.contains("rpc ListTokens(ListTokensRequest) returns (ListTokensResponse);"));
+    assert!(proto.contains("import \"google/protobuf/timestamp.proto\";"));
+    assert!(
+        !out.join("proto/identity").exists(),
+        "http-only services have no proto"
+    );
+}
+
+#[test]
+fn enum_columns_become_prefixed_proto_enums_with_an_unspecified_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = dir.path().join("bp.yaml");
+    fs::write(
+        &bp,
+        "version: 1\nname: pay\ntype: microservices\nservices:\n  payments:\n    language: python\n    protocol: grpc\n    database: pay-db\n    entities: [Payment]\nentities:\n  Payment:\n    fields:\n      id: uuid pk\n      status: enum(authorized, captured)\ndatabases: { pay-db: { engine: postgres } }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("codex-system-design")
+        .unwrap()
+        .args(["generate", "-f"])
+        .arg(&bp)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let proto = read(&out, "proto/payments/v1/payments.proto");
+    assert!(
+        proto.contains("  PAYMENT_STATUS_UNSPECIFIED = 0;"),
+        "{proto}"
+    );
+    assert!(proto.contains("  PAYMENT_STATUS_CAPTURED = 2;"));
+    assert!(proto.contains("  PaymentStatus status = 2;"));
+}
+
+#[test]
+fn serverless_gets_a_handler_module_and_a_test_per_function() {
+    let (_d, out) = generate("ecommerce", "serverless");
+    for f in [
+        "functions/users_api.py",
+        "functions/orders_payment_completed.py",
+        "functions/tests/test_users_api.py",
+        "functions/tests/test_orders_payment_completed.py",
+        "functions/app/modules/orders/models.py",
+        "functions/requirements.txt",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert!(read(&out, "functions/users_api.py").contains("handler = Mangum(app"));
+    assert!(read(&out, "functions/orders_payment_completed.py").contains("batchItemFailures"));
+    assert!(!out.join("services").exists());
+}
+
+#[test]
+fn load_and_e2e_tests_cover_every_public_entity() {
+    let (_d, out) = generate("auth-service", "microservices");
+    let locust = read(&out, "tests/load/locustfile.py");
+    assert!(locust.contains("\"/api/identity/accounts\""));
+    assert!(locust.contains("\"/api/tokens\""));
+    assert!(!locust.contains("audit-events"), "workers are not public");
+    let e2e = read(&out, "tests/e2e/test_gateway.py");
+    assert!(e2e.contains("pytest.mark.skipif(not GATEWAY"));
+}
+
+#[test]
+fn service_code_is_byte_identical_across_runs() {
+    let (_a, one) = generate("event-orders", "microservices");
+    let (_b, two) = generate("event-orders", "microservices");
+    for rel in [
+        "services/inventory/app/models.py",
+        "services/orders/tests/test_api.py",
+        "services/shipping/openapi.yaml",
+        "migrations/shipping-db/V001__init.sql",
+    ] {
+        assert_eq!(read(&one, rel), read(&two, rel), "{rel}");
+    }
+}
