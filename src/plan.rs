@@ -112,7 +112,21 @@ fn applies(path: &str, m: &Model) -> bool {
     if path.starts_with(".github/") {
         return m.ci.github;
     }
+    if let Some(rest) = path.strip_prefix("infra/terraform/modules/") {
+        return terraform_module_applies(rest.split('/').next().unwrap_or_default(), m);
+    }
     true
+}
+
+/// Terraform modules are written only when the root module calls them.
+fn terraform_module_applies(module: &str, m: &Model) -> bool {
+    match module {
+        "cluster" | "registry" => !m.is_serverless,
+        "database" => !m.is_serverless && !m.databases.is_empty(),
+        "messaging" => !m.is_serverless && m.messaging.is_some(),
+        "cache" => !m.caches.is_empty(),
+        _ => true,
+    }
 }
 
 /// Template names of one type: common ones, replaced or extended by the type's own.
@@ -134,8 +148,14 @@ pub fn templates_for<'a>(
     for (rel, name) in typed {
         chosen.insert(rel, name);
     }
-    chosen.retain(|rel, _| !rel.split('/').any(|seg| seg.starts_with('_')));
+    chosen.retain(|rel, _| !rel.split('/').any(is_partial_segment));
     chosen
+}
+
+/// A path segment of partials: starts with `_` and is not a repeat placeholder
+/// (`envs/__env__.tfvars` is a file per environment, not a partial).
+fn is_partial_segment(seg: &str) -> bool {
+    seg.starts_with('_') && !Collection::ALL.iter().any(|(p, _)| seg.starts_with(p))
 }
 
 pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {
@@ -219,6 +239,14 @@ mod tests {
         assert_eq!(t.get("b.yaml").map(String::as_str), Some("monolith/b.yaml"));
         assert!(!t.contains_key("c.yaml"));
         assert!(!t.keys().any(|k| k.contains("_macros")));
+    }
+
+    #[test]
+    fn placeholder_file_names_are_not_partials() {
+        let names = ["common/envs/__env__.tfvars", "common/_partials/__env__.tf"];
+        let t = templates_for(names.into_iter(), "monolith");
+        assert!(t.contains_key("envs/__env__.tfvars"));
+        assert!(!t.keys().any(|k| k.contains("_partials")));
     }
 
     #[test]

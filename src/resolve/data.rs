@@ -17,6 +17,8 @@ pub struct Entity {
     pub columns: Vec<Column>,
     pub pk: String,
     pub indexes: Vec<Index>,
+    /// Columns declared `unique` (not the primary key): looked up by value.
+    pub unique_columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -243,7 +245,13 @@ fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
                     });
                 }
             }
+            let unique_columns = columns
+                .iter()
+                .filter(|c| c.unique && !c.pk)
+                .map(|c| c.name.clone())
+                .collect();
             Entity {
+                unique_columns,
                 resource: Names::new(&table).kebab,
                 name: Names::new(name),
                 table,
