@@ -328,3 +328,205 @@ fn every_example_type_and_scale_passes_the_reference_check_and_fmt() {
     refused.dedup();
     assert_eq!(refused, ["auth-service serverless"]);
 }
+
+fn render(text: &str) -> Vec<(String, String)> {
+    let src = Source {
+        text: text.to_owned(),
+        file: "blueprint.yaml".into(),
+    };
+    match pipeline::generate(&src, &TemplateSet::embedded(), false) {
+        Ok(g) => g
+            .files
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("infra/terraform/"))
+            .collect(),
+        Err(_) => panic!("blueprint does not generate"),
+    }
+}
+
+fn file<'a>(files: &'a [(String, String)], path: &str) -> &'a str {
+    files
+        .iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, t)| t.as_str())
+        .unwrap_or_else(|| panic!("{path} not generated"))
+}
+
+fn check_rendered(files: &[(String, String)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir
+            .path()
+            .join(path.strip_prefix("infra/terraform/").unwrap());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let mut problems = check_tree(dir.path());
+    if let Some(tf) = terraform() {
+        let out = std::process::Command::new(tf)
+            .args(["fmt", "-check", "-recursive", "-list=true", "-no-color"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            problems.push(format!("fmt: {}", String::from_utf8_lossy(&out.stdout)));
+        }
+    }
+    problems
+}
+
+fn example_as(example: &str, arch: &str, scale: &str) -> String {
+    let text = assets::example(example).unwrap();
+    set_top_level(&set_top_level(text, "type", arch), "scale", scale)
+}
+
+#[test]
+fn microservices_get_a_database_per_blueprint_database_an_ecr_repo_per_built_service_and_irsa() {
+    let files = render(&example_as("ecommerce", "microservices", "medium"));
+    let main = file(&files, "infra/terraform/main.tf");
+    for db in ["users_db", "products_db", "orders_db", "payments_db"] {
+        assert!(
+            main.contains(&format!("module \"database_{db}\" {{")),
+            "{db}"
+        );
+    }
+    assert_eq!(
+        main.matches("source                     = \"./modules/database\"")
+            .count(),
+        4
+    );
+    assert!(main.contains(
+        "repositories = [\"shop/users\", \"shop/products\", \"shop/orders\", \"shop/payments\", \"shop/notifications\"]"
+    ));
+    assert!(main.contains("system:serviceaccount:${var.kubernetes_namespace}:${each.value}"));
+    let db = file(&files, "infra/terraform/modules/database/main.tf");
+    assert!(db.contains("manage_master_user_password   = true"));
+    assert!(!db.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("password") || l.starts_with("master_password")
+    }));
+    assert!(db.contains("count               = var.read_replicas"));
+    let vars = file(&files, "infra/terraform/variables.tf");
+    assert!(vars.contains("default     = \"db.r6g.large\""));
+    assert!(
+        vars.contains("default     = 1\n"),
+        "one read replica at medium scale"
+    );
+    let msk = file(&files, "infra/terraform/modules/messaging/main.tf");
+    assert!(msk.contains("resource \"aws_msk_cluster\" \"this\""));
+    for env in ["dev", "staging", "prod"] {
+        let tfvars = file(&files, &format!("infra/terraform/envs/{env}.tfvars"));
+        assert!(tfvars.contains(&format!("environment          = \"{env}\"")));
+        let backend = file(&files, &format!("infra/terraform/envs/{env}.backend.hcl"));
+        assert!(backend.contains(&format!("key          = \"shop/{env}/terraform.tfstate\"")));
+    }
+    assert!(file(&files, "infra/terraform/versions.tf").contains("backend \"s3\" {}"));
+}
+
+#[test]
+fn scale_sizes_the_cluster_databases_and_caches() {
+    let small = render(&example_as("ecommerce", "microservices", "small"));
+    let large = render(&example_as("ecommerce", "microservices", "large"));
+    let (vs, vl) = (
+        file(&small, "infra/terraform/variables.tf"),
+        file(&large, "infra/terraform/variables.tf"),
+    );
+    assert!(vs.contains("default     = [\"t3.small\"]"));
+    assert!(vl.contains("default     = [\"m6i.2xlarge\"]"));
+    assert!(vs.contains("default     = \"db.t4g.small\""));
+    assert!(vl.contains("default     = \"db.r6g.2xlarge\""));
+    // small: single instance, single cache node, both marked as deliberate for checkov.
+    let db_small = file(&small, "infra/terraform/modules/database/main.tf");
+    assert!(db_small.contains("#checkov:skip=CKV_AWS_157:"));
+    let db_large = file(&large, "infra/terraform/modules/database/main.tf");
+    assert!(!db_large.contains("checkov:skip=CKV_AWS_157"));
+    assert!(vl.contains("variable \"cache_shards\"") && vl.contains("default     = 3\n"));
+}
+
+#[test]
+fn monolith_has_one_database_and_one_app_repository() {
+    let files = render(&example_as("ecommerce", "monolith", "small"));
+    let main = file(&files, "infra/terraform/main.tf");
+    assert_eq!(
+        main.matches("source                     = \"./modules/database\"")
+            .count(),
+        1
+    );
+    assert!(main.contains("module \"database_shop_db\""));
+    assert!(main.contains("repositories = [\"shop/shop-app\"]"));
+    assert!(main.contains("module \"cache_sessions\""));
+    assert!(
+        check_rendered(&files).is_empty(),
+        "{:?}",
+        check_rendered(&files)
+    );
+}
+
+#[test]
+fn serverless_has_a_function_per_lowered_function_tables_per_entity_and_no_cluster() {
+    let files = render(&example_as("ecommerce", "serverless", "large"));
+    let main = file(&files, "infra/terraform/main.tf");
+    for f in [
+        "users_api",
+        "products_api",
+        "orders_api",
+        "orders_payment_completed",
+        "payments_api",
+        "payments_order_created",
+        "notifications_user_registered",
+        "notifications_order_created",
+    ] {
+        assert!(main.contains(&format!("module \"function_{f}\" {{")), "{f}");
+    }
+    assert!(main.contains("route_key = \"ANY /api/orders/{proxy+}\""));
+    for t in ["user", "product", "order", "order_item", "payment"] {
+        assert!(main.contains(&format!("module \"table_{t}\" {{")), "{t}");
+    }
+    assert!(main.contains("unique_keys     = [\"email\"]"));
+    assert!(main.contains("module \"queue_notifications_order_created\""));
+    assert!(!files.iter().any(|(p, _)| p.contains("modules/cluster/")
+        || p.contains("modules/database/")
+        || p.contains("modules/registry/")));
+    let f = file(&files, "infra/terraform/modules/function/main.tf");
+    for needle in [
+        "runtime                        = var.runtime",
+        "mode = \"Active\"",
+        "dead_letter_config",
+    ] {
+        assert!(f.contains(needle), "{needle}");
+    }
+    let vars = file(&files, "infra/terraform/variables.tf");
+    assert!(vars.contains("default     = 1024\n") && vars.contains("default     = 1000\n"));
+    assert!(!file(&files, "infra/terraform/envs/dev.tfvars").contains("kubernetes_namespace"));
+}
+
+#[test]
+fn sqs_broker_and_a_blueprint_without_data_stores_pass_the_checks_for_every_type() {
+    let sqs = assets::example("ecommerce")
+        .unwrap()
+        .replace("broker: kafka", "broker: sqs");
+    let minimal = "version: 1\nname: tiny\ntype: microservices\nscale: small\n\
+        cloud: { provider: aws, region: us-east-1 }\nenvironments: [dev]\n\
+        services:\n  api:\n    language: python\n";
+    for text in [sqs.as_str(), minimal] {
+        for arch in TYPES {
+            let files = render(&set_top_level(text, "type", arch));
+            let problems = check_rendered(&files);
+            assert!(problems.is_empty(), "{arch}: {problems:?}");
+        }
+    }
+    let files = render(&sqs);
+    let m = file(&files, "infra/terraform/modules/messaging/main.tf");
+    assert!(m.contains("resource \"aws_sns_topic\" \"this\""));
+    let main = file(&files, "infra/terraform/main.tf");
+    assert!(
+        main.contains(
+            "{ name = \"order.created\", consumers = [\"payments\", \"notifications\"] },"
+        )
+    );
+    assert!(main.contains("module.messaging.queue_arns[\"order.created/payments\"]"));
+    let tiny = render(minimal);
+    assert!(!tiny.iter().any(|(p, _)| p.contains("modules/database/")
+        || p.contains("modules/cache/")
+        || p.contains("modules/messaging/")));
+}
