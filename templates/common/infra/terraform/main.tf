@@ -12,6 +12,10 @@ module "kms" {
   source = "./modules/kms"
   name   = local.prefix
   region = var.region
+{%- if m.messaging and m.messaging.is_sqs %}
+  # SNS delivers to the encrypted queues.
+  service_principals = ["sns.amazonaws.com"]
+{%- endif %}
 }
 
 module "network" {

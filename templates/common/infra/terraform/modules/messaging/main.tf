@@ -43,7 +43,7 @@ resource "aws_msk_cluster" "this" {
   cluster_name           = var.name
   kafka_version          = var.kafka_version
   number_of_broker_nodes = local.broker_nodes
-  enhanced_monitoring    = "PER_TOPIC_PER_BROKER"
+  enhanced_monitoring    = "PER_BROKER"
 
   broker_node_group_info {
     instance_type   = var.instance_type
@@ -135,6 +135,7 @@ resource "aws_secretsmanager_secret_version" "broker" {
 
 resource "aws_mq_broker" "this" {
   #checkov:skip=CKV_AWS_48:RabbitMQ brokers support only general logs, which are on; audit logs are ActiveMQ-only
+  #checkov:skip=CKV_AWS_209:Amazon MQ for RabbitMQ encrypts at rest with an AWS-owned key only; customer keys are ActiveMQ-only
   broker_name                = var.name
   engine_type                = "RabbitMQ"
   engine_version             = var.engine_version
@@ -145,11 +146,6 @@ resource "aws_mq_broker" "this" {
   publicly_accessible        = false
   auto_minor_version_upgrade = true
   apply_immediately          = false
-
-  encryption_options {
-    kms_key_id        = var.kms_key_arn
-    use_aws_owned_key = false
-  }
 
   logs {
     general = true

@@ -75,7 +75,6 @@ resource "aws_lambda_function" "this" {
   role                           = aws_iam_role.this.arn
   runtime                        = var.runtime
   handler                        = var.handler
-  architectures                  = ["arm64"]
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_s
   reserved_concurrent_executions = var.reserved_concurrency
