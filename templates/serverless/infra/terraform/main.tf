@@ -139,40 +139,44 @@ resource "aws_cloudwatch_event_target" "{{ f.name.snake }}" {
 {%- if needs_policy %}
 
 data "aws_iam_policy_document" "{{ f.name.snake }}" {
-{%- for e in m.entities %}{% if e.owner == s.name.raw %}
+{%- for en in s.entities %}
+{%- if not loop.first %}
+{% endif %}
   statement {
-    sid     = "Table{{ e.name.pascal }}"
+    sid     = "Table{{ en | pascal }}"
     actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
     resources = [
-      module.table_{{ e.name.snake }}.arn,
-      "${module.table_{{ e.name.snake }}.arn}/index/*",
+      module.table_{{ en | snake }}.arn,
+      "${module.table_{{ en | snake }}.arn}/index/*",
     ]
   }
-
-{%- endif %}{% endfor %}
+{%- endfor %}
 {%- if publishes %}
+{%- if owns_tables %}
+{% endif %}
   statement {
     sid       = "PublishEvents"
     actions   = ["events:PutEvents"]
     resources = [aws_cloudwatch_event_bus.events.arn]
   }
-
 {%- endif %}
 {%- if f.trigger == "queue" %}
+{%- if owns_tables or publishes %}
+{% endif %}
   statement {
     sid       = "ConsumeQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
     resources = [module.queue_{{ f.name.snake }}.arn]
   }
-
 {%- endif %}
 {%- if s.cache %}
+{%- if owns_tables or publishes or f.trigger == "queue" %}
+{% endif %}
   statement {
     sid       = "ConnectToCache"
     actions   = ["elasticache:Connect"]
     resources = [module.cache_{{ s.cache.name | snake }}.replication_group_arn, module.cache_{{ s.cache.name | snake }}.iam_user_arn]
   }
-
 {%- endif %}
 }
 {%- endif %}
