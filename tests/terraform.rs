@@ -43,7 +43,8 @@ variable "size" {
 
 const CHILD_OUT: &str = r#"
 resource "aws_sqs_queue" "q" {
-  name = var.name
+  name          = var.name
+  delay_seconds = var.size
 }
 
 output "url" {
@@ -126,6 +127,18 @@ resource "aws_sqs_queue" "q" {
             "{expected} not in:\n{problems}"
         );
     }
+}
+
+#[test]
+fn unused_variables_and_locals_are_reported() {
+    let m = module(&[(
+        "main.tf",
+        "variable \"a\" {}\nvariable \"b\" {}\nlocals {\n  x = var.a\n  y = 1\n}\noutput \"o\" {\n  value = local.x\n}\n",
+    )]);
+    assert_eq!(
+        m.unused(),
+        ["variable `b` is never used", "local `y` is never used"]
+    );
 }
 
 #[test]
@@ -232,6 +245,7 @@ fn tfvars_keys_must_be_root_variables_and_module_sources_must_exist() {
                 "main.tf",
                 "module \"m\" {\n  source = \"./modules/none\"\n}\n",
             ),
+            ("outputs.tf", CHILD_OUT),
             (
                 "envs/dev.tfvars",
                 "name = \"dev\"\nsize = 2\nflavour = \"x\"\n",

@@ -10,7 +10,9 @@
 //!   the called module without a default is given;
 //! - every `module.X.OUTPUT` names an output the called module declares;
 //! - nothing is declared twice (variables, locals, outputs, modules, resources, data sources);
-//! - every key of a `*.tfvars` file is a variable of the root module it belongs to.
+//! - every key of a `*.tfvars` file is a variable of the root module it belongs to;
+//! - every variable and local is used (Terraform allows dead ones; generated code should not
+//!   have them).
 
 use hcl_edit::expr::{Expression, ForExpr, Traversal, TraversalOperator};
 use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
@@ -183,6 +185,29 @@ impl Module {
                 parts,
             });
         }
+    }
+
+    /// Variables and locals nothing refers to: legal Terraform, but dead code in generated output.
+    pub fn unused(&self) -> Vec<String> {
+        let used = |kind: &str, name: &str| {
+            self.refs.iter().any(|r| {
+                r.parts.first().map(String::as_str) == Some(kind)
+                    && r.parts.get(1).map(String::as_str) == Some(name)
+            })
+        };
+        let mut out: Vec<String> = self
+            .variables
+            .keys()
+            .filter(|v| !used("var", v))
+            .map(|v| format!("variable `{v}` is never used"))
+            .collect();
+        out.extend(
+            self.locals
+                .iter()
+                .filter(|l| !used("local", l))
+                .map(|l| format!("local `{l}` is never used")),
+        );
+        out
     }
 
     /// Problems inside this module alone (declarations and references).
@@ -378,6 +403,9 @@ pub fn check_tree(root: &Path) -> Vec<String> {
     for (dir, m) in &mods {
         for p in m.check_local() {
             out.push(format!("{}/{p}", rel(dir)));
+        }
+        for p in m.unused() {
+            out.push(format!("{}: {p}", rel(dir)));
         }
         for (name, call) in &m.calls {
             if !call.source.starts_with("./") && !call.source.starts_with("../") {

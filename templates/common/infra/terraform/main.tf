@@ -102,8 +102,8 @@ module "messaging" {
   allowed_security_group_ids = [module.cluster.cluster_security_group_id]
   broker_count               = var.broker_count
   instance_type              = var.broker_instance_type
-  log_retention_days         = var.log_retention_days
 {%- if m.messaging.is_kafka %}
+  log_retention_days         = var.log_retention_days
   partitions                 = var.topic_partitions
 {%- endif %}
 {%- endif %}

@@ -46,13 +46,13 @@ variable "instance_type" {
   description = "Instance type of the brokers."
   type        = string
 }
+{%- endif %}
+{%- if m.messaging.is_kafka %}
 
 variable "log_retention_days" {
   description = "Retention of the broker log group, in days."
   type        = number
 }
-{%- endif %}
-{%- if m.messaging.is_kafka %}
 
 variable "kafka_version" {
   description = "Apache Kafka version of the MSK cluster."
