@@ -128,9 +128,9 @@ variable "artifact_bucket" {
 }
 
 variable "function_version" {
-  description = "Version of the function packages to deploy."
+  description = "Version of the function packages to deploy (the services' version)."
   type        = string
-  default     = "{{ m.services[0].image_tag }}"
+  default     = "{% for s in m.services %}{% if m.functions | length > 0 and s.name.raw == m.functions[0].service %}{{ s.image_tag }}{% endif %}{% endfor %}"
 }
 
 variable "function_memory_mb" {
