@@ -147,7 +147,21 @@ fn applies(path: &str, m: &Model) -> bool {
     if path.starts_with(".github/") {
         return m.ci.github;
     }
+    if let Some(rest) = path.strip_prefix("infra/terraform/modules/") {
+        return terraform_module_applies(rest.split('/').next().unwrap_or_default(), m);
+    }
     true
+}
+
+/// Terraform modules are written only when the root module calls them.
+fn terraform_module_applies(module: &str, m: &Model) -> bool {
+    match module {
+        "cluster" | "registry" => !m.is_serverless,
+        "database" => !m.is_serverless && !m.databases.is_empty(),
+        "messaging" => !m.is_serverless && m.messaging.is_some(),
+        "cache" => !m.caches.is_empty(),
+        _ => true,
+    }
 }
 
 /// Template names of one type: common ones, replaced or extended by the type's own.
@@ -302,6 +316,14 @@ mod tests {
         let placeholders = ["common/services/__service__/app/__init__.py"];
         let t = templates_for(placeholders.into_iter(), "monolith");
         assert!(t.contains_key("services/__service__/app/__init__.py"));
+    }
+
+    #[test]
+    fn placeholder_file_names_are_not_partials() {
+        let names = ["common/envs/__env__.tfvars", "common/_partials/__env__.tf"];
+        let t = templates_for(names.into_iter(), "monolith");
+        assert!(t.contains_key("envs/__env__.tfvars"));
+        assert!(!t.keys().any(|k| k.contains("_partials")));
     }
 
     #[test]

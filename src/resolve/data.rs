@@ -19,6 +19,8 @@ pub struct Entity {
     pub indexes: Vec<Index>,
     /// Code-generation details (API path, events, test values); see `pycode`.
     pub code: super::pycode::EntityCode,
+    /// Columns declared `unique` (not the primary key): looked up by value.
+    pub unique_columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -247,7 +249,13 @@ fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
                     });
                 }
             }
+            let unique_columns = columns
+                .iter()
+                .filter(|c| c.unique && !c.pk)
+                .map(|c| c.name.clone())
+                .collect();
             Entity {
+                unique_columns,
                 resource: Names::new(&table).kebab,
                 name: Names::new(name),
                 table,

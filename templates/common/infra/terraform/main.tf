@@ -1,0 +1,274 @@
+{{ header }}
+locals {
+  prefix = "${var.name}-${var.environment}"
+  tags = merge(var.tags, {
+    System      = var.name
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+}
+
+module "kms" {
+  source = "./modules/kms"
+  name   = local.prefix
+  region = var.region
+{%- if m.messaging and m.messaging.is_sqs %}
+  # SNS delivers to the encrypted queues.
+  service_principals = ["sns.amazonaws.com"]
+{%- endif %}
+}
+
+module "network" {
+  source             = "./modules/network"
+  name               = local.prefix
+  cidr               = var.vpc_cidr
+  azs                = var.availability_zones
+  single_nat_gateway = var.single_nat_gateway
+  kms_key_arn        = module.kms.key_arn
+  log_retention_days = var.log_retention_days
+}
+
+module "cluster" {
+  source             = "./modules/cluster"
+  name               = local.prefix
+  kubernetes_version = var.kubernetes_version
+  subnet_ids         = module.network.private_subnet_ids
+  kms_key_arn        = module.kms.key_arn
+  log_retention_days = var.log_retention_days
+  instance_types     = var.node_instance_types
+  min_size           = var.node_min_size
+  desired_size       = var.node_desired_size
+  max_size           = var.node_max_size
+}
+
+# ECR is per account: with one AWS account per environment (recommended), each has its own.
+module "registry" {
+  source       = "./modules/registry"
+  kms_key_arn  = module.kms.key_arn
+  repositories = [{% for d in m.deployables %}{% if d.generated %}{% if not loop.first %}, {% endif %}{{ d.image_repository | quote }}{% endif %}{% endfor %}]
+}
+{%- for db in m.databases %}
+
+module "database_{{ db.name.snake }}" {
+  source                     = "./modules/database"
+  identifier                 = "${local.prefix}-{{ db.name.kebab }}"
+  db_name                    = "{{ db.db_name }}"
+  username                   = "{{ db.user }}"
+  instance_class             = var.db_instance_class
+  multi_az                   = var.db_multi_az
+  read_replicas              = var.db_read_replicas
+  allocated_storage          = var.db_allocated_storage
+  max_allocated_storage      = var.db_max_allocated_storage
+  backup_retention_days      = var.db_backup_retention_days
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [module.cluster.cluster_security_group_id]
+  kms_key_arn                = module.kms.key_arn
+}
+{%- endfor %}
+{%- for c in m.caches %}
+
+module "cache_{{ c.name.snake }}" {
+  source                     = "./modules/cache"
+  name                       = "${local.prefix}-{{ c.name.kebab }}"
+  node_type                  = var.cache_node_type
+  replicas                   = var.cache_replicas
+  shards                     = var.cache_shards
+  automatic_failover         = var.cache_automatic_failover
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [module.cluster.cluster_security_group_id]
+  kms_key_arn                = module.kms.key_arn
+  log_retention_days         = var.log_retention_days
+}
+{%- endfor %}
+{%- if m.messaging %}
+
+module "messaging" {
+  source      = "./modules/messaging"
+  name        = local.prefix
+  kms_key_arn = module.kms.key_arn
+{%- if m.messaging.is_sqs %}
+  topics = [
+{%- for t in m.messaging.topics %}
+    { name = {{ t.name.raw | quote }}, consumers = [{% if m.is_monolith %}{{ m.deployables[0].name.kebab | quote }}{% else %}{% for c in t.consumers %}{% if not loop.first %}, {% endif %}{{ c | kebab | quote }}{% endfor %}{% endif %}] },
+{%- endfor %}
+  ]
+{%- else %}
+
+  topics                     = [{% for t in m.messaging.topics %}{% if not loop.first %}, {% endif %}{{ t.name.raw | quote }}{% endfor %}]
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [module.cluster.cluster_security_group_id]
+  broker_count               = var.broker_count
+  instance_type              = var.broker_instance_type
+{%- if m.messaging.is_kafka %}
+  log_retention_days         = var.log_retention_days
+  partitions                 = var.topic_partitions
+{%- endif %}
+{%- endif %}
+}
+{%- endif %}
+
+# IAM roles for service accounts (IRSA): each workload's Kubernetes service account assumes its
+# own role, which grants only what that workload uses.
+locals {
+  workloads = [
+{%- for d in m.deployables %}
+    { name = {{ d.name.kebab | quote }}, service_account = {{ d.service_account | quote }} },
+{%- endfor %}
+  ]
+  service_accounts = { for w in local.workloads : w.name => w.service_account }
+}
+
+data "aws_iam_policy_document" "workload_assume" {
+  for_each = local.service_accounts
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [module.cluster.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${module.cluster.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${var.kubernetes_namespace}:${each.value}"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${module.cluster.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "workload" {
+  for_each           = local.service_accounts
+  name               = "${local.prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.workload_assume[each.key].json
+}
+{%- for d in m.deployables %}
+{%- set uses_messaging = m.messaging and (d.publishes | length > 0 or d.consumes | length > 0) %}
+{%- if d.database or d.cache or uses_messaging %}
+
+data "aws_iam_policy_document" "{{ d.name.snake }}" {
+{%- if d.database %}
+  statement {
+    sid       = "ReadDatabaseCredentials"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [module.database_{{ d.database.name | snake }}.master_user_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [module.kms.key_arn]
+  }
+{%- endif %}
+{%- if d.cache %}
+
+  statement {
+    sid       = "ConnectToCache"
+    actions   = ["elasticache:Connect"]
+    resources = [module.cache_{{ d.cache.name | snake }}.replication_group_arn, module.cache_{{ d.cache.name | snake }}.iam_user_arn]
+  }
+{%- endif %}
+{%- if uses_messaging and m.messaging.is_kafka %}
+
+  statement {
+    sid       = "ConnectToKafka"
+    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+    resources = [module.messaging.cluster_arn]
+  }
+{%- if d.publishes | length > 0 %}
+
+  statement {
+    sid     = "PublishTopics"
+    actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:WriteData"]
+    resources = [
+{%- for t in d.publishes %}
+      "${replace(module.messaging.cluster_arn, ":cluster/", ":topic/")}/{{ t.raw }}",
+{%- endfor %}
+    ]
+  }
+{%- endif %}
+{%- if d.consumes | length > 0 %}
+
+  statement {
+    sid     = "ConsumeTopics"
+    actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:ReadData"]
+    resources = [
+{%- for t in d.consumes %}
+      "${replace(module.messaging.cluster_arn, ":cluster/", ":topic/")}/{{ t.raw }}",
+{%- endfor %}
+    ]
+  }
+
+  statement {
+    sid       = "ConsumerGroup"
+    actions   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
+    resources = ["${replace(module.messaging.cluster_arn, ":cluster/", ":group/")}/{{ d.name.kebab }}"]
+  }
+{%- endif %}
+{%- endif %}
+{%- if uses_messaging and m.messaging.is_rabbitmq %}
+
+  statement {
+    sid       = "ReadBrokerCredentials"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [module.messaging.credentials_secret_arn]
+  }
+{%- if not d.database %}
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [module.kms.key_arn]
+  }
+{%- endif %}
+{%- endif %}
+{%- if uses_messaging and m.messaging.is_sqs %}
+{%- if d.publishes | length > 0 %}
+
+  statement {
+    sid     = "PublishTopics"
+    actions = ["sns:Publish"]
+    resources = [
+{%- for t in d.publishes %}
+      module.messaging.topic_arns[{{ t.raw | quote }}],
+{%- endfor %}
+    ]
+  }
+{%- endif %}
+{%- if d.consumes | length > 0 %}
+
+  statement {
+    sid     = "ConsumeQueues"
+    actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    resources = [
+{%- for t in d.consumes %}
+      module.messaging.queue_arns["{{ t.raw }}/{{ d.name.kebab }}"],
+{%- endfor %}
+    ]
+  }
+{%- endif %}
+
+  statement {
+    sid       = "UseMessageKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+{%- endif %}
+}
+
+resource "aws_iam_role_policy" "{{ d.name.snake }}" {
+  name   = "{{ d.name.kebab }}"
+  role   = aws_iam_role.workload[{{ d.name.kebab | quote }}].id
+  policy = data.aws_iam_policy_document.{{ d.name.snake }}.json
+}
+{%- endif %}
+{%- endfor %}

@@ -1,0 +1,17 @@
+{{ header }}
+terraform {
+  required_version = ">= 1.10.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.80"
+    }
+{%- if m.messaging.is_rabbitmq %}
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
+{%- endif %}
+  }
+}

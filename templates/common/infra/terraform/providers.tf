@@ -1,0 +1,8 @@
+{{ header }}
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = local.tags
+  }
+}

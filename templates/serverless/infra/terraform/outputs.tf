@@ -1,0 +1,40 @@
+{{ header }}
+output "api_endpoint" {
+  description = "Base URL of the HTTP API."
+  value       = module.api.endpoint
+}
+
+output "user_pool_id" {
+  description = "Cognito user pool that issues the API's tokens."
+  value       = module.api.user_pool_id
+}
+
+output "user_pool_client_id" {
+  description = "App client ID callers request tokens for."
+  value       = module.api.user_pool_client_id
+}
+
+output "function_names" {
+  description = "Lambda function names."
+  value = [
+{%- for f in m.functions %}
+    module.function_{{ f.name.snake }}.function_name,
+{%- endfor %}
+  ]
+}
+
+output "table_names" {
+  description = "DynamoDB table names."
+  value = [
+{%- for e in m.entities %}
+    module.table_{{ e.name.snake }}.name,
+{%- endfor %}
+  ]
+}
+{%- if m.messaging %}
+
+output "event_bus_name" {
+  description = "EventBridge bus the functions publish their events to."
+  value       = aws_cloudwatch_event_bus.events.name
+}
+{%- endif %}

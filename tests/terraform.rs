@@ -1,0 +1,546 @@
+//! Terraform layer: the reference check (our stand-in for `terraform validate`) proves it rejects
+//! what Terraform would reject, then runs over the Terraform of every built-in example × type ×
+//! scale, together with `terraform fmt -check` where a terraform binary is installed.
+
+mod tfcheck;
+
+use codex_system_design::assets;
+use codex_system_design::cli::set_top_level;
+use codex_system_design::pipeline::{self, Source};
+use codex_system_design::render::TemplateSet;
+use std::path::{Path, PathBuf};
+use tfcheck::{Module, check_tree};
+
+const TYPES: [&str; 3] = ["microservices", "monolith", "serverless"];
+const SCALES: [&str; 3] = ["small", "medium", "large"];
+
+fn module(files: &[(&str, &str)]) -> Module {
+    let mut m = Module::default();
+    for (name, text) in files {
+        m.add_source(name, text);
+    }
+    m
+}
+
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+const CHILD_VARS: &str = r#"
+variable "name" {
+  type = string
+}
+
+variable "size" {
+  type    = number
+  default = 1
+}
+"#;
+
+const CHILD_OUT: &str = r#"
+resource "aws_sqs_queue" "q" {
+  name          = var.name
+  delay_seconds = var.size
+}
+
+output "url" {
+  value = aws_sqs_queue.q.url
+}
+"#;
+
+#[test]
+fn declared_references_pass() {
+    let m = module(&[(
+        "main.tf",
+        r#"
+variable "name" {
+  type = string
+  validation {
+    condition     = length(var.name) > 0
+    error_message = "empty"
+  }
+}
+
+locals {
+  tags = { System = var.name }
+  ids  = [for s in aws_subnet.private : s.id]
+  map  = { for k, v in local.tags : k => "${v}-${var.name}" }
+}
+
+data "aws_region" "current" {}
+
+resource "aws_subnet" "private" {
+  count      = 2
+  cidr_block = cidrsubnet("10.0.0.0/16", 4, count.index)
+  tags       = local.tags
+}
+
+resource "aws_security_group" "sg" {
+  name = "${var.name}-${data.aws_region.current.name}"
+  dynamic "ingress" {
+    for_each = local.ids
+    content {
+      description = ingress.value
+    }
+  }
+  lifecycle {
+    ignore_changes = [tags]
+  }
+}
+
+output "ids" {
+  value = aws_subnet.private[*].id
+}
+"#,
+    )]);
+    assert_eq!(m.check_local(), Vec::<String>::new());
+}
+
+#[test]
+fn undeclared_variable_local_data_and_resource_are_rejected() {
+    let m = module(&[(
+        "main.tf",
+        r#"
+resource "aws_sqs_queue" "q" {
+  name   = "${var.missing}-x"
+  tags   = local.nope
+  policy = data.aws_iam_policy_document.absent.json
+  kms    = aws_kms_key.gone.arn
+  other  = module.ghost.id
+}
+"#,
+    )]);
+    let problems = m.check_local().join("\n");
+    for expected in [
+        "undeclared variable `var.missing`",
+        "undeclared local `local.nope`",
+        "undeclared data source `data.aws_iam_policy_document.absent`",
+        "undeclared resource `aws_kms_key.gone`",
+        "undeclared module `module.ghost`",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "{expected} not in:\n{problems}"
+        );
+    }
+}
+
+#[test]
+fn unused_variables_and_locals_are_reported() {
+    let m = module(&[(
+        "main.tf",
+        "variable \"a\" {}\nvariable \"b\" {}\nlocals {\n  x = var.a\n  y = 1\n}\noutput \"o\" {\n  value = local.x\n}\n",
+    )]);
+    assert_eq!(
+        m.unused(),
+        ["variable `b` is never used", "local `y` is never used"]
+    );
+}
+
+#[test]
+fn names_bound_by_for_are_out_of_scope_after_it() {
+    let m = module(&[(
+        "main.tf",
+        r#"
+locals {
+  a = [for s in [1, 2] : s]
+  b = s.id
+}
+"#,
+    )]);
+    let problems = m.check_local().join("\n");
+    assert!(
+        problems.contains("undeclared resource `s.id`"),
+        "{problems}"
+    );
+}
+
+#[test]
+fn duplicates_and_parse_errors_are_rejected() {
+    let m = module(&[
+        ("a.tf", "variable \"x\" {}\n"),
+        ("b.tf", "variable \"x\" {}\nresource \"a\" {\n"),
+    ]);
+    let problems = m.check_local().join("\n");
+    assert!(
+        problems.contains("variable `x` is declared twice") || problems.contains("parse error")
+    );
+    assert!(problems.contains("b.tf: parse error"), "{problems}");
+    let m = module(&[(
+        "a.tf",
+        "output \"o\" {\n  value = 1\n}\noutput \"o\" {\n  value = 2\n}\n",
+    )]);
+    assert!(
+        m.check_local()
+            .join("\n")
+            .contains("output `o` is declared twice")
+    );
+}
+
+#[test]
+fn undeclared_module_input_missing_required_input_and_unknown_output_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("modules/q/variables.tf", CHILD_VARS),
+            ("modules/q/main.tf", CHILD_OUT),
+            (
+                "main.tf",
+                r#"
+module "ok" {
+  source = "./modules/q"
+  name   = "a"
+}
+
+module "bad" {
+  source = "./modules/q"
+  colour = "red"
+}
+
+output "good" {
+  value = module.ok.url
+}
+
+output "wrong" {
+  value = module.ok.arn
+}
+"#,
+            ),
+        ],
+    );
+    let problems = check_tree(dir.path()).join("\n");
+    assert!(
+        problems.contains("module `bad` has no variable `colour`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("module `bad` needs variable `name`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("module `ok` has no output `arn`"),
+        "{problems}"
+    );
+    assert!(
+        !problems.contains("module `ok` has no variable"),
+        "{problems}"
+    );
+    assert!(!problems.contains("`url`"), "{problems}");
+    assert_eq!(problems.lines().count(), 3, "{problems}");
+}
+
+#[test]
+fn tfvars_keys_must_be_root_variables_and_module_sources_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("variables.tf", CHILD_VARS),
+            (
+                "main.tf",
+                "module \"m\" {\n  source = \"./modules/none\"\n}\n",
+            ),
+            ("outputs.tf", CHILD_OUT),
+            (
+                "envs/dev.tfvars",
+                "name = \"dev\"\nsize = 2\nflavour = \"x\"\n",
+            ),
+        ],
+    );
+    let problems = check_tree(dir.path()).join("\n");
+    assert!(
+        problems.contains("envs/dev.tfvars: `flavour` is not a variable"),
+        "{problems}"
+    );
+    assert!(!problems.contains("`size`"), "{problems}");
+    assert!(
+        problems.contains("source `./modules/none` is not a module folder"),
+        "{problems}"
+    );
+}
+
+/// Render the blueprint of `example` lowered to `arch` at `scale`; write its Terraform files
+/// under `out` and return their paths. `None` when the blueprint cannot be lowered to `arch`
+/// (validation refuses it, e.g. grpc services in serverless).
+fn generate_terraform(example: &str, arch: &str, scale: &str, out: &Path) -> Option<Vec<PathBuf>> {
+    let text = assets::example(example).expect("example exists");
+    let text = set_top_level(&set_top_level(text, "type", arch), "scale", scale);
+    let src = Source {
+        text,
+        file: format!("{example}.yaml"),
+    };
+    let generated = match pipeline::generate(&src, &TemplateSet::embedded(), false) {
+        Ok(g) => g,
+        Err(pipeline::Failure::Invalid(_)) => return None,
+        Err(pipeline::Failure::Other(e)) => panic!("{example} {arch} {scale}: {e}"),
+    };
+    let mut written = Vec::new();
+    for (path, content) in &generated.files {
+        if let Some(rel) = path.strip_prefix("infra/terraform/") {
+            let p = out.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, content).unwrap();
+            written.push(p);
+        }
+    }
+    Some(written)
+}
+
+fn terraform() -> Option<PathBuf> {
+    let candidates = ["/usr/local/bin/terraform", "/usr/bin/terraform"];
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+#[test]
+fn every_example_type_and_scale_passes_the_reference_check_and_fmt() {
+    let tf = terraform();
+    if tf.is_none() {
+        eprintln!("note: no terraform binary; `terraform fmt -check` not run");
+    }
+    let mut failures = Vec::new();
+    let mut refused = Vec::new();
+    for (example, _) in assets::examples() {
+        for arch in TYPES {
+            for scale in SCALES {
+                let dir = tempfile::tempdir().unwrap();
+                let label = format!("{example} {arch} {scale}");
+                let Some(files) = generate_terraform(example, arch, scale, dir.path()) else {
+                    refused.push(format!("{example} {arch}"));
+                    continue;
+                };
+                if files.is_empty() {
+                    failures.push(format!("{label}: no Terraform generated"));
+                    continue;
+                }
+                for p in check_tree(dir.path()) {
+                    failures.push(format!("{label}: {p}"));
+                }
+                if let Some(tf) = &tf {
+                    let out = std::process::Command::new(tf)
+                        .args(["fmt", "-check", "-recursive", "-list=true", "-no-color"])
+                        .current_dir(dir.path())
+                        .output()
+                        .unwrap();
+                    if !out.status.success() {
+                        failures.push(format!(
+                            "{label}: terraform fmt -check: {}{}",
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Only the grpc example cannot be lowered to functions.
+    refused.dedup();
+    assert_eq!(refused, ["auth-service serverless"]);
+}
+
+fn render(text: &str) -> Vec<(String, String)> {
+    let src = Source {
+        text: text.to_owned(),
+        file: "blueprint.yaml".into(),
+    };
+    match pipeline::generate(&src, &TemplateSet::embedded(), false) {
+        Ok(g) => g
+            .files
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("infra/terraform/"))
+            .collect(),
+        Err(_) => panic!("blueprint does not generate"),
+    }
+}
+
+fn file<'a>(files: &'a [(String, String)], path: &str) -> &'a str {
+    files
+        .iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, t)| t.as_str())
+        .unwrap_or_else(|| panic!("{path} not generated"))
+}
+
+fn check_rendered(files: &[(String, String)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir
+            .path()
+            .join(path.strip_prefix("infra/terraform/").unwrap());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let mut problems = check_tree(dir.path());
+    if let Some(tf) = terraform() {
+        let out = std::process::Command::new(tf)
+            .args(["fmt", "-check", "-recursive", "-list=true", "-no-color"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            problems.push(format!("fmt: {}", String::from_utf8_lossy(&out.stdout)));
+        }
+    }
+    problems
+}
+
+fn example_as(example: &str, arch: &str, scale: &str) -> String {
+    let text = assets::example(example).unwrap();
+    set_top_level(&set_top_level(text, "type", arch), "scale", scale)
+}
+
+#[test]
+fn microservices_get_a_database_per_blueprint_database_an_ecr_repo_per_built_service_and_irsa() {
+    let files = render(&example_as("ecommerce", "microservices", "medium"));
+    let main = file(&files, "infra/terraform/main.tf");
+    for db in ["users_db", "products_db", "orders_db", "payments_db"] {
+        assert!(
+            main.contains(&format!("module \"database_{db}\" {{")),
+            "{db}"
+        );
+    }
+    assert_eq!(
+        main.matches("source                     = \"./modules/database\"")
+            .count(),
+        4
+    );
+    assert!(main.contains(
+        "repositories = [\"shop/users\", \"shop/products\", \"shop/orders\", \"shop/payments\", \"shop/notifications\"]"
+    ));
+    assert!(main.contains("system:serviceaccount:${var.kubernetes_namespace}:${each.value}"));
+    let db = file(&files, "infra/terraform/modules/database/main.tf");
+    assert!(db.contains("manage_master_user_password   = true"));
+    assert!(!db.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("password") || l.starts_with("master_password")
+    }));
+    assert!(db.contains("count               = var.read_replicas"));
+    let vars = file(&files, "infra/terraform/variables.tf");
+    assert!(vars.contains("default     = \"db.r6g.large\""));
+    assert!(
+        vars.contains("default     = 1\n"),
+        "one read replica at medium scale"
+    );
+    let msk = file(&files, "infra/terraform/modules/messaging/main.tf");
+    assert!(msk.contains("resource \"aws_msk_cluster\" \"this\""));
+    for env in ["dev", "staging", "prod"] {
+        let tfvars = file(&files, &format!("infra/terraform/envs/{env}.tfvars"));
+        assert!(tfvars.contains(&format!("environment          = \"{env}\"")));
+        let backend = file(&files, &format!("infra/terraform/envs/{env}.backend.hcl"));
+        assert!(backend.contains(&format!("key          = \"shop/{env}/terraform.tfstate\"")));
+    }
+    assert!(file(&files, "infra/terraform/versions.tf").contains("backend \"s3\" {}"));
+}
+
+#[test]
+fn scale_sizes_the_cluster_databases_and_caches() {
+    let small = render(&example_as("ecommerce", "microservices", "small"));
+    let large = render(&example_as("ecommerce", "microservices", "large"));
+    let (vs, vl) = (
+        file(&small, "infra/terraform/variables.tf"),
+        file(&large, "infra/terraform/variables.tf"),
+    );
+    assert!(vs.contains("default     = [\"t3.small\"]"));
+    assert!(vl.contains("default     = [\"m6i.2xlarge\"]"));
+    assert!(vs.contains("default     = \"db.t4g.small\""));
+    assert!(vl.contains("default     = \"db.r6g.2xlarge\""));
+    // small: single instance, single cache node, both marked as deliberate for checkov.
+    let db_small = file(&small, "infra/terraform/modules/database/main.tf");
+    assert!(db_small.contains("#checkov:skip=CKV_AWS_157:"));
+    let db_large = file(&large, "infra/terraform/modules/database/main.tf");
+    assert!(!db_large.contains("checkov:skip=CKV_AWS_157"));
+    assert!(vl.contains("variable \"cache_shards\"") && vl.contains("default     = 3\n"));
+}
+
+#[test]
+fn monolith_has_one_database_and_one_app_repository() {
+    let files = render(&example_as("ecommerce", "monolith", "small"));
+    let main = file(&files, "infra/terraform/main.tf");
+    assert_eq!(
+        main.matches("source                     = \"./modules/database\"")
+            .count(),
+        1
+    );
+    assert!(main.contains("module \"database_shop_db\""));
+    assert!(main.contains("repositories = [\"shop/shop-app\"]"));
+    assert!(main.contains("module \"cache_sessions\""));
+    assert!(
+        check_rendered(&files).is_empty(),
+        "{:?}",
+        check_rendered(&files)
+    );
+}
+
+#[test]
+fn serverless_has_a_function_per_lowered_function_tables_per_entity_and_no_cluster() {
+    let files = render(&example_as("ecommerce", "serverless", "large"));
+    let main = file(&files, "infra/terraform/main.tf");
+    for f in [
+        "users_api",
+        "products_api",
+        "orders_api",
+        "orders_payment_completed",
+        "payments_api",
+        "payments_order_created",
+        "notifications_user_registered",
+        "notifications_order_created",
+    ] {
+        assert!(main.contains(&format!("module \"function_{f}\" {{")), "{f}");
+    }
+    assert!(main.contains("route_key = \"ANY /api/orders/{proxy+}\""));
+    for t in ["user", "product", "order", "order_item", "payment"] {
+        assert!(main.contains(&format!("module \"table_{t}\" {{")), "{t}");
+    }
+    assert!(main.contains("unique_keys     = [\"email\"]"));
+    assert!(main.contains("module \"queue_notifications_order_created\""));
+    assert!(!files.iter().any(|(p, _)| p.contains("modules/cluster/")
+        || p.contains("modules/database/")
+        || p.contains("modules/registry/")));
+    let f = file(&files, "infra/terraform/modules/function/main.tf");
+    for needle in [
+        "runtime                        = var.runtime",
+        "mode = \"Active\"",
+        "dead_letter_config",
+    ] {
+        assert!(f.contains(needle), "{needle}");
+    }
+    let vars = file(&files, "infra/terraform/variables.tf");
+    assert!(vars.contains("default     = 1024\n") && vars.contains("default     = 1000\n"));
+    assert!(!file(&files, "infra/terraform/envs/dev.tfvars").contains("kubernetes_namespace"));
+}
+
+#[test]
+fn sqs_broker_and_a_blueprint_without_data_stores_pass_the_checks_for_every_type() {
+    let sqs = assets::example("ecommerce")
+        .unwrap()
+        .replace("broker: kafka", "broker: sqs");
+    let minimal = "version: 1\nname: tiny\ntype: microservices\nscale: small\n\
+        cloud: { provider: aws, region: us-east-1 }\nenvironments: [dev]\n\
+        services:\n  api:\n    language: python\n";
+    for text in [sqs.as_str(), minimal] {
+        for arch in TYPES {
+            let files = render(&set_top_level(text, "type", arch));
+            let problems = check_rendered(&files);
+            assert!(problems.is_empty(), "{arch}: {problems:?}");
+        }
+    }
+    let files = render(&sqs);
+    let m = file(&files, "infra/terraform/modules/messaging/main.tf");
+    assert!(m.contains("resource \"aws_sns_topic\" \"this\""));
+    let main = file(&files, "infra/terraform/main.tf");
+    assert!(
+        main.contains(
+            "{ name = \"order.created\", consumers = [\"payments\", \"notifications\"] },"
+        )
+    );
+    assert!(main.contains("module.messaging.queue_arns[\"order.created/payments\"]"));
+    let tiny = render(minimal);
+    assert!(!tiny.iter().any(|(p, _)| p.contains("modules/database/")
+        || p.contains("modules/cache/")
+        || p.contains("modules/messaging/")));
+}
