@@ -7,6 +7,7 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 mod data;
+pub mod docs;
 mod presets;
 mod services;
 
@@ -76,6 +77,8 @@ pub struct Model {
     pub messaging: Option<data::Messaging>,
     pub mesh: Mesh,
     pub observability: Observability,
+    /// Diagram graph and request flows for `docs/` (see [`docs`]).
+    pub docs: docs::Docs,
     pub ci: Ci,
     /// Build phases from the dependency graph.
     pub phases: Vec<Phase>,
@@ -148,6 +151,20 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let services = services::resolve(bp, &preset, &data);
     let deployables = services::deployables(bp, &name, &services, &preset);
     let functions = services::functions(bp, &services, &preset);
+    let docs = docs::build(&docs::Input {
+        arch: bp.arch,
+        system: &name.kebab,
+        services: &services,
+        deployables: &deployables,
+        functions: &functions,
+        databases: &data.databases,
+        caches: &data.caches,
+        messaging: data.messaging.as_ref(),
+        mesh: bp.mesh.enabled && bp.arch == ArchType::Microservices,
+        scale: bp.scale.as_str(),
+        preset: &preset,
+        presets_src,
+    });
     let phases = services::phases(bp, &services);
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
     Ok(Model {
@@ -200,6 +217,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             dashboards: bp.observability.dashboards,
             otlp_endpoint: "http://otel-collector:4317".into(),
         },
+        docs,
         ci: Ci {
             provider: bp.ci.provider.clone(),
             github: bp.ci.provider == "github",
