@@ -21,6 +21,33 @@ pub struct Docs {
     pub calls: Vec<Call>,
     /// Services that consume at least one topic, deduplicated, in blueprint order.
     pub event_consumers: Vec<String>,
+    /// What runs and is observed (alerts, dashboards): the workloads, or for serverless the
+    /// services behind the functions. `service` is the value of the metrics' `service` label.
+    pub monitored: Vec<Monitored>,
+    /// What CI lints, tests and builds into an image: one entry per code folder.
+    pub builds: Vec<Build>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Monitored {
+    pub service: String,
+    pub title: String,
+    /// Code generated here (so it exposes the standard metric names).
+    pub generated: bool,
+    /// Grafana dashboard uid (at most 40 characters).
+    pub dashboard_uid: String,
+    /// Alert name prefix (`Orders`).
+    pub alert_prefix: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Build {
+    pub name: String,
+    /// Folder with the code, Dockerfile and requirements (`services/orders`).
+    pub path: String,
+    pub image_repository: String,
+    /// Migrations folder of its database, empty when it has none.
+    pub migrations: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -241,6 +268,43 @@ pub fn build(i: &Input) -> Docs {
         .iter()
         .filter(|s| !s.consumes.is_empty())
         .map(|s| s.name.raw.clone())
+        .collect();
+    let monitored: Vec<&Service> = match i.arch {
+        ArchType::Serverless => i
+            .services
+            .iter()
+            .filter(|s| s.generated && !s.is_gateway)
+            .collect(),
+        _ => i.deployables.iter().collect(),
+    };
+    docs.monitored = monitored
+        .iter()
+        .map(|s| {
+            let mut uid = format!("{}-{}", i.system, s.name.kebab);
+            uid.truncate(40);
+            Monitored {
+                service: s.name.kebab.clone(),
+                title: format!("{} / {}", i.system, s.name.kebab),
+                generated: s.generated,
+                dashboard_uid: uid.trim_end_matches('-').to_owned(),
+                alert_prefix: s.name.pascal.clone(),
+            }
+        })
+        .collect();
+    docs.builds = monitored
+        .iter()
+        .filter(|s| s.generated)
+        .map(|s| Build {
+            name: s.name.kebab.clone(),
+            path: format!("services/{}", s.name.kebab),
+            image_repository: s.image_repository.clone(),
+            migrations: s
+                .database
+                .as_ref()
+                .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
+                .map(|d| d.migrations_dir.clone())
+                .unwrap_or_default(),
+        })
         .collect();
     docs.scales = ["small", "medium", "large"]
         .into_iter()
