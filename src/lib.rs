@@ -11,6 +11,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod pipeline;
 pub mod plan;
+pub mod planview;
 pub mod render;
 pub mod resolve;
 pub mod write;
