@@ -26,6 +26,8 @@ pub struct Docs {
     pub monitored: Vec<Monitored>,
     /// What CI lints, tests and builds into an image: one entry per code folder.
     pub builds: Vec<Build>,
+    /// Some service serves gRPC (after lowering).
+    pub uses_grpc: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -306,6 +308,7 @@ pub fn build(i: &Input) -> Docs {
                 .unwrap_or_default(),
         })
         .collect();
+    docs.uses_grpc = i.arch != ArchType::Monolith && i.services.iter().any(|s| s.grpc);
     docs.scales = ["small", "medium", "large"]
         .into_iter()
         .filter_map(|scale| {
