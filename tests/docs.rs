@@ -239,7 +239,20 @@ fn latency_alert_threshold_follows_the_scale_target() {
         let expr = latency.split("for:").next().unwrap();
         assert!(expr.contains(threshold), "{scale}: {expr}");
         assert!(expr.contains("http_request_duration_seconds_bucket{service=\"orders\"}"));
+        // The same rules as a PrometheusRule for the operator.
+        let cr = read(out.path(), "observability/prometheus/prometheus-rule.yaml");
+        assert!(cr.contains("kind: PrometheusRule\n"));
+        assert!(cr.contains("\n  groups:\n    - name: orders\n"));
     }
+    let sls = generate("ecommerce", "serverless", "small");
+    let rules = read(sls.path(), "observability/prometheus/alerts.yaml");
+    assert!(rules.contains("alert: OrdersNearTimeout"));
+    assert!(!rules.contains("container_cpu_usage_seconds_total"));
+    assert!(
+        !sls.path()
+            .join("observability/prometheus/prometheus-rule.yaml")
+            .exists()
+    );
 }
 
 #[test]
