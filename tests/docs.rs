@@ -242,7 +242,8 @@ fn latency_alert_threshold_follows_the_scale_target() {
         // The same rules as a PrometheusRule for the operator.
         let cr = read(out.path(), "observability/prometheus/prometheus-rule.yaml");
         assert!(cr.contains("kind: PrometheusRule\n"));
-        assert!(cr.contains("\n  groups:\n    - name: orders\n"));
+        assert!(cr.contains("\n  groups:\n    - name: users\n"));
+        assert!(cr.contains("\n    - name: orders\n"));
     }
     let sls = generate("ecommerce", "serverless", "small");
     let rules = read(sls.path(), "observability/prometheus/alerts.yaml");
