@@ -200,6 +200,7 @@ fn plan_prints_the_phases_that_the_architecture_document_lists() {
         let row = format!("| {} | {} |", p["number"], p["name"].as_str().unwrap());
         assert!(doc.contains(&row), "missing {row}");
     }
+    assert!(doc.contains("| orders (after users, products, payments) |"));
     let orders = phases
         .iter()
         .flat_map(|p| p["items"].as_array().unwrap())

@@ -28,6 +28,8 @@ pub struct Docs {
     pub builds: Vec<Build>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
+    /// Services with dependencies → the services they call (for the build plan table).
+    pub depends_on: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -306,6 +308,15 @@ pub fn build(i: &Input) -> Docs {
                 .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
                 .map(|d| d.migrations_dir.clone())
                 .unwrap_or_default(),
+        })
+        .collect();
+    docs.depends_on = i
+        .services
+        .iter()
+        .filter(|s| !s.depends_on.is_empty())
+        .map(|s| {
+            let deps = s.depends_on.iter().map(|d| d.name.raw.clone()).collect();
+            (s.name.raw.clone(), deps)
         })
         .collect();
     docs.uses_grpc = i.arch != ArchType::Monolith && i.services.iter().any(|s| s.grpc);
