@@ -630,7 +630,11 @@ fn flow(i: &Input, s: &Service) -> Flow {
         title = format!("Request to {}", s.name.raw);
         parts.push(p(CLIENT, "Internal caller".into(), "actor"));
         parts.push(p(&me, me_label.clone(), "participant"));
-        steps.push(step(CLIENT, &me, "->>", format!("request :{}", s.port)));
+        let how = match i.arch {
+            ArchType::Serverless => format!("invoke {}-api", s.name.kebab),
+            _ => format!("request :{}", s.port),
+        };
+        steps.push(step(CLIENT, &me, "->>", how));
     }
     if route.is_none() && has_broker {
         for t in &s.consumes {
