@@ -332,6 +332,7 @@ fn workflows_use_least_privilege_and_deploy_the_way_the_type_needs() {
     assert!(!deploy.contains("kubectl"));
     let ci = read(sls.path(), ".github/workflows/ci.yml");
     assert!(ci.contains("terraform validate"));
+    assert!(ci.contains("          - name: functions\n            path: functions\n"));
     assert!(!ci.contains("docker build"));
 }
 

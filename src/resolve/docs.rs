@@ -295,21 +295,31 @@ pub fn build(i: &Input) -> Docs {
             }
         })
         .collect();
-    docs.builds = monitored
-        .iter()
-        .filter(|s| s.generated)
-        .map(|s| Build {
-            name: s.name.kebab.clone(),
-            path: format!("services/{}", s.name.kebab),
-            image_repository: s.image_repository.clone(),
-            migrations: s
-                .database
-                .as_ref()
-                .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
-                .map(|d| d.migrations_dir.clone())
-                .unwrap_or_default(),
-        })
-        .collect();
+    docs.builds = if i.arch == ArchType::Serverless {
+        // Serverless code is one package of functions (`functions/`), tested as a whole.
+        vec![Build {
+            name: "functions".into(),
+            path: "functions".into(),
+            image_repository: String::new(),
+            migrations: String::new(),
+        }]
+    } else {
+        monitored
+            .iter()
+            .filter(|s| s.generated)
+            .map(|s| Build {
+                name: s.name.kebab.clone(),
+                path: format!("services/{}", s.name.kebab),
+                image_repository: s.image_repository.clone(),
+                migrations: s
+                    .database
+                    .as_ref()
+                    .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
+                    .map(|d| d.migrations_dir.clone())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    };
     docs.depends_on = i
         .services
         .iter()
