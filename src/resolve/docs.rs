@@ -283,16 +283,12 @@ pub fn build(i: &Input) -> Docs {
     };
     docs.monitored = monitored
         .iter()
-        .map(|s| {
-            let mut uid = format!("{}-{}", i.system, s.name.kebab);
-            uid.truncate(40);
-            Monitored {
-                service: s.name.kebab.clone(),
-                title: format!("{} / {}", i.system, s.name.kebab),
-                generated: s.generated,
-                dashboard_uid: uid.trim_end_matches('-').to_owned(),
-                alert_prefix: s.name.pascal.clone(),
-            }
+        .map(|s| Monitored {
+            service: s.name.kebab.clone(),
+            title: format!("{} / {}", i.system, s.name.kebab),
+            generated: s.generated,
+            dashboard_uid: dashboard_uid(i.system, &s.name.kebab),
+            alert_prefix: s.name.pascal.clone(),
         })
         .collect();
     docs.builds = if i.arch == ArchType::Serverless {
@@ -575,6 +571,18 @@ fn graph(i: &Input, docs: &mut Docs) {
     docs.edges = edges;
 }
 
+/// `<system>-<service>`, or when that exceeds Grafana's 40 characters a prefix of it plus a
+/// short hash of the whole, so uids stay unique and stable.
+fn dashboard_uid(system: &str, service: &str) -> String {
+    let full = format!("{system}-{service}");
+    if full.len() <= 40 {
+        return full;
+    }
+    let hash = blake3::hash(full.as_bytes()).to_hex();
+    let prefix: String = full.chars().take(31).collect();
+    format!("{}-{}", prefix.trim_end_matches('-'), &hash[..8])
+}
+
 trait RouteTarget {
     fn service_raw(&self, all: &[Service]) -> String;
 }
@@ -726,5 +734,47 @@ fn flow(i: &Input, s: &Service) -> Flow {
         title,
         participants: parts,
         steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(src: &str) -> crate::resolve::Model {
+        let loaded = crate::blueprint::load(src, "test.yaml");
+        assert!(
+            !loaded.diagnostics.has_errors(),
+            "{:?}",
+            loaded.diagnostics.items
+        );
+        crate::resolve::resolve(&loaded.blueprint.unwrap(), crate::assets::presets()).unwrap()
+    }
+
+    #[test]
+    fn dashboard_uids_fit_grafanas_forty_characters_and_stay_unique() {
+        let name = "a-very-long-system-name-of-forty-chars-x";
+        assert_eq!(name.len(), 40);
+        let m = model(&format!(
+            "version: 1\nname: {name}\ntype: microservices\nservices:\n  billing:\n    language: python\n  invoicing:\n    language: python\n"
+        ));
+        let uids: Vec<&str> = m
+            .docs
+            .monitored
+            .iter()
+            .map(|u| u.dashboard_uid.as_str())
+            .collect();
+        assert_eq!(uids.len(), 2);
+        assert_ne!(uids[0], uids[1]);
+        for uid in uids {
+            assert!(uid.len() <= 40, "{uid}");
+        }
+        assert_eq!(dashboard_uid("shop", "orders"), "shop-orders");
+    }
+
+    #[test]
+    fn mermaid_ids_are_plain_identifiers() {
+        assert_eq!(svc_id("user-service"), "svc_user_service");
+        assert_eq!(db_id("orders.db"), "db_orders_db");
     }
 }
