@@ -617,7 +617,12 @@ fn flow(i: &Input, s: &Service) -> Flow {
         ArchType::Microservices => format!("{} service", s.name.raw),
     };
     let route = routed(s, i.services);
-    let has_broker = i.messaging.is_some() && (!s.publishes.is_empty() || !s.consumes.is_empty());
+    // The broker participates only when this service publishes or consumes.
+    let broker = i
+        .messaging
+        .filter(|_| !s.publishes.is_empty() || !s.consumes.is_empty())
+        .map(|m| broker_label(m, i.arch));
+    let has_broker = broker.is_some();
     let title;
     if let Some(path) = &route {
         title = format!("Request to {} ({path})", s.name.raw);
@@ -638,11 +643,7 @@ fn flow(i: &Input, s: &Service) -> Flow {
         steps.push(step(EDGE, &me, "->>", hop));
     } else if let Some(t) = s.consumes.first().filter(|_| has_broker) {
         title = format!("{} handles {}", s.name.raw, t.raw);
-        parts.push(p(
-            BROKER,
-            broker_label(i.messaging.unwrap_or_else(|| unreachable!()), i.arch),
-            "participant",
-        ));
+        parts.push(p(BROKER, broker.clone().unwrap_or_default(), "participant"));
         parts.push(p(&me, me_label.clone(), "participant"));
     } else {
         title = format!("Request to {}", s.name.raw);
@@ -703,11 +704,7 @@ fn flow(i: &Input, s: &Service) -> Flow {
     }
     if has_broker && !s.publishes.is_empty() {
         if !parts.iter().any(|x| x.id == BROKER) {
-            parts.push(p(
-                BROKER,
-                broker_label(i.messaging.unwrap_or_else(|| unreachable!()), i.arch),
-                "participant",
-            ));
+            parts.push(p(BROKER, broker.clone().unwrap_or_default(), "participant"));
         }
         for t in &s.publishes {
             steps.push(step(&me, BROKER, "-)", format!("publish {}", t.raw)));
