@@ -330,6 +330,8 @@ fn workflows_use_least_privilege_and_deploy_the_way_the_type_needs() {
         deploy.contains("terraform apply -input=false -auto-approve -var-file=envs/prod.tfvars")
     );
     assert!(!deploy.contains("kubectl"));
+    assert!(deploy.contains("aws s3 cp functions.zip \"s3://$BUCKET/orders-api/$GITHUB_SHA.zip\""));
+    assert!(deploy.contains("BUCKET: shop-artifacts-prod"));
     let ci = read(sls.path(), ".github/workflows/ci.yml");
     assert!(ci.contains("terraform validate"));
     assert!(ci.contains("          - name: functions\n            path: functions\n"));

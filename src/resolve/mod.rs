@@ -164,6 +164,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         scale: bp.scale.as_str(),
         preset: &preset,
         presets_src,
+        environments: &bp.environments,
     });
     let phases = services::phases(bp, &services);
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;

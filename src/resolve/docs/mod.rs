@@ -34,6 +34,8 @@ pub struct Docs {
     pub builds: Vec<Build>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
+    /// Where each environment deploys to (names shared with the Terraform of the tree).
+    pub deploy_targets: Vec<DeployTarget>,
     /// Services with dependencies → the services they call (for the build plan table).
     pub depends_on: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -58,6 +60,15 @@ pub struct Build {
     pub image_repository: String,
     /// Migrations folder of its database, empty when it has none.
     pub migrations: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployTarget {
+    pub env: String,
+    /// EKS cluster name (`<system>-<env>`, the Terraform prefix).
+    pub cluster: String,
+    /// Serverless: S3 bucket the function packages are uploaded to.
+    pub artifact_bucket: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +100,7 @@ pub struct Input<'a> {
     pub scale: &'a str,
     pub preset: &'a Preset,
     pub presets_src: &'a str,
+    pub environments: &'a [String],
 }
 
 pub fn svc_id(name: &str) -> String {
@@ -190,6 +202,15 @@ pub fn build(i: &Input) -> Docs {
         .map(|s| {
             let deps = s.depends_on.iter().map(|d| d.name.raw.clone()).collect();
             (s.name.raw.clone(), deps)
+        })
+        .collect();
+    docs.deploy_targets = i
+        .environments
+        .iter()
+        .map(|e| DeployTarget {
+            env: e.clone(),
+            cluster: format!("{}-{e}", i.system),
+            artifact_bucket: format!("{}-artifacts-{e}", i.system),
         })
         .collect();
     docs.uses_grpc = i.arch != ArchType::Monolith && i.services.iter().any(|s| s.grpc);
