@@ -34,6 +34,9 @@ pub struct Docs {
     pub builds: Vec<Build>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
+    /// Environment variables that wire the system together (dependencies, database, cache,
+    /// broker), for the prose of the architecture document.
+    pub wiring_vars: Vec<String>,
     /// Where each environment deploys to (names shared with the Terraform of the tree).
     pub deploy_targets: Vec<DeployTarget>,
     /// Services with dependencies → the services they call (for the build plan table).
@@ -204,6 +207,19 @@ pub fn build(i: &Input) -> Docs {
             (s.name.raw.clone(), deps)
         })
         .collect();
+    if i.arch != ArchType::Monolith {
+        docs.wiring_vars = docs.calls.iter().map(|c| c.env_var.clone()).collect();
+    }
+    let with_db = i.services.iter().find_map(|s| s.database.as_ref());
+    let with_cache = i.services.iter().find_map(|s| s.cache.as_ref());
+    docs.wiring_vars
+        .extend(with_db.map(|d| d.env_var.to_owned()));
+    docs.wiring_vars
+        .extend(with_cache.map(|c| c.env_var.to_owned()));
+    docs.wiring_vars
+        .extend(i.messaging.map(|m| m.env_var.to_owned()));
+    let mut seen = std::collections::BTreeSet::new();
+    docs.wiring_vars.retain(|v| seen.insert(v.clone()));
     docs.deploy_targets = i
         .environments
         .iter()
