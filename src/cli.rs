@@ -560,21 +560,9 @@ fn plan(a: &PlanArgs) -> i32 {
         Err(f) => return report_failure(f, &src),
     };
     let files = crate::plan::plan(&model, templates.names());
-    if a.format == Format::Json {
-        let v = serde_json::json!({ "phases": model.phases, "files": files });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return 0;
-    }
-    println!(
-        "Build plan for {} ({}, scale {})",
-        model.name.raw, model.arch, model.scale
-    );
-    for p in &model.phases {
-        println!("  {}. {:<34} {}", p.number, p.name, p.items.join(", "));
-    }
-    println!("\nFiles ({}):", files.len());
-    for f in &files {
-        println!("  {:<12} {}", f.layer, f.path);
+    match a.format {
+        Format::Json => println!("{}", crate::planview::json(&model, &files)),
+        Format::Human | Format::Sarif => print!("{}", crate::planview::human(&model, &files)),
     }
     0
 }

@@ -14,6 +14,7 @@ pub mod extras;
 pub mod migrate;
 pub mod pipeline;
 pub mod plan;
+pub mod planview;
 pub mod render;
 pub mod resolve;
 pub mod write;

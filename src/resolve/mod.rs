@@ -8,6 +8,7 @@
 
 mod data;
 pub mod deploy;
+pub mod docs;
 mod presets;
 pub mod pycode;
 mod services;
@@ -78,6 +79,8 @@ pub struct Model {
     pub messaging: Option<data::Messaging>,
     pub mesh: Mesh,
     pub observability: Observability,
+    /// Diagram graph and request flows for `docs/` (see [`docs`]).
+    pub docs: docs::Docs,
     pub ci: Ci,
     /// Build phases from the dependency graph.
     pub phases: Vec<Phase>,
@@ -156,6 +159,21 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut deployables = services::deployables(bp, &name, &services, &preset);
     pycode::enrich_services(&mut deployables, &data.entities);
     let functions = services::functions(bp, &services, &preset);
+    let docs = docs::build(&docs::Input {
+        arch: bp.arch,
+        system: &name.kebab,
+        services: &services,
+        deployables: &deployables,
+        functions: &functions,
+        databases: &data.databases,
+        caches: &data.caches,
+        messaging: data.messaging.as_ref(),
+        mesh: bp.mesh.enabled && bp.arch == ArchType::Microservices,
+        scale: bp.scale.as_str(),
+        preset: &preset,
+        presets_src,
+        environments: &bp.environments,
+    });
     let phases = services::phases(bp, &services);
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
     let environments: Vec<Environment> = bp
@@ -210,6 +228,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             dashboards: bp.observability.dashboards,
             otlp_endpoint: "http://otel-collector:4317".into(),
         },
+        docs,
         ci: Ci {
             provider: bp.ci.provider.clone(),
             github: bp.ci.provider == "github",
