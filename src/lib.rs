@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod wizard;
 pub mod write;
