@@ -87,11 +87,20 @@ pub fn ask(p: &mut dyn Prompter, seed: &Answers) -> Answer<Answers> {
         .into();
 
     let examples = assets::examples();
-    let mut starts = vec!["empty          describe the services one by one".to_owned()];
+    let labels: Vec<String> = examples
+        .iter()
+        .map(|(n, _)| format!("example {n}"))
+        .collect();
+    let width = labels.iter().map(String::len).max().unwrap_or(0).max(14);
+    let mut starts = vec![format!(
+        "{:<width$} describe the services one by one",
+        "empty"
+    )];
     starts.extend(
-        examples
+        labels
             .iter()
-            .map(|(n, text)| format!("example {n:<7}{}", assets::describe(text))),
+            .zip(&examples)
+            .map(|(l, (_, text))| format!("{l:<width$} {}", assets::describe(text))),
     );
     let default_start = seed
         .example

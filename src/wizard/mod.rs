@@ -20,6 +20,7 @@ use answers::Answers;
 use prompt::{Defaults, PromptError, Prompter, Terminal};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit code when the user interrupts the wizard (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
@@ -94,6 +95,7 @@ pub fn init(a: &InitArgs) -> i32 {
             eprintln!("error: {NO_TERMINAL}\n  help: {NO_TERMINAL_HELP}");
             return 2;
         }
+        on_ctrl_c();
         match ask::ask(&mut Terminal::default(), &seed) {
             Ok(ans) => (ans, Mode::Terminal),
             Err(e) => return prompt_failed(e),
@@ -107,14 +109,36 @@ pub fn init(a: &InitArgs) -> i32 {
     finish(a, &answers, confirm)
 }
 
-fn prompt_failed(e: PromptError) -> i32 {
-    let _ = dialoguer::console::Term::stderr().show_cursor();
-    match e {
-        PromptError::Interrupted => {
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// dialoguer (through console) turns Ctrl-C into a real SIGINT, which would end the process with
+/// the cursor still hidden. Restore the cursor and say what happened instead.
+fn on_ctrl_c() {
+    let _ = ctrlc::set_handler(|| interrupted());
+}
+
+/// Report the interruption once (the signal handler and the failed prompt may both get here)
+/// and exit.
+fn interrupted() -> ! {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        if WRITING.load(Ordering::SeqCst) {
+            eprintln!("\ninterrupted while writing; every file is either old or new: run `codex-system-design generate` in the output folder to finish");
+        } else {
             eprintln!("\ninterrupted; nothing was written");
-            INTERRUPTED
         }
-        other => cli::fail(other),
+    });
+    std::process::exit(INTERRUPTED);
+}
+
+fn prompt_failed(e: PromptError) -> i32 {
+    match e {
+        PromptError::Interrupted => interrupted(),
+        other => {
+            let _ = dialoguer::console::Term::stderr().show_cursor();
+            cli::fail(other)
+        }
     }
 }
 
@@ -250,6 +274,7 @@ fn finish(a: &InitArgs, ans: &Answers, confirm: Option<&mut dyn Prompter>) -> i3
             Err(e) => return prompt_failed(e),
         }
     }
+    WRITING.store(true, Ordering::SeqCst);
     if let Err(e) = write::atomic_write(&bp_path, &src.text) {
         return cli::fail(e);
     }
