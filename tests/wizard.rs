@@ -336,3 +336,25 @@ fn init_refuses_to_replace_a_different_blueprint() {
     let kept = std::fs::read_to_string(dir.path().join("my-system/blueprint.yaml")).unwrap();
     assert_eq!(kept, "version: 1\n");
 }
+
+#[test]
+fn the_answers_file_documented_in_docs_wizard_md_works() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/wizard.md")).unwrap();
+    let yaml: String = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in docs/wizard.md")
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path())
+        .args(["--answers", "-", "--no-generate", "-q"])
+        .write_stdin(yaml)
+        .assert()
+        .success();
+    let bp = blueprint_in(&dir.path().join("billing"));
+    let names: Vec<&str> = bp.services.keys().map(String::as_str).collect();
+    assert_eq!(names, ["invoices", "mailer", "search", "edge"]);
+    assert_eq!(bp.services["edge"].routes[0].to, "invoices");
+}

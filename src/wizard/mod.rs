@@ -29,12 +29,33 @@ pub const NO_TERMINAL: &str =
     "`init` asks its questions in a terminal, and standard input is not one";
 pub const NO_TERMINAL_HELP: &str = "to run without a terminal, pass --yes (accept every default, optionally with --example NAME) or --answers FILE (answers as YAML or JSON), or use the headline command: codex-system-design --example NAME (or --blueprint FILE) --out DIR";
 
+const INIT_HELP: &str = "Without a terminal, pass --yes or --answers FILE. An answers file (YAML or JSON; every key optional, defaults as in the wizard; see docs/wizard.md):
+
+  name: shop
+  type: microservices            # microservices | serverless | monolith
+  scale: medium                  # small | medium | large
+  services:
+    - name: users
+      database: users-db         # named databases and caches are declared for you
+      entities:
+        - { name: User, fields: { id: uuid pk, email: string(255) unique } }
+      publishes: [user.registered]
+    - { name: mailer, kind: worker, consumes: [user.registered] }
+  broker: kafka                  # kafka | rabbitmq | sqs
+  ci: github                     # github | none
+
+Examples:
+  codex-system-design init                                  # ask in the terminal
+  codex-system-design init --yes --example ecommerce --name shop
+  codex-system-design init --answers answers.yaml --out shop --no-generate";
+
 #[derive(clap::Args, Debug, Default)]
+#[command(after_help = INIT_HELP)]
 pub struct InitArgs {
     /// Accept every default without asking (with --example NAME: start from that example).
     #[arg(long, short = 'y', conflicts_with = "answers")]
     pub yes: bool,
-    /// Read the answers from a YAML or JSON file instead of asking (shape: see README).
+    /// Read the answers from a YAML or JSON file (`-`: standard input) instead of asking.
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
     /// Built-in example to start from (the default of the "start from" question).
@@ -180,8 +201,12 @@ fn seed(a: &InitArgs) -> Result<Answers, String> {
 }
 
 fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, (i32, String)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| (2, format!("cannot read {}: {e}", path.display())))?;
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| (2, format!("cannot read {}: {e}", path.display())))?;
     let mut ans = answers::parse(&text).map_err(|e| {
         (
             1,

@@ -218,3 +218,22 @@ fn summary_lists_services_and_output() {
         "{s}"
     );
 }
+
+#[test]
+fn the_answers_example_in_init_help_is_valid() {
+    let yaml: String = super::INIT_HELP
+        .lines()
+        .skip_while(|l| !l.starts_with("  name:"))
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    let a = super::answers::parse(&yaml).unwrap();
+    assert!(
+        super::answers::check(&a).is_empty(),
+        "{:?}",
+        super::answers::check(&a)
+    );
+    let bp = load(&a);
+    assert_eq!(bp.services["mailer"].consumes, ["user.registered"]);
+    assert_eq!(bp.entities["User"].fields["email"], "string(255) unique");
+}
