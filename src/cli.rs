@@ -157,12 +157,12 @@ pub fn main() -> i32 {
     };
     match cli.command {
         None => new_project(&cli.new),
+        Some(Command::Init(a)) => crate::wizard::init(&a),
         Some(Command::Generate(a)) => generate(&a),
         Some(Command::Validate(a)) => validate(&a),
         Some(Command::Plan(a)) => plan(&a),
         Some(Command::Examples { action }) => examples(action),
         Some(Command::Model { file }) => dump_model(&file),
-        Some(Command::Init(a)) => crate::wizard::init(&a),
     }
 }
 
