@@ -358,3 +358,41 @@ fn the_answers_file_documented_in_docs_wizard_md_works() {
     assert_eq!(names, ["invoices", "mailer", "search", "edge"]);
     assert_eq!(bp.services["edge"].routes[0].to, "invoices");
 }
+
+#[test]
+fn a_busy_output_folder_is_replaced_by_another_at_the_prompt_keeping_the_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("shop")).unwrap();
+    std::fs::write(dir.path().join("shop/blueprint.yaml"), "version: 1\n").unwrap();
+    let mut w = Wizard::start(dir.path(), &["--example", "ecommerce", "--no-generate"]);
+    w.wait("System name")
+        .at("shop", "\r")
+        .at("One-line description", "\r")
+        .at("Architecture type", "\r")
+        .at("Scale", "\r")
+        .at("Start from", "\r")
+        .at("Message broker", "\r")
+        .at("Istio service mesh", "\r")
+        .at("CI", "\r")
+        .wait("exists and differs")
+        .wait("Output directory")
+        .at("shop-2", "\r")
+        .at("Write blueprint.yaml into shop-2?", "y")
+        .wait("Wrote");
+    assert_eq!(w.finish(), 0);
+    let kept = std::fs::read_to_string(dir.path().join("shop/blueprint.yaml")).unwrap();
+    assert_eq!(kept, "version: 1\n");
+    assert_eq!(blueprint_in(&dir.path().join("shop-2")).name, "shop");
+}
+
+#[test]
+fn deny_warnings_stops_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path())
+        .args(["--yes", "--example", "ecommerce", "--deny-warnings"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("W0204"))
+        .stderr(predicates::str::contains("nothing was written"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -440,6 +440,17 @@ mod tests {
     }
 
     #[test]
+    fn an_example_and_services_together_are_refused() {
+        let a = parse("example: ecommerce\nservices: [{ name: users }]\n").unwrap();
+        assert_eq!(
+            check(&a),
+            ["services: give either `example` or `services`, not both"]
+        );
+        let a = parse("example: ecomerce\n").unwrap();
+        assert!(check(&a)[0].starts_with("example: `ecomerce` is not one of"));
+    }
+
+    #[test]
     fn unknown_answer_keys_are_refused() {
         assert!(parse("name: shop\nservise: []\n").is_err());
     }

@@ -242,16 +242,15 @@ fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, (i32, Stri
 }
 
 /// Validate, summarise, confirm (terminal only), write.
-fn finish(a: &InitArgs, ans: &Answers, confirm: Option<&mut dyn Prompter>) -> i32 {
+fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -> i32 {
     let text = match yaml::blueprint(ans) {
         Ok(t) => t,
         Err(e) => return cli::fail(e),
     };
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(&ans.name));
-    let bp_path = out.join("blueprint.yaml");
-    let src = Source {
+    let mut out = a.out.clone().unwrap_or_else(|| PathBuf::from(&ans.name));
+    let mut src = Source {
         text,
-        file: bp_path.display().to_string(),
+        file: "blueprint.yaml".into(),
     };
     let (bp, diagnostics) = match pipeline::load(&src, a.deny_warnings) {
         Ok(x) => x,
@@ -265,21 +264,36 @@ fn finish(a: &InitArgs, ans: &Answers, confirm: Option<&mut dyn Prompter>) -> i3
             Err(f) => return cli::report_failure(f, &src),
         }
     };
-    if let Err(e) = cli::check_blueprint_file(&bp_path, &src.text, a.force) {
-        return cli::fail(e);
-    }
-    let state = if generated.is_some() {
-        match write::check_target(&out, a.force) {
-            Ok(s) => s,
-            Err(e) => {
-                return cli::fail(format!(
-                    "{e}; choose an empty or new --out directory, or pass --force"
-                ));
+    let generating = generated.is_some();
+    let check = |dir: &std::path::Path| target(dir, &src.text, a.force, generating);
+    let state = match (check(&out), &mut confirm) {
+        (Ok(s), _) => s,
+        (Err(e), None) => return cli::fail(e),
+        // In the terminal, the answers are not thrown away for a busy folder: ask for another.
+        (Err(e), Some(p)) => {
+            eprintln!("{e}");
+            let default = (2..100)
+                .map(|i| PathBuf::from(format!("{}-{i}", out.display())))
+                .find(|d| check(d).is_ok())
+                .unwrap_or_default();
+            let dir = p.text("Output directory", &default.display().to_string(), &|x| {
+                if x.is_empty() {
+                    return Err("a folder is required".into());
+                }
+                check(std::path::Path::new(x)).map(|_| ())
+            });
+            match dir {
+                Ok(d) => out = PathBuf::from(d),
+                Err(e) => return prompt_failed(e),
+            }
+            match check(&out) {
+                Ok(s) => s,
+                Err(e) => return cli::fail(e),
             }
         }
-    } else {
-        None
     };
+    let bp_path = out.join("blueprint.yaml");
+    src.file = bp_path.display().to_string();
     let files = generated.as_ref().map(|g| g.files.len());
     if !a.quiet || confirm.is_some() {
         eprint!("{}", summary(&bp, &out, files));
@@ -316,6 +330,22 @@ fn finish(a: &InitArgs, ans: &Answers, confirm: Option<&mut dyn Prompter>) -> i3
             0
         }
     }
+}
+
+/// Whether `out` can take this blueprint (and, when `generating`, the tree): the state of an
+/// earlier generation when there is one.
+fn target(
+    out: &std::path::Path,
+    text: &str,
+    force: bool,
+    generating: bool,
+) -> Result<Option<write::State>, String> {
+    cli::check_blueprint_file(&out.join("blueprint.yaml"), text, force)?;
+    if !generating {
+        return Ok(None);
+    }
+    write::check_target(out, force)
+        .map_err(|e| format!("{e}; choose an empty or new --out directory, or pass --force"))
 }
 
 /// What is about to be written, in a few lines.
