@@ -396,3 +396,36 @@ fn deny_warnings_stops_before_writing() {
         .stderr(predicates::str::contains("nothing was written"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn ctrl_c_at_the_final_confirm_writes_nothing_although_everything_was_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wizard::start(dir.path(), &["--example", "event-orders"]);
+    w.wait("System name")
+        .at("orderflow", "\r")
+        .at("One-line description", "\r")
+        .at("Architecture type", "\r")
+        .at("Scale", "\r")
+        .at("Start from", "\r")
+        .at("Message broker", "\r")
+        .at("Istio service mesh", "\r")
+        .at("CI", "\r")
+        .wait("Summary")
+        .at("Write blueprint.yaml and", "\x03")
+        .wait("nothing was written");
+    assert_eq!(w.finish(), 130);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_bad_name_flag_is_refused_before_any_question() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path())
+        .args(["--yes", "--name", "Bad_Name"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--name: `Bad_Name` is not a DNS-1123 label",
+        ));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
