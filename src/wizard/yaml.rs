@@ -93,8 +93,16 @@ fn from_services(a: &Answers) -> String {
     let _ = writeln!(o, "version: 1");
     let _ = writeln!(o, "name: {}", scalar(&a.name));
     let _ = writeln!(o, "description: {}", scalar(&description(a)));
-    let _ = writeln!(o, "type: {}", a.arch);
-    let _ = writeln!(o, "scale: {}", a.scale);
+    let _ = writeln!(
+        o,
+        "{:<32}# microservices | serverless | monolith",
+        format!("type: {}", a.arch)
+    );
+    let _ = writeln!(
+        o,
+        "{:<32}# small | medium | large (replicas, database class, targets)",
+        format!("scale: {}", a.scale)
+    );
     let _ = writeln!(o, "cloud: {{ provider: aws, region: eu-west-1 }}");
     let _ = writeln!(o, "environments: [dev, staging, prod]");
     if services.iter().any(|s| s.kind == "gateway") {
@@ -106,7 +114,9 @@ fn from_services(a: &Answers) -> String {
     }
     let entities: Vec<_> = services.iter().flat_map(|s| &s.entities).collect();
     if !entities.is_empty() {
-        o.push_str("\nentities:\n");
+        o.push_str("\n# Field types: uuid, string(N), text, int, bigint, decimal(P,S), bool, timestamp, date,\n");
+        o.push_str("# json, enum(a, b), ref Entity; modifiers: pk, unique, nullable, default <value|now>.\n");
+        o.push_str("entities:\n");
         for e in entities {
             let _ = writeln!(o, "  {}:\n    fields:", scalar(&e.name));
             for (f, spec) in &e.fields {
@@ -143,7 +153,7 @@ fn from_services(a: &Answers) -> String {
     if a.arch == "microservices" {
         let _ = writeln!(
             o,
-            "mesh: {{ enabled: {}, mtls: strict }}          # Istio",
+            "mesh: {{ enabled: {}, mtls: strict }}   # Istio",
             a.mesh.unwrap_or(true)
         );
     }
