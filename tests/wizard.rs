@@ -158,6 +158,7 @@ fn declining_the_confirm_writes_nothing() {
         .at("Architecture type", "\r")
         .at("Scale", "\r")
         .at("Start from", "\r") // the --example is the default
+        .at("Add services of your own", "\r")
         .at("Message broker", "\r")
         .at("Istio service mesh", "\r")
         .at("CI", "\r")
@@ -371,6 +372,7 @@ fn a_busy_output_folder_is_replaced_by_another_at_the_prompt_keeping_the_answers
         .at("Architecture type", "\r")
         .at("Scale", "\r")
         .at("Start from", "\r")
+        .at("Add services of your own", "\r")
         .at("Message broker", "\r")
         .at("Istio service mesh", "\r")
         .at("CI", "\r")
@@ -407,6 +409,7 @@ fn ctrl_c_at_the_final_confirm_writes_nothing_although_everything_was_built() {
         .at("Architecture type", "\r")
         .at("Scale", "\r")
         .at("Start from", "\r")
+        .at("Add services of your own", "\r")
         .at("Message broker", "\r")
         .at("Istio service mesh", "\r")
         .at("CI", "\r")
@@ -428,4 +431,36 @@ fn a_bad_name_flag_is_refused_before_any_question() {
             "--name: `Bad_Name` is not a DNS-1123 label",
         ));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn an_answers_file_can_add_services_to_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = "example: ecommerce\nname: store\nservices:\n  - name: reviews\n    depends_on: [products]\n    consumes: [order.created]\n";
+    init(dir.path())
+        .args(["--answers", "-", "--no-generate", "-q"])
+        .write_stdin(answers)
+        .assert()
+        .success();
+    let out = dir.path().join("store");
+    let text = std::fs::read_to_string(out.join("blueprint.yaml")).unwrap();
+    assert!(
+        text.starts_with("# E-commerce platform"),
+        "the example's text is kept"
+    );
+    let bp = blueprint_in(&out);
+    let names: Vec<&str> = bp.services.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "gateway",
+            "users",
+            "products",
+            "orders",
+            "payments",
+            "notifications",
+            "reviews"
+        ]
+    );
+    assert_eq!(bp.services["reviews"].depends_on, ["products"]);
 }

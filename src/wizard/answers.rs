@@ -21,7 +21,7 @@ pub struct Answers {
     #[serde(rename = "type")]
     pub arch: String,
     pub scale: String,
-    /// Start from this built-in example instead of `services`.
+    /// Start from this built-in example; `services` are then added to the example's.
     pub example: Option<String>,
     pub services: Vec<ServiceAnswers>,
     /// Used when some service publishes or consumes a topic.
@@ -272,6 +272,39 @@ pub fn check_field(
     Ok(())
 }
 
+/// The services of a built-in example, as answers: names, kinds, stores, entity names and
+/// topics (what later questions offer or check against), without entity fields.
+pub fn example_services(example: &str) -> Vec<ServiceAnswers> {
+    let Some(bp) = crate::assets::example(example)
+        .and_then(|text| crate::blueprint::load(text, example).blueprint)
+    else {
+        return Vec::new();
+    };
+    bp.services
+        .iter()
+        .map(|(name, s)| ServiceAnswers {
+            name: name.clone(),
+            kind: format!("{:?}", s.kind).to_lowercase(),
+            image: s.image.clone(),
+            database: s.database.clone(),
+            cache: s.cache.clone(),
+            entities: s
+                .entities
+                .iter()
+                .map(|e| EntityAnswers {
+                    name: e.clone(),
+                    fields: IndexMap::new(),
+                })
+                .collect(),
+            depends_on: s.depends_on.clone(),
+            publishes: s.publishes.clone(),
+            consumes: s.consumes.clone(),
+            routes: s.routes.iter().map(|r| r.to.clone()).collect(),
+            ..ServiceAnswers::default()
+        })
+        .collect()
+}
+
 /// Read an answers file (YAML, or JSON which is YAML too).
 pub fn parse(text: &str) -> Result<Answers, String> {
     serde_saphyr::from_str::<Answers>(text).map_err(|e| e.to_string())
@@ -303,21 +336,23 @@ pub fn check(a: &Answers) -> Vec<String> {
     );
     push("broker".into(), one_of(&a.broker, &BROKERS));
     push("ci".into(), one_of(&a.ci, &CI_PROVIDERS));
-    if let Some(ex) = &a.example {
-        let names: Vec<&str> = crate::assets::examples()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
-        push("example".into(), one_of(ex, &names));
-        if !a.services.is_empty() {
-            push(
-                "services".into(),
-                Err("give either `example` or `services`, not both".into()),
-            );
+    let base = match &a.example {
+        Some(ex) => {
+            let names: Vec<&str> = crate::assets::examples()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            push("example".into(), one_of(ex, &names));
+            example_services(ex)
         }
-    }
-    let mut services: Vec<&str> = Vec::new();
-    let mut entities: Vec<&str> = Vec::new();
+        None => Vec::new(),
+    };
+    // The example's services, entities and the like are known names for the added services.
+    let mut services: Vec<&str> = base.iter().map(|s| s.name.as_str()).collect();
+    let mut entities: Vec<&str> = base
+        .iter()
+        .flat_map(|s| s.entities.iter().map(|e| e.name.as_str()))
+        .collect();
     for (i, s) in a.services.iter().enumerate() {
         let p = format!("services[{i}]");
         push(
@@ -440,11 +475,14 @@ mod tests {
     }
 
     #[test]
-    fn an_example_and_services_together_are_refused() {
-        let a = parse("example: ecommerce\nservices: [{ name: users }]\n").unwrap();
+    fn services_added_to_an_example_may_use_its_names_but_not_reuse_them() {
+        let a = parse(
+            "example: ecommerce\nservices:\n  - { name: users }\n  - name: reviews\n    depends_on: [products]\n    database: reviews-db\n    entities: [{ name: Review, fields: { id: uuid pk, product_id: ref Product } }]\n",
+        )
+        .unwrap();
         assert_eq!(
             check(&a),
-            ["services: give either `example` or `services`, not both"]
+            ["services[0].name: there is already a service named `users`"]
         );
         let a = parse("example: ecomerce\n").unwrap();
         assert!(check(&a)[0].starts_with("example: `ecomerce` is not one of"));

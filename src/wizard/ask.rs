@@ -110,15 +110,16 @@ pub fn ask(p: &mut dyn Prompter, seed: &Answers) -> Answer<Answers> {
     let start = p.select("Start from", &starts, default_start)?;
     let has_topics = if start == 0 {
         a.example = None;
-        a.services = services(p, &a.arch)?;
-        a.services
-            .iter()
-            .any(|s| !s.publishes.is_empty() || !s.consumes.is_empty())
+        a.services = services(p, &a.arch, &[])?;
+        uses_topics(&a.services)
     } else {
         let (name, text) = examples[start - 1];
         a.example = Some(name.to_owned());
         a.services.clear();
-        text.lines().any(|l| l.starts_with("messaging:"))
+        if p.confirm("Add services of your own to the example?", false)? {
+            a.services = services(p, &a.arch, &example_services(name))?;
+        }
+        text.lines().any(|l| l.starts_with("messaging:")) || uses_topics(&a.services)
     };
     if has_topics {
         let default = if a.arch == "serverless" {
@@ -151,8 +152,20 @@ pub fn ask(p: &mut dyn Prompter, seed: &Answers) -> Answer<Answers> {
     Ok(a)
 }
 
-fn services(p: &mut dyn Prompter, arch: &str) -> Answer<Vec<ServiceAnswers>> {
-    let mut out: Vec<ServiceAnswers> = Vec::new();
+fn uses_topics(services: &[ServiceAnswers]) -> bool {
+    services
+        .iter()
+        .any(|s| !s.publishes.is_empty() || !s.consumes.is_empty())
+}
+
+/// The services loop; `base` are services already there (an example's), which the new ones may
+/// call, share stores with and route to. Returns only the new services.
+fn services(
+    p: &mut dyn Prompter,
+    arch: &str,
+    base: &[ServiceAnswers],
+) -> Answer<Vec<ServiceAnswers>> {
+    let mut out: Vec<ServiceAnswers> = base.to_vec();
     loop {
         let s = service(p, &out, arch)?;
         out.push(s);
@@ -165,7 +178,7 @@ fn services(p: &mut dyn Prompter, arch: &str) -> Answer<Vec<ServiceAnswers>> {
         .filter(|s| s.kind != "gateway" && s.kind != "worker")
         .map(|s| s.name.clone())
         .collect();
-    for gw in out.iter_mut().filter(|s| s.kind == "gateway") {
+    for gw in out[base.len()..].iter_mut().filter(|s| s.kind == "gateway") {
         if targets.is_empty() {
             continue;
         }
@@ -176,7 +189,7 @@ fn services(p: &mut dyn Prompter, arch: &str) -> Answer<Vec<ServiceAnswers>> {
         )?;
         gw.routes = picked.into_iter().map(|i| targets[i].clone()).collect();
     }
-    Ok(out)
+    Ok(out.split_off(base.len()))
 }
 
 fn unused(base: &str, taken: &[&str]) -> String {

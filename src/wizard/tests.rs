@@ -237,3 +237,49 @@ fn the_answers_example_in_init_help_is_valid() {
     assert_eq!(bp.services["mailer"].consumes, ["user.registered"]);
     assert_eq!(bp.entities["User"].fields["email"], "string(255) unique");
 }
+
+#[test]
+fn services_can_be_added_to_an_example_and_use_its_names() {
+    let seed = Answers {
+        example: Some("ecommerce".into()),
+        ..Answers::default()
+    };
+    let mut script = Script::new([
+        Text("store"),
+        Default,       // description
+        Default,       // type
+        Default,       // scale
+        Default,       // start: the seeded example
+        Yes,           // add services
+        Text("users"), // refused: the example has it
+        Text("reviews"),
+        Default,   // api
+        Default,   // code
+        Default,   // http
+        Default,   // new database
+        Default,   // reviews-db
+        Select(1), // existing cache: sessions
+        Text("Review"),
+        Default,                         // id: uuid pk
+        Text("product_id: ref Product"), // an entity of the example
+        Default,
+        Default,
+        Pick(vec![2]), // calls products
+        Text("review.posted"),
+        Text("order.created"),
+        No, // no more services
+    ]);
+    let a = ask(&mut script, &seed).unwrap();
+    let rejected: Vec<&str> = script.rejected.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(rejected, ["users"]);
+    let names: Vec<&str> = a.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["reviews"], "only the new services are answers");
+    let bp = load(&a);
+    assert_eq!(bp.name, "store");
+    assert!(bp.services.contains_key("payments"));
+    let reviews = &bp.services["reviews"];
+    assert_eq!(reviews.depends_on, ["products"]);
+    assert_eq!(reviews.cache.as_deref(), Some("sessions"));
+    assert_eq!(bp.entities["Review"].fields["product_id"], "ref Product");
+    assert!(bp.messaging.unwrap().topics.contains_key("review.posted"));
+}

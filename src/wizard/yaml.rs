@@ -73,7 +73,106 @@ fn from_example(a: &Answers, example: &str) -> Result<String, String> {
             None => l.to_owned(),
         })
         .collect();
-    Ok(lines.join("\n") + "\n")
+    let t = lines.join("\n") + "\n";
+    Ok(if a.services.is_empty() {
+        t
+    } else {
+        add_services(&t, a)
+    })
+}
+
+/// Splice the answered services (and the entities, stores and topics they bring) into the
+/// example's text, each at the end of its section, keeping the example's layout and comments.
+fn add_services(text: &str, a: &Answers) -> String {
+    let bp = crate::blueprint::load(text, "example")
+        .blueprint
+        .unwrap_or_default();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut block = String::new();
+    for s in &a.services {
+        service(&mut block, s);
+    }
+    append(&mut lines, "services", &block, 0);
+    let mut block = String::new();
+    for e in a.services.iter().flat_map(|s| &s.entities) {
+        entity(&mut block, e);
+    }
+    append(&mut lines, "entities", &block, 0);
+    let dbs = unique(a.services.iter().filter_map(|s| s.database.as_ref()));
+    let block: String = dbs
+        .iter()
+        .filter(|d| !bp.databases.contains_key(d.as_str()))
+        .map(|d| format!("  {}: {{ engine: postgres }}\n", scalar(d)))
+        .collect();
+    append(&mut lines, "databases", &block, 0);
+    let caches = unique(a.services.iter().filter_map(|s| s.cache.as_ref()));
+    let block: String = caches
+        .iter()
+        .filter(|c| !bp.caches.contains_key(c.as_str()))
+        .map(|c| format!("  {}: {{ engine: redis }}\n", scalar(c)))
+        .collect();
+    append(&mut lines, "caches", &block, 0);
+    let declared = |t: &str| {
+        bp.messaging
+            .as_ref()
+            .is_some_and(|m| m.topics.contains_key(t))
+    };
+    let topics = unique(
+        a.services
+            .iter()
+            .flat_map(|s| s.publishes.iter().chain(&s.consumes)),
+    );
+    let block: String = topics
+        .iter()
+        .filter(|t| !declared(t))
+        .map(|t| format!("    {}: {{}}\n", scalar(t)))
+        .collect();
+    if !block.is_empty() {
+        if bp.messaging.is_some() {
+            append(&mut lines, "topics", &block, 2);
+        } else {
+            let m = format!("  broker: {}\n  topics:\n{block}", a.broker);
+            append(&mut lines, "messaging", &m, 0);
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Add `block` at the end of the mapping `key:` written at `indent`; a missing top-level section
+/// is added before `mesh:`/`observability:`/`ci:`.
+fn append(lines: &mut Vec<String>, key: &str, block: &str, indent: usize) {
+    if block.is_empty() {
+        return;
+    }
+    let head = format!("{}{key}:", " ".repeat(indent));
+    let is_head = |l: &String| {
+        l.strip_prefix(&head)
+            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+    };
+    let new: Vec<String> = block.lines().map(str::to_owned).collect();
+    let Some(start) = lines.iter().position(is_head) else {
+        let at = lines
+            .iter()
+            .position(|l| {
+                ["mesh:", "observability:", "ci:"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .unwrap_or(lines.len());
+        let mut section = vec![head];
+        section.extend(new);
+        lines.splice(at..at, section);
+        return;
+    };
+    let depth = |l: &String| l.len() - l.trim_start().len();
+    let mut end = lines[start + 1..]
+        .iter()
+        .position(|l| !l.trim().is_empty() && depth(l) <= indent)
+        .map_or(lines.len(), |i| start + 1 + i);
+    while end > start + 1 && (lines[end - 1].trim().is_empty() || lines[end - 1].starts_with('#')) {
+        end -= 1;
+    }
+    lines.splice(end..end, new);
 }
 
 fn from_services(a: &Answers) -> String {
@@ -118,10 +217,7 @@ fn from_services(a: &Answers) -> String {
         o.push_str("# json, enum(a, b), ref Entity; modifiers: pk, unique, nullable, default <value|now>.\n");
         o.push_str("entities:\n");
         for e in entities {
-            let _ = writeln!(o, "  {}:\n    fields:", scalar(&e.name));
-            for (f, spec) in &e.fields {
-                let _ = writeln!(o, "      {}: {}", scalar(f), scalar(spec));
-            }
+            entity(&mut o, e);
         }
     }
     let databases = unique(services.iter().filter_map(|s| s.database.as_ref()));
@@ -163,6 +259,13 @@ fn from_services(a: &Answers) -> String {
     );
     let _ = writeln!(o, "ci: {{ provider: {} }}", a.ci);
     o
+}
+
+fn entity(o: &mut String, e: &super::answers::EntityAnswers) {
+    let _ = writeln!(o, "  {}:\n    fields:", scalar(&e.name));
+    for (f, spec) in &e.fields {
+        let _ = writeln!(o, "      {}: {}", scalar(f), scalar(spec));
+    }
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
@@ -278,5 +381,56 @@ mod tests {
         );
         assert_eq!(bp.ingress.unwrap().host, "store.example.com");
         assert!(bp.services.contains_key("orders"));
+    }
+
+    #[test]
+    fn services_added_to_an_example_land_in_its_sections() {
+        let reviews = ServiceAnswers {
+            name: "reviews".into(),
+            database: Some("reviews-db".into()),
+            cache: Some("sessions".into()),
+            depends_on: vec!["products".into()],
+            consumes: vec!["order.created".into(), "review.flagged".into()],
+            publishes: vec!["review.flagged".into()],
+            entities: vec![super::super::answers::EntityAnswers {
+                name: "Review".into(),
+                fields: [("id", "uuid pk"), ("product_id", "ref Product")]
+                    .into_iter()
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .collect(),
+            }],
+            ..ServiceAnswers::default()
+        };
+        // The other examples have no `products` or `Product`; the rest must still fit in.
+        let mut plain = reviews.clone();
+        plain.depends_on.clear();
+        plain.entities[0].fields.shift_remove("product_id");
+        for (example, svc) in [
+            ("ecommerce", &reviews),
+            ("auth-service", &plain),
+            ("event-orders", &plain),
+        ] {
+            let a = Answers {
+                example: Some(example.into()),
+                services: vec![svc.clone()],
+                ..Answers::default()
+            };
+            let text = blueprint(&a).unwrap();
+            let loaded = crate::blueprint::load(&text, "b");
+            let errors: Vec<_> = loaded
+                .diagnostics
+                .items
+                .iter()
+                .filter(|d| d.is_error())
+                .collect();
+            assert!(errors.is_empty(), "{text}\n{errors:#?}");
+            let bp = loaded.blueprint.unwrap();
+            assert_eq!(bp.services.keys().last().unwrap(), "reviews");
+            assert!(bp.entities.contains_key("Review"));
+            assert!(bp.databases.contains_key("reviews-db"));
+            assert!(bp.caches.contains_key("sessions"));
+            assert!(bp.messaging.unwrap().topics.contains_key("review.flagged"));
+            assert!(text.starts_with("# "), "the example's comments are kept");
+        }
     }
 }
