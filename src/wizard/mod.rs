@@ -25,8 +25,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Exit code when the user interrupts the wizard (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
 
-pub const NO_TERMINAL: &str =
-    "`init` asks its questions in a terminal, and standard input is not one";
 pub const NO_TERMINAL_HELP: &str = "to run without a terminal, pass --yes (accept every default, optionally with --example NAME) or --answers FILE (answers as YAML or JSON), or use the headline command: codex-system-design --example NAME (or --blueprint FILE) --out DIR";
 
 const INIT_HELP: &str = "Without a terminal, pass --yes or --answers FILE. An answers file (YAML or JSON; every key optional, defaults as in the wizard; see docs/wizard.md):
@@ -112,8 +110,18 @@ pub fn init(a: &InitArgs) -> i32 {
             Err(e) => return cli::fail(e),
         }
     } else {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            eprintln!("error: {NO_TERMINAL}\n  help: {NO_TERMINAL_HELP}");
+        // The questions are read from standard input and drawn on standard error.
+        let missing = if !std::io::stdin().is_terminal() {
+            Some("standard input")
+        } else if !std::io::stderr().is_terminal() {
+            Some("standard error")
+        } else {
+            None
+        };
+        if let Some(stream) = missing {
+            eprintln!(
+                "error: `init` asks its questions in a terminal, and {stream} is not one\n  help: {NO_TERMINAL_HELP}"
+            );
             return 2;
         }
         on_ctrl_c();
