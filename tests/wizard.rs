@@ -464,3 +464,23 @@ fn an_answers_file_can_add_services_to_an_example() {
     );
     assert_eq!(bp.services["reviews"].depends_on, ["products"]);
 }
+
+#[test]
+fn an_answers_file_without_a_name_takes_the_example_named_by_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path())
+        .args([
+            "--answers",
+            "-",
+            "--example",
+            "ecommerce",
+            "--no-generate",
+            "-q",
+        ])
+        .write_stdin("services: [{ name: reviews, depends_on: [products] }]\n")
+        .assert()
+        .success();
+    let bp = blueprint_in(&dir.path().join("shop"));
+    assert_eq!(bp.name, "shop");
+    assert_eq!(bp.services["reviews"].depends_on, ["products"]);
+}

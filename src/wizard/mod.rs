@@ -230,8 +230,23 @@ fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, (i32, Stri
     if let Some(s) = &a.scale {
         ans.scale = s.clone();
     }
-    if ans.example.is_none() && ans.services.is_empty() {
+    if ans.example.is_none() {
+        // As at the prompt: the answered services are added to the example.
         ans.example = a.example.clone();
+    }
+    // Without a `name`, an example's own name is the default, as at the prompt and with --yes.
+    let names_itself =
+        serde_saphyr::from_str::<indexmap::IndexMap<String, serde::de::IgnoredAny>>(&text)
+            .is_ok_and(|m| m.contains_key("name"));
+    if !names_itself
+        && a.name.is_none()
+        && let Some(bp) = ans
+            .example
+            .as_deref()
+            .and_then(crate::assets::example)
+            .and_then(|t| crate::blueprint::load(t, "example").blueprint)
+    {
+        ans.name = bp.name;
     }
     let errs = answers::check(&ans);
     if !errs.is_empty() {
