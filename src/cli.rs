@@ -60,6 +60,8 @@ struct NewArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Design a blueprint by answering questions, then write it and generate (the wizard).
+    Init(crate::wizard::InitArgs),
     /// Generate (or regenerate) the tree from a blueprint.
     Generate(GenerateArgs),
     /// Check a blueprint and report every problem with its position.
@@ -206,7 +208,7 @@ enum ConflictArg {
 
 /// What `generate` does with the prepared changes.
 #[derive(Debug, Default, Clone, Copy)]
-struct Mode {
+pub(crate) struct Mode {
     check: bool,
     diff: bool,
     dry_run: bool,
@@ -224,6 +226,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         None => new_project(&cli.new),
+        Some(Command::Init(a)) => crate::wizard::init(&a),
         Some(Command::Generate(a)) => generate(&a),
         Some(Command::Validate(a)) => validate(&a),
         Some(Command::Plan(a)) => plan(&a),
@@ -250,7 +253,7 @@ pub fn main() -> i32 {
     }
 }
 
-fn fail(msg: impl std::fmt::Display) -> i32 {
+pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("error: {msg}");
     2
 }
@@ -271,7 +274,7 @@ fn read_source(path: &Path) -> Result<Source, String> {
 }
 
 /// Print diagnostics to stderr; returns the exit code for a failure.
-fn report_failure(f: Failure, src: &Source) -> i32 {
+pub(crate) fn report_failure(f: Failure, src: &Source) -> i32 {
     match f {
         Failure::Invalid(d) => {
             eprint!("{}", pipeline::report(&d, Some(&src.text)));
@@ -282,7 +285,7 @@ fn report_failure(f: Failure, src: &Source) -> i32 {
     }
 }
 
-fn print_warnings(d: &Diagnostics, src: &Source, quiet: bool) {
+pub(crate) fn print_warnings(d: &Diagnostics, src: &Source, quiet: bool) {
     // Notes alone (logical references and the like) are for `validate`, not every generation.
     if !quiet && d.error_count() + d.warning_count() > 0 {
         eprint!("{}", pipeline::report(d, Some(&src.text)));
@@ -365,14 +368,8 @@ fn new_project(a: &NewArgs) -> i32 {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&generated.model.name.kebab));
     let bp_path = out.join("blueprint.yaml");
-    if let Ok(existing) = std::fs::read_to_string(&bp_path)
-        && existing != src.text
-        && !a.force
-    {
-        return fail(format!(
-            "{} exists and differs from the blueprint being generated; run `codex-system-design generate` in that folder to regenerate from it, or pass --force to replace it",
-            bp_path.display()
-        ));
+    if let Err(e) = check_blueprint_file(&bp_path, &src.text, a.force) {
+        return fail(e);
     }
     let state = match write::check_target(&out, a.force) {
         Ok(s) => s,
@@ -388,7 +385,19 @@ fn new_project(a: &NewArgs) -> i32 {
     finish_write(&out, &generated, state.as_ref(), a.quiet, Mode::default())
 }
 
-fn finish_write(
+/// A `blueprint.yaml` already at `bp_path` is replaced only when it is the same text or with
+/// `--force`: it is the user's source of truth.
+pub(crate) fn check_blueprint_file(bp_path: &Path, text: &str, force: bool) -> Result<(), String> {
+    match std::fs::read_to_string(bp_path) {
+        Ok(existing) if existing != text && !force => Err(format!(
+            "{} exists and differs from the blueprint being generated; run `codex-system-design generate` in that folder to regenerate from it, or pass --force to replace it",
+            bp_path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn finish_write(
     out: &Path,
     g: &pipeline::Generated,
     state: Option<&write::State>,

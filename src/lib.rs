@@ -17,4 +17,5 @@ pub mod plan;
 pub mod planview;
 pub mod render;
 pub mod resolve;
+pub mod wizard;
 pub mod write;
