@@ -278,7 +278,7 @@ fn create_table(t: &Table) -> String {
     let cols: Vec<String> = t
         .columns
         .iter()
-        .map(|c| format!("    {}", column_def(c)))
+        .map(|c| format!("    {}", column_def(&t.name, c)))
         .collect();
     s.push_str(&cols.join(",\n"));
     s.push_str("\n);\n");
@@ -288,21 +288,35 @@ fn create_table(t: &Table) -> String {
     s
 }
 
-fn column_def(c: &Column) -> String {
+/// Constraints are named as the V001 template names them (`pk_`, `uq_`, `fk_` + table + column),
+/// so a later migration can drop them by name.
+fn column_def(table: &str, c: &Column) -> String {
     let mut s = format!("{} {}", ident(&c.name), c.sql_type);
     if c.pk {
-        s.push_str(" PRIMARY KEY");
+        let _ = write!(
+            s,
+            " CONSTRAINT {} PRIMARY KEY",
+            ident(&format!("pk_{table}"))
+        );
     } else if !c.nullable {
         s.push_str(" NOT NULL");
     }
     if c.unique && !c.pk {
-        s.push_str(" UNIQUE");
+        let _ = write!(
+            s,
+            " CONSTRAINT {} UNIQUE",
+            ident(&format!("uq_{table}_{}", c.name))
+        );
     }
     if let Some(d) = &c.default {
         let _ = write!(s, " DEFAULT {d}");
     }
     if let Some(r) = &c.references {
-        let _ = write!(s, " REFERENCES {r}");
+        let _ = write!(
+            s,
+            " CONSTRAINT {} REFERENCES {r}",
+            ident(&format!("fk_{table}_{}", c.name))
+        );
     }
     s
 }
@@ -326,7 +340,7 @@ fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what:
             None => {
                 d.up.push(format!(
                     "ALTER TABLE {table} ADD COLUMN {};\n",
-                    column_def(c)
+                    column_def(&t.name, c)
                 ));
                 down.push(format!(
                     "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
@@ -358,10 +372,13 @@ fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what:
         ));
         down.push(format!(
             "ALTER TABLE {table} ADD COLUMN {};\n",
-            column_def(&Column {
-                nullable: true,
-                ..c.clone()
-            })
+            column_def(
+                &t.name,
+                &Column {
+                    nullable: true,
+                    ..c.clone()
+                }
+            )
         ));
         d.warnings.push(format!(
             "drops column {}.{}: its data is lost",
@@ -442,7 +459,7 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
     }
     if o.unique != c.unique && !c.pk {
         // PostgreSQL's own names for inline constraints, as `CREATE TABLE` made them.
-        let name = ident(&format!("{table}_{}_key", c.name));
+        let name = ident(&format!("uq_{table}_{}", c.name));
         let add = format!("ALTER TABLE {t} ADD CONSTRAINT {name} UNIQUE ({col});\n");
         let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
         let (u, b) = if c.unique { (add, drop) } else { (drop, add) };
@@ -450,7 +467,7 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         back.push(b);
     }
     if o.references != c.references {
-        let name = ident(&format!("{table}_{}_fkey", c.name));
+        let name = ident(&format!("fk_{table}_{}", c.name));
         let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
         let add = |r: &Option<String>| {
             r.as_ref().map(|r| {

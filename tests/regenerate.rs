@@ -842,10 +842,9 @@ mod with_a_migration_template {
     use std::fs;
     use std::path::Path;
 
-    // A fixed path rather than `__database__`: the placeholder folders only work once the
-    // plan tells them from `_partials` (another branch fixes that).
-    const V001_PATH: &str = "common/migrations/users-db/V001__init.sql";
-    const V001: &str = "{{ header }}\n-- init of users-db: {% for e in m.entities %}{% if e.database == \"users-db\" %}{{ e.table }}({% for c in e.columns %}{{ c.name }} {% endfor %}) {% endif %}{% endfor %}\n";
+    // Replaces the built-in V001 template, so the test knows exactly what V001 says.
+    const V001_PATH: &str = "common/migrations/__database__/V001__init.sql";
+    const V001: &str = "{{ header }}\n-- init of {{ database.name.raw }}: {% for e in m.entities %}{% if e.database == database.name.raw %}{{ e.table }}({% for c in e.columns %}{{ c.name }} {% endfor %}) {% endif %}{% endfor %}\n";
 
     fn generate(out: &Path, blueprint: &str) -> run::Run {
         let mut templates = TemplateSet::embedded();
@@ -876,11 +875,12 @@ mod with_a_migration_template {
             "{first}"
         );
         // No second init computed next to the template's.
-        let names: Vec<_> = fs::read_dir(out.join("migrations/users-db"))
+        let mut names: Vec<_> = fs::read_dir(out.join("migrations/users-db"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, ["V001__init.sql"]);
+        names.sort();
+        assert_eq!(names, ["V001__init.down.sql", "V001__init.sql"]);
 
         let edited = bp.replace(
             "      name: string(120)\n",

@@ -18,6 +18,10 @@ rules:
     check-keys: false
   comments:
     min-spaces-from-content: 1
+  braces:
+    max-spaces-inside: 1
+  brackets:
+    max-spaces-inside: 1
   indentation:
     spaces: consistent
     indent-sequences: consistent
