@@ -244,5 +244,16 @@ def k8s_refs(ctx: Context, tree: Tree) -> None:
     if not files:
         return
     objects = [d for f in files for d in tree.docs[f] if doc_role(d) in ("k8s", "istio")]
+    # Across the whole tree, files of a kustomize base and of its overlays carry different namespaces
+    # (the overlay rewrites them), so namespaces are ignored here; each rendered kustomization is
+    # checked again with its real namespaces.
+    objects = [without_namespace(d) for d in objects]
     common = os.path.commonpath(files) if len(files) > 1 else os.path.dirname(files[0])
     check_scope(ctx, tree, common or ".", objects)
+
+
+def without_namespace(doc: dict) -> dict:
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or "namespace" not in meta:
+        return doc
+    return {**doc, "metadata": {k: v for k, v in meta.items() if k != "namespace"}}
