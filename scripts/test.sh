@@ -8,5 +8,5 @@ command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with
 bash tools/conformance/install.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo test --all-targets
+cargo test --all-targets --no-fail-fast
 bash scripts/conformance.sh

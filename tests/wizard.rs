@@ -389,12 +389,14 @@ fn a_busy_output_folder_is_replaced_by_another_at_the_prompt_keeping_the_answers
 
 #[test]
 fn deny_warnings_stops_before_writing() {
+    // A topic with a publisher and no consumer is a warning (W0203), not an error.
     let dir = tempfile::tempdir().unwrap();
     init(dir.path())
-        .args(["--yes", "--example", "ecommerce", "--deny-warnings"])
+        .args(["--answers", "-", "--deny-warnings"])
+        .write_stdin("name: shop\nservices:\n  - name: users\n    publishes: [user.registered]\n")
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("W0204"))
+        .stderr(predicates::str::contains("W0203"))
         .stderr(predicates::str::contains("nothing was written"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
