@@ -6,6 +6,9 @@
 //! The assertions compare against a fresh generation of the edited blueprint rather than naming
 //! template files, so they hold for whatever template set the binary carries.
 
+#[path = "support/synth.rs"]
+mod synth;
+
 use assert_cmd::Command;
 use predicates::str::contains;
 use std::collections::BTreeMap;
@@ -713,47 +716,9 @@ mod property {
     }
 }
 
-/// The shape `bench/synthetic-blueprint.sh` prints: `n` services, each with a database, an
-/// entity, a dependency on the previous one and an event to the next.
-fn synthetic_blueprint(n: usize) -> String {
-    let mut s = String::from(
-        "version: 1\nname: synthetic\ndescription: Synthetic blueprint\ntype: microservices\nscale: large\nservices:\n  gateway:\n    kind: gateway\n    routes:\n      - { path: /api/s001, to: s001 }\n",
-    );
-    for i in 1..=n {
-        s += &format!(
-            "  s{i:03}:\n    language: python\n    database: s{i:03}-db\n    entities: [Items{i:03}]\n"
-        );
-        if i > 1 {
-            s += &format!(
-                "    depends_on: [s{:03}]\n    consumes: [s{:03}.done]\n",
-                i - 1,
-                i - 1
-            );
-        }
-        if i < n {
-            s += &format!("    publishes: [s{i:03}.done]\n");
-        }
-    }
-    s += "entities:\n";
-    for i in 1..=n {
-        s += &format!(
-            "  Items{i:03}:\n    fields:\n      id: uuid pk\n      name: string(120)\n      qty: int default 0\n      created_at: timestamp default now\n"
-        );
-    }
-    s += "databases:\n";
-    for i in 1..=n {
-        s += &format!("  s{i:03}-db: {{ engine: postgres }}\n");
-    }
-    s += "messaging:\n  broker: kafka\n  topics:\n";
-    for i in 1..n {
-        s += &format!("    s{i:03}.done: {{}}\n");
-    }
-    s
-}
-
 fn synthetic_project(tmp: &Path, n: usize) -> std::path::PathBuf {
     let bp = tmp.join("synthetic.yaml");
-    fs::write(&bp, synthetic_blueprint(n)).unwrap();
+    fs::write(&bp, synth::blueprint(n)).unwrap();
     let out = tmp.join("synthetic");
     bin()
         .arg("--blueprint")
@@ -775,8 +740,8 @@ fn two_hundred_services_regenerate_as_a_no_op_then_append_one_migration() {
     assert_eq!(snapshot(&dir), snap);
     edit_blueprint(
         &dir,
-        "  Items137:\n    fields:\n      id: uuid pk\n",
-        "  Items137:\n    fields:\n      id: uuid pk\n      sku: string(32) nullable\n",
+        "  Item137:\n    fields:\n      id: uuid pk\n",
+        "  Item137:\n    fields:\n      id: uuid pk\n      sku: string(32) nullable\n",
     );
     regenerate(&dir).success();
     let after = snapshot(&dir);
@@ -784,8 +749,8 @@ fn two_hundred_services_regenerate_as_a_no_op_then_append_one_migration() {
     assert_eq!(
         new,
         [
-            "migrations/s137-db/V002__add_items137s_sku.down.sql",
-            "migrations/s137-db/V002__add_items137s_sku.sql"
+            "migrations/s137-db/V002__add_item137s_sku.down.sql",
+            "migrations/s137-db/V002__add_item137s_sku.sql"
         ]
     );
 }

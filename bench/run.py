@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Whole-process benchmark: wall time and peak RSS of the release binary on the synthetic
+blueprint (tests/support/synth.rs, printed by `cargo run --release --example synth -- N`).
+
+For each N (default 10 50 200 1000) it measures, RUNS times each (default 5), in one temp folder:
+  fresh     generate into an empty folder
+  no-op     `generate` again with nothing changed
+  one-svc   `generate` after one service's entity gained a field (a code change and a migration)
+  validate  `validate` of the blueprint
+  cp -r     copying the generated tree (without the state folder), the physical floor for
+            writing that many files on this disk
+and prints a Markdown table of medians (min in brackets) and the largest peak RSS seen.
+
+Peak RSS is the child's own `ru_maxrss` from wait4(2), so it is per process and needs no tools.
+Page cache is warm (every run reads what the previous one wrote), which is also how users run it.
+
+Usage: python3 bench/run.py [--runs R] [--json FILE] [N ...]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "codex-system-design")
+SYNTH = os.path.join(ROOT, "target", "release", "examples", "synth")
+
+
+def build():
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "--bin", "codex-system-design", "--example", "synth"],
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def run(argv, cwd=None):
+    """Run argv; return (seconds, peak RSS in MiB). Fails loudly on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} exited {proc.returncode}:\n{err}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def files_in(tree):
+    return sum(len(fs) for d, _, fs in os.walk(tree) if ".codex-system-design" not in d)
+
+
+def edit_one_service(blueprint_path):
+    """Give the middle service's entity one more field."""
+    with open(blueprint_path) as f:
+        text = f.read()
+    lines = text.split("\n")
+    entities = [i for i, l in enumerate(lines) if l.startswith("  Item") and l.endswith(":")]
+    at = entities[len(entities) // 2] + 2  # after `fields:` and `id: uuid pk`
+    lines.insert(at, "      note: text nullable")
+    with open(blueprint_path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def measure(n, runs, work):
+    bp = os.path.join(work, f"synth{n}.yaml")
+    with open(bp, "w") as f:
+        f.write(subprocess.run([SYNTH, str(n)], check=True, capture_output=True, text=True).stdout)
+    out = os.path.join(work, "out")
+    edited = os.path.join(work, "edited")
+    copy = os.path.join(work, "copy")
+    plain = os.path.join(work, "plain")  # the tree without the tool's state folder
+    samples = {k: [] for k in ("fresh", "no-op", "one-svc", "validate", "cp -r")}
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        samples["fresh"].append(run([BIN, "-q", "--blueprint", bp, "--out", out]))
+        samples["no-op"].append(run([BIN, "generate", "-q"], cwd=out))
+        shutil.rmtree(edited, ignore_errors=True)
+        shutil.copytree(out, edited)
+        edit_one_service(os.path.join(edited, "blueprint.yaml"))
+        samples["one-svc"].append(run([BIN, "generate", "-q"], cwd=edited))
+        samples["validate"].append(run([BIN, "validate", "-f", bp]))
+        if not os.path.exists(plain):
+            shutil.copytree(out, plain, ignore=shutil.ignore_patterns(".codex-system-design"))
+        shutil.rmtree(copy, ignore_errors=True)
+        samples["cp -r"].append(run(["cp", "-r", plain, copy]))
+    files = files_in(out)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(plain) for f in fs)
+    for p in (out, edited, copy, plain):
+        shutil.rmtree(p, ignore_errors=True)
+    row = {"services": n, "files": files, "bytes": size}
+    for k, v in samples.items():
+        times = [t for t, _ in v]
+        row[k] = {
+            "median_ms": statistics.median(times) * 1000,
+            "min_ms": min(times) * 1000,
+            "peak_rss_mib": max(r for _, r in v),
+        }
+    return row
+
+
+def table(rows):
+    kinds = ("fresh", "no-op", "one-svc", "validate", "cp -r")
+    head = "| services | files | " + " | ".join(kinds) + " | fresh ÷ cp -r | no-op ÷ fresh | fresh per service | peak RSS |"
+    lines = [head, "|" + "---|" * (len(kinds) + 6)]
+    for r in rows:
+        cells = [f"{r[k]['median_ms']:.1f} ms" for k in kinds]
+        ratio = r["fresh"]["median_ms"] / r["cp -r"]["median_ms"]
+        noop = r["no-op"]["median_ms"] / r["fresh"]["median_ms"]
+        per = r["fresh"]["median_ms"] / r["services"]
+        rss = max(r[k]["peak_rss_mib"] for k in kinds if k != "cp -r")
+        lines.append(
+            f"| {r['services']} | {r['files']} | " + " | ".join(cells)
+            + f" | {ratio:.2f} | {noop:.2f} | {per:.2f} ms | {rss:.1f} MiB |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sizes", nargs="*", type=int, default=[10, 50, 200, 1000])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
+    args = ap.parse_args()
+    if not args.no_build:
+        build()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cs-bench-") as work:
+        for n in args.sizes:
+            rows.append(measure(n, args.runs, work))
+            print(f"measured {n} services", file=sys.stderr)
+    print(f"median of {args.runs} runs; release build; {os.cpu_count()} CPUs; warm page cache\n")
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
