@@ -404,3 +404,30 @@ fn summary_plan_and_check_print_no_colour_even_in_a_terminal() {
         assert!(!has_colour(&screen), "{args:?}: {screen:?}");
     }
 }
+
+#[test]
+fn wizard_prompts_are_coloured_in_a_terminal_unless_no_color_is_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    for no_color in [false, true] {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.arg("init")
+            .current_dir(tmp.path())
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let mut s = Session::spawn(cmd).expect("spawn in a pty");
+        s.set_expect_timeout(Some(Duration::from_secs(30)));
+        let prompt = s.expect("(my-system)").expect("the first question");
+        let screen = String::from_utf8_lossy(prompt.before()).into_owned();
+        assert_eq!(
+            has_colour(&screen),
+            !no_color,
+            "NO_COLOR={no_color}: {screen:?}"
+        );
+        s.send("\x03").unwrap();
+        let _ = s.expect(Eof);
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
