@@ -9,14 +9,46 @@ use crate::write;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
-const AFTER_HELP: &str = "Examples:
+mod report;
+pub(crate) use report::{Reporter, finish_write};
+
+macro_rules! examples_help {
+    () => {
+        "Examples:
   codex-system-design --type microservices --scale medium          # the e-commerce example into ./shop
   codex-system-design --example auth-service --type monolith --out auth
   codex-system-design validate -f blueprint.yaml
-  codex-system-design generate                                     # regenerate after editing blueprint.yaml";
+  codex-system-design generate                                     # regenerate after editing blueprint.yaml"
+    };
+}
+
+/// The `--format json` document of a generating command (see `cli/report.rs`); keep the README's
+/// usage section in step.
+macro_rules! json_help {
+    () => {
+        "With --format json, standard output is one JSON object, every key always present:
+  status       ok | conflicts | stale (--check) | invalid (blueprint errors) | error
+  exit_code    the exit code of the run (0, 1 or 2)
+  name, type, scale          the system (null when the blueprint did not load)
+  out, blueprint             the output folder and the blueprint file
+  mode         write | dry_run | check
+  written      whether files were written
+  counts       files per action: created, recreated, updated, merged, conflicted, unresolved,
+               removed, kept, not_ours, edited, unchanged, forgotten (zeros included)
+  files        one { path, action } object per file the run considered
+  conflicts    paths left with conflict markers (or a .rej)
+  migrations   migrations a schema change added in this run (V002 onwards)
+  warnings     migration changes that can lose data
+  notes        other remarks about the run
+  diagnostics  the blueprint's diagnostics, as `validate --format json` prints them
+  error        the message for status invalid or error, else null"
+    };
+}
+
+const AFTER_HELP: &str = examples_help!();
 
 #[derive(Parser, Debug)]
-#[command(name = "codex-system-design", version, about = "Turn an architecture blueprint (YAML) into a complete, validated system: service code, API contracts, migrations, Kubernetes, Istio, Terraform, docker-compose, CI/CD, observability and docs.", after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
+#[command(name = "codex-system-design", version, about = "Turn an architecture blueprint (YAML) into a complete, validated system: service code, API contracts, migrations, Kubernetes, Istio, Terraform, docker-compose, CI/CD, observability and docs.", after_help = AFTER_HELP, after_long_help = concat!(examples_help!(), "\n\n", json_help!()), args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,8 +83,14 @@ struct NewArgs {
     #[arg(long)]
     deny_warnings: bool,
     /// Print only errors.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also list every file with its action and the time each stage took (on stderr).
+    #[arg(long, short)]
+    verbose: bool,
+    /// Summary format: human, or one JSON object on stdout (its fields: see --help).
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
     /// Folder of templates laid over the built-in ones (same relative path replaces, new adds).
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
@@ -63,6 +101,7 @@ enum Command {
     /// Design a blueprint by answering questions, then write it and generate (the wizard).
     Init(crate::wizard::InitArgs),
     /// Generate (or regenerate) the tree from a blueprint.
+    #[command(after_long_help = json_help!())]
     Generate(GenerateArgs),
     /// Check a blueprint and report every problem with its position.
     Validate(ValidateArgs),
@@ -131,7 +170,7 @@ struct GenerateArgs {
     #[arg(long)]
     check: bool,
     /// Write nothing; print a unified diff of what would change.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     diff: bool,
     /// Write nothing; print what would happen to each file.
     #[arg(long)]
@@ -146,8 +185,14 @@ struct GenerateArgs {
     #[arg(long)]
     deny_warnings: bool,
     /// Print only errors.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also list every file with its action and the time each stage took (on stderr).
+    #[arg(long, short)]
+    verbose: bool,
+    /// Summary format: human, or one JSON object on stdout (its fields: see --help).
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
     /// Folder of templates laid over the built-in ones (same relative path replaces, new adds).
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
@@ -182,6 +227,16 @@ enum Format {
     Json,
     /// SARIF 2.1.0 (validate only; GitHub code scanning and editors read it).
     Sarif,
+}
+
+/// How a generating command reports what it did.
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+enum SummaryFormat {
+    /// A short summary on stdout, problems on stderr.
+    #[default]
+    Human,
+    /// One JSON object on stdout and nothing else there.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -319,10 +374,12 @@ pub fn set_top_level(text: &str, key: &str, value: &str) -> String {
 }
 
 fn new_project(a: &NewArgs) -> i32 {
+    let mut rep = Reporter::new(a.quiet, a.verbose, a.format == SummaryFormat::Json);
+    rep.blueprint = a.blueprint.as_ref().map(|p| p.display().to_string());
     let mut src = match (&a.blueprint, &a.example) {
         (Some(path), _) => match read_source(path) {
             Ok(s) => s,
-            Err(e) => return fail(e),
+            Err(e) => return rep.fail(e),
         },
         (None, ex) => {
             let name = ex.as_deref().unwrap_or(assets::DEFAULT_EXAMPLE);
@@ -333,7 +390,7 @@ fn new_project(a: &NewArgs) -> i32 {
                 },
                 None => {
                     let names: Vec<&str> = assets::examples().into_iter().map(|(n, _)| n).collect();
-                    return fail(format!(
+                    return rep.fail(format!(
                         "unknown example `{name}`; {}",
                         crate::diagnostic::suggest(name, &names)
                     ));
@@ -356,33 +413,36 @@ fn new_project(a: &NewArgs) -> i32 {
     }
     let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
         Ok(t) => t,
-        Err(e) => return fail(e),
+        Err(e) => return rep.fail(e),
     };
-    let generated = match pipeline::generate(&src, &templates, a.deny_warnings) {
-        Ok(g) => g,
-        Err(f) => return report_failure(f, &src),
-    };
-    print_warnings(&generated.diagnostics, &src, a.quiet);
+    let generated =
+        match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
+            Ok(g) => g,
+            Err(f) => return rep.failure(f, &src),
+        };
+    rep.warnings(&generated.diagnostics, &src);
     let out = a
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(&generated.model.name.kebab));
     let bp_path = out.join("blueprint.yaml");
+    rep.out = Some(out.display().to_string());
+    rep.blueprint = Some(bp_path.display().to_string());
     if let Err(e) = check_blueprint_file(&bp_path, &src.text, a.force) {
-        return fail(e);
+        return rep.fail(e);
     }
     let state = match write::check_target(&out, a.force) {
         Ok(s) => s,
         Err(e) => {
-            return fail(format!(
+            return rep.fail(format!(
                 "{e}; choose an empty or new --out directory, or pass --force"
             ));
         }
     };
     if let Err(e) = write::atomic_write(&bp_path, &src.text) {
-        return fail(e);
+        return rep.fail(e);
     }
-    finish_write(&out, &generated, state.as_ref(), a.quiet, Mode::default())
+    finish_write(&out, &generated, state.as_ref(), &mut rep, Mode::default())
 }
 
 /// A `blueprint.yaml` already at `bp_path` is replaced only when it is the same text or with
@@ -397,114 +457,9 @@ pub(crate) fn check_blueprint_file(bp_path: &Path, text: &str, force: bool) -> R
     }
 }
 
-pub(crate) fn finish_write(
-    out: &Path,
-    g: &pipeline::Generated,
-    state: Option<&write::State>,
-    quiet: bool,
-    mode: Mode,
-) -> i32 {
-    use write::run;
-    let r = match run::prepare_run(out, g, state, mode.conflict) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let p = &r.preview;
-    for w in &r.warnings {
-        eprintln!("warning: {w}");
-    }
-    if mode.check || mode.diff || mode.dry_run {
-        if mode.diff {
-            print!("{}", run::diff(p, run::use_color()));
-        }
-        if mode.dry_run {
-            print!("{}", run::report(&r, false));
-            println!(
-                "Dry run for {}: {} (nothing written)",
-                out.display(),
-                run::counts(p)
-            );
-        }
-        if mode.check {
-            let stale: Vec<_> = p.stale().collect();
-            if !stale.is_empty() {
-                if !mode.dry_run {
-                    for c in &stale {
-                        println!("  {:<10} {}", c.action.label(), c.path);
-                    }
-                }
-                eprintln!(
-                    "error: {} file(s) in {} do not match the blueprint; run `codex-system-design generate` to update them",
-                    stale.len(),
-                    out.display()
-                );
-                return 1;
-            }
-            if !quiet {
-                println!("{} is up to date with its blueprint", out.display());
-            }
-            return 0;
-        }
-        return i32::from(p.has_conflicts());
-    }
-    if let Err(e) = write::apply(out, p) {
-        return fail(e);
-    }
-    let report = run::report(&r, state.is_none());
-    if p.has_conflicts() {
-        eprint!("{report}");
-        eprintln!(
-            "error: {} file(s) have conflicts between your edits and the new render; resolve them, then run `codex-system-design generate` again",
-            p.changes.iter().filter(|c| c.action.is_conflict()).count()
-        );
-        return 1;
-    }
-    if !quiet {
-        print!("{report}");
-        let m = &g.model;
-        println!(
-            "Generated {} ({}, scale {}) into {}: {}",
-            m.name.raw,
-            m.arch,
-            m.scale,
-            out.display(),
-            run::counts(p)
-        );
-        let names: Vec<&str> = m.services.iter().map(|s| s.name.raw.as_str()).collect();
-        println!("Services: {}", names.join(", "));
-        println!(
-            "Next steps:\n  cd {}\n  docker compose -f deploy/compose/docker-compose.yml up --build\n  edit blueprint.yaml, then run `codex-system-design generate`",
-            out.display()
-        );
-    }
-    0
-}
-
 fn generate(a: &GenerateArgs) -> i32 {
-    let src = match read_source(&a.file) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
-    let generated = match pipeline::generate(&src, &templates, a.deny_warnings) {
-        Ok(g) => g,
-        Err(f) => return report_failure(f, &src),
-    };
-    print_warnings(&generated.diagnostics, &src, a.quiet);
-    let out = a.out.clone().unwrap_or_else(|| {
-        a.file
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."))
-    });
-    let state = match write::check_target(&out, a.force || out.join("blueprint.yaml").exists()) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    let mut rep = Reporter::new(a.quiet, a.verbose, a.format == SummaryFormat::Json);
+    rep.blueprint = Some(a.file.display().to_string());
     let mode = Mode {
         check: a.check,
         diff: a.diff,
@@ -514,8 +469,34 @@ fn generate(a: &GenerateArgs) -> i32 {
             ConflictArg::Rej => write::ConflictStyle::Rej,
         },
     };
-    let quiet = a.quiet || a.diff;
-    finish_write(&out, &generated, state.as_ref(), quiet, mode)
+    rep.set_mode(mode);
+    let src = match read_source(&a.file) {
+        Ok(s) => s,
+        Err(e) => return rep.fail(e),
+    };
+    let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return rep.fail(e),
+    };
+    let generated =
+        match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
+            Ok(g) => g,
+            Err(f) => return rep.failure(f, &src),
+        };
+    rep.warnings(&generated.diagnostics, &src);
+    let out = a.out.clone().unwrap_or_else(|| {
+        a.file
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    rep.out = Some(out.display().to_string());
+    let state = match write::check_target(&out, a.force || out.join("blueprint.yaml").exists()) {
+        Ok(s) => s,
+        Err(e) => return rep.fail(e),
+    };
+    finish_write(&out, &generated, state.as_ref(), &mut rep, mode)
 }
 
 /// Exit 0 when valid (notes allowed), 1 with errors (or warnings under `--deny-warnings`), 2 when

@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod pipeline;
 pub mod plan;
 pub mod planview;
+pub mod progress;
 pub mod render;
 pub mod resolve;
 pub mod wizard;

@@ -3,6 +3,7 @@
 use crate::blueprint::{self, Loaded};
 use crate::diagnostic::{Diagnostics, human};
 use crate::plan::{self, PlannedFile};
+use crate::progress::{Stage, Tracker};
 use crate::render::{Renderer, TemplateSet};
 use crate::resolve::{self, Model};
 
@@ -52,9 +53,24 @@ pub fn generate(
     templates: &TemplateSet,
     deny_warnings: bool,
 ) -> Result<Generated, Failure> {
+    generate_tracked(src, templates, deny_warnings, &mut Tracker::silent())
+}
+
+/// [`generate`], reporting each stage to `tracker` (timings for `--verbose`, the progress
+/// indicator).
+pub fn generate_tracked(
+    src: &Source,
+    templates: &TemplateSet,
+    deny_warnings: bool,
+    tracker: &mut Tracker,
+) -> Result<Generated, Failure> {
+    tracker.stage(Stage::Parse, "validating the blueprint");
     let (bp, diagnostics) = load(src, deny_warnings)?;
+    tracker.stage(Stage::Resolve, "resolving the model");
     let model = model(&bp)?;
+    tracker.stage(Stage::Plan, "planning the files");
     let plan = plan::plan(&model, templates.names());
+    tracker.stage(Stage::Render, &format!("rendering {} files", plan.len()));
     let renderer = Renderer::new(templates).map_err(|e| Failure::Other(e.to_string()))?;
     let files = renderer
         .render_all(&model, &plan)

@@ -42,6 +42,24 @@ fn generated_trees_are_clean() {
 }
 
 #[test]
+fn checking_the_current_folder_places_overlay_namespaces_like_checking_its_path() {
+    let dir = generated("ecommerce", "microservices");
+    // `check` with no argument walks `./deploy/...`; the overlays still place every object.
+    bin()
+        .current_dir(dir.path())
+        .arg("check")
+        .assert()
+        .code(0)
+        .stdout(contains("every reference resolves"));
+    bin()
+        .current_dir(dir.path().join("deploy"))
+        .args(["check", "../deploy/./k8s/.."])
+        .assert()
+        .code(0)
+        .stdout(contains("every reference resolves"));
+}
+
+#[test]
 fn hand_edited_subset_label_is_reported_at_its_line() {
     let dir = generated("ecommerce", "microservices");
     let dr = dir.path().join("deploy/istio/dev/destination-rules.yaml");

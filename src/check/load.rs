@@ -92,7 +92,9 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
                             .push((rel.clone(), entry.to_owned(), r.loc));
                     }
                 }
-                kustomizations.insert(dir.to_path_buf(), kustomization(doc, dir));
+                // Keys normalised like the resource paths they are looked up by (`check .`
+                // walks `./deploy/...`, which resources name as `deploy/...`).
+                kustomizations.insert(normalize(dir), kustomization(doc, dir));
             }
             continue;
         }
@@ -127,6 +129,7 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
     }
     let placed = namespaces_by_file(&kustomizations);
     for (path, mut obj) in file_objs {
+        let path = normalize(&path);
         obj.namespaces = match placed.get(&path) {
             Some(ns) if !ns.is_empty() => ns.clone(),
             _ => str_at(&obj.node, &["metadata", "namespace"])

@@ -5,7 +5,12 @@
 use super::Diagnostics;
 
 pub fn render(d: &Diagnostics) -> String {
-    serde_json::to_string_pretty(&d.items).unwrap_or_else(|_| "[]".to_owned())
+    serde_json::to_string_pretty(&value(d)).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The same array as a JSON value, to embed in a larger document (`generate --format json`).
+pub fn value(d: &Diagnostics) -> serde_json::Value {
+    serde_json::to_value(&d.items).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()))
 }
 
 #[cfg(test)]

@@ -81,8 +81,11 @@ pub struct InitArgs {
     #[arg(long)]
     pub deny_warnings: bool,
     /// Print only errors.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also list every generated file with its action and the time each stage took (on stderr).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 enum Mode {
@@ -279,14 +282,18 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
         Ok(x) => x,
         Err(f) => return cli::report_failure(f, &src),
     };
+    let mut rep = cli::Reporter::new(a.quiet, a.verbose, false);
     let generated = if a.no_generate {
         None
     } else {
-        match pipeline::generate(&src, &TemplateSet::embedded(), a.deny_warnings) {
+        let templates = TemplateSet::embedded();
+        match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
             Ok(g) => Some(g),
-            Err(f) => return cli::report_failure(f, &src),
+            Err(f) => return rep.failure(f, &src),
         }
     };
+    // No indicator while the summary is read and the confirmation asked.
+    rep.tracker.finish();
     let generating = generated.is_some();
     let check = |dir: &std::path::Path| target(dir, &src.text, a.force, generating);
     let state = match (check(&out), &mut confirm) {
@@ -341,7 +348,10 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
         return cli::fail(e);
     }
     match &generated {
-        Some(g) => cli::finish_write(&out, g, state.as_ref(), a.quiet, cli::Mode::default()),
+        Some(g) => {
+            rep.tracker.resume();
+            cli::finish_write(&out, g, state.as_ref(), &mut rep, cli::Mode::default())
+        }
         None => {
             if !a.quiet {
                 println!(

@@ -1,0 +1,388 @@
+//! The end of a generating command (the top-level command, `generate`, `init`): the prepared
+//! changes written (or only compared), then told either to people — the summary on stdout,
+//! problems on stderr, with `--verbose` every file's action and the stage timings on stderr — or
+//! as one JSON document on stdout (`--format json`, shape in [`Summary`]) and nothing else there.
+//! Exit codes are the same in both forms.
+
+use super::Mode;
+use crate::diagnostic::{Diagnostics, json};
+use crate::pipeline::{self, Failure, Generated, Source};
+use crate::progress::{Stage, Tracker, stderr_is_live_terminal};
+use crate::write::{self, Action, Preview, run};
+use indexmap::IndexMap;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// How a generating command reports, and what it has learnt so far for the JSON document.
+pub(crate) struct Reporter {
+    quiet: bool,
+    verbose: bool,
+    json: bool,
+    pub tracker: Tracker,
+    diagnostics: Diagnostics,
+    /// Filled in as the run learns them.
+    pub blueprint: Option<String>,
+    pub out: Option<String>,
+    mode: &'static str,
+}
+
+impl Reporter {
+    pub fn new(quiet: bool, verbose: bool, json: bool) -> Self {
+        Reporter {
+            quiet,
+            verbose,
+            json,
+            tracker: Tracker::new(!quiet && stderr_is_live_terminal()),
+            diagnostics: Diagnostics::default(),
+            blueprint: None,
+            out: None,
+            mode: "write",
+        }
+    }
+
+    /// What the run was asked to do, for the JSON document (known before anything can fail).
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = if mode.check {
+            "check"
+        } else if mode.diff || mode.dry_run {
+            "dry_run"
+        } else {
+            "write"
+        };
+    }
+
+    /// A usage or I/O failure: exit 2.
+    pub fn fail(&mut self, msg: impl std::fmt::Display) -> i32 {
+        self.tracker.finish();
+        if !self.json {
+            return super::fail(msg);
+        }
+        let s = Summary {
+            error: Some(msg.to_string()),
+            ..self.summary("error", 2)
+        };
+        s.print();
+        2
+    }
+
+    /// The pipeline stopped: an invalid blueprint exits 1, anything else 2.
+    pub fn failure(&mut self, f: Failure, src: &Source) -> i32 {
+        self.tracker.finish();
+        match f {
+            Failure::Invalid(d) if self.json => {
+                self.diagnostics = d;
+                let s = Summary {
+                    error: Some("the blueprint is not valid; nothing was written".to_owned()),
+                    ..self.summary("invalid", 1)
+                };
+                s.print();
+                1
+            }
+            Failure::Other(msg) => self.fail(msg),
+            f @ Failure::Invalid(_) => super::report_failure(f, src),
+        }
+    }
+
+    /// Warnings of a valid blueprint: on stderr for people (errors and warnings; notes are for
+    /// `validate`), every diagnostic in the JSON document.
+    pub fn warnings(&mut self, d: &Diagnostics, src: &Source) {
+        self.diagnostics = d.clone();
+        if !self.json && !self.quiet && d.error_count() + d.warning_count() > 0 {
+            self.tracker.eprint(&pipeline::report(d, Some(&src.text)));
+        }
+    }
+
+    fn summary(&self, status: &'static str, exit_code: i32) -> Summary {
+        Summary {
+            status,
+            exit_code,
+            name: None,
+            arch: None,
+            scale: None,
+            out: self.out.clone(),
+            blueprint: self.blueprint.clone(),
+            mode: self.mode,
+            written: false,
+            counts: counts(&[]),
+            files: Vec::new(),
+            conflicts: Vec::new(),
+            migrations: Vec::new(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+            diagnostics: json::value(&self.diagnostics),
+            error: None,
+        }
+    }
+}
+
+/// `--format json` of a generating command: one object, every key always present (`null` or
+/// empty when it does not apply). Documented in the README and in `generate --help`.
+#[derive(Serialize)]
+struct Summary {
+    /// `ok`, `conflicts`, `stale` (`--check`), `invalid` (blueprint errors) or `error`.
+    status: &'static str,
+    exit_code: i32,
+    name: Option<String>,
+    #[serde(rename = "type")]
+    arch: Option<&'static str>,
+    scale: Option<&'static str>,
+    out: Option<String>,
+    blueprint: Option<String>,
+    /// `write`, `dry_run` or `check`.
+    mode: &'static str,
+    /// Whether the tree was written (false for `--dry-run`, `--check` and failures).
+    written: bool,
+    /// Files per action, every action present.
+    counts: IndexMap<String, usize>,
+    files: Vec<FileAction>,
+    /// Paths left with conflicts (this run's and earlier unresolved ones).
+    conflicts: Vec<String>,
+    /// Migrations this run adds.
+    migrations: Vec<String>,
+    /// Migration changes that can lose data.
+    warnings: Vec<String>,
+    notes: Vec<String>,
+    /// The blueprint's diagnostics, as `validate --format json` prints them.
+    diagnostics: serde_json::Value,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FileAction {
+    path: String,
+    action: String,
+}
+
+impl Summary {
+    fn print(&self) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
+        );
+    }
+}
+
+/// Every action, in the order the summary counts them.
+const ACTIONS: [Action; 12] = [
+    Action::Created,
+    Action::Recreated,
+    Action::Updated,
+    Action::Merged,
+    Action::Conflicted,
+    Action::Unresolved,
+    Action::Removed,
+    Action::Kept,
+    Action::NotOurs,
+    Action::Edited,
+    Action::Unchanged,
+    Action::Forgotten,
+];
+
+/// The action's JSON name (`not_ours`), as the write stage serialises it.
+fn action_name(a: Action) -> String {
+    match serde_json::to_value(a) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => a.label().replace(' ', "_"),
+    }
+}
+
+fn counts(files: &[FileAction]) -> IndexMap<String, usize> {
+    let mut m: IndexMap<String, usize> = ACTIONS.iter().map(|a| (action_name(*a), 0)).collect();
+    for f in files {
+        *m.entry(f.action.clone()).or_default() += 1;
+    }
+    m
+}
+
+/// Every file and its action, for `--verbose` (stderr).
+fn file_lines(p: &Preview) -> String {
+    let mut s = format!("files ({}):\n", p.changes.len());
+    for c in &p.changes {
+        let rej = if c.rej.is_some() { " (+ .rej)" } else { "" };
+        let _ = writeln!(s, "  {:<10} {}{rej}", c.action.label(), c.path);
+    }
+    s
+}
+
+/// Write (or, for `--check`, `--diff` and `--dry-run`, only compare) and report.
+pub(crate) fn finish_write(
+    out: &Path,
+    g: &Generated,
+    state: Option<&write::State>,
+    rep: &mut Reporter,
+    mode: Mode,
+) -> i32 {
+    rep.out = Some(out.display().to_string());
+    rep.set_mode(mode);
+    rep.tracker.stage(
+        Stage::Compare,
+        &format!("comparing {} files with {}", g.files.len(), out.display()),
+    );
+    let r = match run::prepare_run(out, g, state, mode.conflict) {
+        Ok(r) => r,
+        Err(e) => return rep.fail(e),
+    };
+    let p = &r.preview;
+    if !rep.json {
+        for w in &r.warnings {
+            rep.tracker.eprint(&format!("warning: {w}\n"));
+        }
+    }
+    let preview_only = mode.check || mode.diff || mode.dry_run;
+    if !preview_only {
+        let n = p
+            .changes
+            .iter()
+            .filter(|c| c.after.is_some() || c.action == Action::Removed)
+            .count();
+        rep.tracker
+            .stage(Stage::Write, &format!("writing {n} files"));
+        if let Err(e) = write::apply(out, p) {
+            return rep.fail(e);
+        }
+    }
+    rep.tracker.finish();
+    let stale = p.stale().count();
+    let (status, code) = if mode.check && stale > 0 {
+        ("stale", 1)
+    } else if p.has_conflicts() && !mode.check {
+        ("conflicts", 1)
+    } else {
+        ("ok", 0)
+    };
+    if rep.verbose {
+        eprint!("{}{}", file_lines(p), rep.tracker.report());
+    }
+    if rep.json {
+        let files: Vec<FileAction> = p
+            .changes
+            .iter()
+            .map(|c| FileAction {
+                path: c.path.clone(),
+                action: action_name(c.action),
+            })
+            .collect();
+        let m = &g.model;
+        let s = Summary {
+            name: Some(m.name.raw.clone()),
+            arch: Some(m.arch),
+            scale: Some(m.scale),
+            written: !preview_only,
+            counts: counts(&files),
+            conflicts: p
+                .changes
+                .iter()
+                .filter(|c| c.action.is_conflict())
+                .map(|c| c.path.clone())
+                .collect(),
+            files,
+            migrations: r.migrations.clone(),
+            warnings: r.warnings.clone(),
+            notes: r.notes.clone(),
+            ..rep.summary(status, code)
+        };
+        s.print();
+        return code;
+    }
+    if preview_only {
+        human_preview(out, &r, rep.quiet, mode)
+    } else {
+        human_written(out, g, &r, state.is_none(), rep.quiet)
+    }
+}
+
+/// `--check`, `--diff`, `--dry-run` for people.
+fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
+    let p = &r.preview;
+    if mode.diff {
+        print!("{}", run::diff(p, run::use_color()));
+    }
+    if mode.dry_run {
+        print!("{}", run::report(r, false));
+        println!(
+            "Dry run for {}: {} (nothing written)",
+            out.display(),
+            run::counts(p)
+        );
+    }
+    if mode.check {
+        let stale: Vec<_> = p.stale().collect();
+        if !stale.is_empty() {
+            if !mode.dry_run {
+                for c in &stale {
+                    println!("  {:<10} {}", c.action.label(), c.path);
+                }
+            }
+            eprintln!(
+                "error: {} file(s) in {} do not match the blueprint; run `codex-system-design generate` to update them",
+                stale.len(),
+                out.display()
+            );
+            return 1;
+        }
+        if !quiet && !mode.diff {
+            println!("{} is up to date with its blueprint", out.display());
+        }
+        return 0;
+    }
+    i32::from(p.has_conflicts())
+}
+
+/// The summary of a written tree for people.
+fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bool) -> i32 {
+    let p = &r.preview;
+    let report = run::report(r, first);
+    if p.has_conflicts() {
+        eprint!("{report}");
+        eprintln!(
+            "error: {} file(s) have conflicts between your edits and the new render; resolve them, then run `codex-system-design generate` again",
+            p.changes.iter().filter(|c| c.action.is_conflict()).count()
+        );
+        return 1;
+    }
+    if !quiet {
+        print!("{report}");
+        let m = &g.model;
+        println!(
+            "Generated {} ({}, scale {}) into {}: {}",
+            m.name.raw,
+            m.arch,
+            m.scale,
+            out.display(),
+            run::counts(p)
+        );
+        let names: Vec<&str> = m.services.iter().map(|s| s.name.raw.as_str()).collect();
+        println!("Services: {}", names.join(", "));
+        println!(
+            "Next steps:\n  cd {}\n  docker compose -f deploy/compose/docker-compose.yml up --build\n  edit blueprint.yaml, then run `codex-system-design generate`",
+            out.display()
+        );
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_name_every_action_once_in_snake_case() {
+        let files = vec![
+            FileAction {
+                path: "a".into(),
+                action: "not_ours".into(),
+            },
+            FileAction {
+                path: "b".into(),
+                action: "created".into(),
+            },
+        ];
+        let c = counts(&files);
+        assert_eq!(c.len(), ACTIONS.len());
+        assert_eq!(c["not_ours"], 1);
+        assert_eq!(c["created"], 1);
+        assert_eq!(c["unchanged"], 0);
+        assert_eq!(c.keys().next().map(String::as_str), Some("created"));
+    }
+}
