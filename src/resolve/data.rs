@@ -4,6 +4,7 @@ use super::{Names, Preset};
 use crate::blueprint::fields::{self, FieldType};
 use crate::blueprint::{ArchType, Blueprint, Broker};
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Entity {
@@ -81,6 +82,8 @@ pub struct Database {
     /// Kubernetes Secret / Secrets Manager name holding `DATABASE_URL`.
     pub secret_name: String,
     pub migrations_dir: String,
+    /// Indices into `Model::entities` of the tables it holds, in model order.
+    pub entity_ids: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,15 +159,17 @@ fn databases(bp: &Blueprint) -> Vec<Database> {
         bp.databases.keys().cloned().collect()
     };
     names.dedup();
+    // Each service's database, once (not once per database).
+    let mut users: HashMap<String, Vec<String>> = HashMap::new();
+    for s in bp.services.keys() {
+        if let Some(db) = service_database(bp, s) {
+            users.entry(db).or_default().push(s.clone());
+        }
+    }
     names
         .into_iter()
         .map(|db| {
-            let services: Vec<String> = bp
-                .services
-                .keys()
-                .filter(|s| service_database(bp, s).as_deref() == Some(db.as_str()))
-                .cloned()
-                .collect();
+            let services = users.remove(&db).unwrap_or_default();
             let entities = services
                 .iter()
                 .flat_map(|s| bp.services[s].entities.clone())
@@ -181,6 +186,7 @@ fn databases(bp: &Blueprint) -> Vec<Database> {
                 user: n.snake.clone(),
                 secret_name: format!("{}-credentials", n.kebab),
                 migrations_dir: format!("migrations/{}", n.kebab),
+                entity_ids: Vec::new(),
                 services,
                 entities,
                 name: n,

@@ -12,6 +12,7 @@ use super::{Environment, Names, data};
 use crate::blueprint::{ArchType, Blueprint};
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 
 /// Pinned images for local development (compose). Tags, never `latest`.
 pub const POSTGRES_IMAGE: &str = "postgres:15.10-alpine";
@@ -137,8 +138,13 @@ pub fn resolve(
     environments: &[Environment],
 ) -> Deploy {
     let backing = backing(bp, system, data);
+    let mut backing_index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, b) in backing.iter().enumerate() {
+        backing_index.entry(b.name.as_str()).or_default().push(i);
+    }
     let edge = edge(bp, system, services, deployables);
-    let deployed = |name: &str| deployables.iter().any(|d| d.name.raw == name);
+    let deployed_names: HashSet<&str> = deployables.iter().map(|d| d.name.raw.as_str()).collect();
+    let deployed = |name: &str| deployed_names.contains(name);
     let edge_name = edge.as_ref().map(|e| e.name.clone());
     let workloads = deployables
         .iter()
@@ -178,15 +184,26 @@ pub fn resolve(
                     }
                 }
             }
-            let uses = |host: &str| {
-                d.env
-                    .iter()
-                    .any(|e| e.value == host || host_of(&e.value) == Some(host))
-                    || d.database.as_ref().is_some_and(|db| db.host == host)
-            };
-            let backing_used = backing
+            // The hosts this workload's wiring names; looked up rather than scanned so the
+            // cost stays linear in the number of services.
+            let mut hosts: HashSet<&str> = d
+                .env
                 .iter()
-                .filter(|b| uses(&b.name))
+                .flat_map(|e| [Some(e.value.as_str()), host_of(&e.value)])
+                .flatten()
+                .collect();
+            hosts.extend(d.database.as_ref().map(|db| db.host.as_str()));
+            let mut used: Vec<usize> = hosts
+                .iter()
+                .filter_map(|h| backing_index.get(h))
+                .flatten()
+                .copied()
+                .collect();
+            used.sort_unstable();
+            used.dedup();
+            let backing_used = used
+                .into_iter()
+                .map(|i| &backing[i])
                 .map(|b| Endpoint {
                     name: b.name.clone(),
                     port: b.port,

@@ -155,9 +155,9 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut services = services::resolve(bp, &preset, &data);
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
-    pycode::enrich_services(&mut services, &data.entities);
+    pycode::link_entities(&mut services, &mut data.databases, &data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &preset);
-    pycode::enrich_services(&mut deployables, &data.entities);
+    pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let functions = services::functions(bp, &services, &preset);
     let docs = docs::build(&docs::Input {
         arch: bp.arch,

@@ -7,10 +7,10 @@
 //! derived from names and types, in blueprint order.
 
 use super::Names;
-use super::data::{Column, Entity};
+use super::data::{Column, Database, Entity};
 use super::services::Service;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Per column: how it is spelled in Python, Pydantic and tests.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -291,20 +291,37 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
     }
 }
 
-/// Service-level details, from the entities it owns.
-pub fn enrich_services(services: &mut [Service], entities: &[Entity]) {
+/// Which entities each service and database holds (`entity_ids`), and the service-level code
+/// details that follow from them. One pass over the entities: linear in the blueprint's size.
+pub fn link_entities(services: &mut [Service], databases: &mut [Database], entities: &[Entity]) {
+    let mut by_owner: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_db: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in entities.iter().enumerate() {
+        by_owner.entry(e.owner.as_str()).or_default().push(i);
+        if let Some(db) = &e.database {
+            by_db.entry(db.as_str()).or_default().push(i);
+        }
+    }
     for s in services.iter_mut() {
-        let owned: Vec<&Entity> = entities
-            .iter()
-            .filter(|e| {
-                if s.modules.is_empty() {
-                    e.owner == s.name.raw
-                } else {
-                    s.modules.contains(&e.owner)
-                }
-            })
-            .collect();
+        let mut ids: Vec<usize> = if s.modules.is_empty() {
+            by_owner
+                .get(s.name.raw.as_str())
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            s.modules
+                .iter()
+                .flat_map(|m| by_owner.get(m.as_str()).into_iter().flatten().copied())
+                .collect()
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        let owned: Vec<&Entity> = ids.iter().map(|&i| &entities[i]).collect();
         s.code = service_code(&owned);
+        s.entity_ids = ids;
+    }
+    for d in databases.iter_mut() {
+        d.entity_ids = by_db.get(d.name.raw.as_str()).cloned().unwrap_or_default();
     }
 }
 

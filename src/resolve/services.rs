@@ -58,6 +58,9 @@ pub struct Service {
     pub secret_env: Vec<SecretEnv>,
     /// Monolith only: the blueprint services that are modules of this app.
     pub modules: Vec<String>,
+    /// Indices into `Model::entities` of what it owns (a monolith app: what its modules own),
+    /// in model order, so templates index instead of scanning every entity.
+    pub entity_ids: Vec<usize>,
     /// Code-generation details (import lines, router order); see `pycode`.
     pub code: super::pycode::ServiceCode,
 }
@@ -319,6 +322,7 @@ fn service(
         env: Vec::new(),
         secret_env: Vec::new(),
         modules: Vec::new(),
+        entity_ids: Vec::new(),
         code: Default::default(),
         name: n,
     };
@@ -636,16 +640,14 @@ pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
         items: data_items,
     });
     let levels = levels(bp);
-    let max = levels.values().copied().max().unwrap_or(0);
-    for level in 0..=max {
-        let items: Vec<String> = services
-            .iter()
-            .filter(|s| !s.is_gateway && levels.get(s.name.raw.as_str()) == Some(&level))
-            .map(|s| s.name.raw.clone())
-            .collect();
-        if items.is_empty() {
-            continue;
+    // Services grouped by level once, in blueprint order within a level.
+    let mut by_level: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    for s in services.iter().filter(|s| !s.is_gateway) {
+        if let Some(&l) = levels.get(s.name.raw.as_str()) {
+            by_level.entry(l).or_default().push(s.name.raw.clone());
         }
+    }
+    for (level, items) in by_level {
         let (name, description) = if level == 0 {
             (
                 "core services".to_owned(),

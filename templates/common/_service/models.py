@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-{% for e in m.entities %}{% if e.owner == svc.name.raw %}
+{% for i in svc.entity_ids %}{% set e = m.entities[i] %}
 
 class {{ e.name.pascal }}(Base):
     """Table `{{ e.table }}`."""
@@ -43,5 +43,5 @@ class {{ e.name.pascal }}(Base):
 
 sa.Index("{{ i.name }}", {% for c in i.columns %}{{ e.name.pascal }}.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endfor %}
-{% endif %}{% endfor %}
+{% endfor %}
 {%- endif %}

@@ -6,7 +6,7 @@
 ") }}
 {% endif %}
 from pydantic import BaseModel, ConfigDict{% if svc.code.schema_needs_field %}, Field{% endif %}
-{% for e in m.entities %}{% if e.owner == svc.name.raw %}
+{% for i in svc.entity_ids %}{% set e = m.entities[i] %}
 
 class {{ e.name.pascal }}Create(BaseModel):
     """Body of `POST {{ e.code.api_path }}`."""
@@ -42,5 +42,5 @@ class {{ e.name.pascal }}Page(BaseModel):
     total: int
     limit: int
     offset: int
-{% endif %}{% endfor %}
+{% endfor %}
 {%- endif %}

@@ -1,7 +1,7 @@
 {{ header }}
 """CRUD round trips against the real database, validation and error responses."""
 {%- set_global any = false %}
-{%- for e in m.entities %}{% if e.owner == svc.name.raw or e.owner in svc.modules %}{% set_global any = true %}{% endif %}{% endfor %}
+{%- for i in svc.entity_ids %}{% set e = m.entities[i] %}{% set_global any = true %}{% endfor %}
 {%- if any %}
 
 import uuid
@@ -18,7 +18,7 @@ def create(client: TestClient, path: str, payload: dict[str, Any]) -> dict[str, 
     response = client.post(path, json=payload)
     assert response.status_code == 201, response.text
     return response.json()
-{%- for e in m.entities %}{% if e.owner == svc.name.raw or e.owner in svc.modules %}
+{%- for i in svc.entity_ids %}{% set e = m.entities[i] %}
 
 
 def {{ e.name.snake }}_payload(client: TestClient) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def test_{{ e.name.snake }}_duplicate_unique_value_is_a_conflict(client: TestCli
     response = client.post(path, json=payload)
     assert response.status_code == 409, response.text
 {%- endif %}
-{%- endif %}{% endfor %}
+{%- endfor %}
 {%- else %}
 
 from fastapi.testclient import TestClient

@@ -1,5 +1,5 @@
 {{ header }}
 -- Undo V001 for `{{ database.name.raw }}`: drop its tables (their indexes and keys go with them).
-{%- for e in m.entities | reverse %}{% if e.database == database.name.raw %}
+{%- for i in database.entity_ids | reverse %}{% set e = m.entities[i] %}
 DROP TABLE IF EXISTS "{{ e.table }}" CASCADE;
-{%- endif %}{% endfor %}
+{%- endfor %}

@@ -2,7 +2,7 @@
 -- Database `{{ database.name.raw }}` ({{ database.engine }}), used by: {{ database.services | join(sep=", ") }}.
 -- Version 1: the tables of {{ database.entities | join(sep=", ") }}. Later changes come as new
 -- versioned files (V002__...); this file is never rewritten.
-{%- for e in m.entities %}{% if e.database == database.name.raw %}
+{%- for i in database.entity_ids %}{% set e = m.entities[i] %}
 
 CREATE TABLE "{{ e.table }}" (
 {%- for c in e.columns %}
@@ -23,12 +23,12 @@ COMMENT ON COLUMN "{{ e.table }}"."{{ c.name }}" IS 'Logical reference to {{ c.r
 {%- for i in e.indexes %}
 CREATE INDEX "{{ i.name }}" ON "{{ e.table }}" ({% for c in i.columns %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %});
 {%- endfor %}
-{%- endif %}{% endfor %}
-{%- for e in m.entities %}{% if e.database == database.name.raw %}
+{%- endfor %}
+{%- for i in database.entity_ids %}{% set e = m.entities[i] %}
 {%- for c in e.columns %}{% if c.reference and c.reference.foreign_key %}
 
 ALTER TABLE "{{ e.table }}"
     ADD CONSTRAINT "fk_{{ e.table }}_{{ c.name }}"
     FOREIGN KEY ("{{ c.name }}") REFERENCES "{{ c.reference.table }}" ("{{ c.reference.column }}");
 {%- endif %}{% endfor %}
-{%- endif %}{% endfor %}
+{%- endfor %}

@@ -206,9 +206,9 @@ module "function_{{ f.name.snake }}" {
 {%- for v in f.env %}{% if v.name in ["SERVICE_NAME", "LOG_LEVEL", "OTEL_SERVICE_NAME"] %}
     { name = {{ v.name | quote }}, value = {{ v.value | quote }} },
 {%- endif %}{% endfor %}
-{%- for e in m.entities %}{% if e.owner == s.name.raw %}
+{%- for i in s.entity_ids %}{% set e = m.entities[i] %}
     { name = "{{ e.table | shouty }}_TABLE", value = module.table_{{ e.name.snake }}.name },
-{%- endif %}{% endfor %}
+{%- endfor %}
 {%- if publishes %}
     { name = "EVENT_BUS_NAME", value = aws_cloudwatch_event_bus.events.name },
 {%- endif %}
