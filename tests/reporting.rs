@@ -3,7 +3,7 @@
 //! with `NO_COLOR`).
 
 mod support {
-    pub mod big;
+    pub mod synth;
 }
 
 use assert_cmd::Command;
@@ -295,7 +295,7 @@ fn quiet_and_verbose_are_refused_together() {
 /// A blueprint whose generation takes well over the indicator's delay, even in a release build.
 fn long_blueprint(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("big.yaml");
-    std::fs::write(&path, support::big::blueprint(60)).unwrap();
+    std::fs::write(&path, support::synth::blueprint(60)).unwrap();
     path
 }
 
