@@ -334,7 +334,14 @@ fn progress_indicator_is_drawn_in_a_terminal_but_never_into_a_pipe() {
     );
     assert!(screen.contains("\x1b[2K"), "the indicator redraws its line");
     // It is cleared before the summary, which starts on a clean line.
-    assert!(screen.contains("\x1b[2KGenerated big "), "{screen}");
+    assert!(screen.contains("\x1b[2KGenerated synthetic "), "{screen}");
+    // 61 services: the summary names the first ten and counts the rest.
+    assert!(
+        screen.contains(
+            "Services: gateway, s001, s002, s003, s004, s005, s006, s007, s008, s009, … and 51 more"
+        ),
+        "{screen}"
+    );
 
     let (screen, code) = in_terminal(
         tmp.path(),
