@@ -8,6 +8,7 @@ use heck::{
     ToKebabCase, ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase, ToTitleCase,
 };
 use std::borrow::Cow;
+use std::collections::HashMap;
 use tera::{Context, Kwargs, State, Tera, Value};
 
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
@@ -131,6 +132,9 @@ impl Renderer {
         files: &[PlannedFile],
     ) -> Result<Vec<(String, String)>, RenderError> {
         let model = Value::from_serializable(m);
+        // A service has some thirty files: its value is built once and shared (values are
+        // reference-counted), not serialized again for each file.
+        let mut items: HashMap<(Collection, usize), Value> = HashMap::new();
         let mut out = Vec::with_capacity(files.len());
         for f in files {
             let mut ctx = Context::new();
@@ -138,7 +142,10 @@ impl Renderer {
             ctx.insert("header", &header_for(&f.path));
             ctx.insert("path", &f.path);
             if let Some((coll, i)) = f.item {
-                ctx.insert_value(coll.var(), item_value(m, coll, i));
+                let value = items
+                    .entry((coll, i))
+                    .or_insert_with(|| item_value(m, coll, i));
+                ctx.insert_value(coll.var(), value.clone());
             }
             let text = self
                 .tera

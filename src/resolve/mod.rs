@@ -20,6 +20,7 @@ use heck::{
     ToKebabCase, ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase, ToTitleCase,
 };
 use serde::Serialize;
+use std::collections::HashMap;
 
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -147,6 +148,26 @@ pub struct Phase {
 }
 
 /// Build the model. The blueprint must have passed validation (no errors).
+/// Each service's entries in the docs model, by name, so templates index instead of scanning.
+fn link_docs(services: &mut [services::Service], docs: &docs::Docs) {
+    fn index<'a>(keys: impl Iterator<Item = &'a str>) -> HashMap<&'a str, Vec<usize>> {
+        let mut map: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, k) in keys.enumerate() {
+            map.entry(k).or_default().push(i);
+        }
+        map
+    }
+    let monitored = index(docs.monitored.iter().map(|u| u.service.as_str()));
+    let flows = index(docs.flows.iter().map(|f| f.service.as_str()));
+    for s in services {
+        s.monitored_ids = monitored
+            .get(s.name.kebab.as_str())
+            .cloned()
+            .unwrap_or_default();
+        s.flow_ids = flows.get(s.name.raw.as_str()).cloned().unwrap_or_default();
+    }
+}
+
 pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let preset = presets::load(presets_src, bp.scale.as_str(), &bp.overrides)?;
     let name = Names::new(&bp.name);
@@ -174,6 +195,8 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         presets_src,
         environments: &bp.environments,
     });
+    link_docs(&mut services, &docs);
+    link_docs(&mut deployables, &docs);
     let phases = services::phases(bp, &services);
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
     let environments: Vec<Environment> = bp

@@ -83,6 +83,8 @@ pub struct ServiceCode {
     /// Owned entities: nested paths first, so `/api/orders/order-items` wins over
     /// `/api/orders/{id}`.
     pub router_order: Vec<String>,
+    /// The same order as indices into `Model::entities`.
+    pub router_ids: Vec<usize>,
     /// `import google/protobuf/...` lines its proto file needs.
     pub proto_imports: Vec<String>,
 }
@@ -318,6 +320,9 @@ pub fn link_entities(services: &mut [Service], databases: &mut [Database], entit
         ids.dedup();
         let owned: Vec<&Entity> = ids.iter().map(|&i| &entities[i]).collect();
         s.code = service_code(&owned);
+        let (nested, flat): (Vec<usize>, Vec<usize>) =
+            ids.iter().partition(|&&i| entities[i].code.nested);
+        s.code.router_ids = nested.into_iter().chain(flat).collect();
         s.entity_ids = ids;
     }
     for d in databases.iter_mut() {
@@ -404,6 +409,7 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         schema_imports,
         schema_needs_field: annotated,
         router_order,
+        router_ids: Vec::new(),
         proto_imports,
     }
 }

@@ -61,6 +61,10 @@ pub struct Service {
     /// Indices into `Model::entities` of what it owns (a monolith app: what its modules own),
     /// in model order, so templates index instead of scanning every entity.
     pub entity_ids: Vec<usize>,
+    /// Indices into `Model::docs.monitored` and `Model::docs.flows` of its entries (at most one
+    /// each), set once the docs model is built.
+    pub monitored_ids: Vec<usize>,
+    pub flow_ids: Vec<usize>,
     /// Code-generation details (import lines, router order); see `pycode`.
     pub code: super::pycode::ServiceCode,
 }
@@ -80,6 +84,8 @@ pub struct DatabaseRef {
     pub port: u16,
     pub db_name: String,
     pub user: String,
+    /// Where its migrations are (`migrations/<db>`), for the service's test fixtures.
+    pub migrations_dir: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +233,7 @@ fn service(
             port: d.port,
             db_name: d.db_name.clone(),
             user: d.user.clone(),
+            migrations_dir: d.migrations_dir.clone(),
         });
     let cache = s
         .cache
@@ -323,6 +330,8 @@ fn service(
         secret_env: Vec::new(),
         modules: Vec::new(),
         entity_ids: Vec::new(),
+        monitored_ids: Vec::new(),
+        flow_ids: Vec::new(),
         code: Default::default(),
         name: n,
     };

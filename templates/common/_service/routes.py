@@ -9,7 +9,7 @@ from . import models, schemas
 {% endif %}
 {% if svc.code.router_order -%}
 routers: list[APIRouter] = [
-{%- for name in svc.code.router_order %}{% for e in m.entities %}{% if e.name.raw == name %}
+{%- for i in svc.code.router_ids %}{% set e = m.entities[i] %}
     crud_router(
         path="{{ e.code.api_path }}",
         name="{{ e.name.snake }}",
@@ -20,7 +20,7 @@ routers: list[APIRouter] = [
         page=schemas.{{ e.name.pascal }}Page,
         publishes=({% for t in e.code.publishes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if e.code.publishes | length == 1 %},{% endif %}),
     ),
-{%- endif %}{% endfor %}{% endfor %}
+{%- endfor %}
 ]
 {%- else -%}
 routers: list[APIRouter] = []

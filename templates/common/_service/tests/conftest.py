@@ -34,7 +34,7 @@ def prepare_schema() -> None:
     if inspect(engine).get_table_names():
         return
     root = Path(__file__).resolve().parents[3]
-    folder = root / "{% for d in m.databases %}{% if d.name.raw == svc.database.name %}{{ d.migrations_dir }}{% endif %}{% endfor %}"
+    folder = root / "{{ svc.database.migrations_dir }}"
     ups = sorted(p for p in folder.glob("V*.sql") if not p.name.endswith(".down.sql"))
     if not ups:
         Base.metadata.create_all(engine)
