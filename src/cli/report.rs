@@ -361,6 +361,21 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
     0
 }
 
+/// The services for the summary line: all of them when there are a dozen or fewer, else the
+/// first ten and a count, so a large system does not flood the terminal.
+fn service_list(m: &crate::resolve::Model) -> String {
+    const SHOWN: usize = 10;
+    let names: Vec<&str> = m.services.iter().map(|s| s.name.raw.as_str()).collect();
+    if names.len() <= SHOWN + 2 {
+        return names.join(", ");
+    }
+    format!(
+        "{}, … and {} more",
+        names[..SHOWN].join(", "),
+        names.len() - SHOWN
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,19 +399,4 @@ mod tests {
         assert_eq!(c["unchanged"], 0);
         assert_eq!(c.keys().next().map(String::as_str), Some("created"));
     }
-}
-
-/// The services for the summary line: all of them when there are a dozen or fewer, else the
-/// first ten and a count, so a large system does not flood the terminal.
-fn service_list(m: &crate::resolve::Model) -> String {
-    const SHOWN: usize = 10;
-    let names: Vec<&str> = m.services.iter().map(|s| s.name.raw.as_str()).collect();
-    if names.len() <= SHOWN + 2 {
-        return names.join(", ");
-    }
-    format!(
-        "{}, … and {} more",
-        names[..SHOWN].join(", "),
-        names.len() - SHOWN
-    )
 }
