@@ -52,6 +52,41 @@ pub fn safe_join(out: &Path, rel: &str) -> Result<PathBuf, WriteError> {
     Ok(p)
 }
 
+/// [`safe_join`] for the many paths of one run: each existing folder is checked once, not
+/// once per file under it (on a large tree that is most of the system calls).
+#[derive(Default)]
+pub struct Joiner {
+    checked: std::collections::HashSet<PathBuf>,
+}
+
+impl Joiner {
+    pub fn join(&mut self, out: &Path, rel: &str) -> Result<PathBuf, WriteError> {
+        check_relative(rel)?;
+        let mut p = out.to_path_buf();
+        let mut parts = rel.split('/').peekable();
+        let mut exists = true;
+        while let Some(part) = parts.next() {
+            p.push(part);
+            let is_dir = parts.peek().is_some();
+            if !exists || (is_dir && self.checked.contains(&p)) {
+                continue;
+            }
+            match fs::symlink_metadata(&p) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(WriteError::Symlink(p.display().to_string()));
+                }
+                Ok(_) if is_dir => {
+                    self.checked.insert(p.clone());
+                }
+                Ok(_) => {}
+                // Nothing below a missing folder exists either.
+                Err(_) => exists = false,
+            }
+        }
+        Ok(p)
+    }
+}
+
 pub fn read_if_exists(p: &Path) -> Result<Option<String>, WriteError> {
     match fs::read(p) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),

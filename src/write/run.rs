@@ -20,10 +20,6 @@ pub struct Run {
     pub notes: Vec<String>,
 }
 
-fn under(path: &str, dir: &str) -> bool {
-    path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
-}
-
 pub fn prepare_run(
     out: &Path,
     g: &Generated,
@@ -35,17 +31,29 @@ pub fn prepare_run(
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();
     let mut untracked = Vec::new();
-    for dir in &dirs {
-        if let Some(s) = previous {
-            for p in s.files.keys().filter(|p| under(p, dir)) {
+    // Each path is matched against the migration folders by its own prefixes (a set lookup
+    // each), not every folder against every path.
+    let dir_of = |path: &str| -> Option<String> {
+        path.match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .find(|d| dirs.contains(*d))
+            .map(str::to_owned)
+    };
+    if let Some(s) = previous {
+        for p in s.files.keys() {
+            if let Some(dir) = dir_of(p) {
                 known.existing.insert(p.clone());
-                known.history.insert(dir.clone());
+                known.history.insert(dir);
             }
         }
-        for o in outs.iter().filter(|o| under(&o.path, dir)) {
+    }
+    for o in &outs {
+        if let Some(dir) = dir_of(&o.path) {
             known.existing.insert(o.path.clone());
-            known.templated.insert(dir.clone());
+            known.templated.insert(dir);
         }
+    }
+    for dir in &dirs {
         if let Ok(entries) = std::fs::read_dir(out.join(dir)) {
             for e in entries.flatten() {
                 let p = format!("{dir}/{}", e.file_name().to_string_lossy());
