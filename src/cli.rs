@@ -415,7 +415,7 @@ fn new_project(a: &NewArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return rep.fail(e),
     };
-    let generated =
+    let mut generated =
         match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
             Ok(g) => g,
             Err(f) => return rep.failure(f, &src),
@@ -442,7 +442,13 @@ fn new_project(a: &NewArgs) -> i32 {
     if let Err(e) = write::atomic_write(&bp_path, &src.text) {
         return rep.fail(e);
     }
-    finish_write(&out, &generated, state.as_ref(), &mut rep, Mode::default())
+    finish_write(
+        &out,
+        &mut generated,
+        state.as_ref(),
+        &mut rep,
+        Mode::default(),
+    )
 }
 
 /// A `blueprint.yaml` already at `bp_path` is replaced only when it is the same text or with
@@ -478,7 +484,7 @@ fn generate(a: &GenerateArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return rep.fail(e),
     };
-    let generated =
+    let mut generated =
         match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
             Ok(g) => g,
             Err(f) => return rep.failure(f, &src),
@@ -496,7 +502,7 @@ fn generate(a: &GenerateArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return rep.fail(e),
     };
-    finish_write(&out, &generated, state.as_ref(), &mut rep, mode)
+    finish_write(&out, &mut generated, state.as_ref(), &mut rep, mode)
 }
 
 /// Exit 0 when valid (notes allowed), 1 with errors (or warnings under `--deny-warnings`), 2 when

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod extras;
 pub mod migrate;
+pub mod parallel;
 pub mod pipeline;
 pub mod plan;
 pub mod planview;

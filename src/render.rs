@@ -125,16 +125,33 @@ impl Renderer {
         Ok(Renderer { tera })
     }
 
-    /// Render every planned file, in plan order.
+    /// Render every planned file; the result is in plan order. Batches are shared out among
+    /// the machine's cores; the output does not depend on how.
     pub fn render_all(
         &self,
         m: &Model,
         files: &[PlannedFile],
     ) -> Result<Vec<(String, String)>, RenderError> {
         let model = Value::from_serializable(m);
-        // A service has some thirty files: its value is built once and shared (values are
-        // reference-counted), not serialized again for each file.
-        let mut items: HashMap<(Collection, usize), Value> = HashMap::new();
+        let rendered = crate::parallel::batches(files, 64, |batch, items| {
+            self.render_batch(m, &model, batch, items)
+        });
+        let mut out = Vec::with_capacity(files.len());
+        for r in rendered {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    /// Render `files` in order. A service has some thirty files: `items` keeps each item's
+    /// value, built once and shared (values are reference-counted), not serialized per file.
+    fn render_batch(
+        &self,
+        m: &Model,
+        model: &Value,
+        files: &[PlannedFile],
+        items: &mut HashMap<(Collection, usize), Value>,
+    ) -> Result<Vec<(String, String)>, RenderError> {
         let mut out = Vec::with_capacity(files.len());
         for f in files {
             let mut ctx = Context::new();

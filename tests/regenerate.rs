@@ -818,11 +818,11 @@ mod with_a_migration_template {
             text: blueprint.to_owned(),
             file: "blueprint.yaml".to_owned(),
         };
-        let Ok(g) = pipeline::generate(&src, &templates, false) else {
+        let Ok(mut g) = pipeline::generate(&src, &templates, false) else {
             panic!("the blueprint does not generate");
         };
         let prev = write::read_state(out).unwrap();
-        let r = run::prepare_run(out, &g, prev.as_ref(), ConflictStyle::Markers).unwrap();
+        let r = run::prepare_run(out, &mut g, prev.as_ref(), ConflictStyle::Markers).unwrap();
         write::apply(out, &r.preview).unwrap();
         r
     }

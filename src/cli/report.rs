@@ -208,7 +208,7 @@ fn file_lines(p: &Preview) -> String {
 /// Write (or, for `--check`, `--diff` and `--dry-run`, only compare) and report.
 pub(crate) fn finish_write(
     out: &Path,
-    g: &Generated,
+    g: &mut Generated,
     state: Option<&write::State>,
     rep: &mut Reporter,
     mode: Mode,

@@ -283,7 +283,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
         Err(f) => return cli::report_failure(f, &src),
     };
     let mut rep = cli::Reporter::new(a.quiet, a.verbose, false);
-    let generated = if a.no_generate {
+    let mut generated = if a.no_generate {
         None
     } else {
         let templates = TemplateSet::embedded();
@@ -347,7 +347,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
     if let Err(e) = write::atomic_write(&bp_path, &src.text) {
         return cli::fail(e);
     }
-    match &generated {
+    match &mut generated {
         Some(g) => {
             rep.tracker.resume();
             cli::finish_write(&out, g, state.as_ref(), &mut rep, cli::Mode::default())

@@ -278,12 +278,13 @@ pub fn prepare(
             p.state.bases = prev.bases.clone();
         }
         _ => {
-            let contents: BTreeMap<String, String> = wanted
-                .into_iter()
+            // Borrowed, not copied: on a large tree the bases are megabytes.
+            let contents: BTreeMap<&str, &str> = wanted
+                .iter()
                 .filter_map(|h| {
-                    let text = p.objects.get(&h).cloned();
-                    let text = text.or_else(|| bases.get(&h).map(str::to_owned))?;
-                    Some((h, text))
+                    let text = p.objects.get(h).map(String::as_str);
+                    let text = text.or_else(|| bases.get(h))?;
+                    Some((h.as_str(), text))
                 })
                 .collect();
             let (name, text) = state::pack(&contents);
@@ -429,18 +430,26 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     if let Some((name, text)) = &p.pack {
         state::write_pack(out, name, text)?;
     }
-    let mut joiner = atomic::Joiner::default();
-    for c in &p.changes {
-        match (c.action, &c.after) {
-            (Action::Removed, _) => atomic::remove(out, &c.path)?,
-            (_, Some(text)) => atomic::write_in(Some(out), &joiner.join(out, &c.path)?, text)?,
-            _ => {}
-        }
-        if let Some(rej) = &c.rej {
-            let rej_path = format!("{}.rej", c.path);
-            atomic::write_in(Some(out), &joiner.join(out, &rej_path)?, rej)?;
-        }
+    for c in p.changes.iter().filter(|c| c.action == Action::Removed) {
+        atomic::remove(out, &c.path)?;
     }
+    // Files are independent: they are written on every core. A run killed half way is
+    // completed by the next one, whatever order the writes happened in (the state is last).
+    let written = crate::parallel::batches(&p.changes, 32, |batch, joiner: &mut atomic::Joiner| {
+        for c in batch {
+            if let (action, Some(text)) = (c.action, &c.after)
+                && action != Action::Removed
+            {
+                atomic::write_in(Some(out), &joiner.join(out, &c.path)?, text)?;
+            }
+            if let Some(rej) = &c.rej {
+                let rej_path = format!("{}.rej", c.path);
+                atomic::write_in(Some(out), &joiner.join(out, &rej_path)?, rej)?;
+            }
+        }
+        Ok::<(), WriteError>(())
+    });
+    written.into_iter().collect::<Result<(), WriteError>>()?;
     state::write_state(out, &p.state)?;
     if p.pack.is_some() {
         state::collect_garbage(out, &p.state);

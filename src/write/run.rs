@@ -22,11 +22,12 @@ pub struct Run {
 
 pub fn prepare_run(
     out: &Path,
-    g: &Generated,
+    g: &mut Generated,
     previous: Option<&State>,
     conflict: ConflictStyle,
 ) -> Result<Run, WriteError> {
-    let mut outs = outputs(&g.plan, g.files.clone());
+    // The rendered text moves into the outputs: a large tree is not held twice.
+    let mut outs = outputs(&g.plan, std::mem::take(&mut g.files));
     let schema = Schema::from_model(&g.model);
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();

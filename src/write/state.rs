@@ -148,7 +148,7 @@ pub fn pack_path(name: &str) -> String {
 }
 
 /// A pack's text and name (the blake3 of the text).
-pub fn pack(contents: &BTreeMap<String, String>) -> (String, String) {
+pub fn pack(contents: &BTreeMap<&str, &str>) -> (String, String) {
     let text = serde_json::to_string(contents).expect("pack serializes") + "\n";
     (hash(&text)[..32].to_owned(), text)
 }
