@@ -14,7 +14,9 @@ and prints a Markdown table of medians (min in brackets) and the largest peak RS
 Peak RSS is the child's own `ru_maxrss` from wait4(2), so it is per process and needs no tools.
 Page cache is warm (every run reads what the previous one wrote), which is also how users run it.
 
-Usage: python3 bench/run.py [--runs R] [--json FILE] [N ...]
+Usage: python3 bench/run.py [--runs R] [--dir DIR] [--json FILE] [N ...]
+  --dir   where the trees are written (default: the system temp folder); e.g. /dev/shm to take
+          the disk out of the figures
 """
 import argparse
 import json
@@ -129,15 +131,17 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
+    ap.add_argument("--dir", help="folder to work in (default: the system temp folder)")
     args = ap.parse_args()
     if not args.no_build:
         build()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="cs-bench-") as work:
+    with tempfile.TemporaryDirectory(prefix="cs-bench-", dir=args.dir) as work:
         for n in args.sizes:
             rows.append(measure(n, args.runs, work))
             print(f"measured {n} services", file=sys.stderr)
-    print(f"median of {args.runs} runs; release build; {os.cpu_count()} CPUs; warm page cache\n")
+    where = args.dir or tempfile.gettempdir()
+    print(f"median of {args.runs} runs; release build; {os.cpu_count()} CPUs; trees in {where}; warm page cache\n")
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:

@@ -484,12 +484,6 @@ fn generate(a: &GenerateArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return rep.fail(e),
     };
-    let mut generated =
-        match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
-            Ok(g) => g,
-            Err(f) => return rep.failure(f, &src),
-        };
-    rep.warnings(&generated.diagnostics, &src);
     let out = a.out.clone().unwrap_or_else(|| {
         a.file
             .parent()
@@ -497,6 +491,20 @@ fn generate(a: &GenerateArgs) -> i32 {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."))
     });
+    // The last state, if readable, lets an untouched tree skip the render; any problem with
+    // it is reported by `check_target` below.
+    let last = write::read_state(&out).ok().flatten();
+    let mut generated = match pipeline::generate_reusing(
+        &src,
+        &templates,
+        a.deny_warnings,
+        &mut rep.tracker,
+        last.as_ref().map(|s| (out.as_path(), s)),
+    ) {
+        Ok(g) => g,
+        Err(f) => return rep.failure(f, &src),
+    };
+    rep.warnings(&generated.diagnostics, &src);
     rep.out = Some(out.display().to_string());
     let state = match write::check_target(&out, a.force || out.join("blueprint.yaml").exists()) {
         Ok(s) => s,

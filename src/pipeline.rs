@@ -23,8 +23,14 @@ pub enum Failure {
 pub struct Generated {
     pub model: Model,
     pub plan: Vec<PlannedFile>,
+    /// The rendered files, in plan order; empty when `reused`.
     pub files: Vec<(String, String)>,
     pub diagnostics: Diagnostics,
+    /// [`fingerprint`] of this generation's inputs.
+    pub inputs: String,
+    /// Rendering was skipped: the inputs are those of the last generation and the tree is
+    /// exactly as it left it, so every file is unchanged.
+    pub reused: bool,
 }
 
 /// Parse and validate; errors (or warnings with `deny_warnings`) stop here.
@@ -64,12 +70,59 @@ pub fn generate_tracked(
     deny_warnings: bool,
     tracker: &mut Tracker,
 ) -> Result<Generated, Failure> {
+    generate_reusing(src, templates, deny_warnings, tracker, None)
+}
+
+/// What the rendered tree depends on: the resolved model (every template reads only it, the
+/// file's path and its header), the template sources and the tool version. Output is
+/// deterministic, so equal fingerprints mean an identical render.
+pub fn fingerprint(model: &Model, templates: &TemplateSet) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(crate::resolve::TOOL_VERSION.as_bytes());
+    h.update(&crate::write::STATE_FORMAT.to_le_bytes());
+    serde_json::to_writer(&mut h, model).expect("the model serializes");
+    for (name, source) in &templates.sources {
+        for part in [name.as_bytes(), source.as_bytes()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    h.finalize().to_hex()[..32].to_owned()
+}
+
+/// [`generate_tracked`] that skips rendering when `previous` (an output folder and its state)
+/// was generated from the same inputs and is untouched since: then nothing would change, and
+/// a no-op regeneration costs a read of the tree instead of a render.
+pub fn generate_reusing(
+    src: &Source,
+    templates: &TemplateSet,
+    deny_warnings: bool,
+    tracker: &mut Tracker,
+    previous: Option<(&std::path::Path, &crate::write::State)>,
+) -> Result<Generated, Failure> {
     tracker.stage(Stage::Parse, "validating the blueprint");
     let (bp, diagnostics) = load(src, deny_warnings)?;
     tracker.stage(Stage::Resolve, "resolving the model");
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = plan::plan(&model, templates.names());
+    let inputs = fingerprint(&model, templates);
+    if let Some((out, state)) = previous
+        && !state.inputs.is_empty()
+        && state.inputs == inputs
+    {
+        tracker.stage(Stage::Compare, "checking the tree");
+        if crate::write::state::tree_intact(out, state) {
+            return Ok(Generated {
+                model,
+                plan,
+                files: Vec::new(),
+                diagnostics,
+                inputs,
+                reused: true,
+            });
+        }
+    }
     tracker.stage(Stage::Render, &format!("rendering {} files", plan.len()));
     let renderer = Renderer::new(templates).map_err(|e| Failure::Other(e.to_string()))?;
     let files = renderer
@@ -80,6 +133,8 @@ pub fn generate_tracked(
         plan,
         files,
         diagnostics,
+        inputs,
+        reused: false,
     })
 }
 

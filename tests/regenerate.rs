@@ -869,3 +869,93 @@ mod with_a_migration_template {
         assert!(r.preview.stale().next().is_none());
     }
 }
+
+/// `generate -v` on `dir`: (stdout, stderr). The timing lines on stderr name the stages run.
+fn verbose_regenerate(dir: &Path, extra: &[&str]) -> (String, String) {
+    let out = bin()
+        .current_dir(dir)
+        .args(["generate", "-v"])
+        .args(extra)
+        .assert()
+        .success();
+    let o = out.get_output();
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn rendered(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .any(|l| l.trim_start().starts_with("render "))
+}
+
+#[test]
+fn an_untouched_tree_skips_the_render_and_any_change_brings_it_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "ecommerce", &[]);
+    let state = || fs::read_to_string(dir.join(".codex-system-design/state.json")).unwrap();
+    let (tree, first_state) = (snapshot(&dir), state());
+    assert!(first_state.contains("\"inputs\": \""), "{first_state}");
+
+    // Same inputs, untouched tree: nothing rendered, nothing written, every file unchanged.
+    let (stdout, stderr) = verbose_regenerate(&dir, &[]);
+    assert!(!rendered(&stderr), "{stderr}");
+    assert!(
+        stdout.contains(&format!("{} unchanged", tree.len() - 1)),
+        "{stdout}"
+    );
+    assert_eq!(snapshot(&dir), tree);
+    assert_eq!(state(), first_state);
+
+    // A hand edit: the full path runs and keeps it.
+    let readme = dir.join("services/orders/README.md");
+    edit(&readme, |t| format!("{t}Team notes.\n"));
+    let (_, stderr) = verbose_regenerate(&dir, &[]);
+    assert!(rendered(&stderr), "{stderr}");
+    assert!(
+        stderr.contains("edited     services/orders/README.md"),
+        "{stderr}"
+    );
+    assert!(
+        fs::read_to_string(&readme)
+            .unwrap()
+            .ends_with("Team notes.\n")
+    );
+
+    // A deleted file is noticed and recreated.
+    fs::write(
+        &readme,
+        fs::read_to_string(&readme)
+            .unwrap()
+            .replace("Team notes.\n", ""),
+    )
+    .unwrap();
+    fs::remove_file(dir.join("deploy/k8s/base/orders/deployment.yaml")).unwrap();
+    let (_, stderr) = verbose_regenerate(&dir, &[]);
+    assert!(rendered(&stderr), "{stderr}");
+    assert_eq!(snapshot(&dir), tree);
+
+    // A changed template (an override folder) renders again, and its change lands.
+    let (_, stderr) = verbose_regenerate(&dir, &[]);
+    assert!(!rendered(&stderr), "back to untouched: {stderr}");
+    let over = tmp.path().join("templates/common/docs");
+    fs::create_dir_all(&over).unwrap();
+    let builtin = codex_system_design::render::TemplateSet::embedded();
+    let (_, source) = builtin
+        .sources
+        .iter()
+        .find(|(n, _)| n == "common/docs/ARCHITECTURE.md")
+        .unwrap();
+    fs::write(
+        over.join("ARCHITECTURE.md"),
+        format!("{source}\nLocal addendum.\n"),
+    )
+    .unwrap();
+    let templates = tmp.path().join("templates");
+    let (_, stderr) = verbose_regenerate(&dir, &["--templates", templates.to_str().unwrap()]);
+    assert!(rendered(&stderr), "{stderr}");
+    let arch = fs::read_to_string(dir.join("docs/ARCHITECTURE.md")).unwrap();
+    assert!(arch.ends_with("Local addendum.\n"), "{arch}");
+}

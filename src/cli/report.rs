@@ -217,7 +217,7 @@ pub(crate) fn finish_write(
     rep.set_mode(mode);
     rep.tracker.stage(
         Stage::Compare,
-        &format!("comparing {} files with {}", g.files.len(), out.display()),
+        &format!("comparing {} files with {}", g.plan.len(), out.display()),
     );
     let r = match run::prepare_run(out, g, state, mode.conflict) {
         Ok(r) => r,

@@ -222,6 +222,7 @@ pub fn prepare(
             files: BTreeMap::new(),
             schema: None,
             bases: String::new(),
+            inputs: String::new(),
         },
         objects: BTreeMap::new(),
         pack: None,

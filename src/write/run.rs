@@ -2,7 +2,9 @@
 //! calls for, prepared against the tree, then written (or only reported for `--check`,
 //! `--diff`, `--dry-run`). Also the human report and the unified diff.
 
-use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, outputs, prepare};
+use super::{
+    Action, ConflictStyle, Options, Output, Preview, State, WriteError, hash, outputs, prepare,
+};
 use crate::migrate::{self, Known, Schema};
 use crate::pipeline::Generated;
 use crate::plan::Policy;
@@ -26,6 +28,9 @@ pub fn prepare_run(
     previous: Option<&State>,
     conflict: ConflictStyle,
 ) -> Result<Run, WriteError> {
+    if let (true, Some(state)) = (g.reused, previous) {
+        return Ok(unchanged(state));
+    }
     // The rendered text moves into the outputs: a large tree is not held twice.
     let mut outs = outputs(&g.plan, std::mem::take(&mut g.files));
     let schema = Schema::from_model(&g.model);
@@ -93,12 +98,52 @@ pub fn prepare_run(
     };
     let mut preview = prepare(out, &outs, previous, &opts)?;
     preview.state.schema = Some(schema);
+    // The fingerprint is kept only when every regenerated file's record is this render: a
+    // later run from the same inputs may then trust the records instead of rendering.
+    let records_are_render = outs.iter().all(|o| {
+        o.policy == Policy::WriteOnce
+            || preview
+                .state
+                .files
+                .get(&o.path)
+                .is_some_and(|r| !r.conflicted && r.hash == hash(&o.content))
+    });
+    if records_are_render {
+        preview.state.inputs = g.inputs.clone();
+    }
     Ok(Run {
         preview,
         migrations,
         warnings,
         notes,
     })
+}
+
+/// The run for a tree that [`crate::pipeline::generate_reusing`] found untouched since a
+/// generation from the same inputs: every recorded file unchanged, the state as it is.
+fn unchanged(state: &State) -> Run {
+    let changes = state
+        .files
+        .keys()
+        .map(|path| super::Change {
+            path: path.clone(),
+            action: Action::Unchanged,
+            before: None,
+            after: None,
+            rej: None,
+        })
+        .collect();
+    Run {
+        preview: Preview {
+            changes,
+            state: state.clone(),
+            objects: Default::default(),
+            pack: None,
+        },
+        migrations: Vec::new(),
+        warnings: Vec::new(),
+        notes: Vec::new(),
+    }
 }
 
 /// A run killed after writing a migration but before recording it left the file on disk; use

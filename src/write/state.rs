@@ -32,6 +32,11 @@ pub struct State {
     /// Name of the pack holding the generated contents (`bases/<name>.json`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub bases: String,
+    /// Fingerprint of what the last generation rendered from (resolved model, templates, tool
+    /// version), stored only when every generated file's record is exactly that render; see
+    /// [`crate::pipeline::fingerprint`]. Empty: unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub inputs: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -98,6 +103,7 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
                 files,
                 schema: None,
                 bases: String::new(),
+                inputs: String::new(),
             }))
         }
         STATE_FORMAT => serde_json::from_str(&text)
@@ -145,6 +151,21 @@ impl Bases {
 
 pub fn pack_path(name: &str) -> String {
     format!("{BASES_DIR}/{name}.json")
+}
+
+/// Whether every file the state records is on disk exactly as recorded and none is in
+/// conflict: then a generation from unchanged inputs would change nothing. Files are read on
+/// every core; anything odd (a missing file, a symlink) answers "no".
+pub fn tree_intact(out: &Path, state: &State) -> bool {
+    let files: Vec<(&String, &FileRecord)> = state.files.iter().collect();
+    crate::parallel::batches(&files, 64, |batch, reader: &mut atomic::Reader| {
+        batch.iter().all(|(path, rec)| {
+            !rec.conflicted
+                && matches!(reader.read(out, path), Ok(Some(text)) if hash(&text) == rec.hash)
+        })
+    })
+    .into_iter()
+    .all(|ok| ok)
 }
 
 /// A pack's text and name (the blake3 of the text).
