@@ -240,43 +240,36 @@ impl Default for Ci {
 }
 
 /// Blueprint path (`services.orders.port`) → where its value (and its key) stand in the file.
+/// One entry per path holds both positions: a large blueprint has a node per line or so.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    values: HashMap<String, Loc>,
-    keys: HashMap<String, Loc>,
+    places: HashMap<String, (Loc, Option<Loc>)>,
 }
 
 impl SourceMap {
     pub fn record(&mut self, path: &str, value: Loc, key: Option<Loc>) {
-        self.values.insert(path.to_owned(), value);
-        if let Some(k) = key {
-            self.keys.insert(path.to_owned(), k);
-        }
+        self.places.insert(path.to_owned(), (value, key));
     }
 
     /// Position of the value at `path`, or of the nearest ancestor that has one.
     pub fn value(&self, path: &str) -> Loc {
-        self.lookup(&self.values, path)
-    }
-
-    /// Position of the key at `path` (for "unknown key" and "duplicate" reports).
-    pub fn key(&self, path: &str) -> Loc {
-        match self.keys.get(path) {
-            Some(l) => *l,
-            None => self.value(path),
-        }
-    }
-
-    fn lookup(&self, map: &HashMap<String, Loc>, path: &str) -> Loc {
         let mut p = path;
         loop {
-            if let Some(l) = map.get(p) {
+            if let Some((l, _)) = self.places.get(p) {
                 return *l;
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
                 None => return Loc::default(),
             }
+        }
+    }
+
+    /// Position of the key at `path` (for "unknown key" and "duplicate" reports).
+    pub fn key(&self, path: &str) -> Loc {
+        match self.places.get(path) {
+            Some((_, Some(k))) => *k,
+            _ => self.value(path),
         }
     }
 }
