@@ -187,9 +187,13 @@ fn ports_of(s: &blueprint::Service) -> (Option<u16>, Option<u16>) {
 }
 
 pub fn resolve(bp: &Blueprint, preset: &Preset, data: &Data) -> Vec<Service> {
+    let mut callers = callers(bp);
     bp.services
         .iter()
-        .map(|(name, s)| service(bp, preset, data, name, s))
+        .map(|(name, s)| {
+            let who = callers.remove(name.as_str()).unwrap_or_default();
+            service(bp, preset, data, name, s, who)
+        })
         .collect()
 }
 
@@ -199,6 +203,7 @@ fn service(
     data: &Data,
     name: &str,
     s: &blueprint::Service,
+    callers: Vec<String>,
 ) -> Service {
     let n = Names::new(name);
     let (http_port, mut grpc_port) = ports_of(s);
@@ -316,7 +321,7 @@ fn service(
         publishes: s.publishes.iter().map(|t| Names::new(t)).collect(),
         consumes: s.consumes.iter().map(|t| Names::new(t)).collect(),
         depends_on,
-        callers: callers(bp, name),
+        callers,
         has_versions: versions.len() > 1,
         versions,
         resilience: Resilience {
@@ -372,18 +377,21 @@ fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
     }
 }
 
-fn callers(bp: &Blueprint, name: &str) -> Vec<String> {
-    let mut out: Vec<String> = bp
-        .services
-        .iter()
-        .filter(|(_, s)| {
-            s.depends_on.iter().any(|d| d == name) || s.routes.iter().any(|r| r.to == name)
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+/// Who calls each service (its `depends_on` or a gateway route), sorted: one pass over the
+/// blueprint rather than one per service.
+fn callers(bp: &Blueprint) -> std::collections::HashMap<&str, Vec<String>> {
+    let mut map: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for (caller, s) in &bp.services {
+        let callees = s.depends_on.iter().map(String::as_str);
+        for callee in callees.chain(s.routes.iter().map(|r| r.to.as_str())) {
+            map.entry(callee).or_default().push(caller.clone());
+        }
+    }
+    for v in map.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    map
 }
 
 fn versions(s: &blueprint::Service) -> Vec<Version> {
