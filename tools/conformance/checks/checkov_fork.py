@@ -8,8 +8,9 @@ Why: importing checkov takes about 3.5 s of CPU, so one process per folder costs
 checkov process given several `--directory` folders prints, after each folder, a JSON report that repeats every
 earlier folder's results (1.5 GB of JSON for the 27 trees of the matrix). Here the parent imports checkov once
 and forks a child per folder, which starts from the same freshly imported state a new `checkov` process has,
-runs `checkov ARGS --directory FOLDER` and writes OUT_DIR/<n>.json and OUT_DIR/<n>.err. After each folder the
-parent prints `<n> <exit status>` on stdout (the runner reads those lines to report tree by tree).
+runs `checkov ARGS --directory FOLDER` and writes OUT_DIR/<n>.json and OUT_DIR/<n>.err. CHECKOV_FORK_JOBS children
+run at once (default 1). When a folder is done the parent prints `<n> <exit status>` on stdout (the runner reads
+those lines to report tree by tree).
 """
 
 from __future__ import annotations
@@ -52,19 +53,27 @@ def main(argv: list) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=SyntaxWarning)
         from checkov.main import Checkov
-    for n, folder in enumerate(folders):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 2
-            try:
-                base = os.path.join(out_dir, str(n))
-                code = child(Checkov, args, folder, base + ".json", base + ".err")
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        print(f"{n} {os.waitstatus_to_exitcode(status)}", flush=True)
+    jobs = max(1, int(os.environ.get("CHECKOV_FORK_JOBS", "1")))
+    running: dict = {}  # pid -> n
+    pending = list(enumerate(folders))
+    while pending or running:
+        if pending and len(running) < jobs:
+            n, folder = pending.pop(0)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                code = 2
+                try:
+                    base = os.path.join(out_dir, str(n))
+                    code = child(Checkov, args, folder, base + ".json", base + ".err")
+                finally:
+                    os._exit(code)
+            running[pid] = n
+            continue
+        pid, status = os.wait()
+        if pid in running:
+            print(f"{running.pop(pid)} {os.waitstatus_to_exitcode(status)}", flush=True)
     return 0
 
 
