@@ -139,8 +139,15 @@ def read_tail(path: str) -> str:
     return " ".join(read_text(path).strip().splitlines()[-3:])[-300:]
 
 
+def tree_key(ctx: Context, tree: Tree) -> tuple:
+    """checkov builds one graph per tree (Terraform modules and variables, Kubernetes objects across files): its
+    result for a file depends on the whole tree, so only a tree identical to an earlier one (every file, none
+    skipped) is not scanned again."""
+    return ("checkov", ctx.memo.digests.folder(tree.root))
+
+
 def start(ctx: Context) -> None:
-    trees = [t for t in ctx.trees if has_input(t)]
+    trees = [t for t in ctx.trees if has_input(t) and ctx.memo.claim(tree_key(ctx, t), t, ".")]
     if not trees or not ctx.enabled("checkov") or not os.access(checkov_binary(ctx), os.X_OK):
         return
     ctx.jobs["checkov"] = CheckovRuns(ctx, trees)
@@ -184,12 +191,16 @@ def file_verdict(ctx: Context, tree: Tree, rel: str, entry: dict) -> None:
 def checkov(ctx: Context, tree: Tree) -> None:
     if not has_input(tree) or not ctx.require(checkov_binary(ctx), "checkov", "checkov", tree):
         return
-    status, out, err = ctx.jobs["checkov"].result(tree)
-    try:
-        files = parse_report(out)
-    except (ValueError, KeyError) as e:
-        ctx.failed("checkov", tree, ".", f"no usable report (exit {status}, {e}): {err.strip()[-300:]}")
-        return
-    prefix = tree.root + os.sep
-    for path in sorted(p for p in files if p.startswith(prefix)):
-        file_verdict(ctx, tree, os.path.relpath(path, tree.root), files[path])
+
+    def report() -> None:
+        status, out, err = ctx.jobs["checkov"].result(tree)
+        try:
+            files = parse_report(out)
+        except (ValueError, KeyError) as e:
+            ctx.failed("checkov", tree, ".", f"no usable report (exit {status}, {e}): {err.strip()[-300:]}")
+            return
+        prefix = tree.root + os.sep
+        for path in sorted(p for p in files if p.startswith(prefix)):
+            file_verdict(ctx, tree, os.path.relpath(path, tree.root), files[path])
+
+    ctx.once(tree_key(ctx, tree), tree, ".", report)

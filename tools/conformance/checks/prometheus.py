@@ -42,14 +42,21 @@ def promtool(ctx: Context, tree: Tree) -> None:
     if not (rule_files or crs) or not ctx.require(ctx.find_tool("promtool"), "promtool", "promtool", tree):
         return
     tool = ctx.find_tool("promtool")
-    for rel in rule_files:
+
+    def check_file(rel: str) -> None:
         status, out = ctx.run([tool, "check", "rules", rel], cwd=tree.root, timeout=120)
         ctx.verdict("promtool", tree, rel, [out] if status else [], "promtool check rules")
-    for rel in crs:
+
+    def check_cr(rel: str) -> None:
         docs = [d for d in tree.docs[rel] if isinstance(d, dict) and d.get("kind") == "PrometheusRule"]
         groups = [g for d in docs for g in ((d.get("spec") or {}).get("groups") or [])]
         errors = promtool_rules(ctx, tool, groups, rel)
         ctx.verdict("promtool", tree, rel, errors, f"{len(docs)} PrometheusRule object(s): spec.groups pass promtool")
+
+    for rel in rule_files:
+        ctx.once(ctx.file_key("promtool", tree, rel, "rules"), tree, rel, lambda rel=rel: check_file(rel))
+    for rel in crs:
+        ctx.once(ctx.file_key("promtool", tree, rel, "PrometheusRule"), tree, rel, lambda rel=rel: check_cr(rel))
 
 
 def load_dashboard(path: str):
@@ -140,8 +147,12 @@ def grafana_promql(ctx: Context, tree: Tree) -> None:
     dashboards = [(rel, exprs) for rel, exprs in dashboards if exprs]
     if not dashboards or not ctx.require(ctx.find_tool("promtool"), "promtool", "grafana-promql", tree):
         return
-    for rel, exprs in dashboards:
+
+    def check(rel: str, exprs: list) -> None:
         rules = [{"record": f"grafana:query_{i}", "expr": grafana_expr(e)} for i, (_, e) in enumerate(exprs)]
         errors = promtool_rules(ctx, ctx.find_tool("promtool"), [{"name": "dashboard", "rules": rules}], rel)
         errors = [name_queries(e, exprs) for e in errors]
         ctx.verdict("grafana-promql", tree, rel, errors, f"{len(exprs)} PromQL query(ies) parse (promtool)")
+
+    for rel, exprs in dashboards:
+        ctx.once(ctx.file_key("grafana-promql", tree, rel), tree, rel, lambda rel=rel, exprs=exprs: check(rel, exprs))
