@@ -6,7 +6,8 @@ usage: validate.py [validate] TREE [TREE...]
 
 Prints `PASS|FAIL|SKIP|XFAIL <validator> <target> <detail>` per check and ends with the line
 `N passed, M failed`. Exit status: 0 when nothing failed and some check ran, 1 otherwise, 2 on usage errors
-or a missing venv. With several trees every target is prefixed with its tree's folder name.
+or a missing venv. With several trees every target is prefixed with its tree's folder name. An input identical
+to one checked earlier is not checked again: its result is a copy (`same content as <target>: ...`, see README.md).
 
 Environment:
   CONFORMANCE_VENV            venv made by install.sh (default: <repo>/.venv-conformance)
@@ -14,6 +15,8 @@ Environment:
   CONFORMANCE_STRICT_TOOLS=1  a missing tool is a FAIL, not a SKIP (CI)
   CONFORMANCE_KNOWN_FAILURES  file of `<validator> <glob on the target> # reason`: matching FAILs become XFAIL
   CONFORMANCE_STRICT_XPASS=1  a known failure that did not occur counts as a failure
+  CONFORMANCE_DEDUP=0         check every input, also those identical to one checked earlier
+  CONFORMANCE_TIMING=1        validator, background and total times on stderr
   CONFORMANCE_K8S_VERSIONS    Kubernetes versions for the schemas (default "1.30 <newest bundled>")
   CONFORMANCE_HADOLINT_THRESHOLD, CONFORMANCE_RUFF_SELECT, CONFORMANCE_PYTEST_TIMEOUT, CONFORMANCE_TERRAFORM,
   CONFORMANCE_PG_BIN, CONFORMANCE_YAMLLINT_CONFIG   see README.md

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 
 from .context import Context
@@ -58,6 +59,7 @@ class CheckovRuns:
     def __init__(self, ctx: Context, trees: list):
         self.out_dir = ctx.scratch("checkov")
         self.slot = {tree.index: n for n, tree in enumerate(trees)}
+        self.labels = {n: tree.label for n, tree in enumerate(trees)}
         self.done: dict = {}  # slot -> exit status
         self.cond = threading.Condition()
         self.finished = False
@@ -97,7 +99,10 @@ class CheckovRuns:
     def _read(self) -> None:
         for line in self.proc.stdout:
             words = line.split()
-            if len(words) == 2 and words[0].isdigit():
+            if len(words) >= 2 and words[0].isdigit():
+                if len(words) == 4 and os.environ.get("CONFORMANCE_TIMING") == "1":
+                    label = self.labels.get(int(words[0]), words[0])
+                    print(f"[timing] background checkov {label} cpu {words[2]}s, {words[3]}s", file=sys.stderr)
                 with self.cond:
                     self.done[int(words[0])] = int(words[1]) if words[1].lstrip("-").isdigit() else 2
                     self.cond.notify_all()

@@ -9,14 +9,15 @@ checkov process given several `--directory` folders prints, after each folder, a
 earlier folder's results (1.5 GB of JSON for the 27 trees of the matrix). Here the parent imports checkov once
 and forks a child per folder, which starts from the same freshly imported state a new `checkov` process has,
 runs `checkov ARGS --directory FOLDER` and writes OUT_DIR/<n>.json and OUT_DIR/<n>.err. CHECKOV_FORK_JOBS children
-run at once (default 1). When a folder is done the parent prints `<n> <exit status>` on stdout (the runner reads
-those lines to report tree by tree).
+run at once (default 1). When a folder is done the parent prints `<n> <exit status> <CPU seconds> <seconds>` on
+stdout (the runner reads those lines to report tree by tree).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 import warnings
 
@@ -54,7 +55,7 @@ def main(argv: list) -> int:
         warnings.simplefilter("ignore", category=SyntaxWarning)
         from checkov.main import Checkov
     jobs = max(1, int(os.environ.get("CHECKOV_FORK_JOBS", "1")))
-    running: dict = {}  # pid -> n
+    running: dict = {}  # pid -> (n, start time)
     pending = list(enumerate(folders))
     while pending or running:
         if pending and len(running) < jobs:
@@ -69,11 +70,13 @@ def main(argv: list) -> int:
                     code = child(Checkov, args, folder, base + ".json", base + ".err")
                 finally:
                     os._exit(code)
-            running[pid] = n
+            running[pid] = (n, time.monotonic())
             continue
-        pid, status = os.wait()
+        pid, status, usage = os.wait4(-1, 0)
         if pid in running:
-            print(f"{running.pop(pid)} {os.waitstatus_to_exitcode(status)}", flush=True)
+            n, began = running.pop(pid)
+            cpu = usage.ru_utime + usage.ru_stime
+            print(f"{n} {os.waitstatus_to_exitcode(status)} {cpu:.2f} {time.monotonic() - began:.2f}", flush=True)
     return 0
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import threading
+import time
 import tomllib
 from dataclasses import dataclass
 
@@ -311,6 +312,7 @@ class PytestRuns:
                     self.futures[(t.index, rel)] = ctx.submit(self.run_one, t, Service(rel))
 
     def run_one(self, tree: Tree, svc: Service) -> tuple:
+        began = time.monotonic()
         reads = None
         if self.plugin:
             reads = os.path.join(self.plugin, f"{PLUGIN}-{tree.index}-{abs(hash(svc.rel))}")
@@ -324,6 +326,8 @@ class PytestRuns:
             result = 1, f"cannot run its tests: {type(e).__name__}: {e}"
         if reads:
             self.reads[(tree.index, svc.rel)] = read_reads(reads + ".out", tree)
+        if os.environ.get("CONFORMANCE_TIMING") == "1":
+            print(f"[timing] background pytest {tree.target(svc.rel)} {time.monotonic() - began:.2f}s", file=sys.stderr)
         return result
 
     def result(self, tree: Tree, rel: str) -> tuple:
