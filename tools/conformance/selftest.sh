@@ -20,11 +20,13 @@ expect() { # expect NAME CONDITION-COMMAND...
 
 # copies, so that a run can never touch the fixtures and the tree names are fixed
 cp -r "$HERE/fixtures/valid" "$HERE/fixtures/broken" "$TMP/"
+cp -r "$HERE/fixtures/broken" "$TMP/broken-copy" # identical to broken/: checked through dedup
 mapfile -t VALIDATORS < <("${VALIDATE[@]}" --list | sed -n 's/^validators: //p' | tr ' ' '\n')
 [ "${#VALIDATORS[@]}" -gt 20 ] || { echo "cannot list the validators (is the venv installed?)" >&2; exit 2; }
 
-# ---------------------------------------------------------------- both trees in one run (shared setup)
-CONFORMANCE_STRICT_TOOLS=1 "${VALIDATE[@]}" "$TMP/valid" "$TMP/broken" >"$TMP/both.out" 2>"$TMP/both.err"
+# ---------------------------------------------------------------- the trees in one run (shared setup)
+CONFORMANCE_STRICT_TOOLS=1 "${VALIDATE[@]}" "$TMP/valid" "$TMP/broken" "$TMP/broken-copy" >"$TMP/both.out" \
+  2>"$TMP/both.err"
 rc=$?
 expect "a run with failures exits 1 (got $rc)" [ "$rc" = 1 ]
 expect "the last line is 'N passed, M failed'" grep -qE '^[0-9]+ passed, [0-9]+ failed$' <(tail -n 1 "$TMP/both.out")
@@ -34,6 +36,56 @@ for v in "${VALIDATORS[@]}"; do
   expect "valid/ passes $v" grep -q "^PASS $v valid/" "$TMP/both.out"
   expect "broken/ is rejected by $v" grep -q "^FAIL $v broken/" "$TMP/both.out"
 done
+
+# ---------------------------------------------------------------- dedup
+# broken-copy/ is broken/ again: its checks are copies of broken/'s, and a copy of a FAIL must FAIL
+results() { # results FILE TREE: "STATUS VALIDATOR TARGET" of one tree, without the tree prefix, sorted
+  grep -E "^(PASS|FAIL|SKIP|XFAIL) [^ ]+ $2/" "$1" | awk -v p="$2/" '{ sub("^" p, "", $3); print $1, $2, $3 }' | sort
+}
+for v in "${VALIDATORS[@]}"; do
+  expect "broken-copy/ (dedup) is rejected by $v" grep -q "^FAIL $v broken-copy/" "$TMP/both.out"
+done
+expect "broken-copy/ gets exactly broken/'s results" cmp -s <(results "$TMP/both.out" broken) \
+  <(results "$TMP/both.out" broken-copy)
+# validators that always run: cheap ones, tree-wide cross references, and compose (reads files anywhere)
+ALWAYS='docker-compose-config|json-parse|k8s-refs|grafana-dashboard|pglast|py-compile|requirements'
+not_copied="$(grep -E '^(PASS|FAIL|SKIP) [^ ]+ broken-copy/' "$TMP/both.out" | grep -vE "^[A-Z]+ ($ALWAYS) " |
+  grep -v ' same content as broken/' | head -3)"
+expect "broken-copy/ results of the other validators are copies of broken/'s${not_copied:+: $not_copied}" \
+  [ -z "$not_copied" ]
+expect "the summary counts the copies" grep -qE '^\([0-9]+ of these results copied from an identical input' \
+  "$TMP/both.out"
+CONFORMANCE_STRICT_TOOLS=1 CONFORMANCE_DEDUP=0 "${VALIDATE[@]}" "$TMP/broken" "$TMP/broken-copy" \
+  >"$TMP/nodedup.out" 2>&1
+expect "CONFORMANCE_DEDUP=0 copies nothing" [ "$(grep -c 'same content as' "$TMP/nodedup.out")" = 0 ]
+expect "CONFORMANCE_DEDUP=0 gives broken/ the same results" cmp -s <(results "$TMP/both.out" broken) \
+  <(results "$TMP/nodedup.out" broken)
+expect "CONFORMANCE_DEDUP=0 gives broken-copy/ the same results" cmp -s <(results "$TMP/both.out" broken-copy) \
+  <(results "$TMP/nodedup.out" broken-copy)
+
+# a service whose folder is the same in three trees but whose tests read a file next to it that differs in one:
+# that one runs (and fails), the third is a copy of the first
+for t in reads-a reads-b reads-c; do
+  mkdir -p "$TMP/$t/services/svc/tests" "$TMP/$t/shared"
+  echo "pytest" >"$TMP/$t/services/svc/requirements.txt"
+  cat >"$TMP/$t/services/svc/tests/test_shared.py" <<'EOF'
+from pathlib import Path
+
+
+def test_shared_value():
+    assert (Path(__file__).resolve().parents[3] / "shared" / "value.txt").read_text().strip() == "ok"
+EOF
+done
+echo ok >"$TMP/reads-a/shared/value.txt"
+echo bad >"$TMP/reads-b/shared/value.txt"
+echo ok >"$TMP/reads-c/shared/value.txt"
+CONFORMANCE_ONLY=pytest "${VALIDATE[@]}" "$TMP/reads-a" "$TMP/reads-b" "$TMP/reads-c" >"$TMP/reads.out" 2>&1
+expect "pytest: the first service runs and passes" grep -qE '^PASS pytest reads-a/services/svc [0-9]+ passed' \
+  "$TMP/reads.out"
+expect "pytest: a read outside the service that differs means no copy (it fails)" \
+  grep -qE '^FAIL pytest reads-b/services/svc [0-9]+ failed' "$TMP/reads.out"
+expect "pytest: with the same reads it is a copy" \
+  grep -q '^PASS pytest reads-c/services/svc same content as reads-a/services/svc' "$TMP/reads.out"
 
 # ---------------------------------------------------------------- one tree, exit 0, no prefix
 CONFORMANCE_ONLY=yamllint,kubernetes-validate "${VALIDATE[@]}" "$TMP/valid" >"$TMP/one.out" 2>&1

@@ -6,7 +6,8 @@ usage: validate.py [validate] TREE [TREE...]
 
 Prints `PASS|FAIL|SKIP|XFAIL <validator> <target> <detail>` per check and ends with the line
 `N passed, M failed`. Exit status: 0 when nothing failed and some check ran, 1 otherwise, 2 on usage errors
-or a missing venv. With several trees every target is prefixed with its tree's folder name.
+or a missing venv. With several trees every target is prefixed with its tree's folder name. An input identical
+to one checked earlier is not checked again: its result is a copy (`same content as <target>: ...`, see README.md).
 
 Environment:
   CONFORMANCE_VENV            venv made by install.sh (default: <repo>/.venv-conformance)
@@ -14,6 +15,8 @@ Environment:
   CONFORMANCE_STRICT_TOOLS=1  a missing tool is a FAIL, not a SKIP (CI)
   CONFORMANCE_KNOWN_FAILURES  file of `<validator> <glob on the target> # reason`: matching FAILs become XFAIL
   CONFORMANCE_STRICT_XPASS=1  a known failure that did not occur counts as a failure
+  CONFORMANCE_DEDUP=0         check every input, also those identical to one checked earlier
+  CONFORMANCE_TIMING=1        validator, background and total times on stderr
   CONFORMANCE_K8S_VERSIONS    Kubernetes versions for the schemas (default "1.30 <newest bundled>")
   CONFORMANCE_HADOLINT_THRESHOLD, CONFORMANCE_RUFF_SELECT, CONFORMANCE_PYTEST_TIMEOUT, CONFORMANCE_TERRAFORM,
   CONFORMANCE_PG_BIN, CONFORMANCE_YAMLLINT_CONFIG   see README.md
@@ -89,6 +92,12 @@ def parse_args(argv: list) -> list:
     return [os.path.realpath(p) for p in argv]
 
 
+# Validators that only report work started in the background at the beginning of the run (worker threads,
+# check-jsonschema, checkov): they run after the other validators of every tree, so that waiting for them never
+# holds up the in-process checks of the next trees.
+COLLECTED = ("compose-schema", "gha-schema", "postgres-migrate", "postgres-roundtrip", "pytest", "checkov")
+
+
 def steps() -> list:
     """(validator, function) in the order they run over each tree."""
     from checks import (
@@ -162,9 +171,9 @@ def start_background(ctx) -> None:
     pytest_run.start(ctx)
 
 
-def run_tree(ctx, tree) -> None:
+def run_tree(ctx, tree, collected: bool) -> None:
     for validator, check in steps():
-        if not ctx.enabled(validator):
+        if not ctx.enabled(validator) or (validator in COLLECTED) != collected:
             continue
         began = time.monotonic()
         try:
@@ -172,8 +181,23 @@ def run_tree(ctx, tree) -> None:
         except Exception as e:  # noqa: BLE001 - one broken validator must not hide the others' results
             traceback.print_exc(file=sys.stderr)
             ctx.failed(validator, tree, ".", f"internal error in the runner: {type(e).__name__}: {e}")
-        if os.environ.get("CONFORMANCE_TIMING") == "1":
-            print(f"[timing] {tree.label} {validator} {time.monotonic() - began:.2f}s", file=sys.stderr, flush=True)
+        spent = time.monotonic() - began
+        TIMES[validator] = TIMES.get(validator, 0.0) + spent
+        if timing():
+            print(f"[timing] {tree.label} {validator} {spent:.2f}s", file=sys.stderr, flush=True)
+
+
+TIMES: dict = {}  # validator -> seconds the main thread spent in it (waiting for background work included)
+
+
+def timing() -> bool:
+    return os.environ.get("CONFORMANCE_TIMING") == "1"
+
+
+def print_times() -> None:
+    for validator, spent in sorted(TIMES.items(), key=lambda kv: -kv[1]):
+        print(f"[timing] total {validator} {spent:.2f}s", file=sys.stderr)
+    print(f"[timing] total (all validators) {sum(TIMES.values()):.2f}s", file=sys.stderr, flush=True)
 
 
 def build_context(venv: str, paths: list, work: str):
@@ -205,9 +229,14 @@ def main(argv: list) -> int:
     ctx = None
     try:
         ctx = build_context(venv, parse_args(argv), work)
+        if timing():
+            print(f"[timing] inventory of the trees {time.monotonic() - started:.2f}s", file=sys.stderr, flush=True)
         start_background(ctx)
-        for tree in ctx.trees:
-            run_tree(ctx, tree)
+        for collected in (False, True):
+            for tree in ctx.trees:
+                run_tree(ctx, tree, collected)
+        if timing():
+            print_times()
         print(f"(ran in {time.monotonic() - started:.1f}s)", flush=True)
         return ctx.reporter.finish(ctx.enabled_glob)
     except UsageError as e:

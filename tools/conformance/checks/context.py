@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from . import procs
+from .dedup import Memo
 from .report import Reporter, UsageError
 from .tree import Tree
 
@@ -88,8 +89,10 @@ class Context:
     strict_tools: bool = False
     jobs: dict = field(default_factory=dict)
     postgres: object = None
+    memo: Memo = field(default_factory=lambda: Memo(True))
     _pool: object = None
     _tool_notes: set = field(default_factory=set)
+    _values: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, venv: str, here: str, work: str, reporter: Reporter) -> Context:
@@ -102,6 +105,7 @@ class Context:
             only=parse_selection(env.get("CONFORMANCE_ONLY", "")),
             skip=parse_selection(env.get("CONFORMANCE_SKIP", "")),
             strict_tools=env.get("CONFORMANCE_STRICT_TOOLS", "0") == "1",
+            memo=Memo(env.get("CONFORMANCE_DEDUP", "1") != "0"),
         )
 
     # ------------------------------------------------------------------ selection
@@ -112,9 +116,29 @@ class Context:
         return any(self.enabled(v) for v in VALIDATORS if fnmatch.fnmatchcase(v, pattern))
 
     # ------------------------------------------------------------------ results
-    def emit(self, status: str, validator: str, tree: Tree, rel: str, detail: str = "") -> None:
+    def emit(self, status: str, validator: str, tree: Tree, rel: str, detail: str = "", copy: bool = False) -> None:
         detail = str(detail).replace(tree.root + os.sep, "").replace(tree.root, ".")
-        self.reporter.emit(status, validator, tree.target(rel), detail, aliases=(rel,))
+        self.memo.note(status, validator, rel, detail)
+        self.reporter.emit(status, validator, tree.target(rel), detail, aliases=(rel,), copy=copy)
+
+    def file_key(self, validator: str, tree: Tree, rel: str, *extra) -> tuple:
+        """The dedup key of a check that reads one file and nothing else of the tree."""
+        return (validator, self.memo.digests.tree_file(tree, rel), *extra)
+
+    def once(self, key, tree: Tree, anchor: str, run) -> None:
+        """run() emits the results of one check unit (a file, a folder...) anchored at `anchor`; with dedup on,
+        a unit whose key an earlier unit had does not run: that unit's results are emitted again for this one
+        (see dedup.py). `key` is (validator, ...) over everything the check reads, or None to always run."""
+        if self.memo.claim(key, tree, anchor):
+            with self.memo.recording(key, tree, anchor):
+                run()
+            return
+        lines = self.memo.copies(key, tree, anchor)
+        if lines is None:  # the first unit was never reported
+            run()
+            return
+        for status, validator, rel, detail in lines:
+            self.emit(status, validator, tree, rel, detail, copy=True)
 
     def passed(self, validator: str, tree: Tree, rel: str, detail: str = "") -> None:
         self.emit("PASS", validator, tree, rel, detail)
@@ -132,6 +156,12 @@ class Context:
             self.failed(validator, tree, rel, "; ".join(map(str, errors[:10])) + more)
         else:
             self.passed(validator, tree, rel, ok_detail)
+
+    def memo_value(self, name: str, compute):
+        """compute() once per run (e.g. a tool's version)."""
+        if name not in self._values:
+            self._values[name] = compute()
+        return self._values[name]
 
     # ------------------------------------------------------------------ tools
     def venv_bin(self, name: str) -> str:

@@ -214,4 +214,9 @@ def istio_objects(docs: list) -> list:
 
 def istio_schema(ctx: Context, tree: Tree) -> None:
     for rel in tree.files("istio"):
-        check_objects(ctx, tree, rel, istio_objects(tree.docs[rel]))
+        ctx.once(
+            ctx.file_key("istio-schema", tree, rel),
+            tree,
+            rel,
+            lambda rel=rel: check_objects(ctx, tree, rel, istio_objects(tree.docs[rel])),
+        )

@@ -24,10 +24,20 @@ def schema_args(ctx: Context, validator: str) -> list:
     return ["--builtin-schema", "vendor.github-workflows"]
 
 
+def file_key(ctx: Context, validator: str, tree: Tree, rel: str) -> tuple:
+    # check-jsonschema picks the parser by the file's extension
+    return ctx.file_key(validator, tree, rel, os.path.splitext(rel)[1].lower())
+
+
 def start(ctx: Context) -> None:
     tool = ctx.find_tool("check-jsonschema")
     for validator, (attr, _) in KINDS.items():
-        files = [t.path(f) for t in ctx.trees for f in getattr(t, attr)]
+        files = [
+            t.path(f)
+            for t in ctx.trees
+            for f in getattr(t, attr)
+            if ctx.memo.claim(file_key(ctx, validator, t, f), t, f)  # copies of an earlier file are not checked
+        ]
         if files and tool and ctx.enabled(validator):
             cmd = [tool, "--output-format", "json", "--color", "never", *schema_args(ctx, validator), *files]
             ctx.jobs[validator] = BackgroundJob(validator, cmd, ctx.work)
@@ -55,9 +65,13 @@ def check(ctx: Context, tree: Tree, validator: str) -> None:
     if not files or not ctx.require(ctx.find_tool("check-jsonschema"), "check-jsonschema", validator, tree):
         return
     found, problem = errors_by_file(ctx, validator)
-    for rel in files:
+
+    def report(rel: str) -> None:
         errors = [problem] if problem else found.get(tree.path(rel), [])
         ctx.verdict(validator, tree, rel, errors, f"valid against the {label}")
+
+    for rel in files:
+        ctx.once(file_key(ctx, validator, tree, rel), tree, rel, lambda rel=rel: report(rel))
 
 
 def compose_schema(ctx: Context, tree: Tree) -> None:

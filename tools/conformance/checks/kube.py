@@ -136,10 +136,21 @@ def check_api_rules(ctx: Context, tree: Tree, target: str, objects: list) -> Non
 
 
 def kubernetes_validate(ctx: Context, tree: Tree) -> None:
+    versions = tuple(k8s_versions())
     for rel in tree.files("k8s"):
-        check_schemas(ctx, tree, rel, k8s_objects(tree.docs[rel]))
+        ctx.once(
+            ctx.file_key("kubernetes-validate", tree, rel, versions),
+            tree,
+            rel,
+            lambda rel=rel: check_schemas(ctx, tree, rel, k8s_objects(tree.docs[rel])),
+        )
 
 
 def k8s_api_rules(ctx: Context, tree: Tree) -> None:
     for rel in sorted(set(tree.files("k8s")) | set(tree.files("promrule"))):
-        check_api_rules(ctx, tree, rel, k8s_objects(tree.docs[rel], ("k8s", "promrule")))
+        ctx.once(
+            ctx.file_key("k8s-api-rules", tree, rel),
+            tree,
+            rel,
+            lambda rel=rel: check_api_rules(ctx, tree, rel, k8s_objects(tree.docs[rel], ("k8s", "promrule"))),
+        )

@@ -32,13 +32,20 @@ def yamllint(ctx: Context, tree: Tree) -> None:
     from yamllint import linter
     from yamllint.config import YamlLintConfig
 
-    conf = YamlLintConfig(os.environ.get("CONFORMANCE_YAMLLINT_CONFIG") or YAMLLINT_CONFIG)
-    for rel in tree.yaml_files:
+    custom = os.environ.get("CONFORMANCE_YAMLLINT_CONFIG")
+    conf = YamlLintConfig(custom or YAMLLINT_CONFIG)
+
+    def lint(rel: str) -> None:
         with open(tree.path(rel), encoding="utf-8", errors="replace") as fh:
             problems = list(linter.run(fh.read(), conf, rel))
         errors = [f"{p.line}:{p.column} {p.desc} ({p.rule or 'syntax'})" for p in problems if p.level == "error"]
         warnings = len(problems) - len(errors)
         ctx.verdict("yamllint", tree, rel, errors, f"no errors, {warnings} warning(s)" if warnings else "no errors")
+
+    for rel in tree.yaml_files:
+        # the path only matters to `ignore` patterns, which only a custom configuration can have
+        key = ctx.file_key("yamllint", tree, rel, custom or "", rel if custom else "")
+        ctx.once(key, tree, rel, lambda rel=rel: lint(rel))
 
 
 def json_parse(ctx: Context, tree: Tree) -> None:

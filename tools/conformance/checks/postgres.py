@@ -166,12 +166,13 @@ class PostgresServer:
             host="127.0.0.1", port=self.port, user="postgres", dbname=db, autocommit=autocommit, connect_timeout=10
         )
 
-    def create_database(self, db: str) -> None:
+    def create_database(self, db: str, template: str = "") -> None:
         import psycopg
 
+        copy = f' TEMPLATE "{template}"' if template else ""
         try:
             with self.connect("postgres", autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{db}"')
+                conn.execute(f'CREATE DATABASE "{db}"{copy}')
         except psycopg.Error as e:
             raise PostgresError(f"cannot create database {db}: {e}") from e
 

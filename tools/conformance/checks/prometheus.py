@@ -22,34 +22,66 @@ GRAFANA_SUBSTITUTIONS = (
 GRAFANA_UID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
-def promtool_rules(ctx: Context, tool: str, groups: list, display: str) -> list:
-    """promtool check rules on {groups}; returns error lines (empty when valid)."""
+def rules_file(ctx: Context, groups: list) -> str:
+    """A temporary rule file holding `groups`."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=ctx.work, delete=False) as fh:
         yaml.safe_dump({"groups": groups}, fh, sort_keys=False)
-    status, out = ctx.run([tool, "check", "rules", fh.name], timeout=120)
-    os.unlink(fh.name)
-    if status == 0:
-        return []
-    return [
-        line.strip().replace(fh.name, display)
-        for line in out.splitlines()
-        if line.strip() and not line.startswith("Checking") and line.strip() != "FAILED:"
-    ]
+    return fh.name
+
+
+def promtool_rules(ctx: Context, tool: str, files: list, cwd: str) -> dict:
+    """`promtool check rules` over several files in one process: {file: error lines}, empty when valid. A file
+    is valid when promtool printed SUCCESS after its `Checking` line; its errors are the lines that name it, and
+    those that name no file."""
+    if not files:
+        return {}
+    status, out, err = ctx.run_split([tool, "check", "rules", *files], cwd=cwd, timeout=120)
+    passed, current, lines = set(), None, []
+    for line in out.splitlines():
+        if line.startswith("Checking "):
+            current = line[len("Checking ") :].strip()
+        elif line.strip().startswith("SUCCESS") and current is not None:
+            passed.add(current)
+        else:
+            lines.append(line)
+    lines = [line.strip() for line in lines + err.splitlines() if line.strip() and line.strip() != "FAILED:"]
+    named = {f: [line for line in lines if line.startswith(f + ":")] for f in files}
+    stray = [line for line in lines if not any(line.startswith(f + ":") for f in files)]
+    return {f: [] if status == 0 or f in passed else (named[f] + stray or [f"promtool exited {status}"]) for f in files}
 
 
 def promtool(ctx: Context, tree: Tree) -> None:
+    """Rule files and PrometheusRule objects of a tree, but those identical to one checked earlier, in one
+    promtool process."""
     rule_files, crs = tree.files("promrules"), tree.files("promrule")
     if not (rule_files or crs) or not ctx.require(ctx.find_tool("promtool"), "promtool", "promtool", tree):
         return
-    tool = ctx.find_tool("promtool")
+    keys = {rel: ctx.file_key("promtool", tree, rel, "rules") for rel in rule_files}
+    keys.update({rel: ctx.file_key("promtool", tree, rel, "PrometheusRule") for rel in crs})
+    given, counts = {}, {}  # rel -> file given to promtool; CR rel -> number of PrometheusRule objects
     for rel in rule_files:
-        status, out = ctx.run([tool, "check", "rules", rel], cwd=tree.root, timeout=120)
-        ctx.verdict("promtool", tree, rel, [out] if status else [], "promtool check rules")
+        if ctx.memo.claim(keys[rel], tree, rel):
+            given[rel] = rel  # promtool runs from the tree root
     for rel in crs:
         docs = [d for d in tree.docs[rel] if isinstance(d, dict) and d.get("kind") == "PrometheusRule"]
-        groups = [g for d in docs for g in ((d.get("spec") or {}).get("groups") or [])]
-        errors = promtool_rules(ctx, tool, groups, rel)
-        ctx.verdict("promtool", tree, rel, errors, f"{len(docs)} PrometheusRule object(s): spec.groups pass promtool")
+        counts[rel] = len(docs)
+        if ctx.memo.claim(keys[rel], tree, rel):
+            given[rel] = rules_file(ctx, [g for d in docs for g in ((d.get("spec") or {}).get("groups") or [])])
+    found = promtool_rules(ctx, ctx.find_tool("promtool"), list(given.values()), tree.root)
+    for rel, path in given.items():
+        if path != rel:
+            found[path] = [line.replace(path, rel) for line in found[path]]
+            os.unlink(path)
+
+    def report(rel: str) -> None:
+        if rel in counts:
+            ok = f"{counts[rel]} PrometheusRule object(s): spec.groups pass promtool"
+        else:
+            ok = "promtool check rules"
+        ctx.verdict("promtool", tree, rel, found[given[rel]], ok)
+
+    for rel in rule_files + crs:
+        ctx.once(keys[rel], tree, rel, lambda rel=rel: report(rel))
 
 
 def load_dashboard(path: str):
@@ -136,12 +168,26 @@ def grafana_dashboard(ctx: Context, tree: Tree) -> None:
 
 
 def grafana_promql(ctx: Context, tree: Tree) -> None:
+    """Every dashboard's queries as recording rules, one rule file per dashboard, those of a tree (but copies of
+    one checked earlier) in one promtool process."""
     dashboards = [(rel, promql_targets(load_dashboard(tree.path(rel)))) for rel in tree.grafana_files]
     dashboards = [(rel, exprs) for rel, exprs in dashboards if exprs]
     if not dashboards or not ctx.require(ctx.find_tool("promtool"), "promtool", "grafana-promql", tree):
         return
+    keys = {rel: ctx.file_key("grafana-promql", tree, rel) for rel, _ in dashboards}
+    given = {}
     for rel, exprs in dashboards:
-        rules = [{"record": f"grafana:query_{i}", "expr": grafana_expr(e)} for i, (_, e) in enumerate(exprs)]
-        errors = promtool_rules(ctx, ctx.find_tool("promtool"), [{"name": "dashboard", "rules": rules}], rel)
-        errors = [name_queries(e, exprs) for e in errors]
+        if ctx.memo.claim(keys[rel], tree, rel):
+            rules = [{"record": f"grafana:query_{i}", "expr": grafana_expr(e)} for i, (_, e) in enumerate(exprs)]
+            given[rel] = rules_file(ctx, [{"name": "dashboard", "rules": rules}])
+    found = promtool_rules(ctx, ctx.find_tool("promtool"), list(given.values()), ctx.work)
+    for path in given.values():
+        os.unlink(path)
+
+    def report(rel: str, exprs: list) -> None:
+        path = given[rel]
+        errors = [name_queries(line.replace(path, rel), exprs) for line in found[path]]
         ctx.verdict("grafana-promql", tree, rel, errors, f"{len(exprs)} PromQL query(ies) parse (promtool)")
+
+    for rel, exprs in dashboards:
+        ctx.once(keys[rel], tree, rel, lambda rel=rel, exprs=exprs: report(rel, exprs))

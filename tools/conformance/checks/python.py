@@ -65,14 +65,40 @@ def has_ruff_table(path: str) -> bool:
         return "[tool.ruff" in fh.read()
 
 
+IGNORE_FILES = (".gitignore", ".ignore")
+
+
+def ruff_key(ctx: Context, tree: Tree, validator: str, cmd: list, group: str, config: list) -> tuple:
+    """ruff reads the group's folder, its settings file (with --config, the project root is that file's folder,
+    where first-party packages are looked for) and the ignore files of the folders above (respect-gitignore)."""
+    digests = ctx.memo.digests
+    folder = tree.path(group)
+    if config[0] == "--config":
+        settings = os.path.dirname(config[1])
+        inputs = [group, digests.folder(folder), os.path.relpath(settings, folder), digests.folder(settings)]
+    else:
+        inputs = [group, digests.folder(folder)]
+    above, path = [], os.path.abspath(folder)
+    while path != os.path.dirname(path):
+        path = os.path.dirname(path)
+        above += [digests.file(os.path.join(path, name)) for name in IGNORE_FILES]
+    return (validator, tuple(cmd), tuple(inputs), tuple(above))
+
+
 def run_ruff(ctx: Context, tree: Tree, validator: str, args: list, ok: str) -> None:
     tool = ctx.find_tool("ruff")
     if not tree.python_files or not ctx.require(tool, "ruff", validator, tree):
         return
-    for group, files in python_groups(tree).items():
-        cmd = [tool, *args, "--no-cache", *ruff_config(tree, group), *ruff_targets(group, files, tree)]
+
+    def ruff(group: str, cmd: list) -> None:
         status, out = ctx.run(cmd, cwd=tree.path(group), timeout=120)
         ctx.verdict(validator, tree, group, [out] if status else [], ok)
+
+    for group, files in python_groups(tree).items():
+        config = ruff_config(tree, group)
+        cmd = [tool, *args, "--no-cache", *config, *ruff_targets(group, files, tree)]
+        key = ruff_key(ctx, tree, validator, [c.replace(tree.root, "<tree>") for c in cmd], group, config)
+        ctx.once(key, tree, group, lambda group=group, cmd=cmd: ruff(group, cmd))
 
 
 def ruff_check(ctx: Context, tree: Tree) -> None:

@@ -61,9 +61,14 @@ class Reporter:
     strict_xpass: bool = False
     out: object = sys.stdout
     counts: dict = field(default_factory=lambda: {"PASS": 0, "FAIL": 0, "SKIP": 0, "XFAIL": 0})
+    copies: int = 0  # results taken over from an identical input checked earlier (dedup)
 
-    def emit(self, status: str, validator: str, target: str, detail: str = "", aliases: tuple = ()) -> None:
-        """Print one result. `aliases` are other spellings of the target that known failures may match."""
+    def emit(
+        self, status: str, validator: str, target: str, detail: str = "", aliases: tuple = (), copy: bool = False
+    ) -> None:
+        """Print one result. `aliases` are other spellings of the target that known failures may match; `copy`
+        marks a result taken over from an identical input (it counts like any other)."""
+        self.copies += copy
         if status == "FAIL":
             entries = [k for k in self.known if k.covers(validator, (target, *aliases))]
             for entry in entries:
@@ -92,6 +97,8 @@ class Reporter:
         if xpass:
             self._print(f"({len(xpass)} known failures did not occur)")
         self._print(f"({self.counts['SKIP']} skipped)")
+        if self.copies:
+            self._print(f"({self.copies} of these results copied from an identical input checked earlier: dedup)")
         self._print(f"{passed} passed, {failed} failed")
         ran = passed + self.counts["FAIL"] + self.counts["XFAIL"]
         return 0 if failed == 0 and ran > 0 else 1

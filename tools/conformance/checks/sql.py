@@ -1,15 +1,19 @@
 """SQL: pglast (PostgreSQL's own parser) on every .sql file, then every migration set applied to a fresh
 database on a real server: ups in version order, then downs in reverse to an empty schema, then ups again.
 
-The database work starts on worker threads at the beginning of the run; the two steps report it.
+The database work starts on worker threads at the beginning of the run; the two steps report it. A migration
+set with the same scripts (names and contents) as one before it is applied once: its results are copied.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from dataclasses import dataclass, field
 
 from .context import Context
+from .dedup import digest
 from .postgres import PostgresError, PostgresServer, apply_script
 from .tree import MigrationSet, Tree
 
@@ -112,14 +116,26 @@ def run_set(server: PostgresServer, tree: Tree, ms: MigrationSet, roundtrip: boo
     return outcome
 
 
+def set_key(ctx: Context, tree: Tree, ms: MigrationSet) -> str:
+    """Digest of a migration set: its scripts' names (their order comes from the names) and contents."""
+    digests = ctx.memo.digests
+    return digest(
+        [(os.path.relpath(rel, ms.rel), digests.tree_file(tree, rel)) for rel in ms.ups],
+        [(os.path.relpath(rel, ms.rel), digests.tree_file(tree, rel)) for rel in ms.downs],
+    )
+
+
 class MigrationRuns:
+    """Each migration set applied on a worker thread from the start; a set with the same scripts as one
+    before it is not applied again (its results are copied when reported)."""
+
     def __init__(self, ctx: Context):
         roundtrip = ctx.enabled("postgres-roundtrip")
         self.futures = {
             (t.index, ms.rel): ctx.submit(run_set, ctx.postgres, t, ms, roundtrip)
             for t in ctx.trees
             for ms in t.migration_sets
-            if ms.ups
+            if ms.ups and ctx.memo.claim(("postgres-set", set_key(ctx, t, ms)), t, ms.rel)
         }
 
     def result(self, tree: Tree, ms: MigrationSet) -> SetOutcome:
@@ -127,6 +143,41 @@ class MigrationRuns:
 
     def stop(self) -> None:
         pass  # the shared worker pool is shut down by the context
+
+
+class Templates:
+    """One template database per distinct migration set, with its up scripts applied: a service's test
+    database is a copy of it (CREATE DATABASE ... TEMPLATE) instead of a fresh database where the same scripts
+    run again."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.locks: dict = {}  # set digest -> lock held while its template is made
+        self.made: dict = {}  # set digest -> (template name, error)
+
+    def database_from(self, ctx: Context, tree: Tree, ms: MigrationSet, db: str) -> None:
+        """Creates `db` holding the set's up scripts (applied up to the first that fails, like postgres-migrate:
+        that one reports the errors)."""
+        import psycopg
+
+        server = ctx.postgres
+        key = set_key(ctx, tree, ms)
+        with self.lock:
+            lock = self.locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self.made:
+                name = f"tpl_{key[:40]}"
+                try:
+                    server.create_database(name)
+                    with server.connect(name, autocommit=True) as conn:
+                        apply_ups(conn, tree, ms)
+                    self.made[key] = (name, "")
+                except (PostgresError, psycopg.Error) as e:
+                    self.made[key] = (name, str(e))
+            name, error = self.made[key]
+        if error:
+            raise PostgresError(f"cannot make the template database of {ms.rel}: {error}")
+        server.create_database(db, template=name)
 
 
 def start(ctx: Context) -> None:
@@ -147,10 +198,10 @@ def unavailable(ctx: Context, tree: Tree, validator: str, ms: MigrationSet, outc
 
 
 def postgres_migrate(ctx: Context, tree: Tree) -> None:
-    for ms in (m for m in tree.migration_sets if m.ups):
+    def report(ms: MigrationSet) -> None:
         outcome = ctx.jobs["migrations"].result(tree, ms)
         if unavailable(ctx, tree, "postgres-migrate", ms, outcome):
-            continue
+            return
         for rel, error in outcome.ups:
             ctx.verdict(
                 "postgres-migrate",
@@ -160,15 +211,18 @@ def postgres_migrate(ctx: Context, tree: Tree) -> None:
                 f"applied in order to a fresh database, PostgreSQL {ctx.postgres.version}",
             )
 
+    for ms in (m for m in tree.migration_sets if m.ups):
+        ctx.once(("postgres-migrate", set_key(ctx, tree, ms)), tree, ms.rel, lambda ms=ms: report(ms))
+
 
 def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
-    for ms in (m for m in tree.migration_sets if m.ups):
+    def report(ms: MigrationSet) -> None:
         if not ms.downs:
             ctx.skipped("postgres-roundtrip", tree, ms.rel, "no down scripts")
-            continue
+            return
         outcome = ctx.jobs["migrations"].result(tree, ms)
         if unavailable(ctx, tree, "postgres-roundtrip", ms, outcome):
-            continue
+            return
         errors = (
             outcome.roundtrip
             if outcome.roundtrip is not None
@@ -181,3 +235,6 @@ def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
             errors,
             f"{len(ms.ups)} up, {len(ms.downs)} down (reverse) to an empty schema, up again",
         )
+
+    for ms in (m for m in tree.migration_sets if m.ups):
+        ctx.once(("postgres-roundtrip", set_key(ctx, tree, ms)), tree, ms.rel, lambda ms=ms: report(ms))

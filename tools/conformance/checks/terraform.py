@@ -38,9 +38,9 @@ def terraform_fmt(ctx: Context, tree: Tree) -> None:
     tool = terraform_binary(ctx)
     if not tree.tf_dirs or not ctx.require(tool, "terraform", "terraform-fmt", tree):
         return
-    _, version = ctx.run([tool, "version"], env=terraform_env(ctx))
-    version = (version.split() or ["?", "?"])[1]
-    for rel in tree.tf_dirs:
+    version = ctx.memo_value("terraform-version", lambda: terraform_version(ctx, tool))
+
+    def fmt(rel: str) -> None:
         status, out = ctx.run(
             [tool, "fmt", "-check", "-list=true", "-no-color", rel], cwd=tree.root, env=terraform_env(ctx)
         )
@@ -48,11 +48,21 @@ def terraform_fmt(ctx: Context, tree: Tree) -> None:
             out = "not formatted (run terraform fmt): " + ", ".join(out.split())
         ctx.verdict("terraform-fmt", tree, rel, [out] if status else [], f"terraform {version} fmt -check")
 
+    for rel in tree.tf_dirs:
+        # fmt without -recursive reads the files directly in the folder
+        key = ("terraform-fmt", tool, ctx.memo.digests.folder(tree.path(rel), recursive=False))
+        ctx.once(key, tree, rel, lambda rel=rel: fmt(rel))
+
+
+def terraform_version(ctx: Context, tool: str) -> str:
+    _, version = ctx.run([tool, "version"], env=terraform_env(ctx))
+    return (version.split() or ["?", "?"])[1]
+
 
 def python_hcl2(ctx: Context, tree: Tree) -> None:
     import hcl2
 
-    for rel in tree.hcl_files:
+    def parse(rel: str) -> None:
         try:
             with open(tree.path(rel), encoding="utf-8") as fh:
                 hcl2.load(fh)
@@ -60,3 +70,6 @@ def python_hcl2(ctx: Context, tree: Tree) -> None:
         except Exception as e:  # noqa: BLE001 - lark raises several kinds of parse errors
             errors = [f"{type(e).__name__}: {e}"]
         ctx.verdict("python-hcl2", tree, rel, errors, "parses (python-hcl2)")
+
+    for rel in tree.hcl_files:
+        ctx.once(ctx.file_key("python-hcl2", tree, rel), tree, rel, lambda rel=rel: parse(rel))
