@@ -331,7 +331,7 @@ fn first_write(o: &Output, disk: Option<String>, p: &mut Preview) {
         }
         Some(d) if d == o.content => {
             record(p, &o.path, &o.content, o.policy, false);
-            push(p, &o.path, Action::Unchanged, Some(d), None);
+            push(p, &o.path, Action::Unchanged, None, None);
         }
         Some(d) => push(p, &o.path, Action::NotOurs, Some(d), None),
     }
@@ -348,7 +348,7 @@ fn keep_write_once(
 ) {
     p.state.files.insert(path.to_owned(), rec.clone());
     match disk {
-        Some(d) => push(p, path, Action::Unchanged, Some(d), None),
+        Some(_) => push(p, path, Action::Unchanged, None, None),
         None => match bases.get(&rec.hash) {
             Some(text) => push(p, path, Action::Recreated, None, Some(text)),
             None => {
@@ -377,7 +377,7 @@ fn regenerate(
     };
     if disk == o.content {
         record(p, &o.path, &o.content, o.policy, false);
-        push(p, &o.path, Action::Unchanged, Some(disk), None);
+        push(p, &o.path, Action::Unchanged, None, None);
         return;
     }
     let disk_hash = hash(&disk);
