@@ -80,7 +80,10 @@ pub fn fingerprint(model: &Model, templates: &TemplateSet) -> String {
     let mut h = blake3::Hasher::new();
     h.update(crate::resolve::TOOL_VERSION.as_bytes());
     h.update(&crate::write::STATE_FORMAT.to_le_bytes());
-    serde_json::to_writer(&mut h, model).expect("the model serializes");
+    // Buffered: serde writes many tiny pieces, and each hasher update has a fixed cost.
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut h);
+    serde_json::to_writer(&mut w, model).expect("the model serializes");
+    drop(w);
     for (name, source) in &templates.sources {
         for part in [name.as_bytes(), source.as_bytes()] {
             h.update(&(part.len() as u64).to_le_bytes());

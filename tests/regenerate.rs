@@ -959,3 +959,46 @@ fn an_untouched_tree_skips_the_render_and_any_change_brings_it_back() {
     let arch = fs::read_to_string(dir.join("docs/ARCHITECTURE.md")).unwrap();
     assert!(arch.ends_with("Local addendum.\n"), "{arch}");
 }
+
+#[test]
+fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
+    // New files are created in place (not through a temporary file), so a kill can leave one
+    // empty or half written; the pending list tells the next run that it is ours to finish.
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = project(tmp.path(), "auth-service", &[]);
+    let want = full_snapshot(&reference);
+    let work = tmp.path().join("work");
+    let mut interrupted = 0;
+    for n in (1..10_000).step_by(13) {
+        let _ = fs::remove_dir_all(&work);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"))
+            .args(["--example", "auth-service", "-q", "--out"])
+            .arg(&work)
+            .env("CODEX_SYSTEM_DESIGN_ABORT_AFTER", n.to_string())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break;
+        }
+        assert_eq!(
+            out.status.code(),
+            None,
+            "run {n} failed instead of being killed"
+        );
+        interrupted += 1;
+        if !work.join("blueprint.yaml").exists() {
+            continue; // killed before anything was written
+        }
+        regenerate(&work).success();
+        let got = full_snapshot(&work);
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "after a kill at operation {n}"
+        );
+        for (k, v) in &want {
+            assert!(got[k] == *v, "after a kill at operation {n}: {k} differs");
+        }
+    }
+    assert!(interrupted > 10, "only {interrupted} interrupted runs");
+}

@@ -143,6 +143,40 @@ pub fn write_in(out: Option<&Path>, target: &Path, content: &str) -> Result<(), 
     tmp.persist(target).map(|_| ()).map_err(|e| io(e.error))
 }
 
+/// Write a file that does not exist yet, directly (no temporary file and rename: for a fresh
+/// tree that halves the file-system work). Only for paths listed in the run's pending file
+/// first, so that a run killed half way through one is known to be ours; see `apply`. Falls
+/// back to [`write_in`] when the file appeared meanwhile.
+pub fn create_new(out: &Path, target: &Path, content: &str) -> Result<(), WriteError> {
+    let io = |e: std::io::Error| WriteError::Io(target.display().to_string(), e);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let exec = target.extension().is_some_and(|e| e == "sh");
+        options.mode(if exec { 0o755 } else { 0o644 });
+    }
+    let open = |o: &fs::OpenOptions| o.open(target);
+    let file = match open(&options) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = target.parent().unwrap_or(Path::new("."));
+            fs::create_dir_all(dir).map_err(io)?;
+            open(&options)
+        }
+        other => other,
+    };
+    let mut file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return write_in(Some(out), target, content);
+        }
+        Err(e) => return Err(io(e)),
+    };
+    tick();
+    file.write_all(content.as_bytes()).map_err(io)
+}
+
 /// Atomic write with the temporary file beside the target.
 pub fn atomic_write(target: &Path, content: &str) -> Result<(), WriteError> {
     write_in(None, target, content)

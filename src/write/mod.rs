@@ -228,6 +228,7 @@ pub fn prepare(
         pack: None,
     };
     let bases = state::Bases::open(out, previous);
+    let pending = state::read_pending(out);
     let mut reader = atomic::Reader::default();
     let mut produced = BTreeSet::new();
     for o in outputs {
@@ -239,7 +240,7 @@ pub fn prepare(
         let prev = prev_files.get(&o.path);
         match (o.policy, prev) {
             (Policy::WriteOnce, Some(rec)) => keep_write_once(&bases, &o.path, rec, disk, &mut p),
-            (_, None) => first_write(o, disk, &mut p),
+            (_, None) => first_write(o, disk, pending.contains(&o.path), &mut p),
             (Policy::Merge, Some(rec)) => {
                 regenerate(out, &bases, o, rec, disk, opts.conflict, &mut p)
             }
@@ -323,11 +324,16 @@ fn push(p: &mut Preview, path: &str, action: Action, before: Option<String>, aft
 }
 
 /// A path with no record: create it, adopt an identical file, or leave a user's file alone.
-fn first_write(o: &Output, disk: Option<String>, p: &mut Preview) {
+fn first_write(o: &Output, disk: Option<String>, pending: bool, p: &mut Preview) {
     match disk {
         None => {
             record(p, &o.path, &o.content, o.policy, false);
             push(p, &o.path, Action::Created, None, Some(&o.content));
+        }
+        // An interrupted run was creating it: whatever is there is ours, complete or not.
+        Some(d) if pending && d != o.content => {
+            record(p, &o.path, &o.content, o.policy, false);
+            push(p, &o.path, Action::Created, Some(d), Some(&o.content));
         }
         Some(d) if d == o.content => {
             record(p, &o.path, &o.content, o.policy, false);
@@ -434,6 +440,18 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     for c in p.changes.iter().filter(|c| c.action == Action::Removed) {
         atomic::remove(out, &c.path)?;
     }
+    // New files are created directly, once their names are on record as pending (with those an
+    // interrupted run left, which are rewritten atomically and must stay known as ours).
+    let fresh = |c: &Change| c.action == Action::Created && c.before.is_none();
+    let creates: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Created)
+        .map(|c| c.path.as_str())
+        .collect();
+    if !creates.is_empty() {
+        state::write_pending(out, &creates)?;
+    }
     // Files are independent: they are written on every core. A run killed half way is
     // completed by the next one, whatever order the writes happened in (the state is last).
     let written = crate::parallel::batches(&p.changes, 32, |batch, joiner: &mut atomic::Joiner| {
@@ -441,7 +459,12 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
             if let (action, Some(text)) = (c.action, &c.after)
                 && action != Action::Removed
             {
-                atomic::write_in(Some(out), &joiner.join(out, &c.path)?, text)?;
+                let target = joiner.join(out, &c.path)?;
+                if fresh(c) {
+                    atomic::create_new(out, &target, text)?;
+                } else {
+                    atomic::write_in(Some(out), &target, text)?;
+                }
             }
             if let Some(rej) = &c.rej {
                 let rej_path = format!("{}.rej", c.path);
@@ -452,6 +475,7 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     });
     written.into_iter().collect::<Result<(), WriteError>>()?;
     state::write_state(out, &p.state)?;
+    state::clear_pending(out);
     if p.pack.is_some() {
         state::collect_garbage(out, &p.state);
     }

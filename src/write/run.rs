@@ -80,8 +80,9 @@ pub fn prepare_run(
     }
     let mut migrations = Vec::new();
     let mut warnings = Vec::new();
+    let pending = super::state::read_pending(out);
     for mut m in migrate::plan(prev_schema, &schema, &known) {
-        adopt_interrupted(out, &untracked, &mut m);
+        adopt_interrupted(out, &untracked, &pending, &mut m);
         migrations.push(m.up_path.clone());
         warnings.append(&mut m.warnings);
         for (path, content) in [(m.up_path, m.up), (m.down_path, m.down)] {
@@ -148,7 +149,12 @@ fn unchanged(state: &State) -> Run {
 
 /// A run killed after writing a migration but before recording it left the file on disk; use
 /// its name again (its text is the same) instead of numbering a duplicate after it.
-fn adopt_interrupted(out: &Path, untracked: &[String], m: &mut migrate::Migration) {
+fn adopt_interrupted(
+    out: &Path,
+    untracked: &[String],
+    pending: &BTreeSet<String>,
+    m: &mut migrate::Migration,
+) {
     let stem_of = |p: &str| {
         p.strip_suffix(".down.sql")
             .or_else(|| p.strip_suffix(".sql"))
@@ -159,9 +165,10 @@ fn adopt_interrupted(out: &Path, untracked: &[String], m: &mut migrate::Migratio
     else {
         return;
     };
-    // Either file may be the one the killed run got to write.
+    // Either file may be the one the killed run got to write; one it was creating (pending)
+    // may be cut short.
     let fits = |path: &str, text: &str| match std::fs::read_to_string(out.join(path)) {
-        Ok(t) => t == text,
+        Ok(t) => t == text || pending.contains(path),
         Err(_) => true,
     };
     for stem in untracked.iter().filter_map(|p| stem_of(p)) {

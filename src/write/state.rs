@@ -18,6 +18,9 @@ use std::path::Path;
 pub const STATE_DIR: &str = ".codex-system-design";
 pub const STATE_FILE: &str = ".codex-system-design/state.json";
 pub const BASES_DIR: &str = ".codex-system-design/bases";
+/// Paths a run is about to create, written before it creates them and removed after the state:
+/// if the run is killed, the next one knows those files (complete or not) are its own.
+pub const PENDING_FILE: &str = ".codex-system-design/pending";
 pub const STATE_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -151,6 +154,23 @@ impl Bases {
 
 pub fn pack_path(name: &str) -> String {
     format!("{BASES_DIR}/{name}.json")
+}
+
+/// The paths of an interrupted run's [`PENDING_FILE`] (empty when there is none).
+pub fn read_pending(out: &Path) -> std::collections::BTreeSet<String> {
+    fs::read_to_string(out.join(PENDING_FILE))
+        .map(|t| t.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+pub fn write_pending(out: &Path, paths: &[&str]) -> Result<(), WriteError> {
+    let mut text = paths.join("\n");
+    text.push('\n');
+    atomic::write_in(Some(out), &safe_join(out, PENDING_FILE)?, &text)
+}
+
+pub fn clear_pending(out: &Path) {
+    let _ = fs::remove_file(out.join(PENDING_FILE));
 }
 
 /// Whether every file the state records is on disk exactly as recorded and none is in
