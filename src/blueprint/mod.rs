@@ -240,13 +240,42 @@ impl Default for Ci {
 }
 
 /// Blueprint path (`services.orders.port`) → where its value (and its key) stand in the file.
-/// One entry per path holds both positions: a large blueprint has a node per line or so.
+/// One entry per path holds both positions: a large blueprint has a node per line or so, so the
+/// map is sized from the text and hashed with FNV-1a (short keys, no untrusted-input concern:
+/// the paths come from the user's own file and a collision only costs time).
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    places: HashMap<String, (Loc, Option<Loc>)>,
+    places: HashMap<String, (Loc, Option<Loc>), std::hash::BuildHasherDefault<Fnv>>,
+}
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 impl SourceMap {
+    /// A map with room for about `n` paths.
+    pub fn with_capacity(n: usize) -> Self {
+        SourceMap {
+            places: HashMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
     pub fn record(&mut self, path: &str, value: Loc, key: Option<Loc>) {
         self.places.insert(path.to_owned(), (value, key));
     }
@@ -285,7 +314,7 @@ pub struct Loaded {
 /// callers must still check `diagnostics.has_errors()` before using it.
 pub fn load(source: &str, file: &str) -> Loaded {
     let mut diagnostics = Diagnostics::default();
-    let mut sources = SourceMap::default();
+    let mut sources = SourceMap::with_capacity(source.len() / 24);
     let blueprint = match node::parse(source) {
         Err(e) => {
             diagnostics.push(parse_diagnostic(e));
