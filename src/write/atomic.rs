@@ -39,17 +39,7 @@ pub fn check_relative(path: &str) -> Result<(), WriteError> {
 
 /// Join and make sure no existing ancestor inside `out` is a symlink.
 pub fn safe_join(out: &Path, rel: &str) -> Result<PathBuf, WriteError> {
-    check_relative(rel)?;
-    let mut p = out.to_path_buf();
-    for part in rel.split('/') {
-        p.push(part);
-        if let Ok(meta) = fs::symlink_metadata(&p)
-            && meta.file_type().is_symlink()
-        {
-            return Err(WriteError::Symlink(p.display().to_string()));
-        }
-    }
-    Ok(p)
+    Joiner::default().join(out, rel)
 }
 
 /// [`safe_join`] for the many paths of one run: each existing folder is checked once, not

@@ -2,9 +2,7 @@
 //! calls for, prepared against the tree, then written (or only reported for `--check`,
 //! `--diff`, `--dry-run`). Also the human report and the unified diff.
 
-use super::{
-    Action, ConflictStyle, Options, Output, Preview, State, WriteError, hash, outputs, prepare,
-};
+use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, outputs, prepare};
 use crate::migrate::{self, Known, Schema};
 use crate::pipeline::Generated;
 use crate::plan::Policy;
@@ -100,14 +98,13 @@ pub fn prepare_run(
     let mut preview = prepare(out, &outs, previous, &opts)?;
     preview.state.schema = Some(schema);
     // The fingerprint is kept only when every regenerated file's record is this render: a
-    // later run from the same inputs may then trust the records instead of rendering.
-    let records_are_render = outs.iter().all(|o| {
-        o.policy == Policy::WriteOnce
-            || preview
-                .state
-                .files
-                .get(&o.path)
-                .is_some_and(|r| !r.conflicted && r.hash == hash(&o.content))
+    // later run from the same inputs may then trust the records instead of rendering. Only
+    // these outcomes leave a record that is not (or no) clean copy of the render.
+    let records_are_render = !preview.changes.iter().any(|c| {
+        matches!(
+            c.action,
+            Action::Unresolved | Action::NotOurs | Action::Conflicted
+        )
     });
     if records_are_render {
         preview.state.inputs = g.inputs.clone();
