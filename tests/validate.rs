@@ -542,3 +542,106 @@ fn every_builtin_example_validates_without_errors_at_every_type() {
         }
     }
 }
+
+/// (code, line, column) of every diagnostic of `text`.
+fn located(text: &str) -> Vec<(&'static str, u32, u32)> {
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    d.items.iter().map(|x| (x.code, x.line, x.column)).collect()
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys_are_expanded_with_explicit_keys_winning() {
+    let text = "version: 1\nname: shop\nservices:\n  a: &svc {language: python, port: 8000, description: base}\n  b: {<<: *svc, port: 8001}\n  c:\n    port: 8002\n    <<: [{description: first}, *svc]\n  d: *svc\n";
+    let loaded = blueprint::load(text, "bp.yaml");
+    assert!(
+        loaded.diagnostics.items.is_empty(),
+        "{:?}",
+        loaded.diagnostics.items
+    );
+    let services = loaded.blueprint.unwrap().services;
+    let got: Vec<(&str, Option<&str>, Option<u16>, &str)> = services
+        .iter()
+        .map(|(n, s)| {
+            (
+                n.as_str(),
+                s.language.as_deref(),
+                s.port,
+                s.description.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a", Some("python"), Some(8000), "base"),
+            ("b", Some("python"), Some(8001), "base"),
+            ("c", Some("python"), Some(8002), "first"),
+            ("d", Some("python"), Some(8000), "base"),
+        ]
+    );
+    // A merged key is reported where the alias that brought it stands.
+    let text = "version: 1\nname: shop\nx: &x {bogus: 1}\nservices:\n  a: {<<: *x}\n";
+    assert_eq!(located(text), vec![("E0003", 3, 1), ("E0003", 5, 11)]);
+}
+
+#[test]
+fn alias_and_tag_mistakes_are_located_parse_errors() {
+    let cases = [
+        // An alias inside the node it names.
+        (
+            "version: 1\nname: shop\nservices: &s\n  a: *s\n",
+            ("E0008", 4, 6),
+        ),
+        ("version: 1\nname: *nope\nservices: {}\n", ("E0001", 2, 7)),
+        (
+            "version: 1\nname: shop\nservices:\n  a: {<<: 5}\n",
+            ("E0001", 4, 11),
+        ),
+        (
+            "version: 1\nname: !custom shop\nservices: {}\n",
+            ("E0001", 2, 15),
+        ),
+        (
+            "version: 1\nname: !!int shop\nservices: {}\n",
+            ("E0001", 2, 13),
+        ),
+        (
+            "version: 1\nname: shop\nservices: {a: {port: .inf}}\n",
+            ("E0001", 3, 22),
+        ),
+        (
+            "version: 1\nname: shop\n? [a, b]\n: x\nservices: {}\n",
+            ("E0001", 3, 3),
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(located(text), vec![want], "{text}");
+    }
+}
+
+#[test]
+fn plain_scalars_follow_the_yaml_1_2_core_schema() {
+    let port = |v: &str| {
+        let text = format!("version: 1\nname: shop\nservices:\n  a: {{port: {v}}}\n");
+        let loaded = blueprint::load(&text, "bp.yaml");
+        match loaded
+            .diagnostics
+            .items
+            .iter()
+            .find(|d| d.code.starts_with('E'))
+        {
+            Some(d) => Err((d.code, d.column)),
+            None => Ok(loaded.blueprint.unwrap().services["a"].port.unwrap()),
+        }
+    };
+    assert_eq!(port("0x1F90"), Ok(8080));
+    assert_eq!(port("0o17"), Ok(15));
+    assert_eq!(port("+8080"), Ok(8080));
+    assert_eq!(port("!!int \"8080\""), Ok(8080));
+    // YAML 1.1 spellings are strings in 1.2: a located type error, not a guess.
+    assert_eq!(port("1_000"), Err(("E0002", 13)));
+    assert_eq!(port("0b101"), Err(("E0002", 13)));
+    assert_eq!(port("\"8080\""), Err(("E0002", 13)));
+    assert_eq!(port("8.0"), Err(("E0002", 13)));
+    assert_eq!(port("99999999999999999999"), Err(("E0002", 13)));
+}

@@ -245,11 +245,14 @@ impl Default for Ci {
 /// the paths come from the user's own file and a collision only costs time).
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    places: HashMap<String, (Loc, Option<Loc>), std::hash::BuildHasherDefault<Fnv>>,
+    places: HashMap<String, (Loc, Option<Loc>), FnvBuild>,
 }
 
+/// FNV-1a: fast for the short keys and paths of a blueprint.
 #[derive(Default)]
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
+
+pub(crate) type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 impl std::hash::Hasher for Fnv {
     fn finish(&self) -> u64 {

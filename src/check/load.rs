@@ -4,7 +4,6 @@
 //! kustomize root, e.g. one per overlay), else its own `metadata.namespace`.
 
 use crate::blueprint::node::{Key, Loc, Node, Value};
-use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -172,21 +171,7 @@ fn parse_docs(text: &str) -> Result<Vec<Node>, (String, Option<Loc>)> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    match serde_saphyr::from_multiple::<Spanned<Value>>(text) {
-        Ok(docs) => Ok(docs
-            .into_iter()
-            .map(Node::from)
-            .filter(|n| !matches!(n.value, Value::Null))
-            .collect()),
-        Err(e) => {
-            let loc = e.location().map(|l| Loc {
-                line: u32::try_from(l.line()).unwrap_or(0),
-                col: u32::try_from(l.column()).unwrap_or(0),
-            });
-            let msg = e.to_string();
-            Err((msg.lines().next().unwrap_or("invalid YAML").to_owned(), loc))
-        }
-    }
+    crate::blueprint::node::parse_documents(text).map_err(|e| (e.message, e.loc))
 }
 
 fn kustomization(doc: &Node, dir: &Path) -> Kustomization {
