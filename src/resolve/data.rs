@@ -123,38 +123,87 @@ pub struct Data {
     pub databases: Vec<Database>,
     pub caches: Vec<Cache>,
     pub messaging: Option<Messaging>,
+    /// Service name → index in `databases` of the database its tables live in.
+    pub service_db: HashMap<String, usize>,
 }
 
 pub fn resolve(bp: &Blueprint, preset: &Preset) -> Data {
-    let databases = databases(bp);
-    let entities = entities(bp, &databases);
+    let owners = Owners::new(bp);
+    let databases = databases(bp, &owners);
+    let entities = entities(bp, &owners);
+    let index: HashMap<&str, usize> = databases
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.raw.as_str(), i))
+        .collect();
+    let service_db = bp
+        .services
+        .keys()
+        .filter_map(|s| Some((s.clone(), *index.get(owners.database(s)?.as_str())?)))
+        .collect();
     Data {
         entities,
         databases,
         caches: caches(bp),
         messaging: messaging(bp, preset),
+        service_db,
     }
 }
 
-/// The database a service's tables live in after lowering.
-pub fn service_database(bp: &Blueprint, service: &str) -> Option<String> {
-    if bp.arch == ArchType::Monolith {
-        let any = bp
-            .services
-            .values()
-            .any(|s| s.database.is_some() || !s.entities.is_empty());
-        return any.then(|| monolith_db(bp));
+/// Which service owns each entity and which database each service's tables live in after
+/// lowering, worked out once: scanning every service per entity or per reference made resolve
+/// quadratic in the number of services.
+struct Owners<'a> {
+    bp: &'a Blueprint,
+    owner: HashMap<&'a str, &'a str>,
+    /// A monolith's one database, when any service needs one.
+    monolith: Option<String>,
+}
+
+impl<'a> Owners<'a> {
+    fn new(bp: &'a Blueprint) -> Self {
+        let mut owner = HashMap::new();
+        for (name, s) in &bp.services {
+            for e in &s.entities {
+                // Validation refuses two owners; the first is kept regardless.
+                owner.entry(e.as_str()).or_insert(name.as_str());
+            }
+        }
+        let monolith = (bp.arch == ArchType::Monolith
+            && bp
+                .services
+                .values()
+                .any(|s| s.database.is_some() || !s.entities.is_empty()))
+        .then(|| monolith_db(bp));
+        Owners {
+            bp,
+            owner,
+            monolith,
+        }
     }
-    bp.services.get(service).and_then(|s| s.database.clone())
+
+    fn owner(&self, entity: &str) -> Option<&'a str> {
+        self.owner.get(entity).copied()
+    }
+
+    fn database(&self, service: &str) -> Option<String> {
+        if self.bp.arch == ArchType::Monolith {
+            return self.monolith.clone();
+        }
+        self.bp
+            .services
+            .get(service)
+            .and_then(|s| s.database.clone())
+    }
 }
 
 fn monolith_db(bp: &Blueprint) -> String {
     format!("{}-db", bp.name)
 }
 
-fn databases(bp: &Blueprint) -> Vec<Database> {
+fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
     let mut names: Vec<String> = if bp.arch == ArchType::Monolith {
-        service_database(bp, "").into_iter().collect()
+        owners.monolith.iter().cloned().collect()
     } else {
         bp.databases.keys().cloned().collect()
     };
@@ -162,7 +211,7 @@ fn databases(bp: &Blueprint) -> Vec<Database> {
     // Each service's database, once (not once per database).
     let mut users: HashMap<String, Vec<String>> = HashMap::new();
     for s in bp.services.keys() {
-        if let Some(db) = service_database(bp, s) {
+        if let Some(db) = owners.database(s) {
             users.entry(db).or_default().push(s.clone());
         }
     }
@@ -195,13 +244,6 @@ fn databases(bp: &Blueprint) -> Vec<Database> {
         .collect()
 }
 
-fn owner_of<'a>(bp: &'a Blueprint, entity: &str) -> Option<&'a str> {
-    bp.services
-        .iter()
-        .find(|(_, s)| s.entities.iter().any(|e| e == entity))
-        .map(|(n, _)| n.as_str())
-}
-
 pub fn table_name(entity: &str) -> String {
     pluralize(&Names::new(entity).snake)
 }
@@ -218,12 +260,12 @@ fn pluralize(word: &str) -> String {
     format!("{word}s")
 }
 
-fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
+fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
     bp.entities
         .iter()
         .map(|(name, e)| {
-            let owner = owner_of(bp, name).unwrap_or_default().to_owned();
-            let database = service_database(bp, &owner);
+            let owner = owners.owner(name).unwrap_or_default().to_owned();
+            let database = owners.database(&owner);
             let table = table_name(name);
             let columns: Vec<Column> = e
                 .fields
@@ -231,7 +273,7 @@ fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
                 .filter_map(|(f, spec)| {
                     fields::parse(spec)
                         .ok()
-                        .map(|p| column(bp, &database, f, &p))
+                        .map(|p| column(bp, owners, &database, f, &p))
                 })
                 .collect();
             let pk = columns
@@ -276,7 +318,13 @@ fn entities(bp: &Blueprint, _dbs: &[Database]) -> Vec<Entity> {
         .collect()
 }
 
-fn column(bp: &Blueprint, database: &Option<String>, name: &str, f: &fields::FieldSpec) -> Column {
+fn column(
+    bp: &Blueprint,
+    owners: &Owners,
+    database: &Option<String>,
+    name: &str,
+    f: &fields::FieldSpec,
+) -> Column {
     let mut c = Column {
         name: name.to_owned(),
         kind: "",
@@ -341,8 +389,8 @@ fn column(bp: &Blueprint, database: &Option<String>, name: &str, f: &fields::Fie
             )
         }
         FieldType::Ref(target) => {
-            let owner = owner_of(bp, target).unwrap_or_default();
-            let target_db = service_database(bp, owner);
+            let owner = owners.owner(target).unwrap_or_default();
+            let target_db = owners.database(owner);
             let target_pk = bp.entities.get(target).and_then(|e| {
                 e.fields.iter().find_map(|(n, s)| {
                     fields::parse(s)
@@ -471,6 +519,22 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
             "http://localstack:4566".to_owned(),
         ),
     };
+    // Each topic's publishers and consumers in service order, gathered in one pass.
+    let mut publishers: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut consumers: HashMap<&str, Vec<String>> = HashMap::new();
+    for (name, s) in &bp.services {
+        for (topics, side) in [
+            (&s.publishes, &mut publishers),
+            (&s.consumes, &mut consumers),
+        ] {
+            for t in topics {
+                let list = side.entry(t.as_str()).or_default();
+                if list.last() != Some(name) {
+                    list.push(name.clone());
+                }
+            }
+        }
+    }
     Some(Messaging {
         broker,
         is_kafka: m.broker == Broker::Kafka,
@@ -486,18 +550,8 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
             .map(|(t, topic)| Topic {
                 name: Names::new(t),
                 partitions: topic.partitions.unwrap_or(preset.messaging.partitions),
-                publishers: bp
-                    .services
-                    .iter()
-                    .filter(|(_, s)| s.publishes.contains(t))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                consumers: bp
-                    .services
-                    .iter()
-                    .filter(|(_, s)| s.consumes.contains(t))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
+                publishers: publishers.remove(t.as_str()).unwrap_or_default(),
+                consumers: consumers.remove(t.as_str()).unwrap_or_default(),
             })
             .collect(),
     })

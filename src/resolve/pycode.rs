@@ -181,17 +181,25 @@ fn decimal_digits(sql_type: &str) -> (Option<u32>, Option<u32>) {
 
 /// Entity-level details; needs the services for gateway routes and published topics.
 pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
-    let snapshot: Vec<(String, Option<String>)> = entities
+    // Looked up per entity and per reference: maps, so that this stays linear in the services.
+    let databases: HashMap<String, Option<String>> = entities
         .iter()
         .map(|e| (e.name.raw.clone(), e.database.clone()))
         .collect();
+    let by_name: HashMap<&str, &Service> =
+        services.iter().map(|s| (s.name.raw.as_str(), s)).collect();
+    // The first gateway route to each service, in the order of services and routes.
+    let mut first_route: HashMap<&str, &str> = HashMap::new();
+    for r in services.iter().flat_map(|g| g.routes.iter()) {
+        first_route
+            .entry(r.service.as_str())
+            .or_insert(r.path.as_str());
+    }
     for e in entities.iter_mut() {
-        let owner = services.iter().find(|s| s.name.raw == e.owner);
-        let route = services
-            .iter()
-            .flat_map(|g| g.routes.iter())
-            .find(|r| owner.is_some_and(|o| r.service == o.name.kebab))
-            .map(|r| r.path.trim_end_matches('/').to_owned());
+        let route = by_name
+            .get(e.owner.as_str())
+            .and_then(|o| first_route.get(o.name.kebab.as_str()))
+            .map(|path| path.trim_end_matches('/').to_owned());
         let public = route.is_some();
         let (api_path, nested) = match route {
             Some(r) if r.rsplit('/').next() == Some(e.resource.as_str()) => (r, false),
@@ -223,9 +231,9 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
             .iter()
             .filter_map(|c| {
                 let r = c.reference.as_ref()?;
-                let same_db = snapshot
-                    .iter()
-                    .any(|(n, db)| n == &r.entity && db.is_some() && db == &e.database);
+                let same_db = databases
+                    .get(&r.entity)
+                    .is_some_and(|db| db.is_some() && db == &e.database);
                 (r.foreign_key && same_db).then(|| Parent {
                     column: c.name.clone(),
                     entity: r.entity.clone(),

@@ -1,7 +1,7 @@
 //! Services of the model: ports, env wiring, callers, versions, resilience, and the per-type
 //! lowering into deployables (microservices, monolith) or functions (serverless).
 
-use super::data::{Data, service_database};
+use super::data::Data;
 use super::{Names, Phase, Preset};
 use crate::blueprint::{self, ArchType, Blueprint, Protocol, ServiceKind};
 use serde::Serialize;
@@ -228,8 +228,10 @@ fn service(
             port: p,
         });
     }
-    let database = service_database(bp, name)
-        .and_then(|db| data.databases.iter().find(|d| d.name.raw == db))
+    let database = data
+        .service_db
+        .get(name)
+        .map(|&i| &data.databases[i])
         .map(|d| DatabaseRef {
             name: d.name.raw.clone(),
             env_var: "DATABASE_URL",
