@@ -172,7 +172,7 @@ impl Renderer {
                     path: f.path.clone(),
                     message: error_text(&e),
                 })?;
-            out.push((f.path.clone(), normalize(&text)));
+            out.push((f.path.clone(), normalize(text)));
         }
         Ok(out)
     }
@@ -198,10 +198,15 @@ fn error_text(e: &tera::Error) -> String {
     text
 }
 
-/// LF line endings, no trailing spaces, exactly one final newline.
-pub fn normalize(text: &str) -> String {
+/// LF line endings, no trailing spaces, exactly one final newline. Most rendered files are
+/// already so; they are checked in one pass and returned as they are, without a copy.
+pub fn normalize(text: String) -> String {
+    if is_normal(&text) {
+        return text;
+    }
+    // `lines` also drops the `\r` of a `\r\n`.
     let mut out = String::with_capacity(text.len() + 1);
-    for line in text.replace("\r\n", "\n").lines() {
+    for line in text.lines() {
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -209,6 +214,21 @@ pub fn normalize(text: &str) -> String {
     out.truncate(trimmed);
     out.push('\n');
     out
+}
+
+/// What [`normalize`] would return unchanged: ends in one newline, and no line ends in white
+/// space (a `\r` before a newline included).
+fn is_normal(text: &str) -> bool {
+    if text == "\n" {
+        return true;
+    }
+    if !text.ends_with('\n') || text.ends_with("\n\n") {
+        return false;
+    }
+    text.match_indices('\n').all(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        before.is_none_or(|c| c == '\n' || !c.is_whitespace())
+    })
 }
 
 fn case_filter(f: fn(&str) -> String) -> impl Fn(Cow<'_, str>, Kwargs, &State) -> String {
@@ -240,8 +260,34 @@ mod tests {
 
     #[test]
     fn normalize_strips_trailing_space_and_blank_tail() {
-        assert_eq!(normalize("a  \r\nb\n\n\n"), "a\nb\n");
-        assert_eq!(normalize(""), "\n");
+        let n = |t: &str| normalize(t.to_owned());
+        assert_eq!(n("a  \r\nb\n\n\n"), "a\nb\n");
+        assert_eq!(n(""), "\n");
+        assert_eq!(n("\n\n"), "\n");
+        assert_eq!(n("a"), "a\n");
+        assert_eq!(n("a\t\nb\n"), "a\nb\n");
+        assert_eq!(n("a\u{a0}\nb\n"), "a\nb\n");
+        assert_eq!(n("a\r\n"), "a\n");
+        // Already normal: returned as is.
+        for t in ["\n", "a\n", "\na\n\nb\n", "é\n", "a\rb\n"] {
+            assert_eq!(n(t), t);
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass check never keeps a text the line-by-line rewrite would change.
+        #[test]
+        fn normalize_agrees_with_the_line_by_line_rewrite(t in "[a \t\r\n\u{a0}é]{0,24}") {
+            let mut slow = String::new();
+            for line in t.replace("\r\n", "\n").lines() {
+                slow.push_str(line.trim_end());
+                slow.push('\n');
+            }
+            let kept = slow.trim_end_matches('\n').len();
+            slow.truncate(kept);
+            slow.push('\n');
+            proptest::prop_assert_eq!(normalize(t.clone()), slow);
+        }
     }
 
     #[test]
