@@ -644,7 +644,7 @@ mod property {
             },
             ..Options::default()
         };
-        write::write_tree(out, &outputs, prev.as_ref(), &opts).unwrap();
+        write::write_tree(out, outputs, prev.as_ref(), &opts).unwrap();
     }
 
     proptest! {

@@ -146,8 +146,8 @@ pub struct Preview {
     pub changes: Vec<Change>,
     /// The state to record once the changes are written.
     pub state: State,
-    /// Contents rendered now, by hash (merge bases for the next run).
-    objects: BTreeMap<String, String>,
+    /// Contents rendered now, each once (merge bases for the next run).
+    objects: state::Pack,
     /// The new pack of merge bases (name, text), when it differs from the last one.
     pack: Option<(String, String)>,
 }
@@ -208,7 +208,7 @@ pub fn check_target(out: &Path, force: bool) -> Result<Option<State>, WriteError
 /// Decide what regeneration does to every file. Reads the tree; writes nothing.
 pub fn prepare(
     out: &Path,
-    outputs: &[Output],
+    outputs: Vec<Output>,
     previous: Option<&State>,
     opts: &Options,
 ) -> Result<Preview, WriteError> {
@@ -224,30 +224,36 @@ pub fn prepare(
             bases: String::new(),
             inputs: String::new(),
         },
-        objects: BTreeMap::new(),
+        objects: state::Pack::default(),
         pack: None,
     };
     let bases = state::Bases::open(out, previous);
     let pending = state::read_pending(out);
     let mut reader = atomic::Reader::default();
     let mut produced = BTreeSet::new();
+    // Rendered text moves into the changes rather than being copied: a large tree is tens of
+    // megabytes.
     for o in outputs {
         check_relative(&o.path)?;
-        if !produced.insert(o.path.as_str()) {
+        if produced.contains(&o.path) {
             continue;
         }
+        produced.insert(o.path.clone());
         let disk = reader.read(out, &o.path)?;
         let prev = prev_files.get(&o.path);
         match (o.policy, prev) {
             (Policy::WriteOnce, Some(rec)) => keep_write_once(&bases, &o.path, rec, disk, &mut p),
-            (_, None) => first_write(o, disk, pending.contains(&o.path), &mut p),
+            (_, None) => {
+                let pending = pending.contains(&o.path);
+                first_write(o, disk, pending, &mut p)
+            }
             (Policy::Merge, Some(rec)) => {
                 regenerate(out, &bases, o, rec, disk, opts.conflict, &mut p)
             }
         }
     }
     for (path, rec) in prev_files {
-        if produced.contains(path.as_str()) {
+        if produced.contains(path) {
             continue;
         }
         let disk = reader.read(out, path)?;
@@ -280,16 +286,16 @@ pub fn prepare(
             p.state.bases = prev.bases.clone();
         }
         _ => {
-            // Borrowed, not copied: on a large tree the bases are megabytes.
-            let contents: BTreeMap<&str, &str> = wanted
-                .iter()
-                .filter_map(|h| {
-                    let text = p.objects.get(h).map(String::as_str);
-                    let text = text.or_else(|| bases.get(h))?;
-                    Some((h.as_str(), text))
-                })
-                .collect();
-            let (name, text) = state::pack(&contents);
+            // Bases kept from the last run (files left as the user has them) join those
+            // rendered now.
+            for h in &wanted {
+                if !p.objects.contains(h)
+                    && let Some(text) = bases.get(h)
+                {
+                    p.objects.add(h, text);
+                }
+            }
+            let (name, text) = std::mem::take(&mut p.objects).finish();
             p.state.bases = name.clone();
             p.pack = Some((name, text));
         }
@@ -300,9 +306,7 @@ pub fn prepare(
 /// Record `content` as generated for `path` (and keep it as the next merge base).
 fn record(p: &mut Preview, path: &str, content: &str, policy: Policy, conflicted: bool) {
     let h = hash(content);
-    p.objects
-        .entry(h.clone())
-        .or_insert_with(|| content.to_owned());
+    p.objects.add(&h, content);
     p.state.files.insert(
         path.to_owned(),
         FileRecord {
@@ -313,27 +317,33 @@ fn record(p: &mut Preview, path: &str, content: &str, policy: Policy, conflicted
     );
 }
 
-fn push(p: &mut Preview, path: &str, action: Action, before: Option<String>, after: Option<&str>) {
+fn push(
+    p: &mut Preview,
+    path: &str,
+    action: Action,
+    before: Option<String>,
+    after: Option<String>,
+) {
     p.changes.push(Change {
         path: path.to_owned(),
         action,
         before,
-        after: after.map(str::to_owned),
+        after,
         rej: None,
     });
 }
 
 /// A path with no record: create it, adopt an identical file, or leave a user's file alone.
-fn first_write(o: &Output, disk: Option<String>, pending: bool, p: &mut Preview) {
+fn first_write(o: Output, disk: Option<String>, pending: bool, p: &mut Preview) {
     match disk {
         None => {
             record(p, &o.path, &o.content, o.policy, false);
-            push(p, &o.path, Action::Created, None, Some(&o.content));
+            push(p, &o.path, Action::Created, None, Some(o.content));
         }
         // An interrupted run was creating it: whatever is there is ours, complete or not.
         Some(d) if pending && d != o.content => {
             record(p, &o.path, &o.content, o.policy, false);
-            push(p, &o.path, Action::Created, Some(d), Some(&o.content));
+            push(p, &o.path, Action::Created, Some(d), Some(o.content));
         }
         Some(d) if d == o.content => {
             record(p, &o.path, &o.content, o.policy, false);
@@ -356,7 +366,7 @@ fn keep_write_once(
     match disk {
         Some(_) => push(p, path, Action::Unchanged, None, None),
         None => match bases.get(&rec.hash) {
-            Some(text) => push(p, path, Action::Recreated, None, Some(text)),
+            Some(text) => push(p, path, Action::Recreated, None, Some(text.to_owned())),
             None => {
                 // Nothing to recreate it from: forget it rather than invent history.
                 p.state.files.remove(path);
@@ -369,7 +379,7 @@ fn keep_write_once(
 fn regenerate(
     out: &Path,
     bases: &state::Bases,
-    o: &Output,
+    o: Output,
     rec: &FileRecord,
     disk: Option<String>,
     style: ConflictStyle,
@@ -378,7 +388,7 @@ fn regenerate(
     let new_hash = hash(&o.content);
     let Some(disk) = disk else {
         record(p, &o.path, &o.content, o.policy, false);
-        push(p, &o.path, Action::Recreated, None, Some(&o.content));
+        push(p, &o.path, Action::Recreated, None, Some(o.content));
         return;
     };
     if disk == o.content {
@@ -389,7 +399,7 @@ fn regenerate(
     let disk_hash = hash(&disk);
     if disk_hash == rec.hash {
         record(p, &o.path, &o.content, o.policy, false);
-        push(p, &o.path, Action::Updated, Some(disk), Some(&o.content));
+        push(p, &o.path, Action::Updated, Some(disk), Some(o.content));
         return;
     }
     // Edited by hand.
@@ -486,7 +496,7 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
 /// `prepare` + `apply` in one go.
 pub fn write_tree(
     out: &Path,
-    outputs: &[Output],
+    outputs: Vec<Output>,
     previous: Option<&State>,
     opts: &Options,
 ) -> Result<Preview, WriteError> {
@@ -512,7 +522,7 @@ mod tests {
 
     fn run(out: &Path, files: &[(&str, &str)]) -> Preview {
         let prev = read_state(out).unwrap();
-        write_tree(out, &outs(files), prev.as_ref(), &Options::default()).unwrap()
+        write_tree(out, outs(files), prev.as_ref(), &Options::default()).unwrap()
     }
 
     fn read(out: &Path, p: &str) -> String {
@@ -657,7 +667,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("d")).unwrap();
         let e = prepare(
             dir.path(),
-            &outs(&[("a.txt", "a\n"), ("d/b.txt", "b\n")]),
+            outs(&[("a.txt", "a\n"), ("d/b.txt", "b\n")]),
             None,
             &Options::default(),
         )

@@ -95,7 +95,7 @@ pub fn prepare_run(
         conflict,
         history_dirs: dirs,
     };
-    let mut preview = prepare(out, &outs, previous, &opts)?;
+    let mut preview = prepare(out, outs, previous, &opts)?;
     preview.state.schema = Some(schema);
     // The fingerprint is kept only when every regenerated file's record is this render: a
     // later run from the same inputs may then trust the records instead of rendering. Only

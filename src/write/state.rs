@@ -169,17 +169,39 @@ pub fn pack_path(name: &str) -> String {
 
 const PACK_HEADER: &str = "codex-system-design pack 1\n";
 
-/// A pack's text and name (the blake3 of the text).
-pub fn pack(contents: &BTreeMap<&str, &str>) -> (String, String) {
-    let size: usize = contents.iter().map(|(h, t)| h.len() + t.len() + 24).sum();
-    let mut text = String::with_capacity(PACK_HEADER.len() + size);
-    text.push_str(PACK_HEADER);
-    for (hash, content) in contents {
-        text.push_str(&format!("{hash} {}\n", content.len()));
-        text.push_str(content);
-        text.push('\n');
+/// A pack being built: every content once, in the order added.
+#[derive(Debug, Default)]
+pub struct Pack {
+    text: String,
+    hashes: std::collections::HashSet<String>,
+}
+
+impl Pack {
+    /// Add `content` under `hash` unless the pack has it already.
+    pub fn add(&mut self, hash: &str, content: &str) {
+        if self.hashes.contains(hash) {
+            return;
+        }
+        if self.text.is_empty() {
+            self.text.push_str(PACK_HEADER);
+        }
+        self.text.push_str(&format!("{hash} {}\n", content.len()));
+        self.text.push_str(content);
+        self.text.push('\n');
+        self.hashes.insert(hash.to_owned());
     }
-    (hash(&text)[..32].to_owned(), text)
+
+    pub fn contains(&self, hash: &str) -> bool {
+        self.hashes.contains(hash)
+    }
+
+    /// The pack's name (the blake3 of its text) and text.
+    pub fn finish(mut self) -> (String, String) {
+        if self.text.is_empty() {
+            self.text.push_str(PACK_HEADER);
+        }
+        (hash(&self.text)[..32].to_owned(), self.text)
+    }
 }
 
 /// The contents of a pack by hash; `None` when the text is not a whole pack.
@@ -269,8 +291,12 @@ mod tests {
     fn a_pack_gives_back_every_content_and_a_cut_pack_gives_nothing() {
         let contents = ["", "a\n", "two\nlines\n\n", "é 12\n34 x\n", "no newline"];
         let hashes: Vec<String> = contents.iter().map(|c| hash(c)).collect();
-        let map: BTreeMap<&str, &str> = hashes.iter().map(String::as_str).zip(contents).collect();
-        let (name, text) = pack(&map);
+        let mut pack = Pack::default();
+        for (h, c) in hashes.iter().zip(contents) {
+            pack.add(h, c);
+            pack.add(h, c);
+        }
+        let (name, text) = pack.finish();
         assert_eq!(name.len(), 32);
         let back = unpack(&text).unwrap();
         assert_eq!(back.len(), contents.len());
@@ -288,8 +314,10 @@ mod tests {
         let out = dir.path();
         fs::create_dir_all(out.join(BASES_DIR)).unwrap();
         let (content, h) = ("base text\n", hash("base text\n"));
+        let mut pack = Pack::default();
+        pack.add(&h, content);
+        let (name, text) = pack.finish();
         let map = BTreeMap::from([(h.as_str(), content)]);
-        let (name, text) = pack(&map);
         fs::write(out.join(pack_path(&name)), text).unwrap();
         let state = |bases: &str| State {
             bases: bases.to_owned(),
