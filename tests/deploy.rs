@@ -325,3 +325,56 @@ fn serverless_has_no_kubernetes_or_compose() {
     assert!(!out(&dir).join("deploy/k8s").exists());
     assert!(!out(&dir).join("deploy/compose").exists());
 }
+
+#[test]
+fn every_secret_a_pod_reads_is_written_by_each_deploy_job_before_the_manifests_are_applied() {
+    for arch in ["microservices", "monolith"] {
+        let dir = generate("ecommerce", arch, "small");
+        let root = out(&dir);
+        let mut wanted = BTreeSet::new();
+        for d in of_kind(&objects(&root.join("deploy/k8s/base")), "Deployment") {
+            let env = &d["spec"]["template"]["spec"]["containers"][0]["env"];
+            for e in env.as_array().into_iter().flatten() {
+                let r = &e["valueFrom"]["secretKeyRef"];
+                wanted.insert((
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["key"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+        assert!(!wanted.is_empty(), "{arch}: the apps read database secrets");
+        let terraform = std::fs::read_to_string(root.join("infra/terraform/main.tf")).unwrap();
+        let text = std::fs::read_to_string(root.join(".github/workflows/deploy.yml")).unwrap();
+        let wf: Value = serde_saphyr::from_str(&text).unwrap();
+        for env in ["dev", "staging", "prod"] {
+            let steps = wf["jobs"][format!("deploy-{env}")]["steps"]
+                .as_array()
+                .unwrap();
+            let at = |name: &str| steps.iter().position(|s| s["name"] == name);
+            let secrets = at(&format!("Database credentials ({env})")).expect("secret step");
+            let apply = at(&format!("kustomize apply ({env})")).expect("apply step");
+            assert!(secrets < apply, "{arch} {env}: secrets are written first");
+            let run = steps[secrets]["run"].as_str().unwrap();
+            for (secret, key) in &wanted {
+                let db = secret.strip_suffix("-credentials").unwrap();
+                let call = run
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| {
+                        l.starts_with("put_secret ") && l.contains(&format!(" {secret} {key}"))
+                    })
+                    .unwrap_or_else(|| panic!("{arch} {env}: no put_secret for {secret}\n{run}"));
+                // The RDS instance is the one Terraform names `<prefix>-<database>`, prefix
+                // `<system>-<env>`.
+                assert!(
+                    call.starts_with(&format!("put_secret shop-{env}-{db} ")),
+                    "{call}"
+                );
+                assert!(
+                    terraform.contains(&format!("\"${{local.prefix}}-{db}\"")),
+                    "{db}"
+                );
+            }
+        }
+    }
+}

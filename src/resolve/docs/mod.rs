@@ -72,6 +72,19 @@ pub struct DeployTarget {
     pub cluster: String,
     /// Serverless: S3 bucket the function packages are uploaded to.
     pub artifact_bucket: String,
+    /// The Kubernetes Secret of every database, filled at deploy time from RDS.
+    pub database_secrets: Vec<DatabaseSecret>,
+}
+
+/// What the deploy job needs to build a database's `DATABASE_URL` Secret in one environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSecret {
+    /// RDS instance identifier (`<system>-<env>-<database>`, as Terraform names it).
+    pub identifier: String,
+    pub secret: String,
+    pub key: &'static str,
+    pub user: String,
+    pub db_name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +240,17 @@ pub fn build(i: &Input) -> Docs {
             env: e.clone(),
             cluster: format!("{}-{e}", i.system),
             artifact_bucket: format!("{}-artifacts-{e}", i.system),
+            database_secrets: i
+                .databases
+                .iter()
+                .map(|d| DatabaseSecret {
+                    identifier: format!("{}-{e}-{}", i.system, d.name.kebab),
+                    secret: d.secret_name.clone(),
+                    key: "DATABASE_URL",
+                    user: d.user.clone(),
+                    db_name: d.db_name.clone(),
+                })
+                .collect(),
         })
         .collect();
     docs.uses_grpc = i.arch != ArchType::Monolith && i.services.iter().any(|s| s.grpc);
