@@ -222,6 +222,7 @@ impl<'a> Builder<'a> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
         let mut keys = Keys::default();
         let mut merged: Vec<(Key, Node)> = Vec::new();
+        let mut merged_keys = Keys::default();
         let mut size = 1;
         loop {
             let (event, span) = self.next()?;
@@ -242,7 +243,7 @@ impl<'a> Builder<'a> {
             let (value, n) = self.node(event, span, depth)?;
             size += n;
             if is_merge {
-                merge_into(&mut merged, value)?;
+                merge_into(&mut merged, &mut merged_keys, value)?;
             } else {
                 entries.push((key, value));
             }
@@ -328,7 +329,11 @@ impl Keys {
 }
 
 /// `<<: *base` or `<<: [*a, *b]`: the entries to merge, the earlier source winning a key.
-fn merge_into(merged: &mut Vec<(Key, Node)>, value: Node) -> Result<(), ParseError> {
+fn merge_into(
+    merged: &mut Vec<(Key, Node)>,
+    keys: &mut Keys,
+    value: Node,
+) -> Result<(), ParseError> {
     let sources = match value.value {
         Value::Map(_) => vec![value],
         Value::Seq(items) => items,
@@ -339,7 +344,7 @@ fn merge_into(merged: &mut Vec<(Key, Node)>, value: Node) -> Result<(), ParseErr
             return Err(bad_merge(source.loc));
         };
         for (mut key, node) in entries {
-            if !merged.iter().any(|(k, _)| k.name == key.name) {
+            if keys.insert(&key.name) {
                 // The merged key is reported where the alias that brought it stands.
                 key.loc = source.loc;
                 merged.push((key, node));
