@@ -617,6 +617,10 @@ fn alias_and_tag_mistakes_are_located_parse_errors() {
     for (text, want) in cases {
         assert_eq!(located(text), vec![want], "{text}");
     }
+    // Tags that only restate what the value is are accepted.
+    let text =
+        "version: !!int 1\nname: !!str shop\nservices: !!map {a: ! {port: !!int \"8080\"}}\n";
+    assert_eq!(located(text), vec![]);
 }
 
 #[test]

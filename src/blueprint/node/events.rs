@@ -377,7 +377,8 @@ fn collection_tag(
 ) -> Result<(), ParseError> {
     match tag {
         None => Ok(()),
-        Some(t) if t.core_suffix() == Some(expected) => Ok(()),
+        // `!!map` on a mapping, `!!seq` on a list, or the non-specific `!`.
+        Some(t) if t.core_suffix() == Some(expected) || t.parts() == ("", "!") => Ok(()),
         Some(t) => {
             let (handle, suffix) = t.original_parts();
             Err(ParseError::syntax(
