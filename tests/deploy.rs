@@ -378,3 +378,44 @@ fn every_secret_a_pod_reads_is_written_by_each_deploy_job_before_the_manifests_a
         }
     }
 }
+
+#[test]
+fn every_external_name_outside_the_cluster_is_a_record_of_the_terraform_private_zone() {
+    for (example, arch) in [("ecommerce", "microservices"), ("event-orders", "monolith")] {
+        let dir = generate(example, arch, "small");
+        let root = out(&dir);
+        let terraform = std::fs::read_to_string(root.join("infra/terraform/main.tf")).unwrap();
+        let zone = terraform
+            .split("resource \"aws_route53_zone\" \"internal\" {")
+            .nth(1)
+            .and_then(|rest| {
+                rest.lines()
+                    .find_map(|l| l.trim().strip_prefix("name    = "))
+            })
+            .unwrap_or_else(|| panic!("{example}: no private zone"))
+            .trim_matches('"')
+            .to_owned();
+        let k8s = objects(&root.join("deploy/k8s/base"));
+        let external: Vec<&str> = of_kind(&k8s, "Service")
+            .into_iter()
+            .filter_map(|s| s["spec"]["externalName"].as_str())
+            .filter(|n| !n.ends_with(".svc.cluster.local"))
+            .collect();
+        assert!(external.len() >= 2, "{example}: {external:?}");
+        for name in external {
+            assert!(name.ends_with(&format!(".{zone}")), "{name} outside {zone}");
+            let record = terraform
+                .split("resource \"aws_route53_record\"")
+                .skip(1)
+                .find(|r| r.contains(&format!("name    = \"{name}\"")))
+                .unwrap_or_else(|| panic!("{example}: no record for {name}"));
+            assert!(
+                record.contains("zone_id = aws_route53_zone.internal.zone_id"),
+                "{record}"
+            );
+            // The CNAME's target is a Terraform output of the managed service's module.
+            let target = record.lines().find(|l| l.contains("records = [")).unwrap();
+            assert!(target.contains("module."), "{record}");
+        }
+    }
+}

@@ -32,6 +32,8 @@ pub struct Deploy {
     pub edge: Option<Edge>,
     /// Per environment name: its public host and TLS secret.
     pub environments: IndexMap<String, EnvEdge>,
+    /// Private DNS zone (Route 53, the VPC only) holding the backing services' names.
+    pub dns_zone: String,
     /// UID/GID the containers run as (non-root, > 10000).
     pub run_as_user: u32,
 }
@@ -86,6 +88,9 @@ pub struct Backing {
     pub image: String,
     /// DNS name the Kubernetes ExternalName Service points at (cloud endpoint, private zone).
     pub external_name: String,
+    /// Terraform expression for the host name of the managed endpoint that `external_name`
+    /// is a CNAME of in the private zone; empty when there is none (SQS, the collector).
+    pub managed_host: String,
     /// Local-development credentials (compose only).
     pub db_name: String,
     pub user: String,
@@ -137,7 +142,8 @@ pub fn resolve(
     data: &data::Data,
     environments: &[Environment],
 ) -> Deploy {
-    let backing = backing(bp, system, data);
+    let dns_zone = format!("{}.internal", system.kebab);
+    let backing = backing(bp, &dns_zone, data);
     let mut backing_index: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, b) in backing.iter().enumerate() {
         backing_index.entry(b.name.as_str()).or_default().push(i);
@@ -275,6 +281,7 @@ pub fn resolve(
         backing,
         edge,
         environments,
+        dns_zone,
         run_as_user: 10001,
     }
 }
@@ -292,8 +299,7 @@ pub fn host_of(value: &str) -> Option<&str> {
     (valid && (value.contains(':') || value.contains('/'))).then_some(host)
 }
 
-fn backing(bp: &Blueprint, system: &Names, data: &data::Data) -> Vec<Backing> {
-    let zone = format!("{}.internal", system.kebab);
+fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
     let mut out = Vec::new();
     let item = |name: &str, kind, port, image: &str| Backing {
         name: name.to_owned(),
@@ -301,6 +307,7 @@ fn backing(bp: &Blueprint, system: &Names, data: &data::Data) -> Vec<Backing> {
         port,
         image: image.to_owned(),
         external_name: format!("{name}.{zone}"),
+        managed_host: String::new(),
         db_name: String::new(),
         user: String::new(),
         password: String::new(),
@@ -310,10 +317,13 @@ fn backing(bp: &Blueprint, system: &Names, data: &data::Data) -> Vec<Backing> {
         b.db_name = db.db_name.clone();
         b.user = db.user.clone();
         b.password = format!("{}-local", db.user);
+        b.managed_host = format!("module.database_{}.address", db.name.snake);
         out.push(b);
     }
     for c in &data.caches {
-        out.push(item(&c.host, "redis", c.port, REDIS_IMAGE));
+        let mut b = item(&c.host, "redis", c.port, REDIS_IMAGE);
+        b.managed_host = format!("module.cache_{}.primary_endpoint", c.name.snake);
+        out.push(b);
     }
     if let Some(m) = &data.messaging {
         let image = match m.broker {
@@ -321,7 +331,14 @@ fn backing(bp: &Blueprint, system: &Names, data: &data::Data) -> Vec<Backing> {
             "rabbitmq" => RABBITMQ_IMAGE,
             _ => LOCALSTACK_IMAGE,
         };
-        out.push(item(&m.host, m.broker, m.port, image));
+        let mut b = item(&m.host, m.broker, m.port, image);
+        // The first broker of MSK's `host:port,…` list; Amazon MQ's `amqps://host:port`.
+        b.managed_host = match m.broker {
+            "kafka" => r#"split(":", split(",", module.messaging.bootstrap_brokers)[0])[0]"#.into(),
+            "rabbitmq" => r#"regex("^amqps://([^:/]+)", module.messaging.amqp_endpoint)[0]"#.into(),
+            _ => String::new(),
+        };
+        out.push(b);
     }
     if bp.observability.tracing {
         let mut b = item("otel-collector", "otel-collector", 4317, OTEL_IMAGE);

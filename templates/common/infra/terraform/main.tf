@@ -109,6 +109,31 @@ module "messaging" {
 {%- endif %}
 }
 {%- endif %}
+{%- if m.deploy.backing | length > 0 %}
+
+# Private zone for the backing services' names: the cluster's ExternalName Services
+# (deploy/k8s/base/backing-services.yaml) point at <name>.{{ m.deploy.dns_zone }}, a CNAME of the managed endpoint.
+resource "aws_route53_zone" "internal" {
+  name    = "{{ m.deploy.dns_zone }}"
+  comment = "Backing services of ${local.prefix}, resolvable inside its VPC only"
+
+  vpc {
+    vpc_id = module.network.vpc_id
+  }
+}
+{%- for b in m.deploy.backing %}
+{%- if b.managed_host %}
+
+resource "aws_route53_record" "{{ b.name }}" {
+  zone_id = aws_route53_zone.internal.zone_id
+  name    = "{{ b.external_name }}"
+  type    = "CNAME"
+  ttl     = 60
+  records = [{{ b.managed_host }}]
+}
+{%- endif %}
+{%- endfor %}
+{%- endif %}
 
 # IAM roles for service accounts (IRSA): each workload's Kubernetes service account assumes its
 # own role, which grants only what that workload uses.
