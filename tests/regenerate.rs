@@ -543,20 +543,12 @@ fn a_run_killed_at_any_point_is_completed_by_the_next_run_without_losing_an_edit
     let mut interrupted = 0;
     for n in 1..10_000 {
         copy_dir(&start, &work);
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"))
-            .current_dir(&work)
-            .args(["generate", "-q"])
-            .env("CODEX_SYSTEM_DESIGN_ABORT_AFTER", n.to_string())
-            .output()
-            .unwrap();
-        if out.status.success() {
+        let mut run =
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"));
+        run.current_dir(&work).args(["generate", "-q"]);
+        if completes_unless_killed(run, n) {
             break;
         }
-        assert_eq!(
-            out.status.code(),
-            None,
-            "run {n} failed instead of being killed"
-        );
         interrupted += 1;
         regenerate(&work).success();
         let got = full_snapshot(&work);
@@ -971,20 +963,13 @@ fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
     let mut interrupted = 0;
     for n in (1..10_000).step_by(13) {
         let _ = fs::remove_dir_all(&work);
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"))
-            .args(["--example", "auth-service", "-q", "--out"])
-            .arg(&work)
-            .env("CODEX_SYSTEM_DESIGN_ABORT_AFTER", n.to_string())
-            .output()
-            .unwrap();
-        if out.status.success() {
+        let mut run =
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"));
+        run.args(["--example", "auth-service", "-q", "--out"])
+            .arg(&work);
+        if completes_unless_killed(run, n) {
             break;
         }
-        assert_eq!(
-            out.status.code(),
-            None,
-            "run {n} failed instead of being killed"
-        );
         interrupted += 1;
         if !work.join("blueprint.yaml").exists() {
             continue; // killed before anything was written
@@ -1001,4 +986,22 @@ fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
         }
     }
     assert!(interrupted > 10, "only {interrupted} interrupted runs");
+}
+
+/// Run `cmd` with the kill switch set to abort it after `n` file operations: `true` when it got
+/// to the end first, `false` when it was killed; any other failure fails the test.
+fn completes_unless_killed(mut cmd: std::process::Command, n: usize) -> bool {
+    let out = cmd
+        .env("CODEX_SYSTEM_DESIGN_ABORT_AFTER", n.to_string())
+        .output()
+        .unwrap();
+    if out.status.success() {
+        return true;
+    }
+    assert_eq!(
+        out.status.code(),
+        None,
+        "run {n} failed instead of being killed"
+    );
+    false
 }

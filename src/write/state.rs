@@ -170,25 +170,30 @@ pub fn pack_path(name: &str) -> String {
 const PACK_HEADER: &str = "codex-system-design pack 1\n";
 
 /// A pack being built: every content once, in the order added.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pack {
     text: String,
     hashes: std::collections::HashSet<String>,
 }
 
+impl Default for Pack {
+    fn default() -> Self {
+        Pack {
+            text: PACK_HEADER.to_owned(),
+            hashes: Default::default(),
+        }
+    }
+}
+
 impl Pack {
     /// Add `content` under `hash` unless the pack has it already.
     pub fn add(&mut self, hash: &str, content: &str) {
-        if self.hashes.contains(hash) {
+        if !self.hashes.insert(hash.to_owned()) {
             return;
-        }
-        if self.text.is_empty() {
-            self.text.push_str(PACK_HEADER);
         }
         self.text.push_str(&format!("{hash} {}\n", content.len()));
         self.text.push_str(content);
         self.text.push('\n');
-        self.hashes.insert(hash.to_owned());
     }
 
     pub fn contains(&self, hash: &str) -> bool {
@@ -196,10 +201,7 @@ impl Pack {
     }
 
     /// The pack's name (the blake3 of its text) and text.
-    pub fn finish(mut self) -> (String, String) {
-        if self.text.is_empty() {
-            self.text.push_str(PACK_HEADER);
-        }
+    pub fn finish(self) -> (String, String) {
         (hash(&self.text)[..32].to_owned(), self.text)
     }
 }

@@ -27,6 +27,7 @@ pub fn resolve(
     match core {
         Some("str") => Ok(Value::Str(text.to_owned())),
         Some("null") if is_null(text) => Ok(Value::Null),
+        Some("null") => Err(wrong(text, "null", loc)),
         Some("bool") => bool_of(text)
             .map(Value::Bool)
             .ok_or_else(|| wrong(text, "a boolean", loc)),
@@ -40,12 +41,12 @@ pub fn resolve(
                 })
                 .ok_or_else(|| wrong(text, "a number", loc)),
         },
-        Some(other) if other != "null" => Err(ParseError::syntax(
+        // `!!map`, `!!seq`.
+        Some(other) => Err(ParseError::syntax(
             format!("the tag `!!{other}` cannot be put on a scalar"),
             "remove the tag",
             loc,
         )),
-        Some(_) => Err(wrong(text, "null", loc)),
         None if style != ScalarStyle::Plain => Ok(Value::Str(text.to_owned())),
         None => plain(text, loc),
     }

@@ -40,12 +40,17 @@ class BackgroundJob:
         return status, read(self.out_path), read(self.err_path)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 15)
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
+        stop_group(self.proc)
+
+
+def stop_group(proc) -> None:
+    """Terminate a job started in its own process group (SIGTERM to the group, then kill)."""
+    if proc is not None and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
 
 
 def read(path: str) -> str:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 
+from .background import stop_group
 from .context import Context
 from .tree import Tree
 
@@ -124,12 +125,7 @@ class CheckovRuns:
         return status, read_text(base + ".json"), read_text(base + ".err")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 15)
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
+        stop_group(self.proc)
 
 
 def read_text(path: str) -> str:
