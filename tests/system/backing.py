@@ -1,0 +1,210 @@
+"""Backing services as local processes on loopback: PostgreSQL, Redis, RabbitMQ and nginx.
+
+Each runs in the foreground under the Supervisor, with its data, sockets and logs in the run folder,
+on a port chosen by binding to 0. PostgreSQL runs as the `postgres` user (initdb refuses root).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from procs import Proc, Supervisor, free_port, port_open, wait_for
+
+PG_BIN = next(
+    (p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)),
+    Path("/usr/lib/postgresql/15/bin"),
+)
+
+
+def base_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+@dataclass
+class Postgres:
+    proc: Proc
+    port: int
+    socket_dir: Path
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        out = subprocess.run(
+            [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+             "-d", db, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql],
+            capture_output=True, text=True, check=True, timeout=30,
+        )
+        return out.stdout.strip()
+
+    def create_database(self, name: str, user: str, password: str) -> None:
+        lit = password.replace("'", "''")
+        self.psql(f'CREATE ROLE "{user}" LOGIN PASSWORD \'{lit}\'')
+        self.psql(f'CREATE DATABASE "{name}" OWNER "{user}"')
+
+    def ready(self) -> bool:
+        return subprocess.run(
+            [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+            capture_output=True,
+        ).returncode == 0
+
+
+def start_postgres(sup: Supervisor, run: Path) -> Postgres:
+    home = run / "pg"
+    home.mkdir(parents=True)
+    # The postgres user must traverse every parent of its folder.
+    for parent in [home, *home.parents]:
+        if parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o711)
+    uid = pwd.getpwnam("postgres").pw_uid
+    os.chown(home, uid, -1)
+    data, sock = home / "data", home / "sock"
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust",
+         "-U", "postgres", "--no-sync"],
+        check=True, capture_output=True,
+    )
+    subprocess.run(["runuser", "-u", "postgres", "--", "mkdir", str(sock)], check=True)
+    port = free_port()
+    proc = Proc(
+        "postgres",
+        [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+         "-c", "synchronous_commit=off", "-c", "max_connections=300"],
+        base_env(), home, run / "logs" / "postgres.log", user="postgres",
+    )
+    sup.start(proc)
+    pg = Postgres(proc, port, sock)
+    if not wait_for(pg.ready, 30):
+        raise RuntimeError(f"postgres did not start:\n{proc.log_tail()}")
+    return pg
+
+
+@dataclass
+class Redis:
+    proc: Proc
+    port: int
+
+
+def start_redis(sup: Supervisor, run: Path, port: int | None = None) -> Redis:
+    home = run / "redis"
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    proc = Proc(
+        "redis",
+        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
+         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(home),
+         "--daemonize", "no"],
+        base_env(), home, run / "logs" / "redis.log",
+    )
+    sup.start(proc)
+    if not wait_for(lambda: port_open(port), 15):
+        raise RuntimeError(f"redis did not start:\n{proc.log_tail()}")
+    return Redis(proc, port)
+
+
+@dataclass
+class Rabbit:
+    proc: Proc
+    port: int
+
+
+def start_rabbitmq(sup: Supervisor, run: Path, port: int | None = None) -> Rabbit:
+    """A throwaway RabbitMQ node with its own epmd, node name, ports and folders."""
+    home = run / "rabbitmq"
+    (home / "mnesia").mkdir(parents=True, exist_ok=True)
+    (home / "log").mkdir(exist_ok=True)
+    port = port or free_port()
+    epmd, dist = free_port(), free_port()
+    conf = home / "rabbitmq.conf"
+    conf.write_text(
+        f"listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n"
+        "default_user = guest\ndefault_pass = guest\n"
+    )
+    (home / "enabled_plugins").write_text("[].\n")
+    env = base_env() | {
+        "HOME": str(home),
+        "RABBITMQ_NODENAME": f"systest{port}@localhost",
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(dist),
+        "ERL_EPMD_PORT": str(epmd),
+        "ERL_EPMD_ADDRESS": "127.0.0.1",
+        "RABBITMQ_MNESIA_BASE": str(home / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(home / "log"),
+        "RABBITMQ_CONFIG_FILE": str(conf.with_suffix("")),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(home / "enabled_plugins"),
+        "RABBITMQ_PID_FILE": str(home / "pid"),
+        "RABBITMQ_LOGS": "-",
+    }
+    proc = Proc("rabbitmq", ["/usr/sbin/rabbitmq-server"], env, home, run / "logs" / "rabbitmq.log")
+    sup.start(proc)
+    # epmd is started by the node in its own session: start it ourselves first so it is ours.
+    if not wait_for(lambda: port_open(port), 90, interval=0.5):
+        raise RuntimeError(f"rabbitmq did not start:\n{proc.log_tail()}")
+    return Rabbit(proc, port)
+
+
+@dataclass
+class Nginx:
+    proc: Proc
+    port: int
+
+
+def start_nginx(sup: Supervisor, run: Path, server_conf: str) -> Nginx:
+    """nginx unprivileged, with pid/logs/temp paths in its prefix and the generated server block."""
+    home = run / "nginx"
+    for sub in ("logs", "tmp"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    (home / "server.conf").write_text(server_conf)
+    user = "" if os.geteuid() != 0 else "user root;\n"
+    (home / "nginx.conf").write_text(
+        f"{user}daemon off;\npid {home}/nginx.pid;\nerror_log {home}/logs/error.log warn;\n"
+        "events { worker_connections 512; }\n"
+        "http {\n"
+        f"  access_log {home}/logs/access.log;\n"
+        f"  client_body_temp_path {home}/tmp/body;\n  proxy_temp_path {home}/tmp/proxy;\n"
+        f"  fastcgi_temp_path {home}/tmp/fcgi;\n  uwsgi_temp_path {home}/tmp/uwsgi;\n"
+        f"  scgi_temp_path {home}/tmp/scgi;\n"
+        f"  include {home}/server.conf;\n"
+        "}\n"
+    )
+    port = int(server_conf.split("listen ", 1)[1].split(";", 1)[0].split(":")[-1].split()[0])
+    proc = Proc(
+        "nginx",
+        [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(home), "-c", str(home / "nginx.conf")],
+        base_env(), home, run / "logs" / "nginx.log",
+    )
+    sup.start(proc)
+    if not wait_for(lambda: port_open(port), 15):
+        raise RuntimeError(f"nginx did not start:\n{proc.log_tail()}\n{(home / 'logs/error.log').read_text()}")
+    return Nginx(proc, port)
+
+
+@dataclass
+class Kafka:
+    proc: Proc
+    port: int
+
+
+def start_kafka(sup: Supervisor, run: Path, tansu: Path, port: int) -> Kafka:
+    """tansu, a Kafka-protocol broker (crates.io), with in-memory storage on a loopback port."""
+    home = run / "kafka"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"tcp://127.0.0.1:{port}"
+    proc = Proc(
+        "kafka",
+        [str(tansu), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/"],
+        base_env() | {"RUST_LOG": "warn"}, home, run / "logs" / "kafka.log",
+    )
+    sup.start(proc)
+    if not wait_for(lambda: port_open(port), 30):
+        raise RuntimeError(f"tansu did not start:\n{proc.log_tail()}")
+    return Kafka(proc, port)

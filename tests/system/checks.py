@@ -1,0 +1,574 @@
+"""The named checks of the system test (PRODUCT §11, §12), run against a started Stack.
+
+Each check is one behaviour the blueprint promises, observed through the public API, the processes
+and the backing services. A check returns a short detail on success and raises Failed with a
+message that says what was expected and what happened.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+import payloads
+from procs import wait_for
+from stack import Stack
+
+
+class Failed(Exception):
+    """A behaviour the blueprint promises did not hold."""
+
+
+def expect(cond: bool, message: str) -> None:
+    if not cond:
+        raise Failed(message)
+
+
+@dataclass
+class Edge:
+    """A `depends_on` edge used through a reference field: caller verifies ids at the callee."""
+
+    caller: str
+    callee: str
+    entity: str  # the caller's entity holding the field
+    field: str
+    target: str  # the callee's entity
+
+
+@dataclass
+class World:
+    stack: Stack
+    label: str
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))
+    results: list[tuple[str, bool, str]] = field(default_factory=list)
+    resources: dict[str, payloads.Resource] = field(default_factory=dict)
+    nonce: int = 0
+
+    def __post_init__(self) -> None:
+        for app in self.stack.apps.values():
+            openapi = app.dir / "openapi.yaml"
+            if openapi.exists():
+                for res in payloads.resources(app.name, openapi):
+                    self.resources[res.entity] = res
+
+    # -- model facts -------------------------------------------------------------------------
+
+    @property
+    def model(self) -> dict:
+        return self.stack.model
+
+    def service(self, name: str) -> dict:
+        return next(s for s in self.model["services"] if s["name"]["raw"] == name)
+
+    def entity(self, name: str) -> dict:
+        return next(e for e in self.model["entities"] if e["name"]["raw"] == name)
+
+    def edges(self) -> list[Edge]:
+        if not self.model.get("is_microservices"):
+            return []
+        out = []
+        for svc in self.model["services"]:
+            deps = {d["name"]["raw"] for d in svc.get("depends_on", [])}
+            for ent in svc.get("entities", []):
+                for col in self.entity(ent)["columns"]:
+                    ref = col.get("reference")
+                    if not ref:
+                        continue
+                    owner = self.entity(ref["entity"]).get("owner")
+                    if owner in deps and owner != svc["name"]["raw"]:
+                        out.append(Edge(svc["name"]["raw"], owner, ent, col["name"], ref["entity"]))
+        return out
+
+    def app_for(self, entity: str) -> str:
+        return self.resources[entity].service
+
+    def base(self, entity: str) -> str:
+        """The gateway when a gateway route serves the path, else the app itself."""
+        path = self.resources[entity].path
+        gw = self.stack.gateway
+        for svc in self.model["services"]:
+            for route in svc.get("routes") or []:
+                if gw and (path == route["path"] or path.startswith(route["path"].rstrip("/") + "/")):
+                    return f"http://127.0.0.1:{gw.port}"
+        return self.stack.apps[self.app_for(entity)].url
+
+    def url(self, entity: str, suffix: str = "") -> str:
+        return self.base(entity) + self.resources[entity].path + suffix
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def refs_for(self, entity: str) -> dict[str, Any]:
+        refs = {}
+        for col in self.entity(entity)["columns"]:
+            ref = col.get("reference")
+            if ref and not col.get("nullable") and ref["entity"] in self.resources:
+                refs[col["name"]] = self.create(ref["entity"])["id"]
+        return refs
+
+    def create_body(self, entity: str) -> dict[str, Any]:
+        self.nonce += 1
+        return payloads.body(self.resources[entity], self.nonce, self.refs_for(entity))
+
+    def create(self, entity: str, **overrides: Any) -> dict[str, Any]:
+        body = self.create_body(entity) | overrides
+        r = self.http.post(self.url(entity), json=body)
+        expect(r.status_code == 201, f"POST {self.resources[entity].path} {body} → {r.status_code} {r.text[:300]}")
+        return r.json()
+
+    def metrics(self, app: str) -> str:
+        return self.http.get(self.stack.apps[app].url + "/metrics").text
+
+    def ready(self, app: str) -> tuple[int, dict]:
+        r = self.http.get(self.stack.apps[app].url + "/readyz", timeout=5)
+        try:
+            return r.status_code, r.json()
+        except ValueError:
+            return r.status_code, {"body": r.text[:200]}
+
+    # -- running -----------------------------------------------------------------------------
+
+    def check(self, name: str, fn: Callable[[], str | None]) -> None:
+        start = time.monotonic()
+        try:
+            detail = fn() or ""
+            ok = True
+        except Failed as exc:
+            ok, detail = False, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a crash in a check is that check's failure
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        took = time.monotonic() - start
+        self.results.append((name, ok, detail))
+        status = "PASS" if ok else "FAIL"
+        print(f"{status} system {self.label} {name}: {detail} ({took:.1f}s)".replace("\n", "\n    "), flush=True)
+
+
+def counter(text: str, metric: str, **labels: str) -> float:
+    """Sum of a Prometheus counter's samples whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(metric + "{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def route_template(path: str) -> str:
+    return path + "/{id}"
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def migrations_applied(w: World) -> str:
+    s = w.stack
+    expect(s.pg is not None or not w.model["databases"], "databases declared but no PostgreSQL in compose")
+    done = []
+    for db in w.model["databases"]:
+        name = db["name"]["raw"]
+        migrate = [m for m, outcome in s.migrations.items() if name in m]
+        expect(migrate, f"database {name}: compose has no migration service for it, so nothing applies its schema")
+        for m in migrate:
+            expect(s.migrations[m] == "ok", f"{m}: {s.migrations[m]}")
+        tables = set(s.pg.psql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            db=db["db_name"],
+        ).split())
+        want = {w.entity(e)["table"] for e in db.get("entities", [])}
+        missing = want - tables
+        expect(not missing, f"database {name}: tables {sorted(missing)} missing after {migrate}")
+        done.append(f"{name} ({len(want)} tables)")
+    # Every app that uses a database waits for its migration (compose condition).
+    for app in s.apps:
+        deps = s.deps(app)
+        uses_db = any(s.kinds.get(d) == "postgres" for d in deps)
+        if uses_db:
+            waits = [d for d, c in deps.items() if s.kinds.get(d) == "migrate" and c == "service_completed_successfully"]
+            expect(waits, f"{app} uses a database but does not wait for its migration (service_completed_successfully)")
+    return ", ".join(done) or "no databases"
+
+
+def services_live(w: World) -> str:
+    problems = w.stack.wait_live(60)
+    expect(not problems, "; ".join(f"{k}: {v}" for k, v in problems.items()))
+    return f"{len(w.stack.apps)} workloads answer /healthz"
+
+
+def uses_broker(w: World, app: str) -> bool:
+    """Whether a workload publishes or consumes (a monolith: any of its modules)."""
+    names = {s["name"]["raw"] for s in w.model["services"]}
+    members = [app] if app in names and w.model.get("is_microservices") else sorted(names)
+    return any(w.service(n).get("publishes") or w.service(n).get("consumes") for n in members)
+
+
+def starts_without_broker(w: World) -> str:
+    """Started before the broker exists: alive, and not ready naming the broker (§11.1)."""
+    if not w.stack.broker_names():
+        return "no broker in this system"
+    out = []
+    for app in w.stack.apps:
+        if not uses_broker(w, app):
+            continue
+        ok = wait_for(lambda: w.ready(app)[0] == 503, 20, interval=0.5)
+        status, body = w.ready(app)
+        expect(ok and body.get("checks", {}).get("broker", "ok") != "ok",
+               f"{app} without its broker: /readyz → {status} {body}, expected 503 naming the broker")
+        expect(w.stack.apps[app].proc.running(), f"{app} exited without its broker:\n{w.stack.apps[app].proc.log_tail()}")
+        out.append(f"{app} live, /readyz 503 broker={body['checks']['broker']}")
+    return "; ".join(out) or "no workload uses the broker"
+
+
+def readiness(w: World) -> str:
+    """The broker appears: every workload becomes ready without a restart."""
+    w.stack.start_broker()
+    out = []
+    for app in w.stack.apps:
+        pid = w.stack.apps[app].proc.pid
+        ok = wait_for(lambda: w.ready(app)[0] == 200, 90, interval=0.5)
+        status, body = w.ready(app)
+        expect(ok, f"{app} /readyz → {status} {body}, expected 200 once the broker is up")
+        expect(w.stack.apps[app].proc.pid == pid and w.stack.apps[app].proc.running(), f"{app} restarted")
+        out.append(f"{app} 200")
+    return ", ".join(out)
+
+
+def gateway_routes(w: World) -> str:
+    gw = w.stack.gateway
+    if gw is None:
+        return "no gateway"
+    seen = []
+    for svc in w.model["services"]:
+        for route in svc.get("routes") or []:
+            r = w.http.get(f"http://127.0.0.1:{gw.port}{route['path']}", params={"limit": 1})
+            expect(r.status_code == 200, f"GET {route['path']} through the gateway → {r.status_code} {r.text[:200]}")
+            seen.append(route["path"])
+    return f"{len(seen)} routes answer 200"
+
+
+def crud(w: World) -> str:
+    done = []
+    for entity, res in sorted(w.resources.items()):
+        row = w.create(entity)
+        key = row["id"]
+        r = w.http.get(w.url(entity, f"/{key}"))
+        expect(r.status_code == 200 and r.json() == row, f"GET {res.path}/{key} → {r.status_code} {r.text[:200]}, expected the created row")
+        patch = {}
+        for name, prop in res.update.get("properties", {}).items():
+            s = payloads.non_null(res.spec, prop)
+            if s.get("type") == "string" and not s.get("format") and "enum" not in s and name not in w.refs_for_names(entity):
+                patch = {name: payloads.sample(res.spec, prop, name, 9999)}
+                break
+        if patch:
+            r = w.http.patch(w.url(entity, f"/{key}"), json=patch)
+            expect(r.status_code == 200 and all(r.json()[k] == v for k, v in patch.items()),
+                   f"PATCH {res.path}/{key} {patch} → {r.status_code} {r.text[:200]}")
+        done.append(entity)
+    return f"create/read/update on {len(done)} entities: {', '.join(done)}"
+
+
+def references_verified(w: World) -> str:
+    edges = w.edges()
+    declared = {(s["name"]["raw"], d["name"]["raw"]) for s in w.model["services"] for d in s.get("depends_on", [])}
+    if not w.model.get("is_microservices"):
+        return "monolith: references are foreign keys in one database"
+    unused = sorted(declared - {(e.caller, e.callee) for e in edges})
+    expect(not unused, f"depends_on edges no field refers through, so no call can be observed: {unused}")
+    out = []
+    for e in edges:
+        res = w.resources[e.entity]
+        callee_route = route_template(w.resources[e.target].path)
+        before = counter(w.metrics(e.callee), "http_requests_total", method="GET", route=callee_route)
+        count_before = rows(w, e.entity)
+        bogus = str(uuid.uuid4())
+        r = w.http.post(w.url(e.entity), json=w.create_body(e.entity) | {e.field: bogus})
+        expect(r.status_code == 422 and e.field in r.text,
+               f"{e.caller}: POST {res.path} with unknown {e.field} → {r.status_code} {r.text[:200]}, expected 422 naming {e.field}")
+        expect(rows(w, e.entity) == count_before, f"{e.caller}: a row was written for an unknown {e.field}")
+        w.create(e.entity)
+        after = counter(w.metrics(e.callee), "http_requests_total", method="GET", route=callee_route)
+        expect(after >= before + 2, f"{e.callee} saw {after - before:.0f} GET {callee_route} for 2 creates at {e.caller}, expected ≥ 2")
+        out.append(f"{e.caller}→{e.callee} ({e.entity}.{e.field})")
+    return "; ".join(out) or "no depends_on edges"
+
+
+def rows(w: World, entity: str) -> int:
+    ent = w.entity(entity)
+    db = next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+    return int(w.stack.pg.psql(f'SELECT count(*) FROM "{ent["table"]}"', db=db["db_name"]))
+
+
+def dependency_down(w: World) -> str:
+    out = []
+    for e in w.edges():
+        callee = w.stack.apps[e.callee]
+        budget = w.service(e.caller).get("resilience", {}).get("timeout_seconds") or 5.0
+        body = w.create_body(e.entity)
+        count_before = rows(w, e.entity)
+        w.stack.sup.stop(callee.proc)
+        try:
+            start = time.monotonic()
+            r = w.http.post(w.url(e.entity), json=body, timeout=budget + 10)
+            took = time.monotonic() - start
+            expect(r.status_code == 503, f"{e.caller} with {e.callee} down: POST → {r.status_code} {r.text[:200]}, expected 503")
+            expect(took <= budget + 1.0, f"{e.caller} took {took:.1f}s with {e.callee} down; the budget is {budget}s")
+            expect(rows(w, e.entity) == count_before, f"{e.caller} wrote a row while {e.callee} was down")
+        finally:
+            w.stack.sup.start(callee.proc)
+            wait_for(lambda: w.http.get(callee.url + "/healthz", timeout=1).status_code == 200, 60)
+        out.append(f"{e.caller} 503 in {took:.2f}s with {e.callee} down")
+    return "; ".join(out) or "no depends_on edges"
+
+
+def cache_aside(w: World) -> str:
+    out = []
+    import redis as redislib
+
+    for cache in w.model.get("caches", []):
+        compose_name = cache["name"]["raw"]
+        server = w.stack.redis.get(compose_name)
+        expect(server is not None, f"cache {compose_name}: no Redis in compose")
+        client = redislib.Redis(host="127.0.0.1", port=server.port, socket_timeout=2)
+        for svc_name in cache["services"]:
+            svc = w.service(svc_name)
+            for entity in svc.get("entities", []):
+                if entity not in w.resources:
+                    continue
+                app = w.app_for(entity)
+                table = w.entity(entity)["table"]
+                row = w.create(entity)
+                key = f"{svc_name}:{table}:{row['id']}"
+                r = w.http.get(w.url(entity, f"/{row['id']}"))
+                expect(r.status_code == 200, f"GET → {r.status_code}")
+                expect(client.exists(key) == 1, f"after GET by id, Redis has no key {key} (keys: {client.keys('*')[:5]})")
+                ttl = client.ttl(key)
+                expect(ttl > 0, f"{key} has no TTL ({ttl})")
+                res = w.resources[entity]
+                patch = {n: payloads.sample(res.spec, p, n, 4242) for n, p in res.update.get("properties", {}).items()
+                         if payloads.non_null(res.spec, p).get("type") == "string" and not payloads.non_null(res.spec, p).get("format")
+                         and "enum" not in payloads.non_null(res.spec, p)}
+                if patch:
+                    first = dict([next(iter(patch.items()))])
+                    r = w.http.patch(w.url(entity, f"/{row['id']}"), json=first)
+                    expect(r.status_code == 200, f"PATCH → {r.status_code} {r.text[:200]}")
+                    expect(client.exists(key) == 0, f"PATCH did not invalidate {key}")
+                w.stack.sup.stop(server.proc)
+                try:
+                    r = w.http.get(w.url(entity, f"/{row['id']}"), timeout=5)
+                    expect(r.status_code == 200, f"with Redis down GET by id → {r.status_code}, expected 200 from the database")
+                    status, body = w.ready(app)
+                    expect(status == 200, f"with Redis down {app} /readyz → {status} {body}: a cache outage must not make it unready")
+                    expect(str(body.get("checks", {}).get("cache", "")).startswith("degraded"),
+                           f"with Redis down {app} /readyz does not name the cache as degraded: {body}")
+                finally:
+                    w.stack.sup.start(server.proc)
+                out.append(f"{svc_name}: {entity} hit/invalidate/fallback")
+    return "; ".join(out) or "no caches"
+
+
+def input_rejected(w: World) -> str:
+    tried = 0
+    for entity, res in sorted(w.resources.items()):
+        good = w.create_body(entity)
+        cases: list[tuple[str, dict]] = []
+        for name in payloads.string_fields(res):
+            cases.append((f"{name}=''", good | {name: ""}))
+            cases.append((f"{name} with NUL", good | {name: "a\x00b"}))
+        for name, below in payloads.bounded_fields(res):
+            cases.append((f"{name}={below}", good | {name: below}))
+        for name, prop in res.create.get("properties", {}).items():
+            s = payloads.non_null(res.spec, prop)
+            if s.get("format") == "email":
+                cases.append((f"{name} not an email", good | {name: "not-an-email"}))
+            if "enum" in s:
+                cases.append((f"{name} outside its enum", good | {name: "no-such-value"}))
+        for label, body in cases:
+            r = w.http.post(w.url(entity), json=body)
+            expect(r.status_code == 422, f"POST {res.path} with {label} → {r.status_code} {r.text[:200]}, expected 422")
+            tried += 1
+        for query in ({"limit": "1e20"}, {"limit": "0"}, {"after": "not-a-cursor\x00"}):
+            r = w.http.get(w.url(entity), params=query)
+            expect(400 <= r.status_code < 500, f"GET {res.path}?{query} → {r.status_code} {r.text[:200]}, expected 4xx")
+            tried += 1
+        r = w.http.get(w.url(entity, "/not-a-uuid"))
+        expect(r.status_code in (404, 422), f"GET {res.path}/not-a-uuid → {r.status_code}, expected 404/422")
+    return f"{tried} malformed requests answered 4xx"
+
+
+def pagination(w: World) -> str:
+    entity = sorted(w.resources)[0]
+    made = {w.create(entity)["id"] for _ in range(3)}
+    seen: list[str] = []
+    after = None
+    for _ in range(1000):
+        params = {"limit": 2} | ({"after": after} if after else {})
+        r = w.http.get(w.url(entity), params=params)
+        expect(r.status_code == 200, f"GET {w.resources[entity].path}?{params} → {r.status_code} {r.text[:200]}")
+        page = r.json()
+        expect("next" in page and "items" in page, f"page without items/next (keyset pagination): {list(page)}")
+        expect("total" not in page, "page has a total: a COUNT(*) per page")
+        seen += [item["id"] for item in page["items"]]
+        after = page["next"]
+        if not after:
+            break
+    expect(len(seen) == len(set(seen)), "keyset walk returned a row twice")
+    expect(made <= set(seen), "keyset walk missed rows just created")
+    return f"{entity}: {len(seen)} rows in pages of 2, no duplicates"
+
+
+def database_down(w: World) -> str:
+    pg = w.stack.pg
+    if pg is None:
+        return "no database"
+    entity = sorted(w.resources)[0]
+    app = w.app_for(entity)
+    w.stack.sup.stop(pg.proc)
+    try:
+        ok = wait_for(lambda: w.ready(app)[0] == 503, 15, interval=0.5)
+        status, body = w.ready(app)
+        expect(ok and body.get("checks", {}).get("database", "ok") != "ok",
+               f"{app} with its database down: /readyz → {status} {body}, expected 503 naming the database")
+        r = w.http.get(w.stack.apps[app].url + w.resources[entity].path + f"/{uuid.uuid4()}", timeout=15)
+        expect(r.status_code in (500, 503), f"GET with the database down → {r.status_code}")
+        failed_status = str(r.status_code)
+        expect(w.stack.apps[app].proc.running(), f"{app} exited when its database went down")
+    finally:
+        w.stack.sup.start(pg.proc)
+        wait_for(pg.ready, 30)
+    ok = wait_for(lambda: w.ready(app)[0] == 200, 45, interval=0.5)
+    expect(ok, f"{app} did not become ready again after the database came back: {w.ready(app)}")
+    text = w.metrics(app)
+    n = counter(text, "http_requests_total", status=failed_status, route=route_template(w.resources[entity].path))
+    expect(n >= 1, f"the failed request (status {failed_status}) is not in {app}'s http_requests_total")
+    return f"{app}: /readyz 503 naming the database, request {failed_status} counted, ready again"
+
+
+def metrics_templates(w: World) -> str:
+    uuid_re = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
+    for app in w.stack.apps:
+        text = w.metrics(app)
+        expect("http_requests_total{" in text, f"{app} exports no http_requests_total")
+        bad = [line for line in text.splitlines() if line.startswith("http_requests_total{") and uuid_re.search(line)]
+        expect(not bad, f"{app} has ids in route labels: {bad[:2]}")
+    return f"{len(w.stack.apps)} workloads label requests by route template"
+
+
+def logs_correlated(w: World) -> str:
+    import json as jsonlib
+
+    for app in w.stack.apps.values():
+        lines = app.proc.log.read_text(errors="replace").splitlines()
+        records = []
+        for line in lines:
+            try:
+                records.append(jsonlib.loads(line))
+            except ValueError:
+                continue
+        expect(records, f"{app.name} wrote no JSON log lines")
+        with_trace = [r for r in records if r.get("trace_id") and r.get("span_id")]
+        expect(with_trace, f"{app.name}: no log line carries trace_id and span_id ({len(records)} JSON lines)")
+    return "every workload logs JSON with trace and span ids"
+
+
+def broker_outage(w: World) -> str:
+    """The broker goes away mid-run and comes back: no exit, not ready meanwhile, ready after."""
+    if not w.stack.broker_names():
+        return "no broker in this system"
+    users = [a for a in w.stack.apps if uses_broker(w, a)]
+    w.stack.stop_broker()
+    try:
+        for app in users:
+            ok = wait_for(lambda: w.ready(app)[0] == 503, 30, interval=0.5)
+            status, body = w.ready(app)
+            expect(ok and body.get("checks", {}).get("broker", "ok") != "ok",
+                   f"{app} with the broker down: /readyz → {status} {body}, expected 503 naming the broker")
+            expect(w.stack.apps[app].proc.running(), f"{app} exited when the broker went down")
+    finally:
+        w.stack.start_broker()
+    for app in users:
+        ok = wait_for(lambda: w.ready(app)[0] == 200, 90, interval=1)
+        expect(ok, f"{app} did not become ready after the broker came back: {w.ready(app)}")
+    return f"{', '.join(users)}: not ready naming the broker while down, ready again without restart"
+
+
+def e2e_suite(w: World) -> str:
+    gw = w.stack.gateway
+    if gw is None:
+        return "no gateway"
+    suite = w.stack.root / "tests" / "e2e"
+    out = subprocess.run(
+        [str(w.stack.venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(suite)],
+        env={"PATH": "/usr/bin:/bin", "E2E_GATEWAY_URL": f"http://127.0.0.1:{gw.port}"},
+        capture_output=True, text=True, timeout=300,
+    )
+    last = (out.stdout.strip().splitlines() or [""])[-1]
+    expect(out.returncode == 0, f"tests/e2e: exit {out.returncode}: {out.stdout[-1500:]}")
+    expect("skipped" not in last, f"tests/e2e skipped tests: {last}")
+    return last
+
+
+def load_run(w: World) -> str:
+    gw = w.stack.gateway
+    if gw is None:
+        return "no gateway"
+    locustfile = w.stack.root / "tests" / "load" / "locustfile.py"
+    csv = w.stack.run / "locust"
+    out = subprocess.run(
+        [str(w.stack.venv / "bin" / "locust"), "-f", str(locustfile), "--headless", "-u", "8", "-r", "4",
+         "-t", "12s", "--host", f"http://127.0.0.1:{gw.port}", "--csv", str(csv), "--only-summary",
+         "--stop-timeout", "5"],
+        env={"PATH": f"{w.stack.venv / 'bin'}:/usr/bin:/bin", "HOME": str(w.stack.run)},
+        capture_output=True, text=True, timeout=120,
+    )
+    import csv as csvlib
+
+    stats = list(csvlib.DictReader(open(str(csv) + "_stats.csv")))
+    total = next(r for r in stats if r["Name"] == "Aggregated")
+    requests, failures = int(total["Request Count"]), int(total["Failure Count"])
+    p95 = total.get("95%", "?")
+    names = [r["Name"] for r in stats if r["Name"] != "Aggregated"]
+    expect(requests > 0, f"locust sent no request: {out.stderr[-800:]}")
+    expect(not any("built-in" in n for n in names), f"locust request names are not route templates: {names}")
+    expect(failures == 0, f"locust: {failures} of {requests} requests failed: {out.stderr[-800:]}")
+    return f"{requests} requests, {failures} failures, p95 {p95} ms"
+
+
+# The start-up sequence: always run, whatever --only selects.
+ALWAYS = ("services-live", "starts-without-broker", "ready-when-broker-appears")
+
+CHECKS: list[tuple[str, Callable[[World], str]]] = [
+    ("migrations-applied", migrations_applied),
+    ("services-live", services_live),
+    ("starts-without-broker", starts_without_broker),
+    ("ready-when-broker-appears", readiness),
+    ("gateway-routes", gateway_routes),
+    ("crud-through-gateway", crud),
+    ("depends-on-verified", references_verified),
+    ("dependency-down-503", dependency_down),
+    ("cache-aside", cache_aside),
+    ("input-rejected", input_rejected),
+    ("keyset-pagination", pagination),
+    ("database-down", database_down),
+    ("metrics-route-templates", metrics_templates),
+    ("logs-trace-ids", logs_correlated),
+    ("broker-outage", broker_outage),
+    ("e2e-suite", e2e_suite),
+    ("load-run", load_run),
+]
+
+
+def refs_for_names(self: World, entity: str) -> set[str]:
+    return {c["name"] for c in self.entity(entity)["columns"] if c.get("reference")}
+
+
+World.refs_for_names = refs_for_names  # type: ignore[attr-defined]
+
+__all__ = ["CHECKS", "World", "Failed", "sys"]

@@ -1,0 +1,298 @@
+"""The generated system started as its compose file says, on loopback, without Docker.
+
+Input: a generated tree. The compose file is the source of truth: which backing services exist (by
+image), each workload's environment, its dependencies and their conditions, the one-shot migration
+services. The only changes made are the ones a different network forces: host names become
+127.0.0.1 with the port of the local process that plays that compose service, and each workload
+listens on a port of its own (loopback is shared).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+import backing
+from procs import Proc, Supervisor, free_port, port_open, wait_for
+
+
+@dataclass
+class App:
+    """One workload with code of its own (a compose service with `build:`)."""
+
+    name: str
+    dir: Path
+    env: dict[str, str]
+    port: int
+    proc: Proc
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    root: Path
+    run: Path
+    sup: Supervisor
+    venv: Path
+    compose: dict
+    model: dict
+    endpoints: dict[str, int] = field(default_factory=dict)  # compose service -> loopback port
+    kinds: dict[str, str] = field(default_factory=dict)  # compose service -> postgres|redis|...
+    pg: backing.Postgres | None = None
+    redis: dict[str, backing.Redis] = field(default_factory=dict)
+    rabbit: backing.Rabbit | None = None
+    kafka: backing.Kafka | None = None
+    tansu: Path | None = None
+    apps: dict[str, App] = field(default_factory=dict)
+    gateway: backing.Nginx | None = None
+    migrations: dict[str, str] = field(default_factory=dict)  # migrate service -> outcome
+    gaps: list[str] = field(default_factory=list)
+
+    @property
+    def services(self) -> dict[str, dict]:
+        return self.compose.get("services", {})
+
+    # -- reading the compose file -------------------------------------------------------------
+
+    def kind_of(self, name: str, svc: dict) -> str:
+        image = str(svc.get("image", ""))
+        if "build" in svc:
+            return "app"
+        for prefix, kind in (
+            ("postgres", "postgres"), ("redis", "redis"), ("apache/kafka", "kafka"),
+            ("bitnami/kafka", "kafka"), ("rabbitmq", "rabbitmq"), ("nginx", "gateway"),
+            ("otel/", "otel"), ("ghcr.io/amacneil/dbmate", "migrate"), ("amacneil/dbmate", "migrate"),
+            ("localstack", "aws"), ("motoserver", "aws"),
+        ):
+            if image.startswith(prefix):
+                return kind
+        return "unknown"
+
+    def env_of(self, svc: dict) -> dict[str, str]:
+        env = svc.get("environment") or {}
+        if isinstance(env, list):
+            env = dict(item.split("=", 1) for item in env)
+        return {str(k): self.repoint("" if v is None else str(v)) for k, v in env.items()}
+
+    def repoint(self, value: str) -> str:
+        """Compose host names (`users:8080`, `@orders-db:5432`) → the local process's address."""
+        for host, port in sorted(self.endpoints.items(), key=lambda kv: -len(kv[0])):
+            value = re.sub(
+                rf"(?<![\w.-]){re.escape(host)}:\d+(?![\d])", f"127.0.0.1:{port}", value
+            )
+        return value
+
+    def order(self) -> list[str]:
+        """Compose services in dependency order (depends_on), ties by name."""
+        done: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str, stack: tuple[str, ...]) -> None:
+            if name in seen:
+                return
+            if name in stack:
+                raise RuntimeError(f"compose depends_on cycle: {' -> '.join(stack + (name,))}")
+            for dep in sorted(self.deps(name)):
+                visit(dep, stack + (name,))
+            seen.add(name)
+            done.append(name)
+
+        for name in sorted(self.services):
+            visit(name, ())
+        return done
+
+    def deps(self, name: str) -> dict[str, str]:
+        deps = self.services[name].get("depends_on") or {}
+        if isinstance(deps, list):
+            return {d: "service_started" for d in deps}
+        return {d: (c or {}).get("condition", "service_started") for d, c in deps.items()}
+
+    # -- starting --------------------------------------------------------------------------------
+
+    def start_backing(self) -> None:
+        for name, svc in sorted(self.services.items()):
+            kind = self.kind_of(name, svc)
+            self.kinds[name] = kind
+        for name, kind in sorted(self.kinds.items()):
+            svc = self.services[name]
+            if kind == "postgres":
+                if self.pg is None:
+                    self.pg = backing.start_postgres(self.sup, self.run)
+                env = svc.get("environment") or {}
+                self.pg.create_database(
+                    str(env["POSTGRES_DB"]), str(env["POSTGRES_USER"]), str(env["POSTGRES_PASSWORD"])
+                )
+                self.endpoints[name] = self.pg.port
+            elif kind == "redis":
+                self.redis[name] = backing.start_redis(self.sup, self.run / name)
+                self.endpoints[name] = self.redis[name].port
+            elif kind in ("rabbitmq", "kafka"):
+                # The broker starts after the workloads (start_broker): they must come up without it.
+                self.endpoints[name] = free_port()
+            elif kind == "otel":
+                self.endpoints[name] = free_port()
+            elif kind == "app":
+                self.endpoints[name] = free_port()
+            elif kind == "unknown":
+                raise RuntimeError(f"compose service `{name}` has an image the system test does not know: {svc.get('image')}")
+
+    def run_migrations(self) -> None:
+        """Each one-shot migrate service, as compose would run it: its command, env and mount."""
+        for name in self.order():
+            if self.kinds.get(name) != "migrate":
+                continue
+            svc = self.services[name]
+            env = backing.base_env() | self.env_of(svc)
+            command = svc.get("command") or []
+            if isinstance(command, str):
+                command = shlex.split(command)
+            mounts = {}
+            for vol in svc.get("volumes") or []:
+                src, dst = str(vol).split(":")[:2]
+                mounts[dst] = (self.root / "deploy" / "compose" / src).resolve()
+            argv = [str(self.venv / "bin" / "dbmate")]
+            for arg in command:
+                # Mounted paths inside the container → the folder on disk.
+                for dst, src in mounts.items():
+                    if arg == dst or arg.startswith(dst + "/"):
+                        arg = str(src) + arg[len(dst):]
+                argv.append(arg)
+            if "--migrations-dir" not in argv and "-d" not in argv and "DBMATE_MIGRATIONS_DIR" not in env:
+                if "/db/migrations" in mounts:
+                    env["DBMATE_MIGRATIONS_DIR"] = str(mounts["/db/migrations"])
+            out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+            self.migrations[name] = "ok" if out.returncode == 0 else f"exit {out.returncode}: {out.stderr.strip()[-400:]}"
+            (self.run / "logs").mkdir(exist_ok=True)
+            (self.run / "logs" / f"{name}.log").write_text(out.stdout + out.stderr)
+
+    def app_command(self, app_dir: Path, port: int) -> list[str]:
+        """The Dockerfile's CMD, bound to loopback and the app's own port."""
+        cmd = None
+        for line in (app_dir / "Dockerfile").read_text().splitlines():
+            if line.startswith("CMD "):
+                cmd = json.loads(line[4:])
+        if not cmd:
+            raise RuntimeError(f"{app_dir}/Dockerfile has no CMD")
+        out = []
+        for i, arg in enumerate(cmd):
+            if i and cmd[i - 1] == "--host":
+                arg = "127.0.0.1"
+            if i and cmd[i - 1] == "--port":
+                arg = str(port)
+            out.append(arg)
+        if out[0] in ("uvicorn", "python"):
+            out[0] = str(self.venv / "bin" / out[0])
+        return out
+
+    def start_app(self, name: str) -> App:
+        svc = self.services[name]
+        ctx = (self.root / "deploy" / "compose" / svc["build"]["context"]).resolve()
+        port = self.endpoints[name]
+        env = backing.base_env() | self.env_of(svc)
+        env["PORT"] = str(port)  # every workload listens on 8080 in its container; here each needs its own
+        env["PATH"] = f"{self.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+        env["PYTHONUNBUFFERED"] = "1"
+        proc = Proc(name, self.app_command(ctx, port), env, ctx, self.run / "logs" / f"{name}.log")
+        self.sup.start(proc)
+        app = App(name, ctx, env, port, proc)
+        self.apps[name] = app
+        return app
+
+    def start_gateway(self, name: str) -> None:
+        svc = self.services[name]
+        conf_src = None
+        for vol in svc.get("volumes") or []:
+            src = str(vol).split(":")[0]
+            if src.endswith(".conf"):
+                conf_src = (self.root / "deploy" / "compose" / src).resolve()
+        if conf_src is None:
+            raise RuntimeError(f"gateway `{name}` mounts no nginx configuration")
+        text = self.repoint(conf_src.read_text())
+        port = free_port()
+        text = re.sub(r"listen\s+\d+;", f"listen 127.0.0.1:{port};", text, count=1)
+        self.gateway = backing.start_nginx(self.sup, self.run, text)
+
+    def start(self) -> None:
+        """Everything but the broker, in compose order."""
+        self.start_backing()
+        self.run_migrations()
+        for name in self.order():
+            kind = self.kinds[name]
+            if kind == "app":
+                self.start_app(name)
+            elif kind == "gateway":
+                self.start_gateway(name)
+
+    def broker_names(self) -> list[str]:
+        return [n for n, k in sorted(self.kinds.items()) if k in ("rabbitmq", "kafka")]
+
+    def start_broker(self) -> None:
+        for name in self.broker_names():
+            port = self.endpoints[name]
+            if self.kinds[name] == "rabbitmq":
+                if self.rabbit is None:
+                    self.rabbit = backing.start_rabbitmq(self.sup, self.run, port)
+                else:
+                    self.sup.start(self.rabbit.proc)
+                    wait_for(lambda: port_open(port), 90, interval=0.5)
+            else:
+                if self.tansu is None or not self.tansu.exists():
+                    raise RuntimeError("no Kafka-protocol broker binary (tansu); run scripts/system-test.sh")
+                if self.kafka is None:
+                    self.kafka = backing.start_kafka(self.sup, self.run, self.tansu, port)
+                else:
+                    self.sup.start(self.kafka.proc)
+                    wait_for(lambda: port_open(port), 30)
+
+    def stop_broker(self) -> None:
+        for proc in (self.rabbit.proc if self.rabbit else None, self.kafka.proc if self.kafka else None):
+            if proc is not None:
+                self.sup.stop(proc)
+
+    def wait_live(self, timeout: float = 60) -> dict[str, str]:
+        """Each app's /healthz; a process that exited is reported at once, with its log."""
+        import httpx
+
+        problems: dict[str, str] = {}
+        for app in self.apps.values():
+            def live(app: App = app) -> bool:
+                if not app.proc.running():
+                    raise _Exited()
+                return httpx.get(app.url + "/healthz", timeout=1).status_code == 200
+
+            try:
+                ok = wait_for(live, timeout, stop_on=_Exited)
+            except _Exited:
+                ok = False
+            if not ok:
+                state = "exited" if not app.proc.running() else "not answering /healthz"
+                problems[app.name] = f"{state}; log tail:\n{app.proc.log_tail()}"
+        return problems
+
+
+class _Exited(Exception):
+    pass
+
+
+def load(root: Path, run: Path, sup: Supervisor, venv: Path, binary: Path, tansu: Path | None = None) -> Stack:
+    compose = yaml.safe_load((root / "deploy" / "compose" / "docker-compose.yml").read_text())
+    model = json.loads(
+        subprocess.run(
+            [str(binary), "model", "-f", str(root / "blueprint.yaml")],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )
+    return Stack(root=root, run=run, sup=sup, venv=venv, compose=compose, model=model, tansu=tansu)
+
+
+__all__ = ["App", "Stack", "load", "port_open", "os"]
