@@ -76,6 +76,8 @@ class World:
             return []
         out = []
         for svc in self.model["services"]:
+            if not svc.get("generated"):
+                continue  # an existing image: not started here (GAPS.md)
             deps = {d["name"]["raw"] for d in svc.get("depends_on", [])}
             for ent in svc.get("entities", []):
                 for col in self.entity(ent)["columns"]:
@@ -277,7 +279,8 @@ def crud(w: World) -> str:
 
 def references_verified(w: World) -> str:
     edges = w.edges()
-    declared = {(s["name"]["raw"], d["name"]["raw"]) for s in w.model["services"] for d in s.get("depends_on", [])}
+    declared = {(s["name"]["raw"], d["name"]["raw"]) for s in w.model["services"] if s.get("generated")
+                for d in s.get("depends_on", [])}
     if not w.model.get("is_microservices"):
         return "monolith: references are foreign keys in one database"
     unused = sorted(declared - {(e.caller, e.callee) for e in edges})

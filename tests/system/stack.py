@@ -68,6 +68,9 @@ class Stack:
         image = str(svc.get("image", ""))
         if "build" in svc:
             return "app"
+        existing = {x["name"]["raw"] for x in self.model["services"] if not x.get("generated") and not x.get("is_gateway")}
+        if name in existing:
+            return "external"
         for prefix, kind in (
             ("postgres", "postgres"), ("redis", "redis"), ("apache/kafka", "kafka"),
             ("bitnami/kafka", "kafka"), ("rabbitmq", "rabbitmq"), ("nginx", "gateway"),
@@ -143,6 +146,8 @@ class Stack:
                 self.endpoints[name] = free_port()
             elif kind == "app":
                 self.endpoints[name] = free_port()
+            elif kind == "external":
+                self.gaps.append(f"{name}: an existing image ({svc.get('image')}) cannot run without a container runtime")
             elif kind == "unknown":
                 raise RuntimeError(f"compose service `{name}` has an image the system test does not know: {svc.get('image')}")
 
