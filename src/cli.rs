@@ -34,7 +34,7 @@ macro_rules! json_help {
   mode         write | dry_run | check
   written      whether files were written
   counts       files per action: created, recreated, updated, merged, conflicted, unresolved,
-               removed, kept, not_ours, edited, unchanged, forgotten (zeros included)
+               removed, converted, kept, not_ours, edited, unchanged, forgotten (zeros included)
   files        one { path, action } object per file the run considered
   conflicts    paths left with conflict markers (or a .rej)
   migrations   migrations a schema change added in this run (V002 onwards)
