@@ -37,7 +37,7 @@ macro_rules! json_help {
                removed, converted, kept, not_ours, edited, unchanged, forgotten (zeros included)
   files        one { path, action } object per file the run considered
   conflicts    paths left with conflict markers (or a .rej)
-  migrations   migrations a schema change added in this run (V002 onwards)
+  migrations   migrations a schema change added in this run (002_… onwards)
   warnings     migration changes that can lose data
   notes        other remarks about the run
   diagnostics  the blueprint's diagnostics, as `validate --format json` prints them
