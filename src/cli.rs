@@ -34,10 +34,10 @@ macro_rules! json_help {
   mode         write | dry_run | check
   written      whether files were written
   counts       files per action: created, recreated, updated, merged, conflicted, unresolved,
-               removed, kept, not_ours, edited, unchanged, forgotten (zeros included)
+               removed, converted, kept, not_ours, edited, unchanged, forgotten (zeros included)
   files        one { path, action } object per file the run considered
   conflicts    paths left with conflict markers (or a .rej)
-  migrations   migrations a schema change added in this run (V002 onwards)
+  migrations   migrations a schema change added in this run (002_… onwards)
   warnings     migration changes that can lose data
   notes        other remarks about the run
   diagnostics  the blueprint's diagnostics, as `validate --format json` prints them

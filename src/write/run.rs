@@ -6,7 +6,7 @@ use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, 
 use crate::migrate::{self, Known, Schema};
 use crate::pipeline::Generated;
 use crate::plan::Policy;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -51,11 +51,24 @@ pub fn prepare_run(
             }
         }
     }
+    let legacy = convert_legacy(out, &dirs, previous);
     for o in &outs {
         if let Some(dir) = dir_of(&o.path) {
-            known.existing.insert(o.path.clone());
             known.templated.insert(dir);
         }
+    }
+    // A folder with a history in the old layout keeps that history: its first migration is the
+    // converted one, not a new render.
+    outs.retain(|o| {
+        !(o.path.ends_with(".sql") && dir_of(&o.path).is_some_and(|d| legacy.dirs.contains(&d)))
+    });
+    for o in &outs {
+        if dir_of(&o.path).is_some() {
+            known.existing.insert(o.path.clone());
+        }
+    }
+    for c in &legacy.outputs {
+        known.existing.insert(c.path.clone());
     }
     for dir in &dirs {
         if let Ok(entries) = std::fs::read_dir(out.join(dir)) {
@@ -68,7 +81,7 @@ pub fn prepare_run(
             }
         }
     }
-    let mut notes = Vec::new();
+    let mut notes = legacy.notes;
     let prev_schema = previous.and_then(|s| s.schema.as_ref());
     if prev_schema.is_none() && !known.history.is_empty() {
         notes.push(
@@ -81,19 +94,22 @@ pub fn prepare_run(
     let pending = super::state::read_pending(out);
     for mut m in migrate::plan(prev_schema, &schema, &known) {
         adopt_interrupted(out, &untracked, &pending, &mut m);
-        migrations.push(m.up_path.clone());
+        migrations.push(m.path.clone());
         warnings.append(&mut m.warnings);
-        for (path, content) in [(m.up_path, m.up), (m.down_path, m.down)] {
-            outs.push(Output {
-                path,
-                content,
-                policy: Policy::WriteOnce,
-            });
-        }
+        outs.push(Output {
+            path: m.path,
+            content: m.content,
+            policy: Policy::WriteOnce,
+        });
     }
+    // Converted files first: they win over any render at the same path.
+    let mut all = legacy.outputs;
+    all.append(&mut outs);
+    let outs = all;
     let opts = Options {
         conflict,
         history_dirs: dirs,
+        retired: legacy.retired,
     };
     let mut preview = prepare(out, outs, previous, &opts)?;
     preview.state.schema = Some(schema);
@@ -152,30 +168,136 @@ fn adopt_interrupted(
     pending: &BTreeSet<String>,
     m: &mut migrate::Migration,
 ) {
-    let stem_of = |p: &str| {
-        p.strip_suffix(".down.sql")
-            .or_else(|| p.strip_suffix(".sql"))
-            .map(str::to_owned)
+    // `migrations/db/002_add_x.sql` → (`migrations/db`, `add_x.sql`)
+    let split = |p: &str| -> Option<(String, String)> {
+        let (dir, name) = p.rsplit_once('/')?;
+        let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+        let slug = name.get(digits..)?.strip_prefix('_')?;
+        (digits > 0).then(|| (dir.to_owned(), slug.to_owned()))
     };
-    let Some(slug) =
-        stem_of(&m.up_path).and_then(|s| s.rsplit_once("__").map(|(_, t)| format!("__{t}")))
-    else {
+    let Some(target) = split(&m.path) else {
         return;
     };
-    // Either file may be the one the killed run got to write; one it was creating (pending)
-    // may be cut short.
-    let fits = |path: &str, text: &str| match std::fs::read_to_string(out.join(path)) {
-        Ok(t) => t == text || pending.contains(path),
-        Err(_) => true,
+    // A file it was creating (pending) may be cut short.
+    let fits = |path: &str| match std::fs::read_to_string(out.join(path)) {
+        Ok(t) => t == m.content || pending.contains(path),
+        Err(_) => false,
     };
-    for stem in untracked.iter().filter_map(|p| stem_of(p)) {
-        let (up, down) = (format!("{stem}.sql"), format!("{stem}.down.sql"));
-        if stem.ends_with(&slug) && fits(&up, &m.up) && fits(&down, &m.down) {
-            m.up_path = up;
-            m.down_path = down;
-            return;
+    if let Some(p) = untracked
+        .iter()
+        .find(|p| split(p).as_ref() == Some(&target) && fits(p))
+    {
+        m.path = p.clone();
+    }
+}
+
+/// What converting the old migration layout adds to a run.
+#[derive(Default)]
+struct Legacy {
+    /// The dbmate files to write.
+    outputs: Vec<Output>,
+    /// Generated legacy files whose text is now in those: removed once the new state is written.
+    retired: BTreeSet<String>,
+    /// Folders that hold legacy files.
+    dirs: BTreeSet<String>,
+    notes: Vec<String>,
+}
+
+/// Trees generated before dbmate hold `V00N__x.sql` + `V00N__x.down.sql` pairs, which dbmate
+/// ignores. Each pair becomes the dbmate file `00N_x.sql`, from the text on disk (hand edits
+/// included); the generated pair is then removed, a pair the user wrote is left for them to
+/// delete. A file already at the new name with other text is never overwritten: the pair
+/// stays and a note says so.
+fn convert_legacy(out: &Path, dirs: &BTreeSet<String>, previous: Option<&State>) -> Legacy {
+    let mut l = Legacy::default();
+    let recorded = |p: &str| previous.is_some_and(|s| s.files.contains_key(p));
+    let pending = super::state::read_pending(out);
+    let mut versions = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
+            continue;
+        };
+        let mut files = BTreeMap::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('V')
+                && name.ends_with(".sql")
+                && let Ok(text) = std::fs::read_to_string(e.path())
+            {
+                files.insert(name, text);
+            }
+        }
+        let conversions = migrate::convert_legacy(dir, &files);
+        if conversions.is_empty() {
+            continue;
+        }
+        l.dirs.insert(dir.clone());
+        for c in conversions {
+            let names = c.from.join(" + ");
+            let on_disk = std::fs::read_to_string(out.join(&c.path)).ok();
+            let clash = on_disk
+                .as_ref()
+                .is_some_and(|t| *t != c.content && !pending.contains(&c.path));
+            if recorded(&c.path) && on_disk.as_ref() == Some(&c.content) {
+                l.notes.push(format!(
+                    "{names}: left over from the conversion to dbmate's layout (dbmate ignores them; their text is in {}): delete them",
+                    c.path
+                ));
+                continue;
+            }
+            if recorded(&c.path) || clash {
+                l.notes.push(format!(
+                    "{names}: old migration layout, which dbmate ignores; {} already exists with other text, so nothing was converted: merge them into it by hand and delete the old files",
+                    c.path
+                ));
+                continue;
+            }
+            let (ours, theirs): (Vec<&String>, Vec<&String>) =
+                c.from.iter().partition(|p| recorded(p));
+            l.retired.extend(ours.into_iter().cloned());
+            l.notes.push(format!(
+                "{names} → {}: converted to the layout of dbmate, the migration runner (text kept as it was){}",
+                c.path,
+                if theirs.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} not generated by this tool, left in place: delete it",
+                        theirs
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    )
+                }
+            ));
+            versions.push(
+                c.path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .split('_')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            l.outputs.push(Output {
+                path: c.path,
+                content: c.content,
+                policy: Policy::WriteOnce,
+            });
         }
     }
+    if !versions.is_empty() {
+        versions.sort();
+        versions.dedup();
+        let values: Vec<String> = versions.iter().map(|v| format!("('{v}')")).collect();
+        l.notes.push(format!(
+            "a database that already has the converted migrations applied (without dbmate) needs them recorded once before the first `dbmate up`: CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations (version) VALUES {} ON CONFLICT DO NOTHING;",
+            values.join(", ")
+        ));
+    }
+    l
 }
 
 /// The per-file lines and notes, for people (migration warnings are printed apart, on stderr).
@@ -195,6 +317,7 @@ pub fn report(run: &Run, first: bool) -> String {
             Action::Conflicted => " (resolve the <<<<<<< yours / >>>>>>> generated markers)",
             Action::Unresolved => " (an earlier conflict is still unresolved; left as it is)",
             Action::Removed => " (no longer produced)",
+            Action::Converted => " (old migration layout; its text moved to the dbmate file)",
             Action::Kept => " (no longer produced but edited by hand; kept, no longer tracked)",
             Action::NotOurs => " (exists and was not generated; not overwritten)",
             _ => "",
@@ -217,6 +340,7 @@ pub fn counts(p: &Preview) -> String {
         Action::Conflicted,
         Action::Unresolved,
         Action::Removed,
+        Action::Converted,
         Action::Kept,
         Action::NotOurs,
         Action::Unchanged,

@@ -1,5 +1,7 @@
 """SQL: pglast (PostgreSQL's own parser) on every .sql file, then every migration set applied to a fresh
 database on a real server: ups in version order, then downs in reverse to an empty schema, then ups again.
+A dbmate migration (`-- migrate:up` and `-- migrate:down` blocks in one file) is its up block on the way up and
+its down block on the way down.
 
 The database work starts on worker threads at the beginning of the run; the two steps report it. A migration
 set with the same scripts (names and contents) as one before it is applied once: its results are copied.
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from .context import Context
 from .dedup import digest
 from .postgres import PostgresError, PostgresServer, apply_script
-from .tree import MigrationSet, Tree
+from .tree import MigrationSet, Tree, dbmate_blocks
 
 # Objects the migrations created, excluding what extensions own.
 LEFTOVERS = """
@@ -47,6 +49,15 @@ def read(tree: Tree, rel: str) -> str:
         return fh.read()
 
 
+def script(tree: Tree, rel: str, direction: str) -> str:
+    """What a migration runs in `direction` ("up" or "down"): a dbmate file's block, a plain script whole."""
+    text = read(tree, rel)
+    blocks = dbmate_blocks(text)
+    if blocks is None:
+        return text
+    return blocks[0] if direction == "up" else blocks[1]
+
+
 def pglast(ctx: Context, tree: Tree) -> None:
     import pglast as pg
 
@@ -70,7 +81,7 @@ def apply_ups(conn, tree: Tree, ms: MigrationSet) -> list:
     """[(file, error or None)] of the up scripts in order, up to the first that fails."""
     applied = []
     for rel in ms.ups:
-        error = apply_script(conn, read(tree, rel))
+        error = apply_script(conn, script(tree, rel, "up"))
         applied.append((rel, error))
         if error:
             break
@@ -80,7 +91,7 @@ def apply_ups(conn, tree: Tree, ms: MigrationSet) -> list:
 def roundtrip_errors(conn, tree: Tree, ms: MigrationSet) -> list:
     """After the ups: the downs in reverse must leave an empty schema, and the ups must apply again."""
     for rel in ms.downs:
-        error = apply_script(conn, read(tree, rel))
+        error = apply_script(conn, script(tree, rel, "down"))
         if error:
             return [f"{rel}: {error}"]
     left = [row[0] for row in conn.execute(LEFTOVERS).fetchall()]
@@ -197,19 +208,39 @@ def unavailable(ctx: Context, tree: Tree, validator: str, ms: MigrationSet, outc
     return True
 
 
+def dbmate_layout_errors(tree: Tree, ms: MigrationSet) -> dict:
+    """In a folder of dbmate migrations, what dbmate would not run as the tree means it: a file whose name does
+    not start with its version (dbmate skips it silently), a migration without its `-- migrate:down` block
+    (dbmate refuses it). {file: [error]}"""
+    dbmate = [rel for rel in ms.ups if rel in ms.downs]
+    if not dbmate:
+        return {}
+    errors: dict = {}
+    for rel in dict.fromkeys(ms.ups + ms.downs):
+        name = os.path.basename(rel)
+        if not name[:1].isdigit():
+            errors.setdefault(rel, []).append("dbmate ignores this file: its name does not start with its version")
+        elif rel in dbmate and not re.search(r"^--\s*migrate:down\b", read(tree, rel), re.MULTILINE):
+            errors.setdefault(rel, []).append("no `-- migrate:down` block: dbmate refuses the migration")
+    return errors
+
+
 def postgres_migrate(ctx: Context, tree: Tree) -> None:
     def report(ms: MigrationSet) -> None:
         outcome = ctx.jobs["migrations"].result(tree, ms)
         if unavailable(ctx, tree, "postgres-migrate", ms, outcome):
             return
+        layout = dbmate_layout_errors(tree, ms)
         for rel, error in outcome.ups:
             ctx.verdict(
                 "postgres-migrate",
                 tree,
                 rel,
-                [error] if error else [],
+                ([error] if error else []) + layout.pop(rel, []),
                 f"applied in order to a fresh database, PostgreSQL {ctx.postgres.version}",
             )
+        for rel, errors in layout.items():
+            ctx.verdict("postgres-migrate", tree, rel, errors, "")
 
     for ms in (m for m in tree.migration_sets if m.ups):
         ctx.once(("postgres-migrate", set_key(ctx, tree, ms)), tree, ms.rel, lambda ms=ms: report(ms))

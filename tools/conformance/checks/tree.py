@@ -86,9 +86,38 @@ def is_down_script(rel: str) -> bool:
     return re.search(r"[._-](down|undo|rollback)\.sql$", name) is not None
 
 
+DBMATE_UP = re.compile(r"^--\s*migrate:up\b.*$", re.MULTILINE)
+DBMATE_DOWN = re.compile(r"^--\s*migrate:down\b.*$", re.MULTILINE)
+
+
+def dbmate_blocks(text: str) -> tuple | None:
+    """(up, down) of a dbmate migration (a `-- migrate:up` block, then a `-- migrate:down` block, in one
+    file); None for a plain script."""
+    up = DBMATE_UP.search(text)
+    if up is None:
+        return None
+    down = DBMATE_DOWN.search(text, up.end())
+    end = down.start() if down is not None else len(text)
+
+    def block(start: int, stop: int) -> str:  # padded so error line numbers are the file's
+        return "\n" * text.count("\n", 0, start) + text[start:stop]
+
+    return block(up.end(), end), block(down.end(), len(text)) if down is not None else ""
+
+
+def is_dbmate_file(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return dbmate_blocks(fh.read()) is not None
+    except OSError:
+        return False
+
+
 @dataclass
 class MigrationSet:
-    """One database: a folder under `migrations/`, its up scripts in order, its down scripts in reverse."""
+    """One database: a folder under `migrations/`, its up scripts in order, its down scripts in reverse. A
+    dbmate file (up and down blocks in one file) is in both lists: its up block runs as an up script, its
+    down block as a down script."""
 
     rel: str
     name: str
@@ -148,7 +177,7 @@ def scan(root: str, label: str, prefix: str, index: int) -> Tree:
     for rel in files:
         classify_file(tree, rel)
     tree.tf_dirs = sorted({parent(f) for f in tree.hcl_files if f.endswith(".tf")})
-    tree.migration_sets = migration_sets(tree.sql_files)
+    tree.migration_sets = migration_sets(tree.sql_files, lambda rel: is_dbmate_file(tree.path(rel)))
     tree.python_projects, tree.py_services = python_projects(root, files)
     return tree
 
@@ -267,7 +296,7 @@ def proto_root(rel: str) -> str:
     return "/".join(parts) or "."
 
 
-def migration_sets(sql_files: list) -> list:
+def migration_sets(sql_files: list, is_dbmate=lambda rel: False) -> list:
     """Each folder directly under a `migrations` folder is one database (a `migrations` folder holding
     .sql files itself is one too); down/, undo/ and rollback/ subfolders belong to their set."""
     sets: dict = {}
@@ -276,6 +305,10 @@ def migration_sets(sql_files: list) -> list:
         if key is None:
             continue
         ms = sets.setdefault(key, MigrationSet(rel=key, name=PurePosixPath(key).name))
+        if is_dbmate(rel):
+            ms.ups.append(rel)
+            ms.downs.append(rel)
+            continue
         (ms.downs if is_down_script(rel) else ms.ups).append(rel)
     for ms in sets.values():
         ms.ups.sort(key=lambda f: migration_version(PurePosixPath(f).name))

@@ -25,7 +25,9 @@ os.environ["OTEL_SDK_DISABLED"] = "true"
 def prepare_schema() -> None:
     """Apply this database's migrations unless the tables exist already (CI applies them).
 
-    Without the migrations folder (e.g. inside the image) the models create the tables.
+    The files are dbmate's (`NNN_name.sql`, a `-- migrate:up` then a `-- migrate:down` block):
+    the up blocks run in version order, as `dbmate up` runs them. Without the migrations folder
+    (e.g. inside the image) the models create the tables.
     """
     from sqlalchemy import inspect
 
@@ -35,13 +37,19 @@ def prepare_schema() -> None:
         return
     root = Path(__file__).resolve().parents[3]
     folder = root / "{{ svc.database.migrations_dir }}"
-    ups = sorted(p for p in folder.glob("V*.sql") if not p.name.endswith(".down.sql"))
-    if not ups:
+    versions = sorted(
+        (int(p.name.split("_", 1)[0]), p)
+        for p in folder.glob("[0-9]*_*.sql")
+        if p.name.split("_", 1)[0].isdigit()
+    )
+    if not versions:
         Base.metadata.create_all(engine)
         return
     with engine.begin() as conn:
-        for script in ups:
-            conn.exec_driver_sql(script.read_text())
+        for _, script in versions:
+            text = script.read_text()
+            up = text.split("-- migrate:up", 1)[-1].split("-- migrate:down", 1)[0]
+            conn.exec_driver_sql(up)
 
 
 {% endif -%}

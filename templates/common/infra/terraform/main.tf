@@ -45,7 +45,8 @@ module "cluster" {
 module "registry" {
   source       = "./modules/registry"
   kms_key_arn  = module.kms.key_arn
-  repositories = [{% for d in m.deployables %}{% if d.generated %}{% if not loop.first %}, {% endif %}{{ d.image_repository | quote }}{% endif %}{% endfor %}]
+  # The generated workloads' images, then one migration image per database (dbmate + its folder).
+  repositories = [{% for r in m.deploy.registry_repositories %}{{ r | quote }}{% if not loop.last %}, {% endif %}{% endfor %}]
 }
 {%- for db in m.databases %}
 
