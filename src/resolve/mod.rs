@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod docs;
 mod presets;
 pub mod pycode;
+pub mod pydeps;
 mod services;
 
 pub use data::constraint;
@@ -178,7 +179,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
-    let mut deployables = services::deployables(bp, &name, &services, &preset);
+    let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let functions = services::functions(bp, &services, &preset);
     let docs = docs::build(&docs::Input {

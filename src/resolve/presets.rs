@@ -45,6 +45,11 @@ pub struct DatabaseSize {
     pub storage_gb: u32,
     pub max_storage_gb: u32,
     pub backup_days: u32,
+    /// PostgreSQL `statement_timeout` of every service connection (milliseconds).
+    pub statement_timeout_ms: u32,
+    /// SQLAlchemy pool per service process: kept connections and extra ones under load.
+    pub pool_size: u32,
+    pub max_overflow: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -67,6 +67,8 @@ pub struct Service {
     pub flow_ids: Vec<usize>,
     /// Code-generation details (import lines, router order); see `pycode`.
     pub code: super::pycode::ServiceCode,
+    /// Pinned Python packages (pyproject.toml, requirements.txt); see `pydeps`.
+    pub python: super::pydeps::PythonDeps,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +88,12 @@ pub struct DatabaseRef {
     pub user: String,
     /// Where its migrations are (`migrations/<db>`), for the service's test fixtures.
     pub migrations_dir: String,
+    /// From the scale preset: PostgreSQL `statement_timeout` (ms) and the SQLAlchemy pool of
+    /// one process; the service reads `DB_STATEMENT_TIMEOUT_MS`, `DB_POOL_SIZE` and
+    /// `DB_MAX_OVERFLOW` with these defaults.
+    pub statement_timeout_ms: u32,
+    pub pool_size: u32,
+    pub max_overflow: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +111,9 @@ pub struct Dependency {
     pub address: String,
     pub protocol: &'static str,
     pub port: u16,
+    /// Its key in the caller's `/readyz` checks: the service name, or `service.<name>` when
+    /// that would clash with a check of the caller's own (`database`, `schema`, `broker`, `cache`).
+    pub ready_key: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -241,6 +252,9 @@ fn service(
             db_name: d.db_name.clone(),
             user: d.user.clone(),
             migrations_dir: d.migrations_dir.clone(),
+            statement_timeout_ms: preset.database.statement_timeout_ms,
+            pool_size: preset.database.pool_size,
+            max_overflow: preset.database.max_overflow,
         });
     let cache = s
         .cache
@@ -340,10 +354,23 @@ fn service(
         monitored_ids: Vec::new(),
         flow_ids: Vec::new(),
         code: Default::default(),
+        python: Default::default(),
         name: n,
     };
     (svc.env, svc.secret_env) = wiring(bp, data, &svc);
+    svc.python = python_deps(&svc, data);
     svc
+}
+
+/// The packages its code imports: a Redis client with a cache, the broker's client when it
+/// publishes or consumes.
+fn python_deps(s: &Service, data: &Data) -> super::pydeps::PythonDeps {
+    let broker = data
+        .messaging
+        .as_ref()
+        .filter(|_| !s.publishes.is_empty() || !s.consumes.is_empty())
+        .map(|m| m.broker);
+    super::pydeps::for_service(s.cache.is_some(), broker)
 }
 
 fn split_image(img: &str) -> (String, String) {
@@ -352,6 +379,17 @@ fn split_image(img: &str) -> (String, String) {
     match img[slash..].rfind(':') {
         Some(i) => (img[..slash + i].to_owned(), img[slash + i + 1..].to_owned()),
         None => (img.to_owned(), "latest".to_owned()),
+    }
+}
+
+/// Checks of a service's own `/readyz`; a dependency's key must not take one of these.
+pub const OWN_READY_CHECKS: [&str; 4] = ["database", "schema", "broker", "cache"];
+
+fn ready_key(name: &str) -> String {
+    if OWN_READY_CHECKS.contains(&name) {
+        format!("service.{name}")
+    } else {
+        name.to_owned()
     }
 }
 
@@ -364,6 +402,7 @@ fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
             address: format!("http://{}:{p}", n.kebab),
             protocol: "http",
             port: p,
+            ready_key: ready_key(name),
             name: n,
         },
         None => {
@@ -373,6 +412,7 @@ fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
                 address: format!("{}:{p}", n.kebab),
                 protocol: "grpc",
                 port: p,
+                ready_key: ready_key(name),
                 name: n,
             }
         }
@@ -470,9 +510,8 @@ pub fn deployables(
     bp: &Blueprint,
     system: &Names,
     services: &[Service],
-    preset: &Preset,
+    data: &Data,
 ) -> Vec<Service> {
-    let _ = preset;
     match bp.arch {
         ArchType::Serverless => Vec::new(),
         ArchType::Microservices => services
@@ -485,11 +524,11 @@ pub fn deployables(
             })
             .cloned()
             .collect(),
-        ArchType::Monolith => vec![monolith_app(bp, system, services)],
+        ArchType::Monolith => vec![monolith_app(bp, system, services, data)],
     }
 }
 
-fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service]) -> Service {
+fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Data) -> Service {
     let mut app = services
         .iter()
         .find(|s| s.generated)
@@ -548,6 +587,8 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service]) -> Service
         .collect();
     app.env.extend(dedup_env(extra));
     app.name = name;
+    // What any of its modules imports.
+    app.python = python_deps(&app, data);
     app
 }
 

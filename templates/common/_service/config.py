@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     aws_region: str = {{ m.cloud.region | quote }}
     request_timeout_seconds: float = {{ svc.resilience.timeout_seconds }}
     request_retries: int = {{ svc.resilience.retries }}
+{%- if svc.database %}
+    # From the `{{ m.scale }}` scale preset (blueprints/presets.yaml, `database:`).
+    db_statement_timeout_ms: int = {{ svc.database.statement_timeout_ms }}
+    db_pool_size: int = {{ svc.database.pool_size }}
+    db_max_overflow: int = {{ svc.database.max_overflow }}
+{%- endif %}
 
 
 @lru_cache

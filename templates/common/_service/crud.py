@@ -2,7 +2,8 @@
 """Generic CRUD: a repository over one SQLAlchemy model and the FastAPI router serving it.
 
 Errors map to HTTP: a missing row is 404, invalid input 422 (FastAPI), a unique violation or
-deleting a row that is still referenced 409, another constraint violation 422.
+deleting a row that is still referenced 409, another constraint violation 422. Lists are pages
+in primary-key order: `?limit=&after=<key>` → `{"items": [...], "next": <key or null>}`.
 """
 
 from collections.abc import Iterator, Sequence
@@ -33,11 +34,14 @@ class Repository(Generic[ModelT]):
     def get(self, key: Any) -> ModelT | None:
         return self.session.get(self.model, key)
 
-    def page(self, limit: int, offset: int) -> tuple[Sequence[ModelT], int]:
+    def page(self, limit: int, after: Any | None) -> Sequence[ModelT]:
+        """Up to `limit` rows with a key greater than `after`, in key order (keyset
+        pagination: an index range scan, no OFFSET and no COUNT)."""
         pk = sa.inspect(self.model).primary_key[0]
-        count = sa.select(sa.func.count()).select_from(self.model)
-        query = sa.select(self.model).order_by(pk).limit(limit).offset(offset)
-        return self.session.scalars(query).all(), self.session.scalar(count) or 0
+        query = sa.select(self.model).order_by(pk).limit(limit)
+        if after is not None:
+            query = query.where(pk > after)
+        return self.session.scalars(query).all()
 
     def create(self, values: dict[str, Any]) -> ModelT:
         row = self.model(**values)
@@ -109,11 +113,14 @@ def crud_router(
     def list_rows(
         repo: Repo,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[key_type | None, Query()] = None,  # type: ignore[valid-type]
     ) -> Any:
-        rows, total = repo.page(limit, offset)
-        items = [read.model_validate(row) for row in rows]
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        """One page in key order; `next` is the `after` of the following page (null at the end)."""
+        rows = repo.page(limit + 1, after)
+        last = rows[limit - 1] if len(rows) > limit else None
+        items = [read.model_validate(row) for row in rows[:limit]]
+        key = sa.inspect(model).primary_key[0].key
+        return {"items": items, "next": None if last is None else getattr(last, key)}
 
     @router.post(
         "", response_model=read, status_code=201, operation_id=f"create_{name}"

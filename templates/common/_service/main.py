@@ -2,24 +2,28 @@
 """{{ svc.name.title }}: {{ svc.description }}.
 
 Run with `uvicorn app.main:app --host 0.0.0.0 --port {{ svc.port }}`; SIGTERM drains requests,
-stops the event consumers and closes connections (graceful shutdown).
+stops the event consumers and closes connections (graceful shutdown). Start-up does not wait for
+the broker or any other backing service: they are connected in the background and `/readyz`
+says what is missing.
 """
-
-import asyncio
-import contextlib
-{%- if svc.modules %}
+{% if svc.modules %}
 import importlib
 {%- endif %}
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+{%- if svc.database %}
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+{%- endif %}
 
 from app import clients, db, events
 from app.config import get_settings
 from app.health import router as health_router
-from app.observability import instrument, setup_logging
+from app.observability import instrument, setup_logging, shutdown_tracing
 {%- if not svc.modules %}
 from app.routes import routers
 {%- endif %}
@@ -38,18 +42,34 @@ MODULES = (
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await events.publisher.start()
-    consumer = asyncio.create_task(events.consume_forever())
+    await events.consumer.start()
     log.info("started")
     try:
         yield
     finally:
-        consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer
+        await events.consumer.stop()
         await events.publisher.stop()
         clients.close_all()
         db.dispose()
         log.info("stopped")
+        shutdown_tracing()
+
+
+async def broker_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """An event could not be published: the broker is down (the client may retry)."""
+    log.warning("%s %s: broker unavailable", request.method, request.url.path)
+    return JSONResponse({"detail": "broker unavailable"}, status_code=503)
+{%- if svc.database %}
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is unreachable, the pool is exhausted, or a statement ran over the
+    statement timeout: 503 (retryable), not 500."""
+    timed_out = isinstance(exc, OperationalError) and db.timed_out(exc)
+    detail = "database statement timeout" if timed_out else "database unavailable"
+    log.warning("%s %s: %s", request.method, request.url.path, detail)
+    return JSONResponse({"detail": detail}, status_code=503)
+{%- endif %}
 
 
 def create_app() -> FastAPI:
@@ -62,6 +82,11 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     instrument(app)
+    app.add_exception_handler(events.BrokerUnavailable, broker_unavailable)
+{%- if svc.database %}
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
+{%- endif %}
     app.include_router(health_router)
 {%- if svc.modules %}
     for name in MODULES:

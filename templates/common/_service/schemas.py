@@ -36,11 +36,9 @@ class {{ e.name.pascal }}Read(BaseModel):
 
 
 class {{ e.name.pascal }}Page(BaseModel):
-    """One page of `GET {{ e.code.api_path }}`."""
+    """One page of `GET {{ e.code.api_path }}`; `next` is the `after` of the next page."""
 
     items: list[{{ e.name.pascal }}Read]
-    total: int
-    limit: int
-    offset: int
+    next: {% for c in e.columns %}{% if c.pk %}{{ c.code.model_type }}{% endif %}{% endfor %} | None
 {% endfor %}
 {%- endif %}

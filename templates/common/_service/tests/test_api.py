@@ -4,9 +4,13 @@
 {%- for i in svc.entity_ids %}{% set e = m.entities[i] %}{% set_global any = true %}{% endfor %}
 {%- if any %}
 
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -18,6 +22,25 @@ def create(client: TestClient, path: str, payload: dict[str, Any]) -> dict[str, 
     response = client.post(path, json=payload)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL the app sends while the block runs."""
+    from sqlalchemy import event
+
+    from app.db import engine
+
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 {%- for i in svc.entity_ids %}{% set e = m.entities[i] %}
 
 
@@ -54,7 +77,7 @@ def test_{{ e.name.snake }}_crud_round_trip(client: TestClient) -> None:
 
     page = client.get(path, params={"limit": 1})
     assert page.status_code == 200
-    assert page.json()["total"] >= 1
+    assert set(page.json()) == {"items", "next"}
     assert len(page.json()["items"]) == 1
 {%- if e.code.patch_column %}
 
@@ -81,6 +104,99 @@ def test_creating_a_{{ e.name.snake }}_publishes_events(client: TestClient) -> N
 {%- endif %}
 
 
+def test_{{ e.name.snake }}_list_pages_through_every_row_by_key(client: TestClient) -> None:
+    path = "{{ e.code.api_path }}"
+    created = set()
+    for _ in range(3):
+        payload = {{ e.name.snake }}_payload(client)
+        created.add(create(client, path, payload)["{{ e.pk }}"])
+    seen: list[Any] = []
+    after = None
+    with statements() as sql:
+        while True:
+            params: dict[str, Any] = {"limit": 2}
+            if after is not None:
+                params["after"] = after
+            response = client.get(path, params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert len(page["items"]) <= 2
+            seen += [row["{{ e.pk }}"] for row in page["items"]]
+            after = page["next"]
+            if after is None:
+                break
+            assert after == seen[-1]
+    assert len(seen) == len(set(seen))
+    assert created <= set(seen)
+    assert not [s for s in sql if "count(" in s.lower() or "offset" in s.lower()], sql
+    bad = client.get(path, params={"after": "not-a-key-{{ e.pk }}"})
+{%- for c in e.columns %}{% if c.pk and c.kind in ["uuid", "int", "bigint", "ref"] %}
+    assert bad.status_code == 422
+{%- elif c.pk %}
+    assert bad.status_code == 200
+{%- endif %}{% endfor %}
+
+{%- if svc.database %}
+
+
+def test_{{ e.name.snake }}_statement_over_the_timeout_is_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement PostgreSQL cancels (statement_timeout) answers 503, not 500 or a hang."""
+    from sqlalchemy.orm import sessionmaker
+
+    from app import db
+    from app.config import get_settings
+
+    assert get_settings().db_statement_timeout_ms == {{ svc.database.statement_timeout_ms }}
+    with db.engine.connect() as conn:
+        setting = "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'"
+        assert conn.exec_driver_sql(setting).scalar() == "{{ svc.database.statement_timeout_ms }}"
+    assert db.engine.pool.size() == {{ svc.database.pool_size }}
+
+    short = get_settings().model_copy(update={"db_statement_timeout_ms": 200})
+    quick = db.create_db_engine(short)
+    monkeypatch.setattr(db, "SessionLocal", sessionmaker(bind=quick))
+    try:
+        with db.engine.connect() as locker, locker.begin():
+            locker.exec_driver_sql('LOCK TABLE "{{ e.table }}" IN ACCESS EXCLUSIVE MODE')
+            started = time.monotonic()
+            response = client.get("{{ e.code.api_path }}")
+            elapsed = time.monotonic() - started
+    finally:
+        quick.dispose()
+    assert response.status_code == 503, response.text
+    assert response.json() == {"detail": "database statement timeout"}
+    assert elapsed < 3
+{%- endif %}
+
+
+def test_{{ e.name.snake }}_unhandled_error_is_counted_as_500(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fastapi.testclient import TestClient as Client
+    from prometheus_client import REGISTRY
+
+    from app.config import get_settings
+    from app.crud import Repository
+    from app.main import app
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Repository, "page", broken)
+    labels = {
+        "service": get_settings().service_name,
+        "method": "GET",
+        "route": "{{ e.code.api_path }}",
+        "status": "500",
+    }
+    before = REGISTRY.get_sample_value("http_requests_total", labels) or 0
+    failing = Client(app, raise_server_exceptions=False)
+    assert failing.get("{{ e.code.api_path }}").status_code == 500
+    assert REGISTRY.get_sample_value("http_requests_total", labels) == before + 1
+
+
 def test_{{ e.name.snake }}_rejects_invalid_input(client: TestClient) -> None:
     path = "{{ e.code.api_path }}"
     payload = {{ e.name.snake }}_payload(client)
@@ -95,6 +211,7 @@ def test_{{ e.name.snake }}_rejects_invalid_input(client: TestClient) -> None:
     assert client.post(path, json=not_listed).status_code == 422
 {%- endif %}{% endfor %}
     assert client.get(path, params={"limit": 0}).status_code == 422
+    assert client.get(path, params={"limit": 201}).status_code == 422
 {%- for c in e.columns %}{% if c.pk and c.kind == "uuid" %}
     assert client.get(f"{path}/not-a-uuid").status_code == 422
     assert client.get(f"{path}/{uuid.uuid4()}").status_code == 404

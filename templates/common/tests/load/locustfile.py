@@ -43,7 +43,14 @@ class ApiUser(HttpUser):
     def get_one(self, path: str) -> None:
         if self.known.get(path):
             key = random.choice(self.known[path])
-            self.client.get(f"{path}/{key}", name=f"{path}/{{ '{' }}id{{ '}' }}")
+            self.client.get(f"{path}/{key}", name=path + "/{id}")
+
+    def list_pages(self, path: str) -> None:
+        """The first page, then the next one through its keyset cursor."""
+        first = self.client.get(path, params={"limit": 20}, name=path)
+        after = first.json().get("next") if first.status_code == 200 else None
+        if after is not None:
+            self.client.get(path, params={"limit": 20, "after": after}, name=path + "?after")
 {%- for e in m.entities %}{% if e.code.public %}
 
     def {{ e.name.snake }}_payload(self) -> dict[str, Any]:
@@ -68,7 +75,7 @@ class ApiUser(HttpUser):
 
     @task(5)
     def list_{{ e.name.snake }}(self) -> None:
-        self.client.get("{{ e.code.api_path }}", params={"limit": 20})
+        self.list_pages("{{ e.code.api_path }}")
 
     @task(3)
     def get_{{ e.name.snake }}(self) -> None:

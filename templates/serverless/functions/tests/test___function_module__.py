@@ -84,7 +84,7 @@ def test_{{ e.name.snake }}_round_trip(context: Any) -> None:
     assert call(context, "GET", url) == (200, created)
     status, page = call(context, "GET", path)
     assert status == 200
-    assert page["total"] >= 1
+    assert page["items"] and "next" in page
     assert call(context, "DELETE", url)[0] == 204
     assert call(context, "GET", url)[0] == 404
 

@@ -1,0 +1,110 @@
+//! The Python packages a generated service needs, pinned: one list that `pyproject.toml`
+//! (dependencies and the `test` extra), `requirements.txt` (the lock the image installs) and
+//! `requirements-dev.txt` all print, so the files cannot drift apart. The conformance venv
+//! (`tools/conformance/install.sh`) pins the same versions; a test keeps it in step.
+
+use serde::Serialize;
+
+/// Every service: web framework, settings, database, metrics, client, tracing.
+pub const BASE: &[&str] = &[
+    "fastapi==0.165.0",
+    "uvicorn==0.54.0",
+    "pydantic==2.14.4",
+    "pydantic-settings==2.16.3",
+    "SQLAlchemy==2.1.9",
+    "psycopg[binary]==3.3.9",
+    "prometheus-client==0.26.0",
+    "httpx==0.28.1",
+    "PyYAML==6.0.4",
+    "opentelemetry-api==1.45.2",
+    "opentelemetry-sdk==1.45.2",
+    "opentelemetry-exporter-otlp-proto-grpc==1.45.2",
+];
+/// A service with `cache:`.
+pub const REDIS: &str = "redis==8.1.0";
+/// The broker client of a service that publishes or consumes, by broker.
+pub const KAFKA: &str = "aiokafka==0.14.0";
+pub const RABBITMQ: &str = "aio-pika==10.2.1";
+pub const SQS: &str = "boto3==1.44.8";
+/// The `test` extra (and requirements-dev.txt): the test runner and the linter CI runs.
+pub const TEST: &[&str] = &["pytest==9.2.0", "ruff==0.17.6"];
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct PythonDeps {
+    /// `[project] dependencies`, and the lines of requirements.txt, in this order.
+    pub runtime: Vec<String>,
+    /// `[project.optional-dependencies] test`.
+    pub test: Vec<String>,
+}
+
+/// The packages of a service with (or without) a cache and a broker client (`kafka`,
+/// `rabbitmq`, `sqs`; `None` when it neither publishes nor consumes).
+pub fn for_service(cache: bool, broker: Option<&str>) -> PythonDeps {
+    let mut runtime: Vec<String> = BASE.iter().map(|s| (*s).to_owned()).collect();
+    if cache {
+        runtime.push(REDIS.into());
+    }
+    match broker {
+        Some("kafka") => runtime.push(KAFKA.into()),
+        Some("rabbitmq") => runtime.push(RABBITMQ.into()),
+        Some("sqs") => runtime.push(SQS.into()),
+        _ => {}
+    }
+    PythonDeps {
+        runtime,
+        test: TEST.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_and_version(pin: &str) -> (String, String) {
+        let (name, version) = pin.split_once("==").expect("pinned with ==");
+        let name = name.split('[').next().unwrap_or(name);
+        (name.to_lowercase(), version.to_owned())
+    }
+
+    #[test]
+    fn broker_and_cache_add_their_client() {
+        let plain = for_service(false, None);
+        assert_eq!(plain.runtime.len(), BASE.len());
+        let full = for_service(true, Some("kafka"));
+        assert!(full.runtime.contains(&REDIS.to_owned()));
+        assert!(full.runtime.contains(&KAFKA.to_owned()));
+        assert!(
+            for_service(false, Some("rabbitmq"))
+                .runtime
+                .contains(&RABBITMQ.to_owned())
+        );
+        assert!(
+            for_service(false, Some("sqs"))
+                .runtime
+                .contains(&SQS.to_owned())
+        );
+        assert_eq!(plain.test, ["pytest==9.2.0", "ruff==0.17.6"]);
+    }
+
+    #[test]
+    fn every_pin_is_exact_and_the_conformance_venv_pins_the_same_version() {
+        let install = include_str!("../../tools/conformance/install.sh");
+        let all = BASE
+            .iter()
+            .chain([REDIS, KAFKA, RABBITMQ].iter())
+            .chain(TEST.iter());
+        for pin in all {
+            let (name, version) = name_and_version(pin);
+            let found = install
+                .split(|c: char| c.is_whitespace() || c == '"')
+                .filter(|w| w.contains("=="))
+                .map(name_and_version)
+                .find(|(n, _)| *n == name);
+            assert_eq!(
+                found.map(|(_, v)| v),
+                Some(version),
+                "{pin}: install.sh pins another version (or none)"
+            );
+        }
+    }
+}
