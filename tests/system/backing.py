@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ def start_postgres(sup: Supervisor, run: Path) -> Postgres:
          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
          "-c", "synchronous_commit=off", "-c", "max_connections=300"],
         base_env(), home, run / "logs" / "postgres.log", user="postgres",
+        stop_signal=signal.SIGINT,
     )
     sup.start(proc)
     pg = Postgres(proc, port, sock)

@@ -38,6 +38,8 @@ class Proc:
     log: Path
     popen: subprocess.Popen | None = None
     user: str | None = None
+    # PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast, clean shutdown.
+    stop_signal: int = signal.SIGTERM
 
     @property
     def pid(self) -> int:
@@ -95,7 +97,7 @@ class Supervisor:
             return
         pgid = proc.popen.pid
         with _ignore(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
+            os.killpg(pgid, proc.stop_signal)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.popen.poll() is None:
             time.sleep(0.05)
