@@ -142,7 +142,7 @@ fn renaming_a_service_removes_the_old_files_and_creates_the_new_ones() {
 fn adding_a_field_appends_migration_v002_and_leaves_v001_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path(), "ecommerce", &[]);
-    let v001 = dir.join("migrations/orders-db/V001__init.sql");
+    let v001 = dir.join("migrations/orders-db/001_init.sql");
     let v001_before = fs::read_to_string(&v001).unwrap();
     edit_blueprint(
         &dir,
@@ -150,17 +150,19 @@ fn adding_a_field_appends_migration_v002_and_leaves_v001_untouched() {
         "      total: decimal(12,2)\n      note: text nullable\n      created_at",
     );
     regenerate(&dir).success().stdout(contains(
-        "migrations/orders-db/V002__add_orders_note.sql (new migration)",
+        "migrations/orders-db/002_add_orders_note.sql (new migration)",
     ));
     assert_eq!(fs::read_to_string(&v001).unwrap(), v001_before);
-    let up =
-        fs::read_to_string(dir.join("migrations/orders-db/V002__add_orders_note.sql")).unwrap();
+    let text =
+        fs::read_to_string(dir.join("migrations/orders-db/002_add_orders_note.sql")).unwrap();
+    let (up, down) = text
+        .split_once("-- migrate:up\n")
+        .and_then(|(_, rest)| rest.split_once("-- migrate:down\n"))
+        .unwrap_or_else(|| panic!("not a dbmate migration: {text}"));
     assert!(
         up.contains("ALTER TABLE orders ADD COLUMN note TEXT;"),
         "{up}"
     );
-    let down = fs::read_to_string(dir.join("migrations/orders-db/V002__add_orders_note.down.sql"))
-        .unwrap();
     assert!(
         down.contains("ALTER TABLE orders DROP COLUMN IF EXISTS note;"),
         "{down}"
@@ -170,7 +172,7 @@ fn adding_a_field_appends_migration_v002_and_leaves_v001_untouched() {
         &without_migrations(&snapshot(&dir)),
         &without_migrations(&fresh(&dir)),
     );
-    // Nothing more to do: no V003, the tree is current.
+    // Nothing more to do: no 003, the tree is current.
     let snap = snapshot(&dir);
     regenerate(&dir).success();
     assert_eq!(snapshot(&dir), snap);
@@ -199,8 +201,7 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
             "changes users.name from VARCHAR(120) to VARCHAR(60)",
         ))
         .stderr(contains("drops table order_items"));
-    let up =
-        fs::read_to_string(dir.join("migrations/orders-db/V002__drop_order_items.sql")).unwrap();
+    let up = fs::read_to_string(dir.join("migrations/orders-db/002_drop_order_items.sql")).unwrap();
     assert!(up.contains("DROP TABLE IF EXISTS order_items;"), "{up}");
 }
 
@@ -343,11 +344,11 @@ fn file_deleted_by_hand_is_recreated_with_a_notice() {
     let dir = project(tmp.path(), "ecommerce", &[]);
     let want = snapshot(&dir);
     fs::remove_file(dir.join("README.md")).unwrap();
-    fs::remove_file(dir.join("migrations/users-db/V001__init.sql")).unwrap();
+    fs::remove_file(dir.join("migrations/users-db/001_init.sql")).unwrap();
     regenerate(&dir)
         .success()
         .stdout(contains("recreated  README.md (deleted by hand"))
-        .stdout(contains("recreated  migrations/users-db/V001__init.sql"));
+        .stdout(contains("recreated  migrations/users-db/001_init.sql"));
     assert_same_tree(&snapshot(&dir), &want);
 }
 
@@ -358,8 +359,8 @@ fn files_the_user_added_are_never_touched() {
     fs::create_dir_all(dir.join("notes")).unwrap();
     fs::write(dir.join("notes/todo.md"), "mine\n").unwrap();
     fs::write(
-        dir.join("migrations/users-db/V009__seed.sql"),
-        "INSERT 1;\n",
+        dir.join("migrations/users-db/009_seed.sql"),
+        "-- migrate:up\nINSERT 1;\n-- migrate:down\n",
     )
     .unwrap();
     edit(&dir.join("blueprint.yaml"), |t| {
@@ -371,8 +372,8 @@ fn files_the_user_added_are_never_touched() {
         "mine\n"
     );
     assert_eq!(
-        fs::read_to_string(dir.join("migrations/users-db/V009__seed.sql")).unwrap(),
-        "INSERT 1;\n"
+        fs::read_to_string(dir.join("migrations/users-db/009_seed.sql")).unwrap(),
+        "-- migrate:up\nINSERT 1;\n-- migrate:down\n"
     );
     // A later schema change is numbered after the user's own migration.
     edit_blueprint(
@@ -382,7 +383,7 @@ fn files_the_user_added_are_never_touched() {
     );
     regenerate(&dir).success();
     assert!(
-        dir.join("migrations/users-db/V010__add_users_nick.sql")
+        dir.join("migrations/users-db/010_add_users_nick.sql")
             .is_file()
     );
 }
@@ -537,7 +538,7 @@ fn a_run_killed_at_any_point_is_completed_by_the_next_run_without_losing_an_edit
     copy_dir(&start, &reference);
     regenerate(&reference).success();
     let want = full_snapshot(&reference);
-    assert!(want.keys().any(|k| k.contains("V002__add_orders_note")));
+    assert!(want.keys().any(|k| k.contains("002_add_orders_note")));
 
     let work = tmp.path().join("work");
     let mut interrupted = 0;
@@ -738,13 +739,7 @@ fn two_hundred_services_regenerate_as_a_no_op_then_append_one_migration() {
     regenerate(&dir).success();
     let after = snapshot(&dir);
     let new: Vec<&String> = after.keys().filter(|k| !snap.contains_key(*k)).collect();
-    assert_eq!(
-        new,
-        [
-            "migrations/s137-db/V002__add_item137s_sku.down.sql",
-            "migrations/s137-db/V002__add_item137s_sku.sql"
-        ]
-    );
+    assert_eq!(new, ["migrations/s137-db/002_add_item137s_sku.sql"]);
 }
 
 #[test]
@@ -790,8 +785,8 @@ fn a_large_run_killed_by_a_signal_is_completed_by_the_next_run() {
 }
 
 mod with_a_migration_template {
-    //! When the template set renders `V001__init.sql` itself (as the full set does), that file
-    //! is written once and never re-rendered; later schema changes still append V002.
+    //! When the template set renders `001_init.sql` itself (as the full set does), that file
+    //! is written once and never re-rendered; later schema changes still append 002.
 
     use codex_system_design::pipeline::{self, Source};
     use codex_system_design::render::TemplateSet;
@@ -800,7 +795,7 @@ mod with_a_migration_template {
     use std::path::Path;
 
     // Replaces the built-in V001 template, so the test knows exactly what V001 says.
-    const V001_PATH: &str = "common/migrations/__database__/V001__init.sql";
+    const V001_PATH: &str = "common/migrations/__database__/001_init.sql";
     const V001: &str = "{{ header }}\n-- init of {{ database.name.raw }}: {% for e in m.entities %}{% if e.database == database.name.raw %}{{ e.table }}({% for c in e.columns %}{{ c.name }} {% endfor %}) {% endif %}{% endfor %}\n";
 
     fn generate(out: &Path, blueprint: &str) -> run::Run {
@@ -825,7 +820,7 @@ mod with_a_migration_template {
         let out = dir.path();
         let bp = codex_system_design::assets::example("ecommerce").unwrap();
         generate(out, bp);
-        let v001 = out.join("migrations/users-db/V001__init.sql");
+        let v001 = out.join("migrations/users-db/001_init.sql");
         let first = fs::read_to_string(&v001).unwrap();
         assert!(
             first.contains("-- init of users-db: users(id email name created_at )"),
@@ -837,7 +832,7 @@ mod with_a_migration_template {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["V001__init.down.sql", "V001__init.sql"]);
+        assert_eq!(names, ["001_init.sql"]);
 
         let edited = bp.replace(
             "      name: string(120)\n",
@@ -845,12 +840,9 @@ mod with_a_migration_template {
         );
         let r = generate(out, &edited);
         assert_eq!(fs::read_to_string(&v001).unwrap(), first);
-        assert_eq!(
-            r.migrations,
-            ["migrations/users-db/V002__add_users_nick.sql"]
-        );
+        assert_eq!(r.migrations, ["migrations/users-db/002_add_users_nick.sql"]);
         let up =
-            fs::read_to_string(out.join("migrations/users-db/V002__add_users_nick.sql")).unwrap();
+            fs::read_to_string(out.join("migrations/users-db/002_add_users_nick.sql")).unwrap();
         assert!(
             up.contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);"),
             "{up}"
@@ -859,6 +851,124 @@ mod with_a_migration_template {
         let r = generate(out, &edited);
         assert!(r.migrations.is_empty());
         assert!(r.preview.stale().next().is_none());
+    }
+
+    /// One run of `templates` on `out`, written.
+    fn generate_with(out: &Path, blueprint: &str, templates: &TemplateSet) -> run::Run {
+        let src = Source {
+            text: blueprint.to_owned(),
+            file: "blueprint.yaml".to_owned(),
+        };
+        let Ok(mut g) = pipeline::generate(&src, templates, false) else {
+            panic!("the blueprint does not generate");
+        };
+        let prev = write::read_state(out).unwrap();
+        let r = run::prepare_run(out, &mut g, prev.as_ref(), ConflictStyle::Markers).unwrap();
+        write::apply(out, &r.preview).unwrap();
+        r
+    }
+
+    #[test]
+    fn a_tree_of_the_old_layout_is_converted_once_keeping_hand_edits() {
+        // The layout of earlier versions: `V001__init.sql` with `V001__init.down.sql`.
+        let mut old = TemplateSet::embedded();
+        old.sources.retain(|(n, _)| n != V001_PATH);
+        old.overlay(vec![
+            (
+                "common/migrations/__database__/V001__init.sql".to_owned(),
+                "{{ header }}\nCREATE TABLE legacy_{{ database.name.snake }} (id int);\n"
+                    .to_owned(),
+            ),
+            (
+                "common/migrations/__database__/V001__init.down.sql".to_owned(),
+                "{{ header }}\nDROP TABLE legacy_{{ database.name.snake }};\n".to_owned(),
+            ),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let bp = codex_system_design::assets::example("ecommerce").unwrap();
+        generate_with(out, bp, &old);
+        let folder = out.join("migrations/users-db");
+        let up = folder.join("V001__init.sql");
+        let edited = format!(
+            "{}CREATE INDEX by_hand ON legacy_users_db (id);\n",
+            fs::read_to_string(&up).unwrap()
+        );
+        fs::write(&up, &edited).unwrap();
+        let down = fs::read_to_string(folder.join("V001__init.down.sql")).unwrap();
+        // A migration the user wrote in the old layout, never generated.
+        fs::write(
+            folder.join("V002__seed.sql"),
+            "INSERT INTO legacy_users_db VALUES (1);\n",
+        )
+        .unwrap();
+
+        let r = generate_with(out, bp, &TemplateSet::embedded());
+        let mut names: Vec<_> = fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["001_init.sql", "002_seed.sql", "V002__seed.sql"]);
+        let converted = fs::read_to_string(folder.join("001_init.sql")).unwrap();
+        let (before, rest) = converted.split_once("-- migrate:up\n").unwrap();
+        let (up_block, down_block) = rest.split_once("\n-- migrate:down\n").unwrap();
+        assert!(before.contains("V001__init.sql"), "{converted}");
+        assert_eq!(up_block, edited, "the hand edit travels with the text");
+        assert_eq!(down_block, down);
+        // Not the new template's tables: the history that was applied stays the history.
+        assert!(!converted.contains("CREATE TABLE \"users\""), "{converted}");
+        let seed = fs::read_to_string(folder.join("002_seed.sql")).unwrap();
+        assert!(
+            seed.contains("-- migrate:up\nINSERT INTO legacy_users_db VALUES (1);\n"),
+            "{seed}"
+        );
+        assert!(seed.contains("-- migrate:down\n"), "{seed}");
+        let converted_paths: Vec<&str> = r
+            .preview
+            .changes
+            .iter()
+            .filter(|c| c.action == write::Action::Converted)
+            .map(|c| c.path.as_str())
+            .collect();
+        assert!(
+            converted_paths.contains(&"migrations/users-db/V001__init.sql"),
+            "{converted_paths:?}"
+        );
+        assert!(converted_paths.contains(&"migrations/users-db/V001__init.down.sql"));
+        assert!(!converted_paths.contains(&"migrations/users-db/V002__seed.sql"));
+        let notes = r.notes.join("\n");
+        assert!(
+            notes.contains(
+                "migrations/users-db/V002__seed.sql not generated by this tool, left in place"
+            ),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("INSERT INTO schema_migrations (version) VALUES ('001'), ('002')"),
+            "{notes}"
+        );
+        assert!(!out.join("migrations/orders-db/V001__init.sql").exists());
+        assert!(out.join("migrations/orders-db/001_init.sql").is_file());
+
+        // Once: the next run has nothing to convert or write.
+        let r = generate_with(out, bp, &TemplateSet::embedded());
+        assert!(
+            r.preview.stale().next().is_none(),
+            "{:?}",
+            r.preview.stale().map(|c| &c.path).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            fs::read_to_string(folder.join("001_init.sql")).unwrap(),
+            converted
+        );
+        // A schema change is numbered after the converted history.
+        let changed = bp.replace(
+            "      name: string(120)\n",
+            "      name: string(120)\n      nick: string(40) nullable\n",
+        );
+        let r = generate_with(out, &changed, &TemplateSet::embedded());
+        assert_eq!(r.migrations, ["migrations/users-db/003_add_users_nick.sql"]);
     }
 }
 

@@ -83,13 +83,13 @@ fn requirements_are_pinned_and_follow_the_broker_and_cache() {
 #[test]
 fn migrations_have_foreign_keys_only_within_a_database() {
     let (_d, out) = generate("ecommerce", "microservices");
-    let orders = read(&out, "migrations/orders-db/V001__init.sql");
+    let file = read(&out, "migrations/orders-db/001_init.sql");
+    let (orders, down) = file.split_once("-- migrate:down").unwrap();
     assert!(orders.contains("FOREIGN KEY (\"order_id\") REFERENCES \"orders\" (\"id\")"));
     assert!(orders.contains("COMMENT ON COLUMN \"orders\".\"user_id\" IS 'Logical reference"));
     assert!(orders.contains("CHECK (\"status\" IN ('pending', 'paid', 'shipped', 'cancelled'))"));
-    let payments = read(&out, "migrations/payments-db/V001__init.sql");
+    let payments = read(&out, "migrations/payments-db/001_init.sql");
     assert!(!payments.contains("FOREIGN KEY"), "{payments}");
-    let down = read(&out, "migrations/orders-db/V001__init.down.sql");
     let items = down.find("DROP TABLE IF EXISTS \"order_items\"").unwrap();
     let parents = down.find("DROP TABLE IF EXISTS \"orders\"").unwrap();
     assert!(items < parents, "children are dropped first");
@@ -98,7 +98,7 @@ fn migrations_have_foreign_keys_only_within_a_database() {
 #[test]
 fn monolith_keys_are_real_foreign_keys_in_its_one_database() {
     let (_d, out) = generate("ecommerce", "monolith");
-    let sql = read(&out, "migrations/shop-db/V001__init.sql");
+    let sql = read(&out, "migrations/shop-db/001_init.sql");
     assert!(sql.contains("FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\")"));
     for module in ["users", "products", "orders", "payments", "notifications"] {
         let path = format!("services/shop-app/app/modules/{module}/models.py");
@@ -187,7 +187,7 @@ fn service_code_is_byte_identical_across_runs() {
         "services/inventory/app/models.py",
         "services/orders/tests/test_api.py",
         "services/shipping/openapi.yaml",
-        "migrations/shipping-db/V001__init.sql",
+        "migrations/shipping-db/001_init.sql",
     ] {
         assert_eq!(read(&one, rel), read(&two, rel), "{rel}");
     }

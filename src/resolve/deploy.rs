@@ -251,10 +251,7 @@ pub fn resolve(
                     port: b.port,
                 })
                 .collect();
-            let migrate = d
-                .database
-                .as_ref()
-                .map(|db| format!("{}-migrate", db.host));
+            let migrate = d.database.as_ref().map(|db| format!("{}-migrate", db.host));
             let local_secret_env = d
                 .database
                 .as_ref()
@@ -348,10 +345,7 @@ pub fn resolve(
         run_as_user: 10001,
         migrations,
         dbmate_image: DBMATE_IMAGE.into(),
-        dbmate_version: DBMATE_IMAGE
-            .rsplit_once(':')
-            .map_or("", |(_, v)| v)
-            .into(),
+        dbmate_version: DBMATE_IMAGE.rsplit_once(':').map_or("", |(_, v)| v).into(),
         registry_repositories,
     }
 }

@@ -635,7 +635,7 @@ mod tests {
     fn deleted_file_is_recreated_and_write_once_file_is_never_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
-        let m = "migrations/db/V001__init.sql";
+        let m = "migrations/db/001_init.sql";
         run(out, &[("a.txt", "a\n"), (m, "create table t (a int);\n")]);
         fs::remove_file(out.join("a.txt")).unwrap();
         let p = run(

@@ -42,10 +42,10 @@ module "cluster" {
 }
 
 # ECR is per account: with one AWS account per environment (recommended), each has its own.
+# Repositories: the generated workloads' images, then one migration image per database (dbmate + its folder).
 module "registry" {
   source       = "./modules/registry"
   kms_key_arn  = module.kms.key_arn
-  # The generated workloads' images, then one migration image per database (dbmate + its folder).
   repositories = [{% for r in m.deploy.registry_repositories %}{{ r | quote }}{% if not loop.last %}, {% endif %}{% endfor %}]
 }
 {%- for db in m.databases %}

@@ -1,0 +1,334 @@
+//! PRODUCT §11.2: every deployment applies the migrations itself, with dbmate, before new code
+//! serves; the migration files are in the layout dbmate reads as is.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn generate(arch: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    Command::cargo_bin("codex-system-design")
+        .unwrap()
+        .args([
+            "--example",
+            "ecommerce",
+            "--type",
+            arch,
+            "--scale",
+            "medium",
+        ])
+        .args(["-q", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    (dir, out)
+}
+
+fn yaml(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The databases: the folders under `migrations/`.
+fn databases(out: &Path) -> Vec<String> {
+    let mut dbs: Vec<String> = fs::read_dir(out.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    dbs.sort();
+    assert!(!dbs.is_empty());
+    dbs
+}
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+#[test]
+fn every_migration_is_one_dbmate_file_with_an_up_then_a_down_block() {
+    for arch in ["microservices", "monolith", "serverless"] {
+        let (_tmp, out) = generate(arch);
+        for db in databases(&out) {
+            let names: Vec<String> = fs::read_dir(out.join("migrations").join(&db))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names, ["001_init.sql"], "{arch} {db}");
+            let text =
+                fs::read_to_string(out.join("migrations").join(&db).join(&names[0])).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let up = lines.iter().position(|l| *l == "-- migrate:up");
+            let down = lines.iter().position(|l| *l == "-- migrate:down");
+            assert!(
+                matches!((up, down), (Some(u), Some(d)) if u < d),
+                "{arch} {db}: {text}"
+            );
+            let (up_block, down_block) = text.split_once("-- migrate:down").unwrap();
+            assert!(up_block.contains("CREATE TABLE"), "{arch} {db}");
+            assert!(down_block.contains("DROP TABLE IF EXISTS"), "{arch} {db}");
+            assert!(!down_block.contains("CREATE TABLE"), "{arch} {db}");
+        }
+    }
+}
+
+#[test]
+fn compose_runs_a_migrate_service_per_database_that_every_app_of_it_waits_for() {
+    for arch in ["microservices", "monolith"] {
+        let (_tmp, out) = generate(arch);
+        let compose = yaml(&out.join("deploy/compose/docker-compose.yml"));
+        let services = compose["services"].as_object().unwrap();
+        let dbs = databases(&out);
+        if arch == "monolith" {
+            assert_eq!(dbs.len(), 1);
+        }
+        for db in &dbs {
+            let name = format!("{db}-migrate");
+            let s = services
+                .get(&name)
+                .unwrap_or_else(|| panic!("{arch}: no compose service {name}"));
+            let image = str_of(&s["image"]);
+            assert!(
+                image.starts_with("ghcr.io/amacneil/dbmate:2.") && !image.ends_with(":latest"),
+                "{image}"
+            );
+            let command: Vec<&str> = s["command"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(str_of)
+                .collect();
+            assert_eq!(
+                command,
+                [
+                    "--wait",
+                    "--no-dump-schema",
+                    "--migrations-dir",
+                    "/db/migrations",
+                    "up"
+                ]
+            );
+            let volumes: Vec<&str> = s["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(str_of)
+                .collect();
+            assert_eq!(
+                volumes,
+                [format!("../../migrations/{db}:/db/migrations:ro")]
+            );
+            assert!(
+                out.join("migrations")
+                    .join(db)
+                    .join("001_init.sql")
+                    .is_file()
+            );
+            assert_eq!(s["depends_on"][db.as_str()]["condition"], "service_healthy");
+            let url = str_of(&s["environment"]["DATABASE_URL"]);
+            assert!(url.ends_with("?sslmode=disable"), "{url}");
+            // The apps' URL, and every app with that URL waits for the run to complete.
+            let app_url = url.trim_end_matches("?sslmode=disable");
+            let apps: Vec<(&String, &Value)> = services
+                .iter()
+                .filter(|(_, a)| a["environment"]["DATABASE_URL"].as_str() == Some(app_url))
+                .collect();
+            assert!(!apps.is_empty(), "{arch}: no app uses {app_url}");
+            for (app, a) in apps {
+                assert_eq!(
+                    a["depends_on"][name.as_str()]["condition"],
+                    "service_completed_successfully",
+                    "{arch}: {app} does not wait for {name}"
+                );
+            }
+        }
+        // No app reaches a database without its migrate service.
+        for (app, a) in services {
+            if let Some(url) = a["environment"]["DATABASE_URL"].as_str()
+                && !app.ends_with("-migrate")
+            {
+                let host = url.split('@').nth(1).unwrap().split(':').next().unwrap();
+                assert_eq!(
+                    a["depends_on"][format!("{host}-migrate").as_str()]["condition"],
+                    "service_completed_successfully",
+                    "{arch}: {app}"
+                );
+            }
+        }
+    }
+}
+
+/// The steps of a deploy job, by name.
+fn step_names(job: &Value) -> Vec<String> {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn step<'a>(job: &'a Value, prefix: &str) -> &'a Value {
+    job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+        .unwrap_or_else(|| panic!("no step {prefix}"))
+}
+
+#[test]
+fn kubernetes_runs_a_migration_job_per_database_and_the_deploy_waits_for_it_before_the_rollout() {
+    for arch in ["microservices", "monolith"] {
+        let (_tmp, out) = generate(arch);
+        let dbs = databases(&out);
+        let base = out.join("deploy/k8s/migrations/base");
+        let kustomization = yaml(&base.join("kustomization.yaml"));
+        let resources: BTreeSet<&str> = kustomization["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(str_of)
+            .collect();
+        let mut repositories = Vec::new();
+        for db in &dbs {
+            assert!(
+                resources.contains(format!("{db}.yaml").as_str()),
+                "{arch} {db}"
+            );
+            let job = yaml(&base.join(format!("{db}.yaml")));
+            assert_eq!(job["kind"], "Job");
+            assert_eq!(job["metadata"]["name"], format!("{db}-migrate").as_str());
+            let pod = &job["spec"]["template"];
+            assert_eq!(
+                pod["metadata"]["annotations"]["sidecar.istio.io/inject"],
+                "false"
+            );
+            assert_eq!(pod["spec"]["restartPolicy"], "Never");
+            assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+            let c = &pod["spec"]["containers"][0];
+            assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+            assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+            let secret = &c["env"][0]["valueFrom"]["secretKeyRef"];
+            assert_eq!(c["env"][0]["name"], "DATABASE_URL");
+            assert_eq!(secret["name"], format!("{db}-credentials").as_str());
+            assert_eq!(secret["key"], "DATABASE_URL");
+            let image = str_of(&c["image"]);
+            repositories.push(image.split(':').next().unwrap().to_owned());
+        }
+        // Its image is dbmate with the folder baked in, built by the deploy workflow.
+        let dockerfile = fs::read_to_string(out.join("deploy/k8s/migrations/Dockerfile")).unwrap();
+        assert!(
+            dockerfile.contains("FROM ghcr.io/amacneil/dbmate:2."),
+            "{dockerfile}"
+        );
+        assert!(
+            dockerfile.contains("COPY *.sql /db/migrations/"),
+            "{dockerfile}"
+        );
+        let deploy = yaml(&out.join(".github/workflows/deploy.yml"));
+        let matrix = deploy["jobs"]["images"]["strategy"]["matrix"]["include"]
+            .as_array()
+            .unwrap();
+        for (db, repo) in dbs.iter().zip(&repositories) {
+            assert!(
+                matrix.iter().any(|m| m["image"] == repo.as_str()
+                    && m["path"] == format!("migrations/{db}").as_str()
+                    && m["dockerfile"] == "deploy/k8s/migrations/Dockerfile"),
+                "{arch}: {repo} is not built"
+            );
+        }
+        let terraform = fs::read_to_string(out.join("infra/terraform/main.tf")).unwrap();
+        for repo in &repositories {
+            assert!(
+                terraform.contains(&format!("\"{repo}\"")),
+                "{repo} has no ECR repository"
+            );
+        }
+        // Per environment: the Jobs go first, are awaited, and a failure stops the deploy.
+        let envs: Vec<String> = fs::read_dir(out.join("deploy/k8s/overlays"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(!envs.is_empty());
+        for env in envs {
+            let overlay = yaml(&out.join(format!(
+                "deploy/k8s/migrations/overlays/{env}/kustomization.yaml"
+            )));
+            assert_eq!(overlay["resources"][0], "../../base");
+            let job = &deploy["jobs"][format!("deploy-{env}").as_str()];
+            let names = step_names(job);
+            let migrate = names
+                .iter()
+                .position(|n| n.starts_with("Migrate databases"));
+            let rollout = names.iter().position(|n| n.starts_with("kustomize apply"));
+            let secrets = names
+                .iter()
+                .position(|n| n.starts_with("Database credentials"));
+            assert!(
+                matches!((secrets, migrate, rollout), (Some(s), Some(m), Some(r)) if s < m && m < r),
+                "{arch} {env}: {names:?}"
+            );
+            let m = step(job, "Migrate databases");
+            assert_eq!(
+                m["working-directory"],
+                format!("deploy/k8s/migrations/overlays/{env}").as_str()
+            );
+            let run = str_of(&m["run"]);
+            assert!(run.contains("kubectl apply -k ."), "{run}");
+            for db in &dbs {
+                assert!(run.contains(&format!(" {db}-migrate")), "{run}");
+            }
+            assert!(run.contains("wait --for=condition=complete"), "{run}");
+            assert!(run.contains("exit 1"), "{run}");
+        }
+    }
+}
+
+#[test]
+fn serverless_deploy_migrates_every_database_before_updating_the_functions() {
+    let (_tmp, out) = generate("serverless");
+    let dbs = databases(&out);
+    let deploy = yaml(&out.join(".github/workflows/deploy.yml"));
+    let jobs = deploy["jobs"].as_object().unwrap();
+    let deploys: Vec<&Value> = jobs
+        .iter()
+        .filter(|(k, _)| k.starts_with("deploy-"))
+        .map(|(_, v)| v)
+        .collect();
+    assert!(!deploys.is_empty());
+    for job in deploys {
+        let names = step_names(job);
+        let migrate = names
+            .iter()
+            .position(|n| n.starts_with("Migrate databases"));
+        let apply = names.iter().position(|n| n.starts_with("terraform apply"));
+        assert!(
+            matches!((migrate, apply), (Some(m), Some(a)) if m < a),
+            "{names:?}"
+        );
+        let run = str_of(&step(job, "Migrate databases")["run"]);
+        assert!(run.contains("ghcr.io/amacneil/dbmate:2."), "{run}");
+        assert!(
+            run.contains("migrate\n") || run.contains(" migrate\n"),
+            "{run}"
+        );
+        for db in &dbs {
+            assert!(run.contains(&format!(" migrations/{db}\n")), "{db}: {run}");
+        }
+    }
+}
+
+#[test]
+fn ci_and_the_service_tests_apply_the_dbmate_files() {
+    let (_tmp, out) = generate("microservices");
+    let ci = fs::read_to_string(out.join(".github/workflows/ci.yml")).unwrap();
+    assert!(ci.contains("ghcr.io/amacneil/dbmate:2."), "{ci}");
+    assert!(!ci.contains("V*.sql"), "{ci}");
+    let conftest = fs::read_to_string(out.join("services/orders/tests/conftest.py")).unwrap();
+    assert!(conftest.contains("\"-- migrate:up\""), "{conftest}");
+    assert!(conftest.contains("\"-- migrate:down\""), "{conftest}");
+    assert!(conftest.contains("glob(\"[0-9]*_*.sql\")"), "{conftest}");
+}
