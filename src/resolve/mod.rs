@@ -177,6 +177,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
+    pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &preset);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let functions = services::functions(bp, &services, &preset);
