@@ -179,6 +179,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
+    pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let functions = services::functions(bp, &services, &preset);

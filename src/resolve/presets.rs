@@ -58,6 +58,8 @@ pub struct CacheSize {
     pub node_type: String,
     pub replicas: u32,
     pub shards: u32,
+    /// Lifetime of a cached row (cache-aside reads by id), in seconds.
+    pub ttl_seconds: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

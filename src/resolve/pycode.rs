@@ -53,6 +53,58 @@ pub struct EntityCode {
     pub parents: Vec<Parent>,
     /// gRPC message and RPC names.
     pub proto: ProtoNames,
+    /// References checked through a dependency's API before a create or update writes.
+    pub references: Vec<VerifiedRef>,
+    /// Cache-aside for reads by id when its owner has a `cache:`: keys are
+    /// `<prefix>:<id>` with the prefix `<service>:<table>`.
+    pub cache_key_prefix: Option<String>,
+}
+
+/// A `ref` field whose target is owned by a service this one calls (microservices): verified
+/// with `GET <env_var>/<path>/{id}` through the typed client before anything is written.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifiedRef {
+    /// The entity holding the field, and the field (`Order`, `user_id`).
+    pub entity: String,
+    pub field: String,
+    /// The referenced entity (`User`), named in the 422 message.
+    pub target: String,
+    /// The dependency owning it (`users`), the variable holding its address (`USERS_URL`) and
+    /// the collection path of the target in its API (`/api/users`).
+    pub service: String,
+    pub env_var: String,
+    pub path: String,
+    /// The typed client's method doing the lookup (`get_user`).
+    pub operation: String,
+    /// The key is an integer (else a UUID): what a generated test sends as an unknown id.
+    pub int_key: bool,
+}
+
+/// The typed client of one dependency: one method per endpoint of the callee, named after its
+/// OpenAPI operation ids, so that a contract test can match them against its `openapi.yaml`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClientCode {
+    /// Python class (`UsersClient`) and the FastAPI dependency returning it (`users_client`).
+    pub class: String,
+    pub provider: String,
+    pub operations: Vec<ClientOperation>,
+    /// The callee's contract, relative to the `services/` folder (`users/openapi.yaml`).
+    pub openapi: String,
+    /// Fields verified through it (`Order.user_id`); empty when no field refers to the callee's
+    /// entities (the validator warns: nothing calls it yet).
+    pub verifies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClientOperation {
+    /// Method name, equal to the callee's operation id (`get_user`).
+    pub name: String,
+    /// HTTP method and path template (`GET`, `/api/users/{id}`).
+    pub method: &'static str,
+    pub path: String,
+    /// `get`, `list`, `create`, `update` or `delete`: the shape of the Python method.
+    pub kind: &'static str,
+    pub entity: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -85,6 +137,8 @@ pub struct ServiceCode {
     pub router_order: Vec<String>,
     /// The same order as indices into `Model::entities`.
     pub router_ids: Vec<usize>,
+    /// Those of them read through the cache (cache-aside), in the same order.
+    pub cached_ids: Vec<usize>,
     /// `import google/protobuf/...` lines its proto file needs.
     pub proto_imports: Vec<String>,
 }
@@ -268,6 +322,11 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
                 create: format!("Create{}", e.name.pascal),
                 delete: format!("Delete{}", e.name.pascal),
             },
+            references: Vec::new(),
+            cache_key_prefix: by_name
+                .get(e.owner.as_str())
+                .filter(|o| o.cache.is_some())
+                .map(|o| format!("{}:{}", o.name.kebab, e.table)),
         };
     }
     // Each published topic goes to the owned entity whose name matches the topic's first
@@ -331,10 +390,121 @@ pub fn link_entities(services: &mut [Service], databases: &mut [Database], entit
         let (nested, flat): (Vec<usize>, Vec<usize>) =
             ids.iter().partition(|&&i| entities[i].code.nested);
         s.code.router_ids = nested.into_iter().chain(flat).collect();
+        s.code.cached_ids = s
+            .code
+            .router_ids
+            .iter()
+            .copied()
+            .filter(|&i| entities[i].code.cache_key_prefix.is_some())
+            .collect();
         s.entity_ids = ids;
     }
     for d in databases.iter_mut() {
         d.entity_ids = by_db.get(d.name.raw.as_str()).cloned().unwrap_or_default();
+    }
+}
+
+/// Calls between services: each dependency's typed client (one method per CRUD endpoint of
+/// the callee's entities) and the references verified through it. A reference is verified when
+/// it is not a foreign key (another database) and its target's owner is a generated HTTP
+/// service this one depends on; a monolith has foreign keys only, and no dependencies.
+pub fn link_calls(services: &mut [Service], entities: &mut [Entity]) {
+    let owner_of: HashMap<&str, &str> = entities
+        .iter()
+        .map(|e| (e.name.raw.as_str(), e.owner.as_str()))
+        .collect();
+    let mut owned: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in entities.iter().enumerate() {
+        owned.entry(e.owner.as_str()).or_default().push(i);
+    }
+    let mut per_entity: HashMap<String, Vec<VerifiedRef>> = HashMap::new();
+    for s in services.iter_mut() {
+        let mut refs = Vec::new();
+        for d in s.depends_on.iter_mut() {
+            if !d.generated || d.protocol != "http" {
+                continue;
+            }
+            let callee: Vec<&Entity> = owned
+                .get(d.name.raw.as_str())
+                .into_iter()
+                .flatten()
+                .map(|&i| &entities[i])
+                .collect();
+            d.client = client_code(&d.name, &callee);
+            for e in entities.iter().filter(|e| e.owner == s.name.raw) {
+                for c in &e.columns {
+                    let Some(r) = c.reference.as_ref().filter(|r| !r.foreign_key) else {
+                        continue;
+                    };
+                    if owner_of.get(r.entity.as_str()) != Some(&d.name.raw.as_str()) {
+                        continue;
+                    }
+                    let Some(target) = callee.iter().find(|t| t.name.raw == r.entity) else {
+                        continue;
+                    };
+                    d.client.verifies.push(format!("{}.{}", e.name.raw, c.name));
+                    refs.push(VerifiedRef {
+                        entity: e.name.raw.clone(),
+                        field: c.name.clone(),
+                        target: r.entity.clone(),
+                        service: d.name.raw.clone(),
+                        env_var: d.env_var.clone(),
+                        path: target.code.api_path.clone(),
+                        operation: format!("get_{}", target.name.snake),
+                        int_key: c.py_type == "int",
+                    });
+                }
+            }
+        }
+        // In the order of the entities and their fields, whatever the order of `depends_on`.
+        let order: HashMap<&str, usize> = entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.raw.as_str(), i))
+            .collect();
+        refs.sort_by_key(|r| order.get(r.entity.as_str()).copied());
+        for r in &refs {
+            per_entity
+                .entry(r.entity.clone())
+                .or_default()
+                .push(r.clone());
+        }
+        s.references = refs;
+    }
+    for e in entities.iter_mut() {
+        let mut refs = per_entity.remove(&e.name.raw).unwrap_or_default();
+        refs.sort_by_key(|r| e.columns.iter().position(|c| c.name == r.field));
+        e.code.references = refs;
+    }
+}
+
+fn client_code(callee: &Names, entities: &[&Entity]) -> ClientCode {
+    let mut operations = Vec::new();
+    for e in entities {
+        let one = format!("{}/{{id}}", e.code.api_path);
+        let snake = &e.name.snake;
+        for (kind, method, path) in [
+            ("list", "GET", &e.code.api_path),
+            ("create", "POST", &e.code.api_path),
+            ("get", "GET", &one),
+            ("update", "PATCH", &one),
+            ("delete", "DELETE", &one),
+        ] {
+            operations.push(ClientOperation {
+                name: format!("{kind}_{snake}"),
+                method,
+                path: path.clone(),
+                kind,
+                entity: e.name.raw.clone(),
+            });
+        }
+    }
+    ClientCode {
+        class: format!("{}Client", callee.pascal),
+        provider: format!("{}_client", callee.snake),
+        operations,
+        openapi: format!("{}/openapi.yaml", callee.kebab),
+        verifies: Vec::new(),
     }
 }
 
@@ -418,6 +588,7 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         schema_needs_field: annotated,
         router_order,
         router_ids: Vec::new(),
+        cached_ids: Vec::new(),
         proto_imports,
     }
 }

@@ -45,6 +45,9 @@ pub struct Service {
     pub publishes: Vec<Names>,
     pub consumes: Vec<Names>,
     pub depends_on: Vec<Dependency>,
+    /// References verified through a dependency's API on create and update (microservices:
+    /// a `ref` to an entity owned by a service in `depends_on`); see `pycode::link_calls`.
+    pub references: Vec<super::pycode::VerifiedRef>,
     /// Services (and the gateway) allowed to call it.
     pub callers: Vec<String>,
     pub versions: Vec<Version>,
@@ -101,6 +104,8 @@ pub struct CacheRef {
     pub name: String,
     pub env_var: &'static str,
     pub url: String,
+    /// Lifetime of a row cached by id (the scale preset's `cache.ttl_seconds`).
+    pub ttl_seconds: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +119,11 @@ pub struct Dependency {
     /// Its key in the caller's `/readyz` checks: the service name, or `service.<name>` when
     /// that would clash with a check of the caller's own (`database`, `schema`, `broker`, `cache`).
     pub ready_key: String,
+    /// The callee has generated code (an HTTP API with an OpenAPI contract) rather than an image.
+    pub generated: bool,
+    /// Its typed client: the Python class and one method per endpoint of the callee (filled
+    /// in by `pycode::link_calls`).
+    pub client: super::pycode::ClientCode,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +138,9 @@ pub struct Resilience {
     pub timeout_seconds: f64,
     pub retries: u32,
     pub per_try_timeout: String,
+    /// One try of an outgoing call: the budget over `retries + 1` tries, so that every try
+    /// together fits `timeout_seconds`.
+    pub try_timeout_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,6 +277,7 @@ fn service(
             name: c.name.raw.clone(),
             env_var: "REDIS_URL",
             url: c.url.clone(),
+            ttl_seconds: preset.cache.ttl_seconds,
         });
     let depends_on: Vec<Dependency> = s
         .depends_on
@@ -337,6 +351,7 @@ fn service(
         publishes: s.publishes.iter().map(|t| Names::new(t)).collect(),
         consumes: s.consumes.iter().map(|t| Names::new(t)).collect(),
         depends_on,
+        references: Vec::new(),
         callers,
         has_versions: versions.len() > 1,
         versions,
@@ -345,6 +360,7 @@ fn service(
             timeout_seconds: timeout,
             retries,
             per_try_timeout: format_seconds((timeout / f64::from(retries.max(1))).max(0.1)),
+            try_timeout_seconds: try_timeout(timeout, retries),
         },
         routes,
         env: Vec::new(),
@@ -393,9 +409,17 @@ fn ready_key(name: &str) -> String {
     }
 }
 
+/// The time one try of an outgoing call may take: `timeout / (retries + 1)`, rounded down to
+/// the millisecond so that all tries together never exceed the budget.
+pub fn try_timeout(timeout: f64, retries: u32) -> f64 {
+    let ms = (timeout * 1000.0 / f64::from(retries + 1)).floor().max(1.0);
+    ms / 1000.0
+}
+
 fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
     let n = Names::new(name);
     let (http_port, grpc_port) = ports_of(s);
+    let generated = has_code(s) && s.kind != ServiceKind::Gateway;
     match http_port {
         Some(p) => Dependency {
             env_var: format!("{}_URL", n.upper),
@@ -403,6 +427,8 @@ fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
             protocol: "http",
             port: p,
             ready_key: ready_key(name),
+            generated,
+            client: Default::default(),
             name: n,
         },
         None => {
@@ -413,6 +439,8 @@ fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
                 protocol: "grpc",
                 port: p,
                 ready_key: ready_key(name),
+                generated,
+                client: Default::default(),
                 name: n,
             }
         }
@@ -554,6 +582,7 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     app.publishes = dedup(services.iter().flat_map(|s| s.publishes.clone()).collect());
     app.consumes = dedup(services.iter().flat_map(|s| s.consumes.clone()).collect());
     app.depends_on = Vec::new();
+    app.references = Vec::new();
     app.callers = services
         .iter()
         .filter(|s| s.is_gateway)
@@ -789,5 +818,17 @@ mod tests {
         assert_eq!(format_seconds(5.0), "5s");
         assert_eq!(format_seconds(0.25), "250ms");
         assert_eq!(format_seconds(1.5), "1500ms");
+    }
+
+    #[test]
+    fn every_try_together_fits_the_budget() {
+        assert_eq!(try_timeout(5.0, 3), 1.25);
+        assert_eq!(try_timeout(3.0, 3), 0.75);
+        assert_eq!(try_timeout(2.0, 0), 2.0);
+        // 1 s over 3 tries: 333 ms each, never 334 (3 × 334 ms > 1 s)
+        assert_eq!(try_timeout(1.0, 2), 0.333);
+        for (t, r) in [(5.0, 3), (1.0, 2), (0.7, 6), (10.0, 9)] {
+            assert!(try_timeout(t, r) * f64::from(r + 1) <= t + 1e-9);
+        }
     }
 }

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     aws_region: str = {{ m.cloud.region | quote }}
     request_timeout_seconds: float = {{ svc.resilience.timeout_seconds }}
     request_retries: int = {{ svc.resilience.retries }}
+    # One try of a call to another service: the budget over retries + 1 tries, so that all
+    # tries of one call fit in request_timeout_seconds.
+    request_try_timeout_seconds: float = {{ svc.resilience.try_timeout_seconds }}
+    # Lifetime of a row cached by id (the scale preset's cache.ttl_seconds).
+    cache_ttl_seconds: int = {{ m.preset.cache.ttl_seconds }}
 {%- if svc.database %}
     # From the `{{ m.scale }}` scale preset (blueprints/presets.yaml, `database:`).
     db_statement_timeout_ms: int = {{ svc.database.statement_timeout_ms }}

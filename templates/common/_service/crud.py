@@ -4,19 +4,25 @@
 Errors map to HTTP: a missing row is 404, invalid input 422 (FastAPI), a unique violation or
 deleting a row that is still referenced 409, another constraint violation 422. Lists are pages
 in primary-key order: `?limit=&after=<key>` → `{"items": [...], "next": <key or null>}`.
+References to another service's rows are checked through its API before a write
+(app.references: unknown 422, owner unavailable 503); reads by id go through the cache when one
+is given (app.cache).
 """
 
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.cache import RowCache
+from app.config import get_settings
 from app.db import Base, get_session
 from app.events import publisher
+from app.references import Ref, verify
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -91,9 +97,20 @@ def crud_router(
     read: type[BaseModel],
     page: type[BaseModel],
     publishes: tuple[str, ...] = (),
+    references: tuple[Ref, ...] = (),
+    cache_prefix: str | None = None,
 ) -> APIRouter:
-    """List, create, read, update and delete rows of `model` under `path`."""
+    """List, create, read, update and delete rows of `model` under `path`.
+
+    `references` are checked before a create, and before an update that sends them;
+    `cache_prefix` (`<service>:<table>`) turns on cache-aside for reads by id.
+    """
     router = APIRouter(prefix=path, tags=[name])
+    cache = (
+        RowCache(cache_prefix, get_settings().cache_ttl_seconds)
+        if cache_prefix
+        else None
+    )
     key_type = sa.inspect(model).primary_key[0].type.python_type
 
     def repository(
@@ -125,24 +142,45 @@ def crud_router(
     @router.post(
         "", response_model=read, status_code=201, operation_id=f"create_{name}"
     )
-    def create_row(payload: create, repo: Repo) -> Any:  # type: ignore[valid-type]
-        row = read.model_validate(repo.create(payload.model_dump()))
+    def create_row(payload: create, repo: Repo, request: Request) -> Any:  # type: ignore[valid-type]
+        values = payload.model_dump()
+        verify(references, values, request)
+        row = read.model_validate(repo.create(values))
         for topic in publishes:
             publisher.publish(topic, row.model_dump(mode="json"))
         return row
 
     @router.get("/{id}", response_model=read, operation_id=f"get_{name}")
     def get_row(id: key_type, repo: Repo) -> Any:  # type: ignore[valid-type]
-        return found(repo, id)
+        if cache is None:
+            return found(repo, id)
+        cached = cache.get(id)
+        if cached is not None:
+            return read.model_validate_json(cached)
+        row = read.model_validate(found(repo, id))
+        cache.put(id, row.model_dump_json())
+        return row
 
     @router.patch("/{id}", response_model=read, operation_id=f"update_{name}")
-    def update_row(id: key_type, payload: update, repo: Repo) -> Any:  # type: ignore[valid-type]
+    def update_row(
+        id: key_type,  # type: ignore[valid-type]
+        payload: update,  # type: ignore[valid-type]
+        repo: Repo,
+        request: Request,
+    ) -> Any:
         values = payload.model_dump(exclude_unset=True)
-        return repo.update(found(repo, id), values)
+        row = found(repo, id)
+        verify(references, values, request)
+        updated = repo.update(row, values)
+        if cache is not None:
+            cache.invalidate(id)
+        return updated
 
     @router.delete("/{id}", status_code=204, operation_id=f"delete_{name}")
     def delete_row(id: key_type, repo: Repo) -> Response:  # type: ignore[valid-type]
         repo.delete(found(repo, id))
+        if cache is not None:
+            cache.invalidate(id)
         return Response(status_code=204)
 
     return router

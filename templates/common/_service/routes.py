@@ -4,6 +4,9 @@
 from fastapi import APIRouter
 {% if svc.code.router_order %}
 from app.crud import crud_router
+{%- if svc.references %}
+from app.references import Ref
+{%- endif %}
 
 from . import models, schemas
 {% endif %}
@@ -19,6 +22,18 @@ routers: list[APIRouter] = [
         read=schemas.{{ e.name.pascal }}Read,
         page=schemas.{{ e.name.pascal }}Page,
         publishes=({% for t in e.code.publishes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if e.code.publishes | length == 1 %},{% endif %}),
+{%- if e.code.references | length == 1 %}{% set r = e.code.references | first %}
+        references=(Ref("{{ r.field }}", "{{ r.target }}", "{{ r.service }}", "{{ r.operation }}"),),
+{%- elif e.code.references %}
+        references=(
+{%- for r in e.code.references %}
+            Ref("{{ r.field }}", "{{ r.target }}", "{{ r.service }}", "{{ r.operation }}"),
+{%- endfor %}
+        ),
+{%- endif %}
+{%- if e.code.cache_key_prefix %}
+        cache_prefix="{{ e.code.cache_key_prefix }}",
+{%- endif %}
     ),
 {%- endfor %}
 ]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 {%- endif %}
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -63,3 +64,51 @@ def client() -> Iterator[TestClient]:
 
     with TestClient(app) as test_client:
         yield test_client
+
+
+class FakeService:
+    """A service this one calls, answering from memory through `httpx.MockTransport`.
+
+    Every id exists unless it is in `missing`; while `down`, connections are refused. The
+    requests it received are kept in `requests`.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.missing: set[str] = set()
+        self.down = False
+        self.requests: list[httpx.Request] = []
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        key = request.url.path.rsplit("/", 1)[-1]
+        if key in self.missing:
+            return httpx.Response(404, json={"detail": f"{key} not found"})
+        return httpx.Response(200, json={"id": key})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dependencies() -> dict[str, FakeService]:
+    """Each dependency's typed client, with its real budget and retries, talks to a fake."""
+    from app import clients
+    from app.config import get_settings
+
+    settings = get_settings()
+    fakes: dict[str, FakeService] = {}
+    for name, kind in clients.CLIENT_TYPES.items():
+        fakes[name] = FakeService(name)
+        transport = httpx.MockTransport(fakes[name].answer)
+        clients.install(
+            name,
+            kind(
+                name,
+                f"http://{name}",
+                timeout=settings.request_timeout_seconds,
+                retries=settings.request_retries,
+                try_timeout=settings.request_try_timeout_seconds,
+                transport=transport,
+            ),
+        )
+    return fakes
