@@ -549,7 +549,8 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
             "rabbitmq",
             5672,
             "AMQP_HOST",
-            "rabbitmq".to_owned(),
+            // host:port, so the port is explicit wherever the address is set (compose, ConfigMaps).
+            "rabbitmq:5672".to_owned(),
         ),
         Broker::Sqs => (
             "sqs",

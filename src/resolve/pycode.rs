@@ -51,6 +51,9 @@ pub struct EntityCode {
     pub unique_columns: Vec<String>,
     /// Same-database references: the parent entities a test creates first.
     pub parents: Vec<Parent>,
+    /// References to entities served through the gateway (any database): the rows an
+    /// end-to-end or load test creates first, since references may be verified by their owner.
+    pub gateway_parents: Vec<Parent>,
     /// gRPC message and RPC names.
     pub proto: ProtoNames,
     /// References checked through a dependency's API before a create or update writes.
@@ -323,11 +326,30 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
                 delete: format!("Delete{}", e.name.pascal),
             },
             references: Vec::new(),
+            gateway_parents: Vec::new(),
             cache_key_prefix: by_name
                 .get(e.owner.as_str())
                 .filter(|o| o.cache.is_some())
                 .map(|o| format!("{}:{}", o.name.kebab, e.table)),
         };
+    }
+    let public: HashMap<String, bool> = entities
+        .iter()
+        .map(|e| (e.name.raw.clone(), e.code.public))
+        .collect();
+    for e in entities.iter_mut() {
+        e.code.gateway_parents = e
+            .columns
+            .iter()
+            .filter_map(|c| {
+                let r = c.reference.as_ref()?;
+                (c.code.writable && public.get(&r.entity) == Some(&true)).then(|| Parent {
+                    column: c.name.clone(),
+                    entity: r.entity.clone(),
+                    snake: Names::new(&r.entity).snake,
+                })
+            })
+            .collect();
     }
     // Each published topic goes to the owned entity whose name matches the topic's first
     // segment best (`order.created` → Order), else to the service's first entity.

@@ -115,42 +115,65 @@ def start_redis(sup: Supervisor, run: Path, port: int | None = None) -> Redis:
 class Rabbit:
     proc: Proc
     port: int
+    epmd: Proc
+
+
+def traversable(path: Path) -> None:
+    """Let a service user reach `path` (a mktemp folder is 0700)."""
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o711)
 
 
 def start_rabbitmq(sup: Supervisor, run: Path, port: int | None = None) -> Rabbit:
-    """A throwaway RabbitMQ node with its own epmd, node name, ports and folders."""
+    """A throwaway RabbitMQ node: its own epmd (in the foreground, so it is ours to stop), node
+    name, ports and folders. Debian's wrapper runs the node as the `rabbitmq` user."""
     home = run / "rabbitmq"
     (home / "mnesia").mkdir(parents=True, exist_ok=True)
     (home / "log").mkdir(exist_ok=True)
     port = port or free_port()
-    epmd, dist = free_port(), free_port()
+    epmd_port, dist = free_port(), free_port()
+    logs = run / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
     conf = home / "rabbitmq.conf"
     conf.write_text(
         f"listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n"
         "default_user = guest\ndefault_pass = guest\n"
     )
     (home / "enabled_plugins").write_text("[].\n")
-    env = base_env() | {
-        "HOME": str(home),
+    traversable(home)
+    uid = pwd.getpwnam("rabbitmq").pw_uid
+    for path in [home, *home.rglob("*")]:
+        os.chown(path, uid, -1)
+    erl = base_env() | {"ERL_EPMD_PORT": str(epmd_port), "ERL_EPMD_ADDRESS": "127.0.0.1", "HOME": str(home)}
+    epmd = Proc("epmd", [shutil.which("epmd") or "/usr/bin/epmd", "-port", str(epmd_port), "-address", "127.0.0.1"],
+                erl, home, run / "logs" / "epmd.log", user="rabbitmq")
+    sup.start(epmd)
+    wait_for(lambda: port_open(epmd_port), 10)
+    env = erl | {
         "RABBITMQ_NODENAME": f"systest{port}@localhost",
         "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
         "RABBITMQ_NODE_PORT": str(port),
         "RABBITMQ_DIST_PORT": str(dist),
-        "ERL_EPMD_PORT": str(epmd),
-        "ERL_EPMD_ADDRESS": "127.0.0.1",
         "RABBITMQ_MNESIA_BASE": str(home / "mnesia"),
         "RABBITMQ_LOG_BASE": str(home / "log"),
         "RABBITMQ_CONFIG_FILE": str(conf.with_suffix("")),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(home / "enabled_plugins"),
         "RABBITMQ_PID_FILE": str(home / "pid"),
         "RABBITMQ_LOGS": "-",
+        "ERL_CRASH_DUMP": str(home / "log" / "erl_crash.dump"),
     }
-    proc = Proc("rabbitmq", ["/usr/sbin/rabbitmq-server"], env, home, run / "logs" / "rabbitmq.log")
+    # The node script itself, run as `rabbitmq` in the foreground (Debian's /usr/sbin wrapper
+    # goes through su and redirects the output away).
+    proc = Proc("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env, home, run / "logs" / "rabbitmq.log",
+                user="rabbitmq")
     sup.start(proc)
-    # epmd is started by the node in its own session: start it ourselves first so it is ours.
     if not wait_for(lambda: port_open(port), 90, interval=0.5):
         raise RuntimeError(f"rabbitmq did not start:\n{proc.log_tail()}")
-    return Rabbit(proc, port)
+    return Rabbit(proc, port, epmd)
 
 
 @dataclass

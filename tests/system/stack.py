@@ -245,11 +245,9 @@ class Stack:
         for name in self.broker_names():
             port = self.endpoints[name]
             if self.kinds[name] == "rabbitmq":
-                if self.rabbit is None:
-                    self.rabbit = backing.start_rabbitmq(self.sup, self.run, port)
-                else:
-                    self.sup.start(self.rabbit.proc)
-                    wait_for(lambda: port_open(port), 90, interval=0.5)
+                # A fresh node each time (new epmd and distribution ports; the AMQP port and the
+                # data folder stay): Erlang's ports of the node just stopped may still be held.
+                self.rabbit = backing.start_rabbitmq(self.sup, self.run, port)
             else:
                 if self.tansu is None or not self.tansu.exists():
                     raise RuntimeError("no Kafka-protocol broker binary (tansu); run scripts/system-test.sh")
@@ -260,9 +258,11 @@ class Stack:
                     wait_for(lambda: port_open(port), 30)
 
     def stop_broker(self) -> None:
-        for proc in (self.rabbit.proc if self.rabbit else None, self.kafka.proc if self.kafka else None):
-            if proc is not None:
-                self.sup.stop(proc)
+        procs = [self.kafka.proc] if self.kafka else []
+        if self.rabbit:
+            procs += [self.rabbit.proc, self.rabbit.epmd]
+        for proc in procs:
+            self.sup.stop(proc)
 
     def wait_live(self, timeout: float = 60) -> dict[str, str]:
         """Each app's /healthz; a process that exited is reported at once, with its log."""

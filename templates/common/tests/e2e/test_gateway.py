@@ -37,7 +37,7 @@ def {{ e.name.snake }}_payload(gateway: httpx.Client) -> dict[str, Any]:
     return {
 {%- for c in e.columns %}{% if c.code.writable %}
 {%- set_global parent = "" %}
-{%- for p in e.code.parents %}{% if p.column == c.name %}{% set_global parent = p.snake %}{% endif %}{% endfor %}
+{%- for p in e.code.gateway_parents %}{% if p.column == c.name %}{% set_global parent = p.snake %}{% endif %}{% endfor %}
 {%- if parent %}
         "{{ c.name }}": {{ parent }}_id(gateway),
 {%- else %}

@@ -57,7 +57,7 @@ class ApiUser(HttpUser):
         return {
 {%- for c in e.columns %}{% if c.code.writable %}
 {%- set_global parent = "" %}
-{%- for p in e.code.parents %}{% if p.column == c.name %}{% set_global parent = p.snake %}{% endif %}{% endfor %}
+{%- for p in e.code.gateway_parents %}{% if p.column == c.name %}{% set_global parent = p.snake %}{% endif %}{% endfor %}
 {%- if parent %}
             "{{ c.name }}": self.{{ parent }}_key(),
 {%- else %}
