@@ -13,6 +13,7 @@ mod presets;
 pub mod pycode;
 mod services;
 
+pub use data::table_name;
 pub use presets::Preset;
 
 use crate::blueprint::{ArchType, Blueprint};
