@@ -12,6 +12,8 @@
 //! | `comment` | a `#`, `//` or `--` comment | one line: line breaks and controls become spaces |
 //! | `hcl` / `hcl_in` | HCL `"…"` string / its inside | as JSON, plus `${` → `$${` and `%{` → `%%{` (no interpolation or directive) |
 //! | `yaml` | YAML double-quoted scalar | JSON string syntax (a subset of YAML 1.2), separators escaped |
+//! | `yaml_in` | inside a YAML double-quoted scalar | the same, without the quotes |
+//! | `gha` / `gha_in` | a GitHub Actions workflow value / its inside | `yaml`, and `${{` written as `${{ '${{' }}` (no expression) |
 //! | `toml` | TOML basic string | quotes; escapes `\`, `"` and every control character, DEL included |
 //! | `sql_lit` / `sql_ident` | SQL `'…'` literal / `"…"` identifier | the quote doubled; NUL removed |
 //! | `nginx` | nginx quoted argument | quotes; escapes `\` and `"`; `$` written `%24` (nginx has no escape for it) |
@@ -110,6 +112,22 @@ pub fn yaml(s: &str) -> String {
     quoted(body)
 }
 
+pub fn yaml_in(s: &str) -> String {
+    let mut body = String::with_capacity(s.len() + 2);
+    json_body(s, &mut body);
+    body
+}
+
+/// GitHub Actions evaluates `${{ … }}` in workflow values after YAML has been read, so YAML
+/// escaping alone cannot stop it: `${{` is written as the expression `${{ '${{' }}`.
+pub fn gha_in(s: &str) -> String {
+    yaml_in(s).replace("${{", "${{ '${{' }}")
+}
+
+pub fn gha(s: &str) -> String {
+    quoted(gha_in(s))
+}
+
 pub fn toml(s: &str) -> String {
     // TOML basic strings take the same escapes; DEL is a control character, escaped above.
     yaml(s)
@@ -179,6 +197,9 @@ pub const ESCAPERS: &[(&str, Escaper)] = &[
     ("hcl", hcl),
     ("hcl_in", hcl_in),
     ("yaml", yaml),
+    ("yaml_in", yaml_in),
+    ("gha", gha),
+    ("gha_in", gha_in),
     ("toml", toml),
     ("sql_lit", sql_lit),
     ("sql_ident", sql_ident),
@@ -235,6 +256,7 @@ mod tests {
         assert_eq!(md("# Title [x](y) <b>"), "\\# Title \\[x\\](y) \\<b\\>");
         assert_eq!(md("- item\nnext"), "\\- item next");
         assert_eq!(md("1. first"), "1\\. first");
+        assert_eq!(gha("${{ secrets.X }}"), "\"${{ '${{' }} secrets.X }}\"");
         assert_eq!(toml("a\u{7f}\"b"), "\"a\\u007F\\\"b\"");
     }
 }
