@@ -17,31 +17,12 @@ use std::collections::BTreeMap;
 /// `datetime`, `sa`, …), use them as type names in the class body that declares the field
 /// (`int`, `str`, …), or reserve them (SQLAlchemy's `metadata`, pydantic's `model_*`).
 const SHADOWING_FIELDS: &[&str] = &[
-    "uuid",
-    "datetime",
-    "date",
-    "time",
-    "timezone",
-    "decimal",
-    "sa",
-    "json",
-    "typing",
-    "any",
-    "annotated",
-    "str",
-    "int",
-    "float",
-    "bool",
-    "bytes",
-    "dict",
-    "list",
-    "object",
-    "type",
-    "metadata",
-    "registry",
-    "query",
-    "self",
-    "cls",
+    // Imported by the generated models and schemas, used again below the field.
+    "uuid", "datetime", "date", "sa",
+    // Type names in the annotations of the same class body.
+    "str", "int", "float", "bool", "bytes", "dict", "list",
+    // Reserved by SQLAlchemy's declarative base.
+    "metadata", "registry",
 ];
 
 /// AWS region: `eu-west-1`, `us-gov-west-1`, `ap-southeast-4`.
@@ -129,6 +110,9 @@ impl Check<'_> {
                         &format!("uq_{table}_{field}"),
                         "unique constraint name",
                     );
+                }
+                if matches!(f.ty, fields::FieldType::Enum(_)) {
+                    self.pg_len(&fp, &format!("ck_{table}_{field}"), "check constraint name");
                 }
                 if matches!(f.ty, fields::FieldType::Ref(_)) {
                     self.pg_len(
