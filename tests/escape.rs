@@ -581,3 +581,24 @@ fn a_wildcard_host_is_a_quoted_host_and_moves_one_level_down_per_environment() {
     }
     assert!(seen > 0, "no environment host `*.dev.example.com`");
 }
+
+#[test]
+fn diagnostics_never_print_a_control_character() {
+    let text = "version: 1\nname: shop\nservices:\n  \"us\\u001b[31mers\": {}\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    assert!(d.items.iter().any(|x| x.code == "E0180"));
+    for x in &d.items {
+        let all = format!("{} {} {:?}", x.message, x.path, x.help);
+        assert!(!all.contains('\u{1b}'), "{all}");
+        assert!(
+            x.message.contains("\\u{1b}") || x.path.contains("\\u{1b}"),
+            "{all}"
+        );
+    }
+    // A raw control character in the file: the quoted source line shows U+FFFD instead.
+    let raw = "version: 1\nname: shop\nservices:\n  users:\n    description: a\u{1b}[31mb\n";
+    let d = blueprint::load(raw, "bp.yaml").diagnostics;
+    let shown = codex_system_design::diagnostic::human::report(&d, Some(raw), false);
+    assert!(d.has_errors() && !shown.contains('\u{1b}'), "{shown}");
+    assert!(shown.contains('\u{fffd}'), "{shown}");
+}
