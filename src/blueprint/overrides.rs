@@ -37,6 +37,13 @@ pub fn read(
     out
 }
 
+/// The preset of `scale` with the (already read) overrides merged in.
+pub fn effective(scale: Scale, overrides: &Map<String, J>) -> J {
+    let mut p = presets().get(scale.as_str()).cloned().unwrap_or(J::Null);
+    merge(&mut p, &J::Object(overrides.clone()));
+    p
+}
+
 fn merge(base: &mut J, over: &J) {
     match (base, over) {
         (J::Object(b), J::Object(o)) => {

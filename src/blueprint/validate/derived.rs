@@ -235,6 +235,10 @@ impl Check<'_> {
         };
         let prefix = format!("{}-{env}", bp.name);
         let envs_written = self.src.has("environments");
+        let replicas = crate::blueprint::overrides::effective(bp.scale, &bp.overrides)
+            .pointer("/database/read_replicas")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
         let mut checks: Vec<(String, String, &str, &str, usize)> = Vec::new();
         let mut add =
             |path: String, name: String, what: &'static str, of: &'static str, max: usize| {
@@ -284,13 +288,15 @@ impl Check<'_> {
                     "RDS",
                     63,
                 ));
-                checks.push((
-                    path.clone(),
-                    format!("{id}-replica-9"),
-                    "RDS read replica identifier",
-                    "RDS",
-                    63,
-                ));
+                if replicas > 0 {
+                    checks.push((
+                        path.clone(),
+                        format!("{id}-replica-{replicas}"),
+                        "RDS read replica identifier",
+                        "RDS",
+                        63,
+                    ));
+                }
                 checks.push((
                     path,
                     format!("{id}-rds-monitoring"),
@@ -299,14 +305,20 @@ impl Check<'_> {
                     64,
                 ));
             }
-            for s in bp.services.keys() {
-                checks.push((
-                    format!("services.{s}"),
-                    format!("{prefix}-{}", s.to_kebab_case()),
-                    "IAM role name",
-                    "IAM",
-                    64,
-                ));
+            // One IAM role per workload: the monolith's app, or each service that runs.
+            let workloads: Vec<(String, String)> = if bp.arch == ArchType::Monolith {
+                vec![("name".into(), format!("{}-app", bp.name))]
+            } else {
+                bp.services
+                    .iter()
+                    .filter(|(_, s)| {
+                        s.kind != ServiceKind::Gateway || s.image.is_some() || s.language.is_some()
+                    })
+                    .map(|(n, _)| (format!("services.{n}"), n.to_kebab_case()))
+                    .collect()
+            };
+            for (path, w) in workloads {
+                checks.push((path, format!("{prefix}-{w}"), "IAM role name", "IAM", 64));
             }
         }
         for c in bp.caches.keys() {
@@ -367,6 +379,41 @@ impl Check<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        crate::blueprint::load(text, "t.yaml")
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn database_identifiers_are_measured_with_the_longest_environment() {
+        // `shop-staging-` + 36 + `-rds-monitoring` = 64 fits IAM; with `production` it does not.
+        let db = "a".repeat(36);
+        let bp = |envs: &str| {
+            format!(
+                "version: 1\nname: shop\nenvironments: [{envs}]\nservices:\n  users:\n    database: {db}\ndatabases:\n  {db}: {{}}\n"
+            )
+        };
+        assert!(!codes(&bp("dev, staging")).contains(&"E0186"));
+        let loaded = crate::blueprint::load(&bp("dev, production"), "t.yaml");
+        let d = loaded
+            .diagnostics
+            .items
+            .iter()
+            .find(|d| d.code == "E0186")
+            .unwrap();
+        assert!(
+            d.message
+                .contains(&format!("shop-production-{db}-rds-monitoring")),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.path, format!("databases.{db}"));
+    }
 
     #[test]
     fn regions() {
