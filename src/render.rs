@@ -1,6 +1,9 @@
 //! Render stage: planned files → file contents. Pure: no I/O beyond reading the template set it
 //! is given. Templates are Tera 2 with autoescape off; case filters come from heck so templates
-//! never spell a name by hand. Every output is LF-only and ends with exactly one newline.
+//! never spell a name by hand; escapers by output language come from [`escape`] and wrap every
+//! free-text or user-chosen blueprint value a template prints. Every output is LF-only and ends with exactly one newline.
+
+pub mod escape;
 
 use crate::plan::{Collection, PlannedFile, header_for};
 use crate::resolve::Model;
@@ -236,6 +239,7 @@ fn case_filter(f: fn(&str) -> String) -> impl Fn(Cow<'_, str>, Kwargs, &State) -
 }
 
 fn register_filters(tera: &mut Tera) {
+    escape::register(tera);
     tera.register_filter("kebab", case_filter(|s| s.to_kebab_case()));
     tera.register_filter("snake", case_filter(|s| s.to_snake_case()));
     tera.register_filter("pascal", case_filter(|s| s.to_pascal_case()));

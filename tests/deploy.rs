@@ -316,7 +316,7 @@ fn monolith_is_one_app_behind_an_ingress_without_istio() {
     let overlay =
         std::fs::read_to_string(root.join("deploy/k8s/overlays/dev/kustomization.yaml")).unwrap();
     assert!(overlay.contains("namespace: shop-dev"));
-    assert!(overlay.contains("value: dev.shop.example.com"));
+    assert!(overlay.contains("value: \"dev.shop.example.com\""));
 }
 
 #[test]

@@ -7,7 +7,9 @@
 
 pub mod fields;
 pub mod node;
+pub mod overrides;
 pub mod schema;
+pub mod text;
 pub mod validate;
 
 use crate::diagnostic::Diagnostics;
@@ -297,6 +299,11 @@ impl SourceMap {
         }
     }
 
+    /// Whether the blueprint wrote a value at exactly `path`.
+    pub fn has(&self, path: &str) -> bool {
+        self.places.contains_key(path)
+    }
+
     /// Position of the key at `path` (for "unknown key" and "duplicate" reports).
     pub fn key(&self, path: &str) -> Loc {
         match self.places.get(path) {
@@ -324,6 +331,7 @@ pub fn load(source: &str, file: &str) -> Loaded {
             None
         }
         Ok(root) => {
+            text::check(&root, &mut diagnostics);
             let bp = schema::read(&root, &mut sources, &mut diagnostics);
             if let Some(bp) = &bp {
                 validate::check(bp, &sources, &mut diagnostics);

@@ -126,7 +126,7 @@ pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
         bp.ci = r.ci(n);
     }
     if let Some(n) = get("overrides") {
-        bp.overrides = r.overrides(n);
+        bp.overrides = r.overrides(n, bp.scale);
     }
     Some(bp)
 }
@@ -567,7 +567,16 @@ impl Reader<'_> {
                     }
                     let mut t = Topic::default();
                     for (k, v) in r.map(n, p, &["partitions"])? {
-                        t.partitions = r.uint(v, &join(p, k), 1000).map(|x| x as u32);
+                        let kp = join(p, k);
+                        t.partitions = r.uint(v, &kp, 1000).map(|x| x as u32);
+                        if t.partitions == Some(0) {
+                            r.push(
+                                Diagnostic::error("E0005", kp.as_str(), "a topic needs at least one partition")
+                                    .with_help("use a whole number from 1 to 1000, or leave `partitions` out for the scale preset's")
+                                    .at(v.loc),
+                            );
+                            t.partitions = None;
+                        }
                     }
                     Some(t)
                 });
@@ -625,32 +634,8 @@ impl Reader<'_> {
         c
     }
 
-    fn overrides(&mut self, n: &Node) -> serde_json::Map<String, serde_json::Value> {
-        match to_json(n) {
-            serde_json::Value::Object(m) => m,
-            _ => {
-                self.wrong_type(n, "overrides", "a mapping of preset keys");
-                serde_json::Map::new()
-            }
-        }
-    }
-}
-
-fn to_json(n: &Node) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &n.value {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::Float(f) => J::from(*f),
-        Value::Str(s) => J::from(s.clone()),
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.name.clone(), to_json(v)))
-                .collect(),
-        ),
+    fn overrides(&mut self, n: &Node, scale: Scale) -> serde_json::Map<String, serde_json::Value> {
+        super::overrides::read(n, scale, self.sources, self.diags)
     }
 }
 

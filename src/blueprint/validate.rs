@@ -12,6 +12,7 @@
 //! [`usage`] (unused and shared resources).
 
 mod data;
+mod derived;
 mod graph;
 mod names;
 mod services;
@@ -40,6 +41,7 @@ pub fn check(bp: &Blueprint, src: &SourceMap, diags: &mut Diagnostics) {
     v.service_rules();
     v.usage();
     v.type_rules();
+    v.derived();
 }
 
 /// Did-you-mean hints computed per run; beyond this, help lines name the section to look in.

@@ -74,6 +74,14 @@ pub fn render(d: &Diagnostic, source: Option<&str>, color: bool) -> String {
         let gutter = d.line.to_string();
         let pad = " ".repeat(gutter.len());
         let (text, col) = window(full, (d.column.max(1) - 1) as usize);
+        // A control character in the file is shown as U+FFFD, one column like the original.
+        let text: String = text
+            .chars()
+            .map(|c| match crate::blueprint::text::forbidden(c, true) {
+                Some(_) => '\u{fffd}',
+                None => c,
+            })
+            .collect();
         // Tabs keep their width in the caret line so the caret lands under the token.
         let lead: String = text
             .chars()

@@ -142,6 +142,13 @@ impl Diagnostics {
             if d.file.is_empty() {
                 d.file = file.to_owned();
             }
+            // Messages quote blueprint text: no control character reaches a terminal.
+            for text in [&mut d.message, &mut d.path]
+                .into_iter()
+                .chain(d.help.as_mut())
+            {
+                printable(text);
+            }
         }
         // Diagnostics without a position (whole-file problems) come first.
         self.items.sort_by(|a, b| {
@@ -200,6 +207,24 @@ pub fn suggest(word: &str, candidates: &[&str]) -> String {
         ),
         None => format!("expected one of: {}", candidates.join(", ")),
     }
+}
+
+/// Control and bidirectional characters written as `\u{..}` escapes, in place; text that has
+/// none is left as it is.
+pub fn printable(text: &mut String) {
+    if !text
+        .chars()
+        .any(|c| crate::blueprint::text::forbidden(c, true).is_some())
+    {
+        return;
+    }
+    *text = text
+        .chars()
+        .map(|c| match crate::blueprint::text::forbidden(c, true) {
+            Some(_) => c.escape_unicode().to_string(),
+            None => c.to_string(),
+        })
+        .collect();
 }
 
 #[cfg(test)]

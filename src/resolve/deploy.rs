@@ -299,7 +299,11 @@ pub fn resolve(
         .map(|e| {
             let h = match &host {
                 Some(h) if e.is_prod => h.clone(),
-                Some(h) => format!("{}.{h}", e.name),
+                // A wildcard stays a wildcard, one level down: `*.dev.example.com`.
+                Some(h) => match h.strip_prefix("*.") {
+                    Some(rest) => format!("*.{}.{rest}", e.name),
+                    None => format!("{}.{h}", e.name),
+                },
                 None => format!("{}.{}.local", e.name, system.kebab),
             };
             (

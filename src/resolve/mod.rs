@@ -14,7 +14,7 @@ pub mod pycode;
 pub mod pydeps;
 mod services;
 
-pub use data::constraint;
+pub use data::{constraint, table_name};
 pub use presets::Preset;
 
 use crate::blueprint::{ArchType, Blueprint};

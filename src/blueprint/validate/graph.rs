@@ -10,6 +10,25 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Most cycles reported in one run; each is printed whole.
 const MAX_CYCLES: usize = 20;
 
+/// A gateway route prefix: `/`, then segments of URL-safe characters (RFC 3986 unreserved), no
+/// empty, `.` or `..` segment. It lands in nginx, Terraform, Istio and Python as a plain token.
+pub fn is_route_path(p: &str) -> bool {
+    let Some(rest) = p.strip_prefix('/') else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    p.len() <= 200
+        && (rest.is_empty()
+            || rest.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+            }))
+}
+
 /// Whether a service answers HTTP: not a worker, and not grpc-only.
 fn serves_http(s: &Service) -> bool {
     s.kind != ServiceKind::Worker
@@ -92,15 +111,15 @@ impl Check<'_> {
                 ),
                 Some(_) => {}
             }
-            if !r.path.starts_with('/') || r.path.contains(char::is_whitespace) {
+            if !is_route_path(&r.path) {
                 self.err(
                     "E0105",
                     format!("{p}.routes[{i}].path"),
                     format!(
-                        "route path `{}` must start with `/` and contain no spaces",
+                        "route path `{}` must start with `/` and hold only letters, digits, `/`, `-`, `_`, `.` and `~`",
                         r.path
                     ),
-                    "write it as `/api/...`".into(),
+                    "write it as `/api/...` (a path prefix: no spaces, quotes, `$`, `{`, `%` or query string)".into(),
                 );
             }
             let normalized = r.path.trim_end_matches('/');

@@ -168,7 +168,7 @@ impl Check<'_> {
     }
 
     /// `user-service` and `user_service` become the same Python module and env var.
-    fn collisions(&mut self, section: &str, list: &[&str]) {
+    pub(super) fn collisions(&mut self, section: &str, list: &[&str]) {
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for name in list {
             let folded = name.to_snake_case();
@@ -195,6 +195,11 @@ fn reserved(name: &str, section: &str) -> Option<&'static str> {
     }
     if INFRA_NAMES.contains(&name) {
         return Some("the generated infrastructure already uses this host name");
+    }
+    if section == "services" && name == "default" {
+        return Some(
+            "Kubernetes gives every namespace a `default` ServiceAccount, which this service's identity would share",
+        );
     }
     if section == "services" && PYTHON_KEYWORDS.contains(&name.to_snake_case().as_str()) {
         return Some("it is a Python keyword, and services become Python packages");

@@ -43,7 +43,12 @@ pub fn is_image_ref(s: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         && path
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b));
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/:".contains(&b))
+        // `:` only as the registry's port (`host:5000/app`): `app:1:2` has two tags.
+        && path
+            .split('/')
+            .enumerate()
+            .all(|(i, seg)| !seg.contains(':') || (i == 0 && path.contains('/') && seg.matches(':').count() == 1));
     let tag_ok = tag.is_none_or(|t| {
         !t.is_empty()
             && t.len() <= 128
@@ -280,6 +285,9 @@ mod tests {
             "a b",
             "acme//app",
             "app@sha256:xyz",
+            "acme/app:1.0:2.0",
+            "app:1:2",
+            "localhost:5000:1/app",
         ] {
             assert!(!is_image_ref(bad), "{bad}");
         }

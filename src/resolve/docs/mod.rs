@@ -303,7 +303,7 @@ mod tests {
         let name = "a-very-long-system-name-of-forty-chars-x";
         assert_eq!(name.len(), 40);
         let m = model(&format!(
-            "version: 1\nname: {name}\ntype: microservices\nservices:\n  billing:\n    language: python\n  invoicing:\n    language: python\n"
+            "version: 1\nname: {name}\ntype: microservices\nenvironments: [dev, prod]\nservices:\n  billing:\n    language: python\n  invoicing:\n    language: python\n"
         ));
         let uids: Vec<&str> = m
             .docs

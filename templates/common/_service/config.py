@@ -11,7 +11,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-{% for e in svc.env %}    {{ e.name | lower }}: str = {{ e.value | quote }}
+{% for e in svc.env %}    {{ e.name | lower }}: str = {{ e.value | py_str }}
 {% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.name | lower }}: str = "postgresql://{{ svc.database.user }}@localhost:5432/{{ svc.database.db_name }}"
 {% else %}    {{ s.name | lower }}: str = ""
 {% endif %}{% endfor %}{% if not svc.cache %}    redis_url: str = ""
@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 {% endif %}{% if not m.observability.tracing %}    otel_exporter_otlp_endpoint: str = ""
     otel_service_name: str = {{ svc.name.kebab | quote }}
 {% endif %}    otel_sdk_disabled: bool = False
-    aws_region: str = {{ m.cloud.region | quote }}
+    aws_region: str = {{ m.cloud.region | py_str }}
     request_timeout_seconds: float = {{ svc.resilience.timeout_seconds }}
     request_retries: int = {{ svc.resilience.retries }}
     # One try of a call to another service: the budget over retries + 1 tries, so that all

@@ -1,5 +1,5 @@
 {{ header }}
-"""{{ svc.name.title }}: {{ svc.description }}.
+"""{{ svc.name.title }}: {{ svc.description | py_doc }}.
 
 Run with `uvicorn app.main:app --host 0.0.0.0 --port {{ svc.port }}`; SIGTERM drains requests,
 stops the event consumers and closes connections (graceful shutdown). Start-up does not wait for
@@ -77,8 +77,8 @@ def create_app() -> FastAPI:
     setup_logging(settings.log_level)
     app = FastAPI(
         title="{{ svc.name.raw }}",
-        version="{{ svc.image_tag }}",
-        description={{ svc.description | quote }},
+        version={{ svc.image_tag | py_str }},
+        description={{ svc.description | py_str }},
         lifespan=lifespan,
     )
     instrument(app)

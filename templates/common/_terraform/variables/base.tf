@@ -22,7 +22,7 @@ variable "environment" {
 variable "region" {
   description = "AWS region."
   type        = string
-  default     = "{{ m.cloud.region }}"
+  default     = {{ m.cloud.region | hcl }}
 
   validation {
     condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))

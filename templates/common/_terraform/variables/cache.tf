@@ -1,7 +1,7 @@
 variable "cache_node_type" {
   description = "ElastiCache node type (scale {{ m.scale }})."
   type        = string
-  default     = "{{ m.preset.cache.node_type }}"
+  default     = {{ m.preset.cache.node_type | hcl }}
 
   validation {
     condition     = startswith(var.cache_node_type, "cache.")

@@ -12,7 +12,7 @@ variable "vpc_cidr" {
 variable "availability_zones" {
   description = "Availability zones the subnets span, pinned by name (at least two)."
   type        = list(string)
-  default     = [{% for z in ["a", "b", "c"] %}{% if m.scale != "small" or not loop.last %}{% if not loop.first %}, {% endif %}"{{ m.cloud.region }}{{ z }}"{% endif %}{% endfor %}]
+  default     = [{% for z in ["a", "b", "c"] %}{% if m.scale != "small" or not loop.last %}{% if not loop.first %}, {% endif %}"{{ m.cloud.region | hcl_in }}{{ z }}"{% endif %}{% endfor %}]
 
   validation {
     condition     = length(var.availability_zones) >= 2 && alltrue([for z in var.availability_zones : startswith(z, var.region)])

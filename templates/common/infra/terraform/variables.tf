@@ -27,7 +27,7 @@ variable "kubernetes_version" {
 variable "node_instance_types" {
   description = "EC2 instance types of the cluster's node group (scale {{ m.scale }})."
   type        = list(string)
-  default     = ["{{ m.preset.cluster.instance_type }}"]
+  default     = [{{ m.preset.cluster.instance_type | hcl }}]
 
   validation {
     condition     = length(var.node_instance_types) > 0
@@ -72,7 +72,7 @@ variable "node_max_size" {
 variable "db_instance_class" {
   description = "RDS instance class of every database (scale {{ m.scale }})."
   type        = string
-  default     = "{{ m.preset.database.instance_class }}"
+  default     = {{ m.preset.database.instance_class | hcl }}
 
   validation {
     condition     = startswith(var.db_instance_class, "db.")
@@ -150,7 +150,7 @@ variable "broker_count" {
 variable "broker_instance_type" {
   description = "Instance type of the message brokers."
   type        = string
-  default     = "{% if m.messaging.is_kafka %}{{ m.preset.messaging.instance_type }}{% elif m.scale == "small" %}mq.t3.micro{% else %}mq.m5.large{% endif %}"
+  default     = "{% if m.messaging.is_kafka %}{{ m.preset.messaging.instance_type | hcl_in }}{% elif m.scale == "small" %}mq.t3.micro{% else %}mq.m5.large{% endif %}"
 }
 {%- endif %}
 {%- if m.messaging and m.messaging.is_kafka %}

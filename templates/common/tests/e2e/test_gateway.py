@@ -2,7 +2,7 @@
 """End-to-end checks through the gateway of a running {{ m.name.raw }} deployment.
 
 Skipped unless E2E_GATEWAY_URL is set, e.g.
-    E2E_GATEWAY_URL=https://{% if m.ingress %}{{ m.ingress.host }}{% else %}localhost:8080{% endif %} pytest tests/e2e
+    E2E_GATEWAY_URL=https://{% if m.ingress %}{{ m.ingress.host | py_doc }}{% else %}localhost:8080{% endif %} pytest tests/e2e
 """
 
 import os

@@ -2,7 +2,7 @@
 """Load test of every public route of {{ m.name.raw }} through the gateway.
 
     pip install locust==2.47.0
-    locust -f tests/load/locustfile.py --host https://{% if m.ingress %}{{ m.ingress.host }}{% else %}localhost:8080{% endif %}
+    locust -f tests/load/locustfile.py --host https://{% if m.ingress %}{{ m.ingress.host | py_doc }}{% else %}localhost:8080{% endif %}
 
 Targets for scale `{{ m.scale }}`: {{ m.preset.targets.rps }} rps, p95 < {{ m.preset.targets.p95_ms }} ms.
 """

@@ -1,2 +1,2 @@
 {{ header }}
-"""{{ m.name.title }} functions: {{ m.description }}."""
+"""{{ m.name.title }} functions: {{ m.description | py_doc }}."""

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://postgres@localhost:5432/{{ m.name.snake }}"
     # Prefix of the SQS queue names events are sent to; empty keeps events in memory.
     events_queue_prefix: str = ""
-    aws_region: str = "{{ m.cloud.region }}"
+    aws_region: str = {{ m.cloud.region | py_str }}
 
 
 @lru_cache

@@ -113,8 +113,8 @@ def sqs_event(*bodies: tuple[str, str]) -> dict[str, Any]:
                 "attributes": {"ApproximateReceiveCount": "1"},
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:{{ m.cloud.region }}:123456789012:queue",
-                "awsRegion": "{{ m.cloud.region }}",
+                "eventSourceARN": "arn:aws:sqs:{{ m.cloud.region | py_in }}:123456789012:queue",
+                "awsRegion": {{ m.cloud.region | py_str }},
             }
             for message_id, body in bodies
         ]

@@ -204,7 +204,7 @@ module "function_{{ f.name.snake }}" {
 
   environment = [
 {%- for v in f.env %}{% if v.name in ["SERVICE_NAME", "LOG_LEVEL", "OTEL_SERVICE_NAME"] %}
-    { name = {{ v.name | quote }}, value = {{ v.value | quote }} },
+    { name = {{ v.name | quote }}, value = {{ v.value | hcl }} },
 {%- endif %}{% endfor %}
 {%- for i in s.entity_ids %}{% set e = m.entities[i] %}
     { name = "{{ e.table | shouty }}_TABLE", value = module.table_{{ e.name.snake }}.name },
@@ -229,8 +229,8 @@ module "api" {
 
   routes = [
 {%- for f in m.functions %}{% if f.trigger == "http" %}{% for r in f.routes %}
-    { route_key = "ANY {{ r }}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
-    { route_key = "ANY {{ r }}/{proxy+}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
+    { route_key = "ANY {{ r | hcl_in }}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
+    { route_key = "ANY {{ r | hcl_in }}/{proxy+}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
 {%- endfor %}{% endif %}{% endfor %}
   ]
 }

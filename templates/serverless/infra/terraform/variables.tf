@@ -21,7 +21,7 @@ variable "artifact_bucket" {
 variable "function_version" {
   description = "Version of the function packages to deploy (the services' version)."
   type        = string
-  default     = "{% for s in m.services %}{% if m.functions | length > 0 and s.name.raw == m.functions[0].service %}{{ s.image_tag }}{% endif %}{% endfor %}"
+  default     = "{% for s in m.services %}{% if m.functions | length > 0 and s.name.raw == m.functions[0].service %}{{ s.image_tag | hcl_in }}{% endif %}{% endfor %}"
 }
 
 variable "function_memory_mb" {

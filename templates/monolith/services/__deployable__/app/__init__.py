@@ -1,2 +1,2 @@
 {{ header }}
-"""{{ deployable.name.title }}: {{ m.description }} (one app, a module per service)."""
+"""{{ deployable.name.title }}: {{ m.description | py_doc }} (one app, a module per service)."""

@@ -1,2 +1,2 @@
 {{ header }}
-"""The {{ service.name.raw }} service: {{ service.description }}."""
+"""The {{ service.name.raw }} service: {{ service.description | py_doc }}."""
