@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs all tests (see README). On a fresh Debian machine it installs what it
-# needs: the validators' Python venv (PyPI), PostgreSQL/shellcheck/promtool (Debian), Rust crates.
+# needs: the validators' Python venv (PyPI), PostgreSQL/shellcheck/promtool (Debian), Rust crates;
+# the system test adds Redis/RabbitMQ/nginx (Debian) and the tansu broker (crates.io, cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONFORMANCE_VENV="${CONFORMANCE_VENV:-$PWD/.venv-conformance}"
@@ -10,3 +11,9 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets --no-fail-fast
 bash scripts/conformance.sh
+# The system test: every example × {microservices, monolith} started for real, then the test of the
+# test (each mutation must be caught by its check).
+bash scripts/system-test.sh
+SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-migrations
+SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate ignore-depends-on
+SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=monolith bash scripts/system-test.sh --mutate exit-without-broker

@@ -50,19 +50,19 @@ def ignore_depends_on(root: Path) -> None:
 
 def exit_without_broker(root: Path) -> None:
     """A service that exits at start-up when its broker is unreachable (the bug of issue 15)."""
+    probe = (
+        "    import socket\n"
+        "    from app.config import get_settings as _settings\n"
+        "    _s = _settings()\n"
+        "    _addr = getattr(_s, 'kafka_bootstrap_servers', '') or getattr(_s, 'amqp_host', '')\n"
+        "    if _addr:\n"
+        "        _host, _, _port = _addr.split(',')[0].rpartition(':')\n"
+        "        socket.create_connection((_host, int(_port)), timeout=1).close()\n"
+    )
     hits = 0
     for path in root.glob("services/*/app/main.py"):
         text = path.read_text()
-        if "events" not in text:
-            continue
-        new, n = re.subn(
-            r"(async def lifespan\([^\n]*\n)",
-            r"\1    import socket\n    from app.config import get_settings as _gs\n"
-            r"    _addr = (_gs().kafka_bootstrap_servers if hasattr(_gs(), 'kafka_bootstrap_servers') else '')\n"
-            r"    if _addr:\n        _h, _p = _addr.split(',')[0].rsplit(':', 1)\n"
-            r"        socket.create_connection((_h, int(_p)), timeout=1).close()\n",
-            text,
-        )
+        new, n = re.subn(r"(async def lifespan\([^\n]*\n)", lambda m: m.group(1) + probe, text)
         hits += n
         path.write_text(new)
     if not hits:
