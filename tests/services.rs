@@ -80,6 +80,54 @@ fn requirements_are_pinned_and_follow_the_broker_and_cache() {
     assert!(read(&auth, "services/identity/requirements.txt").contains("aio-pika=="));
 }
 
+/// The pins of requirements.txt, and the `dependencies` of pyproject.toml, in order.
+fn pins(root: &Path, service: &str) -> (Vec<String>, Vec<String>) {
+    let req = read(root, &format!("{service}/requirements.txt"));
+    let lines = req
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let toml = read(root, &format!("{service}/pyproject.toml"));
+    let deps = toml
+        .split("dependencies = [")
+        .nth(1)
+        .and_then(|rest| rest.split("\n]").next())
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().trim_end_matches(',').trim_matches('"').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    (lines, deps)
+}
+
+#[test]
+fn pyproject_declares_the_requirements_pins_and_a_test_extra() {
+    for arch in ["microservices", "monolith"] {
+        let (_d, out) = generate("ecommerce", arch);
+        let services = fs::read_dir(out.join("services")).unwrap();
+        for svc in services {
+            let rel = format!("services/{}", svc.unwrap().file_name().to_string_lossy());
+            let (lines, deps) = pins(&out, &rel);
+            assert!(lines.len() > 5, "{rel}: {lines:?}");
+            assert_eq!(lines, deps, "{rel}");
+            let toml = read(&out, &format!("{rel}/pyproject.toml"));
+            assert!(toml.contains("[project.optional-dependencies]\ntest = [\n    \"pytest=="));
+            assert!(toml.contains("build-backend = \"setuptools.build_meta\""));
+            assert!(out.join(&rel).join("tests/test_dependencies.py").is_file());
+        }
+    }
+    let ci = read(
+        &generate("ecommerce", "microservices").1,
+        ".github/workflows/ci.yml",
+    );
+    assert!(
+        ci.contains("pip install -e '.[test]'"),
+        "CI installs from pyproject.toml"
+    );
+}
+
 #[test]
 fn migrations_have_foreign_keys_only_within_a_database() {
     let (_d, out) = generate("ecommerce", "microservices");

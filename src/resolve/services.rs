@@ -801,6 +801,91 @@ fn levels(bp: &Blueprint) -> std::collections::BTreeMap<&str, usize> {
 mod tests {
     use super::*;
 
+    fn model(yaml: &str) -> super::super::Model {
+        let bp = crate::blueprint::load(yaml, "t.yaml").blueprint.unwrap();
+        super::super::resolve(&bp, crate::assets::presets()).unwrap()
+    }
+
+    fn example(name: &str, arch: &str) -> super::super::Model {
+        let src = crate::assets::examples()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s)
+            .unwrap();
+        let yaml = src.replace("type: microservices", &format!("type: {arch}"));
+        model(&yaml)
+    }
+
+    fn service<'a>(m: &'a super::super::Model, name: &str) -> &'a Service {
+        m.services.iter().find(|s| s.name.raw == name).unwrap()
+    }
+
+    #[test]
+    fn database_settings_come_from_the_scale_preset_and_its_overrides() {
+        let m = example("ecommerce", "microservices");
+        let db = service(&m, "users").database.clone().unwrap();
+        assert_eq!(m.scale, "medium");
+        assert_eq!(
+            (db.statement_timeout_ms, db.pool_size, db.max_overflow),
+            (
+                m.preset.database.statement_timeout_ms,
+                m.preset.database.pool_size,
+                m.preset.database.max_overflow
+            )
+        );
+        assert_eq!((db.statement_timeout_ms, db.pool_size), (2500, 10));
+        let src = crate::assets::examples()
+            .into_iter()
+            .find(|(n, _)| *n == "ecommerce")
+            .map(|(_, s)| s)
+            .unwrap();
+        let tuned = format!(
+            "{src}\noverrides: {{ database: {{ statement_timeout_ms: 900, pool_size: 3 }} }}\n"
+        );
+        let m = model(&tuned);
+        let db = service(&m, "orders").database.clone().unwrap();
+        assert_eq!(
+            (db.statement_timeout_ms, db.pool_size, db.max_overflow),
+            (900, 3, 10)
+        );
+    }
+
+    #[test]
+    fn python_dependencies_follow_cache_and_broker_and_the_monolith_takes_them_all() {
+        let m = example("ecommerce", "microservices");
+        let has = |s: &Service, pin: &str| s.python.runtime.iter().any(|p| p == pin);
+        let users = service(&m, "users");
+        assert!(has(users, super::super::pydeps::REDIS) && has(users, super::super::pydeps::KAFKA));
+        let products = service(&m, "products");
+        assert!(!has(products, super::super::pydeps::REDIS));
+        assert!(!has(products, super::super::pydeps::KAFKA));
+        assert_eq!(products.python.test, super::super::pydeps::TEST);
+        let mono = example("ecommerce", "monolith");
+        let app = &mono.deployables[0];
+        assert!(has(app, super::super::pydeps::REDIS) && has(app, super::super::pydeps::KAFKA));
+        let auth = example("auth-service", "microservices");
+        assert!(has(
+            service(&auth, "identity"),
+            super::super::pydeps::RABBITMQ
+        ));
+    }
+
+    #[test]
+    fn a_dependency_named_like_a_readiness_check_gets_a_distinct_key() {
+        let m = example("ecommerce", "microservices");
+        let keys: Vec<&str> = service(&m, "orders")
+            .depends_on
+            .iter()
+            .map(|d| d.ready_key.as_str())
+            .collect();
+        assert_eq!(keys, ["users", "products", "payments"]);
+        assert_eq!(ready_key("cache"), "service.cache");
+        assert_eq!(ready_key("broker"), "service.broker");
+        assert_eq!(ready_key("schema"), "service.schema");
+        assert_eq!(ready_key("database"), "service.database");
+        assert_eq!(ready_key("caches"), "caches");
+    }
+
     #[test]
     fn image_split_keeps_registry_port() {
         assert_eq!(

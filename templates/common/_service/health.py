@@ -122,7 +122,10 @@ async def cache_check(url: str) -> dict[str, str]:
 
 
 async def broker_check() -> dict[str, str]:
-    status = await events.broker_status()
+    try:
+        status = await asyncio.wait_for(events.broker_status(), PROBE_TIMEOUT * 1.5)
+    except TimeoutError:
+        status = "unreachable"
     return {} if status is None else {"broker": status}
 
 

@@ -90,10 +90,13 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn's own lines as JSON too (its access log only when it is on: --no-access-log
+    # leaves that logger without handlers and not propagating).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         server_log = logging.getLogger(name)
-        server_log.handlers.clear()
-        server_log.propagate = True
+        if server_log.handlers:
+            server_log.handlers.clear()
+            server_log.propagate = True
 
 
 def route_of(scope: Scope) -> str:

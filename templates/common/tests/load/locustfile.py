@@ -50,7 +50,8 @@ class ApiUser(HttpUser):
         first = self.client.get(path, params={"limit": 20}, name=path)
         after = first.json().get("next") if first.status_code == 200 else None
         if after is not None:
-            self.client.get(path, params={"limit": 20, "after": after}, name=path + "?after")
+            params = {"limit": 20, "after": after}
+            self.client.get(path, params=params, name=path + "?after")
 {%- for e in m.entities %}{% if e.code.public %}
 
     def {{ e.name.snake }}_payload(self) -> dict[str, Any]:
