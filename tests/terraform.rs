@@ -410,7 +410,7 @@ fn microservices_get_a_database_per_blueprint_database_an_ecr_repo_per_built_ser
         4
     );
     assert!(main.contains(
-        "repositories = [\"shop/users\", \"shop/products\", \"shop/orders\", \"shop/payments\", \"shop/notifications\"]"
+        "repositories = [\"shop/users\", \"shop/products\", \"shop/orders\", \"shop/payments\", \"shop/notifications\", \"shop/users-db-migrations\", \"shop/products-db-migrations\", \"shop/orders-db-migrations\", \"shop/payments-db-migrations\"]"
     ));
     assert!(main.contains("system:serviceaccount:${var.kubernetes_namespace}:${each.value}"));
     let db = file(&files, "infra/terraform/modules/database/main.tf");
@@ -467,7 +467,7 @@ fn monolith_has_one_database_and_one_app_repository() {
         1
     );
     assert!(main.contains("module \"database_shop_db\""));
-    assert!(main.contains("repositories = [\"shop/shop-app\"]"));
+    assert!(main.contains("repositories = [\"shop/shop-app\", \"shop/shop-db-migrations\"]"));
     assert!(main.contains("module \"cache_sessions\""));
     assert!(
         check_rendered(&files).is_empty(),

@@ -120,6 +120,20 @@ impl Check<'_> {
             }
             self.collisions(section, list);
         }
+        // Each database gets a `<database>-migrate` compose service and Kubernetes Job.
+        for db in &groups[1].2 {
+            let migrate = format!("{db}-migrate");
+            for (section, what, list) in [&groups[0], &groups[2]] {
+                if list.contains(&migrate.as_str()) {
+                    self.err_key(
+                        "E0104",
+                        format!("{section}.{migrate}"),
+                        format!("{what} `{migrate}` has the same name as the migration run of database `{db}`"),
+                        format!("each database gets a `<database>-migrate` service in compose and a Job of that name in Kubernetes; rename the {what}"),
+                    );
+                }
+            }
+        }
         for (i, env) in bp.environments.iter().enumerate() {
             if !is_dns_label(env, 20) {
                 self.err(
