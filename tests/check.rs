@@ -111,15 +111,15 @@ fn wrong_port_in_config_map_is_reported() {
     let dir = generated("ecommerce", "microservices");
     edit(
         &dir.path().join("deploy/k8s/base/orders/config-map.yaml"),
-        "http://payments:8080",
-        "http://payments:9999",
+        "http://products:8080",
+        "http://products:9999",
     );
     bin()
         .arg("check")
         .arg(dir.path())
         .assert()
         .code(1)
-        .stderr(contains("uses port 9999 of Service `payments`"));
+        .stderr(contains("uses port 9999 of Service `products`"));
 }
 
 #[test]

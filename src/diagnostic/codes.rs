@@ -91,6 +91,7 @@ pub const CODES: &[Code] = &[
     w("W0202", "unused database, cache or topic"),
     w("W0203", "topic without publisher or consumer"),
     w("W0206", "privileged port"),
+    w("W0207", "dependency that no field refers to"),
     Code {
         code: "N0301",
         severity: Severity::Note,

@@ -698,6 +698,119 @@ mod tests {
     }
 
     #[test]
+    fn refs_to_a_dependency_are_verified_through_its_api() {
+        let m = ecommerce();
+        let orders = m.services.iter().find(|s| s.name.raw == "orders").unwrap();
+        let refs: Vec<(&str, &str, &str, &str, &str, &str)> = orders
+            .references
+            .iter()
+            .map(|r| {
+                (
+                    r.entity.as_str(),
+                    r.field.as_str(),
+                    r.service.as_str(),
+                    r.env_var.as_str(),
+                    r.path.as_str(),
+                    r.operation.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                (
+                    "Order",
+                    "user_id",
+                    "users",
+                    "USERS_URL",
+                    "/api/users",
+                    "get_user"
+                ),
+                (
+                    "OrderItem",
+                    "product_id",
+                    "products",
+                    "PRODUCTS_URL",
+                    "/api/products",
+                    "get_product"
+                ),
+            ]
+        );
+        // the same-database `OrderItem.order_id` is a foreign key, not a call
+        let item = entity(&m, "OrderItem");
+        assert_eq!(item.code.references.len(), 1);
+        assert_eq!(item.code.references[0].field, "product_id");
+        // payments refers to Order but does not depend on orders: a logical reference only
+        let payments = m
+            .services
+            .iter()
+            .find(|s| s.name.raw == "payments")
+            .unwrap();
+        assert!(payments.references.is_empty());
+        let users = &orders.depends_on[0];
+        assert_eq!(users.client.class, "UsersClient");
+        assert_eq!(users.client.provider, "users_client");
+        assert_eq!(users.client.openapi, "users/openapi.yaml");
+        assert_eq!(users.client.verifies, ["Order.user_id"]);
+        let ops: Vec<(&str, &str, &str)> = users
+            .client
+            .operations
+            .iter()
+            .map(|o| (o.name.as_str(), o.method, o.path.as_str()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("list_user", "GET", "/api/users"),
+                ("create_user", "POST", "/api/users"),
+                ("get_user", "GET", "/api/users/{id}"),
+                ("update_user", "PATCH", "/api/users/{id}"),
+                ("delete_user", "DELETE", "/api/users/{id}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_monolith_verifies_nothing_over_http() {
+        let src = crate::assets::examples()
+            .into_iter()
+            .find(|(n, _)| *n == "ecommerce")
+            .map(|(_, s)| s.replace("type: microservices", "type: monolith"))
+            .unwrap();
+        let bp = crate::blueprint::load(&src, "ecommerce.yaml")
+            .blueprint
+            .unwrap();
+        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        assert!(m.services.iter().all(|s| s.references.is_empty()));
+        assert!(m.entities.iter().all(|e| e.code.references.is_empty()));
+        assert!(m.deployables[0].depends_on.is_empty());
+        // the cache still applies to the module that has one
+        assert_eq!(
+            entity(&m, "User").code.cache_key_prefix.as_deref(),
+            Some("users:users")
+        );
+    }
+
+    #[test]
+    fn rows_of_a_service_with_a_cache_are_cached_for_the_preset_ttl() {
+        let m = ecommerce();
+        assert_eq!(
+            entity(&m, "User").code.cache_key_prefix.as_deref(),
+            Some("users:users")
+        );
+        assert_eq!(entity(&m, "Order").code.cache_key_prefix, None);
+        let users = m.services.iter().find(|s| s.name.raw == "users").unwrap();
+        assert_eq!(users.cache.as_ref().unwrap().ttl_seconds, 300);
+        assert_eq!(m.preset.cache.ttl_seconds, 300);
+        assert_eq!(users.code.cached_ids.len(), 1);
+        let orders = m.services.iter().find(|s| s.name.raw == "orders").unwrap();
+        assert!(orders.code.cached_ids.is_empty());
+        // the blueprint's timeout over retries + 1 tries
+        assert_eq!(orders.resilience.timeout_seconds, 5.0);
+        assert_eq!(orders.resilience.try_timeout_seconds, 1.25);
+    }
+
+    #[test]
     fn decimal_digits_come_from_the_sql_type() {
         assert_eq!(decimal_digits("NUMERIC(12,2)"), (Some(12), Some(2)));
         assert_eq!(decimal_digits("UUID"), (None, None));

@@ -137,6 +137,7 @@ pub struct Resilience {
     pub timeout: String,
     pub timeout_seconds: f64,
     pub retries: u32,
+    /// `try_timeout_seconds` as a duration (`1250ms`): the mesh's per-try timeout too.
     pub per_try_timeout: String,
     /// One try of an outgoing call: the budget over `retries + 1` tries, so that every try
     /// together fits `timeout_seconds`.
@@ -359,7 +360,7 @@ fn service(
             timeout: format_seconds(timeout),
             timeout_seconds: timeout,
             retries,
-            per_try_timeout: format_seconds((timeout / f64::from(retries.max(1))).max(0.1)),
+            per_try_timeout: format_seconds(try_timeout(timeout, retries)),
             try_timeout_seconds: try_timeout(timeout, retries),
         },
         routes,

@@ -1,6 +1,7 @@
 //! The synthetic blueprint behind the benchmarks and the large-input tests: `n` services behind a
 //! gateway, each with its own database and entity, one or two dependencies on lower-numbered
-//! services (so no cycle), an event to the next service, and a shared cache on every tenth.
+//! services (so no cycle) with a `ref` field to each one's entity (so every edge is used), an
+//! event to the next service, and a shared cache on every tenth.
 //! Deterministic: the same `n` and type give the same text. Shared by `benches/`, `tests/` and
 //! `examples/synth.rs` (which the whole-process bench script calls) so every figure is about the
 //! same input.
@@ -17,6 +18,13 @@ pub fn service(i: usize) -> String {
 /// Entity owned by the `i`th service.
 pub fn entity(i: usize) -> String {
     format!("Item{i:03}")
+}
+
+/// The services the `i`th service depends on: the previous one and the one at half its number.
+fn deps(i: usize) -> Vec<usize> {
+    let mut deps: Vec<usize> = [i - 1, i / 2].into_iter().filter(|&j| j >= 1).collect();
+    deps.dedup();
+    deps
 }
 
 pub fn blueprint(n: usize) -> String {
@@ -40,8 +48,7 @@ pub fn blueprint_for(n: usize, arch: &str) -> String {
             "  {name}:\n    language: python\n    database: {name}-db\n    entities: [{}]\n",
             entity(i)
         );
-        let mut deps: Vec<usize> = [i - 1, i / 2].into_iter().filter(|&j| j >= 1).collect();
-        deps.dedup();
+        let deps = deps(i);
         if !deps.is_empty() {
             let list: Vec<String> = deps.iter().map(|&j| service(j)).collect();
             let _ = writeln!(s, "    depends_on: [{}]", list.join(", "));
@@ -63,6 +70,9 @@ pub fn blueprint_for(n: usize, arch: &str) -> String {
              created_at: timestamp default now\n",
             entity(i)
         );
+        for j in deps(i) {
+            let _ = writeln!(s, "      item{j:03}_id: ref {}", entity(j));
+        }
     }
     s.push_str("databases:\n");
     for i in 1..=n {

@@ -1,10 +1,11 @@
 //! Declared but unused: databases, caches and topics nobody uses, topics with no publisher or no
-//! consumer, and a database shared by several services in microservices (warnings: they do not
-//! stop generation).
+//! consumer, a database shared by several services in microservices, and a `depends_on` edge
+//! that no field goes through (warnings: they do not stop generation).
 
 use super::Check;
-use crate::blueprint::ArchType;
-use std::collections::{BTreeMap, HashSet};
+use crate::blueprint::fields::{self, FieldType};
+use crate::blueprint::{ArchType, ServiceKind};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 impl Check<'_> {
     pub(super) fn usage(&mut self) {
@@ -56,6 +57,7 @@ impl Check<'_> {
                 );
             }
         }
+        self.unused_dependencies();
         let Some(m) = &bp.messaging else { return };
         for topic in m.topics.keys() {
             let (pubs, subs) = (
@@ -83,6 +85,63 @@ impl Check<'_> {
                     format!("add `{topic}` to some service's `consumes`"),
                 ),
                 _ => {}
+            }
+        }
+    }
+
+    /// W0207: a generated service depends on another, but none of its entities' fields is a
+    /// `ref` to an entity the other owns, so the generated code never calls it (it only gets a
+    /// typed client). An existing `image` is not ours to judge; gateways route, they do not call.
+    fn unused_dependencies(&mut self) {
+        let bp = self.bp;
+        let mut owner: HashMap<&str, &str> = HashMap::new();
+        for (name, s) in &bp.services {
+            for e in &s.entities {
+                owner.entry(e.as_str()).or_insert(name.as_str());
+            }
+        }
+        for (name, s) in &bp.services {
+            if s.image.is_some() || s.kind == ServiceKind::Gateway || s.depends_on.is_empty() {
+                continue;
+            }
+            let referred: HashSet<&str> = s
+                .entities
+                .iter()
+                .filter_map(|e| bp.entities.get(e))
+                .flat_map(|e| e.fields.values())
+                .filter_map(|spec| match fields::parse(spec).ok()?.ty {
+                    FieldType::Ref(target) => owner.get(target.as_str()).copied(),
+                    _ => None,
+                })
+                .collect();
+            for (i, dep) in s.depends_on.iter().enumerate() {
+                let Some(callee) = bp.services.get(dep) else {
+                    continue; // unknown or self: an error already
+                };
+                if dep == name || referred.contains(dep.as_str()) {
+                    continue;
+                }
+                let help = match callee.entities.first() {
+                    Some(e) => format!(
+                        "give an entity of `{name}` a field like `{}_id: ref {e}` (checked on \
+                         create and update), call the generated client from your own code, or \
+                         remove `{dep}` from `depends_on` if the two talk through events",
+                        heck::ToSnakeCase::to_snake_case(e.as_str())
+                    ),
+                    None => format!(
+                        "`{dep}` owns no entities: call the generated client from your own code, \
+                         or remove `{dep}` from `depends_on` if the two talk through events"
+                    ),
+                };
+                self.warn(
+                    "W0207",
+                    format!("services.{name}.depends_on[{i}]"),
+                    format!(
+                        "service `{name}` depends on `{dep}` but no field refers to its \
+                         entities: nothing calls it yet"
+                    ),
+                    help,
+                );
             }
         }
     }
