@@ -7,6 +7,7 @@
 
 pub mod fields;
 pub mod node;
+pub mod pattern;
 pub mod schema;
 pub mod validate;
 

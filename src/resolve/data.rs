@@ -49,8 +49,28 @@ pub struct Column {
     /// Set on server side (pk, `default now`): not part of the create payload.
     pub server_generated: bool,
     pub reference: Option<Reference>,
+    /// Inclusive bounds of a numeric column, normalised (`0`, `0.01`, `-5`).
+    pub minimum: Option<String>,
+    pub maximum: Option<String>,
+    /// The regular expression values match: the field's `pattern`, or the built-in one behind
+    /// `email` / `url` (see `blueprint::pattern`).
+    pub pattern: Option<String>,
+    /// `email` or `url`, as the blueprint says.
+    pub format: Option<&'static str>,
+    /// 1 for a required (not nullable) string or text: an empty value is refused.
+    pub min_length: Option<u32>,
+    /// The column's CHECK constraints, named once here for V001 and every later migration.
+    pub checks: Vec<CheckConstraint>,
     /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
     pub code: super::pycode::ColumnCode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckConstraint {
+    /// `ck_<table>_<column>[_<rule>]`, at most 63 bytes (PostgreSQL's identifier limit).
+    pub name: String,
+    /// The SQL condition, e.g. `"quantity" >= 1`.
+    pub expr: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,7 +293,7 @@ fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
                 .filter_map(|(f, spec)| {
                     fields::parse(spec)
                         .ok()
-                        .map(|p| column(bp, owners, &database, f, &p))
+                        .map(|p| column(bp, owners, &database, &table, f, &p))
                 })
                 .collect();
             let pk = columns
@@ -322,6 +342,7 @@ fn column(
     bp: &Blueprint,
     owners: &Owners,
     database: &Option<String>,
+    table: &str,
     name: &str,
     f: &fields::FieldSpec,
 ) -> Column {
@@ -344,6 +365,12 @@ fn column(
         default_py: None,
         server_generated: f.pk || f.default.as_deref() == Some("now"),
         reference: None,
+        minimum: f.min.as_ref().map(ToString::to_string),
+        maximum: f.max.as_ref().map(ToString::to_string),
+        pattern: fields::effective_pattern(f).map(str::to_owned),
+        format: f.format.map(fields::Format::word),
+        min_length: (f.ty.is_text() && !f.nullable).then_some(1),
+        checks: Vec::new(),
         code: Default::default(),
     };
     let simple =
@@ -437,6 +464,12 @@ fn column(
     if kind == "bool" {
         c.dynamo_type = "N";
     }
+    match f.format {
+        Some(fields::Format::Email) => c.json_schema_format = Some("email"),
+        Some(fields::Format::Url) => c.json_schema_format = Some("uri"),
+        None => {}
+    }
+    c.checks = checks(table, &c);
     if let Some(d) = &f.default {
         c.default_sql = Some(match (&f.ty, d.as_str()) {
             (_, "now") => {
@@ -470,6 +503,55 @@ fn column(
     c.sa_type = sa;
     c.py_type = py;
     c
+}
+
+/// The CHECK constraints that enforce a column's rules in the database: enum membership,
+/// bounds, pattern (with `email` / `url`) and non-empty text.
+fn checks(table: &str, c: &Column) -> Vec<CheckConstraint> {
+    let col = format!("\"{}\"", c.name);
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut out = Vec::new();
+    let mut add = |rule: &str, expr: String| {
+        out.push(CheckConstraint {
+            name: constraint_name(table, &c.name, rule),
+            expr,
+        });
+    };
+    if !c.enum_values.is_empty() {
+        let values: Vec<String> = c.enum_values.iter().map(|v| literal(v)).collect();
+        add("", format!("{col} IN ({})", values.join(", ")));
+    }
+    if let Some(n) = &c.minimum {
+        add("min", format!("{col} >= {n}"));
+    }
+    if let Some(n) = &c.maximum {
+        add("max", format!("{col} <= {n}"));
+    }
+    if c.min_length.is_some() {
+        add("not_empty", format!("{col} <> ''"));
+    }
+    if let Some(p) = &c.pattern {
+        add(
+            c.format.unwrap_or("pattern"),
+            format!("{col} ~ {}", literal(p)),
+        );
+    }
+    out
+}
+
+/// `ck_<table>_<column>_<rule>`; PostgreSQL cuts names at 63 bytes, so a longer one keeps its
+/// start and ends with a hash of the whole (two rules of one column never share a name).
+pub fn constraint_name(table: &str, column: &str, rule: &str) -> String {
+    let mut name = format!("ck_{table}_{column}");
+    if !rule.is_empty() {
+        name.push('_');
+        name.push_str(rule);
+    }
+    if name.len() <= 63 {
+        return name;
+    }
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    format!("{}_{}", &name[..54], &hash[..8])
 }
 
 fn caches(bp: &Blueprint) -> Vec<Cache> {
