@@ -7,7 +7,8 @@
 //! pattern is parsed with `regex-syntax` and every node outside that subset is refused with the
 //! reason and a way to write it instead. The subset (docs/blueprint.md lists it too):
 //!
-//! - printable ASCII literals other than `'`, `"`, `` ` ``, `\`, `]` and `}`; escaped meta
+//! - printable ASCII literals other than `'`, `"`, `` ` ``, `%`, `\`, `]` and `}` (`%` is a
+//!   parameter marker to Python database drivers running the migrations); escaped meta
 //!   characters `\. \* \+ \? \( \) \[ \] \{ \} \| \^ \$ \\`;
 //! - `.`, `^`, `$`, alternation `|`, groups `( )` and `(?: )` (never empty);
 //! - greedy `*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}` with bounds up to 255 (PostgreSQL's limit), on
@@ -31,8 +32,9 @@ pub const MAX_LEN: usize = 200;
 const MAX_REPEAT: u32 = 255;
 
 /// `email`: the shape of the WHATWG HTML "valid e-mail address" (ASCII local part and
-/// dot-separated DNS labels). Deliverability is not a format question.
-pub const EMAIL: &str = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";
+/// dot-separated DNS labels), less `%`: Python database drivers read `%` in SQL text as a
+/// parameter marker, so no generated SQL carries one. Deliverability is not a format question.
+pub const EMAIL: &str = r"^[A-Za-z0-9.!#$&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";
 
 /// `url`: an absolute http or https URL with a host name, an optional port and no spaces.
 pub const URL: &str =
@@ -185,9 +187,9 @@ fn literal(l: &ast::Literal, in_class: bool) -> Result<(), Refusal> {
         LiteralKind::Verbatim => {
             c.is_ascii_alphanumeric()
                 || (if in_class {
-                    " _.,:/@+*?(){}$#%!=<>;^-".contains(c)
+                    " _.,:/@+*?(){}$#!=<>;^-".contains(c)
                 } else {
-                    " _-,:/@!#%&=<>~;".contains(c)
+                    " _-,:/@!#&=<>~;".contains(c)
                 })
         }
         LiteralKind::Meta => {
@@ -219,6 +221,7 @@ fn literal(l: &ast::Literal, in_class: bool) -> Result<(), Refusal> {
             '\'' | '"' | '`' => {
                 "quotes cannot appear in a pattern; leave them out or use a class of other characters"
             }
+            '%' => "leave `%` out: Python database drivers read it in SQL as a parameter marker",
             ']' | '}' => "escape it: `\\]`, `\\}`",
             '&' | '~' | '|' => "move it out of the class into an alternative: `([a-z]|&)`",
             '\t' | '\n' | '\r' => "tabs and line breaks cannot be matched portably",
@@ -404,6 +407,7 @@ mod tests {
         assert!(why("^*").contains("does not parse") || why("^*").contains("anchor"));
         assert!(why("^(a").contains("does not parse"));
         assert!(why("é").contains("ASCII"));
+        assert!(why("^100%$").contains("`%`"));
         assert!(why("").contains("empty"));
         assert!(why(&"a".repeat(201)).contains("at most"));
     }

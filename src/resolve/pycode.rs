@@ -18,8 +18,11 @@ use std::collections::{BTreeSet, HashMap};
 pub struct ColumnCode {
     /// Type inside `Mapped[...]` (without `| None`).
     pub model_type: String,
-    /// Pydantic field type with its constraints (without `| None`).
+    /// Pydantic field type (without `| None`): the type itself, or the name of its alias
+    /// when it carries constraints.
     pub schema_type: String,
+    /// `<Entity><Field>Value = Annotated[...]`: the constrained type, defined once per column.
+    pub schema_alias: Option<String>,
     /// A Python expression giving a valid value for a JSON payload (tests, load tests).
     pub sample: String,
     /// Digits of a decimal column.
@@ -95,6 +98,8 @@ pub struct ServiceCode {
     /// (`reject_nul_in_json`): both need `pydantic.AfterValidator`.
     pub schema_needs_nul_check: bool,
     pub schema_needs_json_nul_check: bool,
+    /// Whether the generated input tests compute a decimal out of bounds.
+    pub input_tests_need_decimal: bool,
     /// Owned entities: nested paths first, so `/api/orders/order-items` wins over
     /// `/api/orders/{id}`.
     pub router_order: Vec<String>,
@@ -108,8 +113,81 @@ pub fn enrich_columns(entities: &mut [Entity]) {
     for e in entities.iter_mut() {
         for c in &mut e.columns {
             c.code = column_code(c);
+            if let Some(inner) = c
+                .code
+                .schema_type
+                .strip_prefix("Annotated[")
+                .and_then(|t| t.strip_suffix(']'))
+            {
+                let alias = format!(
+                    "{}{}Value",
+                    e.name.pascal,
+                    super::Names::new(&c.name).pascal
+                );
+                c.code.schema_alias = Some(alias_definition(&alias, inner));
+                c.code.schema_type = alias;
+            }
         }
     }
+}
+
+/// `Name = Annotated[...]` spread one part per line with trailing commas: the layout a Python
+/// formatter keeps (a magic trailing comma), however long a pattern makes the line.
+fn alias_definition(alias: &str, inner: &str) -> String {
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut quoted) = (0i32, 0usize, false);
+    let bytes = inner.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth -= 1,
+            b',' if !quoted && depth == 0 => {
+                parts.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(inner[start..].trim());
+    let mut out = format!("{alias} = Annotated[\n");
+    for part in parts {
+        match part
+            .strip_prefix("Field(")
+            .and_then(|a| a.strip_suffix(')'))
+        {
+            Some(args) => {
+                out.push_str("    Field(\n");
+                for arg in split_args(args) {
+                    out.push_str(&format!("        {arg},\n"));
+                }
+                out.push_str("    ),\n");
+            }
+            None => out.push_str(&format!("    {part},\n")),
+        }
+    }
+    out.push(']');
+    out
+}
+
+fn split_args(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut quoted) = (0i32, 0usize, false);
+    let bytes = args.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth -= 1,
+            b',' if !quoted && depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[start..].trim());
+    out
 }
 
 fn column_code(c: &Column) -> ColumnCode {
@@ -143,6 +221,7 @@ fn column_code(c: &Column) -> ColumnCode {
     ColumnCode {
         model_type,
         schema_type,
+        schema_alias: None,
         sample,
         precision,
         scale,
@@ -296,11 +375,18 @@ fn pattern_sample(c: &Column) -> String {
     let slots = pattern::sample_slots(p, 3, max_len)
         .or_else(|| pattern::sample_slots(p, 0, max_len))
         .unwrap_or_default();
-    let slots: Vec<String> = slots.iter().map(|s| py_str(s)).collect();
-    format!(
-        "\"\".join(s[uuid.uuid4().int % len(s)] for s in ({},))",
-        slots.join(", ")
-    )
+    if !c.unique {
+        let fixed: String = slots.iter().filter_map(|s| s.chars().next()).collect();
+        return py_str(&fixed);
+    }
+    // Laid out as a formatter lays it out inside the payload dict (8 spaces deep).
+    let mut out =
+        "\"\".join(\n            s[uuid.uuid4().int % len(s)]\n            for s in (\n".to_owned();
+    for slot in &slots {
+        out.push_str(&format!("                {},\n", py_str(slot)));
+    }
+    out.push_str("            )\n        )");
+    out
 }
 
 /// Values the API must refuse with a 422 naming the column: below `min`, above `max`, empty
@@ -408,6 +494,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
         });
         let patch_value = patch.map(|c| match c.kind {
             "string" | "text" if c.pattern.is_some() => pattern_sample(c),
+            "string" if c.max_length.is_some_and(|n| n < 7) => "\"x\"".to_owned(),
             "string" => "\"changed\"".to_owned(),
             "text" => "\"changed text\"".to_owned(),
             "int" | "bigint" => {
@@ -587,7 +674,12 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         .iter()
         .flat_map(|e| e.columns.iter())
         .filter(|c| c.code.writable)
-        .map(|c| c.code.schema_type.as_str())
+        .map(|c| {
+            c.code
+                .schema_alias
+                .as_deref()
+                .unwrap_or(&c.code.schema_type)
+        })
         .collect();
     let uses = |s: &str| writable_types.iter().any(|t| t.contains(s));
     let annotated = uses("Annotated[");
@@ -629,6 +721,11 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         schema_needs_field: uses("Field("),
         schema_needs_nul_check: uses("(reject_nul)"),
         schema_needs_json_nul_check: uses("(reject_nul_in_json)"),
+        input_tests_need_decimal: owned
+            .iter()
+            .flat_map(|e| e.columns.iter())
+            .flat_map(|c| c.code.invalid.iter())
+            .any(|v| v.value.contains("Decimal(")),
         router_order,
         router_ids: Vec::new(),
         proto_imports,

@@ -33,6 +33,11 @@ def reject_nul_in_json(value: Any) -> Any:
     return value
 {%- endif %}
 {% for i in svc.entity_ids %}{% set e = m.entities[i] %}
+{%- for c in e.columns %}{% if c.code.writable and c.code.schema_alias %}
+
+{{ c.code.schema_alias }}
+{%- endif %}{% endfor %}
+
 
 class {{ e.name.pascal }}Create(BaseModel):
     """Body of `POST {{ e.code.api_path }}`."""
