@@ -48,6 +48,15 @@ pub struct Column {
     /// `table(column)` of a real foreign key.
     #[serde(default)]
     pub references: Option<String>,
+    /// CHECK constraints (enum values, bounds, pattern, non-empty), named by the model.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub expr: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +90,14 @@ impl Schema {
                                 .as_ref()
                                 .filter(|r| r.foreign_key)
                                 .map(|r| format!("{}({})", r.table, r.column)),
+                            checks: c
+                                .checks
+                                .iter()
+                                .map(|k| Check {
+                                    name: k.name.clone(),
+                                    expr: k.expr.clone(),
+                                })
+                                .collect(),
                         })
                         .collect(),
                     indexes: e
@@ -393,7 +410,25 @@ fn column_def(table: &str, c: &Column) -> String {
             ident(&constraint::foreign_key(table, &c.name))
         );
     }
+    for k in &c.checks {
+        let _ = write!(s, " CONSTRAINT {} CHECK ({})", ident(&k.name), k.expr);
+    }
     s
+}
+
+fn add_check(t: &str, k: &Check) -> String {
+    format!(
+        "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({});\n",
+        ident(&k.name),
+        k.expr
+    )
+}
+
+fn drop_check(t: &str, k: &Check) -> String {
+    format!(
+        "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {};\n",
+        ident(&k.name)
+    )
 }
 
 fn create_index(table: &str, i: &Index) -> String {
@@ -556,6 +591,32 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         back.push(drop);
         back.extend(add(&o.references));
     }
+    if o.checks != c.checks {
+        // Replaced as a whole: dropping by name first also makes the step safe on a database
+        // whose V001 already has a constraint the recorded schema does not know of.
+        let (gone, came): (Vec<&Check>, Vec<&Check>) = (
+            o.checks.iter().filter(|k| !c.checks.contains(k)).collect(),
+            c.checks.iter().filter(|k| !o.checks.contains(k)).collect(),
+        );
+        for k in &gone {
+            up.push(drop_check(&t, k));
+        }
+        for k in &came {
+            up.push(drop_check(&t, k));
+            up.push(add_check(&t, k));
+            d.warnings.push(format!(
+                "adds CHECK {} on {table}.{} ({}): fails while rows break it",
+                k.name, c.name, k.expr
+            ));
+        }
+        for k in &came {
+            back.push(drop_check(&t, k));
+        }
+        for k in &gone {
+            back.push(drop_check(&t, k));
+            back.push(add_check(&t, k));
+        }
+    }
     d.up.extend(up);
     // `down` is reversed as a whole at the end: push this column's steps reversed too.
     back.reverse();
@@ -669,6 +730,7 @@ mod tests {
             unique: false,
             default: None,
             references: None,
+            checks: vec![],
         }
     }
 
@@ -870,6 +932,64 @@ mod tests {
     fn blocks(content: &str) -> (&str, &str) {
         let (_, rest) = content.split_once("-- migrate:up\n").expect("up marker");
         rest.split_once("-- migrate:down\n").expect("down marker")
+    }
+
+    #[test]
+    fn check_constraints_are_created_added_and_dropped_by_name() {
+        let check = |name: &str, expr: &str| Check {
+            name: name.into(),
+            expr: expr.into(),
+        };
+        let mut qty = col("quantity", "INTEGER");
+        qty.checks = vec![check("ck_items_quantity_min", "\"quantity\" >= 1")];
+        let created = &plan(
+            None,
+            &schema(vec![table("items", vec![col("id", "UUID"), qty.clone()])]),
+            &Known::default(),
+        )[0];
+        let (created_up, _) = blocks(&created.content);
+        assert!(
+            created_up.contains(
+                "quantity INTEGER NOT NULL CONSTRAINT ck_items_quantity_min CHECK (\"quantity\" >= 1)"
+            ),
+            "{}",
+            created_up
+        );
+        let before = schema(vec![table(
+            "items",
+            vec![col("id", "UUID"), col("quantity", "INTEGER")],
+        )]);
+        let after = schema(vec![table("items", vec![col("id", "UUID"), qty])]);
+        let m = &plan(Some(&before), &after, &history())[0];
+        let (m_up, m_down) = blocks(&m.content);
+        assert!(
+            m_up.contains(
+                "ALTER TABLE items ADD CONSTRAINT ck_items_quantity_min CHECK (\"quantity\" >= 1);\n"
+            ),
+            "{}",
+            m_up
+        );
+        assert!(
+            m_down
+                .contains("ALTER TABLE items DROP CONSTRAINT IF EXISTS ck_items_quantity_min;\n")
+        );
+        assert!(m.warnings.join("\n").contains("fails while rows break it"));
+        let back = &plan(Some(&after), &before, &history())[0];
+        let (back_up, back_down) = blocks(&back.content);
+        let (drop, add) = (
+            back_down
+                .find("DROP CONSTRAINT IF EXISTS ck_items_quantity_min")
+                .unwrap(),
+            back_down
+                .find("ADD CONSTRAINT ck_items_quantity_min")
+                .unwrap(),
+        );
+        assert!(drop < add, "{}", back_down);
+        assert!(
+            back_up
+                .contains("DROP CONSTRAINT IF EXISTS ck_items_quantity_min")
+        );
+        assert!(!back_up.contains("ADD CONSTRAINT"));
     }
 
     #[test]

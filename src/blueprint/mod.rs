@@ -8,6 +8,7 @@
 pub mod fields;
 pub mod node;
 pub mod overrides;
+pub mod pattern;
 pub mod schema;
 pub mod text;
 pub mod validate;

@@ -72,6 +72,13 @@ pub const CODES: &[Code] = &[
     e("E0142", "`ref` to an unknown entity"),
     e("E0143", "no primary key"),
     e("E0144", "index on an unknown field"),
+    e(
+        "E0145",
+        "constraint that does not apply to the field's type",
+    ),
+    e("E0146", "bound outside the field's type, or min above max"),
+    e("E0147", "pattern outside the portable regex subset"),
+    e("E0148", "default that does not fit the field"),
     e("E0150", "traffic names an undeclared version"),
     e("E0151", "traffic weights do not sum to 100"),
     e("E0152", "duplicate version"),

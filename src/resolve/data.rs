@@ -52,10 +52,21 @@ pub struct Column {
     pub server_generated: bool,
     pub reference: Option<Reference>,
     /// Names of the column's constraints, empty where it has none: `UNIQUE` (not the primary
-    /// key), the enum `CHECK`, the foreign key. Built by [`constraint`].
+    /// key), the foreign key. Built by [`constraint`].
     pub unique_constraint: String,
-    pub check_constraint: String,
     pub fk_constraint: String,
+    /// Inclusive bounds of a numeric column, normalised (`0`, `0.01`, `-5`).
+    pub minimum: Option<String>,
+    pub maximum: Option<String>,
+    /// The regular expression values match: the field's `pattern`, or the built-in one behind
+    /// `email` / `url` (see `blueprint::pattern`).
+    pub pattern: Option<String>,
+    /// `email` or `url`, as the blueprint says.
+    pub format: Option<&'static str>,
+    /// 1 for a required (not nullable) string or text: an empty value is refused.
+    pub min_length: Option<u32>,
+    /// The column's CHECK constraints, named once here for V001 and every later migration.
+    pub checks: Vec<CheckConstraint>,
     /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
     pub code: super::pycode::ColumnCode,
 }
@@ -70,12 +81,31 @@ pub mod constraint {
     pub fn unique(table: &str, column: &str) -> String {
         format!("uq_{table}_{column}")
     }
-    pub fn check(table: &str, column: &str) -> String {
-        format!("ck_{table}_{column}")
-    }
     pub fn foreign_key(table: &str, column: &str) -> String {
         format!("fk_{table}_{column}")
     }
+    /// `ck_<table>_<column>[_<rule>]`; PostgreSQL cuts names at 63 bytes, so a longer one keeps
+    /// its start and ends with a hash of the whole (two rules of one column never share a name).
+    pub fn check(table: &str, column: &str, rule: &str) -> String {
+        let mut name = format!("ck_{table}_{column}");
+        if !rule.is_empty() {
+            name.push('_');
+            name.push_str(rule);
+        }
+        if name.len() <= 63 {
+            return name;
+        }
+        let hash = blake3::hash(name.as_bytes()).to_hex();
+        format!("{}_{}", &name[..54], &hash[..8])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckConstraint {
+    /// `ck_<table>_<column>[_<rule>]`, at most 63 bytes (PostgreSQL's identifier limit).
+    pub name: String,
+    /// The SQL condition, e.g. `"quantity" >= 1`.
+    pub expr: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -298,15 +328,12 @@ fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
                 .filter_map(|(f, spec)| {
                     fields::parse(spec)
                         .ok()
-                        .map(|p| column(bp, owners, &database, f, &p))
+                        .map(|p| column(bp, owners, &database, &table, f, &p))
                 })
                 .collect();
             for c in &mut columns {
                 if c.unique && !c.pk {
                     c.unique_constraint = constraint::unique(&table, &c.name);
-                }
-                if !c.enum_values.is_empty() {
-                    c.check_constraint = constraint::check(&table, &c.name);
                 }
                 if c.reference.as_ref().is_some_and(|r| r.foreign_key) {
                     c.fk_constraint = constraint::foreign_key(&table, &c.name);
@@ -359,6 +386,7 @@ fn column(
     bp: &Blueprint,
     owners: &Owners,
     database: &Option<String>,
+    table: &str,
     name: &str,
     f: &fields::FieldSpec,
 ) -> Column {
@@ -382,8 +410,13 @@ fn column(
         server_generated: f.pk || f.default.as_deref() == Some("now"),
         reference: None,
         unique_constraint: String::new(),
-        check_constraint: String::new(),
         fk_constraint: String::new(),
+        minimum: f.min.as_ref().map(ToString::to_string),
+        maximum: f.max.as_ref().map(ToString::to_string),
+        pattern: fields::effective_pattern(f).map(str::to_owned),
+        format: f.format.map(fields::Format::word),
+        min_length: (f.ty.is_text() && !f.nullable).then_some(1),
+        checks: Vec::new(),
         code: Default::default(),
     };
     let simple =
@@ -477,6 +510,12 @@ fn column(
     if kind == "bool" {
         c.dynamo_type = "N";
     }
+    match f.format {
+        Some(fields::Format::Email) => c.json_schema_format = Some("email"),
+        Some(fields::Format::Url) => c.json_schema_format = Some("uri"),
+        None => {}
+    }
+    c.checks = checks(table, &c);
     if let Some(d) = &f.default {
         c.default_sql = Some(match (&f.ty, d.as_str()) {
             (_, "now") => {
@@ -510,6 +549,40 @@ fn column(
     c.sa_type = sa;
     c.py_type = py;
     c
+}
+
+/// The CHECK constraints that enforce a column's rules in the database: enum membership,
+/// bounds, pattern (with `email` / `url`) and non-empty text.
+fn checks(table: &str, c: &Column) -> Vec<CheckConstraint> {
+    let col = format!("\"{}\"", c.name);
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut out = Vec::new();
+    let mut add = |rule: &str, expr: String| {
+        out.push(CheckConstraint {
+            name: constraint::check(table, &c.name, rule),
+            expr,
+        });
+    };
+    if !c.enum_values.is_empty() {
+        let values: Vec<String> = c.enum_values.iter().map(|v| literal(v)).collect();
+        add("", format!("{col} IN ({})", values.join(", ")));
+    }
+    if let Some(n) = &c.minimum {
+        add("min", format!("{col} >= {n}"));
+    }
+    if let Some(n) = &c.maximum {
+        add("max", format!("{col} <= {n}"));
+    }
+    if c.min_length.is_some() {
+        add("not_empty", format!("{col} <> ''"));
+    }
+    if let Some(p) = &c.pattern {
+        add(
+            c.format.unwrap_or("pattern"),
+            format!("{col} ~ {}", literal(p)),
+        );
+    }
+    out
 }
 
 fn caches(bp: &Blueprint) -> Vec<Cache> {

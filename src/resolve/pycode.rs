@@ -9,6 +9,7 @@
 use super::Names;
 use super::data::{Column, Database, Entity};
 use super::services::Service;
+use crate::blueprint::{fields, pattern};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,8 +18,11 @@ use std::collections::{BTreeSet, HashMap};
 pub struct ColumnCode {
     /// Type inside `Mapped[...]` (without `| None`).
     pub model_type: String,
-    /// Pydantic field type with its constraints (without `| None`).
+    /// Pydantic field type (without `| None`): the type itself, or the name of its alias
+    /// when it carries constraints.
     pub schema_type: String,
+    /// `<Entity><Field>Value = Annotated[...]`: the constrained type, defined once per column.
+    pub schema_alias: Option<String>,
     /// A Python expression giving a valid value for a JSON payload (tests, load tests).
     pub sample: String,
     /// Digits of a decimal column.
@@ -28,6 +32,16 @@ pub struct ColumnCode {
     pub writable: bool,
     /// Compared after a round trip in generated tests (exact JSON equality holds).
     pub comparable: bool,
+    /// Values the API refuses for this column (generated input tests).
+    pub invalid: Vec<InvalidValue>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InvalidValue {
+    /// Test id: `<column>-<rule>` (`total-below-min`).
+    pub case: String,
+    /// A Python expression for the value.
+    pub value: String,
 }
 
 /// Per entity: HTTP path, events and the field generated tests update.
@@ -135,6 +149,12 @@ pub struct ServiceCode {
     pub schema_imports: Vec<String>,
     /// Whether `pydantic.Field` is needed by the schemas.
     pub schema_needs_field: bool,
+    /// Whether the schemas refuse NUL characters in text (`reject_nul`) or inside JSON values
+    /// (`reject_nul_in_json`): both need `pydantic.AfterValidator`.
+    pub schema_needs_nul_check: bool,
+    pub schema_needs_json_nul_check: bool,
+    /// Whether the generated input tests compute a decimal out of bounds.
+    pub input_tests_need_decimal: bool,
     /// Owned entities: nested paths first, so `/api/orders/order-items` wins over
     /// `/api/orders/{id}`.
     pub router_order: Vec<String>,
@@ -150,8 +170,81 @@ pub fn enrich_columns(entities: &mut [Entity]) {
     for e in entities.iter_mut() {
         for c in &mut e.columns {
             c.code = column_code(c);
+            if let Some(inner) = c
+                .code
+                .schema_type
+                .strip_prefix("Annotated[")
+                .and_then(|t| t.strip_suffix(']'))
+            {
+                let alias = format!(
+                    "{}{}Value",
+                    e.name.pascal,
+                    super::Names::new(&c.name).pascal
+                );
+                c.code.schema_alias = Some(alias_definition(&alias, inner));
+                c.code.schema_type = alias;
+            }
         }
     }
+}
+
+/// `Name = Annotated[...]` spread one part per line with trailing commas: the layout a Python
+/// formatter keeps (a magic trailing comma), however long a pattern makes the line.
+fn alias_definition(alias: &str, inner: &str) -> String {
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut quoted) = (0i32, 0usize, false);
+    let bytes = inner.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth -= 1,
+            b',' if !quoted && depth == 0 => {
+                parts.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(inner[start..].trim());
+    let mut out = format!("{alias} = Annotated[\n");
+    for part in parts {
+        match part
+            .strip_prefix("Field(")
+            .and_then(|a| a.strip_suffix(')'))
+        {
+            Some(args) => {
+                out.push_str("    Field(\n");
+                for arg in split_args(args) {
+                    out.push_str(&format!("        {arg},\n"));
+                }
+                out.push_str("    ),\n");
+            }
+            None => out.push_str(&format!("    {part},\n")),
+        }
+    }
+    out.push(']');
+    out
+}
+
+fn split_args(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut quoted) = (0i32, 0usize, false);
+    let bytes = args.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
+            b'(' | b'[' | b'{' if !quoted => depth += 1,
+            b')' | b']' | b'}' if !quoted => depth -= 1,
+            b',' if !quoted && depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[start..].trim());
+    out
 }
 
 fn column_code(c: &Column) -> ColumnCode {
@@ -160,40 +253,20 @@ fn column_code(c: &Column) -> ColumnCode {
         "json" => "dict[str, Any]".to_owned(),
         _ => c.py_type.clone(),
     };
-    let schema_type = match c.kind {
-        "string" => format!(
-            "Annotated[str, Field(max_length={})]",
-            c.max_length.unwrap_or(255)
-        ),
-        "enum" => format!(
-            "Literal[{}]",
-            c.enum_values
-                .iter()
-                .map(|v| format!("\"{v}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        "int" => "Annotated[int, Field(ge=-(2**31), lt=2**31)]".to_owned(),
-        "bigint" => "Annotated[int, Field(ge=-(2**63), lt=2**63)]".to_owned(),
-        "decimal" => format!(
-            "Annotated[Decimal, Field(max_digits={}, decimal_places={})]",
-            precision.unwrap_or(12),
-            scale.unwrap_or(2)
-        ),
-        _ => model_type.clone(),
-    };
+    let schema_type = schema_type(c, &model_type, precision, scale);
     let sample = match c.kind {
         "uuid" => "str(uuid.uuid4())".to_owned(),
         "ref" if c.py_type == "int" => "1".to_owned(),
         "ref" => "str(uuid.uuid4())".to_owned(),
+        "string" | "text" if c.pattern.is_some() => pattern_sample(c),
         "string" => format!("unique_text({})", c.max_length.unwrap_or(255).min(32)),
         "text" => "\"some text\"".to_owned(),
-        "int" | "bigint" => "7".to_owned(),
+        "int" | "bigint" => int_sample(c, 7).to_string(),
         "decimal" => {
             let (p, s) = (precision.unwrap_or(12), scale.unwrap_or(2));
             let int_part = if p > s { "1" } else { "0" };
             let frac = if s > 0 { ".5" } else { "" };
-            format!("\"{int_part}{frac}\"")
+            format!("\"{}\"", decimal_sample(c, &format!("{int_part}{frac}")))
         }
         "bool" => "True".to_owned(),
         "timestamp" => "\"2030-01-01T00:00:00Z\"".to_owned(),
@@ -205,6 +278,7 @@ fn column_code(c: &Column) -> ColumnCode {
     ColumnCode {
         model_type,
         schema_type,
+        schema_alias: None,
         sample,
         precision,
         scale,
@@ -222,7 +296,216 @@ fn column_code(c: &Column) -> ColumnCode {
                 | "json"
                 | "enum"
         ),
+        invalid: invalid_values(c, scale.unwrap_or(0)),
     }
+}
+
+/// The Pydantic type of a writable column, with every rule of the blueprint: lengths, bounds,
+/// pattern (and the `format` it stands for), and the NUL check PostgreSQL needs (it cannot
+/// store `\x00`, so such input is a 422, not a failed INSERT).
+fn schema_type(c: &Column, model_type: &str, precision: Option<u32>, scale: Option<u32>) -> String {
+    let mut args: Vec<String> = Vec::new();
+    let py_num = |n: &str| {
+        if c.kind == "decimal" {
+            format!("Decimal(\"{n}\")")
+        } else {
+            n.to_owned()
+        }
+    };
+    match c.kind {
+        "string" | "text" => {
+            if let Some(n) = c.min_length {
+                args.push(format!("min_length={n}"));
+            }
+            if c.kind == "string" {
+                args.push(format!("max_length={}", c.max_length.unwrap_or(255)));
+            }
+            if let Some(p) = &c.pattern {
+                args.push(format!("pattern={}", py_str(p)));
+            }
+            if let Some(f) = c.json_schema_format {
+                args.push(format!("json_schema_extra={{\"format\": \"{f}\"}}"));
+            }
+        }
+        "int" | "bigint" => {
+            let bits = if c.kind == "int" { 31 } else { 63 };
+            args.push(match &c.minimum {
+                Some(n) => format!("ge={n}"),
+                None => format!("ge=-(2**{bits})"),
+            });
+            args.push(match &c.maximum {
+                Some(n) => format!("le={n}"),
+                None => format!("lt=2**{bits}"),
+            });
+        }
+        "decimal" => {
+            args.push(format!("max_digits={}", precision.unwrap_or(12)));
+            args.push(format!("decimal_places={}", scale.unwrap_or(2)));
+            if let Some(n) = &c.minimum {
+                args.push(format!("ge={}", py_num(n)));
+            }
+            if let Some(n) = &c.maximum {
+                args.push(format!("le={}", py_num(n)));
+            }
+        }
+        "enum" => {
+            return format!(
+                "Literal[{}]",
+                c.enum_values
+                    .iter()
+                    .map(|v| format!("\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        _ => {}
+    }
+    let mut parts = vec![match c.kind {
+        "string" | "text" => "str".to_owned(),
+        _ => model_type.to_owned(),
+    }];
+    if !args.is_empty() {
+        parts.push(format!("Field({})", args.join(", ")));
+    }
+    match c.kind {
+        "string" | "text" => parts.push("AfterValidator(reject_nul)".into()),
+        "json" => parts.push("AfterValidator(reject_nul_in_json)".into()),
+        _ => {}
+    }
+    if parts.len() == 1 {
+        model_type.to_owned()
+    } else {
+        format!("Annotated[{}]", parts.join(", "))
+    }
+}
+
+/// A Python string literal (JSON's escapes are Python's too).
+fn py_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// `preferred`, moved into the column's bounds.
+fn int_sample(c: &Column, preferred: i64) -> i64 {
+    let bound = |b: &Option<String>| b.as_deref().and_then(|n| n.parse::<i64>().ok());
+    let mut v = preferred;
+    if let Some(lo) = bound(&c.minimum) {
+        v = v.max(lo);
+    }
+    if let Some(hi) = bound(&c.maximum) {
+        v = v.min(hi);
+    }
+    v
+}
+
+fn decimal_sample(c: &Column, preferred: &str) -> String {
+    let num = |s: &str| fields::Num::parse(s);
+    let (Some(mut v), lo, hi) = (
+        num(preferred),
+        c.minimum.as_deref().and_then(num),
+        c.maximum.as_deref().and_then(num),
+    ) else {
+        return preferred.to_owned();
+    };
+    if let Some(lo) = lo
+        && v < lo
+    {
+        v = lo;
+    }
+    if let Some(hi) = hi
+        && v > hi
+    {
+        v = hi;
+    }
+    v.to_string()
+}
+
+/// A Python expression giving a random value that matches the column's pattern: one random
+/// character per position of a matching shape (see `blueprint::pattern::sample_slots`).
+fn pattern_sample(c: &Column) -> String {
+    let max_len = c.max_length.unwrap_or(255) as usize;
+    match c.format {
+        Some("email") if max_len >= 30 => return "f\"{unique_text(12)}@example.com\"".into(),
+        Some("url") if max_len >= 40 => return "f\"https://example.com/{unique_text(12)}\"".into(),
+        _ => {}
+    }
+    let p = c.pattern.as_deref().unwrap_or_default();
+    let slots = pattern::sample_slots(p, 3, max_len)
+        .or_else(|| pattern::sample_slots(p, 0, max_len))
+        .unwrap_or_default();
+    if !c.unique {
+        let fixed: String = slots.iter().filter_map(|s| s.chars().next()).collect();
+        return py_str(&fixed);
+    }
+    // Laid out as a formatter lays it out inside the payload dict (8 spaces deep).
+    let mut out =
+        "\"\".join(\n            s[uuid.uuid4().int % len(s)]\n            for s in (\n".to_owned();
+    for slot in &slots {
+        out.push_str(&format!("                {},\n", py_str(slot)));
+    }
+    out.push_str("            )\n        )");
+    out
+}
+
+/// Values the API must refuse with a 422 naming the column: below `min`, above `max`, empty
+/// required text, text with a NUL character, text off the pattern.
+fn invalid_values(c: &Column, scale: u32) -> Vec<InvalidValue> {
+    let mut out = Vec::new();
+    if c.server_generated {
+        return out;
+    }
+    let mut push = |case: &str, value: String| {
+        out.push(InvalidValue {
+            case: format!("{}-{case}", c.name),
+            value,
+        });
+    };
+    let step = if scale == 0 {
+        "1".to_owned()
+    } else {
+        format!("0.{}1", "0".repeat(scale as usize - 1))
+    };
+    match c.kind {
+        "int" | "bigint" => {
+            if let Some(n) = &c.minimum {
+                push("below-min", format!("{n} - 1"));
+            }
+            if let Some(n) = &c.maximum {
+                push("above-max", format!("{n} + 1"));
+            }
+        }
+        "decimal" => {
+            if let Some(n) = &c.minimum {
+                push(
+                    "below-min",
+                    format!("str(Decimal(\"{n}\") - Decimal(\"{step}\"))"),
+                );
+            }
+            if let Some(n) = &c.maximum {
+                push(
+                    "above-max",
+                    format!("str(Decimal(\"{n}\") + Decimal(\"{step}\"))"),
+                );
+            }
+        }
+        "string" | "text" => {
+            if c.min_length.is_some() {
+                push("empty", "\"\"".into());
+            }
+            push("nul", "\"a\\x00b\"".into());
+            if let Some(p) = &c.pattern {
+                let max_len = c.max_length.unwrap_or(255) as usize;
+                if let Some(bad) = ["!", "not an email or url", "~", "0", "a", "A", "a b"]
+                    .into_iter()
+                    .find(|v| v.len() <= max_len && !pattern::matches(p, v))
+                {
+                    push(c.format.unwrap_or("pattern"), py_str(bad));
+                }
+            }
+        }
+        "json" => push("nul", "{\"key\": \"a\\x00b\"}".into()),
+        _ => {}
+    }
+    out
 }
 
 fn decimal_digits(sql_type: &str) -> (Option<u32>, Option<u32>) {
@@ -267,9 +550,19 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
             c.code.writable && !c.unique && !c.pk && c.reference.is_none() && c.code.comparable
         });
         let patch_value = patch.map(|c| match c.kind {
+            "string" | "text" if c.pattern.is_some() => pattern_sample(c),
+            "string" if c.max_length.is_some_and(|n| n < 7) => "\"x\"".to_owned(),
             "string" => "\"changed\"".to_owned(),
             "text" => "\"changed text\"".to_owned(),
-            "int" | "bigint" => "8".to_owned(),
+            "int" | "bigint" => {
+                let sample = int_sample(c, 7);
+                let up = int_sample(c, sample.saturating_add(1));
+                if up != sample {
+                    up.to_string()
+                } else {
+                    int_sample(c, sample.saturating_sub(1)).to_string()
+                }
+            }
             "bool" => "False".to_owned(),
             "date" => "\"2031-02-03\"".to_owned(),
             "json" => "{\"changed\": True}".to_owned(),
@@ -569,9 +862,19 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         model_imports.push("from decimal import Decimal".to_owned());
         schema_imports.push("from decimal import Decimal".to_owned());
     }
-    let annotated = ["string", "int", "bigint", "decimal"]
+    let writable_types: Vec<&str> = owned
         .iter()
-        .any(|k| writable_kinds.contains(k));
+        .flat_map(|e| e.columns.iter())
+        .filter(|c| c.code.writable)
+        .map(|c| {
+            c.code
+                .schema_alias
+                .as_deref()
+                .unwrap_or(&c.code.schema_type)
+        })
+        .collect();
+    let uses = |s: &str| writable_types.iter().any(|t| t.contains(s));
+    let annotated = uses("Annotated[");
     let mut typing = Vec::new();
     if annotated {
         typing.push("Annotated");
@@ -607,7 +910,14 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
     ServiceCode {
         model_imports,
         schema_imports,
-        schema_needs_field: annotated,
+        schema_needs_field: uses("Field("),
+        schema_needs_nul_check: uses("(reject_nul)"),
+        schema_needs_json_nul_check: uses("(reject_nul_in_json)"),
+        input_tests_need_decimal: owned
+            .iter()
+            .flat_map(|e| e.columns.iter())
+            .flat_map(|c| c.code.invalid.iter())
+            .any(|v| v.value.contains("Decimal(")),
         router_order,
         router_ids: Vec::new(),
         cached_ids: Vec::new(),

@@ -253,7 +253,7 @@ pub fn check_field(
     if existing.contains(&name) {
         return Err(format!("field `{name}` is already defined"));
     }
-    let f = fields::parse(spec).map_err(|e| format!("`{spec}`: {e}"))?;
+    let f = fields::parse_checked(spec).map_err(|e| format!("`{spec}`: {e}"))?;
     if f.pk && has_pk {
         return Err("this entity already has a primary key; mark exactly one field `pk`".into());
     }

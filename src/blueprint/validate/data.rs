@@ -10,7 +10,7 @@ use crate::blueprint::{ArchType, Blueprint};
 use crate::diagnostic::Diagnostic;
 use std::collections::{BTreeMap, HashSet};
 
-const FIELD_TYPES_HELP: &str = "field types: uuid, string(N), text, int, bigint, decimal(P,S), bool, timestamp, date, json, enum(a, b), ref Entity; modifiers: pk, unique, nullable, default <value>";
+const FIELD_TYPES_HELP: &str = "field types: uuid, string(N), text, int, bigint, decimal(P,S), bool, timestamp, date, json, enum(a, b), ref Entity; modifiers: pk, unique, nullable, default <value>; constraints: min N, max N, email, url, pattern '<regex>'";
 
 /// The service that owns each entity (the first one listing it).
 fn owners(bp: &Blueprint) -> BTreeMap<&str, &str> {
@@ -126,6 +126,14 @@ impl Check<'_> {
                         FIELD_TYPES_HELP.into(),
                     ),
                     Ok(f) => {
+                        for p in fields::problems(&f) {
+                            self.err(
+                                p.code,
+                                fp.clone(),
+                                format!("`{name}.{field}`: {}", p.message),
+                                p.help,
+                            );
+                        }
                         if f.pk {
                             match pk {
                                 Some(first) => self.err(

@@ -5,8 +5,39 @@
 {{ svc.code.schema_imports | join(sep="
 ") }}
 {% endif %}
-from pydantic import BaseModel, ConfigDict{% if svc.code.schema_needs_field %}, Field{% endif %}
+from pydantic import {% if svc.code.schema_needs_nul_check or svc.code.schema_needs_json_nul_check %}AfterValidator, {% endif %}BaseModel, ConfigDict{% if svc.code.schema_needs_field %}, Field{% endif %}
+{%- if svc.code.schema_needs_nul_check %}
+
+
+def reject_nul(value: str) -> str:
+    """PostgreSQL cannot store NUL characters: text holding one is invalid input (422), not a failed INSERT."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+{%- endif %}
+{%- if svc.code.schema_needs_json_nul_check %}
+
+
+def reject_nul_in_json(value: Any) -> Any:
+    """The same for every string inside a JSON value (keys too): PostgreSQL's JSONB refuses `\\u0000`."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise ValueError("JSON text must not contain NUL characters")
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
+{%- endif %}
 {% for i in svc.entity_ids %}{% set e = m.entities[i] %}
+{%- for c in e.columns %}{% if c.code.writable and c.code.schema_alias %}
+
+{{ c.code.schema_alias }}
+{%- endif %}{% endfor %}
+
 
 class {{ e.name.pascal }}Create(BaseModel):
     """Body of `POST {{ e.code.api_path }}`."""

@@ -15,9 +15,9 @@ CREATE TABLE "{{ e.table }}" (
 {%- for c in e.columns %}{% if c.unique_constraint %},
     CONSTRAINT "{{ c.unique_constraint }}" UNIQUE ("{{ c.name }}")
 {%- endif %}{% endfor %}
-{%- for c in e.columns %}{% if c.check_constraint %},
-    CONSTRAINT "{{ c.check_constraint }}" CHECK ("{{ c.name }}" IN ({% for v in c.enum_values %}'{{ v }}'{% if not loop.last %}, {% endif %}{% endfor %}))
-{%- endif %}{% endfor %}
+{%- for c in e.columns %}{% for ck in c.checks %},
+    CONSTRAINT "{{ ck.name }}" CHECK ({{ ck.expr }})
+{%- endfor %}{% endfor %}
 );
 COMMENT ON TABLE "{{ e.table }}" IS 'Entity {{ e.name.raw }}, owned by the {{ e.owner }} service.';
 {%- for c in e.columns %}{% if c.reference and not c.reference.foreign_key %}
