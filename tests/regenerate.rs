@@ -191,7 +191,7 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
         t.replace("      name: string(120)\n", "      name: string(60)\n")
             .replace("    entities: [Order, OrderItem]\n", "    entities: [Order]\n")
             .replace(
-                "  OrderItem:\n    fields:\n      id: uuid pk\n      order_id: ref Order\n      sku: string(64)\n      quantity: int\n",
+                "  OrderItem:\n    fields:\n      id: uuid pk\n      order_id: ref Order\n      product_id: ref Product\n      sku: string(64)\n      quantity: int\n",
                 "",
             )
     });
