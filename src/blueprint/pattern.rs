@@ -97,11 +97,12 @@ fn parse(pattern: &str) -> Result<Ast, Refusal> {
     Ok(ast)
 }
 
-fn syntax(pattern: &str) -> Result<Ast, ast::Error> {
+fn syntax(pattern: &str) -> Result<Ast, Box<ast::Error>> {
     ast::parse::ParserBuilder::new()
         .nest_limit(32)
         .build()
         .parse(pattern)
+        .map_err(Box::new)
 }
 
 struct Portable;
