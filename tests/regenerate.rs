@@ -146,8 +146,8 @@ fn adding_a_field_appends_migration_v002_and_leaves_v001_untouched() {
     let v001_before = fs::read_to_string(&v001).unwrap();
     edit_blueprint(
         &dir,
-        "      total: decimal(12,2)\n      created_at",
-        "      total: decimal(12,2)\n      note: text nullable\n      created_at",
+        "      total: decimal(12,2) min 0\n      created_at",
+        "      total: decimal(12,2) min 0\n      note: text nullable\n      created_at",
     );
     regenerate(&dir).success().stdout(contains(
         "migrations/orders-db/002_add_orders_note.sql (new migration)",
@@ -191,7 +191,14 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
         t.replace("      name: string(120)\n", "      name: string(60)\n")
             .replace("    entities: [Order, OrderItem]\n", "    entities: [Order]\n")
             .replace(
-                "  OrderItem:\n    fields:\n      id: uuid pk\n      order_id: ref Order\n      product_id: ref Product\n      sku: string(64)\n      quantity: int\n",
+                "  OrderItem:
+    fields:
+      id: uuid pk
+      order_id: ref Order
+      product_id: ref Product
+      sku: string(64)
+      quantity: int min 1
+",
                 "",
             )
     });
@@ -530,8 +537,8 @@ fn a_run_killed_at_any_point_is_completed_by_the_next_run_without_losing_an_edit
         t.replace("name: shop", "name: storefront")
             .replace("notifications", "notifier")
             .replace(
-                "      total: decimal(12,2)\n",
-                "      total: decimal(12,2)\n      note: text nullable\n",
+                "      total: decimal(12,2) min 0\n",
+                "      total: decimal(12,2) min 0\n      note: text nullable\n",
             )
     });
     let reference = tmp.path().join("reference");

@@ -5,7 +5,7 @@
 //! PostgreSQL's POSIX "advanced" regular expressions (the CHECK constraint) and ECMA-262 with the
 //! `u` flag (JSON Schema `pattern` in openapi.yaml). Their syntaxes agree only on a subset, so a
 //! pattern is parsed with `regex-syntax` and every node outside that subset is refused with the
-//! reason and a way to write it instead. The subset (docs/blueprint.md lists it too):
+//! reason and a way to write it instead. The subset (docs/blueprint-constraints.md too):
 //!
 //! - printable ASCII literals other than `'`, `"`, `` ` ``, `%`, `\`, `]` and `}` (`%` is a
 //!   parameter marker to Python database drivers running the migrations); escaped meta
@@ -54,7 +54,7 @@ fn refuse(message: impl Into<String>, help: impl Into<String>) -> Refusal {
     }
 }
 
-const SUBSET_HELP: &str = "patterns use a subset every engine agrees on: literals, `.`, `^`, `$`, `|`, groups, greedy `* + ? {n,m}` (n, m ≤ 255) and classes like `[A-Za-z0-9_-]`; see docs/blueprint.md";
+const SUBSET_HELP: &str = "patterns use a subset every engine agrees on: literals, `.`, `^`, `$`, `|`, groups, greedy `* + ? {n,m}` (n, m ≤ 255) and classes like `[A-Za-z0-9_-]`; see docs/blueprint-constraints.md";
 
 /// Parse `pattern` and check that it stays in the portable subset.
 pub fn check(pattern: &str) -> Result<(), Refusal> {
@@ -97,11 +97,12 @@ fn parse(pattern: &str) -> Result<Ast, Refusal> {
     Ok(ast)
 }
 
-fn syntax(pattern: &str) -> Result<Ast, ast::Error> {
+fn syntax(pattern: &str) -> Result<Ast, Box<ast::Error>> {
     ast::parse::ParserBuilder::new()
         .nest_limit(32)
         .build()
         .parse(pattern)
+        .map_err(Box::new)
 }
 
 struct Portable;

@@ -676,6 +676,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn constraint_names_stay_within_postgres_identifier_length() {
+        assert_eq!(
+            constraint_name("orders", "total", "min"),
+            "ck_orders_total_min"
+        );
+        assert_eq!(constraint_name("orders", "status", ""), "ck_orders_status");
+        let long = "a".repeat(40);
+        let (lo, hi) = (
+            constraint_name(&long, &long, "min"),
+            constraint_name(&long, &long, "max"),
+        );
+        assert!(lo.len() <= 63 && hi.len() <= 63);
+        assert_ne!(lo, hi);
+    }
+
+    #[test]
+    fn columns_carry_their_constraints_and_checks() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { database: db, entities: [Item] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      qty: int min 1 max 9\n      price: decimal(6,2) min 0.5\n      mail: string(99) email\n      code: text pattern '^[a-z]+$' nullable\n      site: string(200) url\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        let col = |n: &str| m.entities[0].columns.iter().find(|c| c.name == n).unwrap();
+        let checks = |n: &str| -> Vec<String> {
+            col(n)
+                .checks
+                .iter()
+                .map(|k| format!("{}: {}", k.name, k.expr))
+                .collect()
+        };
+        assert_eq!(
+            checks("qty"),
+            [
+                "ck_items_qty_min: \"qty\" >= 1",
+                "ck_items_qty_max: \"qty\" <= 9"
+            ]
+        );
+        assert_eq!(checks("price"), ["ck_items_price_min: \"price\" >= 0.5"]);
+        assert_eq!(col("price").minimum.as_deref(), Some("0.5"));
+        assert_eq!(col("mail").format, Some("email"));
+        assert_eq!(col("mail").json_schema_format, Some("email"));
+        assert_eq!(col("mail").min_length, Some(1));
+        assert_eq!(checks("mail")[0], "ck_items_mail_not_empty: \"mail\" <> ''");
+        assert!(checks("mail")[1].starts_with("ck_items_mail_email: \"mail\" ~ '^[A-Za-z0-9"));
+        assert_eq!(col("code").min_length, None, "nullable text may be empty");
+        assert_eq!(
+            checks("code"),
+            ["ck_items_code_pattern: \"code\" ~ '^[a-z]+$'"]
+        );
+        assert_eq!(col("site").json_schema_format, Some("uri"));
+    }
+
+    #[test]
     fn table_names_are_snake_plural() {
         assert_eq!(table_name("User"), "users");
         assert_eq!(table_name("OrderItem"), "order_items");

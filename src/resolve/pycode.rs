@@ -994,10 +994,32 @@ mod tests {
             col("Order", "status").schema_type,
             "Literal[\"pending\", \"paid\", \"shipped\", \"cancelled\"]"
         );
+        assert_eq!(col("Order", "total").schema_type, "OrderTotalValue");
         assert_eq!(
-            col("Order", "total").schema_type,
-            "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]"
+            col("Order", "total").schema_alias.as_deref(),
+            Some(
+                "OrderTotalValue = Annotated[\n    Decimal,\n    Field(\n        max_digits=12,\n        decimal_places=2,\n        ge=Decimal(\"0\"),\n    ),\n]"
+            )
         );
+        let quantity = col("OrderItem", "quantity");
+        assert!(
+            quantity
+                .schema_alias
+                .unwrap()
+                .contains("        ge=1,\n        lt=2**31,\n")
+        );
+        assert_eq!(quantity.sample, "7");
+        let cases: Vec<(String, String)> = quantity
+            .invalid
+            .iter()
+            .map(|v| (v.case.clone(), v.value.clone()))
+            .collect();
+        assert_eq!(cases, [("quantity-below-min".into(), "1 - 1".into())]);
+        let email = col("User", "email");
+        assert!(email.schema_alias.as_deref().unwrap().contains("pattern="));
+        assert!(email.invalid.iter().any(|v| v.case == "email-email"));
+        assert!(email.invalid.iter().any(|v| v.case == "email-empty"));
+        assert!(email.invalid.iter().any(|v| v.case == "email-nul"));
         assert_eq!(col("Order", "total").sample, "\"1.5\"");
         assert!(!col("Order", "created_at").writable);
         assert_eq!(entity(&m, "OrderItem").code.parents[0].snake, "order");

@@ -32,10 +32,14 @@ def reject_nul_in_json(value: Any) -> Any:
             pending.extend(item)
     return value
 {%- endif %}
+{%- set_global after_imports = not (svc.code.schema_needs_nul_check or svc.code.schema_needs_json_nul_check) %}
 {% for i in svc.entity_ids %}{% set e = m.entities[i] %}
 {%- for c in e.columns %}{% if c.code.writable and c.code.schema_alias %}
+{%- if after_imports %}{% set_global after_imports = false %}
+{% else %}
 
-{{ c.code.schema_alias }}
+{% endif %}
+{{- c.code.schema_alias }}
 {%- endif %}{% endfor %}
 
 
