@@ -970,8 +970,7 @@ mod tests {
             m_up
         );
         assert!(
-            m_down
-                .contains("ALTER TABLE items DROP CONSTRAINT IF EXISTS ck_items_quantity_min;\n")
+            m_down.contains("ALTER TABLE items DROP CONSTRAINT IF EXISTS ck_items_quantity_min;\n")
         );
         assert!(m.warnings.join("\n").contains("fails while rows break it"));
         let back = &plan(Some(&after), &before, &history())[0];
@@ -985,10 +984,7 @@ mod tests {
                 .unwrap(),
         );
         assert!(drop < add, "{}", back_down);
-        assert!(
-            back_up
-                .contains("DROP CONSTRAINT IF EXISTS ck_items_quantity_min")
-        );
+        assert!(back_up.contains("DROP CONSTRAINT IF EXISTS ck_items_quantity_min"));
         assert!(!back_up.contains("ADD CONSTRAINT"));
     }
 

@@ -189,7 +189,10 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
     let dir = project(tmp.path(), "ecommerce", &[]);
     edit(&dir.join("blueprint.yaml"), |t| {
         t.replace("      name: string(120)\n", "      name: string(60)\n")
-            .replace("    entities: [Order, OrderItem]\n", "    entities: [Order]\n")
+            .replace(
+                "    entities: [Order, OrderItem]\n",
+                "    entities: [Order]\n",
+            )
             .replace(
                 "  OrderItem:
     fields:

@@ -233,3 +233,23 @@ def start_kafka(sup: Supervisor, run: Path, tansu: Path, port: int) -> Kafka:
     if not wait_for(lambda: port_open(port), 30):
         raise RuntimeError(f"tansu did not start:\n{proc.log_tail()}")
     return Kafka(proc, port)
+
+
+def create_kafka_topics(port: int, topics: dict[str, int]) -> None:
+    """Create each topic with its partition count (replication 1: one local broker)."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}")
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [NewTopic(name, parts, 1) for name, parts in sorted(topics.items()) if name not in existing]
+            if new:
+                await admin.create_topics(new)
+        finally:
+            await admin.close()
+
+    asyncio.run(create())

@@ -256,6 +256,10 @@ class Stack:
                 else:
                     self.sup.start(self.kafka.proc)
                     wait_for(lambda: port_open(port), 30)
+                # The local compose broker creates topics on first use; tansu does not, and its
+                # memory storage starts empty: create the blueprint's topics as provisioned.
+                topics = {t["name"]["raw"]: t.get("partitions") or 1 for t in self.model["messaging"]["topics"]}
+                backing.create_kafka_topics(port, topics)
 
     def stop_broker(self) -> None:
         procs = [self.kafka.proc] if self.kafka else []
