@@ -678,14 +678,17 @@ mod tests {
     #[test]
     fn constraint_names_stay_within_postgres_identifier_length() {
         assert_eq!(
-            constraint_name("orders", "total", "min"),
+            constraint::check("orders", "total", "min"),
             "ck_orders_total_min"
         );
-        assert_eq!(constraint_name("orders", "status", ""), "ck_orders_status");
+        assert_eq!(
+            constraint::check("orders", "status", ""),
+            "ck_orders_status"
+        );
         let long = "a".repeat(40);
         let (lo, hi) = (
-            constraint_name(&long, &long, "min"),
-            constraint_name(&long, &long, "max"),
+            constraint::check(&long, &long, "min"),
+            constraint::check(&long, &long, "max"),
         );
         assert!(lo.len() <= 63 && hi.len() <= 63);
         assert_ne!(lo, hi);

@@ -191,24 +191,8 @@ pub fn enrich_columns(entities: &mut [Entity]) {
 /// `Name = Annotated[...]` spread one part per line with trailing commas: the layout a Python
 /// formatter keeps (a magic trailing comma), however long a pattern makes the line.
 fn alias_definition(alias: &str, inner: &str) -> String {
-    let mut parts = Vec::new();
-    let (mut depth, mut start, mut quoted) = (0i32, 0usize, false);
-    let bytes = inner.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
-            b'(' | b'[' | b'{' if !quoted => depth += 1,
-            b')' | b']' | b'}' if !quoted => depth -= 1,
-            b',' if !quoted && depth == 0 => {
-                parts.push(inner[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(inner[start..].trim());
     let mut out = format!("{alias} = Annotated[\n");
-    for part in parts {
+    for part in split_args(inner) {
         match part
             .strip_prefix("Field(")
             .and_then(|a| a.strip_suffix(')'))
@@ -227,6 +211,7 @@ fn alias_definition(alias: &str, inner: &str) -> String {
     out
 }
 
+/// The top-level comma-separated parts of `args` (commas inside brackets or strings stay).
 fn split_args(args: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut depth, mut start, mut quoted) = (0i32, 0usize, false);
