@@ -81,7 +81,7 @@ fn openapi_documents_every_constraint() {
 fn the_first_migration_checks_every_constraint_in_the_database() {
     for arch in ["microservices", "monolith"] {
         let (_d, out) = generate(arch);
-        let sql = read(&out, "migrations/catalog-db/V001__init.sql");
+        let sql = read(&out, "migrations/catalog-db/001_init.sql");
         for line in [
             "CONSTRAINT \"ck_listings_quantity_min\" CHECK (\"quantity\" >= 1)",
             "CONSTRAINT \"ck_listings_quantity_max\" CHECK (\"quantity\" <= 1000)",

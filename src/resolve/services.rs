@@ -879,7 +879,7 @@ mod tests {
             .iter()
             .map(|d| d.ready_key.as_str())
             .collect();
-        assert_eq!(keys, ["users", "products", "payments"]);
+        assert_eq!(keys, ["users", "products"]);
         assert_eq!(ready_key("cache"), "service.cache");
         assert_eq!(ready_key("broker"), "service.broker");
         assert_eq!(ready_key("schema"), "service.schema");

@@ -195,15 +195,14 @@ impl Check<'_> {
         }
     }
 
-    /// A monolith runs as `<system>-app` with database host `<system>-db`: no service, cache or
-    /// database may take those names.
+    /// A monolith runs as `<system>-app` with database host `<system>-db`: no service or cache
+    /// may take those names (a database may: the monolith's one database takes its place).
     fn monolith_hosts(&mut self) {
         let bp = self.bp;
         let taken = [format!("{}-app", bp.name), format!("{}-db", bp.name)];
-        let groups: [(&str, Vec<&str>); 3] = [
+        let groups: [(&str, Vec<&str>); 2] = [
             ("services", names(&bp.services)),
             ("caches", names(&bp.caches)),
-            ("databases", names(&bp.databases)),
         ];
         for (section, list) in groups {
             for n in list {
