@@ -89,16 +89,27 @@ class FakeService:
         return httpx.Response(200, json={"id": key})
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dependencies() -> dict[str, FakeService]:
-    """Each dependency's typed client, with its real budget and retries, talks to a fake."""
+@pytest.fixture(scope="session")
+def fake_services() -> dict[str, FakeService]:
+    """One fake per dependency for the whole run (tests reset what they change)."""
+    from app import clients
+
+    return {name: FakeService(name) for name in clients.CLIENT_TYPES}
+
+
+@pytest.fixture(autouse=True)
+def dependencies(fake_services: dict[str, FakeService]) -> dict[str, FakeService]:
+    """Each dependency's typed client, with its real budget and retries, talks to a fake.
+
+    Installed before every test: the app's shutdown (a TestClient leaving its block) closes
+    and drops every client, and a later test would otherwise call the real addresses.
+    """
     from app import clients
     from app.config import get_settings
 
     settings = get_settings()
-    fakes: dict[str, FakeService] = {}
+    fakes = fake_services
     for name, kind in clients.CLIENT_TYPES.items():
-        fakes[name] = FakeService(name)
         transport = httpx.MockTransport(fakes[name].answer)
         clients.install(
             name,
