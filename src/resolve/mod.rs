@@ -178,6 +178,12 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut services = services::resolve(bp, &preset, &data);
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
+    if bp.arch == ArchType::Serverless {
+        // Cache-aside is not lowered to functions yet: no route of theirs gets a cache prefix.
+        for e in &mut data.entities {
+            e.code.cache_key_prefix = None;
+        }
+    }
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
     pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);

@@ -31,7 +31,7 @@ routers: list[APIRouter] = [
 {%- endfor %}
         ),
 {%- endif %}
-{%- if e.code.cache_key_prefix and not m.is_serverless %}
+{%- if e.code.cache_key_prefix %}
         cache_prefix="{{ e.code.cache_key_prefix }}",
 {%- endif %}
     ),
