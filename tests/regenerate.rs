@@ -283,6 +283,48 @@ fn hand_edit_and_blueprint_change_to_the_same_file_both_survive() {
     );
 }
 
+/// The Python modules whose shape follows the wiring (calls, cache, readiness) change when a
+/// service gains a dependency and a cache; a hand edit to each of them survives that change.
+#[test]
+fn hand_edits_to_python_modules_survive_a_change_of_their_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "ecommerce", &[]);
+    let app = "services/payments/app/";
+    let before = snapshot(&dir);
+    let modules: Vec<&String> = before
+        .keys()
+        .filter(|k| k.starts_with(app) && k.ends_with(".py"))
+        .collect();
+    let addition = |rel: &str| {
+        let stem = &rel[app.len()..rel.len() - 3];
+        format!("\n\ndef team_hook_{stem}() -> str:\n    return \"ours\"\n")
+    };
+    for rel in &modules {
+        edit(&dir.join(rel), |t| format!("{t}{}", addition(rel)));
+    }
+    edit_blueprint(
+        &dir,
+        "    database: payments-db\n",
+        "    database: payments-db\n    depends_on: [orders]\n    cache: sessions\n",
+    );
+    regenerate(&dir).success();
+    let fresh = fresh(&dir);
+    let mut reshaped = Vec::new();
+    for rel in &modules {
+        let got = fs::read_to_string(dir.join(rel)).unwrap();
+        assert_eq!(got, format!("{}{}", fresh[*rel], addition(rel)), "{rel}");
+        if before[*rel] != fresh[*rel] {
+            reshaped.push(&rel[app.len()..]);
+        }
+    }
+    for m in ["config.py", "health.py", "references.py", "clients.py"] {
+        assert!(
+            reshaped.contains(&m),
+            "{m} should change shape: {reshaped:?}"
+        );
+    }
+}
+
 #[test]
 fn conflicting_edit_is_marked_reported_and_exits_1_until_resolved() {
     let tmp = tempfile::tempdir().unwrap();
