@@ -14,6 +14,7 @@
 
 use crate::resolve::Model;
 use crate::resolve::constraint;
+use crate::resolve::ddl;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,93 +26,18 @@ pub struct Schema {
     pub databases: BTreeMap<String, Vec<Table>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Table {
-    pub name: String,
-    pub columns: Vec<Column>,
-    #[serde(default)]
-    pub indexes: Vec<Index>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Column {
-    pub name: String,
-    pub sql_type: String,
-    #[serde(default)]
-    pub pk: bool,
-    #[serde(default)]
-    pub nullable: bool,
-    #[serde(default)]
-    pub unique: bool,
-    #[serde(default)]
-    pub default: Option<String>,
-    /// `table(column)` of a real foreign key.
-    #[serde(default)]
-    pub references: Option<String>,
-    /// CHECK constraints (enum values, bounds, pattern, non-empty), named by the model.
-    #[serde(default)]
-    pub checks: Vec<Check>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub name: String,
-    pub expr: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Index {
-    pub name: String,
-    pub columns: Vec<String>,
-}
+pub use crate::resolve::ddl::{Check, Column, Index, Table};
 
 impl Schema {
     pub fn from_model(m: &Model) -> Schema {
-        let mut databases = BTreeMap::new();
-        for db in &m.databases {
-            let tables = m
-                .entities
-                .iter()
-                .filter(|e| e.database.as_deref() == Some(db.name.raw.as_str()))
-                .map(|e| Table {
-                    name: e.table.clone(),
-                    columns: e
-                        .columns
-                        .iter()
-                        .map(|c| Column {
-                            name: c.name.clone(),
-                            sql_type: c.sql_type.clone(),
-                            pk: c.pk,
-                            nullable: c.nullable,
-                            unique: c.unique,
-                            default: c.default_sql.clone(),
-                            references: c
-                                .reference
-                                .as_ref()
-                                .filter(|r| r.foreign_key)
-                                .map(|r| format!("{}({})", r.table, r.column)),
-                            checks: c
-                                .checks
-                                .iter()
-                                .map(|k| Check {
-                                    name: k.name.clone(),
-                                    expr: k.expr.clone(),
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                    indexes: e
-                        .indexes
-                        .iter()
-                        .map(|i| Index {
-                            name: i.name.clone(),
-                            columns: i.columns.clone(),
-                        })
-                        .collect(),
-                })
-                .collect();
-            databases.insert(db.migrations_dir.clone(), tables);
-        }
+        let databases = m
+            .databases
+            .iter()
+            .map(|db| {
+                let tables = db.entity_ids.iter().map(|&i| ddl::table(&m.entities[i]));
+                (db.migrations_dir.clone(), tables.collect())
+            })
+            .collect();
         Schema { databases }
     }
 }
@@ -281,9 +207,18 @@ fn diff(from: &[Table], to: &[Table]) -> Diff {
     let mut what: Vec<String> = Vec::new();
     let old: BTreeMap<&str, &Table> = from.iter().map(|t| (t.name.as_str(), t)).collect();
     let new: BTreeMap<&str, &Table> = to.iter().map(|t| (t.name.as_str(), t)).collect();
-    // Created tables in dependency order so foreign keys resolve.
-    for t in order_by_references(to.iter().filter(|t| !old.contains_key(t.name.as_str()))) {
-        d.up.push(create_table(t));
+    // Created tables exactly as a first migration creates them (one source: resolve::ddl),
+    // foreign keys added after every table exists.
+    let created = order_by_references(to.iter().filter(|t| !old.contains_key(t.name.as_str())));
+    if !created.is_empty() {
+        d.up.push(
+            ddl::create_tables(created.iter().copied())
+                .trim_start()
+                .to_owned()
+                + "\n",
+        );
+    }
+    for t in created {
         down.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
         what.push(format!("create_{}", t.name));
     }
@@ -298,7 +233,12 @@ fn diff(from: &[Table], to: &[Table]) -> Diff {
         .collect();
     for t in order_by_references(dropped.into_iter()).into_iter().rev() {
         d.up.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
-        down.push(create_table(t));
+        down.push(
+            ddl::create_tables(std::iter::once(t))
+                .trim_start()
+                .to_owned()
+                + "\n",
+        );
         d.warnings
             .push(format!("drops table {}: every row in it is lost", t.name));
         what.push(format!("drop_{}", t.name));
@@ -363,21 +303,6 @@ fn order_by_references<'a>(tables: impl Iterator<Item = &'a Table>) -> Vec<&'a T
 
 fn referenced_table(c: &Column) -> Option<&str> {
     c.references.as_deref().and_then(|r| r.split('(').next())
-}
-
-fn create_table(t: &Table) -> String {
-    let mut s = format!("CREATE TABLE {} (\n", ident(&t.name));
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("    {}", column_def(&t.name, c)))
-        .collect();
-    s.push_str(&cols.join(",\n"));
-    s.push_str("\n);\n");
-    for i in &t.indexes {
-        s.push_str(&create_index(&t.name, i));
-    }
-    s
 }
 
 /// Constraints carry the names [`constraint`] builds (the first migration's too), so a later
@@ -731,6 +656,7 @@ mod tests {
             default: None,
             references: None,
             checks: vec![],
+            comment: None,
         }
     }
 
@@ -739,6 +665,7 @@ mod tests {
             name: name.into(),
             columns: cols,
             indexes: vec![],
+            comment: String::new(),
         }
     }
 
@@ -811,7 +738,7 @@ mod tests {
         assert!(w.contains("drops table old"), "{w}");
         assert!(m.path.ends_with("/002_update_schema.sql"), "{}", m.path);
         let (_, down) = blocks(&m.content);
-        assert!(down.contains("CREATE TABLE old ("));
+        assert!(down.contains("CREATE TABLE \"old\" ("), "{down}");
         assert!(down.contains("TYPE VARCHAR(120)"));
     }
 
@@ -837,10 +764,17 @@ mod tests {
         assert_eq!(m.path, "migrations/db/001_init.sql");
         let (up, down) = blocks(&m.content);
         let (a, b) = (
-            up.find("CREATE TABLE orders (").unwrap(),
-            up.find("CREATE TABLE order_items").unwrap(),
+            up.find("CREATE TABLE \"orders\" (").unwrap(),
+            up.find("CREATE TABLE \"order_items\"").unwrap(),
         );
         assert!(a < b);
+        // The foreign key comes after both tables, with its constraint name.
+        assert!(
+            up.find("ADD CONSTRAINT \"fk_order_items_order_id\"")
+                .unwrap()
+                > b,
+            "{up}"
+        );
         let (a, b) = (
             down.find("DROP TABLE IF EXISTS orders;").unwrap(),
             down.find("DROP TABLE IF EXISTS order_items;").unwrap(),
@@ -949,9 +883,7 @@ mod tests {
         )[0];
         let (created_up, _) = blocks(&created.content);
         assert!(
-            created_up.contains(
-                "quantity INTEGER NOT NULL CONSTRAINT ck_items_quantity_min CHECK (\"quantity\" >= 1)"
-            ),
+            created_up.contains("CONSTRAINT \"ck_items_quantity_min\" CHECK (\"quantity\" >= 1)"),
             "{}",
             created_up
         );

@@ -139,6 +139,9 @@ pub struct Database {
     pub migrations_dir: String,
     /// Indices into `Model::entities` of the tables it holds, in model order.
     pub entity_ids: Vec<usize>,
+    /// The `migrate:up` and `migrate:down` blocks of its first migration ([`super::ddl`]).
+    pub init_up: String,
+    pub init_down: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -291,6 +294,8 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 secret_name: format!("{}-credentials", n.kebab),
                 migrations_dir: format!("migrations/{}", n.kebab),
                 entity_ids: Vec::new(),
+                init_up: String::new(),
+                init_down: String::new(),
                 services,
                 entities,
                 name: n,
