@@ -57,6 +57,7 @@ pub const CODES: &[Code] = &[
     e("E0112", "dependency cycle"),
     e("E0113", "route to a service that serves no HTTP"),
     e("E0114", "the same name twice in a list"),
+    e("E0115", "more than one gateway"),
     e("E0120", "unknown database"),
     e("E0121", "unknown cache"),
     e("E0122", "unknown topic"),
