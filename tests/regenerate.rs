@@ -160,11 +160,11 @@ fn adding_a_field_appends_migration_v002_and_leaves_v001_untouched() {
         .and_then(|(_, rest)| rest.split_once("-- migrate:down\n"))
         .unwrap_or_else(|| panic!("not a dbmate migration: {text}"));
     assert!(
-        up.contains("ALTER TABLE orders ADD COLUMN note TEXT;"),
+        up.contains("ALTER TABLE \"orders\" ADD COLUMN \"note\" TEXT;"),
         "{up}"
     );
     assert!(
-        down.contains("ALTER TABLE orders DROP COLUMN IF EXISTS note;"),
+        down.contains("ALTER TABLE \"orders\" DROP COLUMN IF EXISTS \"note\";"),
         "{down}"
     );
     // Everything but the migration history is what a fresh generation gives.
@@ -212,7 +212,7 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
         ))
         .stderr(contains("drops table order_items"));
     let up = fs::read_to_string(dir.join("migrations/orders-db/002_drop_order_items.sql")).unwrap();
-    assert!(up.contains("DROP TABLE IF EXISTS order_items;"), "{up}");
+    assert!(up.contains("DROP TABLE IF EXISTS \"order_items\";"), "{up}");
 }
 
 #[test]
@@ -854,7 +854,7 @@ mod with_a_migration_template {
         let up =
             fs::read_to_string(out.join("migrations/users-db/002_add_users_nick.sql")).unwrap();
         assert!(
-            up.contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);"),
+            up.contains("ALTER TABLE \"users\" ADD COLUMN \"nick\" VARCHAR(40);"),
             "{up}"
         );
         // Stable afterwards.
@@ -1124,4 +1124,79 @@ fn completes_unless_killed(mut cmd: std::process::Command, n: usize) -> bool {
         "run {n} failed instead of being killed"
     );
     false
+}
+
+#[test]
+fn a_run_finding_the_tree_locked_fails_clearly_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    edit_blueprint(
+        &dir,
+        "      locked: bool default false\n",
+        "      locked: bool default false\n      nick: string(40) nullable\n",
+    );
+    let before = full_snapshot(&dir);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".codex-system-design/lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    regenerate(&dir)
+        .code(2)
+        .stderr(contains("error[E0401]"))
+        .stderr(contains("another codex-system-design run"));
+    assert_eq!(full_snapshot(&dir), before);
+    drop(lock);
+    regenerate(&dir).success();
+    assert!(
+        dir.join("migrations/identity-db/002_add_accounts_nick.sql")
+            .exists()
+    );
+}
+
+#[test]
+fn concurrent_runs_on_one_tree_never_both_write_a_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    edit_blueprint(
+        &dir,
+        "      locked: bool default false\n",
+        "      locked: bool default false\n      nick: string(40) nullable\n",
+    );
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"))
+                .current_dir(&dir)
+                .args(["generate", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut succeeded = 0;
+    for r in runs {
+        let out = r.wait_with_output().unwrap();
+        if out.status.success() {
+            succeeded += 1;
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains("error[E0401]"), "{err}");
+        }
+    }
+    assert!(succeeded >= 1);
+    let migrations: Vec<String> = fs::read_dir(dir.join("migrations/identity-db"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("001_"))
+        .collect();
+    assert_eq!(migrations, ["002_add_accounts_nick.sql"]);
+    regenerate(&dir).success();
+    assert_same_tree(
+        &without_migrations(&snapshot(&dir)),
+        &without_migrations(&fresh(&dir)),
+    );
 }

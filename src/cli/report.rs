@@ -216,6 +216,30 @@ pub(crate) fn finish_write(
 ) -> i32 {
     rep.out = Some(out.display().to_string());
     rep.set_mode(mode);
+    let preview_only = mode.check || mode.diff || mode.dry_run;
+    // A writing run holds the tree's lock from here to its end, and reads the state again
+    // under it: a run that finished meanwhile is the baseline, not the state read before.
+    let (_lock, locked_state);
+    let state = if preview_only {
+        state
+    } else {
+        _lock = match write::lock(out) {
+            Ok(f) => f,
+            Err(e) => return rep.fail(e),
+        };
+        locked_state = match (mode.adopt, write::read_state(out)) {
+            (true, _) => None,
+            (false, Ok(s)) => s,
+            (false, Err(e)) => return rep.fail(e),
+        };
+        if g.reused && locked_state.as_ref() != state {
+            return rep.fail(write::WriteError::Locked(
+                out.display().to_string(),
+                "its state, changed by a run that finished meanwhile".to_owned(),
+            ));
+        }
+        locked_state.as_ref()
+    };
     rep.tracker.stage(
         Stage::Compare,
         &format!("comparing {} files with {}", g.plan.len(), out.display()),
@@ -225,12 +249,29 @@ pub(crate) fn finish_write(
         Err(e) => return rep.fail(e),
     };
     let p = &r.preview;
+    if mode.refuse_untracked && state.is_none() {
+        let found: Vec<&str> = p
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::NotOurs | Action::Unchanged))
+            .map(|c| c.path.as_str())
+            .collect();
+        if let Some(first) = found.first() {
+            return rep.fail(write::WriteError::NoState(
+                out.display().to_string(),
+                format!(
+                    "{} generated paths already hold files (`{first}`{})",
+                    found.len(),
+                    if found.len() > 1 { ", …" } else { "" }
+                ),
+            ));
+        }
+    }
     if !rep.json {
         for w in &r.warnings {
             rep.tracker.eprint(&format!("warning: {w}\n"));
         }
     }
-    let preview_only = mode.check || mode.diff || mode.dry_run;
     if !preview_only {
         let n = p
             .changes

@@ -27,6 +27,8 @@ pub const BASES_DIR: &str = ".codex-system-design/bases";
 /// if the run is killed, the next one knows those files (complete or not) are its own.
 pub const PENDING_FILE: &str = ".codex-system-design/pending";
 pub const STATE_FORMAT: u32 = 2;
+/// The advisory lock a writing run holds (see [`super::lock`]); empty, kept between runs.
+pub const LOCK_FILE: &str = ".codex-system-design/lock";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct State {
