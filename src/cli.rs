@@ -455,11 +455,12 @@ fn new_project(a: &NewArgs) -> i32 {
     }
     let state = match write::check_target(&out, a.force) {
         Ok(s) => s,
-        Err(e) => {
+        Err(e @ write::WriteError::NotOurs(_)) => {
             return rep.fail(format!(
                 "{e}; choose an empty or new --out directory, or pass --force"
             ));
         }
+        Err(e) => return rep.fail(e),
     };
     if let Err(e) = write::atomic_write(&bp_path, &src.text) {
         return rep.fail(e);

@@ -1073,7 +1073,7 @@ fn an_untouched_tree_skips_the_render_and_any_change_brings_it_back() {
 }
 
 #[test]
-fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
+fn a_fresh_generation_killed_part_way_is_completed_by_generate_or_the_same_command() {
     // New files are created in place (not through a temporary file), so a kill can leave one
     // empty or half written; the pending list tells the next run that it is ours to finish.
     let tmp = tempfile::tempdir().unwrap();
@@ -1094,15 +1094,25 @@ fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
         if !work.join("blueprint.yaml").exists() {
             continue; // killed before anything was written
         }
+        // Completed by `generate` in the folder, or by the very command that was killed.
+        let again = tmp.path().join("again");
+        copy_dir(&work, &again);
         regenerate(&work).success();
-        let got = full_snapshot(&work);
-        assert_eq!(
-            got.keys().collect::<Vec<_>>(),
-            want.keys().collect::<Vec<_>>(),
-            "after a kill at operation {n}"
-        );
-        for (k, v) in &want {
-            assert!(got[k] == *v, "after a kill at operation {n}: {k} differs");
+        bin()
+            .args(["--example", "auth-service", "-q", "--out"])
+            .arg(&again)
+            .assert()
+            .success();
+        for dir in [&work, &again] {
+            let got = full_snapshot(dir);
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>(),
+                "after a kill at operation {n}"
+            );
+            for (k, v) in &want {
+                assert!(got[k] == *v, "after a kill at operation {n}: {k} differs");
+            }
         }
     }
     assert!(interrupted > 10, "only {interrupted} interrupted runs");

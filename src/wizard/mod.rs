@@ -377,8 +377,12 @@ fn target(
     if !generating {
         return Ok(None);
     }
-    write::check_target(out, force)
-        .map_err(|e| format!("{e}; choose an empty or new --out directory, or pass --force"))
+    write::check_target(out, force).map_err(|e| match e {
+        write::WriteError::NotOurs(_) => {
+            format!("{e}; choose an empty or new --out directory, or pass --force")
+        }
+        e => e.to_string(),
+    })
 }
 
 /// What is about to be written, in a few lines.
