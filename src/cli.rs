@@ -477,8 +477,9 @@ fn new_project(a: &NewArgs) -> i32 {
 /// A `blueprint.yaml` already at `bp_path` is replaced only when it is the same text or with
 /// `--force`: it is the user's source of truth.
 pub(crate) fn check_blueprint_file(bp_path: &Path, text: &str, force: bool) -> Result<(), String> {
-    match std::fs::read_to_string(bp_path) {
-        Ok(existing) if existing != text && !force => Err(format!(
+    match write::atomic::read_regular(bp_path) {
+        Err(e) => Err(e.to_string()),
+        Ok(Some(existing)) if existing != text && !force => Err(format!(
             "{} exists and differs from the blueprint being generated; run `codex-system-design generate` in that folder to regenerate from it, or pass --force to replace it",
             bp_path.display()
         )),

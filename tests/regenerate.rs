@@ -1210,3 +1210,76 @@ fn concurrent_runs_on_one_tree_never_both_write_a_migration() {
         &without_migrations(&fresh(&dir)),
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_socket_at_a_generated_path_is_refused_like_a_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    let fifo = dir.join("README.md");
+    fs::remove_file(&fifo).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Reading a FIFO blocks until a writer comes: the timeout turns a hang into a failure.
+    let timeout = std::time::Duration::from_secs(120);
+    let before = snapshot_without(&dir, "README.md");
+    bin()
+        .current_dir(&dir)
+        .arg("generate")
+        .timeout(timeout)
+        .assert()
+        .code(2)
+        .stderr(contains("error[E0402]"))
+        .stderr(contains("README.md"));
+    assert_eq!(snapshot_without(&dir, "README.md"), before);
+    fs::remove_file(&fifo).unwrap();
+    let socket = dir.join("docs/ARCHITECTURE.md");
+    fs::remove_file(&socket).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    bin()
+        .current_dir(&dir)
+        .arg("generate")
+        .timeout(timeout)
+        .assert()
+        .code(2)
+        .stderr(contains("error[E0402]"))
+        .stderr(contains("ARCHITECTURE.md"));
+    fs::remove_file(&socket).unwrap();
+    regenerate(&dir).success();
+    assert_same_tree(
+        &without_migrations(&snapshot(&dir)),
+        &without_migrations(&fresh(&dir)),
+    );
+}
+
+/// [`snapshot`] of a tree with a special file in it (left out).
+fn snapshot_without(dir: &Path, skip: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in walk(dir) {
+        let rel = e.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        if rel != skip && !rel.starts_with(".codex-system-design") {
+            out.insert(rel, fs::read_to_string(&e).unwrap());
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    files
+}
