@@ -1283,3 +1283,57 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn a_lost_or_corrupt_state_stops_the_run_and_adopt_rebuilds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    edit(&dir.join("README.md"), |t| format!("{t}\nmine\n"));
+    let state = dir.join(".codex-system-design/state.json");
+    let before = snapshot(&dir);
+    fs::remove_file(&state).unwrap();
+    regenerate(&dir)
+        .code(2)
+        .stderr(contains("error[E0403]"))
+        .stderr(contains("generate --adopt"));
+    assert_eq!(snapshot(&dir), before);
+    fs::write(&state, "{\"format\": 2, \"files\": {").unwrap();
+    regenerate(&dir)
+        .code(2)
+        .stderr(contains("error[E0404]"))
+        .stderr(contains("generate --adopt"));
+    assert_eq!(snapshot(&dir), before);
+    // The same from the top-level command into that folder.
+    bin()
+        .args(["--example", "auth-service", "-q", "--out"])
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(contains("error[E0404]"));
+    bin()
+        .current_dir(&dir)
+        .args(["generate", "--adopt"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "README.md (exists and was not generated; not overwritten)",
+        ))
+        .stdout(contains("kept as yours"));
+    // The edited README is the user's now; every other file is tracked again.
+    assert_eq!(snapshot(&dir), before);
+    let recorded = fs::read_to_string(&state).unwrap();
+    assert!(!recorded.contains("\"README.md\""));
+    assert!(recorded.contains("\"docs/ARCHITECTURE.md\""));
+    regenerate(&dir).success();
+    bin()
+        .current_dir(&dir)
+        .args(["generate", "--adopt"])
+        .assert()
+        .code(2)
+        .stderr(contains("has a readable state"));
+    // A blueprint change reaches the adopted files as to any generated file.
+    edit_blueprint(&dir, "name: auth", "name: authn");
+    regenerate(&dir).success();
+    let arch = fs::read_to_string(dir.join("docs/ARCHITECTURE.md")).unwrap();
+    assert!(arch.contains("authn"));
+}

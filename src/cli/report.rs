@@ -244,10 +244,17 @@ pub(crate) fn finish_write(
         Stage::Compare,
         &format!("comparing {} files with {}", g.plan.len(), out.display()),
     );
-    let r = match run::prepare_run(out, g, state, mode.conflict) {
+    let mut r = match run::prepare_run(out, g, state, mode.conflict) {
         Ok(r) => r,
         Err(e) => return rep.fail(e),
     };
+    if mode.adopt {
+        r.notes.push(format!(
+            "state rebuilt: {} file(s) matching a fresh render adopted as generated; {} that differ kept as yours (not ours, no longer tracked)",
+            r.preview.count(Action::Unchanged),
+            r.preview.count(Action::NotOurs)
+        ));
+    }
     let p = &r.preview;
     if mode.refuse_untracked && state.is_none() {
         let found: Vec<&str> = p
