@@ -569,6 +569,13 @@ fn validate(a: &ValidateArgs) -> i32 {
         }
         Err(d) => (d, None, 2),
     };
+    if a.format != Format::Human && diagnostics.omitted() > 0 {
+        eprintln!(
+            "note: {} more diagnostic(s) not listed (the first {} are)",
+            diagnostics.omitted(),
+            diagnostics.items.len()
+        );
+    }
     match a.format {
         Format::Json => println!("{}", json::render(&diagnostics)),
         Format::Sarif => println!("{}", sarif::render(&diagnostics)),

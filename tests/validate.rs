@@ -681,3 +681,42 @@ fn plain_scalars_follow_the_yaml_1_2_core_schema() {
     assert_eq!(port("8.0"), Err(("E0002", 13)));
     assert_eq!(port("99999999999999999999"), Err(("E0002", 13)));
 }
+
+#[test]
+fn thousands_of_problems_are_counted_but_only_the_first_are_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.yaml");
+    let mut text = String::from("version: 1\nname: shop\nservices:\n  users: {}\n");
+    for i in 0..3000 {
+        text.push_str(&format!("unknown{i}: 1\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let out = cli().args(["validate", "-f"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let max = codex_system_design::diagnostic::MAX_KEPT;
+    assert_eq!(err.matches("error[E0003]").count(), max);
+    assert!(
+        err.contains(&format!(
+            "… and {} more diagnostic(s) not shown",
+            3000 - max
+        )),
+        "{}",
+        &err[err.len().saturating_sub(400)..]
+    );
+    assert!(err.ends_with("3000 error(s), 0 warning(s)\n"));
+    // The listed ones are shown with their own source line.
+    assert!(err.contains("5 | unknown0: 1\n"), "{}", &err[..600]);
+    let out = cli()
+        .args(["validate", "--format", "json", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), max);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("{} more diagnostic(s) not listed", 3000 - max)),
+        "{err}"
+    );
+}
