@@ -298,7 +298,7 @@ pub fn main() -> i32 {
         Some(Command::Model { file }) => dump_model(&file),
         Some(Command::Templates { action }) => templates(action),
         Some(Command::Completions { shell }) => {
-            print!(
+            out!(
                 "{}",
                 crate::extras::completions(shell, &mut <Cli as clap::CommandFactory>::command())
             );
@@ -307,7 +307,7 @@ pub fn main() -> i32 {
         Some(Command::Man) => {
             match crate::extras::man_page(<Cli as clap::CommandFactory>::command()) {
                 Ok(text) => {
-                    print!("{text}");
+                    out!("{text}");
                     0
                 }
                 Err(e) => fail(e),
@@ -320,8 +320,8 @@ pub fn main() -> i32 {
 pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
     let msg = msg.to_string();
     match coded(&msg) {
-        Some((code, rest)) => eprintln!("error[{code}]: {rest}"),
-        None => eprintln!("error: {msg}"),
+        Some((code, rest)) => errln!("error[{code}]: {rest}"),
+        None => errln!("error: {msg}"),
     }
     2
 }
@@ -354,8 +354,8 @@ fn read_source(path: &Path) -> Result<Source, String> {
 pub(crate) fn report_failure(f: Failure, src: &Source) -> i32 {
     match f {
         Failure::Invalid(d) => {
-            eprint!("{}", pipeline::report(&d, Some(&src.text)));
-            eprintln!("error: the blueprint is not valid; nothing was written");
+            err!("{}", pipeline::report(&d, Some(&src.text)));
+            errln!("error: the blueprint is not valid; nothing was written");
             1
         }
         Failure::Other(msg) => fail(msg),
@@ -365,7 +365,7 @@ pub(crate) fn report_failure(f: Failure, src: &Source) -> i32 {
 pub(crate) fn print_warnings(d: &Diagnostics, src: &Source, quiet: bool) {
     // Notes alone (logical references and the like) are for `validate`, not every generation.
     if !quiet && d.error_count() + d.warning_count() > 0 {
-        eprint!("{}", pipeline::report(d, Some(&src.text)));
+        err!("{}", pipeline::report(d, Some(&src.text)));
     }
 }
 
@@ -570,22 +570,22 @@ fn validate(a: &ValidateArgs) -> i32 {
         Err(d) => (d, None, 2),
     };
     if a.format != Format::Human && diagnostics.omitted() > 0 {
-        eprintln!(
+        errln!(
             "note: {} more diagnostic(s) not listed (the first {} are)",
             diagnostics.omitted(),
             diagnostics.items.len()
         );
     }
     match a.format {
-        Format::Json => println!("{}", json::render(&diagnostics)),
-        Format::Sarif => println!("{}", sarif::render(&diagnostics)),
+        Format::Json => outln!("{}", json::render(&diagnostics)),
+        Format::Sarif => outln!("{}", sarif::render(&diagnostics)),
         Format::Human => {
-            eprint!(
+            err!(
                 "{}",
                 human::report(&diagnostics, text.as_deref(), human::color_for_stderr())
             );
             if code == 0 {
-                println!("{file}: valid");
+                outln!("{file}: valid");
             }
         }
     }
@@ -611,8 +611,8 @@ fn plan(a: &PlanArgs) -> i32 {
     };
     let files = crate::plan::plan(&model, templates.names());
     match a.format {
-        Format::Json => println!("{}", crate::planview::json(&model, &files)),
-        Format::Human | Format::Sarif => print!("{}", crate::planview::human(&model, &files)),
+        Format::Json => outln!("{}", crate::planview::json(&model, &files)),
+        Format::Human | Format::Sarif => out!("{}", crate::planview::human(&model, &files)),
     }
     0
 }
@@ -622,7 +622,7 @@ fn templates(action: TemplatesAction) -> i32 {
         TemplatesAction::List { templates } => {
             match crate::extras::list_templates(templates.as_deref()) {
                 Ok(text) => {
-                    print!("{text}");
+                    out!("{text}");
                     0
                 }
                 Err(e) => fail(e),
@@ -631,9 +631,9 @@ fn templates(action: TemplatesAction) -> i32 {
         TemplatesAction::Eject { path, to } => match crate::extras::eject(&path, &to) {
             Ok(files) => {
                 for f in files {
-                    println!("wrote {f}");
+                    outln!("wrote {f}");
                 }
-                println!(
+                outln!(
                     "use it with: codex-system-design generate --templates {}",
                     to.display()
                 );
@@ -649,10 +649,10 @@ fn check_tree(dir: &Path) -> i32 {
         Ok(r) => {
             let text = crate::check::render(&r);
             if r.findings.is_empty() {
-                print!("{text}");
+                out!("{text}");
                 0
             } else {
-                eprint!("{text}");
+                err!("{text}");
                 1
             }
         }
@@ -667,7 +667,7 @@ fn dump_model(file: &Path) -> i32 {
     };
     match pipeline::load(&src, false).and_then(|(bp, _)| pipeline::model(&bp)) {
         Ok(m) => {
-            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
             0
         }
         Err(f) => report_failure(f, &src),
@@ -678,13 +678,13 @@ fn examples(action: Option<ExamplesAction>) -> i32 {
     match action {
         None => {
             for (name, text) in assets::examples() {
-                println!("{name:<16} {}", assets::describe(text));
+                outln!("{name:<16} {}", assets::describe(text));
             }
             0
         }
         Some(ExamplesAction::Show { name }) => match assets::example(&name) {
             Some(text) => {
-                print!("{text}");
+                out!("{text}");
                 0
             }
             None => {

@@ -156,7 +156,7 @@ struct FileAction {
 
 impl Summary {
     fn print(&self) {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
         );
@@ -301,7 +301,7 @@ pub(crate) fn finish_write(
         ("ok", 0)
     };
     if rep.verbose {
-        eprint!("{}{}", file_lines(p), rep.tracker.report());
+        err!("{}{}", file_lines(p), rep.tracker.report());
     }
     if rep.json {
         let files: Vec<FileAction> = p
@@ -345,11 +345,11 @@ pub(crate) fn finish_write(
 fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
     let p = &r.preview;
     if mode.diff {
-        print!("{}", run::diff(p, run::use_color()));
+        out!("{}", run::diff(p, run::use_color()));
     }
     if mode.dry_run {
-        print!("{}", run::report(r, false));
-        println!(
+        out!("{}", run::report(r, false));
+        outln!(
             "Dry run for {}: {} (nothing written)",
             out.display(),
             run::counts(p)
@@ -360,10 +360,10 @@ fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
         if !stale.is_empty() {
             if !mode.dry_run {
                 for c in &stale {
-                    println!("  {:<10} {}", c.action.label(), c.path);
+                    outln!("  {:<10} {}", c.action.label(), c.path);
                 }
             }
-            eprintln!(
+            errln!(
                 "error: {} file(s) in {} do not match the blueprint; run `codex-system-design generate` to update them",
                 stale.len(),
                 out.display()
@@ -371,7 +371,7 @@ fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
             return 1;
         }
         if !quiet && !mode.diff {
-            println!("{} is up to date with its blueprint", out.display());
+            outln!("{} is up to date with its blueprint", out.display());
         }
         return 0;
     }
@@ -383,17 +383,17 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
     let p = &r.preview;
     let report = run::report(r, first);
     if p.has_conflicts() {
-        eprint!("{report}");
-        eprintln!(
+        err!("{report}");
+        errln!(
             "error: {} file(s) have conflicts between your edits and the new render; resolve them, then run `codex-system-design generate` again",
             p.changes.iter().filter(|c| c.action.is_conflict()).count()
         );
         return 1;
     }
     if !quiet {
-        print!("{report}");
+        out!("{report}");
         let m = &g.model;
-        println!(
+        outln!(
             "Generated {} ({}, scale {}) into {}: {}",
             m.name.raw,
             m.arch,
@@ -401,8 +401,8 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
             out.display(),
             run::counts(p)
         );
-        println!("Services: {}", service_list(m));
-        println!(
+        outln!("Services: {}", service_list(m));
+        outln!(
             "Next steps:\n  cd {}\n  docker compose -f deploy/compose/docker-compose.yml up --build\n  edit blueprint.yaml, then run `codex-system-design generate`",
             out.display()
         );
