@@ -259,3 +259,31 @@ fn a_closed_pipe_ends_the_run_quietly() {
         assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn templates_naming_a_file_or_nothing_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("p");
+    generate("auth-service", "microservices", "small", &out);
+    let before = snapshot(&out);
+    let file = out.join("blueprint.yaml");
+    for templates in [file.clone(), tmp.path().join("missing")] {
+        bin()
+            .arg("generate")
+            .arg("-f")
+            .arg(&file)
+            .arg("--templates")
+            .arg(&templates)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("error[E0405]"))
+            .stderr(predicates::str::contains("is not a folder"));
+        bin()
+            .args(["templates", "list", "--templates"])
+            .arg(&templates)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("error[E0405]"));
+    }
+    assert_eq!(snapshot(&out), before);
+}
