@@ -331,8 +331,9 @@ fn column_def(table: &str, c: &Column) -> String {
     if let Some(r) = &c.references {
         let _ = write!(
             s,
-            " CONSTRAINT {} REFERENCES {r}",
-            ident(&constraint::foreign_key(table, &c.name))
+            " CONSTRAINT {} REFERENCES {}",
+            ident(&constraint::foreign_key(table, &c.name)),
+            target(r)
         );
     }
     for k in &c.checks {
@@ -507,7 +508,8 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         let add = |r: &Option<String>| {
             r.as_ref().map(|r| {
                 format!(
-                    "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {r};\n"
+                    "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {};\n",
+                    target(r)
                 )
             })
         };
@@ -577,68 +579,19 @@ fn widens(from: &str, to: &str) -> bool {
     }
 }
 
-/// Identifiers are snake case already; quote the ones PostgreSQL reserves.
+/// Every identifier is written quoted, as `001_init.sql` writes it: a field or table named like
+/// an SQL keyword (`user`, `order`, `limit`, `current_date`) then stays a name, whatever the
+/// keyword list of the PostgreSQL version. Names are validated snake case, so no `"` inside.
 fn ident(name: &str) -> String {
-    const RESERVED: &[&str] = &[
-        "all",
-        "analyse",
-        "analyze",
-        "and",
-        "any",
-        "array",
-        "as",
-        "asc",
-        "check",
-        "collate",
-        "column",
-        "constraint",
-        "create",
-        "default",
-        "desc",
-        "distinct",
-        "do",
-        "else",
-        "end",
-        "except",
-        "false",
-        "for",
-        "foreign",
-        "from",
-        "grant",
-        "group",
-        "having",
-        "in",
-        "into",
-        "is",
-        "key",
-        "limit",
-        "not",
-        "null",
-        "offset",
-        "on",
-        "only",
-        "or",
-        "order",
-        "primary",
-        "references",
-        "select",
-        "table",
-        "then",
-        "to",
-        "true",
-        "union",
-        "unique",
-        "user",
-        "using",
-        "when",
-        "where",
-        "window",
-        "with",
-    ];
-    if RESERVED.contains(&name) {
-        format!("\"{name}\"")
-    } else {
-        name.to_owned()
+    format!("\"{name}\"")
+}
+
+/// A foreign key's target as the schema records it, `table(column)`, with both names quoted.
+/// (The record keeps the plain form so that trees generated before quoting compare equal.)
+fn target(reference: &str) -> String {
+    match reference.trim_end_matches(')').split_once('(') {
+        Some((table, column)) => format!("{}({})", ident(table), ident(column)),
+        None => ident(reference),
     }
 }
 
@@ -695,11 +648,11 @@ mod tests {
         assert_eq!(m[0].path, "migrations/db/002_add_users_nick.sql");
         let (up, down) = blocks(&m[0].content);
         assert!(
-            up.contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);\n"),
+            up.contains("ALTER TABLE \"users\" ADD COLUMN \"nick\" VARCHAR(40);\n"),
             "{}",
             m[0].content
         );
-        assert!(down.contains("ALTER TABLE users DROP COLUMN IF EXISTS nick;\n"));
+        assert!(down.contains("ALTER TABLE \"users\" DROP COLUMN IF EXISTS \"nick\";\n"));
         assert!(m[0].warnings.is_empty());
     }
 
@@ -776,8 +729,8 @@ mod tests {
             "{up}"
         );
         let (a, b) = (
-            down.find("DROP TABLE IF EXISTS orders;").unwrap(),
-            down.find("DROP TABLE IF EXISTS order_items;").unwrap(),
+            down.find("DROP TABLE IF EXISTS \"orders\";").unwrap(),
+            down.find("DROP TABLE IF EXISTS \"order_items\";").unwrap(),
         );
         assert!(b < a, "{down}");
     }
@@ -896,33 +849,57 @@ mod tests {
         let (m_up, m_down) = blocks(&m.content);
         assert!(
             m_up.contains(
-                "ALTER TABLE items ADD CONSTRAINT ck_items_quantity_min CHECK (\"quantity\" >= 1);\n"
+                "ALTER TABLE \"items\" ADD CONSTRAINT \"ck_items_quantity_min\" CHECK (\"quantity\" >= 1);\n"
             ),
             "{}",
             m_up
         );
-        assert!(
-            m_down.contains("ALTER TABLE items DROP CONSTRAINT IF EXISTS ck_items_quantity_min;\n")
-        );
+        assert!(m_down.contains(
+            "ALTER TABLE \"items\" DROP CONSTRAINT IF EXISTS \"ck_items_quantity_min\";\n"
+        ));
         assert!(m.warnings.join("\n").contains("fails while rows break it"));
         let back = &plan(Some(&after), &before, &history())[0];
         let (back_up, back_down) = blocks(&back.content);
         let (drop, add) = (
             back_down
-                .find("DROP CONSTRAINT IF EXISTS ck_items_quantity_min")
+                .find("DROP CONSTRAINT IF EXISTS \"ck_items_quantity_min\"")
                 .unwrap(),
             back_down
-                .find("ADD CONSTRAINT ck_items_quantity_min")
+                .find("ADD CONSTRAINT \"ck_items_quantity_min\"")
                 .unwrap(),
         );
         assert!(drop < add, "{}", back_down);
-        assert!(back_up.contains("DROP CONSTRAINT IF EXISTS ck_items_quantity_min"));
+        assert!(back_up.contains("DROP CONSTRAINT IF EXISTS \"ck_items_quantity_min\""));
         assert!(!back_up.contains("ADD CONSTRAINT"));
     }
 
     #[test]
-    fn reserved_words_are_quoted() {
-        assert_eq!(ident("user"), "\"user\"");
-        assert_eq!(ident("users"), "users");
+    fn every_identifier_is_quoted_so_keywords_stay_names() {
+        // `full`, `left` and `current_date` were missing from the old keyword list: a
+        // migration adding such a column failed in PostgreSQL.
+        let old = table("people", vec![col("id", "UUID")]);
+        let mut new = old.clone();
+        for name in ["full", "left", "current_date", "user"] {
+            new.columns.push(col(name, "BOOLEAN"));
+        }
+        new.columns.push(Column {
+            references: Some("groups(key)".into()),
+            ..col("group", "UUID")
+        });
+        let m = &plan(Some(&schema(vec![old])), &schema(vec![new]), &history())[0];
+        let (up, _) = blocks(&m.content);
+        for name in ["full", "left", "current_date", "user"] {
+            assert!(
+                up.contains(&format!(
+                    "ALTER TABLE \"people\" ADD COLUMN \"{name}\" BOOLEAN"
+                )),
+                "{up}"
+            );
+        }
+        assert!(up.contains("REFERENCES \"groups\"(\"key\")"), "{up}");
+        assert!(
+            !up.contains(" full ") && !up.contains("groups(key)"),
+            "{up}"
+        );
     }
 }

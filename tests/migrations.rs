@@ -387,3 +387,53 @@ fn a_table_added_later_is_created_as_a_fresh_first_migration_creates_it() {
         assert!(block.contains(part), "{part} missing from:\n{block}");
     }
 }
+
+#[test]
+fn fields_named_like_sql_keywords_are_quoted_in_every_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = dir.path().join("blueprint.yaml");
+    let text = codex_system_design::assets::example("auth-service").unwrap();
+    let with = |extra: &str| {
+        text.replacen(
+            "      locked: bool default false\n",
+            &format!("      locked: bool default false\n{extra}"),
+            1,
+        )
+    };
+    let generate = || {
+        Command::cargo_bin("codex-system-design")
+            .unwrap()
+            .args(["generate", "-q", "-f"])
+            .arg(&bp)
+            .assert()
+            .success();
+    };
+    fs::write(&bp, with("      order: int nullable\n")).unwrap();
+    generate();
+    fs::write(
+        &bp,
+        with("      order: int nullable\n      full: bool default false\n      current_date: date nullable\n"),
+    )
+    .unwrap();
+    generate();
+    let dir = dir.path().join("migrations/identity-db");
+    let init = fs::read_to_string(dir.join("001_init.sql")).unwrap();
+    assert!(init.contains("    \"order\" INTEGER,"), "{init}");
+    let added = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("002_"))
+        .expect("a 002 migration");
+    let sql = fs::read_to_string(added).unwrap();
+    for name in ["full", "current_date"] {
+        assert!(sql.contains(&format!("ADD COLUMN \"{name}\" ")), "{sql}");
+        assert!(
+            sql.contains(&format!("DROP COLUMN IF EXISTS \"{name}\";")),
+            "{sql}"
+        );
+    }
+    assert!(
+        !sql.contains(" full ") && !sql.contains(" current_date "),
+        "{sql}"
+    );
+}
