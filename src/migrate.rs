@@ -358,12 +358,10 @@ fn drop_check(t: &str, k: &Check) -> String {
 }
 
 fn create_index(table: &str, i: &Index) -> String {
-    let cols: Vec<String> = i.columns.iter().map(|c| ident(c)).collect();
+    let def = ddl::index_def(table, i);
     format!(
-        "CREATE INDEX IF NOT EXISTS {} ON {} ({});\n",
-        ident(&i.name),
-        ident(table),
-        cols.join(", ")
+        "{};\n",
+        def.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
     )
 }
 

@@ -56,6 +56,9 @@ pub struct Check {
 pub struct Index {
     pub name: String,
     pub columns: Vec<String>,
+    /// A partial index's condition (`"sent_at" IS NULL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
 }
 
 /// The table of an entity.
@@ -99,6 +102,7 @@ pub fn table(e: &Entity) -> Table {
             .map(|i| Index {
                 name: i.name.clone(),
                 columns: i.columns.clone(),
+                predicate: None,
             })
             .collect(),
         comment: format!("Entity {}, owned by the {} service.", e.name.raw, e.owner),
@@ -193,14 +197,22 @@ fn create_table(t: &Table) -> String {
         }
     }
     for i in &t.indexes {
-        let cols: Vec<String> = i.columns.iter().map(|c| quoted(c)).collect();
-        let _ = write!(
-            s,
-            "\nCREATE INDEX {} ON {} ({});",
-            quoted(&i.name),
-            quoted(&t.name),
-            cols.join(", ")
-        );
+        let _ = write!(s, "\n{};", index_def(&t.name, i));
+    }
+    s
+}
+
+/// `CREATE INDEX "name" ON "table" ("a", "b")[ WHERE …]`, without the semicolon.
+pub fn index_def(table: &str, i: &Index) -> String {
+    let cols: Vec<String> = i.columns.iter().map(|c| quoted(c)).collect();
+    let mut s = format!(
+        "CREATE INDEX {} ON {} ({})",
+        quoted(&i.name),
+        quoted(table),
+        cols.join(", ")
+    );
+    if let Some(p) = &i.predicate {
+        let _ = write!(s, " WHERE {p}");
     }
     s
 }
