@@ -309,9 +309,14 @@ def references_verified(w: World) -> str:
     return "; ".join(out) or "no depends_on edges"
 
 
+def database_of(w: World, ent: dict) -> dict:
+    """The model's database holding an entity's table."""
+    return next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+
+
 def rows(w: World, entity: str) -> int:
     ent = w.entity(entity)
-    db = next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+    db = database_of(w, ent)
     return int(w.stack.pg.psql(f'SELECT count(*) FROM "{ent["table"]}"', db=db["db_name"]))
 
 
@@ -419,7 +424,7 @@ def input_rejected(w: World) -> str:
 
 
 def pagination(w: World) -> str:
-    entity = sorted(w.resources)[0]
+    entity = min(w.resources)
     made = {w.create(entity)["id"] for _ in range(3)}
     seen: list[str] = []
     after = None
@@ -443,7 +448,7 @@ def database_down(w: World) -> str:
     pg = w.stack.pg
     if pg is None:
         return "no database"
-    entity = sorted(w.resources)[0]
+    entity = min(w.resources)
     app = w.app_for(entity)
     w.stack.sup.stop(pg.proc)
     try:
@@ -474,7 +479,7 @@ def request_id_propagated(w: World) -> str:
     trace_id = uuid.uuid4().hex
     headers = {"X-Request-ID": request_id, "traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}
     edges = w.edges()
-    entity = edges[0].entity if edges else sorted(w.resources)[0]
+    entity = edges[0].entity if edges else min(w.resources)
     r = w.http.post(w.url(entity), json=w.create_body(entity), headers=headers)
     expect(r.status_code == 201, f"POST {w.resources[entity].path} → {r.status_code} {r.text[:200]}")
     expect(r.headers.get("x-request-id") == request_id,
@@ -516,14 +521,14 @@ def statement_timeout(w: World) -> str:
     pg = w.stack.pg
     if pg is None:
         return "no database"
-    entity = sorted(w.resources)[0]
+    entity = min(w.resources)
     app = w.app_for(entity)
     ent = w.entity(entity)
     # The environment overrides the preset's value that the code carries as its default.
     preset = (w.service(ent["owner"]).get("database") or {}).get("statement_timeout_ms", 0)
     limit_ms = int(w.stack.apps[app].env.get("DB_STATEMENT_TIMEOUT_MS", preset))
     expect(limit_ms > 0, f"{app}: no statement timeout in the model or the compose environment")
-    db = next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+    db = database_of(w, ent)
     hold = limit_ms / 1000 + 6
     locker = subprocess.Popen(
         [str(backing.PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", db["db_name"],
@@ -551,12 +556,12 @@ def schema_behind(w: World) -> str:
     pg = w.stack.pg
     if pg is None:
         return "no database"
-    entity = sorted(w.resources)[0]
+    entity = min(w.resources)
     app = w.stack.apps[w.app_for(entity)]
     url = app.env.get("DATABASE_URL", "")
     expect(url, f"{app.name} has no DATABASE_URL")
     ent = w.entity(entity)
-    db = next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+    db = database_of(w, ent)
     empty = f"{db['db_name']}_empty"
     pg.psql(f'DROP DATABASE IF EXISTS "{empty}"')
     pg.psql(f'CREATE DATABASE "{empty}" OWNER "{db["user"]}"')
