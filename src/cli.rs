@@ -112,6 +112,10 @@ enum Command {
         /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Compare compose with Kubernetes (C018-C020) even when the folder is no generated
+        /// project (the comparison is on by default inside one).
+        #[arg(long)]
+        parity: bool,
     },
     /// Print the resolved model that templates read, as JSON (for template authors).
     #[command(hide = true)]
@@ -304,7 +308,7 @@ pub fn main() -> i32 {
                 Err(e) => fail(e),
             }
         }
-        Some(Command::Check { dir }) => check_tree(&dir),
+        Some(Command::Check { dir, parity }) => check_tree(&dir, parity),
     }
 }
 
@@ -598,17 +602,17 @@ fn templates(action: TemplatesAction) -> i32 {
     }
 }
 
-fn check_tree(dir: &Path) -> i32 {
-    match crate::check::check(dir) {
+fn check_tree(dir: &Path, parity: bool) -> i32 {
+    match crate::check::check(dir, crate::check::Options { parity }) {
         Ok(r) => {
             let text = crate::check::render(&r);
             if r.findings.is_empty() {
                 print!("{text}");
-                0
             } else {
                 eprint!("{text}");
-                1
             }
+            // Warnings (references to objects made out of band) are shown but do not fail.
+            i32::from(r.errors() > 0)
         }
         Err(e) => fail(format!("cannot check {}: {e}", dir.display())),
     }

@@ -26,18 +26,16 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 #[test]
 fn generated_trees_are_clean() {
-    for (ex, arch) in [
-        ("ecommerce", "microservices"),
-        ("auth-service", "microservices"),
-        ("event-orders", "monolith"),
-    ] {
-        let dir = generated(ex, arch);
-        bin()
-            .arg("check")
-            .arg(dir.path())
-            .assert()
-            .code(0)
-            .stdout(contains("every reference resolves"));
+    for ex in ["ecommerce", "auth-service", "event-orders"] {
+        for arch in ["microservices", "monolith"] {
+            let dir = generated(ex, arch);
+            bin()
+                .arg("check")
+                .arg(dir.path())
+                .assert()
+                .code(0)
+                .stdout(contains("every reference resolves"));
+        }
     }
 }
 
@@ -184,4 +182,138 @@ fn monolith_ingress_backend_and_missing_kustomize_resource_are_reported() {
         .stderr(contains(
             "kustomization resource `namespaces.yaml` does not exist",
         ));
+}
+
+/// One folder per rule under tests/fixtures/check/<rule>/: `bad/` triggers exactly the listed
+/// codes (and exits 1 when one is an error), `good/` — the same objects written correctly,
+/// including the forms that must not raise a false alarm — is clean.
+#[test]
+fn each_rule_fires_on_its_bad_fixture_and_its_good_fixture_is_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let table: &[(&str, &[&str], i32)] = &[
+        ("env-address", &["C007", "C008"], 1),
+        ("target-port", &["C021"], 1),
+        ("own-selector", &["C024"], 1),
+        ("weights", &["C022"], 1),
+        ("routes", &["C009", "C010"], 1),
+        ("removed-api", &["C023"], 1),
+        ("config-refs", &["C006"], 0),
+        ("operator", &["C007"], 1),
+        ("namespaces", &["C008"], 1),
+        ("istio", &["C003", "C011", "C015"], 1),
+    ];
+    for (rule, codes, exit) in table {
+        let out = bin()
+            .arg("check")
+            .arg(root.join(rule).join("bad"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*exit), "{rule}/bad:\n{text}");
+        let mut seen: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("]: ").map(|(head, _)| head))
+            .filter_map(|h| h.split_once('[').map(|(_, code)| code))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(&seen, codes, "{rule}/bad:\n{text}");
+        assert!(text.contains("help: "), "{rule}/bad lacks help:\n{text}");
+        bin()
+            .arg("check")
+            .arg(root.join(rule).join("good"))
+            .assert()
+            .code(0)
+            .stdout(contains("every reference resolves"));
+    }
+}
+
+#[test]
+fn findings_carry_code_severity_and_position() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    bin()
+        .arg("check")
+        .arg(root.join("target-port/bad"))
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "error[C021]: Service `web`: targetPort `htp` is no container port of Deployment `web`\n  --> app.yaml:11:19\n  help: did you mean `http`?",
+        ));
+    bin()
+        .arg("check")
+        .arg(root.join("config-refs/bad"))
+        .assert()
+        .code(0)
+        .stderr(contains(
+            "warning[C006]: Deployment `web` reads Secret `web-tls`",
+        ))
+        .stderr(contains("0 error(s) and 4 warning(s)"));
+}
+
+#[test]
+fn compose_parity_runs_in_generated_projects_or_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  site:\n    image: nginx:1.27\n",
+    )
+    .unwrap();
+    // A hand-made folder whose compose file was never meant to mirror the cluster: no alarm.
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(contains("every reference resolves"));
+    bin()
+        .args(["check", "--parity"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains("error[C019]: compose service `site`"))
+        .stderr(contains("error[C020]: Kubernetes Service `web`"));
+    // The state folder of a generated project turns the comparison on.
+    std::fs::create_dir(dir.path().join(".codex-system-design")).unwrap();
+    std::fs::write(dir.path().join(".codex-system-design/state.json"), "{}").unwrap();
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains("[C019]"));
+}
+
+#[test]
+fn generated_secrets_made_by_the_deploy_workflow_are_not_reported() {
+    let dir = generated("ecommerce", "microservices");
+    let wf = dir.path().join(".github/workflows/deploy.yml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    std::fs::write(
+        &wf,
+        text.replace("orders-db-credentials", "orders-db-creds"),
+    )
+    .unwrap();
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(contains(
+            "warning[C006]: Job `orders-db-migrate` reads Secret `orders-db-credentials`, which is not in this folder",
+        ));
+}
+
+#[test]
+fn readme_lists_every_check_code_with_its_severity() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for c in codex_system_design::check::codes::CODES {
+        let row = format!("| {} | {} |", c.code, c.severity.as_str());
+        assert!(readme.contains(&row), "README lacks the row `{row} …`");
+    }
 }

@@ -39,6 +39,8 @@ pub struct Tree {
     pub composes: Vec<Compose>,
     /// Files that are not valid YAML: (file, message, location).
     pub broken: Vec<(String, String, Option<Loc>)>,
+    /// ConfigMaps and Secrets made by kustomize generators: (kind, name).
+    pub generated: Vec<(String, String)>,
     /// Kustomization resources that do not exist: (kustomization file, entry, location).
     pub missing_resources: Vec<(String, String, Loc)>,
     pub files: usize,
@@ -90,6 +92,16 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
                         tree.missing_resources
                             .push((rel.clone(), entry.to_owned(), r.loc));
                     }
+                }
+                for (kind, key) in [
+                    ("ConfigMap", "configMapGenerator"),
+                    ("Secret", "secretGenerator"),
+                ] {
+                    let names = seq_at(doc, &[key])
+                        .iter()
+                        .filter_map(|g| str_at(g, &["name"]));
+                    tree.generated
+                        .extend(names.map(|n| (kind.to_owned(), n.to_owned())));
                 }
                 // Keys normalised like the resource paths they are looked up by (`check .`
                 // walks `./deploy/...`, which resources name as `deploy/...`).

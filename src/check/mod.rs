@@ -7,12 +7,18 @@
 //! names a Service and one of its ports; VirtualService and DestinationRule hosts are Services,
 //! every subset matches pods and is defined, gateways exist; principals name existing service
 //! accounts; compose service names equal Kubernetes Service names and compose addresses and
-//! `depends_on` resolve. Namespaces follow kustomize: an object counts in the namespace its
-//! outermost kustomization sets.
+//! `depends_on` resolve; and (see `pods`, `routes`) Service target ports, addresses in container
+//! env, ConfigMap/Secret references, Gateway API backends, route weights and removed API
+//! versions. Every finding has a code from [`codes::CODES`] and a severity. Namespaces follow
+//! kustomize: an object counts in the namespace its outermost kustomization sets.
 
+pub mod codes;
 mod load;
+mod pods;
+mod routes;
 mod rules;
 
+pub use crate::diagnostic::Severity;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,6 +28,16 @@ pub struct Finding {
     pub col: u32,
     pub message: String,
     pub help: String,
+    /// Stable code (`C001`…), listed in [`codes::CODES`] and the README.
+    pub code: &'static str,
+    pub severity: Severity,
+}
+
+/// What to check beyond the cross-references every folder gets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Compare compose with Kubernetes (C018–C020) even outside a generated project.
+    pub parity: bool,
 }
 
 #[derive(Debug)]
@@ -32,8 +48,16 @@ pub struct Report {
     pub compose_files: usize,
 }
 
+/// Whether `root` is (inside) a generated project: only there are compose and Kubernetes meant
+/// to describe the same services, so only there do the parity rules run by default.
+pub fn is_generated_project(root: &Path) -> bool {
+    let abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    abs.ancestors()
+        .any(|a| a.join(".codex-system-design/state.json").is_file())
+}
+
 /// Check the tree under `root`. Errors are I/O errors (unreadable folder or file).
-pub fn check(root: &Path) -> std::io::Result<Report> {
+pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -45,6 +69,8 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
         .broken
         .iter()
         .map(|(file, msg, loc)| Finding {
+            code: "C001",
+            severity: Severity::Error,
             file: file.clone(),
             line: loc.map_or(0, |l| l.line),
             col: loc.map_or(0, |l| l.col),
@@ -57,6 +83,8 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
         tree.missing_resources
             .iter()
             .map(|(file, entry, loc)| Finding {
+                code: "C002",
+                severity: Severity::Error,
                 file: file.clone(),
                 line: loc.line,
                 col: loc.col,
@@ -71,7 +99,14 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
     ctx.ingress();
     ctx.istio();
     ctx.compose();
-    findings.extend(ctx.finish());
+    ctx.pod_rules(&pods::ci_text(root));
+    ctx.route_rules();
+    let parity = opts.parity || is_generated_project(root);
+    findings.extend(
+        ctx.finish()
+            .into_iter()
+            .filter(|f| parity || !codes::is_parity(f.code)),
+    );
     findings.sort();
     findings.dedup();
     Ok(Report {
@@ -82,13 +117,33 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
     })
 }
 
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+}
+
 /// Human text: one block per finding, then a summary line.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     for f in &r.findings {
         out.push_str(&format!(
-            "error: {}\n  --> {}:{}:{}\n  help: {}\n",
-            f.message, f.file, f.line, f.col, f.help
+            "{}[{}]: {}\n  --> {}:{}:{}\n  help: {}\n",
+            f.severity.as_str(),
+            f.code,
+            f.message,
+            f.file,
+            f.line,
+            f.col,
+            f.help
         ));
     }
     if r.findings.is_empty() {
@@ -98,8 +153,9 @@ pub fn render(r: &Report) -> String {
         ));
     } else {
         out.push_str(&format!(
-            "{} broken reference(s) in {} object(s) and {} compose file(s)\n",
-            r.findings.len(),
+            "{} error(s) and {} warning(s) in {} object(s) and {} compose file(s)\n",
+            r.errors(),
+            r.warnings(),
             r.objects,
             r.compose_files
         ));
