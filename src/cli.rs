@@ -116,6 +116,9 @@ enum Command {
         /// project (the comparison is on by default inside one).
         #[arg(long)]
         parity: bool,
+        /// Output format (json: the array `validate --format json` prints; sarif: SARIF 2.1.0).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Print the resolved model that templates read, as JSON (for template authors).
     #[command(hide = true)]
@@ -229,7 +232,7 @@ struct PlanArgs {
 enum Format {
     Human,
     Json,
-    /// SARIF 2.1.0 (validate only; GitHub code scanning and editors read it).
+    /// SARIF 2.1.0 (validate and check; GitHub code scanning and editors read it).
     Sarif,
 }
 
@@ -308,7 +311,11 @@ pub fn main() -> i32 {
                 Err(e) => fail(e),
             }
         }
-        Some(Command::Check { dir, parity }) => check_tree(&dir, parity),
+        Some(Command::Check {
+            dir,
+            parity,
+            format,
+        }) => check_tree(&dir, parity, format),
     }
 }
 
@@ -602,14 +609,18 @@ fn templates(action: TemplatesAction) -> i32 {
     }
 }
 
-fn check_tree(dir: &Path, parity: bool) -> i32 {
+fn check_tree(dir: &Path, parity: bool, format: Format) -> i32 {
     match crate::check::check(dir, crate::check::Options { parity }) {
         Ok(r) => {
             let text = crate::check::render(&r);
-            if r.findings.is_empty() {
-                print!("{text}");
-            } else {
-                eprint!("{text}");
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    crate::diagnostic::json::render(&crate::check::diagnostics(&r))
+                ),
+                Format::Sarif => println!("{}", crate::check::sarif(&r)),
+                Format::Human if r.findings.is_empty() => print!("{text}"),
+                Format::Human => eprint!("{text}"),
             }
             // Warnings (references to objects made out of band) are shown but do not fail.
             i32::from(r.errors() > 0)

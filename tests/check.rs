@@ -317,3 +317,39 @@ fn readme_lists_every_check_code_with_its_severity() {
         assert!(readme.contains(&row), "README lacks the row `{row} …`");
     }
 }
+
+#[test]
+fn json_and_sarif_formats_carry_codes_severities_and_positions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let out = bin()
+        .args(["check", "--format", "json"])
+        .arg(root.join("config-refs/bad"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0]["code"], "C006");
+    assert_eq!(items[0]["severity"], "warning");
+    assert_eq!(items[0]["file"], "app.yaml");
+    assert!(items[0]["line"].as_u64().unwrap() > 0);
+    let out = bin()
+        .args(["check", "--format", "sarif"])
+        .arg(root.join("target-port/bad"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "C021");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][0]["shortDescription"]["text"],
+        "Service targetPort is no container port"
+    );
+    assert_eq!(run["results"][0]["level"], "error");
+    assert_eq!(
+        run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        11
+    );
+}

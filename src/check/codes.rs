@@ -83,3 +83,32 @@ pub fn severity(code: &str) -> Severity {
 pub fn is_parity(code: &str) -> bool {
     lookup(code).is_some_and(|c| c.parity)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code a rule reports is in the catalogue (an unknown one would silently be an error
+    /// with no README row), and the catalogue has no duplicates.
+    #[test]
+    fn every_reported_code_is_catalogued_once() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("rules.rs"),
+            include_str!("pods.rs"),
+            include_str!("routes.rs"),
+        ];
+        for src in sources {
+            for (i, _) in src.match_indices("\"C0") {
+                let code = &src[i + 1..i + 5];
+                assert!(
+                    lookup(code).is_some(),
+                    "{code} is reported but not in CODES"
+                );
+            }
+        }
+        let mut seen: Vec<&str> = CODES.iter().map(|c| c.code).collect();
+        seen.dedup();
+        assert_eq!(seen.len(), CODES.len());
+    }
+}

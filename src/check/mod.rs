@@ -162,3 +162,34 @@ pub fn render(r: &Report) -> String {
     }
     out
 }
+
+/// The findings as the diagnostics `validate` prints (no blueprint path), for `--format json` and
+/// `--format sarif`.
+pub fn diagnostics(r: &Report) -> crate::diagnostic::Diagnostics {
+    let mut d = crate::diagnostic::Diagnostics::default();
+    for f in &r.findings {
+        d.push(crate::diagnostic::Diagnostic {
+            severity: f.severity,
+            code: f.code,
+            message: f.message.clone(),
+            path: String::new(),
+            file: f.file.clone(),
+            line: f.line,
+            column: f.col,
+            help: Some(f.help.clone()),
+        });
+    }
+    d
+}
+
+/// SARIF 2.1.0 with `check`'s rule titles; the rules are documented in the README.
+pub fn sarif(r: &Report) -> String {
+    let doc = crate::diagnostic::sarif::to_value_with(&diagnostics(r), &|id| {
+        serde_json::json!({
+            "id": id,
+            "shortDescription": { "text": codes::lookup(id).map_or("", |c| c.title) },
+            "helpUri": "https://github.com/codex-system-design/codex-system-design/blob/main/README.md#deploy-layers-and-check",
+        })
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
