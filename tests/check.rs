@@ -147,6 +147,7 @@ fn invalid_yaml_is_a_finding_and_missing_folder_is_an_io_error() {
         .arg(dir.path())
         .assert()
         .code(1)
+        .stderr(contains("error[C001]"))
         .stderr(contains("bad.yaml"))
         .stderr(contains("not valid YAML"));
     bin()
@@ -180,7 +181,7 @@ fn monolith_ingress_backend_and_missing_kustomize_resource_are_reported() {
         ))
         .stderr(contains("did you mean `shop-app`?"))
         .stderr(contains(
-            "kustomization resource `namespaces.yaml` does not exist",
+            "error[C002]: kustomization resource `namespaces.yaml` does not exist",
         ));
 }
 
@@ -201,6 +202,9 @@ fn each_rule_fires_on_its_bad_fixture_and_its_good_fixture_is_clean() {
         ("operator", &["C007"], 1),
         ("namespaces", &["C008"], 1),
         ("istio", &["C003", "C011", "C015"], 1),
+        ("workloads", &["C004", "C005"], 1),
+        ("istio-routes", &["C012", "C013", "C014"], 1),
+        ("compose", &["C016", "C017"], 1),
     ];
     for (rule, codes, exit) in table {
         let out = bin()
@@ -255,12 +259,12 @@ fn compose_parity_runs_in_generated_projects_or_with_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("app.yaml"),
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ports:\n    - port: 80\n",
     )
     .unwrap();
     std::fs::write(
         dir.path().join("docker-compose.yml"),
-        "services:\n  site:\n    image: nginx:1.27\n",
+        "services:\n  site:\n    image: nginx:1.27\n    environment:\n      WEB_URL: http://web:8080\n  web:\n    image: nginx:1.27\n",
     )
     .unwrap();
     // A hand-made folder whose compose file was never meant to mirror the cluster: no alarm.
@@ -275,8 +279,11 @@ fn compose_parity_runs_in_generated_projects_or_with_the_flag() {
         .arg(dir.path())
         .assert()
         .code(1)
+        .stderr(contains(
+            "error[C018]: compose service `site`: WEB_URL uses port 8080 of `web`",
+        ))
         .stderr(contains("error[C019]: compose service `site`"))
-        .stderr(contains("error[C020]: Kubernetes Service `web`"));
+        .stderr(contains("error[C020]: Kubernetes Service `api`"));
     // The state folder of a generated project turns the comparison on.
     std::fs::create_dir(dir.path().join(".codex-system-design")).unwrap();
     std::fs::write(dir.path().join(".codex-system-design/state.json"), "{}").unwrap();
@@ -315,6 +322,15 @@ fn readme_lists_every_check_code_with_its_severity() {
     for c in codex_system_design::check::codes::CODES {
         let row = format!("| {} | {} |", c.code, c.severity.as_str());
         assert!(readme.contains(&row), "README lacks the row `{row} …`");
+        // Each code is exercised by a test of this file (most through the fixture table).
+        let quoted = format!("\"{}\"", c.code);
+        let bracketed = format!("[{}]", c.code);
+        let this = include_str!("check.rs");
+        assert!(
+            this.contains(&quoted) || this.contains(&bracketed),
+            "no test here reports {}",
+            c.code
+        );
     }
 }
 

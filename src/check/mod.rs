@@ -96,7 +96,6 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
     ctx.selectors();
     ctx.workload_refs();
     ctx.addresses();
-    ctx.ingress();
     ctx.istio();
     ctx.compose();
     ctx.pod_rules(&pods::ci_text(root));

@@ -144,6 +144,16 @@ impl Ctx<'_> {
                 }
             }
         }
+        for ing in self.objects("Ingress") {
+            let rules = seq_at(&ing.node, &["spec", "rules"]);
+            let paths = rules.iter().flat_map(|r| seq_at(r, &["http", "paths"]));
+            let backends = get(&ing.node, &["spec", "defaultBackend", "service"])
+                .into_iter()
+                .chain(paths.filter_map(|p| get(p, &["backend", "service"])));
+            for b in backends {
+                found.extend(self.ingress_backend(ing, b));
+            }
+        }
         for vs in self.objects("VirtualService") {
             found.extend(weights(vs));
         }
@@ -194,6 +204,63 @@ impl Ctx<'_> {
                     r.kind, r.name
                 ),
                 format!("Service `{name}` exposes port(s) {}", join_ports(&ports)),
+            )
+        })
+    }
+}
+
+impl Ctx<'_> {
+    /// An Ingress `backend.service`: a Service that exists, and the port (by number or by
+    /// name) one of its ports.
+    fn ingress_backend(&self, ing: &Obj, b: &Node) -> Option<Found> {
+        let n = get(b, &["name"])?;
+        let name = as_str(n)?;
+        let Some(svc) = self.service(name, &ing.namespaces, None) else {
+            return (!self.operator_made(name)).then(|| {
+                (
+                    "C009",
+                    ing.file.clone(),
+                    n.loc,
+                    format!(
+                        "Ingress `{}` routes to `{name}`, which is no Service",
+                        ing.name
+                    ),
+                    self.missing_service_help(name),
+                )
+            });
+        };
+        if is_external_name(svc) {
+            return None;
+        }
+        if let Some(pn) = get(b, &["port", "number"]) {
+            let port = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+            let ports = service_ports(svc);
+            return (!ports.contains(&port)).then(|| {
+                (
+                    "C010",
+                    ing.file.clone(),
+                    pn.loc,
+                    format!("Ingress `{}` routes to port {port} of Service `{name}`, which does not expose it", ing.name),
+                    format!("Service `{name}` exposes port(s) {}", join_ports(&ports)),
+                )
+            });
+        }
+        let pn = get(b, &["port", "name"])?;
+        let port = as_str(pn)?;
+        let names: Vec<&str> = seq_at(&svc.node, &["spec", "ports"])
+            .iter()
+            .filter_map(|p| str_at(p, &["name"]))
+            .collect();
+        (!names.contains(&port)).then(|| {
+            (
+                "C010",
+                ing.file.clone(),
+                pn.loc,
+                format!(
+                    "Ingress `{}` routes to port `{port}` of Service `{name}`, which has no port of that name",
+                    ing.name
+                ),
+                crate::diagnostic::suggest(port, &names),
             )
         })
     }

@@ -267,52 +267,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    // ------------------------------------------------------------ Ingress backends
-
-    pub fn ingress(&mut self) {
-        let mut found = Vec::new();
-        for ing in self.objects("Ingress") {
-            for rule in seq_at(&ing.node, &["spec", "rules"]) {
-                for p in seq_at(rule, &["http", "paths"]) {
-                    let Some(n) = get(p, &["backend", "service", "name"]) else {
-                        continue;
-                    };
-                    let name = as_str(n).unwrap_or_default();
-                    let Some(svc) = self.service(name, &ing.namespaces, None) else {
-                        if self.operator_made(name) {
-                            continue;
-                        }
-                        found.push((
-                            "C009",
-                            ing.file.clone(),
-                            n.loc,
-                            format!(
-                                "Ingress `{}` routes to `{name}`, which is no Service",
-                                ing.name
-                            ),
-                            self.missing_service_help(name),
-                        ));
-                        continue;
-                    };
-                    if let Some(pn) = get(p, &["backend", "service", "port", "number"]) {
-                        let port = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
-                        if !is_external_name(svc) && !service_ports(svc).contains(&port) {
-                            found.push(("C010", 
-                                ing.file.clone(),
-                                pn.loc,
-                                format!("Ingress `{}` routes to port {port} of Service `{name}`, which does not expose it", ing.name),
-                                format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(svc))),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        for (c, f, l, m, h) in found {
-            self.report(c, &f, l, m, h);
-        }
-    }
-
     // ------------------------------------------------------------ addresses in ConfigMaps
 
     pub fn addresses(&mut self) {
@@ -417,7 +371,7 @@ impl<'a> Ctx<'a> {
                         dr.file.clone(),
                         get(s, &["labels"]).map_or(s.loc, |n| n.loc),
                         format!(
-                            "DestinationRule `{}`: subset `{sname}` selects {} , which matches no pod of Service `{name}`",
+                            "DestinationRule `{}`: subset `{sname}` selects {}, which matches no pod of Service `{name}`",
                             dr.name,
                             fmt_labels(&sel)
                         ),
