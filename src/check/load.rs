@@ -169,7 +169,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let ft = entry.file_type()?;
         if ft.is_dir() {
-            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") {
+            // A Helm chart's templates are Go templates, not YAML until rendered.
+            let helm = name == "templates" && dir.join("Chart.yaml").is_file();
+            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") && !helm {
                 walk(&entry.path(), out)?;
             }
         } else if ft.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {

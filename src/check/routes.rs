@@ -177,7 +177,7 @@ impl Ctx<'_> {
         let name = as_str(n)?;
         let ns = str_at(b, &["namespace"]);
         let Some(svc) = self.service(name, &r.namespaces, ns) else {
-            if self.operator_made(name) {
+            if self.made_elsewhere(name) {
                 return None;
             }
             return Some((
@@ -216,7 +216,7 @@ impl Ctx<'_> {
         let n = get(b, &["name"])?;
         let name = as_str(n)?;
         let Some(svc) = self.service(name, &ing.namespaces, None) else {
-            return (!self.operator_made(name)).then(|| {
+            return (!self.made_elsewhere(name)).then(|| {
                 (
                     "C009",
                     ing.file.clone(),

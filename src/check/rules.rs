@@ -295,10 +295,15 @@ impl<'a> Ctx<'a> {
     ) -> Option<(&'static str, String, String)> {
         let (host, port) = address(text)?;
         let (name, explicit) = split_host(host);
-        if name.contains('.') || name == "localhost" || self.operator_made(name) {
+        if name.contains('.') || name == "localhost" || self.made_elsewhere(name) {
             return None; // an external host name, the pod itself, or made by an operator
         }
+        // `kafka-0.kafka-headless`: one pod of a headless Service (a StatefulSet's).
+        let pod_of_service = explicit.is_some_and(|svc| self.service(svc, ns, None).is_some());
         let Some(s) = self.service(name, ns, explicit) else {
+            if pod_of_service {
+                return None;
+            }
             return Some((
                 "C007",
                 format!("{what} points at `{host}`, which is no Service"),
@@ -318,16 +323,23 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Whether a Service named `name` is one an operator creates at run time: its name is, or
-    /// starts with, the name of a custom resource in the folder (a Strimzi `Kafka` named `events`
-    /// makes `events-kafka-bootstrap`; a CloudNativePG `Cluster` named `db` makes `db-rw`).
-    pub(super) fn operator_made(&self, name: &str) -> bool {
-        self.tree.objects.iter().any(|o| {
-            let api = str_at(&o.node, &["apiVersion"]).unwrap_or_default();
-            !o.name.is_empty()
-                && !is_builtin_api(api)
-                && (name == o.name || name.starts_with(&format!("{}-", o.name)))
-        })
+    /// Whether the host `name` exists though no Service of that name is in the folder: an
+    /// operator creates it at run time (its name is, or starts with, the name of a custom
+    /// resource in the folder: a Strimzi `Kafka` named `events` makes `events-kafka-bootstrap`;
+    /// a CloudNativePG `Cluster` named `db` makes `db-rw`), or an Istio ServiceEntry declares it.
+    pub(super) fn made_elsewhere(&self, name: &str) -> bool {
+        let entry = self.objects("ServiceEntry").any(|e| {
+            seq_at(&e.node, &["spec", "hosts"])
+                .iter()
+                .any(|h| as_str(h).is_some_and(|h| split_host(h).0 == name))
+        });
+        entry
+            || self.tree.objects.iter().any(|o| {
+                let api = str_at(&o.node, &["apiVersion"]).unwrap_or_default();
+                !o.name.is_empty()
+                    && !is_builtin_api(api)
+                    && (name == o.name || name.starts_with(&format!("{}-", o.name)))
+            })
     }
 
     // ------------------------------------------------------------ Istio
@@ -345,7 +357,7 @@ impl<'a> Ctx<'a> {
             if svc.is_none()
                 && !name.contains('.')
                 && !name.contains('*')
-                && !self.operator_made(name)
+                && !self.made_elsewhere(name)
             {
                 found.push((
                     "C011",
@@ -407,7 +419,7 @@ impl<'a> Ctx<'a> {
                     if !name.contains('.')
                         && !name.contains('*')
                         && self.service(name, &vs.namespaces, ns).is_none()
-                        && !self.operator_made(name)
+                        && !self.made_elsewhere(name)
                     {
                         found.push((
                             "C011",
@@ -434,7 +446,7 @@ impl<'a> Ctx<'a> {
                             continue;
                         }
                         let Some(svc) = self.service(name, &vs.namespaces, ns) else {
-                            if self.operator_made(name) {
+                            if self.made_elsewhere(name) {
                                 continue;
                             }
                             found.push((
