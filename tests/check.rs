@@ -200,7 +200,7 @@ fn each_rule_fires_on_its_bad_fixture_and_its_good_fixture_is_clean() {
         ("removed-api", &["C023"], 1),
         ("config-refs", &["C006"], 0),
         ("operator", &["C007"], 1),
-        ("namespaces", &["C008"], 1),
+        ("namespaces", &["C007", "C008"], 1),
         ("istio", &["C003", "C011", "C015"], 1),
         ("workloads", &["C004", "C005"], 1),
         ("istio-routes", &["C012", "C013", "C014"], 1),

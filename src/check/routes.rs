@@ -177,7 +177,7 @@ impl Ctx<'_> {
         let name = as_str(n)?;
         let ns = str_at(b, &["namespace"]);
         let Some(svc) = self.service(name, &r.namespaces, ns) else {
-            if self.made_elsewhere(name) {
+            if self.made_elsewhere(name, ns) {
                 return None;
             }
             return Some((
@@ -216,7 +216,7 @@ impl Ctx<'_> {
         let n = get(b, &["name"])?;
         let name = as_str(n)?;
         let Some(svc) = self.service(name, &ing.namespaces, None) else {
-            return (!self.made_elsewhere(name)).then(|| {
+            return (!self.made_elsewhere(name, None)).then(|| {
                 (
                     "C009",
                     ing.file.clone(),

@@ -295,15 +295,10 @@ impl<'a> Ctx<'a> {
     ) -> Option<(&'static str, String, String)> {
         let (host, port) = address(text)?;
         let (name, explicit) = split_host(host);
-        if name.contains('.') || name == "localhost" || self.made_elsewhere(name) {
+        if name.contains('.') || name == "localhost" || self.made_elsewhere(name, explicit) {
             return None; // an external host name, the pod itself, or made by an operator
         }
-        // `kafka-0.kafka-headless`: one pod of a headless Service (a StatefulSet's).
-        let pod_of_service = explicit.is_some_and(|svc| self.service(svc, ns, None).is_some());
         let Some(s) = self.service(name, ns, explicit) else {
-            if pod_of_service {
-                return None;
-            }
             return Some((
                 "C007",
                 format!("{what} points at `{host}`, which is no Service"),
@@ -327,7 +322,13 @@ impl<'a> Ctx<'a> {
     /// operator creates it at run time (its name is, or starts with, the name of a custom
     /// resource in the folder: a Strimzi `Kafka` named `events` makes `events-kafka-bootstrap`;
     /// a CloudNativePG `Cluster` named `db` makes `db-rw`), or an Istio ServiceEntry declares it.
-    pub(super) fn made_elsewhere(&self, name: &str) -> bool {
+    pub(super) fn made_elsewhere(&self, name: &str, namespace: Option<&str>) -> bool {
+        // A namespace no object of the folder is in (`otel.observability`): not this folder's.
+        if let Some(ns) = namespace
+            && !self.tree.objects.iter().any(|o| o.namespaces.contains(ns))
+        {
+            return true;
+        }
         let entry = self.objects("ServiceEntry").any(|e| {
             seq_at(&e.node, &["spec", "hosts"])
                 .iter()
@@ -357,7 +358,7 @@ impl<'a> Ctx<'a> {
             if svc.is_none()
                 && !name.contains('.')
                 && !name.contains('*')
-                && !self.made_elsewhere(name)
+                && !self.made_elsewhere(name, ns)
             {
                 found.push((
                     "C011",
@@ -419,7 +420,7 @@ impl<'a> Ctx<'a> {
                     if !name.contains('.')
                         && !name.contains('*')
                         && self.service(name, &vs.namespaces, ns).is_none()
-                        && !self.made_elsewhere(name)
+                        && !self.made_elsewhere(name, ns)
                     {
                         found.push((
                             "C011",
@@ -446,7 +447,7 @@ impl<'a> Ctx<'a> {
                             continue;
                         }
                         let Some(svc) = self.service(name, &vs.namespaces, ns) else {
-                            if self.made_elsewhere(name) {
+                            if self.made_elsewhere(name, ns) {
                                 continue;
                             }
                             found.push((
@@ -680,7 +681,10 @@ pub fn address(value: &str) -> Option<(&str, Option<u16>)> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && !host.chars().all(|c| c.is_ascii_digit() || c == '.');
-    (valid && (had_scheme || port.is_some())).then_some((host, port))
+    // Without a scheme, `postgres:16` or `redis:7` is an image tag, not an address: services
+    // listen on 80 and above.
+    let tag_like = !had_scheme && port.is_some_and(|p| p < 80);
+    (valid && !tag_like && (had_scheme || port.is_some())).then_some((host, port))
 }
 
 fn depends_on(svc: &Node) -> Vec<(String, Loc)> {
@@ -737,6 +741,9 @@ mod tests {
         assert_eq!(address("8080"), None);
         assert_eq!(address("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"), None);
         assert_eq!(address("10.0.0.1:80"), None);
+        assert_eq!(address("postgres:16"), None);
+        assert_eq!(address("web:80"), Some(("web", Some(80))));
+        assert_eq!(address("http://web:8"), Some(("web", Some(8))));
     }
 
     #[test]
