@@ -69,6 +69,7 @@ pub const CODES: &[Code] = &[
     e("C022", "VirtualService route weights do not sum to 100"),
     e("C023", "API version removed from Kubernetes"),
     e("C024", "workload selector does not match its pod template"),
+    e("C025", "probe port name is no port of its container"),
 ];
 
 pub fn lookup(code: &str) -> Option<&'static Code> {

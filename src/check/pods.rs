@@ -81,6 +81,7 @@ impl Ctx<'_> {
         self.target_ports(&mut found);
         self.env_addresses(&mut found);
         self.config_refs(ci, &mut found);
+        self.probe_ports(&mut found);
         for (c, f, l, m, h) in found {
             self.report(c, &f, l, m, h);
         }
@@ -185,6 +186,47 @@ impl Ctx<'_> {
                     ),
                     help,
                 ));
+            }
+        }
+    }
+
+    /// A probe that names its port (`port: http`) needs a port of that name on its container;
+    /// the kubelet fails the probe otherwise.
+    fn probe_ports(&self, found: &mut Vec<Found>) {
+        for p in &self.pods {
+            let Some(spec) = p.spec else { continue };
+            for c in containers(spec) {
+                let names: Vec<&str> = seq_at(c, &["ports"])
+                    .iter()
+                    .filter_map(|port| str_at(port, &["name"]))
+                    .collect();
+                for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                    for how in ["httpGet", "tcpSocket"] {
+                        let Some(n) = get(c, &[probe, how, "port"]) else {
+                            continue;
+                        };
+                        let Some(name) = as_str(n).filter(|s| s.parse::<u16>().is_err()) else {
+                            continue;
+                        };
+                        if !names.contains(&name) {
+                            let cname = str_at(c, &["name"]).unwrap_or_default();
+                            found.push((
+                                "C025",
+                                p.owner.file.clone(),
+                                n.loc,
+                                format!(
+                                    "{} `{}`: the {probe} of container `{cname}` uses port `{name}`, which the container does not declare",
+                                    p.owner.kind, p.owner.name
+                                ),
+                                if names.is_empty() {
+                                    "declare the port in the container's `ports` with this name, or give the probe a number".to_owned()
+                                } else {
+                                    suggest(name, &names)
+                                },
+                            ));
+                        }
+                    }
+                }
             }
         }
     }
