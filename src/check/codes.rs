@@ -70,6 +70,9 @@ pub const CODES: &[Code] = &[
     e("C023", "API version removed from Kubernetes"),
     e("C024", "workload selector does not match its pod template"),
     e("C025", "probe port name is no port of its container"),
+    e("C026", "Terraform reference is not declared in its module"),
+    e("C027", "Terraform module call does not match the module"),
+    e("C028", "Terraform file does not parse"),
 ];
 
 pub fn lookup(code: &str) -> Option<&'static Code> {

@@ -9,7 +9,8 @@
 //! accounts; compose service names equal Kubernetes Service names and compose addresses and
 //! `depends_on` resolve; and (see `pods`, `routes`) Service target ports, addresses in container
 //! env, ConfigMap/Secret references, Gateway API backends, route weights and removed API
-//! versions. Every finding has a code from [`codes::CODES`] and a severity. Namespaces follow
+//! versions; and (see `terraform`) Terraform references and module calls. Every finding has a
+//! code from [`codes::CODES`] and a severity. Namespaces follow
 //! kustomize: an object counts in the namespace its outermost kustomization sets.
 
 pub mod codes;
@@ -17,6 +18,7 @@ mod load;
 mod pods;
 mod routes;
 mod rules;
+mod terraform;
 
 pub use crate::diagnostic::Severity;
 use std::path::Path;
@@ -46,6 +48,7 @@ pub struct Report {
     pub files: usize,
     pub objects: usize,
     pub compose_files: usize,
+    pub terraform_modules: usize,
 }
 
 /// Whether `root` is (inside) a generated project: only there are compose and Kubernetes meant
@@ -100,6 +103,8 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
     ctx.compose();
     ctx.pod_rules(&pods::ci_text(root));
     ctx.route_rules();
+    let (tf, tf_modules) = terraform::check(root);
+    findings.extend(tf);
     let parity = opts.parity || is_generated_project(root);
     findings.extend(
         ctx.finish()
@@ -113,6 +118,7 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
         files: tree.files,
         objects: tree.objects.len(),
         compose_files: tree.composes.len(),
+        terraform_modules: tf_modules,
     })
 }
 
@@ -147,16 +153,17 @@ pub fn render(r: &Report) -> String {
     }
     if r.findings.is_empty() {
         out.push_str(&format!(
-            "checked {} object(s) and {} compose file(s) in {} YAML file(s): every reference resolves\n",
-            r.objects, r.compose_files, r.files
+            "checked {} object(s) and {} compose file(s) in {} YAML file(s) and {} Terraform module(s): every reference resolves\n",
+            r.objects, r.compose_files, r.files, r.terraform_modules
         ));
     } else {
         out.push_str(&format!(
-            "{} error(s) and {} warning(s) in {} object(s) and {} compose file(s)\n",
+            "{} error(s) and {} warning(s) in {} object(s), {} compose file(s) and {} Terraform module(s)\n",
             r.errors(),
             r.warnings(),
             r.objects,
-            r.compose_files
+            r.compose_files,
+            r.terraform_modules
         ));
     }
     out
