@@ -206,7 +206,7 @@ fn each_rule_fires_on_its_bad_fixture_and_its_good_fixture_is_clean() {
         ("istio-routes", &["C012", "C013", "C014"], 1),
         ("compose", &["C016", "C017"], 1),
         ("probes", &["C025"], 1),
-        ("terraform", &["C026", "C027"], 1),
+        ("terraform", &["C026", "C027", "C029"], 1),
         ("terraform-syntax", &["C028"], 1),
         // Only a chart's `templates/` (Go templates) is skipped; other YAML is still read.
         ("helm", &["C001"], 1),

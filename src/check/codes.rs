@@ -73,6 +73,7 @@ pub const CODES: &[Code] = &[
     e("C026", "Terraform reference is not declared in its module"),
     e("C027", "Terraform module call does not match the module"),
     e("C028", "Terraform file does not parse"),
+    w("C029", "tfvars key is no variable of its module"),
 ];
 
 pub fn lookup(code: &str) -> Option<&'static Code> {

@@ -385,7 +385,57 @@ pub fn check(root: &Path) -> (Vec<Finding>, usize) {
             }
         }
     }
+    for (dir, m) in &mods {
+        for f in tfvars_files(dir) {
+            out.extend(check_tfvars(root, &f, m));
+        }
+    }
     (out, mods.len())
+}
+
+/// The `*.tfvars` files that feed a module: beside its `.tf` files or in its `envs/` folder.
+fn tfvars_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = [dir.to_path_buf(), dir.join("envs")]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|rd| rd.flatten().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "tfvars"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Keys of a tfvars file that are no variable of the module (Terraform only warns, and the
+/// value is lost).
+fn check_tfvars(root: &Path, path: &Path, m: &Module) -> Vec<Finding> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let file = File { name, text: &text };
+    let Ok(body) = text.parse::<Body>() else {
+        return Vec::new(); // `terraform` reports it; not a cross-reference
+    };
+    let vars: Vec<&str> = m.variables.keys().map(String::as_str).collect();
+    body.attributes()
+        .filter(|a| !m.variables.contains_key(a.key.as_str()))
+        .map(|a| {
+            let key = a.key.as_str();
+            Finding {
+                severity: Severity::Warning,
+                ..finding(
+                    "C029",
+                    &file.at(a.key.span()),
+                    format!("`{key}` in {} is no variable of the module", file.name),
+                    suggest(key, &vars),
+                )
+            }
+        })
+        .collect()
 }
 
 /// A module call's arguments against the callee's variables, and what the caller reads of it
