@@ -109,7 +109,8 @@ enum Command {
     Plan(PlanArgs),
     /// Check the cross-references of a generated (or hand-edited) tree of manifests.
     Check {
-        /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML).
+        /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML and
+        /// Terraform).
         #[arg(default_value = ".")]
         dir: PathBuf,
         /// Compare compose with Kubernetes (C018-C020) even when the folder is no generated
