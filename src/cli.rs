@@ -109,9 +109,17 @@ enum Command {
     Plan(PlanArgs),
     /// Check the cross-references of a generated (or hand-edited) tree of manifests.
     Check {
-        /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML).
+        /// Folder to check (a generated tree, or any folder of Kubernetes/Istio/compose YAML and
+        /// Terraform).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Compare compose with Kubernetes (C018-C020) even when the folder is no generated
+        /// project (the comparison is on by default inside one).
+        #[arg(long)]
+        parity: bool,
+        /// Output format (json: the array `validate --format json` prints; sarif: SARIF 2.1.0).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Print the resolved model that templates read, as JSON (for template authors).
     #[command(hide = true)]
@@ -229,7 +237,7 @@ struct PlanArgs {
 enum Format {
     Human,
     Json,
-    /// SARIF 2.1.0 (validate only; GitHub code scanning and editors read it).
+    /// SARIF 2.1.0 (validate and check; GitHub code scanning and editors read it).
     Sarif,
 }
 
@@ -313,7 +321,11 @@ pub fn main() -> i32 {
                 Err(e) => fail(e),
             }
         }
-        Some(Command::Check { dir }) => check_tree(&dir),
+        Some(Command::Check {
+            dir,
+            parity,
+            format,
+        }) => check_tree(&dir, parity, format),
     }
 }
 
@@ -644,17 +656,21 @@ fn templates(action: TemplatesAction) -> i32 {
     }
 }
 
-fn check_tree(dir: &Path) -> i32 {
-    match crate::check::check(dir) {
+fn check_tree(dir: &Path, parity: bool, format: Format) -> i32 {
+    match crate::check::check(dir, crate::check::Options { parity }) {
         Ok(r) => {
             let text = crate::check::render(&r);
-            if r.findings.is_empty() {
-                out!("{text}");
-                0
-            } else {
-                err!("{text}");
-                1
+            match format {
+                Format::Json => outln!(
+                    "{}",
+                    crate::diagnostic::json::render(&crate::check::diagnostics(&r))
+                ),
+                Format::Sarif => outln!("{}", crate::check::sarif(&r)),
+                Format::Human if r.findings.is_empty() => out!("{text}"),
+                Format::Human => err!("{text}"),
             }
+            // Warnings (references to objects made out of band) are shown but do not fail.
+            i32::from(r.errors() > 0)
         }
         Err(e) => fail(format!("cannot check {}: {e}", dir.display())),
     }

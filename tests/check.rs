@@ -26,18 +26,16 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 #[test]
 fn generated_trees_are_clean() {
-    for (ex, arch) in [
-        ("ecommerce", "microservices"),
-        ("auth-service", "microservices"),
-        ("event-orders", "monolith"),
-    ] {
-        let dir = generated(ex, arch);
-        bin()
-            .arg("check")
-            .arg(dir.path())
-            .assert()
-            .code(0)
-            .stdout(contains("every reference resolves"));
+    for ex in ["ecommerce", "auth-service", "event-orders"] {
+        for arch in ["microservices", "monolith"] {
+            let dir = generated(ex, arch);
+            bin()
+                .arg("check")
+                .arg(dir.path())
+                .assert()
+                .code(0)
+                .stdout(contains("every reference resolves"));
+        }
     }
 }
 
@@ -149,6 +147,7 @@ fn invalid_yaml_is_a_finding_and_missing_folder_is_an_io_error() {
         .arg(dir.path())
         .assert()
         .code(1)
+        .stderr(contains("error[C001]"))
         .stderr(contains("bad.yaml"))
         .stderr(contains("not valid YAML"));
     bin()
@@ -182,8 +181,198 @@ fn monolith_ingress_backend_and_missing_kustomize_resource_are_reported() {
         ))
         .stderr(contains("did you mean `shop-app`?"))
         .stderr(contains(
-            "kustomization resource `namespaces.yaml` does not exist",
+            "error[C002]: kustomization resource `namespaces.yaml` does not exist",
         ));
+}
+
+/// One folder per rule under tests/fixtures/check/<rule>/: `bad/` triggers exactly the listed
+/// codes (and exits 1 when one is an error), `good/` — the same objects written correctly,
+/// including the forms that must not raise a false alarm — is clean.
+#[test]
+fn each_rule_fires_on_its_bad_fixture_and_its_good_fixture_is_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let table: &[(&str, &[&str], i32)] = &[
+        ("env-address", &["C007", "C008"], 1),
+        ("target-port", &["C021"], 1),
+        ("own-selector", &["C024"], 1),
+        ("weights", &["C022"], 1),
+        ("routes", &["C009", "C010"], 1),
+        ("removed-api", &["C023"], 1),
+        ("config-refs", &["C006"], 0),
+        ("operator", &["C007"], 1),
+        ("namespaces", &["C007", "C008"], 1),
+        ("istio", &["C003", "C011", "C015"], 1),
+        ("workloads", &["C004", "C005"], 1),
+        ("istio-routes", &["C012", "C013", "C014"], 1),
+        ("compose", &["C016", "C017"], 1),
+        ("probes", &["C025"], 1),
+        ("terraform", &["C026", "C027", "C029"], 1),
+        ("terraform-syntax", &["C028"], 1),
+        // Only a chart's `templates/` (Go templates) is skipped; other YAML is still read.
+        ("helm", &["C001"], 1),
+    ];
+    for (rule, codes, exit) in table {
+        let out = bin()
+            .arg("check")
+            .arg(root.join(rule).join("bad"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*exit), "{rule}/bad:\n{text}");
+        let mut seen: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once("]: ").map(|(head, _)| head))
+            .filter_map(|h| h.split_once('[').map(|(_, code)| code))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(&seen, codes, "{rule}/bad:\n{text}");
+        assert!(text.contains("help: "), "{rule}/bad lacks help:\n{text}");
+        bin()
+            .arg("check")
+            .arg(root.join(rule).join("good"))
+            .assert()
+            .code(0)
+            .stdout(contains("every reference resolves"));
+    }
+}
+
+#[test]
+fn findings_carry_code_severity_and_position() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    bin()
+        .arg("check")
+        .arg(root.join("target-port/bad"))
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "error[C021]: Service `web`: targetPort `htp` is no container port of Deployment `web`\n  --> app.yaml:11:19\n  help: did you mean `http`?",
+        ));
+    bin()
+        .arg("check")
+        .arg(root.join("config-refs/bad"))
+        .assert()
+        .code(0)
+        .stderr(contains(
+            "warning[C006]: Deployment `web` reads Secret `web-tls`",
+        ))
+        .stderr(contains("0 error(s) and 4 warning(s)"));
+}
+
+#[test]
+fn compose_parity_runs_in_generated_projects_or_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ports:\n    - port: 80\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  site:\n    image: nginx:1.27\n    environment:\n      WEB_URL: http://web:8080\n  web:\n    image: nginx:1.27\n",
+    )
+    .unwrap();
+    // A hand-made folder whose compose file was never meant to mirror the cluster: no alarm.
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(contains("every reference resolves"));
+    bin()
+        .args(["check", "--parity"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "error[C018]: compose service `site`: WEB_URL uses port 8080 of `web`",
+        ))
+        .stderr(contains("error[C019]: compose service `site`"))
+        .stderr(contains("error[C020]: Kubernetes Service `api`"));
+    // The state folder of a generated project turns the comparison on.
+    std::fs::create_dir(dir.path().join(".codex-system-design")).unwrap();
+    std::fs::write(dir.path().join(".codex-system-design/state.json"), "{}").unwrap();
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains("[C019]"));
+}
+
+#[test]
+fn generated_secrets_made_by_the_deploy_workflow_are_not_reported() {
+    let dir = generated("ecommerce", "microservices");
+    let wf = dir.path().join(".github/workflows/deploy.yml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    std::fs::write(
+        &wf,
+        text.replace("orders-db-credentials", "orders-db-creds"),
+    )
+    .unwrap();
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(contains(
+            "warning[C006]: Job `orders-db-migrate` reads Secret `orders-db-credentials`, which is not in this folder",
+        ));
+}
+
+#[test]
+fn readme_lists_every_check_code_with_its_severity() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for c in codex_system_design::check::codes::CODES {
+        let row = format!("| {} | {} |", c.code, c.severity.as_str());
+        assert!(readme.contains(&row), "README lacks the row `{row} …`");
+        // Each code is exercised by a test of this file (most through the fixture table).
+        let quoted = format!("\"{}\"", c.code);
+        let bracketed = format!("[{}]", c.code);
+        let this = include_str!("check.rs");
+        assert!(
+            this.contains(&quoted) || this.contains(&bracketed),
+            "no test here reports {}",
+            c.code
+        );
+    }
+}
+
+#[test]
+fn json_and_sarif_formats_carry_codes_severities_and_positions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let out = bin()
+        .args(["check", "--format", "json"])
+        .arg(root.join("config-refs/bad"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0]["code"], "C006");
+    assert_eq!(items[0]["severity"], "warning");
+    assert_eq!(items[0]["file"], "app.yaml");
+    assert!(items[0]["line"].as_u64().unwrap() > 0);
+    let out = bin()
+        .args(["check", "--format", "sarif"])
+        .arg(root.join("target-port/bad"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "C021");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][0]["shortDescription"]["text"],
+        "Service targetPort is no container port"
+    );
+    assert_eq!(run["results"][0]["level"], "error");
+    assert_eq!(
+        run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        11
+    );
 }
 
 #[test]
@@ -201,5 +390,6 @@ fn a_manifest_that_is_not_utf8_is_reported_not_skipped() {
         .assert()
         .code(1)
         .stderr(contains("deploy/k8s/base/identity/service.yaml:2:6"))
+        .stderr(contains("error[C030]"))
         .stderr(contains("not UTF-8"));
 }

@@ -41,6 +41,8 @@ pub struct Tree {
     pub broken: Vec<(String, String, Option<Loc>)>,
     /// Files that are not UTF-8: (file, message, location of the first bad byte).
     pub not_utf8: Vec<(String, String, Loc)>,
+    /// ConfigMaps and Secrets made by kustomize generators: (kind, name).
+    pub generated: Vec<(String, String)>,
     /// Kustomization resources that do not exist: (kustomization file, entry, location).
     pub missing_resources: Vec<(String, String, Loc)>,
     pub files: usize,
@@ -98,6 +100,16 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
                         tree.missing_resources
                             .push((rel.clone(), entry.to_owned(), r.loc));
                     }
+                }
+                for (kind, key) in [
+                    ("ConfigMap", "configMapGenerator"),
+                    ("Secret", "secretGenerator"),
+                ] {
+                    let names = seq_at(doc, &[key])
+                        .iter()
+                        .filter_map(|g| str_at(g, &["name"]));
+                    tree.generated
+                        .extend(names.map(|n| (kind.to_owned(), n.to_owned())));
                 }
                 // Keys normalised like the resource paths they are looked up by (`check .`
                 // walks `./deploy/...`, which resources name as `deploy/...`).
@@ -165,7 +177,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let ft = entry.file_type()?;
         if ft.is_dir() {
-            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") {
+            // A Helm chart's templates are Go templates, not YAML until rendered.
+            let helm = name == "templates" && dir.join("Chart.yaml").is_file();
+            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") && !helm {
                 walk(&entry.path(), out)?;
             }
         } else if ft.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {

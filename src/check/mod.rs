@@ -7,12 +7,20 @@
 //! names a Service and one of its ports; VirtualService and DestinationRule hosts are Services,
 //! every subset matches pods and is defined, gateways exist; principals name existing service
 //! accounts; compose service names equal Kubernetes Service names and compose addresses and
-//! `depends_on` resolve. Namespaces follow kustomize: an object counts in the namespace its
-//! outermost kustomization sets.
+//! `depends_on` resolve; and (see `pods`, `routes`) Service target ports, addresses in container
+//! env, ConfigMap/Secret references, Gateway API backends, route weights and removed API
+//! versions; and (see `terraform`) Terraform references and module calls. Every finding has a
+//! code from [`codes::CODES`] and a severity. Namespaces follow
+//! kustomize: an object counts in the namespace its outermost kustomization sets.
 
+pub mod codes;
 mod load;
+mod pods;
+mod routes;
 mod rules;
+mod terraform;
 
+pub use crate::diagnostic::Severity;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,6 +30,16 @@ pub struct Finding {
     pub col: u32,
     pub message: String,
     pub help: String,
+    /// Stable code (`C001`…), listed in [`codes::CODES`] and the README.
+    pub code: &'static str,
+    pub severity: Severity,
+}
+
+/// What to check beyond the cross-references every folder gets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Compare compose with Kubernetes (C018–C020) even outside a generated project.
+    pub parity: bool,
 }
 
 #[derive(Debug)]
@@ -30,10 +48,19 @@ pub struct Report {
     pub files: usize,
     pub objects: usize,
     pub compose_files: usize,
+    pub terraform_modules: usize,
+}
+
+/// Whether `root` is (inside) a generated project: only there are compose and Kubernetes meant
+/// to describe the same services, so only there do the parity rules run by default.
+pub fn is_generated_project(root: &Path) -> bool {
+    let abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    abs.ancestors()
+        .any(|a| a.join(".codex-system-design/state.json").is_file())
 }
 
 /// Check the tree under `root`. Errors are I/O errors (unreadable folder or file).
-pub fn check(root: &Path) -> std::io::Result<Report> {
+pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
     if !root.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -45,6 +72,8 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
         .broken
         .iter()
         .map(|(file, msg, loc)| Finding {
+            code: "C001",
+            severity: Severity::Error,
             file: file.clone(),
             line: loc.map_or(0, |l| l.line),
             col: loc.map_or(0, |l| l.col),
@@ -54,6 +83,8 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
         })
         .collect();
     findings.extend(tree.not_utf8.iter().map(|(file, msg, loc)| Finding {
+        code: "C030",
+        severity: Severity::Error,
         file: file.clone(),
         line: loc.line,
         col: loc.col,
@@ -64,6 +95,8 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
         tree.missing_resources
             .iter()
             .map(|(file, entry, loc)| Finding {
+                code: "C002",
+                severity: Severity::Error,
                 file: file.clone(),
                 line: loc.line,
                 col: loc.col,
@@ -75,10 +108,18 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
     ctx.selectors();
     ctx.workload_refs();
     ctx.addresses();
-    ctx.ingress();
     ctx.istio();
     ctx.compose();
-    findings.extend(ctx.finish());
+    ctx.pod_rules(&pods::ci_text(root));
+    ctx.route_rules();
+    let (tf, tf_modules) = terraform::check(root);
+    findings.extend(tf);
+    let parity = opts.parity || is_generated_project(root);
+    findings.extend(
+        ctx.finish()
+            .into_iter()
+            .filter(|f| parity || !codes::is_parity(f.code)),
+    );
     findings.sort();
     findings.dedup();
     Ok(Report {
@@ -86,7 +127,22 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
         files: tree.files,
         objects: tree.objects.len(),
         compose_files: tree.composes.len(),
+        terraform_modules: tf_modules,
     })
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
 }
 
 /// Human text: one block per finding, then a summary line.
@@ -94,22 +150,61 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     for f in &r.findings {
         out.push_str(&format!(
-            "error: {}\n  --> {}:{}:{}\n  help: {}\n",
-            f.message, f.file, f.line, f.col, f.help
+            "{}[{}]: {}\n  --> {}:{}:{}\n  help: {}\n",
+            f.severity.as_str(),
+            f.code,
+            f.message,
+            f.file,
+            f.line,
+            f.col,
+            f.help
         ));
     }
     if r.findings.is_empty() {
         out.push_str(&format!(
-            "checked {} object(s) and {} compose file(s) in {} YAML file(s): every reference resolves\n",
-            r.objects, r.compose_files, r.files
+            "checked {} object(s) and {} compose file(s) in {} YAML file(s) and {} Terraform module(s): every reference resolves\n",
+            r.objects, r.compose_files, r.files, r.terraform_modules
         ));
     } else {
         out.push_str(&format!(
-            "{} broken reference(s) in {} object(s) and {} compose file(s)\n",
-            r.findings.len(),
+            "{} error(s) and {} warning(s) in {} object(s), {} compose file(s) and {} Terraform module(s)\n",
+            r.errors(),
+            r.warnings(),
             r.objects,
-            r.compose_files
+            r.compose_files,
+            r.terraform_modules
         ));
     }
     out
+}
+
+/// The findings as the diagnostics `validate` prints (no blueprint path), for `--format json` and
+/// `--format sarif`.
+pub fn diagnostics(r: &Report) -> crate::diagnostic::Diagnostics {
+    let mut d = crate::diagnostic::Diagnostics::default();
+    for f in &r.findings {
+        d.push(crate::diagnostic::Diagnostic {
+            severity: f.severity,
+            code: f.code,
+            message: f.message.clone(),
+            path: String::new(),
+            file: f.file.clone(),
+            line: f.line,
+            column: f.col,
+            help: Some(f.help.clone()),
+        });
+    }
+    d
+}
+
+/// SARIF 2.1.0 with `check`'s rule titles; the rules are documented in the README.
+pub fn sarif(r: &Report) -> String {
+    let doc = crate::diagnostic::sarif::to_value_with(&diagnostics(r), &|id| {
+        serde_json::json!({
+            "id": id,
+            "shortDescription": { "text": codes::lookup(id).map_or("", |c| c.title) },
+            "helpUri": "https://github.com/codex-system-design/codex-system-design/blob/main/README.md#deploy-layers-and-check",
+        })
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

@@ -16,37 +16,37 @@ const POD_KINDS: [&str; 6] = [
     "Pod",
 ];
 
-struct Pod<'a> {
-    owner: &'a Obj,
-    labels: BTreeMap<String, String>,
-    spec: Option<&'a Node>,
+pub(super) struct Pod<'a> {
+    pub(super) owner: &'a Obj,
+    pub(super) labels: BTreeMap<String, String>,
+    pub(super) spec: Option<&'a Node>,
 }
 
 pub struct Ctx<'a> {
-    tree: &'a Tree,
-    pods: Vec<Pod<'a>>,
+    pub(super) tree: &'a Tree,
+    pub(super) pods: Vec<Pod<'a>>,
     out: Vec<Finding>,
 }
 
-fn overlaps(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+pub(super) fn overlaps(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
     a.is_empty() || b.is_empty() || a.intersection(b).next().is_some()
 }
 
-fn in_ns(o: &Obj, ns: &str) -> bool {
+pub(super) fn in_ns(o: &Obj, ns: &str) -> bool {
     o.namespaces.is_empty() || o.namespaces.contains(ns)
 }
 
-fn subset(sel: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub(super) fn subset(sel: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
     sel.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-fn fmt_labels(l: &BTreeMap<String, String>) -> String {
+pub(super) fn fmt_labels(l: &BTreeMap<String, String>) -> String {
     let parts: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v}")).collect();
     parts.join(",")
 }
 
 /// `orders`, `orders.shop`, `orders.shop.svc.cluster.local` → (`orders`, namespace if given).
-fn split_host(host: &str) -> (&str, Option<&str>) {
+pub(super) fn split_host(host: &str) -> (&str, Option<&str>) {
     let h = host.trim_end_matches(".svc.cluster.local");
     let h = h.trim_end_matches(".svc");
     match h.split_once('.') {
@@ -89,8 +89,17 @@ impl<'a> Ctx<'a> {
         self.out
     }
 
-    fn report(&mut self, file: &str, loc: Loc, message: String, help: String) {
+    pub(super) fn report(
+        &mut self,
+        code: &'static str,
+        file: &str,
+        loc: Loc,
+        message: String,
+        help: String,
+    ) {
         self.out.push(Finding {
+            code,
+            severity: super::codes::severity(code),
             file: file.to_owned(),
             line: loc.line,
             col: loc.col,
@@ -99,19 +108,23 @@ impl<'a> Ctx<'a> {
         });
     }
 
-    fn objects(&self, kind: &str) -> impl Iterator<Item = &'a Obj> + use<'a, '_> {
+    pub(super) fn objects(&self, kind: &str) -> impl Iterator<Item = &'a Obj> + use<'a, '_> {
         let kind = kind.to_owned();
         self.tree.objects.iter().filter(move |o| o.kind == kind)
     }
 
-    fn pods_matching(&self, sel: &BTreeMap<String, String>, ns: &BTreeSet<String>) -> usize {
+    pub(super) fn pods_matching(
+        &self,
+        sel: &BTreeMap<String, String>,
+        ns: &BTreeSet<String>,
+    ) -> usize {
         self.pods
             .iter()
             .filter(|p| overlaps(&p.owner.namespaces, ns) && subset(sel, &p.labels))
             .count()
     }
 
-    fn names_of(&self, kind: &str) -> Vec<&'a str> {
+    pub(super) fn names_of(&self, kind: &str) -> Vec<&'a str> {
         let mut v: Vec<&str> = self.objects(kind).map(|o| o.name.as_str()).collect();
         v.sort_unstable();
         v.dedup();
@@ -119,7 +132,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The Service `name` deployed in one of `ns` (or the given namespace).
-    fn service(
+    pub(super) fn service(
         &self,
         name: &str,
         ns: &BTreeSet<String>,
@@ -134,7 +147,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn missing_service_help(&self, name: &str) -> String {
+    pub(super) fn missing_service_help(&self, name: &str) -> String {
         let names = self.names_of("Service");
         if names.is_empty() {
             "no Service is defined in this tree; add one with this name".into()
@@ -186,6 +199,7 @@ impl<'a> Ctx<'a> {
         for (o, node, sel, what) in todo {
             if !sel.is_empty() && self.pods_matching(&sel, &o.namespaces) == 0 {
                 self.report(
+                    "C003",
                     &o.file,
                     node.loc,
                     format!(
@@ -216,6 +230,7 @@ impl<'a> Ctx<'a> {
             if !exists {
                 let names = self.names_of(kind);
                 found.push((
+                    "C004",
                     h.file.clone(),
                     get(t, &["name"]).map_or(t.loc, |n| n.loc),
                     format!(
@@ -238,6 +253,7 @@ impl<'a> Ctx<'a> {
                         .any(|o| o.name == name && overlaps(&o.namespaces, ns));
                 if !exists {
                     found.push((
+                        "C005",
                         p.owner.file.clone(),
                         sa.loc,
                         format!("{who} runs as service account `{name}`, which does not exist"),
@@ -245,79 +261,9 @@ impl<'a> Ctx<'a> {
                     ));
                 }
             }
-            for c in seq_at(spec, &["containers"])
-                .iter()
-                .chain(seq_at(spec, &["initContainers"]))
-            {
-                let mut refs: Vec<&Node> = seq_at(c, &["envFrom"])
-                    .iter()
-                    .filter_map(|e| get(e, &["configMapRef", "name"]))
-                    .collect();
-                refs.extend(
-                    seq_at(c, &["env"])
-                        .iter()
-                        .filter_map(|e| get(e, &["valueFrom", "configMapKeyRef", "name"])),
-                );
-                for r in refs {
-                    let name = as_str(r).unwrap_or_default();
-                    let exists = self
-                        .objects("ConfigMap")
-                        .any(|o| o.name == name && overlaps(&o.namespaces, ns));
-                    if !exists {
-                        found.push((
-                            p.owner.file.clone(),
-                            r.loc,
-                            format!("{who} reads ConfigMap `{name}`, which does not exist"),
-                            suggest(name, &self.names_of("ConfigMap")),
-                        ));
-                    }
-                }
-            }
         }
-        for (f, l, m, h) in found {
-            self.report(&f, l, m, h);
-        }
-    }
-
-    // ------------------------------------------------------------ Ingress backends
-
-    pub fn ingress(&mut self) {
-        let mut found = Vec::new();
-        for ing in self.objects("Ingress") {
-            for rule in seq_at(&ing.node, &["spec", "rules"]) {
-                for p in seq_at(rule, &["http", "paths"]) {
-                    let Some(n) = get(p, &["backend", "service", "name"]) else {
-                        continue;
-                    };
-                    let name = as_str(n).unwrap_or_default();
-                    let Some(svc) = self.service(name, &ing.namespaces, None) else {
-                        found.push((
-                            ing.file.clone(),
-                            n.loc,
-                            format!(
-                                "Ingress `{}` routes to `{name}`, which is no Service",
-                                ing.name
-                            ),
-                            self.missing_service_help(name),
-                        ));
-                        continue;
-                    };
-                    if let Some(pn) = get(p, &["backend", "service", "port", "number"]) {
-                        let port = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
-                        if !service_ports(svc).contains(&port) {
-                            found.push((
-                                ing.file.clone(),
-                                pn.loc,
-                                format!("Ingress `{}` routes to port {port} of Service `{name}`, which does not expose it", ing.name),
-                                format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(svc))),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        for (f, l, m, h) in found {
-            self.report(&f, l, m, h);
+        for (c, f, l, m, h) in found {
+            self.report(c, &f, l, m, h);
         }
     }
 
@@ -328,44 +274,73 @@ impl<'a> Ctx<'a> {
         for cm in self.objects("ConfigMap") {
             for (key, value) in map_at(&cm.node, &["data"]) {
                 let Some(text) = as_str(value) else { continue };
-                let Some((host, port)) = address(text) else {
-                    continue;
-                };
-                let (name, ns) = split_host(host);
-                if name.contains('.') {
-                    continue; // an external host name
-                }
-                match self.service(name, &cm.namespaces, ns) {
-                    None => found.push((
-                        cm.file.clone(),
-                        value.loc,
-                        format!(
-                            "ConfigMap `{}`: {} points at `{host}`, which is no Service",
-                            cm.name, key.name
-                        ),
-                        self.missing_service_help(name),
-                    )),
-                    Some(s) => {
-                        if let Some(p) = port
-                            && !service_ports(s).contains(&p)
-                        {
-                            found.push((
-                                cm.file.clone(),
-                                value.loc,
-                                format!(
-                                    "ConfigMap `{}`: {} uses port {p} of Service `{name}`, which does not expose it",
-                                    cm.name, key.name
-                                ),
-                                format!("Service `{name}` exposes port(s) {}", join_ports(&service_ports(s))),
-                            ));
-                        }
-                    }
+                let what = format!("ConfigMap `{}`: {}", cm.name, key.name);
+                if let Some((code, m, h)) = self.address_problem(text, &cm.namespaces, &what) {
+                    found.push((code, cm.file.clone(), value.loc, m, h));
                 }
             }
         }
-        for (f, l, m, h) in found {
-            self.report(&f, l, m, h);
+        for (c, f, l, m, h) in found {
+            self.report(c, &f, l, m, h);
         }
+    }
+
+    /// What is wrong with an address value (`http://orders:8080`) used in namespaces `ns`, if
+    /// anything: (code, message, help). `what` names the place, e.g. "ConfigMap `x`: KEY".
+    pub(super) fn address_problem(
+        &self,
+        text: &str,
+        ns: &BTreeSet<String>,
+        what: &str,
+    ) -> Option<(&'static str, String, String)> {
+        let (host, port) = address(text)?;
+        let (name, explicit) = split_host(host);
+        if name.contains('.') || name == "localhost" || self.made_elsewhere(name, explicit) {
+            return None; // an external host name, the pod itself, or made by an operator
+        }
+        let Some(s) = self.service(name, ns, explicit) else {
+            return Some((
+                "C007",
+                format!("{what} points at `{host}`, which is no Service"),
+                self.missing_service_help(name),
+            ));
+        };
+        let p = port?;
+        (!is_external_name(s) && !service_ports(s).contains(&p)).then(|| {
+            (
+                "C008",
+                format!("{what} uses port {p} of Service `{name}`, which does not expose it"),
+                format!(
+                    "Service `{name}` exposes port(s) {}",
+                    join_ports(&service_ports(s))
+                ),
+            )
+        })
+    }
+
+    /// Whether the host `name` exists though no Service of that name is in the folder: an
+    /// operator creates it at run time (its name is, or starts with, the name of a custom
+    /// resource in the folder: a Strimzi `Kafka` named `events` makes `events-kafka-bootstrap`;
+    /// a CloudNativePG `Cluster` named `db` makes `db-rw`), or an Istio ServiceEntry declares it.
+    pub(super) fn made_elsewhere(&self, name: &str, namespace: Option<&str>) -> bool {
+        // A namespace no object of the folder is in (`otel.observability`): not this folder's.
+        if let Some(ns) = namespace
+            && !self.tree.objects.iter().any(|o| o.namespaces.contains(ns))
+        {
+            return true;
+        }
+        let entry = self.objects("ServiceEntry").any(|e| {
+            seq_at(&e.node, &["spec", "hosts"])
+                .iter()
+                .any(|h| as_str(h).is_some_and(|h| split_host(h).0 == name))
+        });
+        entry
+            || self.tree.objects.iter().any(|o| {
+                let api = str_at(&o.node, &["apiVersion"]).unwrap_or_default();
+                !o.name.is_empty()
+                    && !is_builtin_api(api)
+                    && (name == o.name || name.starts_with(&format!("{}-", o.name)))
+            })
     }
 
     // ------------------------------------------------------------ Istio
@@ -380,8 +355,13 @@ impl<'a> Ctx<'a> {
             let host = as_str(hnode).unwrap_or_default();
             let (name, ns) = split_host(host);
             let svc = self.service(name, &dr.namespaces, ns);
-            if svc.is_none() && !name.contains('.') && !name.contains('*') {
+            if svc.is_none()
+                && !name.contains('.')
+                && !name.contains('*')
+                && !self.made_elsewhere(name, ns)
+            {
                 found.push((
+                    "C011",
                     dr.file.clone(),
                     hnode.loc,
                     format!("DestinationRule `{}`: host `{host}` is no Service", dr.name),
@@ -400,11 +380,11 @@ impl<'a> Ctx<'a> {
                 let mut sel = svc_sel.clone();
                 sel.extend(labels(get(s, &["labels"])));
                 if svc.is_some() && self.pods_matching(&sel, &dr.namespaces) == 0 {
-                    found.push((
+                    found.push(("C012", 
                         dr.file.clone(),
                         get(s, &["labels"]).map_or(s.loc, |n| n.loc),
                         format!(
-                            "DestinationRule `{}`: subset `{sname}` selects {} , which matches no pod of Service `{name}`",
+                            "DestinationRule `{}`: subset `{sname}` selects {}, which matches no pod of Service `{name}`",
                             dr.name,
                             fmt_labels(&sel)
                         ),
@@ -422,6 +402,7 @@ impl<'a> Ctx<'a> {
                 let short = gname.rsplit('/').next().unwrap_or(gname);
                 if gname != "mesh" && !gateways.contains(&short) {
                     found.push((
+                        "C014",
                         vs.file.clone(),
                         g.loc,
                         format!(
@@ -439,8 +420,10 @@ impl<'a> Ctx<'a> {
                     if !name.contains('.')
                         && !name.contains('*')
                         && self.service(name, &vs.namespaces, ns).is_none()
+                        && !self.made_elsewhere(name, ns)
                     {
                         found.push((
+                            "C011",
                             vs.file.clone(),
                             h.loc,
                             format!("VirtualService `{}`: host `{host}` is no Service", vs.name),
@@ -464,7 +447,11 @@ impl<'a> Ctx<'a> {
                             continue;
                         }
                         let Some(svc) = self.service(name, &vs.namespaces, ns) else {
+                            if self.made_elsewhere(name, ns) {
+                                continue;
+                            }
                             found.push((
+                                "C009",
                                 vs.file.clone(),
                                 hnode.loc,
                                 format!(
@@ -477,8 +464,8 @@ impl<'a> Ctx<'a> {
                         };
                         if let Some(pn) = get(d, &["port", "number"]) {
                             let p = scalar(pn).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
-                            if !service_ports(svc).contains(&p) {
-                                found.push((
+                            if !is_external_name(svc) && !service_ports(svc).contains(&p) {
+                                found.push(("C010", 
                                     vs.file.clone(),
                                     pn.loc,
                                     format!("VirtualService `{}` routes to port {p} of Service `{name}`, which does not expose it", vs.name),
@@ -493,7 +480,7 @@ impl<'a> Ctx<'a> {
                                 let names: Vec<&str> = known
                                     .map(|k| k.iter().map(String::as_str).collect())
                                     .unwrap_or_default();
-                                found.push((
+                                found.push(("C013", 
                                     vs.file.clone(),
                                     sn.loc,
                                     format!("VirtualService `{}` routes to subset `{sub}` of `{name}`, which no DestinationRule defines", vs.name),
@@ -528,7 +515,7 @@ impl<'a> Ctx<'a> {
                             .objects("ServiceAccount")
                             .any(|o| o.name == *sa && in_ns(o, ns));
                         if !exists {
-                            found.push((
+                            found.push(("C015", 
                                 ap.file.clone(),
                                 p.loc,
                                 format!("AuthorizationPolicy `{}` allows `{text}`, but there is no ServiceAccount `{sa}` in namespace `{ns}`", ap.name),
@@ -539,8 +526,8 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        for (f, l, m, h) in found {
-            self.report(&f, l, m, h);
+        for (c, f, l, m, h) in found {
+            self.report(c, &f, l, m, h);
         }
     }
 
@@ -556,7 +543,7 @@ impl<'a> Ctx<'a> {
                 for dep in depends_on(svc) {
                     let d = dep.0;
                     if !names.contains(&d.as_str()) {
-                        found.push((
+                        found.push(("C016", 
                             c.file.clone(),
                             dep.1,
                             format!("compose service `{}` depends on `{d}`, which is no compose service", key.name),
@@ -572,7 +559,7 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                     if !names.contains(&host) {
-                        found.push((
+                        found.push(("C017", 
                             c.file.clone(),
                             value.1,
                             format!("compose service `{}`: {var} points at `{host}`, which is no compose service", key.name),
@@ -583,7 +570,7 @@ impl<'a> Ctx<'a> {
                     {
                         let ports = service_ports(k);
                         if !ports.is_empty() && !ports.contains(&p) {
-                            found.push((
+                            found.push(("C018", 
                                 c.file.clone(),
                                 value.1,
                                 format!("compose service `{}`: {var} uses port {p} of `{host}`, but its Kubernetes Service exposes {}", key.name, join_ports(&ports)),
@@ -607,7 +594,7 @@ impl<'a> Ctx<'a> {
                 {
                     let k8s_names: Vec<&str> =
                         k8s_services.iter().map(|s| s.name.as_str()).collect();
-                    found.push((
+                    found.push(("C019", 
                         c.file.clone(),
                         key.loc,
                         format!("compose service `{}` has no Kubernetes Service of the same name", key.name),
@@ -632,7 +619,7 @@ impl<'a> Ctx<'a> {
                         && overlaps(&s.namespaces, &system_ns)
                     {
                         let loc = get(&s.node, &["metadata", "name"]).map_or(s.node.loc, |n| n.loc);
-                        found.push((
+                        found.push(("C020", 
                             s.file.clone(),
                             loc,
                             format!("Kubernetes Service `{}` has no compose service of the same name in {}", s.name, c.file),
@@ -642,13 +629,13 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        for (f, l, m, h) in found {
-            self.report(&f, l, m, h);
+        for (c, f, l, m, h) in found {
+            self.report(c, &f, l, m, h);
         }
     }
 }
 
-fn service_ports(s: &Obj) -> Vec<u16> {
+pub(super) fn service_ports(s: &Obj) -> Vec<u16> {
     seq_at(&s.node, &["spec", "ports"])
         .iter()
         .filter_map(|p| get(p, &["port"]).and_then(scalar))
@@ -656,7 +643,19 @@ fn service_ports(s: &Obj) -> Vec<u16> {
         .collect()
 }
 
-fn join_ports(p: &[u16]) -> String {
+pub(super) fn is_external_name(s: &Obj) -> bool {
+    str_at(&s.node, &["spec", "type"]) == Some("ExternalName")
+}
+
+/// Kubernetes' own API groups, Istio's and Gateway API's: their objects make no Services.
+fn is_builtin_api(api: &str) -> bool {
+    let Some((group, _)) = api.rsplit_once('/') else {
+        return true; // the core group: `v1`
+    };
+    !group.contains('.') || group.ends_with(".k8s.io") || group.ends_with("istio.io")
+}
+
+pub(super) fn join_ports(p: &[u16]) -> String {
     if p.is_empty() {
         return "none".into();
     }
@@ -682,7 +681,10 @@ pub fn address(value: &str) -> Option<(&str, Option<u16>)> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && !host.chars().all(|c| c.is_ascii_digit() || c == '.');
-    (valid && (had_scheme || port.is_some())).then_some((host, port))
+    // Without a scheme, `postgres:16` or `redis:7` is an image tag, not an address: services
+    // listen on 80 and above.
+    let tag_like = !had_scheme && port.is_some_and(|p| p < 80);
+    (valid && !tag_like && (had_scheme || port.is_some())).then_some((host, port))
 }
 
 fn depends_on(svc: &Node) -> Vec<(String, Loc)> {
@@ -739,6 +741,9 @@ mod tests {
         assert_eq!(address("8080"), None);
         assert_eq!(address("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"), None);
         assert_eq!(address("10.0.0.1:80"), None);
+        assert_eq!(address("postgres:16"), None);
+        assert_eq!(address("web:80"), Some(("web", Some(80))));
+        assert_eq!(address("http://web:8"), Some(("web", Some(8))));
     }
 
     #[test]

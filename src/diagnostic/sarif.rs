@@ -13,20 +13,22 @@ pub fn render(d: &Diagnostics) -> String {
 }
 
 pub fn to_value(d: &Diagnostics) -> Value {
+    to_value_with(d, &|id| {
+        json!({
+            "id": id,
+            "shortDescription": { "text": codes::lookup(id).map_or("", |c| c.title) },
+            "helpUri": format!("https://github.com/codex-system-design/codex-system-design/blob/main/docs/diagnostics.md#{}", id.to_lowercase()),
+        })
+    })
+}
+
+/// The SARIF document with the rule descriptions of another catalogue (`check`'s codes):
+/// `rule` turns a code into its `reportingDescriptor`.
+pub fn to_value_with(d: &Diagnostics, rule: &dyn Fn(&str) -> Value) -> Value {
     let mut rule_ids: Vec<&str> = d.items.iter().map(|x| x.code).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
-    let rules: Vec<Value> = rule_ids
-        .iter()
-        .map(|id| {
-            let title = codes::lookup(id).map_or("", |c| c.title);
-            json!({
-                "id": id,
-                "shortDescription": { "text": title },
-                "helpUri": format!("https://github.com/codex-system-design/codex-system-design/blob/main/docs/diagnostics.md#{}", id.to_lowercase()),
-            })
-        })
-        .collect();
+    let rules: Vec<Value> = rule_ids.iter().map(|id| rule(id)).collect();
     let results: Vec<Value> = d
         .items
         .iter()
