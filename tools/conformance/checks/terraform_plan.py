@@ -111,7 +111,9 @@ def validate_errors(rel: str, out: str) -> list:
         where = d.get("range") or {}
         place = f"{rel}/{where['filename']}:{where['start']['line']}: " if where.get("filename") else ""
         detail = f": {d['detail']}" if d.get("detail") else ""
-        errors.append(f"{place}{d.get('summary', '')}{detail}".replace("\n", " "))
+        error = f"{place}{d.get('summary', '')}{detail}".replace("\n", " ")
+        if error not in errors:  # a module called twice reports its errors twice
+            errors.append(error)
     return errors or ([] if report.get("valid") else ["terraform validate failed without diagnostics"])
 
 
