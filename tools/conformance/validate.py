@@ -18,6 +18,7 @@ Environment:
   CONFORMANCE_DEDUP=0         check every input, also those identical to one checked earlier
   CONFORMANCE_TIMING=1        validator, background and total times on stderr
   CONFORMANCE_K8S_VERSIONS    Kubernetes versions for the schemas (default "1.30 <newest bundled>")
+  CONFORMANCE_TF_PLUGINS      provider plugin folder for terraform init (default /opt/tf-plugins)
   CONFORMANCE_HADOLINT_THRESHOLD, CONFORMANCE_RUFF_SELECT, CONFORMANCE_PYTEST_TIMEOUT, CONFORMANCE_TERRAFORM,
   CONFORMANCE_PG_BIN, CONFORMANCE_YAMLLINT_CONFIG   see README.md
 """
