@@ -566,3 +566,84 @@ fn an_image_service_before_the_first_built_one_leaves_no_hole_in_the_repositorie
         check_rendered(&files)
     );
 }
+
+/// The values of `name = value` lines inside `run "<run>" { ... }` of a test file.
+fn run_block<'a>(tests: &'a str, run: &str) -> &'a str {
+    let start = tests
+        .find(&format!("run \"{run}\" {{"))
+        .unwrap_or_else(|| panic!("no run {run}"));
+    let end = tests[start..]
+        .find("\n}\n")
+        .map_or(tests.len(), |e| start + e);
+    &tests[start..end]
+}
+
+#[test]
+fn generated_terraform_needs_only_the_aws_provider() {
+    for example in ["ecommerce", "auth-service", "event-orders"] {
+        for arch in TYPES {
+            let files = render(&example_as(example, arch, "medium"));
+            for (path, text) in &files {
+                for line in text
+                    .lines()
+                    .filter(|l| l.contains("source") && l.contains("hashicorp/"))
+                {
+                    assert!(
+                        line.contains("\"hashicorp/aws\""),
+                        "{example} {arch} {path}: {line}"
+                    );
+                }
+                for other in ["data \"tls_", "resource \"random_", "thumbprint_list"] {
+                    assert!(
+                        !text.contains(other),
+                        "{example} {arch} {path} uses {other}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn offline_plan_tests_cover_every_environment_and_print_the_scale_presets() {
+    for arch in TYPES {
+        let files = render(&example_as("ecommerce", arch, "medium"));
+        let tests = file(&files, "infra/terraform/tests/plan.tftest.hcl");
+        assert!(tests.contains("mock_provider \"aws\" {"), "{arch}");
+        for env in ["dev", "staging", "prod"] {
+            assert!(
+                run_block(tests, &format!("plan_{env}")).contains("command = plan"),
+                "{arch} {env}"
+            );
+        }
+        assert!(run_block(tests, "network").contains("source = \"./modules/network\""));
+    }
+    // The expected counts follow the preset: small and large differ, and the template prints them.
+    let small = render(&example_as("ecommerce", "microservices", "small"));
+    let large = render(&example_as("ecommerce", "microservices", "large"));
+    let db = |files: &[(String, String)]| {
+        run_block(
+            file(files, "infra/terraform/tests/plan.tftest.hcl"),
+            "database",
+        )
+        .to_owned()
+    };
+    assert!(db(&small).contains("read_replicas              = 0"));
+    assert!(db(&small).contains("length(aws_db_instance.replica) == 0"));
+    assert!(db(&large).contains("aws_db_instance.primary.multi_az == true"));
+    assert!(!db(&large).contains("length(aws_db_instance.replica) == 0"));
+    let kafka = run_block(
+        file(&large, "infra/terraform/tests/plan.tftest.hcl"),
+        "messaging",
+    )
+    .to_owned();
+    assert!(
+        kafka.contains("aws_msk_cluster.this.number_of_broker_nodes =="),
+        "{kafka}"
+    );
+    // RabbitMQ: the broker password comes from Secrets Manager, mocked with a valid length.
+    let rabbit = render(&example_as("auth-service", "microservices", "medium"));
+    let tests = file(&rabbit, "infra/terraform/tests/plan.tftest.hcl");
+    assert!(tests.contains("mock_data \"aws_secretsmanager_random_password\""));
+    assert!(run_block(tests, "messaging").contains("aws_mq_broker.this.deployment_mode"));
+}

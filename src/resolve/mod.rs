@@ -14,6 +14,7 @@ mod presets;
 pub mod pycode;
 pub mod pydeps;
 mod services;
+pub mod terraform;
 
 pub use data::{constraint, table_name};
 pub use presets::Preset;
@@ -90,6 +91,8 @@ pub struct Model {
     pub phases: Vec<Phase>,
     /// Kubernetes / Istio / compose wiring (deployments per version, callers, backing services).
     pub deploy: deploy::Deploy,
+    /// Terraform defaults and the offline plan tests' expectations and fixtures.
+    pub terraform: terraform::Terraform,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,6 +231,12 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         })
         .collect();
     let deploy = deploy::resolve(bp, &name, &services, &deployables, &data, &environments);
+    let terraform = terraform::resolve(
+        &preset,
+        bp.scale.as_str(),
+        &bp.cloud.region,
+        data.messaging.as_ref(),
+    );
     Ok(Model {
         tool: Tool {
             name: TOOL_NAME,
@@ -277,5 +286,6 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         },
         phases,
         deploy,
+        terraform,
     })
 }

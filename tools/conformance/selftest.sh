@@ -112,6 +112,38 @@ run_known env CONFORMANCE_STRICT_XPASS=1
 rc=$?
 expect "CONFORMANCE_STRICT_XPASS=1 turns the XPASS into a failure (exit $rc)" [ "$rc" = 1 ]
 
+# ---------------------------------------------------------------- terraform: the provider's schema is checked
+# An attribute the AWS provider does not have passes fmt, the HCL parse and checkov; validate must name it with
+# its file and line. In the sample, and in a generated tree when the tool is built (CONFORMANCE_BIN).
+plant_typo() { # plant_typo FILE AFTER-REGEX: a line `storage_encrypted_typo = true` after the first match
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+path, after = sys.argv[1], sys.argv[2]
+text = open(path).read()
+m = re.search(after + ".*\n", text)
+open(path, "w").write(text[: m.end()] + "  storage_encrypted_typo = true\n" + text[m.end():])
+print(text[: m.end()].count("\n") + 1)
+PY
+}
+cp -r "$TMP/valid" "$TMP/typo"
+line="$(plant_typo "$TMP/typo/infra/terraform/main.tf" 'resource "aws_dynamodb_table" "sessions" \{')"
+CONFORMANCE_ONLY=python-hcl2,terraform-validate "${VALIDATE[@]}" "$TMP/typo" >"$TMP/typo.out" 2>&1
+expect "terraform-validate names a planted attribute typo with its file and line ($line)" grep -qE \
+  "^FAIL terraform-validate infra/terraform infra/terraform/main.tf:$line: Unsupported argument" "$TMP/typo.out"
+expect "the HCL parse does not see it" [ "$(grep -c '^FAIL python-hcl2 ' "$TMP/typo.out")" = 0 ]
+REPO="$(cd "$HERE/../.." && pwd)"
+# the newest build (a stale one generates the Terraform of an older commit)
+BIN="${CONFORMANCE_BIN:-$(ls -t "$REPO"/target/{release,debug}/codex-system-design 2>/dev/null | head -n 1)}"
+if [ -n "$BIN" ] && "$BIN" --example auth-service --type monolith --scale small --quiet --out "$TMP/gen"; then
+  line="$(plant_typo "$TMP/gen/infra/terraform/modules/database/main.tf" 'resource "aws_db_instance" "primary" \{')"
+  CONFORMANCE_ONLY=terraform-validate "${VALIDATE[@]}" "$TMP/gen" >"$TMP/gen.out" 2>&1
+  expect "a typo planted in a generated database module fails terraform-validate at its line ($line)" grep -qE \
+    "^FAIL terraform-validate infra/terraform infra/terraform/modules/database/main.tf:$line: Unsupported argument" \
+    "$TMP/gen.out"
+else
+  echo "SKIP selftest generated-tree typo: codex-system-design is not built (cargo build, or CONFORMANCE_BIN)"
+fi
+
 # ---------------------------------------------------------------- usage errors
 "${VALIDATE[@]}" "$TMP/no-such-tree" >/dev/null 2>&1
 rc=$?

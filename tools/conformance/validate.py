@@ -18,6 +18,7 @@ Environment:
   CONFORMANCE_DEDUP=0         check every input, also those identical to one checked earlier
   CONFORMANCE_TIMING=1        validator, background and total times on stderr
   CONFORMANCE_K8S_VERSIONS    Kubernetes versions for the schemas (default "1.30 <newest bundled>")
+  CONFORMANCE_TF_PLUGINS      provider plugin folder for terraform init (default /opt/tf-plugins)
   CONFORMANCE_HADOLINT_THRESHOLD, CONFORMANCE_RUFF_SELECT, CONFORMANCE_PYTEST_TIMEOUT, CONFORMANCE_TERRAFORM,
   CONFORMANCE_PG_BIN, CONFORMANCE_YAMLLINT_CONFIG   see README.md
 """
@@ -95,7 +96,16 @@ def parse_args(argv: list) -> list:
 # Validators that only report work started in the background at the beginning of the run (worker threads,
 # check-jsonschema, checkov): they run after the other validators of every tree, so that waiting for them never
 # holds up the in-process checks of the next trees.
-COLLECTED = ("compose-schema", "gha-schema", "postgres-migrate", "postgres-roundtrip", "pytest", "checkov")
+COLLECTED = (
+    "compose-schema",
+    "gha-schema",
+    "postgres-migrate",
+    "postgres-roundtrip",
+    "pytest",
+    "terraform-validate",
+    "terraform-test",
+    "checkov",
+)
 
 
 def steps() -> list:
@@ -115,6 +125,7 @@ def steps() -> list:
         refs,
         sql,
         terraform,
+        terraform_plan,
     )
 
     return [
@@ -135,6 +146,8 @@ def steps() -> list:
         ("grafana-promql", prometheus.grafana_promql),
         ("terraform-fmt", terraform.terraform_fmt),
         ("python-hcl2", terraform.python_hcl2),
+        ("terraform-validate", terraform_plan.terraform_validate),
+        ("terraform-test", terraform_plan.terraform_test),
         ("hadolint", linters.hadolint),
         ("protoc", proto.protoc),
         ("buf-lint", proto.buf_lint),
@@ -159,12 +172,13 @@ def needs_postgres(ctx) -> bool:
 
 
 def start_background(ctx) -> None:
-    from checks import checkov, jsonschemas, pytest_run, sql
+    from checks import checkov, jsonschemas, pytest_run, sql, terraform_plan
     from checks.postgres import PostgresServer
 
     if needs_postgres(ctx):
         ctx.postgres = PostgresServer(ctx.work)
         ctx.postgres.start_in_background()
+    terraform_plan.start(ctx)
     checkov.start(ctx)
     jsonschemas.start(ctx)
     sql.start(ctx)

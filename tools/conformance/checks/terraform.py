@@ -1,6 +1,6 @@
 """Terraform: `terraform fmt -check` per module folder and a python-hcl2 parse per file.
 
-`terraform validate` needs the providers, which only registry.terraform.io serves: it cannot run offline.
+`terraform validate` and `terraform test` are in terraform_plan.py (they need the providers).
 """
 
 from __future__ import annotations

@@ -143,6 +143,7 @@ class Tree:
     grafana_files: list = field(default_factory=list)
     hcl_files: list = field(default_factory=list)
     tf_dirs: list = field(default_factory=list)
+    tftest_files: list = field(default_factory=list)
     sql_files: list = field(default_factory=list)
     migration_sets: list = field(default_factory=list)
     proto_roots: dict = field(default_factory=dict)
@@ -176,7 +177,8 @@ def scan(root: str, label: str, prefix: str, index: int) -> Tree:
     tree.patch_files = kustomize_patches(root, files)
     for rel in files:
         classify_file(tree, rel)
-    tree.tf_dirs = sorted({parent(f) for f in tree.hcl_files if f.endswith(".tf")})
+    # terraform fmt also formats test files (`tests/*.tftest.hcl`)
+    tree.tf_dirs = sorted({parent(f) for f in tree.hcl_files + tree.tftest_files if not f.endswith(".tfvars")})
     tree.migration_sets = migration_sets(tree.sql_files, lambda rel: is_dbmate_file(tree.path(rel)))
     tree.python_projects, tree.py_services = python_projects(root, files)
     return tree
@@ -195,6 +197,8 @@ def classify_file(tree: Tree, rel: str) -> None:
         classify_json(tree, rel)
     elif low.endswith((".tf", ".tfvars")):
         tree.hcl_files.append(rel)
+    elif low.endswith(".tftest.hcl"):
+        tree.tftest_files.append(rel)
     elif low.endswith(".sql"):
         tree.sql_files.append(rel)
     elif low.endswith(".proto"):

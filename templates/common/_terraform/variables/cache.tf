@@ -23,7 +23,7 @@ variable "cache_replicas" {
 variable "cache_automatic_failover" {
   description = "Automatic failover and Multi-AZ for the caches; requires a replica or more than one shard."
   type        = bool
-  default     = {{ m.preset.cache.replicas > 0 or m.preset.cache.shards > 1 }}
+  default     = {{ m.terraform.expect.cache_failover }}
 
   validation {
     condition     = !var.cache_automatic_failover || var.cache_replicas > 0 || var.cache_shards > 1

@@ -12,7 +12,7 @@ variable "vpc_cidr" {
 variable "availability_zones" {
   description = "Availability zones the subnets span, pinned by name (at least two)."
   type        = list(string)
-  default     = [{% for z in ["a", "b", "c"] %}{% if m.scale != "small" or not loop.last %}{% if not loop.first %}, {% endif %}"{{ m.cloud.region | hcl_in }}{{ z }}"{% endif %}{% endfor %}]
+  default     = [{% for z in m.terraform.availability_zones %}{% if not loop.first %}, {% endif %}{{ z | hcl }}{% endfor %}]
 
   validation {
     condition     = length(var.availability_zones) >= 2 && alltrue([for z in var.availability_zones : startswith(z, var.region)])
@@ -23,13 +23,13 @@ variable "availability_zones" {
 variable "single_nat_gateway" {
   description = "One NAT gateway for the whole VPC (cheaper) instead of one per availability zone."
   type        = bool
-  default     = {{ m.scale == "small" }}
+  default     = {{ m.terraform.single_nat_gateway }}
 }
 
 variable "log_retention_days" {
   description = "Retention of CloudWatch log groups, in days."
   type        = number
-  default     = 365
+  default     = {{ m.terraform.log_retention_days }}
 
   validation {
     condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)

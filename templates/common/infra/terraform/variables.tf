@@ -150,7 +150,7 @@ variable "broker_count" {
 variable "broker_instance_type" {
   description = "Instance type of the message brokers."
   type        = string
-  default     = "{% if m.messaging.is_kafka %}{{ m.preset.messaging.instance_type | hcl_in }}{% elif m.scale == "small" %}mq.t3.micro{% else %}mq.m5.large{% endif %}"
+  default     = {{ m.terraform.broker_instance_type | hcl }}
 }
 {%- endif %}
 {%- if m.messaging and m.messaging.is_kafka %}

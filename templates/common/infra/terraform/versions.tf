@@ -7,16 +7,6 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 5.80"
     }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
-    }
-{%- if m.messaging and m.messaging.is_rabbitmq %}
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
-{%- endif %}
   }
 
   # Remote state in S3 with native locking. The bucket, key and region come from

@@ -57,14 +57,11 @@ resource "aws_eks_cluster" "this" {
   ]
 }
 
-data "tls_certificate" "oidc" {
-  url = aws_eks_cluster.this.identity[0].oidc[0].issuer
-}
-
+# IAM trusts EKS OIDC issuers through its own certificate store: no thumbprint needed, and none to
+# fetch (which would take the hashicorp/tls provider).
 resource "aws_iam_openid_connect_provider" "this" {
-  url             = aws_eks_cluster.this.identity[0].oidc[0].issuer
-  client_id_list  = ["sts.amazonaws.com"]
-  thumbprint_list = [data.tls_certificate.oidc.certificates[0].sha1_fingerprint]
+  url            = aws_eks_cluster.this.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
 }
 
 data "aws_iam_policy_document" "node_assume" {

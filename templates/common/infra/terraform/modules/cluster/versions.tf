@@ -7,9 +7,5 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 5.80"
     }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
-    }
   }
 }

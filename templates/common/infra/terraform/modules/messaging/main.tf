@@ -111,16 +111,18 @@ resource "aws_vpc_security_group_ingress_rule" "amqps" {
   referenced_security_group_id = var.allowed_security_group_ids[count.index]
 }
 
-# The broker needs a password at creation; it is generated, never written in the code, and
-# handed to the services through Secrets Manager.
-resource "random_password" "broker" {
-  length           = 32
-  special          = true
-  override_special = "-_.~"
+# The broker needs a password at creation. Secrets Manager generates it (the AWS provider's own
+# generator: no other provider to install), it is never written in the code, and the services read it
+# from the secret. The generator returns a new value on every plan: the secret version keeps the first
+# one (ignore_changes) and the broker's user follows the secret, so plans stay empty. To rotate:
+# terraform apply -replace=module.messaging.aws_secretsmanager_secret_version.broker
+data "aws_secretsmanager_random_password" "broker" {
+  password_length     = 32
+  exclude_punctuation = true
 }
 
 resource "aws_secretsmanager_secret" "broker" {
-  #checkov:skip=CKV2_AWS_57:Amazon MQ has no managed rotation; rotate by tainting random_password.broker and applying
+  #checkov:skip=CKV2_AWS_57:Amazon MQ has no managed rotation; rotate by replacing aws_secretsmanager_secret_version.broker and applying
   name       = "${var.name}-rabbitmq-credentials"
   kms_key_id = var.kms_key_arn
 }
@@ -129,8 +131,12 @@ resource "aws_secretsmanager_secret_version" "broker" {
   secret_id = aws_secretsmanager_secret.broker.id
   secret_string = jsonencode({
     username = "app"
-    password = random_password.broker.result
+    password = data.aws_secretsmanager_random_password.broker.random_password
   })
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
 }
 
 resource "aws_mq_broker" "this" {
@@ -158,8 +164,8 @@ resource "aws_mq_broker" "this" {
   }
 
   user {
-    username = "app"
-    password = random_password.broker.result
+    username = jsondecode(aws_secretsmanager_secret_version.broker.secret_string).username
+    password = jsondecode(aws_secretsmanager_secret_version.broker.secret_string).password
   }
 }
 {%- else -%}

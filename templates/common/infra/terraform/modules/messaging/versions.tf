@@ -7,11 +7,5 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 5.80"
     }
-{%- if m.messaging.is_rabbitmq %}
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
-{%- endif %}
   }
 }
