@@ -12,6 +12,7 @@ pub mod docs;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
+pub mod serverless;
 mod services;
 
 pub use data::{constraint, table_name};
@@ -76,6 +77,8 @@ pub struct Model {
     pub deployables: Vec<services::Service>,
     /// Serverless lowering: one function per HTTP service and per consumed topic.
     pub functions: Vec<services::Function>,
+    /// Serverless only: the data store and event bus, decided once (see [`serverless`]).
+    pub serverless: Option<serverless::Serverless>,
     pub entities: Vec<data::Entity>,
     pub databases: Vec<data::Database>,
     pub caches: Vec<data::Cache>,
@@ -188,7 +191,9 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
-    let functions = services::functions(bp, &services, &preset);
+    let mut functions = services::functions(bp, &services, &preset);
+    let serverless = (bp.arch == ArchType::Serverless)
+        .then(|| serverless::lower(&name, &preset, &services, &data.databases, &mut functions));
     let docs = docs::build(&docs::Input {
         arch: bp.arch,
         system: &name.kebab,
@@ -245,6 +250,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         services,
         deployables,
         functions,
+        serverless,
         entities: data.entities,
         databases: data.databases,
         caches: data.caches,

@@ -176,7 +176,12 @@ pub struct Function {
     pub memory_mb: u32,
     pub reserved_concurrency: u32,
     pub timeout_s: u32,
-    pub env: Vec<EnvVar>,
+    /// Exactly the variables its code reads, with their Terraform values (see `serverless`).
+    pub env: Vec<super::serverless::FunctionEnv>,
+    /// Synchronous calls to other services, through the HTTP API's URL.
+    pub calls: Vec<super::serverless::FunctionCall>,
+    /// Its IAM policy beyond logging: only what its code does, on what it uses.
+    pub statements: Vec<super::serverless::Statement>,
 }
 
 pub fn format_seconds(s: f64) -> String {
@@ -653,12 +658,6 @@ pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<F
     };
     let mut out = Vec::new();
     for s in services.iter().filter(|s| s.generated && !s.is_gateway) {
-        let env: Vec<EnvVar> = s
-            .env
-            .iter()
-            .filter(|e| !matches!(e.name.as_str(), "PORT" | "GRPC_PORT"))
-            .cloned()
-            .collect();
         let base = |name: Names, trigger, routes, topic| Function {
             handler: format!("{}.handler", name.snake),
             name,
@@ -669,7 +668,9 @@ pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<F
             memory_mb: preset.function.memory_mb,
             reserved_concurrency: preset.function.reserved_concurrency,
             timeout_s: preset.function.timeout_s,
-            env: env.clone(),
+            env: Vec::new(),
+            calls: Vec::new(),
+            statements: Vec::new(),
         };
         if s.http && !s.is_worker {
             out.push(base(

@@ -1,15 +1,36 @@
 {{ header }}
-"""References to rows another service owns.
+"""References to rows another service owns, checked through that service's HTTP API before a write.
 
-Functions of a serverless system do not call other services yet (their `depends_on` edges are not
-lowered to calls), so no reference is checked here: a `ref` is a logical reference, kept as
-written. The shared CRUD router takes the same arguments as in the other types.
+A function calls another service the way a client does: through the HTTP API's URL (the
+variable named below, which Terraform sets to the API endpoint), on the callee's route, with
+the caller's `Authorization` header (the API's JWT authorizer checks it again).
+{% for s in m.services %}{% for r in s.references %}
+- `{{ r.entity }}.{{ r.field }}` → {{ r.target }}: `GET {{ "{" }}{{ r.env_var }}{{ "}" }}{{ r.path }}/{id}` on {{ r.service }}
+{%- endfor %}{% endfor %}
+
+An unknown id is a 422 naming the field; the owner down, slow or failing is a 503. Either way
+the request writes nothing: the check runs before the row is added.
 """
 
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from fastapi import Request
+import httpx
+from fastapi import HTTPException, Request
+
+from app.config import get_settings
+
+# (service, operation) → (settings field holding the API's URL, collection path on the callee,
+# the caller's time budget in seconds).
+LOOKUPS: dict[tuple[str, str], tuple[str, str, float]] = {
+{%- for s in m.services %}{% for r in s.references %}{% for c in m.serverless.callees %}{% if c.env_var == r.env_var %}
+    ({{ r.service | py_str }}, {{ r.operation | py_str }}): ({{ c.field | py_str }}, {{ r.path | py_str }}, {{ s.resilience.timeout_seconds }}),
+{%- endif %}{% endfor %}{% endfor %}{% endfor %}
+}
+FORWARDED = ("authorization", "x-request-id", "traceparent")
+
+# Replaced by tests with an httpx.MockTransport.
+transport: httpx.BaseTransport | None = None
 
 
 class Ref(NamedTuple):
@@ -21,7 +42,39 @@ class Ref(NamedTuple):
     operation: str
 
 
+def lookup(ref: Ref, key: Any, headers: dict[str, str]) -> bool:
+    """Whether the owner has the row; HTTPException 503 when it cannot say."""
+    url_field, path, timeout = LOOKUPS[(ref.service, ref.operation)]
+    base = getattr(get_settings(), url_field)
+    try:
+        with httpx.Client(base_url=base, timeout=timeout, transport=transport) as http:
+            response = http.get(f"{path}/{key}", headers=headers)
+    except httpx.HTTPError as exc:
+        raise HTTPException(503, f"{ref.service} unavailable") from exc
+    if response.status_code == 404:
+        return False
+    if response.status_code >= 500:
+        raise HTTPException(503, f"{ref.service} unavailable")
+    if response.status_code >= 400:
+        detail = f"{ref.service} refused the lookup ({response.status_code})"
+        raise HTTPException(502, detail)
+    return True
+
+
 def verify(refs: tuple[Ref, ...], values: Mapping[str, Any], request: Request) -> None:
-    """Nothing to check: no function is given references (see the module docstring)."""
-    if refs:
-        raise RuntimeError("serverless functions do not verify references")
+    """Raise the HTTP error for the first reference in `values` that cannot be confirmed."""
+    headers = {k: v for k in FORWARDED if (v := request.headers.get(k))}
+    for ref in refs:
+        key = values.get(ref.field)
+        if key is None or lookup(ref, key, headers):
+            continue
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["body", ref.field],
+                    "msg": f"{ref.entity} {key} does not exist",
+                    "type": "reference.unknown",
+                }
+            ],
+        )
