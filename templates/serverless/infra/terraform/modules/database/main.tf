@@ -14,6 +14,7 @@ resource "aws_security_group" "cluster" {
 }
 
 resource "aws_security_group" "proxy" {
+  #checkov:skip=CKV2_AWS_5:attached to the RDS Proxy (aws_db_proxy.this), which checkov does not follow
   name        = "${var.identifier}-proxy"
   description = "RDS Proxy of ${var.identifier}: reachable from the functions only"
   vpc_id      = var.vpc_id
@@ -68,6 +69,7 @@ resource "aws_rds_cluster_parameter_group" "this" {
 }
 
 resource "aws_rds_cluster" "this" {
+  #checkov:skip=CKV2_AWS_8:Aurora's continuous backups (backup_retention_days, point-in-time restore) are the backup plan
   cluster_identifier = var.identifier
   engine             = "aurora-postgresql"
   engine_mode        = "provisioned"
