@@ -14,6 +14,10 @@ use super::services::{Function, Service};
 use heck::ToSnakeCase;
 use serde::Serialize;
 
+/// Short names of the decision, for `plan` and the docs.
+pub const DATABASE_KIND: &str = "Aurora Serverless v2 + RDS Proxy";
+pub const EVENT_BUS_KIND: &str = "EventBridge, one SQS queue per consumer";
+
 /// The data store and event bus a serverless system runs on, decided once.
 #[derive(Debug, Clone, Serialize)]
 pub struct Serverless {

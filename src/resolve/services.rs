@@ -694,41 +694,17 @@ pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<F
 
 /// Build phases: foundation → data → services by dependency level → gateway and edge.
 pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
-    let mut phases = vec![Phase {
-        number: 1,
-        name: "foundation".into(),
-        description: "network, cluster or function runtime, registry, namespaces, CI".into(),
-        items: vec![
-            "network".into(),
-            if bp.arch == ArchType::Serverless {
-                "function runtime".into()
-            } else {
-                "cluster".into()
-            },
-            "registry".into(),
-        ],
-    }];
-    let mut data_items: Vec<String> = bp
-        .databases
-        .keys()
-        .map(|d| format!("database {d}"))
-        .collect();
-    data_items.extend(bp.caches.keys().map(|c| format!("cache {c}")));
-    if let Some(m) = &bp.messaging {
-        data_items.push(format!(
-            "broker {}",
-            match m.broker {
-                blueprint::Broker::Kafka => "kafka",
-                blueprint::Broker::Rabbitmq => "rabbitmq",
-                blueprint::Broker::Sqs => "sqs",
-            }
-        ));
-    }
+    let serverless = bp.arch == ArchType::Serverless;
+    let mut phases = vec![foundation(serverless)];
     phases.push(Phase {
         number: 2,
         name: "data".into(),
-        description: "databases and migrations, caches, the message broker".into(),
-        items: data_items,
+        description: if serverless {
+            "databases and migrations, the event bus".into()
+        } else {
+            "databases and migrations, caches, the message broker".into()
+        },
+        items: data_items(bp),
     });
     let levels = levels(bp);
     // Services grouped by level once, in blueprint order within a level.
@@ -770,6 +746,61 @@ pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
         items: edge,
     });
     phases
+}
+
+fn foundation(serverless: bool) -> Phase {
+    let (description, items): (&str, &[&str]) = if serverless {
+        (
+            "network, function runtime and package signing, CI",
+            &["network", "function runtime"],
+        )
+    } else {
+        (
+            "network, cluster, registry, namespaces, CI",
+            &["network", "cluster", "registry"],
+        )
+    };
+    Phase {
+        number: 1,
+        name: "foundation".into(),
+        description: description.into(),
+        items: items.iter().map(|i| (*i).to_owned()).collect(),
+    }
+}
+
+/// What phase 2 builds. Serverless runs every database on Aurora Serverless v2 and every topic on
+/// the EventBridge bus (see `serverless`); its functions have no cache-aside, so no cache.
+fn data_items(bp: &Blueprint) -> Vec<String> {
+    let serverless = bp.arch == ArchType::Serverless;
+    let mut items: Vec<String> = bp
+        .databases
+        .keys()
+        .map(|d| {
+            if serverless {
+                format!("database {d} ({})", super::serverless::DATABASE_KIND)
+            } else {
+                format!("database {d}")
+            }
+        })
+        .collect();
+    if !serverless {
+        items.extend(bp.caches.keys().map(|c| format!("cache {c}")));
+    }
+    if let Some(m) = &bp.messaging {
+        items.push(if serverless {
+            format!("event bus ({})", super::serverless::EVENT_BUS_KIND)
+        } else {
+            format!(
+                "broker {}",
+                match m.broker {
+                    blueprint::Broker::Kafka => "kafka",
+                    blueprint::Broker::Rabbitmq => "rabbitmq",
+                    blueprint::Broker::Sqs => "sqs",
+                }
+            )
+        });
+    }
+    items
 }
 
 /// Dependency depth of each service (0 = calls nobody). Cycles are rejected by validation; a
