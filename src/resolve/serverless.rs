@@ -9,7 +9,7 @@
 //! code requires and nothing else (the settings class of the functions is built from the union).
 
 use super::{Names, Preset};
-use super::data::Database;
+use super::data::{Database, Entity};
 use super::services::{Function, Service};
 use heck::ToSnakeCase;
 use serde::Serialize;
@@ -308,4 +308,16 @@ fn callees(functions: &[Function]) -> Vec<FunctionCall> {
         }
     }
     out
+}
+
+/// The collection paths of a service's top-level entities (nested ones live under them).
+pub fn own_paths(s: &Service, entities: &[Entity]) -> Option<Vec<String>> {
+    let mut paths: Vec<String> = Vec::new();
+    for e in s.entity_ids.iter().map(|&i| &entities[i]) {
+        let p = &e.code.api_path;
+        if !paths.iter().any(|q| p == q || p.starts_with(&format!("{q}/"))) {
+            paths.push(p.clone());
+        }
+    }
+    (!paths.is_empty()).then_some(paths)
 }

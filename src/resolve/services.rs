@@ -640,21 +640,28 @@ fn dedup_env(mut v: Vec<EnvVar>) -> Vec<EnvVar> {
 }
 
 /// Serverless: one function for each service that serves HTTP, one per consumed topic.
-pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<Function> {
+pub fn functions(
+    bp: &Blueprint,
+    services: &[Service],
+    entities: &[super::data::Entity],
+    preset: &Preset,
+) -> Vec<Function> {
     if bp.arch != ArchType::Serverless {
         return Vec::new();
     }
-    let gateway_routes = |svc: &str| -> Vec<String> {
-        let mut r: Vec<String> = services
+    // The gateway's routes to the service; without one, where its code serves (its entities'
+    // collection paths), and `/<service>` for a service with no entity.
+    let gateway_routes = |s: &Service| -> Vec<String> {
+        let r: Vec<String> = services
             .iter()
             .flat_map(|g| g.routes.iter())
-            .filter(|r| r.service == svc)
+            .filter(|r| r.service == s.name.kebab)
             .map(|r| r.path.clone())
             .collect();
-        if r.is_empty() {
-            r.push(format!("/{svc}"));
+        if !r.is_empty() {
+            return r;
         }
-        r
+        super::serverless::own_paths(s, entities).unwrap_or_else(|| vec![format!("/{}", s.name.kebab)])
     };
     let mut out = Vec::new();
     for s in services.iter().filter(|s| s.generated && !s.is_gateway) {
@@ -676,7 +683,7 @@ pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<F
             out.push(base(
                 Names::new(&format!("{}-api", s.name.kebab)),
                 "http",
-                gateway_routes(&s.name.kebab),
+                gateway_routes(s),
                 None,
             ));
         }
