@@ -193,13 +193,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let mut functions = services::functions(bp, &services, &data.entities, &preset);
     let serverless = (bp.arch == ArchType::Serverless)
-        .then(|| serverless::lower(
-            &name,
-            &preset,
-            &services,
-            &data.databases,
-            &mut functions,
-        ));
+        .then(|| serverless::lower(&name, &preset, &services, &data.databases, &mut functions));
     let docs = docs::build(&docs::Input {
         arch: bp.arch,
         system: &name.kebab,

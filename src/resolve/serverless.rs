@@ -8,9 +8,9 @@
 //! chooses a store, a variable or an action. Invariant: a function's `env` is every variable its
 //! code requires and nothing else (the settings class of the functions is built from the union).
 
-use super::{Names, Preset};
 use super::data::{Database, Entity};
 use super::services::{Function, Service};
+use super::{Names, Preset};
 use heck::ToSnakeCase;
 use serde::Serialize;
 
@@ -272,7 +272,12 @@ fn settings(system: &Names, functions: &[Function]) -> Vec<Setting> {
     );
     for f in functions {
         for c in &f.calls {
-            add(&c.env_var, "str", empty(), "base URL of the HTTP API the call goes through (app/references.py)");
+            add(
+                &c.env_var,
+                "str",
+                empty(),
+                "base URL of the HTTP API the call goes through (app/references.py)",
+            );
         }
     }
     add(
@@ -315,7 +320,10 @@ pub fn own_paths(s: &Service, entities: &[Entity]) -> Option<Vec<String>> {
     let mut paths: Vec<String> = Vec::new();
     for e in s.entity_ids.iter().map(|&i| &entities[i]) {
         let p = &e.code.api_path;
-        if !paths.iter().any(|q| p == q || p.starts_with(&format!("{q}/"))) {
+        if !paths
+            .iter()
+            .any(|q| p == q || p.starts_with(&format!("{q}/")))
+        {
             paths.push(p.clone());
         }
     }

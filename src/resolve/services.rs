@@ -661,7 +661,8 @@ pub fn functions(
         if !r.is_empty() {
             return r;
         }
-        super::serverless::own_paths(s, entities).unwrap_or_else(|| vec![format!("/{}", s.name.kebab)])
+        super::serverless::own_paths(s, entities)
+            .unwrap_or_else(|| vec![format!("/{}", s.name.kebab)])
     };
     let mut out = Vec::new();
     for s in services.iter().filter(|s| s.generated && !s.is_gateway) {
