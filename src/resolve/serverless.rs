@@ -37,6 +37,8 @@ pub struct Serverless {
     pub db_max_capacity: f64,
     /// Every service some function calls, once (the address each call reads).
     pub callees: Vec<FunctionCall>,
+    /// Every reference a function verifies through another service's API.
+    pub lookups: Vec<Lookup>,
     /// Every variable any function reads: the fields of the functions' settings class.
     pub settings: Vec<Setting>,
 }
@@ -79,6 +81,17 @@ pub struct FunctionCall {
     pub service: String,
     pub env_var: String,
     pub field: String,
+}
+
+/// How one reference is looked up: on `service` with `operation`, at `path/{id}` under the URL
+/// in the settings field `field`, within the caller's time budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lookup {
+    pub service: String,
+    pub operation: String,
+    pub field: String,
+    pub path: String,
+    pub timeout_seconds: f64,
 }
 
 /// One statement of a function's IAM policy.
@@ -133,6 +146,7 @@ pub fn lower(
             .collect(),
         settings: settings(system, functions),
         callees: callees(functions),
+        lookups: lookups(services),
         db_instances: 1 + preset
             .database
             .read_replicas
@@ -328,4 +342,25 @@ pub fn own_paths(s: &Service, entities: &[Entity]) -> Option<Vec<String>> {
         }
     }
     (!paths.is_empty()).then_some(paths)
+}
+
+fn lookups(services: &[Service]) -> Vec<Lookup> {
+    let mut out: Vec<Lookup> = Vec::new();
+    for s in services {
+        for r in &s.references {
+            if !out
+                .iter()
+                .any(|l| l.service == r.service && l.operation == r.operation)
+            {
+                out.push(Lookup {
+                    service: r.service.clone(),
+                    operation: r.operation.clone(),
+                    field: r.env_var.to_snake_case(),
+                    path: r.path.clone(),
+                    timeout_seconds: s.resilience.timeout_seconds,
+                });
+            }
+        }
+    }
+    out
 }

@@ -22,11 +22,11 @@ from app.config import get_settings
 
 # (service, operation) → (settings field holding the API's URL, collection path on the callee,
 # the caller's time budget in seconds).
-LOOKUPS: dict[tuple[str, str], tuple[str, str, float]] = {
-{%- for s in m.services %}{% for r in s.references %}{% for c in m.serverless.callees %}{% if c.env_var == r.env_var %}
-    ({{ r.service | py_str }}, {{ r.operation | py_str }}): ({{ c.field | py_str }}, {{ r.path | py_str }}, {{ s.resilience.timeout_seconds }}),
-{%- endif %}{% endfor %}{% endfor %}{% endfor %}
-}
+LOOKUPS: dict[tuple[str, str], tuple[str, str, float]] = {% if m.serverless.lookups %}{
+{%- for l in m.serverless.lookups %}
+    ({{ l.service | py_str }}, {{ l.operation | py_str }}): ({{ l.field | py_str }}, {{ l.path | py_str }}, {{ l.timeout_seconds }}),
+{%- endfor %}
+}{% else %}{}{% endif %}
 FORWARDED = ("authorization", "x-request-id", "traceparent")
 
 # Replaced by tests with an httpx.MockTransport.
