@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System test (PRODUCT §12): every built-in example × {microservices, monolith, serverless}, started for
 # real on loopback (PostgreSQL, Redis, RabbitMQ, nginx from Debian; a Kafka-protocol broker, tansu, from
-# crates.io; for serverless, moto's server for the AWS APIs) and walked through its public API. Installs what it needs on a fresh Debian machine;
+# crates.io; for serverless, moto's server for the AWS APIs) and walked through its public API.
+# Installs what it needs on a fresh Debian machine;
 # caches the venv (by the hash of every dependency file) and the broker binary (by version) under
 # $SYSTEM_CACHE (default ~/.cache/codex-system-design).
 #   SYSTEM_EXAMPLES / SYSTEM_TYPES   narrow the matrix (space-separated)

@@ -135,6 +135,7 @@ class Worker:
     def __init__(self, fn: Function, cwd: Path, env: dict[str, str], log: Path, python: Path) -> None:
         self.fn = fn
         self.lock = threading.Lock()
+        self.log_path = log
         self.log = log.open("w")
         module = fn.handler.rsplit(".", 1)[0]
         self.proc = subprocess.Popen([str(python), "-c", WORKER, module], cwd=cwd, env=env, text=True,
@@ -146,7 +147,9 @@ class Worker:
             self.proc.stdin.flush()
             line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"{self.fn.name} exited: {self.fn.handler}")
+            self.log.flush()
+            tail = self.log_path.read_text().strip().splitlines()[-1:]
+            raise RuntimeError(f"{self.fn.name} exited: {' '.join(tail)}")
         return json.loads(line)
 
     def stop(self) -> None:
