@@ -152,12 +152,12 @@ fn code_reads(files: &Files, module: &str) -> BTreeSet<String> {
         }
         for r in routes.split("Ref(").skip(1) {
             let args = quoted(r.split(')').next().unwrap());
-            let key = format!("(\"{}\", \"{}\"): (\"", args[2], args[3]);
-            let lookup = app("references.py")
+            let key = format!("    \"{}\": \"", args[2]);
+            let address = app("references.py")
                 .split(&key)
                 .nth(1)
-                .expect("lookup of the reference");
-            fields.insert(lookup.split('"').next().unwrap().to_owned());
+                .expect("address of the callee");
+            fields.insert(address.split('"').next().unwrap().to_owned());
         }
     }
     fields.iter().map(|f| f.to_uppercase()).collect()

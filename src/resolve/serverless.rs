@@ -83,13 +83,12 @@ pub struct FunctionCall {
     pub field: String,
 }
 
-/// How one reference is looked up: on `service` with `operation`, at `path/{id}` under the URL
-/// in the settings field `field`, within the caller's time budget.
+/// How one reference is looked up: on `service` with `operation`, at `path/{id}` under the
+/// service's address (see `callees`), within the caller's time budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct Lookup {
     pub service: String,
     pub operation: String,
-    pub field: String,
     pub path: String,
     pub timeout_seconds: f64,
 }
@@ -355,7 +354,6 @@ fn lookups(services: &[Service]) -> Vec<Lookup> {
                 out.push(Lookup {
                     service: r.service.clone(),
                     operation: r.operation.clone(),
-                    field: r.env_var.to_snake_case(),
                     path: r.path.clone(),
                     timeout_seconds: s.resilience.timeout_seconds,
                 });
