@@ -181,19 +181,34 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut services = services::resolve(bp, &preset, &data);
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
-    if bp.arch == ArchType::Serverless {
-        // Cache-aside is not lowered to functions yet: no route of theirs gets a cache prefix.
+    // Cache-aside is not lowered to functions yet: a serverless system has no cache (no route gets
+    // a cache prefix, no cluster is created); the docs name the blueprint's caches left out.
+    let unlowered_caches: Vec<String> = if bp.arch == ArchType::Serverless {
         for e in &mut data.entities {
             e.code.cache_key_prefix = None;
         }
-    }
+        for s in &mut services {
+            s.cache = None;
+        }
+        data.caches.drain(..).map(|c| c.name.raw).collect()
+    } else {
+        Vec::new()
+    };
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
     pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let mut functions = services::functions(bp, &services, &data.entities, &preset);
-    let serverless = (bp.arch == ArchType::Serverless)
-        .then(|| serverless::lower(&name, &preset, &services, &data.databases, &mut functions));
+    let serverless = (bp.arch == ArchType::Serverless).then(|| {
+        serverless::lower(
+            unlowered_caches,
+            &name,
+            &preset,
+            &services,
+            &data.databases,
+            &mut functions,
+        )
+    });
     let docs = docs::build(&docs::Input {
         arch: bp.arch,
         system: &name.kebab,

@@ -37,6 +37,8 @@ pub struct Serverless {
     pub db_max_capacity: f64,
     /// Every service some function calls, once (the address each call reads).
     pub callees: Vec<FunctionCall>,
+    /// Caches of the blueprint a serverless system does not create (no cache-aside in functions yet).
+    pub unlowered_caches: Vec<String>,
     /// Every reference a function verifies through another service's API.
     pub lookups: Vec<Lookup>,
     /// Every variable any function reads: the fields of the functions' settings class.
@@ -115,6 +117,7 @@ pub fn database_module(db: &str) -> String {
 
 /// Fill in each function's environment, calls and policy; return the system-wide decision.
 pub fn lower(
+    unlowered_caches: Vec<String>,
     system: &Names,
     preset: &Preset,
     services: &[Service],
@@ -146,6 +149,7 @@ pub fn lower(
         settings: settings(system, functions),
         callees: callees(functions),
         lookups: lookups(services),
+        unlowered_caches,
         db_instances: 1 + preset
             .database
             .read_replicas
