@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# System test (PRODUCT §12): every built-in example × {microservices, monolith}, started for real on
-# loopback (PostgreSQL, Redis, RabbitMQ, nginx from Debian; a Kafka-protocol broker, tansu, from
-# crates.io) and walked through its public API. Installs what it needs on a fresh Debian machine;
+# System test (PRODUCT §12): every built-in example × {microservices, monolith, serverless}, started for
+# real on loopback (PostgreSQL, Redis, RabbitMQ, nginx from Debian; a Kafka-protocol broker, tansu, from
+# crates.io; for serverless, moto's server for the AWS APIs) and walked through its public API.
+# Installs what it needs on a fresh Debian machine;
 # caches the venv (by the hash of every dependency file) and the broker binary (by version) under
 # $SYSTEM_CACHE (default ~/.cache/codex-system-design).
 #   SYSTEM_EXAMPLES / SYSTEM_TYPES   narrow the matrix (space-separated)
@@ -32,7 +33,7 @@ done
 cargo build --release --quiet
 BIN="$PWD/target/release/codex-system-design"
 EXAMPLES="${SYSTEM_EXAMPLES:-$($BIN examples | awk '{print $1}')}"
-TYPES="${SYSTEM_TYPES:-microservices monolith}"
+TYPES="${SYSTEM_TYPES:-microservices monolith serverless}"
 
 # One venv for every generated service, installed from their own dependency files.
 reqs="$(mktemp -d)"
@@ -42,7 +43,7 @@ for ex in $EXAMPLES; do
     "$BIN" --example "$ex" --type "$ty" --scale small --quiet --out "$reqs/$ex-$ty"
   done
 done
-files=$(find "$reqs" -path '*/services/*/requirements.txt' | sort)
+files=$( (find "$reqs" -path '*/services/*/requirements.txt'; find "$reqs" -path '*/functions/requirements.txt') | sort)
 key=$( (cat tests/system/requirements.txt; for f in $files; do grep -v '^#' "$f"; done) | sort -u | sha256sum | cut -c1-16)
 VENV="$CACHE/venv-$key"
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then

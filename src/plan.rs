@@ -163,9 +163,10 @@ fn applies(path: &str, m: &Model) -> bool {
 fn terraform_module_applies(module: &str, m: &Model) -> bool {
     match module {
         "cluster" | "registry" => !m.is_serverless,
-        "database" => !m.is_serverless && !m.databases.is_empty(),
+        "database" => !m.databases.is_empty(),
         "messaging" => !m.is_serverless && m.messaging.is_some(),
-        "cache" => !m.caches.is_empty(),
+        // Functions have no cache-aside yet: a cache would be a cluster nothing reads.
+        "cache" => !m.is_serverless && !m.caches.is_empty(),
         _ => true,
     }
 }

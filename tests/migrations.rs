@@ -288,7 +288,7 @@ fn kubernetes_runs_a_migration_job_per_database_and_the_deploy_waits_for_it_befo
 }
 
 #[test]
-fn serverless_deploy_migrates_every_database_before_updating_the_functions() {
+fn serverless_deploy_creates_the_databases_then_migrates_them_before_updating_the_functions() {
     let (_tmp, out) = generate("serverless");
     let dbs = databases(&out);
     let deploy = yaml(&out.join(".github/workflows/deploy.yml"));
@@ -304,11 +304,21 @@ fn serverless_deploy_migrates_every_database_before_updating_the_functions() {
         let migrate = names
             .iter()
             .position(|n| n.starts_with("Migrate databases"));
-        let apply = names.iter().position(|n| n.starts_with("terraform apply"));
+        let databases = names
+            .iter()
+            .position(|n| n.starts_with("terraform apply, databases only"));
+        let apply = names
+            .iter()
+            .position(|n| n.starts_with("terraform apply ("));
         assert!(
-            matches!((migrate, apply), (Some(m), Some(a)) if m < a),
+            matches!((databases, migrate, apply), (Some(d), Some(m), Some(a)) if d < m && m < a),
             "{names:?}"
         );
+        let targets = str_of(&step(job, "terraform apply, databases only")["run"]);
+        for db in &dbs {
+            let module = format!("-target=module.database_{}", db.replace('-', "_"));
+            assert!(targets.contains(&module), "{module}: {targets}");
+        }
         let run = str_of(&step(job, "Migrate databases")["run"]);
         assert!(run.contains("ghcr.io/amacneil/dbmate:2."), "{run}");
         assert!(

@@ -477,7 +477,8 @@ fn monolith_has_one_database_and_one_app_repository() {
 }
 
 #[test]
-fn serverless_has_a_function_per_lowered_function_tables_per_entity_and_no_cluster() {
+fn serverless_has_a_function_per_lowered_function_an_aurora_database_per_blueprint_database_and_no_cluster()
+ {
     let files = render(&example_as("ecommerce", "serverless", "large"));
     let main = file(&files, "infra/terraform/main.tf");
     for f in [
@@ -493,14 +494,24 @@ fn serverless_has_a_function_per_lowered_function_tables_per_entity_and_no_clust
         assert!(main.contains(&format!("module \"function_{f}\" {{")), "{f}");
     }
     assert!(main.contains("route_key = \"ANY /api/orders/{proxy+}\""));
-    for t in ["user", "product", "order", "order_item", "payment"] {
-        assert!(main.contains(&format!("module \"table_{t}\" {{")), "{t}");
+    for d in ["users_db", "products_db", "orders_db", "payments_db"] {
+        assert!(main.contains(&format!("module \"database_{d}\" {{")), "{d}");
     }
-    assert!(main.contains("unique_keys     = [\"email\"]"));
+    assert!(!main.contains("table_") && !main.contains("cache_"));
     assert!(main.contains("module \"queue_notifications_order_created\""));
     assert!(!files.iter().any(|(p, _)| p.contains("modules/cluster/")
-        || p.contains("modules/database/")
+        || p.contains("modules/table/")
+        || p.contains("modules/cache/")
         || p.contains("modules/registry/")));
+    let db = file(&files, "infra/terraform/modules/database/main.tf");
+    for needle in [
+        "engine             = \"aurora-postgresql\"",
+        "instance_class             = \"db.serverless\"",
+        "iam_auth    = \"REQUIRED\"",
+        "manage_master_user_password   = true",
+    ] {
+        assert!(db.contains(needle), "{needle}");
+    }
     let f = file(&files, "infra/terraform/modules/function/main.tf");
     for needle in [
         "runtime                        = var.runtime",

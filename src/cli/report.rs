@@ -402,12 +402,24 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
             run::counts(p)
         );
         outln!("Services: {}", service_list(m));
-        outln!(
-            "Next steps:\n  cd {}\n  docker compose -f deploy/compose/docker-compose.yml up --build\n  edit blueprint.yaml, then run `codex-system-design generate`",
-            out.display()
-        );
+        outln!("{}", next_steps(out, m));
     }
     0
+}
+
+/// What to do with the tree: run it locally where the type has a local stack (compose), else
+/// test the functions and plan the infrastructure.
+fn next_steps(out: &Path, m: &crate::resolve::Model) -> String {
+    let run = if m.is_serverless {
+        "(cd functions && pip install -r requirements-dev.txt && pytest)   # DATABASE_URL: a PostgreSQL\n  \
+         (cd infra/terraform && terraform init -backend=false && terraform validate)"
+    } else {
+        "docker compose -f deploy/compose/docker-compose.yml up --build"
+    };
+    format!(
+        "Next steps:\n  cd {}\n  {run}\n  edit blueprint.yaml, then run `codex-system-design generate`",
+        out.display()
+    )
 }
 
 /// The services for the summary line: all of them when there are a dozen or fewer, else the

@@ -13,6 +13,7 @@ pub mod docs;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
+pub mod serverless;
 mod services;
 pub mod terraform;
 
@@ -78,6 +79,8 @@ pub struct Model {
     pub deployables: Vec<services::Service>,
     /// Serverless lowering: one function per HTTP service and per consumed topic.
     pub functions: Vec<services::Function>,
+    /// Serverless only: the data store and event bus, decided once (see [`serverless`]).
+    pub serverless: Option<serverless::Serverless>,
     pub entities: Vec<data::Entity>,
     pub databases: Vec<data::Database>,
     pub caches: Vec<data::Cache>,
@@ -182,12 +185,19 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut services = services::resolve(bp, &preset, &data);
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
-    if bp.arch == ArchType::Serverless {
-        // Cache-aside is not lowered to functions yet: no route of theirs gets a cache prefix.
+    // Cache-aside is not lowered to functions yet: a serverless system has no cache (no route gets
+    // a cache prefix, no cluster is created); the docs name the blueprint's caches left out.
+    let unlowered_caches: Vec<String> = if bp.arch == ArchType::Serverless {
         for e in &mut data.entities {
             e.code.cache_key_prefix = None;
         }
-    }
+        for s in &mut services {
+            s.cache = None;
+        }
+        data.caches.drain(..).map(|c| c.name.raw).collect()
+    } else {
+        Vec::new()
+    };
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
     for d in &mut data.databases {
         let tables: Vec<ddl::Table> = d
@@ -201,7 +211,17 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
-    let functions = services::functions(bp, &services, &preset);
+    let mut functions = services::functions(bp, &services, &data.entities, &preset);
+    let serverless = (bp.arch == ArchType::Serverless).then(|| {
+        serverless::lower(
+            unlowered_caches,
+            &name,
+            &preset,
+            &services,
+            &data.databases,
+            &mut functions,
+        )
+    });
     let docs = docs::build(&docs::Input {
         arch: bp.arch,
         system: &name.kebab,
@@ -264,6 +284,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         services,
         deployables,
         functions,
+        serverless,
         entities: data.entities,
         databases: data.databases,
         caches: data.caches,

@@ -176,7 +176,12 @@ pub struct Function {
     pub memory_mb: u32,
     pub reserved_concurrency: u32,
     pub timeout_s: u32,
-    pub env: Vec<EnvVar>,
+    /// Exactly the variables its code reads, with their Terraform values (see `serverless`).
+    pub env: Vec<super::serverless::FunctionEnv>,
+    /// Synchronous calls to other services, through the HTTP API's URL.
+    pub calls: Vec<super::serverless::FunctionCall>,
+    /// Its IAM policy beyond logging: only what its code does, on what it uses.
+    pub statements: Vec<super::serverless::Statement>,
 }
 
 pub fn format_seconds(s: f64) -> String {
@@ -635,30 +640,32 @@ fn dedup_env(mut v: Vec<EnvVar>) -> Vec<EnvVar> {
 }
 
 /// Serverless: one function for each service that serves HTTP, one per consumed topic.
-pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<Function> {
+pub fn functions(
+    bp: &Blueprint,
+    services: &[Service],
+    entities: &[super::data::Entity],
+    preset: &Preset,
+) -> Vec<Function> {
     if bp.arch != ArchType::Serverless {
         return Vec::new();
     }
-    let gateway_routes = |svc: &str| -> Vec<String> {
-        let mut r: Vec<String> = services
+    // The gateway's routes to the service; without one, where its code serves (its entities'
+    // collection paths), and `/<service>` for a service with no entity.
+    let gateway_routes = |s: &Service| -> Vec<String> {
+        let r: Vec<String> = services
             .iter()
             .flat_map(|g| g.routes.iter())
-            .filter(|r| r.service == svc)
+            .filter(|r| r.service == s.name.kebab)
             .map(|r| r.path.clone())
             .collect();
-        if r.is_empty() {
-            r.push(format!("/{svc}"));
+        if !r.is_empty() {
+            return r;
         }
-        r
+        super::serverless::own_paths(s, entities)
+            .unwrap_or_else(|| vec![format!("/{}", s.name.kebab)])
     };
     let mut out = Vec::new();
     for s in services.iter().filter(|s| s.generated && !s.is_gateway) {
-        let env: Vec<EnvVar> = s
-            .env
-            .iter()
-            .filter(|e| !matches!(e.name.as_str(), "PORT" | "GRPC_PORT"))
-            .cloned()
-            .collect();
         let base = |name: Names, trigger, routes, topic| Function {
             handler: format!("{}.handler", name.snake),
             name,
@@ -669,13 +676,15 @@ pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<F
             memory_mb: preset.function.memory_mb,
             reserved_concurrency: preset.function.reserved_concurrency,
             timeout_s: preset.function.timeout_s,
-            env: env.clone(),
+            env: Vec::new(),
+            calls: Vec::new(),
+            statements: Vec::new(),
         };
         if s.http && !s.is_worker {
             out.push(base(
                 Names::new(&format!("{}-api", s.name.kebab)),
                 "http",
-                gateway_routes(&s.name.kebab),
+                gateway_routes(s),
                 None,
             ));
         }
@@ -693,41 +702,17 @@ pub fn functions(bp: &Blueprint, services: &[Service], preset: &Preset) -> Vec<F
 
 /// Build phases: foundation → data → services by dependency level → gateway and edge.
 pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
-    let mut phases = vec![Phase {
-        number: 1,
-        name: "foundation".into(),
-        description: "network, cluster or function runtime, registry, namespaces, CI".into(),
-        items: vec![
-            "network".into(),
-            if bp.arch == ArchType::Serverless {
-                "function runtime".into()
-            } else {
-                "cluster".into()
-            },
-            "registry".into(),
-        ],
-    }];
-    let mut data_items: Vec<String> = bp
-        .databases
-        .keys()
-        .map(|d| format!("database {d}"))
-        .collect();
-    data_items.extend(bp.caches.keys().map(|c| format!("cache {c}")));
-    if let Some(m) = &bp.messaging {
-        data_items.push(format!(
-            "broker {}",
-            match m.broker {
-                blueprint::Broker::Kafka => "kafka",
-                blueprint::Broker::Rabbitmq => "rabbitmq",
-                blueprint::Broker::Sqs => "sqs",
-            }
-        ));
-    }
+    let serverless = bp.arch == ArchType::Serverless;
+    let mut phases = vec![foundation(serverless)];
     phases.push(Phase {
         number: 2,
         name: "data".into(),
-        description: "databases and migrations, caches, the message broker".into(),
-        items: data_items,
+        description: if serverless {
+            "databases and migrations, the event bus".into()
+        } else {
+            "databases and migrations, caches, the message broker".into()
+        },
+        items: data_items(bp),
     });
     let levels = levels(bp);
     // Services grouped by level once, in blueprint order within a level.
@@ -769,6 +754,61 @@ pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
         items: edge,
     });
     phases
+}
+
+fn foundation(serverless: bool) -> Phase {
+    let (description, items): (&str, &[&str]) = if serverless {
+        (
+            "network, function runtime and package signing, CI",
+            &["network", "function runtime"],
+        )
+    } else {
+        (
+            "network, cluster, registry, namespaces, CI",
+            &["network", "cluster", "registry"],
+        )
+    };
+    Phase {
+        number: 1,
+        name: "foundation".into(),
+        description: description.into(),
+        items: items.iter().map(|i| (*i).to_owned()).collect(),
+    }
+}
+
+/// What phase 2 builds. Serverless runs every database on Aurora Serverless v2 and every topic on
+/// the EventBridge bus (see `serverless`); its functions have no cache-aside, so no cache.
+fn data_items(bp: &Blueprint) -> Vec<String> {
+    let serverless = bp.arch == ArchType::Serverless;
+    let mut items: Vec<String> = bp
+        .databases
+        .keys()
+        .map(|d| {
+            if serverless {
+                format!("database {d} ({})", super::serverless::DATABASE_KIND)
+            } else {
+                format!("database {d}")
+            }
+        })
+        .collect();
+    if !serverless {
+        items.extend(bp.caches.keys().map(|c| format!("cache {c}")));
+    }
+    if let Some(m) = &bp.messaging {
+        items.push(if serverless {
+            format!("event bus ({})", super::serverless::EVENT_BUS_KIND)
+        } else {
+            format!(
+                "broker {}",
+                match m.broker {
+                    blueprint::Broker::Kafka => "kafka",
+                    blueprint::Broker::Rabbitmq => "rabbitmq",
+                    blueprint::Broker::Sqs => "sqs",
+                }
+            )
+        });
+    }
+    items
 }
 
 /// Dependency depth of each service (0 = calls nobody). Cycles are rejected by validation; a

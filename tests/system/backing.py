@@ -53,7 +53,9 @@ class Postgres:
         ).returncode == 0
 
 
-def start_postgres(sup: Supervisor, run: Path) -> Postgres:
+def start_postgres(sup: Supervisor, run: Path, tls: bool = False) -> Postgres:
+    """PostgreSQL on loopback; with `tls`, also TLS (a throwaway self-signed certificate), for
+    clients that require it (the serverless functions connect with sslmode=require)."""
     home = run / "pg"
     home.mkdir(parents=True)
     # The postgres user must traverse every parent of its folder.
@@ -72,12 +74,20 @@ def start_postgres(sup: Supervisor, run: Path) -> Postgres:
         check=True, capture_output=True,
     )
     subprocess.run(["runuser", "-u", "postgres", "--", "mkdir", str(sock)], check=True)
+    ssl: list[str] = []
+    if tls:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-subj", "/CN=localhost", "-days", "1", "-keyout", str(home / "tls.key"), "-out", str(home / "tls.crt")],
+            check=True, capture_output=True,
+        )
+        ssl = ["-c", "ssl=on", "-c", f"ssl_cert_file={home / 'tls.crt'}", "-c", f"ssl_key_file={home / 'tls.key'}"]
     port = free_port()
     proc = Proc(
         "postgres",
         [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-         "-c", "synchronous_commit=off", "-c", "max_connections=300"],
+         "-c", "synchronous_commit=off", "-c", "max_connections=300", *ssl],
         base_env(), home, run / "logs" / "postgres.log", user="postgres",
         stop_signal=signal.SIGINT,
     )

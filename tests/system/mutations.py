@@ -69,7 +69,30 @@ def exit_without_broker(root: Path) -> None:
         raise RuntimeError("mutation exit-without-broker found no lifespan in services/*/app/main.py")
 
 
+def swallow_failed_records(root: Path) -> None:
+    """Serverless consumers stop reporting failed records: a poison message is deleted, never dead-lettered."""
+    hits = 0
+    for path in root.glob("functions/*.py"):
+        text = path.read_text()
+        new, n = re.subn(r"failures\.append\(\{[^\n]*\}\)", "pass", text)
+        hits += n
+        path.write_text(new)
+    if not hits:
+        raise RuntimeError("mutation swallow-failed-records found no failures.append in functions/*.py")
+
+
+def unset_function_variable(root: Path) -> None:
+    """Terraform stops setting DB_USER on the functions: the code's cold-start check must refuse."""
+    path = root / "infra" / "terraform" / "main.tf"
+    new, n = re.subn(r'\n    \{ name = "DB_USER", value = [^\n]*\},', "", path.read_text())
+    if not n:
+        raise RuntimeError("mutation unset-function-variable found no DB_USER in main.tf")
+    path.write_text(new)
+
+
 MUTATIONS = {
+    "swallow-failed-records": Mutation("poison-to-dlq", swallow_failed_records),
+    "unset-function-variable": Mutation("cold-start", unset_function_variable),
     "no-migrations": Mutation("migrations-applied", drop_migrations),
     "ignore-depends-on": Mutation("depends-on-verified", ignore_depends_on),
     "exit-without-broker": Mutation("services-live", exit_without_broker),

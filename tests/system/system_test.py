@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import checks  # noqa: E402
 import mutations  # noqa: E402
+import serverless  # noqa: E402
 import stack as stackmod  # noqa: E402
 from procs import Supervisor  # noqa: E402
 
@@ -46,25 +47,41 @@ def run_one(args: argparse.Namespace, example: str, arch: str, work: Path) -> li
     sup = Supervisor()
     results: list[tuple[str, bool, str]] = []
     try:
-        tansu = Path(args.tansu) if args.tansu else None
-        stack = stackmod.load(root, run, sup, Path(args.venv), Path(args.bin), tansu)
-        start = time.monotonic()
-        stack.start()
-        print(f"# {label}: started {len(sup.procs)} processes in {time.monotonic() - start:.1f}s", flush=True)
-        world = checks.World(stack, label)
         wanted = set(args.only or []) | ({mutation.check} if mutation else set())
-        for name, fn in checks.CHECKS:
-            if wanted and name not in wanted and name not in checks.ALWAYS:
-                continue
-            world.check(name, lambda fn=fn: fn(world))
-        results = world.results
-        for gap in stack.gaps:
-            print(f"# gap {label}: {gap}")
+        if arch == "serverless":
+            python = Path(args.venv) / "bin" / "python"
+            results = serverless.run_serverless(root, run, python, Path(args.bin), label, sup, wanted or None)
+        else:
+            results = run_stack(args, root, run, sup, label, wanted)
     except Exception as exc:  # noqa: BLE001 - starting the system is a check of its own
         print(f"FAIL system {label} start: {type(exc).__name__}: {exc}", flush=True)
         results = [("start", False, str(exc))]
     finally:
         sup.stop_all()
+    return finish(args, label, mutation, results)
+
+
+def run_stack(args: argparse.Namespace, root: Path, run: Path, sup: Supervisor, label: str,
+              wanted: set[str]) -> list[tuple[str, bool, str]]:
+    """Start a microservices or monolith tree from its compose file and run the named checks."""
+    tansu = Path(args.tansu) if args.tansu else None
+    stack = stackmod.load(root, run, sup, Path(args.venv), Path(args.bin), tansu)
+    start = time.monotonic()
+    stack.start()
+    print(f"# {label}: started {len(sup.procs)} processes in {time.monotonic() - start:.1f}s", flush=True)
+    world = checks.World(stack, label)
+    for name, fn in checks.CHECKS:
+        if wanted and name not in wanted and name not in checks.ALWAYS:
+            continue
+        world.check(name, lambda fn=fn: fn(world))
+    for gap in stack.gaps:
+        print(f"# gap {label}: {gap}")
+    return world.results
+
+
+def finish(args: argparse.Namespace, label: str, mutation: mutations.Mutation | None,
+           results: list[tuple[str, bool, str]]) -> list[tuple[str, bool, str]]:
+    """The results, or with `--mutate` the one verdict: did the named check catch the breakage?"""
     if mutation:
         failed = {name for name, ok, _ in results if not ok}
         caught = mutation.check in failed or "start" in failed
@@ -79,7 +96,7 @@ def main() -> int:
     parser.add_argument("--bin", required=True)
     parser.add_argument("--venv", required=True)
     parser.add_argument("--examples", nargs="+", default=["ecommerce", "auth-service", "event-orders"])
-    parser.add_argument("--types", nargs="+", default=["microservices", "monolith"])
+    parser.add_argument("--types", nargs="+", default=["microservices", "monolith", "serverless"])
     parser.add_argument("--scale", default="small")
     parser.add_argument("--tansu", help="the Kafka-protocol broker binary (tansu)")
     parser.add_argument("--only", nargs="*")

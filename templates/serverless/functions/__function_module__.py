@@ -8,8 +8,15 @@ Routes: {% for r in function.routes %}`{{ r }}`{% if not loop.last %}, {% endif 
 from mangum import Mangum
 
 from app.main import create_app
+
+# Exactly what Terraform sets for this function; checked at cold start.
+ENVIRONMENT = (
+{%- for v in function.env %}
+    {{ v.name | py_str }},
+{%- endfor %}
+)
 {% for s in m.services %}{% if s.name.raw == function.service %}
-app = create_app("{{ s.name.snake }}")
+app = create_app("{{ s.name.snake }}", ENVIRONMENT)
 {%- endif %}{% endfor %}
 handler = Mangum(app, lifespan="off")
 {%- else %}
@@ -23,16 +30,35 @@ import json
 import logging
 from typing import Any
 
-log = logging.getLogger(__name__)
-log.setLevel(logging.INFO)
+from app.config import check_environment
+from app.main import setup_logging
 
-TOPIC = "{{ function.topic.raw }}"
+# Exactly what Terraform sets for this function; checked at cold start.
+ENVIRONMENT = (
+{%- for v in function.env %}
+    {{ v.name | py_str }},
+{%- endfor %}
+)
+check_environment(ENVIRONMENT)
+setup_logging()
+log = logging.getLogger(__name__)
+
+TOPIC = {{ function.topic.raw | py_str }}
+
+
+def detail(body: str) -> dict[str, Any]:
+    """The payload of one message: the `detail` of the EventBridge event the rule delivered."""
+    envelope = json.loads(body)
+    if not isinstance(envelope, dict) or envelope.get("detail-type") != TOPIC:
+        raise ValueError(f"{TOPIC}: not an EventBridge event of this topic")
+    payload = envelope.get("detail")
+    if not isinstance(payload, dict):
+        raise ValueError(f"{TOPIC}: expected a JSON object as detail")
+    return payload
 
 
 def on_event(event: dict[str, Any]) -> None:
     """React to one `{{ function.topic.raw }}` event. Put the business rule here."""
-    if not isinstance(event, dict):
-        raise ValueError(f"{TOPIC}: expected a JSON object")
     log.info("%s received: %s", TOPIC, event.get("id"))
 
 
@@ -40,7 +66,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
     for record in event.get("Records", []):
         try:
-            on_event(json.loads(record["body"]))
+            on_event(detail(record["body"]))
         except Exception:
             log.exception("%s: record %s failed", TOPIC, record.get("messageId"))
             failures.append({"itemIdentifier": record["messageId"]})

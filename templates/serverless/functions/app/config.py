@@ -1,25 +1,33 @@
 {{ header }}
-"""Settings from the function's environment (set by Terraform per function)."""
+"""Settings from the function's environment, which Terraform sets per function.
 
+Each function names the variables it requires (`ENVIRONMENT` in its module) and checks them at
+cold start: a variable Terraform forgot is an error naming it, never a silent default.
+"""
+
+import os
+from collections.abc import Iterable
 from functools import lru_cache
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 
 class Settings(BaseSettings):
-    """Every variable a function reads; defaults suit a local run."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    service_name: str = "{{ m.name.kebab }}"
-    log_level: str = "INFO"
-    database_url: str = "postgresql://postgres@localhost:5432/{{ m.name.snake }}"
-    # Prefix of the SQS queue names events are sent to; empty keeps events in memory.
-    events_queue_prefix: str = ""
-    aws_region: str = {{ m.cloud.region | py_str }}
+    """Every variable a function of {{ m.name.raw }} reads; defaults suit a local run."""
+{% for s in m.serverless.settings %}
+    # {{ s.doc }}
+    {{ s.field }}: {{ s.py_type }} = {{ s.py_default }}
+{%- endfor %}
 
 
 @lru_cache
 def get_settings() -> Settings:
     """The settings, read once per cold start."""
     return Settings()
+
+
+def check_environment(names: Iterable[str]) -> None:
+    """Fail the cold start when a variable the function requires is not set."""
+    missing = [name for name in names if name not in os.environ]
+    if missing:
+        raise RuntimeError(f"environment variables not set: {', '.join(missing)}")

@@ -1,7 +1,9 @@
 {{ header }}
-"""Events between functions: one SQS queue per topic (`<prefix><topic>`, e.g. `order-created`).
+"""Events between functions: put on the EventBridge bus EVENT_BUS_NAME, one event per message.
 
-With no queue prefix configured (tests, local runs) events are kept in `publisher.sent`.
+The event's `detail-type` is the topic (`order.created`), its `source` the publishing service and
+its `detail` the payload. One EventBridge rule per topic routes it to the SQS queue of each
+consuming function. A failed put raises, so the request that caused it fails too.
 """
 
 import json
@@ -13,31 +15,39 @@ from app.config import get_settings
 log = logging.getLogger(__name__)
 
 
-def queue_name(topic: str) -> str:
-    """`order.created` → `<prefix>order-created`."""
-    prefix = get_settings().events_queue_prefix
-    return prefix + topic.replace(".", "-").replace("_", "-")
+class PublishError(Exception):
+    """EventBridge refused the event."""
 
 
 class Publisher:
-    """Sends events to SQS with boto3 (part of the Lambda runtime)."""
+    """Puts events with boto3 (part of the Lambda runtime). `sent` lists what was put."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
-        self._sqs: Any = None
+        self.client: Any = None
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         settings = get_settings()
-        if not settings.events_queue_prefix:
-            self.sent.append((topic, payload))
-            log.info("event %s kept in memory (no queue prefix configured)", topic)
-            return
-        if self._sqs is None:
+        if self.client is None:
             import boto3
 
-            self._sqs = boto3.client("sqs", region_name=settings.aws_region)
-        url = self._sqs.get_queue_url(QueueName=queue_name(topic))["QueueUrl"]
-        self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(payload))
+            self.client = boto3.client("events")
+        response = self.client.put_events(
+            Entries=[
+                {
+                    "EventBusName": settings.event_bus_name,
+                    "Source": settings.service_name,
+                    "DetailType": topic,
+                    "Detail": json.dumps(payload),
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            entry = response["Entries"][0]
+            reason = f"{entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
+            raise PublishError(f"{topic}: {reason}")
+        self.sent.append((topic, payload))
+        log.info("event %s put on %s", topic, settings.event_bus_name)
 
 
 publisher = Publisher()

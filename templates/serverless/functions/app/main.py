@@ -5,10 +5,11 @@ import importlib
 import json
 import logging
 import sys
+from collections.abc import Iterable
 
 from fastapi import FastAPI
 
-from app.config import get_settings
+from app.config import check_environment, get_settings
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,8 +34,9 @@ def setup_logging() -> None:
     root.setLevel(get_settings().log_level.upper())
 
 
-def create_app(module: str) -> FastAPI:
-    """An app with the routes of `app.modules.<module>`."""
+def create_app(module: str, environment: Iterable[str]) -> FastAPI:
+    """An app with the routes of `app.modules.<module>`, once `environment` is all set."""
+    check_environment(environment)
     setup_logging()
     app = FastAPI(title=module)
 

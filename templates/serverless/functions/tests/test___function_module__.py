@@ -92,6 +92,17 @@ def test_{{ e.name.snake }}_round_trip(context: Any) -> None:
 @pytest.mark.parametrize("body", [{"unexpected_field": 1}, []])
 def test_{{ e.name.snake }}_invalid_body_is_422(context: Any, body: Any) -> None:
     assert call(context, "POST", "{{ e.code.api_path }}", body)[0] == 422
+{%- for r in e.code.references %}
+
+
+def test_{{ e.name.snake }}_unknown_{{ r.field }}(context: Any, unknown: set[str]) -> None:
+    """An id its owner does not have is a 422 naming the field; nothing is written."""
+    payload = {{ e.name.snake }}_payload(context)
+    unknown.add(str(payload["{{ r.field }}"]))
+    status, body = call(context, "POST", "{{ e.code.api_path }}", payload)
+    assert status == 422, body
+    assert body["detail"][0]["loc"] == ["body", "{{ r.field }}"]
+{%- endfor %}
 {%- endif %}{% endfor %}
 {%- else %}
 """{{ function.name.raw }} called with SQS events of topic `{{ function.topic.raw }}`."""
@@ -121,12 +132,31 @@ def sqs_event(*bodies: tuple[str, str]) -> dict[str, Any]:
     }
 
 
+def envelope(detail: Any, detail_type: str = {{ function.topic.raw | py_str }}) -> str:
+    """An EventBridge event as the rule delivers it to the queue."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": "e-1",
+            "detail-type": detail_type,
+            "source": "test",
+            "detail": detail,
+        }
+    )
+
+
 def test_events_are_handled(context: Any) -> None:
-    event = sqs_event(("m-1", json.dumps({"id": "1"})), ("m-2", json.dumps({})))
+    event = sqs_event(("m-1", envelope({"id": "1"})), ("m-2", envelope({})))
     assert handler(event, context) == {"batchItemFailures": []}
 
 
 def test_only_failed_records_are_reported(context: Any) -> None:
-    event = sqs_event(("ok", json.dumps({"id": "1"})), ("bad", "not json"))
-    assert handler(event, context) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    event = sqs_event(
+        ("ok", envelope({"id": "1"})),
+        ("bad", "not json"),
+        ("other", envelope({"id": "2"}, "other.topic")),
+        ("list", envelope([])),
+    )
+    failed = [{"itemIdentifier": i} for i in ("bad", "other", "list")]
+    assert handler(event, context) == {"batchItemFailures": failed}
 {%- endif %}

@@ -28,7 +28,7 @@ module "network" {
 
 resource "aws_security_group" "functions" {
   name        = "${local.prefix}-functions"
-  description = "Lambda functions of ${local.prefix}: outbound HTTPS{% if m.caches | length > 0 %} and Redis{% endif %} only"
+  description = "Lambda functions of ${local.prefix}: outbound HTTPS{% if m.serverless.databases %} and PostgreSQL to the proxies{% endif %} only"
   vpc_id      = module.network.vpc_id
 }
 
@@ -40,33 +40,6 @@ resource "aws_vpc_security_group_egress_rule" "functions_https" {
   to_port           = 443
   cidr_ipv4         = "0.0.0.0/0"
 }
-{%- if m.caches | length > 0 %}
-
-resource "aws_vpc_security_group_egress_rule" "functions_redis" {
-  security_group_id = aws_security_group.functions.id
-  description       = "Redis inside the VPC"
-  ip_protocol       = "tcp"
-  from_port         = 6379
-  to_port           = 6379
-  cidr_ipv4         = module.network.vpc_cidr
-}
-{%- endif %}
-{%- for c in m.caches %}
-
-module "cache_{{ c.name.snake }}" {
-  source                     = "./modules/cache"
-  name                       = "${local.prefix}-{{ c.name.kebab }}"
-  node_type                  = var.cache_node_type
-  replicas                   = var.cache_replicas
-  shards                     = var.cache_shards
-  automatic_failover         = var.cache_automatic_failover
-  vpc_id                     = module.network.vpc_id
-  subnet_ids                 = module.network.private_subnet_ids
-  allowed_security_group_ids = [aws_security_group.functions.id]
-  kms_key_arn                = module.kms.key_arn
-  log_retention_days         = var.log_retention_days
-}
-{%- endfor %}
 
 # Only packages signed by this profile can be deployed.
 resource "aws_signer_signing_profile" "functions" {
@@ -85,16 +58,30 @@ resource "aws_lambda_code_signing_config" "functions" {
     untrusted_artifact_on_deployment = "Enforce"
   }
 }
-{%- for e in m.entities %}
+{%- for db in m.serverless.databases %}
 
-module "table_{{ e.name.snake }}" {
-  source          = "./modules/table"
-  name            = "${local.prefix}-{{ e.table | kebab }}"
-  hash_key        = {{ e.pk | quote }}
-  attribute_types = { {% for c in e.columns %}{% if not loop.first %}, {% endif %}{{ c.name }} = {{ c.dynamo_type | quote }}{% endfor %} }
-  unique_keys     = [{% for c in e.unique_columns %}{% if not loop.first %}, {% endif %}{{ c | quote }}{% endfor %}]
-  indexes         = [{% for i in e.indexes %}[{% for col in i.columns %}{% if not loop.first %}, {% endif %}{{ col | quote }}{% endfor %}]{% if not loop.last %}, {% endif %}{% endfor %}]
-  kms_key_arn     = module.kms.key_arn
+module "{{ db.module }}" {
+  source                     = "./modules/database"
+  identifier                 = "${local.prefix}-{{ db.name.kebab }}"
+  db_name                    = {{ db.db_name | hcl }}
+  username                   = {{ db.user | hcl }}
+  instances                  = var.db_instances
+  min_capacity               = var.db_min_capacity
+  max_capacity               = var.db_max_capacity
+  backup_retention_days      = var.db_backup_retention_days
+  vpc_id                     = module.network.vpc_id
+  subnet_ids                 = module.network.private_subnet_ids
+  allowed_security_group_ids = [aws_security_group.functions.id]
+  kms_key_arn                = module.kms.key_arn
+}
+
+resource "aws_vpc_security_group_egress_rule" "functions_{{ db.module }}" {
+  security_group_id            = aws_security_group.functions.id
+  description                  = "PostgreSQL to the proxy of {{ db.name.kebab }}"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = module.{{ db.module }}.proxy_security_group_id
 }
 {%- endfor %}
 {%- if m.messaging %}
@@ -132,52 +119,18 @@ resource "aws_cloudwatch_event_target" "{{ f.name.snake }}" {
   arn            = module.queue_{{ f.name.snake }}.arn
 }
 {%- endif %}
-{%- for s in m.services %}{% if s.name.raw == f.service %}
-{%- set publishes = m.messaging and s.publishes | length > 0 %}
-{%- set owns_tables = s.entities | length > 0 %}
-{%- set needs_policy = owns_tables or publishes or f.trigger == "queue" or s.cache %}
-{%- if needs_policy %}
+{%- if f.statements %}
 
 data "aws_iam_policy_document" "{{ f.name.snake }}" {
-{%- for en in s.entities %}
+{%- for st in f.statements %}
 {%- if not loop.first %}
 {% endif %}
   statement {
-    sid     = "Table{{ en | pascal }}"
-    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
-    resources = [
-      module.table_{{ en | snake }}.arn,
-      "${module.table_{{ en | snake }}.arn}/index/*",
-    ]
+    sid       = {{ st.sid | hcl }}
+    actions   = [{% for a in st.actions %}{{ a | hcl }}{% if not loop.last %}, {% endif %}{% endfor %}]
+    resources = [{% for r in st.resources %}{{ r }}{% if not loop.last %}, {% endif %}{% endfor %}]
   }
 {%- endfor %}
-{%- if publishes %}
-{%- if owns_tables %}
-{% endif %}
-  statement {
-    sid       = "PublishEvents"
-    actions   = ["events:PutEvents"]
-    resources = [aws_cloudwatch_event_bus.events.arn]
-  }
-{%- endif %}
-{%- if f.trigger == "queue" %}
-{%- if owns_tables or publishes %}
-{% endif %}
-  statement {
-    sid       = "ConsumeQueue"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-    resources = [module.queue_{{ f.name.snake }}.arn]
-  }
-{%- endif %}
-{%- if s.cache %}
-{%- if owns_tables or publishes or f.trigger == "queue" %}
-{% endif %}
-  statement {
-    sid       = "ConnectToCache"
-    actions   = ["elasticache:Connect"]
-    resources = [module.cache_{{ s.cache.name | snake }}.replication_group_arn, module.cache_{{ s.cache.name | snake }}.iam_user_arn]
-  }
-{%- endif %}
 }
 {%- endif %}
 
@@ -195,7 +148,7 @@ module "function_{{ f.name.snake }}" {
   security_group_ids      = [aws_security_group.functions.id]
   code_signing_config_arn = aws_lambda_code_signing_config.functions.arn
   log_retention_days      = var.log_retention_days
-{%- if needs_policy %}
+{%- if f.statements %}
   policy_json             = data.aws_iam_policy_document.{{ f.name.snake }}.json
 {%- endif %}
 {%- if f.trigger == "queue" %}
@@ -203,21 +156,11 @@ module "function_{{ f.name.snake }}" {
 {%- endif %}
 
   environment = [
-{%- for v in f.env %}{% if v.name in ["SERVICE_NAME", "LOG_LEVEL", "OTEL_SERVICE_NAME"] %}
-    { name = {{ v.name | quote }}, value = {{ v.value | hcl }} },
-{%- endif %}{% endfor %}
-{%- for i in s.entity_ids %}{% set e = m.entities[i] %}
-    { name = "{{ e.table | shouty }}_TABLE", value = module.table_{{ e.name.snake }}.name },
+{%- for v in f.env %}
+    { name = {{ v.name | hcl }}, value = {{ v.value }} },
 {%- endfor %}
-{%- if publishes %}
-    { name = "EVENT_BUS_NAME", value = aws_cloudwatch_event_bus.events.name },
-{%- endif %}
-{%- if s.cache %}
-    { name = "REDIS_URL", value = "rediss://${module.cache_{{ s.cache.name | snake }}.primary_endpoint}:6379/0" },
-{%- endif %}
   ]
 }
-{%- endif %}{% endfor %}
 {%- endfor %}
 
 module "api" {

@@ -23,11 +23,11 @@ output "function_names" {
   ]
 }
 
-output "table_names" {
-  description = "DynamoDB table names."
+output "database_proxy_endpoints" {
+  description = "RDS Proxy endpoint of each database (functions connect there with IAM tokens)."
   value = [
-{%- for e in m.entities %}
-    module.table_{{ e.name.snake }}.name,
+{%- for db in m.serverless.databases %}
+    module.{{ db.module }}.proxy_endpoint,
 {%- endfor %}
   ]
 }

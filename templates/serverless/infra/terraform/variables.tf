@@ -3,9 +3,41 @@
 
 {% include "common/_terraform/variables/network.tf" %}
 
-{%- if m.caches | length > 0 %}
+{%- if m.serverless.databases %}
 
-{% include "common/_terraform/variables/cache.tf" %}
+variable "db_instances" {
+  description = "Aurora Serverless v2 instances per database: the writer and its readers (scale {{ m.scale }})."
+  type        = number
+  default     = {{ m.serverless.db_instances }}
+
+  validation {
+    condition     = var.db_instances >= 1
+    error_message = "db_instances must be at least 1."
+  }
+}
+
+variable "db_min_capacity" {
+  description = "Smallest capacity of each database instance, in ACUs."
+  type        = number
+  default     = {{ m.serverless.db_min_capacity }}
+}
+
+variable "db_max_capacity" {
+  description = "Largest capacity of each database instance, in ACUs (scale {{ m.scale }})."
+  type        = number
+  default     = {{ m.serverless.db_max_capacity }}
+
+  validation {
+    condition     = var.db_max_capacity >= var.db_min_capacity && var.db_max_capacity <= 256
+    error_message = "db_max_capacity must be between db_min_capacity and 256."
+  }
+}
+
+variable "db_backup_retention_days" {
+  description = "Automated backup retention of each database, in days."
+  type        = number
+  default     = {{ m.preset.database.backup_days }}
+}
 {%- endif %}
 
 variable "artifact_bucket" {

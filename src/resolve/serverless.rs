@@ -1,0 +1,368 @@
+//! Serverless lowering of the data store, the event bus and each function's wiring.
+//!
+//! Input: the blueprint's services (with their database, topics and references) and the
+//! functions lowered from them. Output: [`Serverless`] (the one decision of which managed data
+//! store and event bus the system runs on) and, per function, the exact environment its code
+//! reads (name and Terraform value), the synchronous calls it makes and the IAM statements it
+//! needs. The function code, the Terraform, the docs and `plan` all read these; no template
+//! chooses a store, a variable or an action. Invariant: a function's `env` is every variable its
+//! code requires and nothing else (the settings class of the functions is built from the union).
+
+use super::data::{Database, Entity};
+use super::services::{Function, Service};
+use super::{Names, Preset};
+use heck::ToSnakeCase;
+use serde::Serialize;
+
+/// Short names of the decision, for `plan` and the docs.
+pub const DATABASE_KIND: &str = "Aurora Serverless v2 + RDS Proxy";
+pub const EVENT_BUS_KIND: &str = "EventBridge, one SQS queue per consumer";
+
+/// The data store and event bus a serverless system runs on, decided once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Serverless {
+    /// `aurora-postgresql`: Aurora Serverless v2 behind RDS Proxy (IAM auth).
+    pub data_store: &'static str,
+    /// Human name of the data store, for the docs and `plan`.
+    pub data_store_title: &'static str,
+    /// `eventbridge-sqs`: one EventBridge bus, one SQS queue (with DLQ) per consuming function.
+    pub event_bus: &'static str,
+    pub event_bus_title: &'static str,
+    /// One Aurora cluster (and proxy) per blueprint database.
+    pub databases: Vec<AuroraDatabase>,
+    /// Aurora Serverless v2 sizing from the scale preset: instances per cluster (the writer, plus
+    /// a reader where the preset asks for a standby or replicas) and the ACU range of each.
+    pub db_instances: u32,
+    pub db_min_capacity: f64,
+    pub db_max_capacity: f64,
+    /// Every service some function calls, once (the address each call reads).
+    pub callees: Vec<FunctionCall>,
+    /// Caches of the blueprint a serverless system does not create (no cache-aside in functions yet).
+    pub unlowered_caches: Vec<String>,
+    /// Every reference a function verifies through another service's API.
+    pub lookups: Vec<Lookup>,
+    /// Every variable any function reads: the fields of the functions' settings class.
+    pub settings: Vec<Setting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuroraDatabase {
+    pub name: Names,
+    /// Terraform module name (`database_orders_db`).
+    pub module: String,
+    pub db_name: String,
+    /// Master user: the proxy signs in with its secret, functions connect as it with IAM.
+    pub user: String,
+}
+
+/// One field of the functions' settings class.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Setting {
+    pub name: String,
+    /// Python attribute (`db_host`).
+    pub field: String,
+    /// Python annotation and default literal (`str`, `""`).
+    pub py_type: &'static str,
+    pub py_default: String,
+    /// The value the generated tests set (a string: it goes into the environment).
+    pub test_value: String,
+    /// What reads it, for the comment above the field.
+    pub doc: &'static str,
+}
+
+/// One variable of a function's environment: its name and the Terraform expression of its value.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FunctionEnv {
+    pub name: String,
+    pub value: String,
+}
+
+/// A synchronous call of a function to another service, through the HTTP API's URL.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FunctionCall {
+    pub service: String,
+    pub env_var: String,
+    pub field: String,
+}
+
+/// How one reference is looked up: on `service` with `operation`, at `path/{id}` under the
+/// service's address (see `callees`), within the caller's time budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lookup {
+    pub service: String,
+    pub operation: String,
+    pub path: String,
+    pub timeout_seconds: f64,
+}
+
+/// One statement of a function's IAM policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    pub sid: String,
+    pub actions: Vec<&'static str>,
+    /// Terraform expressions.
+    pub resources: Vec<String>,
+}
+
+const DB_VARS: [(&str, &str); 4] = [
+    ("DB_HOST", "RDS Proxy endpoint (app/db.py)"),
+    ("DB_PORT", "RDS Proxy port (app/db.py)"),
+    ("DB_NAME", "database name (app/db.py)"),
+    ("DB_USER", "database user the IAM token is for (app/db.py)"),
+];
+
+pub fn database_module(db: &str) -> String {
+    format!("database_{}", db.to_snake_case())
+}
+
+/// Fill in each function's environment, calls and policy; return the system-wide decision.
+pub fn lower(
+    unlowered_caches: Vec<String>,
+    system: &Names,
+    preset: &Preset,
+    services: &[Service],
+    databases: &[Database],
+    functions: &mut [Function],
+) -> Serverless {
+    for f in functions.iter_mut() {
+        let Some(s) = services.iter().find(|s| s.name.raw == f.service) else {
+            continue;
+        };
+        f.calls = calls(s);
+        f.env = environment(s, f);
+        f.statements = statements(s, f);
+    }
+    Serverless {
+        data_store: "aurora-postgresql",
+        data_store_title: "Aurora Serverless v2 (PostgreSQL) behind RDS Proxy, IAM authentication",
+        event_bus: "eventbridge-sqs",
+        event_bus_title: "EventBridge bus, one SQS queue with a dead-letter queue per consumer",
+        databases: databases
+            .iter()
+            .map(|d| AuroraDatabase {
+                name: d.name.clone(),
+                module: database_module(&d.name.raw),
+                db_name: d.db_name.clone(),
+                user: d.user.clone(),
+            })
+            .collect(),
+        settings: settings(system, functions),
+        callees: callees(functions),
+        lookups: lookups(services),
+        unlowered_caches,
+        db_instances: 1 + preset
+            .database
+            .read_replicas
+            .max(u32::from(preset.database.multi_az)),
+        db_min_capacity: 0.5,
+        db_max_capacity: max_capacity(&preset.database.instance_class),
+    }
+}
+
+/// The services a service's HTTP function calls: every generated HTTP dependency.
+fn calls(s: &Service) -> Vec<FunctionCall> {
+    s.depends_on
+        .iter()
+        .filter(|d| d.generated && d.protocol == "http")
+        .map(|d| FunctionCall {
+            service: d.name.raw.clone(),
+            env_var: d.env_var.clone(),
+            field: d.env_var.to_snake_case(),
+        })
+        .collect()
+}
+
+fn literal(v: &str) -> String {
+    crate::render::escape::hcl(v)
+}
+
+fn environment(s: &Service, f: &Function) -> Vec<FunctionEnv> {
+    let var = |name: &str, value: String| FunctionEnv {
+        name: name.to_owned(),
+        value,
+    };
+    let mut env = vec![
+        var("SERVICE_NAME", literal(&s.name.kebab)),
+        var("LOG_LEVEL", literal("INFO")),
+    ];
+    if f.trigger != "http" {
+        // A queue function runs its own handler only: logging is all it reads.
+        return env;
+    }
+    if let Some(db) = &s.database {
+        let module = database_module(&db.name);
+        env.push(var("DB_HOST", format!("module.{module}.proxy_endpoint")));
+        env.push(var("DB_PORT", format!("tostring(module.{module}.port)")));
+        env.push(var("DB_NAME", literal(&db.db_name)));
+        env.push(var("DB_USER", literal(&db.user)));
+    }
+    if !s.publishes.is_empty() {
+        env.push(var(
+            "EVENT_BUS_NAME",
+            "aws_cloudwatch_event_bus.events.name".into(),
+        ));
+    }
+    for c in &f.calls {
+        env.push(var(&c.env_var, "module.api.endpoint".into()));
+    }
+    env
+}
+
+fn statements(s: &Service, f: &Function) -> Vec<Statement> {
+    let mut out = Vec::new();
+    if f.trigger == "queue" {
+        out.push(Statement {
+            sid: "ConsumeQueue".into(),
+            actions: vec![
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            resources: vec![format!("module.queue_{}.arn", f.name.snake)],
+        });
+        return out;
+    }
+    if let Some(db) = &s.database {
+        let module = database_module(&db.name);
+        out.push(Statement {
+            sid: "ConnectToDatabase".into(),
+            actions: vec!["rds-db:connect"],
+            resources: vec![format!("module.{module}.connect_arn")],
+        });
+    }
+    if !s.publishes.is_empty() {
+        out.push(Statement {
+            sid: "PublishEvents".into(),
+            actions: vec!["events:PutEvents"],
+            resources: vec!["aws_cloudwatch_event_bus.events.arn".into()],
+        });
+    }
+    out
+}
+
+/// The union of every function's variables, in first-seen order, plus `DATABASE_URL` (a local
+/// run or a test points the functions at a PostgreSQL of its own; Terraform never sets it).
+fn settings(system: &Names, functions: &[Function]) -> Vec<Setting> {
+    let mut out: Vec<Setting> = Vec::new();
+    let mut add = |name: &str, py_type, py_default: String, doc| {
+        if !out.iter().any(|s| s.name == name) {
+            let test_value = if name.ends_with("_URL") {
+                "https://api.test.invalid".to_owned()
+            } else if py_type == "int" {
+                py_default.clone()
+            } else {
+                py_default.trim_matches('"').to_owned()
+            };
+            out.push(Setting {
+                name: name.to_owned(),
+                field: name.to_snake_case(),
+                py_type,
+                py_default,
+                test_value,
+                doc,
+            });
+        }
+    };
+    let empty = || "\"\"".to_owned();
+    add(
+        "SERVICE_NAME",
+        "str",
+        crate::render::escape::py_str(&system.kebab),
+        "the service, in every log line",
+    );
+    add("LOG_LEVEL", "str", "\"INFO\"".into(), "root log level");
+    // Read by app/db.py and app/events.py, which every HTTP function imports.
+    for (name, doc) in DB_VARS {
+        let (ty, default) = if name == "DB_PORT" {
+            ("int", "5432".to_owned())
+        } else {
+            ("str", empty())
+        };
+        add(name, ty, default, doc);
+    }
+    add(
+        "EVENT_BUS_NAME",
+        "str",
+        empty(),
+        "EventBridge bus events are put on (app/events.py)",
+    );
+    for f in functions {
+        for c in &f.calls {
+            add(
+                &c.env_var,
+                "str",
+                empty(),
+                "base URL of the HTTP API the call goes through (app/references.py)",
+            );
+        }
+    }
+    add(
+        "DATABASE_URL",
+        "str",
+        empty(),
+        "local runs and tests only: a PostgreSQL URL used instead of the proxy and IAM (app/db.py)",
+    );
+    out
+}
+
+/// The ACU ceiling matching the memory of the preset's instance class (1 ACU ≈ 2 GiB): a
+/// serverless cluster can grow to what the provisioned class would have had.
+fn max_capacity(instance_class: &str) -> f64 {
+    let size = instance_class.rsplit('.').next().unwrap_or_default();
+    match size {
+        "micro" | "small" => 2.0,
+        "medium" => 4.0,
+        "large" => 8.0,
+        "xlarge" => 16.0,
+        other => other
+            .strip_suffix("xlarge")
+            .and_then(|n| n.parse::<f64>().ok())
+            .map_or(16.0, |n| (16.0 * n).min(256.0)),
+    }
+}
+
+fn callees(functions: &[Function]) -> Vec<FunctionCall> {
+    let mut out: Vec<FunctionCall> = Vec::new();
+    for c in functions.iter().flat_map(|f| &f.calls) {
+        if !out.contains(c) {
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
+/// The collection paths of a service's top-level entities (nested ones live under them).
+pub fn own_paths(s: &Service, entities: &[Entity]) -> Option<Vec<String>> {
+    let mut paths: Vec<String> = Vec::new();
+    for e in s.entity_ids.iter().map(|&i| &entities[i]) {
+        let p = &e.code.api_path;
+        if !paths
+            .iter()
+            .any(|q| p == q || p.starts_with(&format!("{q}/")))
+        {
+            paths.push(p.clone());
+        }
+    }
+    (!paths.is_empty()).then_some(paths)
+}
+
+fn lookups(services: &[Service]) -> Vec<Lookup> {
+    let mut out: Vec<Lookup> = Vec::new();
+    for s in services {
+        for r in &s.references {
+            if !out
+                .iter()
+                .any(|l| l.service == r.service && l.operation == r.operation)
+            {
+                out.push(Lookup {
+                    service: r.service.clone(),
+                    operation: r.operation.clone(),
+                    path: r.path.clone(),
+                    timeout_seconds: s.resilience.timeout_seconds,
+                });
+            }
+        }
+    }
+    out
+}

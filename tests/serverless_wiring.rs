@@ -1,0 +1,303 @@
+//! Serverless: each function's Terraform environment is exactly what its code requires, every
+//! variable Terraform sets is read by the code, and each function's IAM policy allows only what its
+//! code does. Read from the generated files (Terraform, the function modules, the settings class
+//! and the code using it), both directions, for every built-in example; mutations of the
+//! generated Terraform show that the check finds a missing variable, an extra one and an extra
+//! action.
+
+use codex_system_design::assets;
+use codex_system_design::cli::set_top_level;
+use codex_system_design::pipeline::{self, Source};
+use codex_system_design::render::TemplateSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+const EXAMPLES: [&str; 3] = ["ecommerce", "event-orders", "auth-service"];
+
+type Files = BTreeMap<String, String>;
+
+fn generate(example: &str) -> Files {
+    let text = set_top_level(assets::example(example).unwrap(), "type", "serverless");
+    let src = Source {
+        text,
+        file: format!("{example}.yaml"),
+    };
+    match pipeline::generate(&src, &TemplateSet::embedded(), false) {
+        Ok(g) => g.files.into_iter().collect(),
+        Err(_) => panic!("{example} does not lower to serverless"),
+    }
+}
+
+/// The lines of the top-level block starting with `header` (up to its closing `}` in column 0).
+fn block<'a>(text: &'a str, header: &str) -> Option<Vec<&'a str>> {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(header));
+    lines.next()?;
+    Some(lines.take_while(|l| *l != "}").collect())
+}
+
+/// Every `"…"` string on a line.
+fn quoted(line: &str) -> Vec<String> {
+    line.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What Terraform gives one function: handler, environment names, IAM actions, queue trigger.
+#[derive(Debug, Default)]
+struct Deployed {
+    handler: String,
+    env: BTreeSet<String>,
+    actions: BTreeSet<String>,
+    queue: bool,
+}
+
+fn deployed(main: &str) -> BTreeMap<String, Deployed> {
+    let mut out = BTreeMap::new();
+    for start in main.lines().filter(|l| l.starts_with("module \"function_")) {
+        let name = quoted(start)[0].trim_start_matches("function_").to_owned();
+        let mut d = Deployed::default();
+        for line in block(main, start).unwrap() {
+            let t = line.trim();
+            if t.starts_with("handler ") {
+                d.handler = quoted(t)[0].clone();
+            } else if t.starts_with("{ name = ") {
+                d.env.insert(quoted(t)[0].clone());
+            } else if t.starts_with("queue_arn ") {
+                d.queue = true;
+            } else if t.starts_with("policy_json ") {
+                let policy = format!("data \"aws_iam_policy_document\" \"{name}\" {{");
+                for l in block(main, &policy).expect("policy document of the function") {
+                    if l.trim().starts_with("actions ") {
+                        d.actions.extend(quoted(l));
+                    }
+                }
+            }
+        }
+        out.insert(name, d);
+    }
+    out
+}
+
+/// The variables a function module requires (its `ENVIRONMENT` tuple).
+fn required(module: &str) -> BTreeSet<String> {
+    block(module, "ENVIRONMENT = (")
+        .unwrap_or_default()
+        .iter()
+        .take_while(|l| **l != ")")
+        .flat_map(|l| quoted(l))
+        .collect()
+}
+
+/// The fields of the settings class.
+fn settings_fields(config: &str) -> BTreeSet<String> {
+    block(config, "class Settings(BaseSettings):")
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| !l.starts_with(['#', ' ', '"']))
+        .filter_map(|l| l.split_once(':').map(|(f, _)| f.to_owned()))
+        .collect()
+}
+
+/// The code reads `field` when a module other than config.py names it (`settings.field` or, for
+/// a looked-up address, `"field"`).
+fn read_by_code(files: &Files, field: &str) -> bool {
+    files
+        .iter()
+        .filter(|(p, _)| p.starts_with("functions/") && p.ends_with(".py"))
+        .filter(|(p, _)| *p != "functions/app/config.py" && !p.starts_with("functions/tests/"))
+        .any(|(_, t)| t.contains(&format!(".{field}")) || t.contains(&format!("\"{field}\"")))
+}
+
+/// The `settings.<field>` / `get_settings().<field>` reads of one module of the app.
+fn settings_reads(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for part in text
+        .split("settings.")
+        .skip(1)
+        .chain(text.split("settings().").skip(1))
+    {
+        let field: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !field.is_empty() {
+            out.insert(field);
+        }
+    }
+    out
+}
+
+/// The variables the code a function runs reads, from that code: logging (app/main.py) always;
+/// for an HTTP function, the database connection (app/db.py, but DATABASE_URL, which only local
+/// runs set) when its routes use the CRUD router, the bus (app/events.py) when they publish, and
+/// the address of each service they look references up on (app/references.py).
+fn code_reads(files: &Files, module: &str) -> BTreeSet<String> {
+    let app = |name: &str| files[&format!("functions/app/{name}")].as_str();
+    let mut fields = settings_reads(app("main.py"));
+    let text = &files[&format!("functions/{module}.py")];
+    if let Some(service) = text
+        .split("create_app(\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+    {
+        let routes = &files[&format!("functions/app/modules/{service}/routes.py")];
+        if routes.contains("crud_router(") {
+            fields.extend(settings_reads(app("db.py")));
+            fields.remove("database_url");
+        }
+        if routes.contains("publishes=(\"") {
+            fields.extend(settings_reads(app("events.py")));
+        }
+        for r in routes.split("Ref(").skip(1) {
+            let args = quoted(r.split(')').next().unwrap());
+            let key = format!("    \"{}\": \"", args[2]);
+            let address = app("references.py")
+                .split(&key)
+                .nth(1)
+                .expect("address of the callee");
+            fields.insert(address.split('"').next().unwrap().to_owned());
+        }
+    }
+    fields.iter().map(|f| f.to_uppercase()).collect()
+}
+
+/// The actions a function's code performs, from what it requires and how it is triggered.
+fn expected_actions(code_env: &BTreeSet<String>, queue: bool) -> BTreeSet<String> {
+    let mut a = BTreeSet::new();
+    if code_env.contains("DB_HOST") {
+        a.insert("rds-db:connect".to_owned());
+    }
+    if code_env.contains("EVENT_BUS_NAME") {
+        a.insert("events:PutEvents".to_owned());
+    }
+    if queue {
+        for x in [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
+        ] {
+            a.insert(x.to_owned());
+        }
+    }
+    a
+}
+
+fn problems(files: &Files) -> Vec<String> {
+    let main = &files["infra/terraform/main.tf"];
+    let fields = settings_fields(&files["functions/app/config.py"]);
+    let mut out = Vec::new();
+    let functions = deployed(main);
+    assert!(!functions.is_empty(), "no function in main.tf");
+    for (name, d) in &functions {
+        let module = d.handler.trim_end_matches(".handler");
+        let path = format!("functions/{module}.py");
+        let code = required(files.get(&path).unwrap_or_else(|| panic!("{path} missing")));
+        assert!(code.contains("SERVICE_NAME"), "{path}: no ENVIRONMENT");
+        for v in code_reads(files, module).difference(&code) {
+            out.push(format!(
+                "{name} reads {v}, which its ENVIRONMENT does not require"
+            ));
+        }
+        for v in code.difference(&d.env) {
+            out.push(format!("{name} reads {v}, which Terraform does not set"));
+        }
+        for v in d.env.difference(&code) {
+            out.push(format!(
+                "Terraform sets {v} on {name}, which its code does not require"
+            ));
+        }
+        for v in &d.env {
+            let field = v.to_lowercase();
+            if !fields.contains(&field) || !read_by_code(files, &field) {
+                out.push(format!("Terraform sets {v} on {name}, which nothing reads"));
+            }
+        }
+        let want = expected_actions(&code, d.queue);
+        for a in d.actions.difference(&want) {
+            out.push(format!("{name} may {a}, which its code never does"));
+        }
+        for a in want.difference(&d.actions) {
+            out.push(format!("{name} needs {a}, which its policy does not allow"));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_gets_exactly_the_environment_and_actions_its_code_uses() {
+    for example in EXAMPLES {
+        let files = generate(example);
+        let found = problems(&files);
+        assert!(found.is_empty(), "{example}:\n{}", found.join("\n"));
+    }
+}
+
+fn mutate(files: &mut Files, from: &str, to: &str) {
+    let main = files.get_mut("infra/terraform/main.tf").unwrap();
+    assert!(main.contains(from), "mutation target {from:?} not found");
+    *main = main.replacen(from, to, 1);
+}
+
+#[test]
+fn a_variable_terraform_does_not_set_is_found() {
+    let mut files = generate("ecommerce");
+    mutate(
+        &mut files,
+        "    { name = \"DB_USER\", value = \"orders_db\" },\n",
+        "",
+    );
+    assert_eq!(
+        problems(&files),
+        ["orders_api reads DB_USER, which Terraform does not set"]
+    );
+}
+
+#[test]
+fn a_variable_the_code_reads_but_does_not_require_is_found() {
+    let mut files = generate("ecommerce");
+    let module = files.get_mut("functions/orders_api.py").unwrap();
+    *module = module.replacen("    \"USERS_URL\",\n", "", 1);
+    mutate(
+        &mut files,
+        "    { name = \"USERS_URL\", value = module.api.endpoint },\n",
+        "",
+    );
+    assert_eq!(
+        problems(&files),
+        ["orders_api reads USERS_URL, which its ENVIRONMENT does not require"]
+    );
+}
+
+#[test]
+fn a_variable_nothing_reads_is_found() {
+    let mut files = generate("ecommerce");
+    mutate(
+        &mut files,
+        "    { name = \"LOG_LEVEL\", value = \"INFO\" },\n",
+        "    { name = \"LOG_LEVEL\", value = \"INFO\" },\n    { name = \"REDIS_URL\", value = \"x\" },\n",
+    );
+    let found = problems(&files);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0]
+            .starts_with("Terraform sets REDIS_URL on users_api, which its code does not require")
+    );
+    assert!(found[1].starts_with("Terraform sets REDIS_URL on users_api, which nothing reads"));
+}
+
+#[test]
+fn an_action_the_code_never_performs_is_found() {
+    let mut files = generate("ecommerce");
+    mutate(
+        &mut files,
+        "actions   = [\"rds-db:connect\"]",
+        "actions   = [\"rds-db:connect\", \"dynamodb:PutItem\"]",
+    );
+    assert_eq!(
+        problems(&files),
+        ["users_api may dynamodb:PutItem, which its code never does"]
+    );
+}

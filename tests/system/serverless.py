@@ -1,0 +1,454 @@
+"""Serverless system test: the generated functions run with exactly their Terraform environment.
+
+AWS is moto's server on loopback; the data store is a local PostgreSQL with TLS standing in for the
+RDS Proxy (it trusts every loopback login, so the IAM token the code makes is accepted as is). Names
+come from the generated Terraform: the bus, one rule per topic, one queue and dead-letter queue per
+consuming function, the routes of the HTTP API and each function's environment. Each function runs
+in a process of its own with that environment (values resolved: literals as written, the proxy
+endpoint → the local server, the API endpoint → the local gateway below, the bus → its name) plus
+the emulator endpoint and dummy credentials, and is invoked with API Gateway v2 and SQS events. A
+small threaded HTTP server plays API Gateway for the calls functions make to each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import backing
+import payloads
+from procs import Proc, Supervisor, free_port, port_open, wait_for
+
+ENVIRONMENT = "dev"
+REGION = "eu-west-1"
+
+WORKER = r'''
+import importlib, json, os, sys
+# The protocol owns the real stdout; the function's own logging goes to stderr (the log file).
+proto = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.path.insert(0, os.getcwd())
+mod = importlib.import_module(sys.argv[1])
+
+
+class Context:
+    function_name = sys.argv[1]
+    aws_request_id = "system-test"
+    memory_limit_in_mb = 512
+
+    def get_remaining_time_in_millis(self):
+        return 10_000
+
+
+for line in sys.stdin:
+    event = json.loads(line)
+    try:
+        out = {"openapi": mod.app.openapi()} if event == "openapi" else {"ok": mod.handler(event, Context())}
+    except Exception as exc:  # the harness reports it
+        out = {"error": repr(exc)}
+    proto.write(json.dumps(out, default=str) + "\n")
+    proto.flush()
+'''
+
+
+# ------------------------------------------------------------------ the generated Terraform
+
+
+def blocks(text: str, kind: str) -> dict[str, str]:
+    """Top-level `<kind> "label" {…}` blocks by label (for resources: the second label)."""
+    out = {}
+    for m in re.finditer(rf'^{kind} ((?:"[^"]+" )+)\{{\n(.*?)^\}}', text, re.M | re.S):
+        out[re.findall(r'"([^"]+)"', m.group(1))[-1]] = m.group(2)
+    return out
+
+
+def attr(body: str, name: str) -> str:
+    m = re.search(rf"^\s*{name}\s*=\s*(.+)$", body, re.M)
+    return m.group(1).strip() if m else ""
+
+
+@dataclass
+class Function:
+    name: str  # module label without function_
+    handler: str
+    env: list[tuple[str, str]]  # name, Terraform expression
+    queue: str | None = None  # queue name when triggered by one
+    routes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Deployment:
+    prefix: str
+    bus: str
+    rules: dict[str, str]  # rule label → detail-type
+    queues: dict[str, tuple[str, str, int]]  # function label → (queue, rule label, max receives)
+    functions: dict[str, Function]
+    databases: dict[str, tuple[str, str, str]]  # module label → (folder, db name, user)
+
+
+def read_terraform(root: Path) -> Deployment:
+    tf = root / "infra" / "terraform"
+    main = (tf / "main.tf").read_text()
+    name = re.search(r'variable "name" \{.*?default\s*=\s*"([^"]+)"', (tf / "variables.tf").read_text(), re.S)
+    prefix = f"{name.group(1)}-{ENVIRONMENT}"
+    expand = lambda s: json.loads(s).replace("${local.prefix}", prefix)  # noqa: E731
+    max_receive = int(re.search(r'variable "max_receive_count" \{.*?default\s*=\s*(\d+)',
+                                (tf / "modules" / "queue" / "variables.tf").read_text(), re.S).group(1))
+    rules = {label: re.search(r'"detail-type" = \["([^"]+)"\]', body).group(1)
+             for label, body in blocks(main, "resource").items() if "event_pattern" in body}
+    modules = blocks(main, "module")
+    queues, functions, databases = {}, {}, {}
+    for label, body in modules.items():
+        if label.startswith("queue_"):
+            rule = re.search(r"aws_cloudwatch_event_rule\.(\w+)\.arn", body).group(1)
+            queues[label.removeprefix("queue_")] = (expand(attr(body, "name")), rule, max_receive)
+        elif label.startswith("database_"):
+            folder = expand(attr(body, "identifier")).removeprefix(prefix + "-")
+            databases[label] = (folder, json.loads(attr(body, "db_name")), json.loads(attr(body, "username")))
+        elif label.startswith("function_"):
+            fn = label.removeprefix("function_")
+            env = re.findall(r'\{ name = "([^"]+)", value = (.+) \},', body)
+            functions[fn] = Function(fn, json.loads(attr(body, "handler")), env)
+    for fn, (queue, _, _) in queues.items():
+        functions[fn].queue = queue
+    for route, fn in re.findall(r'route_key = "ANY ([^"{]+?)", function_name = module\.function_(\w+)\.', main):
+        functions[fn].routes.append(route)
+    return Deployment(prefix, prefix, rules, queues, functions, databases)
+
+
+# ------------------------------------------------------------------ processes
+
+
+class Worker:
+    """One function in its own process, invoked one event at a time."""
+
+    def __init__(self, fn: Function, cwd: Path, env: dict[str, str], log: Path, python: Path) -> None:
+        self.fn = fn
+        self.lock = threading.Lock()
+        self.log_path = log
+        self.log = log.open("w")
+        module = fn.handler.rsplit(".", 1)[0]
+        self.proc = subprocess.Popen([str(python), "-c", WORKER, module], cwd=cwd, env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+
+    def invoke(self, event: Any) -> dict:
+        with self.lock:
+            self.proc.stdin.write(json.dumps(event) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            self.log.flush()
+            tail = self.log_path.read_text().strip().splitlines()[-1:]
+            raise RuntimeError(f"{self.fn.name} exited: {' '.join(tail)}")
+        return json.loads(line)
+
+    def stop(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict:
+    return {
+        "version": "2.0", "routeKey": f"ANY {path}", "rawPath": path, "rawQueryString": query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "127.0.0.1", "userAgent": "system-test"},
+                           "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
+                           "timeEpoch": int(time.time() * 1000)},
+        "body": body.decode() if body else None, "isBase64Encoded": False,
+    }
+
+
+def gateway(workers: dict[str, Worker]) -> ThreadingHTTPServer:
+    """API Gateway's HTTP API for the local run: route prefix → function (longest prefix first)."""
+
+    def route(path: str) -> Worker | None:
+        routes = sorted(((r, w) for w in workers.values() for r in w.fn.routes), key=lambda x: -len(x[0]))
+        return next((w for r, w in routes if path == r or path.startswith(r + "/")), None)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: Any) -> None:
+            pass
+
+        def serve(self) -> None:
+            path, _, query = self.path.partition("?")
+            worker = route(path)
+            if worker is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            length = int(self.headers.get("content-length") or 0)
+            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), self.rfile.read(length)))
+            response = result.get("ok") or {"statusCode": 502, "body": result.get("error", "")}
+            body = response.get("body") or ""
+            data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+            self.send_response(response["statusCode"])
+            for k, v in (response.get("headers") or {}).items():
+                if k.lower() != "content-length":
+                    self.send_header(k, v)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# ------------------------------------------------------------------ the run
+
+
+class Run:
+    """Everything started for one tree; `stop` ends it all by PID."""
+
+    def __init__(self, root: Path, run: Path, python: Path, sup: Supervisor) -> None:
+        self.root, self.run, self.python, self.sup = root, run, python, sup
+        self.dep = read_terraform(root)
+        self.workers: dict[str, Worker] = {}
+        self.server: ThreadingHTTPServer | None = None
+        self.aws: Any = None
+
+    def start(self) -> None:
+        (self.run / "logs").mkdir(parents=True, exist_ok=True)
+        self.pg = backing.start_postgres(self.sup, self.run, tls=True)
+        for folder, db, user in self.dep.databases.values():
+            self.pg.psql(f'CREATE ROLE "{user}" LOGIN')
+            self.pg.psql(f'CREATE DATABASE "{db}" OWNER "{user}"')
+            url = f"postgres://{user}@127.0.0.1:{self.pg.port}/{db}?sslmode=require"
+            subprocess.run([str(self.python.parent / "dbmate"), "--url", url, "--migrations-dir",
+                            str(self.root / "migrations" / folder), "--no-dump-schema", "migrate"],
+                           check=True, capture_output=True, timeout=60)
+        self.moto_port = free_port()
+        self.sup.start(Proc("moto", [str(self.python.parent / "moto_server"), "-H", "127.0.0.1", "-p",
+                                     str(self.moto_port)], backing.base_env(), self.run,
+                            self.run / "logs" / "moto.log"))
+        if not wait_for(lambda: port_open(self.moto_port), 30):
+            raise RuntimeError("moto_server did not start")
+        self.aws = self.clients()
+        self.create_resources()
+        self.server = gateway(self.workers)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        for fn in self.dep.functions.values():
+            self.workers[fn.name] = Worker(fn, self.root / "functions", self.function_env(fn),
+                                           self.run / "logs" / f"{fn.name}.log", self.python)
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+        for w in self.workers.values():
+            w.stop()
+
+    def aws_env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}", "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+
+    def clients(self) -> Any:
+        import boto3
+
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name=REGION)
+        url = f"http://127.0.0.1:{self.moto_port}"
+        return {k: session.client(k, endpoint_url=url) for k in ("events", "sqs")}
+
+    def value(self, expr: str) -> str:
+        """The value of a Terraform expression of a function's environment, here."""
+        if expr.startswith('"'):
+            return json.loads(expr)
+        if re.fullmatch(r"module\.database_\w+\.proxy_endpoint", expr):
+            return "127.0.0.1"
+        if re.fullmatch(r"tostring\(module\.database_\w+\.port\)", expr):
+            return str(self.pg.port)
+        if expr == "aws_cloudwatch_event_bus.events.name":
+            return self.dep.bus
+        if expr == "module.api.endpoint":
+            return self.endpoint
+        raise ValueError(f"no local value for {expr}")
+
+    def function_env(self, fn: Function) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **self.aws_env()}
+        env.update({name: self.value(expr) for name, expr in fn.env})
+        return env
+
+    def create_resources(self) -> None:
+        events, sqs = self.aws["events"], self.aws["sqs"]
+        events.create_event_bus(Name=self.dep.bus)
+        arns = {}
+        for label, topic in self.dep.rules.items():
+            arns[label] = events.put_rule(Name=f"{self.dep.prefix}-{label}", EventBusName=self.dep.bus,
+                                          EventPattern=json.dumps({"detail-type": [topic]}))["RuleArn"]
+        self.queue_urls: dict[str, tuple[str, str]] = {}
+        for fn, (queue, rule, max_receive) in self.dep.queues.items():
+            dlq = sqs.create_queue(QueueName=f"{queue}-dlq")["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            url = sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)})})["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_targets(Rule=f"{self.dep.prefix}-{rule}", EventBusName=self.dep.bus,
+                               Targets=[{"Id": fn, "Arn": arn}])
+            self.queue_urls[fn] = (url, dlq)
+
+
+# ------------------------------------------------------------------ checks
+
+
+def sqs_event(messages: list[dict]) -> dict:
+    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "attributes": m.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:local", "awsRegion": REGION} for m in messages]}
+
+
+class Checks:
+    def __init__(self, run: Run, model: dict, label: str) -> None:
+        self.r, self.model, self.label = run, model, label
+        self.results: list[tuple[str, bool, str]] = []
+        self.created: dict[str, Any] = {}
+
+    def check(self, name: str, fn: Any) -> None:
+        try:
+            detail = fn()
+            ok = True
+        except Exception as exc:  # a failed check, reported
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        self.results.append((name, ok, detail))
+        print(f"{'PASS' if ok else 'FAIL'} system {self.label} {name}: {detail}", flush=True)
+
+    def cold_start(self) -> str:
+        for w in self.r.workers.values():
+            out = w.invoke("openapi" if w.fn.routes else {"Records": []})
+            if "error" in out:
+                raise AssertionError(f"{w.fn.name}: {out['error']}")
+        return f"{len(self.r.workers)} functions started with exactly their Terraform environment"
+
+    def http(self) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.r.endpoint, timeout=30)
+
+    def resources(self) -> dict[str, payloads.Resource]:
+        out = {}
+        for w in self.r.workers.values():
+            if w.fn.routes:
+                spec = self.r.run / f"{w.fn.name}.openapi.json"
+                spec.write_text(json.dumps(w.invoke("openapi")["openapi"]))
+                out.update({res.entity: res for res in payloads.resources(w.fn.name, spec)})
+        return out
+
+    def refs(self, entity: dict) -> dict[str, Any]:
+        return {c["name"]: self.created[c["reference"]["entity"]] for c in entity["columns"]
+                if c.get("reference") and c["reference"]["entity"] in self.created}
+
+    def api_crud(self) -> str:
+        resources = self.resources()
+        with self.http() as http:
+            for n, e in enumerate(self.model["entities"]):
+                res = resources.get(e["name"]["pascal"])
+                if res is None:
+                    continue
+                r = http.post(res.path, json=payloads.body(res, n, self.refs(e)))
+                assert r.status_code == 201, f"POST {res.path}: {r.status_code} {r.text[:300]}"
+                key = r.json()[e["pk"]]
+                got = http.get(f"{res.path}/{key}")
+                assert got.status_code == 200, f"GET {res.path}/{key}: {got.status_code}"
+                self.created[e["name"]["raw"]] = key
+        assert self.created, "no entity served by any function"
+        return f"created and read {', '.join(self.created)} through the HTTP API"
+
+    def bad_input(self) -> str:
+        resources = self.resources()
+        # References their owner checks through another service's API (the others are logical).
+        verified = {(r["entity"], r["field"]) for s in self.model["services"] for r in s["references"]}
+        seen = 0
+        with self.http() as http:
+            for n, e in enumerate(self.model["entities"]):
+                res = resources.get(e["name"]["pascal"])
+                if res is None:
+                    continue
+                r = http.post(res.path, json={"unexpected_field": 1})
+                assert r.status_code == 422, f"POST {res.path} with an unknown field: {r.status_code}"
+                seen += 1
+                for c in e["columns"]:
+                    ref = c.get("reference")
+                    if ref and (e["name"]["raw"], c["name"]) in verified and ref["entity"] in self.created:
+                        body = payloads.body(res, 100 + n, {**self.refs(e), c["name"]: str(uuid.uuid4())})
+                        r = http.post(res.path, json=body)
+                        assert r.status_code == 422, f"{e['name']['raw']}.{c['name']} unknown: {r.status_code}"
+                        seen += 1
+        return f"{seen} bad requests answered 422 (unknown fields, unknown references)"
+
+    def events(self) -> str:
+        sqs = self.r.aws["sqs"]
+        published = {t for s in self.model["services"] for t in (p["raw"] for p in s["publishes"])
+                     if any(e["owner"] == s["name"]["raw"] and e["name"]["raw"] in self.created
+                            for e in self.model["entities"])}
+        handled = []
+        for fn, (url, _) in self.r.queue_urls.items():
+            topic = self.r.dep.rules[self.r.dep.queues[fn][1]]
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            if topic in published and not messages:
+                raise AssertionError(f"{fn}: no {topic} event arrived")
+            if not messages:
+                continue
+            out = self.r.workers[fn].invoke(sqs_event(messages))
+            assert out.get("ok") == {"batchItemFailures": []}, f"{fn}: {out}"
+            for m in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            handled.append(f"{fn} ({len(messages)})")
+        assert handled or not published, "no event delivered"
+        return "handled " + ", ".join(handled) if handled else "no topic published"
+
+    def poison(self) -> str:
+        sqs = self.r.aws["sqs"]
+        if not self.r.queue_urls:
+            return "no queue"
+        fn, (url, dlq) = next(iter(self.r.queue_urls.items()))
+        max_receive = self.r.dep.queues[fn][2]
+        sqs.send_message(QueueUrl=url, MessageBody="not an event")
+        for _ in range(max_receive):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
+                                           VisibilityTimeout=0).get("Messages", [])
+            assert messages, "the poison message vanished before reaching the dead-letter queue"
+            out = self.r.workers[fn].invoke(sqs_event(messages))
+            failed = [f["itemIdentifier"] for f in out["ok"]["batchItemFailures"]]
+            assert failed == [messages[0]["MessageId"]], f"{fn} did not report the poison record: {out}"
+        assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"), "still in the queue"
+        dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
+        assert [m["Body"] for m in dead] == ["not an event"], f"dead-letter queue holds {dead}"
+        return f"{fn}: reported {max_receive} times, then in {dlq.rsplit('/', 1)[1]}"
+
+
+CHECKS = (("cold-start", "cold_start"), ("api-crud", "api_crud"), ("bad-input-4xx", "bad_input"),
+          ("events-delivered", "events"), ("poison-to-dlq", "poison"))
+
+
+def run_serverless(root: Path, run: Path, python: Path, bin_path: Path, label: str, sup: Supervisor,
+                   only: set[str] | None = None) -> list[tuple[str, bool, str]]:
+    model = json.loads(subprocess.run([str(bin_path), "model", "-f", str(root / "blueprint.yaml")],
+                                      check=True, capture_output=True, text=True).stdout)
+    r = Run(root, run, python, sup)
+    try:
+        r.start()
+        c = Checks(r, model, label)
+        for name, method in CHECKS:
+            if not only or name in only or name == "cold-start":
+                c.check(name, getattr(c, method))
+        return c.results
+    finally:
+        r.stop()
