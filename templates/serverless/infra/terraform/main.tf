@@ -149,9 +149,11 @@ module "function_{{ f.name.snake }}" {
   code_signing_config_arn = aws_lambda_code_signing_config.functions.arn
   log_retention_days      = var.log_retention_days
 {%- if f.statements %}
+  has_policy              = true
   policy_json             = data.aws_iam_policy_document.{{ f.name.snake }}.json
 {%- endif %}
 {%- if f.trigger == "queue" %}
+  queue_triggered         = true
   queue_arn               = module.queue_{{ f.name.snake }}.arn
 {%- endif %}
 

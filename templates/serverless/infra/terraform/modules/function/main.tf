@@ -55,7 +55,7 @@ resource "aws_iam_role_policy" "base" {
 }
 
 resource "aws_iam_role_policy" "access" {
-  count  = var.policy_json == null ? 0 : 1
+  count  = var.has_policy ? 1 : 0
   name   = "access"
   role   = aws_iam_role.this.id
   policy = var.policy_json
@@ -112,7 +112,7 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_event_source_mapping" "queue" {
-  count                   = var.queue_arn == null ? 0 : 1
+  count                   = var.queue_triggered ? 1 : 0
   event_source_arn        = var.queue_arn
   function_name           = aws_lambda_function.this.arn
   batch_size              = var.batch_size

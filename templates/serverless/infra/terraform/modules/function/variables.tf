@@ -74,6 +74,20 @@ variable "log_retention_days" {
   type        = number
 }
 
+# The two flags below decide `count`s: they must be known at plan time, which an ARN or a policy
+# built from resources created in the same apply is not (a first plan would stop on it).
+variable "has_policy" {
+  description = "Whether policy_json is given."
+  type        = bool
+  default     = false
+}
+
+variable "queue_triggered" {
+  description = "Whether queue_arn is given (the function consumes a queue)."
+  type        = bool
+  default     = false
+}
+
 variable "policy_json" {
   description = "IAM policy with what this function may do beyond logging (least privilege), or null."
   type        = string
