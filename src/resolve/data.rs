@@ -139,6 +139,9 @@ pub struct Database {
     pub migrations_dir: String,
     /// Indices into `Model::entities` of the tables it holds, in model order.
     pub entity_ids: Vec<usize>,
+    /// It holds the `outbox` and `processed_events` tables (a service using it publishes or
+    /// consumes events); see `events::link`.
+    pub events: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +172,8 @@ pub struct Messaging {
 pub struct Topic {
     pub name: Names,
     pub partitions: u32,
+    /// Where events its consumers cannot handle go (`<topic>.dlq`).
+    pub dead_letter: String,
     pub publishers: Vec<String>,
     pub consumers: Vec<String>,
 }
@@ -291,6 +296,7 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 secret_name: format!("{}-credentials", n.kebab),
                 migrations_dir: format!("migrations/{}", n.kebab),
                 entity_ids: Vec::new(),
+                events: false,
                 services,
                 entities,
                 name: n,
@@ -664,6 +670,7 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
             .map(|(t, topic)| Topic {
                 name: Names::new(t),
                 partitions: topic.partitions.unwrap_or(preset.messaging.partitions),
+                dead_letter: super::events::dead_letter(t),
                 publishers: publishers.remove(t.as_str()).unwrap_or_default(),
                 consumers: consumers.remove(t.as_str()).unwrap_or_default(),
             })

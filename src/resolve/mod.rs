@@ -7,6 +7,7 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 mod data;
+pub mod events;
 pub mod deploy;
 pub mod docs;
 mod presets;
@@ -188,6 +189,8 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
+    events::link(&mut services, &mut data.databases, &preset);
+    events::link(&mut deployables, &mut data.databases, &preset);
     let functions = services::functions(bp, &services, &preset);
     let docs = docs::build(&docs::Input {
         arch: bp.arch,
