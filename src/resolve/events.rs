@@ -21,6 +21,8 @@ pub struct EventsCode {
     pub in_process: Vec<Names>,
     /// Topics it consumes from the broker (the rest).
     pub from_broker: Vec<Names>,
+    /// Where its consumers send what they cannot handle: `<topic>.dlq` of each consumed topic.
+    pub dead_letters: Vec<String>,
     /// Tries of a handler before the event goes to the dead letters (scale preset).
     pub max_attempts: u32,
     /// Days a handled event id is kept (redeliveries older than that are not recognised).
@@ -45,6 +47,7 @@ pub fn link(services: &mut [Service], databases: &mut [Database], preset: &Prese
         s.events = EventsCode {
             outbox: has_db && !s.publishes.is_empty(),
             inbox: has_db && !s.consumes.is_empty(),
+            dead_letters: s.consumes.iter().map(|t| dead_letter(&t.raw)).collect(),
             in_process,
             from_broker,
             max_attempts: preset.messaging.max_attempts,

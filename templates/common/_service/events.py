@@ -599,26 +599,32 @@ class Relay:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if not self.enabled:
-            return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="event-relay")
+        self._task = asyncio.create_task(self._run(self._wake), name="event-relay")
 
     async def stop(self) -> None:
+        self._loop = None
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.wait([task], timeout=5)
 
     def wake(self) -> None:
-        """Called after a commit that enqueued events (from any thread)."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        """Called after a commit that enqueued events (from any thread); the relay also
+        looks every RELAY_IDLE_SECONDS, so a wake-up lost at shutdown loses nothing."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        try:
+            loop.call_soon_threadsafe(wake.set)
+        except RuntimeError:
+            pass  # the loop closed meanwhile (shutdown)
 
-    async def _run(self) -> None:
+    async def _run(self, wake: asyncio.Event) -> None:
         backoff = Backoff()
-        swept = 0.0
+        loop = asyncio.get_running_loop()
+        swept = loop.time()
         while True:
             self.attempts += 1
             try:
@@ -634,13 +640,12 @@ class Relay:
             backoff.reset()
             if sent:
                 continue
-            if self._loop is not None and self._loop.time() - swept > 3600:
-                swept = self._loop.time()
+            if loop.time() - swept > 3600:
+                swept = loop.time()
                 await asyncio.to_thread(forget_old)
-            assert self._wake is not None
-            self._wake.clear()
+            wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), RELAY_IDLE_SECONDS)
+                await asyncio.wait_for(wake.wait(), RELAY_IDLE_SECONDS)
             except TimeoutError:
                 pass
 
