@@ -7,9 +7,9 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 mod data;
-pub mod events;
 pub mod deploy;
 pub mod docs;
+pub mod events;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
