@@ -174,6 +174,9 @@ pub struct Topic {
     pub partitions: u32,
     /// Where events its consumers cannot handle go (`<topic>.dlq`).
     pub dead_letter: String,
+    /// Index into `Model::entities` of the entity whose creation publishes it (its payload
+    /// schema), when a generated service publishes it; see `events::link_topics`.
+    pub entity_id: Option<usize>,
     pub publishers: Vec<String>,
     pub consumers: Vec<String>,
 }
@@ -671,6 +674,7 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
                 name: Names::new(t),
                 partitions: topic.partitions.unwrap_or(preset.messaging.partitions),
                 dead_letter: super::events::dead_letter(t),
+                entity_id: None,
                 publishers: publishers.remove(t.as_str()).unwrap_or_default(),
                 consumers: consumers.remove(t.as_str()).unwrap_or_default(),
             })

@@ -2,7 +2,7 @@
 //! table of handled event ids, which topics a monolith delivers in-process, how often a handler
 //! is tried before its event is dead-lettered, and the dead-letter topic of each topic.
 
-use super::data::Database;
+use super::data::{Database, Entity, Messaging};
 use super::services::Service;
 use super::{Names, Preset};
 use serde::Serialize;
@@ -23,6 +23,11 @@ pub struct EventsCode {
     pub from_broker: Vec<Names>,
     /// Where its consumers send what they cannot handle: `<topic>.dlq` of each consumed topic.
     pub dead_letters: Vec<String>,
+    /// Indices into `Model::messaging.topics` of the consumed topics with a payload schema
+    /// (checked before handling).
+    pub schema_topic_ids: Vec<usize>,
+    /// The same topics by name.
+    pub schema_topics: Vec<String>,
     /// Tries of a handler before the event goes to the dead letters (scale preset).
     pub max_attempts: u32,
     /// Days a handled event id is kept (redeliveries older than that are not recognised).
@@ -35,7 +40,13 @@ pub fn dead_letter(topic: &str) -> String {
 }
 
 /// Fill `events` of every service and mark the databases that hold the event tables.
-pub fn link(services: &mut [Service], databases: &mut [Database], preset: &Preset) {
+pub fn link(
+    services: &mut [Service],
+    databases: &mut [Database],
+    preset: &Preset,
+    messaging: Option<&Messaging>,
+) {
+    let topics = messaging.map(|mq| mq.topics.as_slice()).unwrap_or_default();
     for s in services.iter_mut() {
         let has_db = s.database.is_some();
         let monolith = !s.modules.is_empty();
@@ -44,7 +55,15 @@ pub fn link(services: &mut [Service], databases: &mut [Database], preset: &Prese
             .iter()
             .cloned()
             .partition(|t| monolith && s.publishes.contains(t));
+        let schema_topic_ids: Vec<usize> = (0..topics.len())
+            .filter(|&i| topics[i].entity_id.is_some() && s.consumes.contains(&topics[i].name))
+            .collect();
         s.events = EventsCode {
+            schema_topics: schema_topic_ids
+                .iter()
+                .map(|&i| topics[i].name.raw.clone())
+                .collect(),
+            schema_topic_ids,
             outbox: has_db && !s.publishes.is_empty(),
             inbox: has_db && !s.consumes.is_empty(),
             dead_letters: s.consumes.iter().map(|t| dead_letter(&t.raw)).collect(),
@@ -59,5 +78,15 @@ pub fn link(services: &mut [Service], databases: &mut [Database], preset: &Prese
         {
             d.events = true;
         }
+    }
+}
+
+/// Each topic's payload entity: the first entity whose creation publishes it.
+pub fn link_topics(messaging: Option<&mut Messaging>, entities: &[Entity]) {
+    let Some(mq) = messaging else { return };
+    for t in &mut mq.topics {
+        t.entity_id = entities
+            .iter()
+            .position(|e| e.code.publishes.iter().any(|p| p.raw == t.name.raw));
     }
 }

@@ -37,6 +37,7 @@ from collections import OrderedDict
 {%- endif %}
 from collections.abc import Callable
 from datetime import UTC, datetime{% if ev.outbox or ev.inbox %}, timedelta{% endif %}
+from pathlib import Path
 from typing import Any
 {%- if mq and mq.is_sqs %}
 from urllib.parse import urlsplit
@@ -129,8 +130,9 @@ def envelope(topic: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def decode(body: bytes | str) -> dict[str, Any]:
-    """The envelope in a message, or PoisonMessage."""
+def decode(body: bytes | str, topic: str = "") -> dict[str, Any]:
+    """The envelope in a message, or PoisonMessage (not JSON, no envelope, or not what the
+    topic's schema in event_schemas.json says)."""
     try:
         event = json.loads(body)
     except ValueError as exc:
@@ -141,7 +143,49 @@ def decode(body: bytes | str) -> dict[str, Any]:
         uuid.UUID(str(event.get("event_id")))
     except ValueError as exc:
         raise PoisonMessage("the envelope has no valid `event_id`") from exc
+    problem = mismatch(SCHEMAS[topic], event) if topic in SCHEMAS else None
+    if problem:
+        raise PoisonMessage(f"does not match the {topic} schema: {problem}")
     return event
+
+
+# The JSON Schema of each consumed topic's envelope (events/schemas/ at the root of the tree).
+SCHEMAS: dict[str, dict[str, Any]] = json.loads(
+    Path(__file__).with_name("event_schemas.json").read_text()
+)
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+def mismatch(schema: dict[str, Any], value: Any, where: str = "event") -> str | None:
+    """The first way `value` breaks `schema`, or None. Checks the keywords the generated
+    schemas use for structure: const, type, required, properties, maxLength."""
+    if "const" in schema and value != schema["const"]:
+        return f"{where} is not {schema['const']!r}"
+    kinds = schema.get("type")
+    names = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    # bool is an int in Python, not in JSON.
+    stray_bool = isinstance(value, bool) and "boolean" not in names
+    allowed = sum((JSON_TYPES[n] for n in names), ())
+    if names and (stray_bool or not isinstance(value, allowed)):
+        return f"{where} is not {' or '.join(names)}"
+    if isinstance(value, str) and len(value) > schema.get("maxLength", len(value)):
+        return f"{where} is longer than {schema['maxLength']}"
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            if key not in value:
+                return f"{where}.{key} is missing"
+        for key, sub in schema.get("properties", {}).items():
+            if key in value and (found := mismatch(sub, value[key], f"{where}.{key}")):
+                return found
+    return None
 
 
 class Backoff:
@@ -565,7 +609,7 @@ async def handle(topic: str, body: bytes | str) -> str:
     cannot be sent (the caller must not acknowledge the message then)."""
     raw = body.encode() if isinstance(body, str) else body
     try:
-        event = decode(raw)
+        event = decode(raw, topic)
     except PoisonMessage as exc:
         await dead_letter(topic, raw, str(exc), 1)
         return "dead_lettered"

@@ -12,7 +12,8 @@
 {% if uses_broker %}import gc
 import socket
 import time
-import warnings
+{% endif %}{% if svc.consumes %}import uuid
+{% endif %}{% if uses_broker %}import warnings
 {% endif %}{% if svc.consumes or uses_broker %}
 {% endif %}import pytest
 {% if uses_broker or svc.consumes %}from fastapi.testclient import TestClient
@@ -42,13 +43,26 @@ def test_an_event_is_an_envelope_with_its_own_id() -> None:
 def consumed(topic: str, outcome: str) -> float:
     labels = {"topic": topic, "outcome": outcome}
     return REGISTRY.get_sample_value("events_consumed_total", labels) or 0
+
+
+def valid_body(topic: str, key: str) -> bytes:
+    """An event of `topic` whose data matches the topic's schema (when it has one)."""
+    samples = {"uuid": key, "date-time": "2026-01-01T00:00:00+00:00"}
+    by_type = {"string": "x", "integer": 1, "number": 1, "boolean": True}
+    data = {}
+    schema = events.SCHEMAS.get(topic, {}).get("properties", {}).get("data", {})
+    for name, prop in schema.get("properties", {}).items():
+        kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+        data[name] = samples.get(prop.get("format", ""), by_type.get(kinds[0]))
+    data.setdefault("id", key)
+    return events.encode(events.envelope(topic, key, data))
 {%- endif %}
 {%- for t in svc.consumes %}
 
 
 def test_{{ t.snake }}_is_handled_once(client: TestClient) -> None:
     """A redelivered event (same id) has no second effect."""
-    body = events.encode(events.envelope("{{ t.raw }}", "42", {"id": "42"}))
+    body = valid_body("{{ t.raw }}", str(uuid.uuid4()))
     handled = consumed("{{ t.raw }}", "handled")
     duplicate = consumed("{{ t.raw }}", "duplicate")
     assert asyncio.run(events.handle("{{ t.raw }}", body)) == "handled"
@@ -71,10 +85,17 @@ def test_{{ t.snake }}_poison_and_failing_events_go_to_the_dead_letters(
     monkeypatch.setitem(events.HANDLERS, "{{ t.raw }}", broken)
     monkeypatch.setattr(events, "RETRY_START", 0.0)
     errors = consumed("{{ t.raw }}", "error")
-    body = events.encode(events.envelope("{{ t.raw }}", "43", {"id": "43"}))
+    body = valid_body("{{ t.raw }}", str(uuid.uuid4()))
     assert asyncio.run(events.handle("{{ t.raw }}", body)) == "dead_lettered"
     assert consumed("{{ t.raw }}", "error") == errors + events.MAX_ATTEMPTS
     assert consumed("{{ t.raw }}", "dead_lettered") == dead + 2
+{%- if t.raw in svc.events.schema_topics %}
+
+    wrong = events.envelope("{{ t.raw }}", "k", {})
+    assert events.mismatch(events.SCHEMAS["{{ t.raw }}"], wrong) is not None
+    outcome = asyncio.run(events.handle("{{ t.raw }}", events.encode(wrong)))
+    assert outcome == "dead_lettered", "an event that breaks the schema is not handled"
+{%- endif %}
 {%- endfor %}
 {%- if ev.outbox and ev.in_process %}
 
