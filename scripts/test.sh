@@ -17,3 +17,5 @@ bash scripts/system-test.sh
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-migrations
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate ignore-depends-on
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=monolith bash scripts/system-test.sh --mutate exit-without-broker
+SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox
+SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
