@@ -190,9 +190,12 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);
     events::link_topics(data.messaging.as_mut(), &data.entities);
-    let mq = data.messaging.as_ref();
-    events::link(&mut services, &mut data.databases, &preset, mq);
-    events::link(&mut deployables, &mut data.databases, &preset, mq);
+    if bp.arch != ArchType::Serverless {
+        // Functions publish after the commit (no outbox or relay there yet).
+        let mq = data.messaging.as_ref();
+        events::link(&mut services, &mut data.databases, &preset, mq);
+        events::link(&mut deployables, &mut data.databases, &preset, mq);
+    }
     let functions = services::functions(bp, &services, &preset);
     let docs = docs::build(&docs::Input {
         arch: bp.arch,

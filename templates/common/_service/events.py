@@ -83,6 +83,8 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 # How long a readiness probe of the broker may take.
 PROBE_TIMEOUT = 1.0
+# How long stopping one background task may take at shutdown.
+SHUTDOWN_SECONDS = 5.0
 # Tries of a handler before its event is dead-lettered (the `{{ m.scale }}` scale preset),
 # with a delay doubling from RETRY_START up to RETRY_MAX between them.
 MAX_ATTEMPTS = {{ ev.max_attempts }}
@@ -446,7 +448,8 @@ class Publisher:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a client library stuck closing must not hold up the shutdown.
+            await asyncio.wait([task], timeout=SHUTDOWN_SECONDS)
         client, self._client = self._client, None
         if client is None:
             return
@@ -652,7 +655,7 @@ class Relay:
         task, self._task = self._task, None
         if task is not None and task.get_loop() is asyncio.get_running_loop():
             task.cancel()
-            await asyncio.wait([task], timeout=5)
+            await asyncio.wait([task], timeout=SHUTDOWN_SECONDS)
 
     def wake(self) -> None:
         """Called after a commit that enqueued events (from any thread); the relay also
@@ -784,7 +787,8 @@ class Consumer:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a client library stuck closing must not hold up the shutdown.
+            await asyncio.wait([task], timeout=SHUTDOWN_SECONDS)
 
     async def _run(self) -> None:
         backoff = Backoff()
