@@ -95,6 +95,9 @@ RETENTION_DAYS = {{ ev.retention_days }}
 # Outbox rows sent per relay transaction, and how often the relay looks when not woken.
 RELAY_BATCH = 100
 RELAY_IDLE_SECONDS = 1.0
+# The relay retries a failed send sooner than a connection (a try is one cheap query), so
+# the outbox empties within seconds of the broker's return.
+RELAY_BACKOFF_MAX = 5.0
 # Only one relay per database sends at a time (a transaction-scoped advisory lock), so events
 # leave in outbox order even with several replicas.
 RELAY_LOCK = 7_346_001
@@ -193,15 +196,16 @@ def mismatch(schema: dict[str, Any], value: Any, where: str = "event") -> str | 
 class Backoff:
     """Capped exponential delays between connection attempts."""
 
-    def __init__(self) -> None:
+    def __init__(self, cap: float | None = None) -> None:
         self.delay = BACKOFF_START
+        self.cap = cap
 
     def reset(self) -> None:
         self.delay = BACKOFF_START
 
     async def wait(self) -> None:
         await asyncio.sleep(self.delay)
-        self.delay = min(self.delay * 2, BACKOFF_MAX)
+        self.delay = min(self.delay * 2, self.cap or BACKOFF_MAX)
 {%- if ev.outbox or ev.inbox %}
 
 
@@ -669,7 +673,7 @@ class Relay:
             pass  # the loop closed meanwhile (shutdown)
 
     async def _run(self, wake: asyncio.Event) -> None:
-        backoff = Backoff()
+        backoff = Backoff(RELAY_BACKOFF_MAX)
         loop = asyncio.get_running_loop()
         swept = loop.time()
         while True:
