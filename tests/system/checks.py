@@ -640,8 +640,8 @@ def events_outage(w: World) -> str:
     delta = {o: after[o] - before[o] for o in outcomes}
     tracked = sum(len(ids[f.topic]) * len(f.consumers) for f in fs)
     expect(delta["dead_lettered"] == 0, f"{delta['dead_lettered']:.0f} events dead-lettered during the outage")
-    return (f"{waiting} events written while the broker was down ({sum(len(v) for v in ids.values())} tracked, the rest "
-            f"from referenced rows), handled {delta['handled']:.0f} times by consumers ({tracked} tracked deliveries, "
+    return (f"{sum(len(v) for v in ids.values())} tracked events written while the broker was down ({waiting} events "
+            f"in the outboxes at that point, counting referenced rows' events and not in-process ones), handled {delta['handled']:.0f} times by consumers ({tracked} tracked deliveries, "
             f"each exactly once), {delta['duplicate']:.0f} redeliveries absorbed as duplicates, "
             f"{delta['dead_lettered']:.0f} dead-lettered; outbox empty {drained:.1f}s after the broker returned")
 
