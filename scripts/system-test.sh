@@ -64,6 +64,12 @@ if [ ! -x "$TANSU" ]; then
   rm -rf "$CACHE/tansu-build"
 fi
 
+# Migrations from one source: a history of edits migrates to the schema of a fresh first migration.
+# Part of the full run; a narrowed run (arguments, e.g. --mutate) leaves it out.
+if [ $# -eq 0 ]; then
+  "$VENV/bin/python" tests/system/migration_equivalence.py --bin "$BIN" --venv "$VENV" --seeds 3 --steps 6
+fi
+
 # shellcheck disable=SC2086
 exec "$VENV/bin/python" tests/system/system_test.py --bin "$BIN" --venv "$VENV" --tansu "$TANSU" \
   --examples $EXAMPLES --types $TYPES "$@"

@@ -5,6 +5,28 @@
 //! [`render`] (Tera, pure) → [`write`] (atomic writes, state). [`pipeline`] strings the stages
 //! together for the CLI in [`cli`].
 
+// Output goes through `out!`/`err!` (a closed pipe must not panic): keep std's macros out.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+/// `out!`, `outln!`, `err!`, `errln!`: `print!`, `println!`, `eprint!`, `eprintln!` for the
+/// tool's own output. std's versions panic when the reader of a pipe has gone
+/// (`codex-system-design … | head`); these end the process quietly instead (see [`stdio`]).
+/// Declared first so every module sees them.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::stdio::stdout(format_args!($($t)*)) };
+}
+macro_rules! outln {
+    () => { $crate::stdio::stdout(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::stdio::stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! err {
+    ($($t:tt)*) => { $crate::stdio::stderr(format_args!($($t)*)) };
+}
+macro_rules! errln {
+    () => { $crate::stdio::stderr(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::stdio::stderr(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 pub mod assets;
 pub mod blueprint;
 pub mod check;
@@ -19,5 +41,6 @@ pub mod planview;
 pub mod progress;
 pub mod render;
 pub mod resolve;
+pub mod stdio;
 pub mod wizard;
 pub mod write;

@@ -14,6 +14,7 @@
 
 use crate::resolve::Model;
 use crate::resolve::constraint;
+use crate::resolve::ddl;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,93 +26,18 @@ pub struct Schema {
     pub databases: BTreeMap<String, Vec<Table>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Table {
-    pub name: String,
-    pub columns: Vec<Column>,
-    #[serde(default)]
-    pub indexes: Vec<Index>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Column {
-    pub name: String,
-    pub sql_type: String,
-    #[serde(default)]
-    pub pk: bool,
-    #[serde(default)]
-    pub nullable: bool,
-    #[serde(default)]
-    pub unique: bool,
-    #[serde(default)]
-    pub default: Option<String>,
-    /// `table(column)` of a real foreign key.
-    #[serde(default)]
-    pub references: Option<String>,
-    /// CHECK constraints (enum values, bounds, pattern, non-empty), named by the model.
-    #[serde(default)]
-    pub checks: Vec<Check>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub name: String,
-    pub expr: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Index {
-    pub name: String,
-    pub columns: Vec<String>,
-}
+pub use crate::resolve::ddl::{Check, Column, Index, Table};
 
 impl Schema {
     pub fn from_model(m: &Model) -> Schema {
-        let mut databases = BTreeMap::new();
-        for db in &m.databases {
-            let tables = m
-                .entities
-                .iter()
-                .filter(|e| e.database.as_deref() == Some(db.name.raw.as_str()))
-                .map(|e| Table {
-                    name: e.table.clone(),
-                    columns: e
-                        .columns
-                        .iter()
-                        .map(|c| Column {
-                            name: c.name.clone(),
-                            sql_type: c.sql_type.clone(),
-                            pk: c.pk,
-                            nullable: c.nullable,
-                            unique: c.unique,
-                            default: c.default_sql.clone(),
-                            references: c
-                                .reference
-                                .as_ref()
-                                .filter(|r| r.foreign_key)
-                                .map(|r| format!("{}({})", r.table, r.column)),
-                            checks: c
-                                .checks
-                                .iter()
-                                .map(|k| Check {
-                                    name: k.name.clone(),
-                                    expr: k.expr.clone(),
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                    indexes: e
-                        .indexes
-                        .iter()
-                        .map(|i| Index {
-                            name: i.name.clone(),
-                            columns: i.columns.clone(),
-                        })
-                        .collect(),
-                })
-                .collect();
-            databases.insert(db.migrations_dir.clone(), tables);
-        }
+        let databases = m
+            .databases
+            .iter()
+            .map(|db| {
+                let tables = db.entity_ids.iter().map(|&i| ddl::table(&m.entities[i]));
+                (db.migrations_dir.clone(), tables.collect())
+            })
+            .collect();
         Schema { databases }
     }
 }
@@ -281,9 +207,18 @@ fn diff(from: &[Table], to: &[Table]) -> Diff {
     let mut what: Vec<String> = Vec::new();
     let old: BTreeMap<&str, &Table> = from.iter().map(|t| (t.name.as_str(), t)).collect();
     let new: BTreeMap<&str, &Table> = to.iter().map(|t| (t.name.as_str(), t)).collect();
-    // Created tables in dependency order so foreign keys resolve.
-    for t in order_by_references(to.iter().filter(|t| !old.contains_key(t.name.as_str()))) {
-        d.up.push(create_table(t));
+    // Created tables exactly as a first migration creates them (one source: resolve::ddl),
+    // foreign keys added after every table exists.
+    let created = order_by_references(to.iter().filter(|t| !old.contains_key(t.name.as_str())));
+    if !created.is_empty() {
+        d.up.push(
+            ddl::create_tables(created.iter().copied())
+                .trim_start()
+                .to_owned()
+                + "\n",
+        );
+    }
+    for t in created {
         down.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
         what.push(format!("create_{}", t.name));
     }
@@ -298,7 +233,12 @@ fn diff(from: &[Table], to: &[Table]) -> Diff {
         .collect();
     for t in order_by_references(dropped.into_iter()).into_iter().rev() {
         d.up.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
-        down.push(create_table(t));
+        down.push(
+            ddl::create_tables(std::iter::once(t))
+                .trim_start()
+                .to_owned()
+                + "\n",
+        );
         d.warnings
             .push(format!("drops table {}: every row in it is lost", t.name));
         what.push(format!("drop_{}", t.name));
@@ -365,21 +305,6 @@ fn referenced_table(c: &Column) -> Option<&str> {
     c.references.as_deref().and_then(|r| r.split('(').next())
 }
 
-fn create_table(t: &Table) -> String {
-    let mut s = format!("CREATE TABLE {} (\n", ident(&t.name));
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("    {}", column_def(&t.name, c)))
-        .collect();
-    s.push_str(&cols.join(",\n"));
-    s.push_str("\n);\n");
-    for i in &t.indexes {
-        s.push_str(&create_index(&t.name, i));
-    }
-    s
-}
-
 /// Constraints carry the names [`constraint`] builds (the first migration's too), so a later
 /// migration can drop them by name.
 fn column_def(table: &str, c: &Column) -> String {
@@ -406,8 +331,9 @@ fn column_def(table: &str, c: &Column) -> String {
     if let Some(r) = &c.references {
         let _ = write!(
             s,
-            " CONSTRAINT {} REFERENCES {r}",
-            ident(&constraint::foreign_key(table, &c.name))
+            " CONSTRAINT {} REFERENCES {}",
+            ident(&constraint::foreign_key(table, &c.name)),
+            target(r)
         );
     }
     for k in &c.checks {
@@ -432,12 +358,10 @@ fn drop_check(t: &str, k: &Check) -> String {
 }
 
 fn create_index(table: &str, i: &Index) -> String {
-    let cols: Vec<String> = i.columns.iter().map(|c| ident(c)).collect();
+    let def = ddl::index_def(table, i);
     format!(
-        "CREATE INDEX IF NOT EXISTS {} ON {} ({});\n",
-        ident(&i.name),
-        ident(table),
-        cols.join(", ")
+        "{};\n",
+        def.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
     )
 }
 
@@ -582,7 +506,8 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         let add = |r: &Option<String>| {
             r.as_ref().map(|r| {
                 format!(
-                    "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {r};\n"
+                    "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {};\n",
+                    target(r)
                 )
             })
         };
@@ -652,68 +577,19 @@ fn widens(from: &str, to: &str) -> bool {
     }
 }
 
-/// Identifiers are snake case already; quote the ones PostgreSQL reserves.
+/// Every identifier is written quoted, as `001_init.sql` writes it: a field or table named like
+/// an SQL keyword (`user`, `order`, `limit`, `current_date`) then stays a name, whatever the
+/// keyword list of the PostgreSQL version. Names are validated snake case, so no `"` inside.
 fn ident(name: &str) -> String {
-    const RESERVED: &[&str] = &[
-        "all",
-        "analyse",
-        "analyze",
-        "and",
-        "any",
-        "array",
-        "as",
-        "asc",
-        "check",
-        "collate",
-        "column",
-        "constraint",
-        "create",
-        "default",
-        "desc",
-        "distinct",
-        "do",
-        "else",
-        "end",
-        "except",
-        "false",
-        "for",
-        "foreign",
-        "from",
-        "grant",
-        "group",
-        "having",
-        "in",
-        "into",
-        "is",
-        "key",
-        "limit",
-        "not",
-        "null",
-        "offset",
-        "on",
-        "only",
-        "or",
-        "order",
-        "primary",
-        "references",
-        "select",
-        "table",
-        "then",
-        "to",
-        "true",
-        "union",
-        "unique",
-        "user",
-        "using",
-        "when",
-        "where",
-        "window",
-        "with",
-    ];
-    if RESERVED.contains(&name) {
-        format!("\"{name}\"")
-    } else {
-        name.to_owned()
+    format!("\"{name}\"")
+}
+
+/// A foreign key's target as the schema records it, `table(column)`, with both names quoted.
+/// (The record keeps the plain form so that trees generated before quoting compare equal.)
+fn target(reference: &str) -> String {
+    match reference.trim_end_matches(')').split_once('(') {
+        Some((table, column)) => format!("{}({})", ident(table), ident(column)),
+        None => ident(reference),
     }
 }
 
@@ -731,6 +607,7 @@ mod tests {
             default: None,
             references: None,
             checks: vec![],
+            comment: None,
         }
     }
 
@@ -739,6 +616,7 @@ mod tests {
             name: name.into(),
             columns: cols,
             indexes: vec![],
+            comment: String::new(),
         }
     }
 
@@ -768,11 +646,11 @@ mod tests {
         assert_eq!(m[0].path, "migrations/db/002_add_users_nick.sql");
         let (up, down) = blocks(&m[0].content);
         assert!(
-            up.contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);\n"),
+            up.contains("ALTER TABLE \"users\" ADD COLUMN \"nick\" VARCHAR(40);\n"),
             "{}",
             m[0].content
         );
-        assert!(down.contains("ALTER TABLE users DROP COLUMN IF EXISTS nick;\n"));
+        assert!(down.contains("ALTER TABLE \"users\" DROP COLUMN IF EXISTS \"nick\";\n"));
         assert!(m[0].warnings.is_empty());
     }
 
@@ -811,7 +689,7 @@ mod tests {
         assert!(w.contains("drops table old"), "{w}");
         assert!(m.path.ends_with("/002_update_schema.sql"), "{}", m.path);
         let (_, down) = blocks(&m.content);
-        assert!(down.contains("CREATE TABLE old ("));
+        assert!(down.contains("CREATE TABLE \"old\" ("), "{down}");
         assert!(down.contains("TYPE VARCHAR(120)"));
     }
 
@@ -837,13 +715,20 @@ mod tests {
         assert_eq!(m.path, "migrations/db/001_init.sql");
         let (up, down) = blocks(&m.content);
         let (a, b) = (
-            up.find("CREATE TABLE orders (").unwrap(),
-            up.find("CREATE TABLE order_items").unwrap(),
+            up.find("CREATE TABLE \"orders\" (").unwrap(),
+            up.find("CREATE TABLE \"order_items\"").unwrap(),
         );
         assert!(a < b);
+        // The foreign key comes after both tables, with its constraint name.
+        assert!(
+            up.find("ADD CONSTRAINT \"fk_order_items_order_id\"")
+                .unwrap()
+                > b,
+            "{up}"
+        );
         let (a, b) = (
-            down.find("DROP TABLE IF EXISTS orders;").unwrap(),
-            down.find("DROP TABLE IF EXISTS order_items;").unwrap(),
+            down.find("DROP TABLE IF EXISTS \"orders\";").unwrap(),
+            down.find("DROP TABLE IF EXISTS \"order_items\";").unwrap(),
         );
         assert!(b < a, "{down}");
     }
@@ -949,9 +834,7 @@ mod tests {
         )[0];
         let (created_up, _) = blocks(&created.content);
         assert!(
-            created_up.contains(
-                "quantity INTEGER NOT NULL CONSTRAINT ck_items_quantity_min CHECK (\"quantity\" >= 1)"
-            ),
+            created_up.contains("CONSTRAINT \"ck_items_quantity_min\" CHECK (\"quantity\" >= 1)"),
             "{}",
             created_up
         );
@@ -964,33 +847,57 @@ mod tests {
         let (m_up, m_down) = blocks(&m.content);
         assert!(
             m_up.contains(
-                "ALTER TABLE items ADD CONSTRAINT ck_items_quantity_min CHECK (\"quantity\" >= 1);\n"
+                "ALTER TABLE \"items\" ADD CONSTRAINT \"ck_items_quantity_min\" CHECK (\"quantity\" >= 1);\n"
             ),
             "{}",
             m_up
         );
-        assert!(
-            m_down.contains("ALTER TABLE items DROP CONSTRAINT IF EXISTS ck_items_quantity_min;\n")
-        );
+        assert!(m_down.contains(
+            "ALTER TABLE \"items\" DROP CONSTRAINT IF EXISTS \"ck_items_quantity_min\";\n"
+        ));
         assert!(m.warnings.join("\n").contains("fails while rows break it"));
         let back = &plan(Some(&after), &before, &history())[0];
         let (back_up, back_down) = blocks(&back.content);
         let (drop, add) = (
             back_down
-                .find("DROP CONSTRAINT IF EXISTS ck_items_quantity_min")
+                .find("DROP CONSTRAINT IF EXISTS \"ck_items_quantity_min\"")
                 .unwrap(),
             back_down
-                .find("ADD CONSTRAINT ck_items_quantity_min")
+                .find("ADD CONSTRAINT \"ck_items_quantity_min\"")
                 .unwrap(),
         );
         assert!(drop < add, "{}", back_down);
-        assert!(back_up.contains("DROP CONSTRAINT IF EXISTS ck_items_quantity_min"));
+        assert!(back_up.contains("DROP CONSTRAINT IF EXISTS \"ck_items_quantity_min\""));
         assert!(!back_up.contains("ADD CONSTRAINT"));
     }
 
     #[test]
-    fn reserved_words_are_quoted() {
-        assert_eq!(ident("user"), "\"user\"");
-        assert_eq!(ident("users"), "users");
+    fn every_identifier_is_quoted_so_keywords_stay_names() {
+        // `full`, `left` and `current_date` were missing from the old keyword list: a
+        // migration adding such a column failed in PostgreSQL.
+        let old = table("people", vec![col("id", "UUID")]);
+        let mut new = old.clone();
+        for name in ["full", "left", "current_date", "user"] {
+            new.columns.push(col(name, "BOOLEAN"));
+        }
+        new.columns.push(Column {
+            references: Some("groups(key)".into()),
+            ..col("group", "UUID")
+        });
+        let m = &plan(Some(&schema(vec![old])), &schema(vec![new]), &history())[0];
+        let (up, _) = blocks(&m.content);
+        for name in ["full", "left", "current_date", "user"] {
+            assert!(
+                up.contains(&format!(
+                    "ALTER TABLE \"people\" ADD COLUMN \"{name}\" BOOLEAN"
+                )),
+                "{up}"
+            );
+        }
+        assert!(up.contains("REFERENCES \"groups\"(\"key\")"), "{up}");
+        assert!(
+            !up.contains(" full ") && !up.contains("groups(key)"),
+            "{up}"
+        );
     }
 }

@@ -104,8 +104,8 @@ impl Tracker {
     /// Prints `text` on stderr without tearing the indicator.
     pub fn eprint(&self, text: &str) {
         match &self.spinner {
-            Some(s) => s.bar.suspend(|| eprint!("{text}")),
-            None => eprint!("{text}"),
+            Some(s) => s.bar.suspend(|| err!("{text}")),
+            None => err!("{text}"),
         }
     }
 

@@ -33,6 +33,13 @@ impl TemplateSet {
 
     /// Templates from a user's folder, named by their path relative to it (`common/README.md`).
     pub fn read_dir(dir: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+        // A file given by mistake would otherwise become one template named "" and be ignored.
+        if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+            return Err(format!(
+                "E0405: --templates {} is not a folder: pass the folder that `templates copy` wrote",
+                dir.display()
+            ));
+        }
         let mut out = Vec::new();
         for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
             let entry = entry

@@ -185,3 +185,21 @@ fn monolith_ingress_backend_and_missing_kustomize_resource_are_reported() {
             "kustomization resource `namespaces.yaml` does not exist",
         ));
 }
+
+#[test]
+fn a_manifest_that_is_not_utf8_is_reported_not_skipped() {
+    let dir = generated("auth-service", "microservices");
+    let path = dir.path().join("deploy/k8s/base/identity/service.yaml");
+    assert!(path.exists());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
+    bytes.splice(at..at, b"# caf\xe9\n".iter().copied());
+    std::fs::write(&path, bytes).unwrap();
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains("deploy/k8s/base/identity/service.yaml:2:6"))
+        .stderr(contains("not UTF-8"));
+}

@@ -212,3 +212,78 @@ fn every_command_has_help() {
             .stdout(predicates::str::contains("Usage:"));
     }
 }
+
+/// Run the binary with stdout (or stderr) a pipe whose reader is already gone, as in
+/// `codex-system-design … | head` once head has exited.
+fn into_closed_pipe(args: &[&str], dir: &Path, stderr: bool) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"));
+    cmd.current_dir(dir).args(args);
+    if stderr {
+        cmd.stderr(writer).stdout(std::process::Stdio::null());
+        cmd.output().unwrap()
+    } else {
+        cmd.stdout(writer).stderr(std::process::Stdio::piped());
+        cmd.output().unwrap()
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("p");
+    generate("auth-service", "microservices", "small", &out);
+    let text = std::fs::read_to_string(out.join("blueprint.yaml")).unwrap();
+    std::fs::write(
+        out.join("blueprint.yaml"),
+        text.replace("name: auth", "name: authn"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("bad.yaml"),
+        "version: 1\nname: x\nservices: {a: {porto: 1}}\n",
+    )
+    .unwrap();
+    let runs: [(&[&str], bool); 5] = [
+        (&["model", "-f", "p/blueprint.yaml"], false),
+        (&["plan", "-f", "p/blueprint.yaml"], false),
+        (&["generate", "-f", "p/blueprint.yaml", "--diff"], false),
+        (&["examples", "show", "ecommerce"], false),
+        (&["validate", "-f", "bad.yaml"], true),
+    ];
+    for (args, stderr) in runs {
+        let o = into_closed_pipe(args, tmp.path(), stderr);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn templates_naming_a_file_or_nothing_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("p");
+    generate("auth-service", "microservices", "small", &out);
+    let before = snapshot(&out);
+    let file = out.join("blueprint.yaml");
+    for templates in [file.clone(), tmp.path().join("missing")] {
+        bin()
+            .arg("generate")
+            .arg("-f")
+            .arg(&file)
+            .arg("--templates")
+            .arg(&templates)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("error[E0405]"))
+            .stderr(predicates::str::contains("is not a folder"));
+        bin()
+            .args(["templates", "list", "--templates"])
+            .arg(&templates)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("error[E0405]"));
+    }
+    assert_eq!(snapshot(&out), before);
+}

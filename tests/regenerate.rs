@@ -160,11 +160,11 @@ fn adding_a_field_appends_migration_v002_and_leaves_v001_untouched() {
         .and_then(|(_, rest)| rest.split_once("-- migrate:down\n"))
         .unwrap_or_else(|| panic!("not a dbmate migration: {text}"));
     assert!(
-        up.contains("ALTER TABLE orders ADD COLUMN note TEXT;"),
+        up.contains("ALTER TABLE \"orders\" ADD COLUMN \"note\" TEXT;"),
         "{up}"
     );
     assert!(
-        down.contains("ALTER TABLE orders DROP COLUMN IF EXISTS note;"),
+        down.contains("ALTER TABLE \"orders\" DROP COLUMN IF EXISTS \"note\";"),
         "{down}"
     );
     // Everything but the migration history is what a fresh generation gives.
@@ -212,7 +212,7 @@ fn narrowing_a_column_and_dropping_an_entity_are_flagged_as_data_loss() {
         ))
         .stderr(contains("drops table order_items"));
     let up = fs::read_to_string(dir.join("migrations/orders-db/002_drop_order_items.sql")).unwrap();
-    assert!(up.contains("DROP TABLE IF EXISTS order_items;"), "{up}");
+    assert!(up.contains("DROP TABLE IF EXISTS \"order_items\";"), "{up}");
 }
 
 #[test]
@@ -281,6 +281,48 @@ fn hand_edit_and_blueprint_change_to_the_same_file_both_survive() {
         text,
         format!("[![build](https://ci.example.com/badge.svg)]\n{fresh_readme}")
     );
+}
+
+/// The Python modules whose shape follows the wiring (calls, cache, readiness) change when a
+/// service gains a dependency and a cache; a hand edit to each of them survives that change.
+#[test]
+fn hand_edits_to_python_modules_survive_a_change_of_their_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "ecommerce", &[]);
+    let app = "services/payments/app/";
+    let before = snapshot(&dir);
+    let modules: Vec<&String> = before
+        .keys()
+        .filter(|k| k.starts_with(app) && k.ends_with(".py"))
+        .collect();
+    let addition = |rel: &str| {
+        let stem = &rel[app.len()..rel.len() - 3];
+        format!("\n\ndef team_hook_{stem}() -> str:\n    return \"ours\"\n")
+    };
+    for rel in &modules {
+        edit(&dir.join(rel), |t| format!("{t}{}", addition(rel)));
+    }
+    edit_blueprint(
+        &dir,
+        "    database: payments-db\n",
+        "    database: payments-db\n    depends_on: [orders]\n    cache: sessions\n",
+    );
+    regenerate(&dir).success();
+    let fresh = fresh(&dir);
+    let mut reshaped = Vec::new();
+    for rel in &modules {
+        let got = fs::read_to_string(dir.join(rel)).unwrap();
+        assert_eq!(got, format!("{}{}", fresh[*rel], addition(rel)), "{rel}");
+        if before[*rel] != fresh[*rel] {
+            reshaped.push(&rel[app.len()..]);
+        }
+    }
+    for m in ["config.py", "health.py", "references.py", "clients.py"] {
+        assert!(
+            reshaped.contains(&m),
+            "{m} should change shape: {reshaped:?}"
+        );
+    }
 }
 
 #[test]
@@ -854,7 +896,7 @@ mod with_a_migration_template {
         let up =
             fs::read_to_string(out.join("migrations/users-db/002_add_users_nick.sql")).unwrap();
         assert!(
-            up.contains("ALTER TABLE users ADD COLUMN nick VARCHAR(40);"),
+            up.contains("ALTER TABLE \"users\" ADD COLUMN \"nick\" VARCHAR(40);"),
             "{up}"
         );
         // Stable afterwards.
@@ -1073,7 +1115,7 @@ fn an_untouched_tree_skips_the_render_and_any_change_brings_it_back() {
 }
 
 #[test]
-fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
+fn a_fresh_generation_killed_part_way_is_completed_by_generate_or_the_same_command() {
     // New files are created in place (not through a temporary file), so a kill can leave one
     // empty or half written; the pending list tells the next run that it is ours to finish.
     let tmp = tempfile::tempdir().unwrap();
@@ -1094,15 +1136,25 @@ fn a_fresh_generation_killed_part_way_is_completed_by_generate() {
         if !work.join("blueprint.yaml").exists() {
             continue; // killed before anything was written
         }
+        // Completed by `generate` in the folder, or by the very command that was killed.
+        let again = tmp.path().join("again");
+        copy_dir(&work, &again);
         regenerate(&work).success();
-        let got = full_snapshot(&work);
-        assert_eq!(
-            got.keys().collect::<Vec<_>>(),
-            want.keys().collect::<Vec<_>>(),
-            "after a kill at operation {n}"
-        );
-        for (k, v) in &want {
-            assert!(got[k] == *v, "after a kill at operation {n}: {k} differs");
+        bin()
+            .args(["--example", "auth-service", "-q", "--out"])
+            .arg(&again)
+            .assert()
+            .success();
+        for dir in [&work, &again] {
+            let got = full_snapshot(dir);
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>(),
+                "after a kill at operation {n}"
+            );
+            for (k, v) in &want {
+                assert!(got[k] == *v, "after a kill at operation {n}: {k} differs");
+            }
         }
     }
     assert!(interrupted > 10, "only {interrupted} interrupted runs");
@@ -1124,4 +1176,206 @@ fn completes_unless_killed(mut cmd: std::process::Command, n: usize) -> bool {
         "run {n} failed instead of being killed"
     );
     false
+}
+
+#[test]
+fn a_run_finding_the_tree_locked_fails_clearly_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    edit_blueprint(
+        &dir,
+        "      locked: bool default false\n",
+        "      locked: bool default false\n      nick: string(40) nullable\n",
+    );
+    let before = full_snapshot(&dir);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".codex-system-design/lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    regenerate(&dir)
+        .code(2)
+        .stderr(contains("error[E0401]"))
+        .stderr(contains("another codex-system-design run"));
+    assert_eq!(full_snapshot(&dir), before);
+    drop(lock);
+    regenerate(&dir).success();
+    assert!(
+        dir.join("migrations/identity-db/002_add_accounts_nick.sql")
+            .exists()
+    );
+}
+
+#[test]
+fn concurrent_runs_on_one_tree_never_both_write_a_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    edit_blueprint(
+        &dir,
+        "      locked: bool default false\n",
+        "      locked: bool default false\n      nick: string(40) nullable\n",
+    );
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("codex-system-design"))
+                .current_dir(&dir)
+                .args(["generate", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut succeeded = 0;
+    for r in runs {
+        let out = r.wait_with_output().unwrap();
+        if out.status.success() {
+            succeeded += 1;
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert!(err.contains("error[E0401]"), "{err}");
+        }
+    }
+    assert!(succeeded >= 1);
+    let migrations: Vec<String> = fs::read_dir(dir.join("migrations/identity-db"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("001_"))
+        .collect();
+    assert_eq!(migrations, ["002_add_accounts_nick.sql"]);
+    regenerate(&dir).success();
+    assert_same_tree(
+        &without_migrations(&snapshot(&dir)),
+        &without_migrations(&fresh(&dir)),
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_socket_at_a_generated_path_is_refused_like_a_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    let fifo = dir.join("README.md");
+    fs::remove_file(&fifo).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Reading a FIFO blocks until a writer comes: the timeout turns a hang into a failure.
+    let timeout = std::time::Duration::from_secs(120);
+    let before = snapshot_without(&dir, "README.md");
+    bin()
+        .current_dir(&dir)
+        .arg("generate")
+        .timeout(timeout)
+        .assert()
+        .code(2)
+        .stderr(contains("error[E0402]"))
+        .stderr(contains("README.md"));
+    assert_eq!(snapshot_without(&dir, "README.md"), before);
+    fs::remove_file(&fifo).unwrap();
+    let socket = dir.join("docs/ARCHITECTURE.md");
+    fs::remove_file(&socket).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    bin()
+        .current_dir(&dir)
+        .arg("generate")
+        .timeout(timeout)
+        .assert()
+        .code(2)
+        .stderr(contains("error[E0402]"))
+        .stderr(contains("ARCHITECTURE.md"));
+    fs::remove_file(&socket).unwrap();
+    regenerate(&dir).success();
+    assert_same_tree(
+        &without_migrations(&snapshot(&dir)),
+        &without_migrations(&fresh(&dir)),
+    );
+}
+
+/// [`snapshot`] of a tree with a special file in it (left out).
+fn snapshot_without(dir: &Path, skip: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in walk(dir) {
+        let rel = e.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        if rel != skip && !rel.starts_with(".codex-system-design") {
+            out.insert(rel, fs::read_to_string(&e).unwrap());
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn a_lost_or_corrupt_state_stops_the_run_and_adopt_rebuilds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "auth-service", &[]);
+    edit(&dir.join("README.md"), |t| format!("{t}\nmine\n"));
+    let state = dir.join(".codex-system-design/state.json");
+    let before = snapshot(&dir);
+    fs::remove_file(&state).unwrap();
+    regenerate(&dir)
+        .code(2)
+        .stderr(contains("error[E0403]"))
+        .stderr(contains("generate --adopt"));
+    assert_eq!(snapshot(&dir), before);
+    fs::write(&state, "{\"format\": 2, \"files\": {").unwrap();
+    regenerate(&dir)
+        .code(2)
+        .stderr(contains("error[E0404]"))
+        .stderr(contains("generate --adopt"));
+    assert_eq!(snapshot(&dir), before);
+    // The same from the top-level command into that folder.
+    bin()
+        .args(["--example", "auth-service", "-q", "--out"])
+        .arg(&dir)
+        .assert()
+        .code(2)
+        .stderr(contains("error[E0404]"));
+    bin()
+        .current_dir(&dir)
+        .args(["generate", "--adopt"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "README.md (exists and was not generated; not overwritten)",
+        ))
+        .stdout(contains("kept as yours"));
+    // The edited README is the user's now; every other file is tracked again.
+    assert_eq!(snapshot(&dir), before);
+    let recorded = fs::read_to_string(&state).unwrap();
+    assert!(!recorded.contains("\"README.md\""));
+    assert!(recorded.contains("\"docs/ARCHITECTURE.md\""));
+    regenerate(&dir).success();
+    bin()
+        .current_dir(&dir)
+        .args(["generate", "--adopt"])
+        .assert()
+        .code(2)
+        .stderr(contains("has a readable state"));
+    // A blueprint change reaches the adopted files as to any generated file.
+    edit_blueprint(&dir, "name: auth", "name: authn");
+    regenerate(&dir).success();
+    let arch = fs::read_to_string(dir.join("docs/ARCHITECTURE.md")).unwrap();
+    assert!(arch.contains("authn"));
 }

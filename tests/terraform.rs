@@ -544,3 +544,25 @@ fn sqs_broker_and_a_blueprint_without_data_stores_pass_the_checks_for_every_type
         || p.contains("modules/cache/")
         || p.contains("modules/messaging/")));
 }
+
+#[test]
+fn an_image_service_before_the_first_built_one_leaves_no_hole_in_the_repositories() {
+    let text = assets::example("auth-service").unwrap().replacen(
+        "services:\n",
+        "services:\n  proxy:\n    image: nginx:1.27\n    port: 8080\n",
+        1,
+    );
+    let files = render(&text);
+    let main = file(&files, "infra/terraform/main.tf");
+    let line = main
+        .lines()
+        .find(|l| l.trim_start().starts_with("repositories ="))
+        .unwrap();
+    assert!(line.contains("= [\"auth/identity\","), "{line}");
+    assert!(!line.contains("[,") && !line.contains(", ,"), "{line}");
+    assert!(
+        check_rendered(&files).is_empty(),
+        "{:?}",
+        check_rendered(&files)
+    );
+}

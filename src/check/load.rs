@@ -39,6 +39,8 @@ pub struct Tree {
     pub composes: Vec<Compose>,
     /// Files that are not valid YAML: (file, message, location).
     pub broken: Vec<(String, String, Option<Loc>)>,
+    /// Files that are not UTF-8: (file, message, location of the first bad byte).
+    pub not_utf8: Vec<(String, String, Loc)>,
     /// Kustomization resources that do not exist: (kustomization file, entry, location).
     pub missing_resources: Vec<(String, String, Loc)>,
     pub files: usize,
@@ -63,12 +65,18 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/");
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => continue,
-            Err(e) => return Err(e),
-        };
         tree.files += 1;
+        let text = match String::from_utf8(std::fs::read(path)?) {
+            Ok(t) => t,
+            Err(e) => {
+                // Reported, not skipped: its references would otherwise go unchecked while
+                // the summary says every reference resolves.
+                let loc = position(e.as_bytes(), e.utf8_error().valid_up_to());
+                let msg = "not UTF-8 (YAML files are UTF-8)".to_owned();
+                tree.not_utf8.push((rel, msg, loc));
+                continue;
+            }
+        };
         let docs = match parse_docs(&text) {
             Ok(d) => d,
             Err((msg, loc)) => {
@@ -165,6 +173,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Line and column (1-based, in characters) of byte `at` of a file valid UTF-8 up to there.
+fn position(bytes: &[u8], at: usize) -> Loc {
+    let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Loc {
+        line: u32::try_from(before.matches('\n').count() + 1).unwrap_or(u32::MAX),
+        col: u32::try_from(before[line_start..].chars().count() + 1).unwrap_or(u32::MAX),
+    }
 }
 
 fn parse_docs(text: &str) -> Result<Vec<Node>, (String, Option<Loc>)> {

@@ -53,6 +53,13 @@ pub fn check(root: &Path) -> std::io::Result<Report> {
                 .into(),
         })
         .collect();
+    findings.extend(tree.not_utf8.iter().map(|(file, msg, loc)| Finding {
+        file: file.clone(),
+        line: loc.line,
+        col: loc.col,
+        message: msg.clone(),
+        help: "save it as UTF-8; its references cannot be checked until it reads".into(),
+    }));
     findings.extend(
         tree.missing_resources
             .iter()

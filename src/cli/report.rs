@@ -156,7 +156,7 @@ struct FileAction {
 
 impl Summary {
     fn print(&self) {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned())
         );
@@ -216,21 +216,69 @@ pub(crate) fn finish_write(
 ) -> i32 {
     rep.out = Some(out.display().to_string());
     rep.set_mode(mode);
+    let preview_only = mode.check || mode.diff || mode.dry_run;
+    // A writing run holds the tree's lock from here to its end, and reads the state again
+    // under it: a run that finished meanwhile is the baseline, not the state read before.
+    let (_lock, locked_state);
+    let state = if preview_only {
+        state
+    } else {
+        _lock = match write::lock(out) {
+            Ok(f) => f,
+            Err(e) => return rep.fail(e),
+        };
+        locked_state = match (mode.adopt, write::read_state(out)) {
+            (true, _) => None,
+            (false, Ok(s)) => s,
+            (false, Err(e)) => return rep.fail(e),
+        };
+        if g.reused && locked_state.as_ref() != state {
+            return rep.fail(write::WriteError::Locked(
+                out.display().to_string(),
+                "its state, changed by a run that finished meanwhile".to_owned(),
+            ));
+        }
+        locked_state.as_ref()
+    };
     rep.tracker.stage(
         Stage::Compare,
         &format!("comparing {} files with {}", g.plan.len(), out.display()),
     );
-    let r = match run::prepare_run(out, g, state, mode.conflict) {
+    let mut r = match run::prepare_run(out, g, state, mode.conflict) {
         Ok(r) => r,
         Err(e) => return rep.fail(e),
     };
+    if mode.adopt {
+        r.notes.push(format!(
+            "state rebuilt: {} file(s) matching a fresh render adopted as generated; {} that differ kept as yours (not ours, no longer tracked)",
+            r.preview.count(Action::Unchanged),
+            r.preview.count(Action::NotOurs)
+        ));
+    }
     let p = &r.preview;
+    if mode.refuse_untracked && state.is_none() {
+        let found: Vec<&str> = p
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::NotOurs | Action::Unchanged))
+            .map(|c| c.path.as_str())
+            .collect();
+        if let Some(first) = found.first() {
+            return rep.fail(write::WriteError::NoState(
+                out.display().to_string(),
+                format!(
+                    "{} generated paths already hold files (`{first}`{})",
+                    found.len(),
+                    if found.len() > 1 { ", …" } else { "" }
+                ),
+            ));
+        }
+    }
     if !rep.json {
         for w in &r.warnings {
             rep.tracker.eprint(&format!("warning: {w}\n"));
         }
     }
-    let preview_only = mode.check || mode.diff || mode.dry_run;
     if !preview_only {
         let n = p
             .changes
@@ -253,7 +301,7 @@ pub(crate) fn finish_write(
         ("ok", 0)
     };
     if rep.verbose {
-        eprint!("{}{}", file_lines(p), rep.tracker.report());
+        err!("{}{}", file_lines(p), rep.tracker.report());
     }
     if rep.json {
         let files: Vec<FileAction> = p
@@ -297,11 +345,11 @@ pub(crate) fn finish_write(
 fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
     let p = &r.preview;
     if mode.diff {
-        print!("{}", run::diff(p, run::use_color()));
+        out!("{}", run::diff(p, run::use_color()));
     }
     if mode.dry_run {
-        print!("{}", run::report(r, false));
-        println!(
+        out!("{}", run::report(r, false));
+        outln!(
             "Dry run for {}: {} (nothing written)",
             out.display(),
             run::counts(p)
@@ -312,10 +360,10 @@ fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
         if !stale.is_empty() {
             if !mode.dry_run {
                 for c in &stale {
-                    println!("  {:<10} {}", c.action.label(), c.path);
+                    outln!("  {:<10} {}", c.action.label(), c.path);
                 }
             }
-            eprintln!(
+            errln!(
                 "error: {} file(s) in {} do not match the blueprint; run `codex-system-design generate` to update them",
                 stale.len(),
                 out.display()
@@ -323,7 +371,7 @@ fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
             return 1;
         }
         if !quiet && !mode.diff {
-            println!("{} is up to date with its blueprint", out.display());
+            outln!("{} is up to date with its blueprint", out.display());
         }
         return 0;
     }
@@ -335,17 +383,17 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
     let p = &r.preview;
     let report = run::report(r, first);
     if p.has_conflicts() {
-        eprint!("{report}");
-        eprintln!(
+        err!("{report}");
+        errln!(
             "error: {} file(s) have conflicts between your edits and the new render; resolve them, then run `codex-system-design generate` again",
             p.changes.iter().filter(|c| c.action.is_conflict()).count()
         );
         return 1;
     }
     if !quiet {
-        print!("{report}");
+        out!("{report}");
         let m = &g.model;
-        println!(
+        outln!(
             "Generated {} ({}, scale {}) into {}: {}",
             m.name.raw,
             m.arch,
@@ -353,8 +401,8 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
             out.display(),
             run::counts(p)
         );
-        println!("Services: {}", service_list(m));
-        println!(
+        outln!("Services: {}", service_list(m));
+        outln!(
             "Next steps:\n  cd {}\n  docker compose -f deploy/compose/docker-compose.yml up --build\n  edit blueprint.yaml, then run `codex-system-design generate`",
             out.display()
         );

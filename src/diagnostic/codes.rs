@@ -2,8 +2,10 @@
 //! short title (SARIF's rule descriptions). docs/diagnostics.md documents each with an example,
 //! and `tests/validate.rs` checks that every code here has a doc entry and an invalid fixture.
 //!
-//! Numbering: `E00xx` reading the file (YAML, schema), `E01xx` cross-reference errors, `W0xxx`
-//! warnings, `N03xx` notes. A code is never reused for another meaning.
+//! Numbering: `E00xx` reading the file (YAML, schema), `E01xx` cross-reference errors, `E04xx`
+//! the output tree and the tool's own inputs (not blueprint diagnostics: printed as
+//! `error[E04xx]: …` by the generating commands, exit 2), `W0xxx` warnings, `N03xx` notes. A
+//! code is never reused for another meaning.
 
 use super::Severity;
 
@@ -57,6 +59,7 @@ pub const CODES: &[Code] = &[
     e("E0112", "dependency cycle"),
     e("E0113", "route to a service that serves no HTTP"),
     e("E0114", "the same name twice in a list"),
+    e("E0115", "more than one gateway"),
     e("E0120", "unknown database"),
     e("E0121", "unknown cache"),
     e("E0122", "unknown topic"),
@@ -91,6 +94,14 @@ pub const CODES: &[Code] = &[
     e("E0183", "overrides contradict each other"),
     e("E0185", "derived names collide"),
     e("E0186", "derived identifier too long for its service"),
+    e("E0401", "output folder locked by another run"),
+    e("E0402", "special file at a generated path"),
+    e(
+        "E0403",
+        "no state file for a tree that holds generated paths",
+    ),
+    e("E0404", "state file unreadable"),
+    e("E0405", "`--templates` is not a folder"),
     w("W0161", "mesh settings in a monolith"),
     w("W0162", "traffic split without a mesh"),
     w("W0163", "grpc dropped in a serverless blueprint"),

@@ -47,6 +47,14 @@ pub fn render_human(d: &Diagnostic, source: Option<&str>) -> String {
 
 /// One diagnostic, optionally with ANSI colour.
 pub fn render(d: &Diagnostic, source: Option<&str>, color: bool) -> String {
+    let line = source
+        .filter(|_| d.line > 0)
+        .and_then(|s| s.lines().nth(d.line as usize - 1));
+    render_at(d, line, color)
+}
+
+/// One diagnostic with its source line already found.
+fn render_at(d: &Diagnostic, line_text: Option<&str>, color: bool) -> String {
     let p = Paint { on: color };
     let mut out = String::new();
     let head = format!("{}[{}]", d.severity.as_str(), d.code);
@@ -67,9 +75,6 @@ pub fn render(d: &Diagnostic, source: Option<&str>, color: bool) -> String {
     } else {
         let _ = writeln!(out, " (at {})", d.path);
     }
-    let line_text = source
-        .filter(|_| d.line > 0)
-        .and_then(|s| s.lines().nth(d.line as usize - 1));
     if let Some(full) = line_text {
         let gutter = d.line.to_string();
         let pad = " ".repeat(gutter.len());
@@ -156,12 +161,26 @@ fn token_width(line: &str, col: usize) -> usize {
     trimmed.max(1)
 }
 
-/// Every diagnostic followed by a closing count line.
+/// Every diagnostic kept followed by a closing count line. The source is split into lines
+/// once: looking each diagnostic's line up from the start made a report of many diagnostics
+/// quadratic in the file.
 pub fn report(d: &Diagnostics, source: Option<&str>, color: bool) -> String {
+    let lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
     let mut out = String::new();
     for item in &d.items {
-        out.push_str(&render(item, source, color));
+        let line = (item.line as usize)
+            .checked_sub(1)
+            .and_then(|i| lines.get(i).copied());
+        out.push_str(&render_at(item, line, color));
         out.push('\n');
+    }
+    if d.omitted() > 0 {
+        let _ = writeln!(
+            out,
+            "… and {} more diagnostic(s) not shown (the first {} are listed)\n",
+            d.omitted(),
+            d.items.len()
+        );
     }
     let (e, w, n) = (d.error_count(), d.warning_count(), d.note_count());
     if e + w + n > 0 {

@@ -99,23 +99,40 @@ impl Diagnostic {
     }
 }
 
+/// Most diagnostics kept (and so reported) per run. A hostile file can hold a million problems
+/// (an 8 MiB file of unknown keys); past this many only their number is kept, so memory and
+/// output stay bounded and the report says how many more there are.
+pub const MAX_KEPT: usize = 500;
+
 /// Collected diagnostics of one run.
 #[derive(Debug, Default, Clone)]
 pub struct Diagnostics {
+    /// The first [`MAX_KEPT`] diagnostics pushed (sorted by position once finished).
     pub items: Vec<Diagnostic>,
+    /// Diagnostics beyond [`MAX_KEPT`], counted by severity (error, warning, note).
+    omitted: [usize; 3],
 }
 
 impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
-        self.items.push(d);
+        if self.items.len() < MAX_KEPT {
+            self.items.push(d);
+        } else {
+            self.omitted[d.severity as usize] += 1;
+        }
+    }
+
+    /// How many diagnostics were counted but not kept.
+    pub fn omitted(&self) -> usize {
+        self.omitted.iter().sum()
     }
 
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(Diagnostic::is_error)
+        self.error_count() > 0
     }
 
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.is_error()).count()
+        self.count(Severity::Error)
     }
 
     pub fn warning_count(&self) -> usize {
@@ -127,7 +144,7 @@ impl Diagnostics {
     }
 
     fn count(&self, s: Severity) -> usize {
-        self.items.iter().filter(|d| d.severity == s).count()
+        self.items.iter().filter(|d| d.severity == s).count() + self.omitted[s as usize]
     }
 
     /// Whether these diagnostics stop a run: any error, or any warning under `--deny-warnings`.

@@ -142,6 +142,9 @@ pub struct Database {
     /// It holds the `outbox` and `processed_events` tables (a service using it publishes or
     /// consumes events); see `events::link`.
     pub events: bool,
+    /// The `migrate:up` and `migrate:down` blocks of its first migration ([`super::ddl`]).
+    pub init_up: String,
+    pub init_down: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -300,6 +303,8 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 migrations_dir: format!("migrations/{}", n.kebab),
                 entity_ids: Vec::new(),
                 events: false,
+                init_up: String::new(),
+                init_down: String::new(),
                 services,
                 entities,
                 name: n,

@@ -7,6 +7,7 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 mod data;
+pub mod ddl;
 pub mod deploy;
 pub mod docs;
 pub mod events;
@@ -186,6 +187,15 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         }
     }
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
+    for d in &mut data.databases {
+        let tables: Vec<ddl::Table> = d
+            .entity_ids
+            .iter()
+            .map(|&i| ddl::table(&data.entities[i]))
+            .collect();
+        d.init_up = ddl::init_up(&tables);
+        d.init_down = ddl::init_down(&tables);
+    }
     pycode::link_calls(&mut services, &mut data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     pycode::link_entities(&mut deployables, &mut [], &data.entities);

@@ -149,6 +149,8 @@ pub struct ServiceCode {
     pub schema_imports: Vec<String>,
     /// Whether `pydantic.Field` is needed by the schemas.
     pub schema_needs_field: bool,
+    /// Whether a writable column has a constrained type alias printed above the schemas.
+    pub schema_has_alias: bool,
     /// Whether the schemas refuse NUL characters in text (`reject_nul`) or inside JSON values
     /// (`reject_nul_in_json`): both need `pydantic.AfterValidator`.
     pub schema_needs_nul_check: bool,
@@ -896,6 +898,10 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         model_imports,
         schema_imports,
         schema_needs_field: uses("Field("),
+        schema_has_alias: owned
+            .iter()
+            .flat_map(|e| e.columns.iter())
+            .any(|c| c.code.writable && c.code.schema_alias.is_some()),
         schema_needs_nul_check: uses("(reject_nul)"),
         schema_needs_json_nul_check: uses("(reject_nul_in_json)"),
         input_tests_need_decimal: owned

@@ -103,7 +103,7 @@ pub fn init(a: &InitArgs) -> i32 {
         match from_file(path, a) {
             Ok(ans) => (ans, Mode::File),
             Err((code, msg)) => {
-                eprintln!("error: {msg}");
+                errln!("error: {msg}");
                 return code;
             }
         }
@@ -122,7 +122,7 @@ pub fn init(a: &InitArgs) -> i32 {
             None
         };
         if let Some(stream) = missing {
-            eprintln!(
+            errln!(
                 "error: `init` asks its questions in a terminal, and {stream} is not one\n  help: {NO_TERMINAL_HELP}"
             );
             return 2;
@@ -156,9 +156,9 @@ fn interrupted() -> ! {
     ONCE.call_once(|| {
         let _ = dialoguer::console::Term::stderr().show_cursor();
         if WRITING.load(Ordering::SeqCst) {
-            eprintln!("\ninterrupted while writing; every file is either old or new: run `codex-system-design generate` in the output folder to finish");
+            errln!("\ninterrupted while writing; every file is either old or new: run `codex-system-design generate` in the output folder to finish");
         } else {
-            eprintln!("\ninterrupted; nothing was written");
+            errln!("\ninterrupted; nothing was written");
         }
     });
     std::process::exit(INTERRUPTED);
@@ -301,7 +301,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
         (Err(e), None) => return cli::fail(e),
         // In the terminal, the answers are not thrown away for a busy folder: ask for another.
         (Err(e), Some(p)) => {
-            eprintln!("{e}");
+            errln!("{e}");
             let default = (2..100)
                 .map(|i| PathBuf::from(format!("{}-{i}", out.display())))
                 .find(|d| check(d).is_ok())
@@ -326,7 +326,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
     src.file = bp_path.display().to_string();
     let files = generated.as_ref().map(|g| g.files.len());
     if !a.quiet || confirm.is_some() {
-        eprint!("{}", summary(&bp, &out, files));
+        err!("{}", summary(&bp, &out, files));
     }
     cli::print_warnings(&diagnostics, &src, a.quiet && confirm.is_none());
     if let Some(p) = confirm {
@@ -337,7 +337,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
         match p.confirm(&format!("Write {what} into {}?", out.display()), true) {
             Ok(true) => {}
             Ok(false) => {
-                eprintln!("nothing was written");
+                errln!("nothing was written");
                 return 0;
             }
             Err(e) => return prompt_failed(e),
@@ -354,7 +354,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
         }
         None => {
             if !a.quiet {
-                println!(
+                outln!(
                     "Wrote {}\nNext steps:\n  cd {}\n  edit blueprint.yaml if you like, then run `codex-system-design generate`",
                     bp_path.display(),
                     out.display()
@@ -377,8 +377,12 @@ fn target(
     if !generating {
         return Ok(None);
     }
-    write::check_target(out, force)
-        .map_err(|e| format!("{e}; choose an empty or new --out directory, or pass --force"))
+    write::check_target(out, force).map_err(|e| match e {
+        write::WriteError::NotOurs(_) => {
+            format!("{e}; choose an empty or new --out directory, or pass --force")
+        }
+        e => e.to_string(),
+    })
 }
 
 /// What is about to be written, in a few lines.

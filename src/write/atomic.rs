@@ -1,7 +1,8 @@
 //! Atomic file operations inside the output directory: every write goes to a temporary file
 //! under `.codex-system-design/tmp/` and is renamed over the target, so a reader (or a run
 //! killed half-way) sees either the old file or the new one, never a torn one. Paths are checked
-//! to stay inside the output directory and never to pass through a symbolic link.
+//! to stay inside the output directory and never to pass through a symbolic link; a special file
+//! (FIFO, socket, device) where a file is read or written is refused the same way.
 
 use super::WriteError;
 use std::fs;
@@ -74,6 +75,22 @@ impl Joiner {
             }
         }
         Ok(p)
+    }
+}
+
+/// Read a file of the tree: `None` when absent; a symbolic link or a special file (FIFO,
+/// socket, device) is refused before it is opened (opening a FIFO blocks until a writer comes).
+pub fn read_regular(p: &Path) -> Result<Option<String>, WriteError> {
+    match fs::symlink_metadata(p) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            Err(WriteError::Symlink(p.display().to_string()))
+        }
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            Err(WriteError::Special(p.display().to_string()))
+        }
+        Ok(_) => read_if_exists(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(WriteError::Io(p.display().to_string(), e)),
     }
 }
 
@@ -211,13 +228,7 @@ impl Reader {
         if !self.dir_exists(out, dir)? {
             return Ok(None);
         }
-        let p = out.join(rel);
-        if let Ok(meta) = fs::symlink_metadata(&p)
-            && meta.file_type().is_symlink()
-        {
-            return Err(WriteError::Symlink(p.display().to_string()));
-        }
-        read_if_exists(&p)
+        read_regular(&out.join(rel))
     }
 
     fn dir_exists(&mut self, out: &Path, dir: &str) -> Result<bool, WriteError> {

@@ -179,9 +179,9 @@ fn adopt_interrupted(
         return;
     };
     // A file it was creating (pending) may be cut short.
-    let fits = |path: &str| match std::fs::read_to_string(out.join(path)) {
-        Ok(t) => t == m.content || pending.contains(path),
-        Err(_) => false,
+    let fits = |path: &str| match super::atomic::read_regular(&out.join(path)) {
+        Ok(Some(t)) => t == m.content || pending.contains(path),
+        _ => false,
     };
     if let Some(p) = untracked
         .iter()
@@ -222,7 +222,7 @@ fn convert_legacy(out: &Path, dirs: &BTreeSet<String>, previous: Option<&State>)
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('V')
                 && name.ends_with(".sql")
-                && let Ok(text) = std::fs::read_to_string(e.path())
+                && let Ok(Some(text)) = super::atomic::read_regular(&e.path())
             {
                 files.insert(name, text);
             }
@@ -234,7 +234,9 @@ fn convert_legacy(out: &Path, dirs: &BTreeSet<String>, previous: Option<&State>)
         l.dirs.insert(dir.clone());
         for c in conversions {
             let names = c.from.join(" + ");
-            let on_disk = std::fs::read_to_string(out.join(&c.path)).ok();
+            let on_disk = super::atomic::read_regular(&out.join(&c.path))
+                .ok()
+                .flatten();
             let clash = on_disk
                 .as_ref()
                 .is_some_and(|t| *t != c.content && !pending.contains(&c.path));

@@ -27,6 +27,8 @@ pub const BASES_DIR: &str = ".codex-system-design/bases";
 /// if the run is killed, the next one knows those files (complete or not) are its own.
 pub const PENDING_FILE: &str = ".codex-system-design/pending";
 pub const STATE_FORMAT: u32 = 2;
+/// The advisory lock a writing run holds (see [`super::lock`]); empty, kept between runs.
+pub const LOCK_FILE: &str = ".codex-system-design/lock";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct State {
@@ -81,10 +83,8 @@ pub fn hash(text: &str) -> String {
 pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
     let p = out.join(STATE_FILE);
     let bad = |e: String| WriteError::BadState(p.display().to_string(), e);
-    let text = match fs::read_to_string(&p) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(WriteError::Io(p.display().to_string(), e)),
+    let Some(text) = atomic::read_regular(&p)? else {
+        return Ok(None);
     };
     let any: AnyFormat = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     match any.format {
@@ -148,11 +148,12 @@ impl Bases {
             let Some(path) = &self.path else {
                 return BTreeMap::new();
             };
-            match fs::read_to_string(path) {
-                Ok(text) => unpack(&text).unwrap_or_default(),
+            match atomic::read_regular(path) {
+                Ok(Some(text)) => unpack(&text).unwrap_or_default(),
                 // Written by an earlier version.
-                Err(_) => fs::read_to_string(path.with_extension("json"))
+                _ => atomic::read_regular(&path.with_extension("json"))
                     .ok()
+                    .flatten()
                     .and_then(|t| serde_json::from_str(&t).ok())
                     .unwrap_or_default(),
             }
@@ -223,7 +224,9 @@ fn unpack(text: &str) -> Option<BTreeMap<String, String>> {
 
 /// The paths of an interrupted run's [`PENDING_FILE`] (empty when there is none).
 pub fn read_pending(out: &Path) -> std::collections::BTreeSet<String> {
-    fs::read_to_string(out.join(PENDING_FILE))
+    atomic::read_regular(&out.join(PENDING_FILE))
+        .ok()
+        .flatten()
         .map(|t| t.lines().map(str::to_owned).collect())
         .unwrap_or_default()
 }
@@ -266,7 +269,7 @@ pub fn write_pack(out: &Path, name: &str, text: &str) -> Result<(), WriteError> 
 pub fn write_state(out: &Path, state: &State) -> Result<(), WriteError> {
     let text = serde_json::to_string_pretty(state).expect("state serializes") + "\n";
     let target = safe_join(out, STATE_FILE)?;
-    if fs::read_to_string(&target).is_ok_and(|t| t == text) {
+    if atomic::read_regular(&target).is_ok_and(|t| t.as_deref() == Some(text.as_str())) {
         return Ok(());
     }
     atomic::write_in(Some(out), &target, &text)

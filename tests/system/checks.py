@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 
+import backing
 import payloads
+import procs
 from procs import wait_for
 from stack import Stack
 
@@ -307,9 +309,14 @@ def references_verified(w: World) -> str:
     return "; ".join(out) or "no depends_on edges"
 
 
+def database_of(w: World, ent: dict) -> dict:
+    """The model's database holding an entity's table."""
+    return next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+
+
 def rows(w: World, entity: str) -> int:
     ent = w.entity(entity)
-    db = next(d for d in w.model["databases"] if d["name"]["raw"] == ent["database"])
+    db = database_of(w, ent)
     return int(w.stack.pg.psql(f'SELECT count(*) FROM "{ent["table"]}"', db=db["db_name"]))
 
 
@@ -328,6 +335,9 @@ def dependency_down(w: World) -> str:
             expect(r.status_code == 503, f"{e.caller} with {e.callee} down: POST → {r.status_code} {r.text[:200]}, expected 503")
             expect(took <= budget + 1.0, f"{e.caller} took {took:.1f}s with {e.callee} down; the budget is {budget}s")
             expect(rows(w, e.entity) == count_before, f"{e.caller} wrote a row while {e.callee} was down")
+            status, ready = w.ready(e.caller)
+            expect(status == 200 and ready.get("checks", {}).get(e.callee, "ok") != "ok",
+                   f"{e.caller} /readyz → {status} {ready} with {e.callee} down: expected 200, reporting it unreachable")
         finally:
             w.stack.sup.start(callee.proc)
             wait_for(lambda: w.http.get(callee.url + "/healthz", timeout=1).status_code == 200, 60)
@@ -369,7 +379,10 @@ def cache_aside(w: World) -> str:
                     expect(client.exists(key) == 0, f"PATCH did not invalidate {key}")
                 w.stack.sup.stop(server.proc)
                 try:
+                    errors = counter(w.metrics(app), "cache_requests_total", result="error")
                     r = w.http.get(w.url(entity, f"/{row['id']}"), timeout=5)
+                    after = counter(w.metrics(app), "cache_requests_total", result="error")
+                    expect(after > errors, f"with Redis down a read did not count a cache error ({errors} → {after})")
                     expect(r.status_code == 200, f"with Redis down GET by id → {r.status_code}, expected 200 from the database")
                     status, body = w.ready(app)
                     expect(status == 200, f"with Redis down {app} /readyz → {status} {body}: a cache outage must not make it unready")
@@ -411,7 +424,7 @@ def input_rejected(w: World) -> str:
 
 
 def pagination(w: World) -> str:
-    entity = sorted(w.resources)[0]
+    entity = min(w.resources)
     made = {w.create(entity)["id"] for _ in range(3)}
     seen: list[str] = []
     after = None
@@ -435,7 +448,7 @@ def database_down(w: World) -> str:
     pg = w.stack.pg
     if pg is None:
         return "no database"
-    entity = sorted(w.resources)[0]
+    entity = min(w.resources)
     app = w.app_for(entity)
     w.stack.sup.stop(pg.proc)
     try:
@@ -447,6 +460,8 @@ def database_down(w: World) -> str:
         expect(r.status_code in (500, 503), f"GET with the database down → {r.status_code}")
         failed_status = str(r.status_code)
         expect(w.stack.apps[app].proc.running(), f"{app} exited when its database went down")
+        live = w.http.get(w.stack.apps[app].url + "/healthz", timeout=5).status_code
+        expect(live == 200, f"{app} /healthz → {live} with its database down; liveness must not depend on it")
     finally:
         w.stack.sup.start(pg.proc)
         wait_for(pg.ready, 30)
@@ -456,6 +471,117 @@ def database_down(w: World) -> str:
     n = counter(text, "http_requests_total", status=failed_status, route=route_template(w.resources[entity].path))
     expect(n >= 1, f"the failed request (status {failed_status}) is not in {app}'s http_requests_total")
     return f"{app}: /readyz 503 naming the database, request {failed_status} counted, ready again"
+
+
+def request_id_propagated(w: World) -> str:
+    """X-Request-ID echoed and carried, with the trace, to every dependency the request calls."""
+    request_id = f"system-{uuid.uuid4().hex[:12]}"
+    trace_id = uuid.uuid4().hex
+    headers = {"X-Request-ID": request_id, "traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}
+    edges = w.edges()
+    entity = edges[0].entity if edges else min(w.resources)
+    r = w.http.post(w.url(entity), json=w.create_body(entity), headers=headers)
+    expect(r.status_code == 201, f"POST {w.resources[entity].path} → {r.status_code} {r.text[:200]}")
+    expect(r.headers.get("x-request-id") == request_id,
+           f"response X-Request-ID {r.headers.get('x-request-id')!r}, expected the caller's {request_id!r}")
+    seen = []
+    for app in sorted({w.app_for(entity)} | {e.callee for e in edges if e.entity == entity}):
+        def lines(app: str = app) -> list[str]:
+            text = w.stack.apps[app].proc.log.read_text(errors="replace")
+            return [line for line in text.splitlines() if request_id in line]
+
+        # The access line is written once the response has gone out: give it a moment.
+        expect(wait_for(lambda: bool(lines()), 5), f"{app} logged nothing with request id {request_id}")
+        expect(any(trace_id in line for line in lines()),
+               f"{app}: log lines of request {request_id} do not continue trace {trace_id}: {lines()[:1]}")
+        seen.append(app)
+    return f"request id and trace {trace_id[:8]}… echoed and logged by {', '.join(seen)}"
+
+
+def conflict_409(w: World) -> str:
+    """A duplicate unique value is a 409 naming nothing secret, and nothing is written."""
+    out = []
+    for entity, res in sorted(w.resources.items()):
+        unique = [c for c in w.entity(entity)["columns"] if c.get("unique") and not c.get("pk")
+                  and c["name"] in res.create.get("properties", {})]
+        if not unique:
+            continue
+        first = w.create(entity)
+        before = rows(w, entity)
+        col = unique[0]["name"]
+        r = w.http.post(w.url(entity), json=w.create_body(entity) | {col: first[col]})
+        expect(r.status_code == 409, f"POST {res.path} with a duplicate {col} → {r.status_code} {r.text[:200]}, expected 409")
+        expect(rows(w, entity) == before, f"a duplicate {col} wrote a row")
+        out.append(f"{entity}.{col}")
+    return f"409 on duplicate {', '.join(out)}" if out else "no unique fields"
+
+
+def statement_timeout(w: World) -> str:
+    """A statement blocked longer than DB_STATEMENT_TIMEOUT_MS is cancelled and answered 503 in time."""
+    pg = w.stack.pg
+    if pg is None:
+        return "no database"
+    entity = min(w.resources)
+    app = w.app_for(entity)
+    ent = w.entity(entity)
+    # The environment overrides the preset's value that the code carries as its default.
+    preset = (w.service(ent["owner"]).get("database") or {}).get("statement_timeout_ms", 0)
+    limit_ms = int(w.stack.apps[app].env.get("DB_STATEMENT_TIMEOUT_MS", preset))
+    expect(limit_ms > 0, f"{app}: no statement timeout in the model or the compose environment")
+    db = database_of(w, ent)
+    hold = limit_ms / 1000 + 6
+    locker = subprocess.Popen(
+        [str(backing.PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", db["db_name"],
+         "-c", f'BEGIN; LOCK TABLE "{ent["table"]}" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({hold}); COMMIT;'],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PGAPPNAME": "system-test-locker"},
+    )
+    try:
+        time.sleep(0.5)
+        start = time.monotonic()
+        r = w.http.get(w.stack.apps[app].url + w.resources[entity].path, params={"limit": 1}, timeout=hold + 5)
+        took = time.monotonic() - start
+    finally:
+        # The server keeps the lock until pg_sleep ends unless the backend itself is ended.
+        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'system-test-locker'")
+        locker.wait(timeout=10)
+    expect(r.status_code == 503, f"GET {w.resources[entity].path} on a locked table → {r.status_code} {r.text[:200]}, expected 503")
+    expect(took <= limit_ms / 1000 + 2, f"answered after {took:.1f}s; the statement timeout is {limit_ms} ms")
+    r = w.http.get(w.stack.apps[app].url + w.resources[entity].path, params={"limit": 1})
+    expect(r.status_code == 200, f"after the lock is released GET → {r.status_code}")
+    return f"{app}: 503 after {took:.1f}s on a locked table (timeout {limit_ms} ms), 200 after"
+
+
+def schema_behind(w: World) -> str:
+    """A copy of a workload against an empty database of its own: alive, /readyz 503 naming the schema."""
+    pg = w.stack.pg
+    if pg is None:
+        return "no database"
+    entity = min(w.resources)
+    app = w.stack.apps[w.app_for(entity)]
+    url = app.env.get("DATABASE_URL", "")
+    expect(url, f"{app.name} has no DATABASE_URL")
+    ent = w.entity(entity)
+    db = database_of(w, ent)
+    empty = f"{db['db_name']}_empty"
+    pg.psql(f'DROP DATABASE IF EXISTS "{empty}"')
+    pg.psql(f'CREATE DATABASE "{empty}" OWNER "{db["user"]}"')
+    port = procs.free_port()
+    env = app.env | {"DATABASE_URL": url.rsplit("/", 1)[0] + "/" + empty, "PORT": str(port)}
+    copy = procs.Proc(f"{app.name}-empty", w.stack.app_command(app.dir, port), env, app.dir,
+                      w.stack.run / "logs" / f"{app.name}-empty.log")
+    w.stack.sup.start(copy)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: w.http.get(base + "/healthz", timeout=1).status_code == 200, 60)
+        r = w.http.get(base + "/readyz", timeout=5)
+        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+        schema = str(body.get("checks", {}).get("schema", ""))
+        expect(r.status_code == 503 and schema and schema != "ok",
+               f"{app.name} against an empty database: /readyz → {r.status_code} {r.text[:200]}, expected 503 naming the schema")
+    finally:
+        w.stack.sup.stop(copy)
+        pg.psql(f'DROP DATABASE IF EXISTS "{empty}"')
+    return f"{app.name} on an empty database: /readyz 503, schema: {schema[:80]}"
 
 
 def metrics_templates(w: World) -> str:
@@ -792,6 +918,10 @@ CHECKS: list[tuple[str, Callable[[World], str]]] = [
     ("cache-aside", cache_aside),
     ("input-rejected", input_rejected),
     ("keyset-pagination", pagination),
+    ("duplicate-409", conflict_409),
+    ("statement-timeout-503", statement_timeout),
+    ("schema-behind-unready", schema_behind),
+    ("request-id-propagated", request_id_propagated),
     ("database-down", database_down),
     ("metrics-route-templates", metrics_templates),
     ("logs-trace-ids", logs_correlated),

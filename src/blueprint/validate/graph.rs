@@ -1,5 +1,5 @@
 //! Services and the graph between them: `depends_on` (unknown, self, repeated, cycles), gateway
-//! routes (unknown target, a target that serves no HTTP, paths), and the environment variables a
+//! routes (unknown target, a target that serves no HTTP, paths, at most one gateway), and the environment variables a
 //! dependency becomes (`ORDERS_URL`), which must not collide with the ones every service gets.
 
 use super::{Check, names};
@@ -68,6 +68,29 @@ impl Check<'_> {
             );
             self.env_collisions(name, s);
             self.routes(name, s);
+        }
+        self.one_gateway();
+    }
+
+    /// One edge per system: the ingress host, the Istio Gateway and the local nginx all stand for
+    /// one gateway, so a second one would be dropped; it is refused instead.
+    fn one_gateway(&mut self) {
+        let mut gateways = self
+            .bp
+            .services
+            .iter()
+            .filter(|(_, s)| s.kind == ServiceKind::Gateway)
+            .map(|(n, _)| n);
+        let Some(first) = gateways.next() else {
+            return;
+        };
+        for other in gateways {
+            self.err_key(
+                "E0115",
+                format!("services.{other}"),
+                format!("a second gateway `{other}`: `{first}` is already the system's gateway"),
+                format!("move the routes of `{other}` to `{first}` and remove `{other}`, or make it an api service"),
+            );
         }
     }
 

@@ -6,7 +6,8 @@ One ASGI middleware sees every request, unhandled errors included. It takes the 
 span, named `<METHOD> <route template>` (`GET /api/users/{id}`, never a raw id) and continuing
 the caller's W3C `traceparent`; and counts the request in `http_requests_total` with its route
 template ("unmatched" when no route matched) and status, 500 for an unhandled exception.
-Every log line is one JSON object carrying `request_id`, `trace_id` and `span_id` when set.
+Every log line is one JSON object carrying `request_id`, `trace_id` and `span_id` when set; each
+request served gets one access line (`app.access`), probes and metrics scrapes excepted.
 
 Spans are exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; with it unset they are
 still made (log lines keep their trace ids) but not sent; `OTEL_SDK_DISABLED=true` turns them off.
@@ -50,6 +51,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's request id is kept when it looks like one (it ends up in logs); else a new one.
 VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "unmatched"
+# One access line per request (route template, status, duration) with the request and trace ids;
+# the probes and the metrics scrape stay out of it. Silence with the `app.access` logger's level.
+access = logging.getLogger("app.access")
+QUIET_ROUTES = frozenset(("{{ svc.health_path }}", "{{ svc.ready_path }}", "{{ svc.metrics_path }}"))
 
 # Replaced by `setup_tracing`; the no-op tracer makes spans that record nothing.
 tracer: trace.Tracer = trace.NoOpTracer()
@@ -159,6 +164,11 @@ class RequestMiddleware:
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
+            if route not in QUIET_ROUTES:
+                with trace.use_span(span, end_on_exit=False):
+                    access.info(
+                        "%s %s %d %.1f ms", method, route, status, elapsed * 1000
+                    )
             span.end()
             REQUEST_ID.reset(token)
 

@@ -33,9 +33,7 @@ def reject_nul_in_json(value: Any) -> Any:
     return value
 {%- endif %}
 {%- set_global after_imports = not (svc.code.schema_needs_nul_check or svc.code.schema_needs_json_nul_check) %}
-{%- set_global has_alias = false %}
-{%- for i in svc.entity_ids %}{% for c in m.entities[i].columns %}{% if c.code.writable and c.code.schema_alias %}{% set_global has_alias = true %}{% endif %}{% endfor %}{% endfor %}
-{%- if not after_imports or has_alias %}
+{%- if not after_imports or svc.code.schema_has_alias %}
 {% endif %}{% for i in svc.entity_ids %}{% set e = m.entities[i] %}
 {%- for c in e.columns %}{% if c.code.writable and c.code.schema_alias %}
 {%- if after_imports %}{% set_global after_imports = false %}

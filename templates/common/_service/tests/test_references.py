@@ -91,7 +91,8 @@ def test_an_unavailable_owner_is_a_503_naming_it() -> None:
 
 
 def rows(table: str, column: str, value: Any) -> int:
-    query = text(f"SELECT count(*) FROM {table} WHERE {column} = :value")
+    # Quoted: a table or column may be named like an SQL keyword (`user`, `order`).
+    query = text(f'SELECT count(*) FROM "{table}" WHERE "{column}" = :value')
     with engine.connect() as conn:
         return int(conn.execute(query, {"value": value}).scalar_one())
 {%- endif %}

@@ -1,0 +1,253 @@
+//! The tables of a database as SQL sees them, and the one place that writes their DDL.
+//!
+//! A database's first migration (`001_init.sql`) prints [`init_up`] / [`init_down`], and a
+//! later migration that creates a table (`migrate`) calls the same [`create_tables`], so a
+//! table added after the first generation is created exactly as a fresh generation would create
+//! it: identity keys, defaults, named constraints, comments and indexes alike. The structs are
+//! also what the write stage records as the schema of the last generation (serde), which the
+//! next generation diffs against.
+
+use super::data::Entity;
+use super::data::constraint;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+    /// `COMMENT ON TABLE` text (not compared by migrations).
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub sql_type: String,
+    #[serde(default)]
+    pub pk: bool,
+    #[serde(default)]
+    pub nullable: bool,
+    #[serde(default)]
+    pub unique: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+    /// `table(column)` of a real foreign key.
+    #[serde(default)]
+    pub references: Option<String>,
+    /// CHECK constraints (enum values, bounds, pattern, non-empty), named by the model.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    /// `COMMENT ON COLUMN` text: a logical reference to another database (not compared).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub expr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// A partial index's condition (`"sent_at" IS NULL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+}
+
+/// The table of an entity.
+pub fn table(e: &Entity) -> Table {
+    Table {
+        name: e.table.clone(),
+        columns: e
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                sql_type: c.sql_type.clone(),
+                pk: c.pk,
+                nullable: c.nullable,
+                unique: c.unique,
+                default: c.default_sql.clone(),
+                references: c
+                    .reference
+                    .as_ref()
+                    .filter(|r| r.foreign_key)
+                    .map(|r| format!("{}({})", r.table, r.column)),
+                checks: c
+                    .checks
+                    .iter()
+                    .map(|k| Check {
+                        name: k.name.clone(),
+                        expr: k.expr.clone(),
+                    })
+                    .collect(),
+                comment: c.reference.as_ref().filter(|r| !r.foreign_key).map(|r| {
+                    format!(
+                        "Logical reference to {}.{} ({}) in another database: no foreign key.",
+                        r.table, r.column, r.entity
+                    )
+                }),
+            })
+            .collect(),
+        indexes: e
+            .indexes
+            .iter()
+            .map(|i| Index {
+                name: i.name.clone(),
+                columns: i.columns.clone(),
+                predicate: None,
+            })
+            .collect(),
+        comment: format!("Entity {}, owned by the {} service.", e.name.raw, e.owner),
+    }
+}
+
+/// A quoted identifier (our names are snake case; quoting keeps reserved words usable).
+pub fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The `migrate:up` block of a database's first migration.
+pub fn init_up(tables: &[Table]) -> String {
+    create_tables(tables.iter())
+}
+
+/// The `migrate:down` block of a database's first migration.
+pub fn init_down(tables: &[Table]) -> String {
+    let mut s =
+        String::from("-- Undo version 001: drop the tables (their indexes and keys go with them).");
+    for t in tables.iter().rev() {
+        let _ = write!(s, "\nDROP TABLE IF EXISTS {} CASCADE;", quoted(&t.name));
+    }
+    s
+}
+
+/// `CREATE TABLE` with its comments and indexes for each table, then the foreign keys, so
+/// tables may reference each other in any order.
+pub fn create_tables<'a>(tables: impl Iterator<Item = &'a Table> + Clone) -> String {
+    let mut s = String::new();
+    for t in tables.clone() {
+        s.push('\n');
+        s.push_str(&create_table(t));
+    }
+    for t in tables {
+        for c in t.columns.iter().filter(|c| c.references.is_some()) {
+            s.push_str(&add_foreign_key(&t.name, c));
+        }
+    }
+    s
+}
+
+fn create_table(t: &Table) -> String {
+    let mut s = format!("\nCREATE TABLE {} (", quoted(&t.name));
+    for c in &t.columns {
+        let _ = write!(s, "\n    {},", column_def(c));
+    }
+    let pk: Vec<&Column> = t.columns.iter().filter(|c| c.pk).collect();
+    let keys: Vec<String> = pk.iter().map(|c| quoted(&c.name)).collect();
+    let _ = write!(
+        s,
+        "\n    CONSTRAINT {} PRIMARY KEY ({})",
+        quoted(&constraint::primary_key(&t.name)),
+        keys.join(", ")
+    );
+    for c in t.columns.iter().filter(|c| c.unique && !c.pk) {
+        let _ = write!(
+            s,
+            ",\n    CONSTRAINT {} UNIQUE ({})",
+            quoted(&constraint::unique(&t.name, &c.name)),
+            quoted(&c.name)
+        );
+    }
+    for k in t.columns.iter().flat_map(|c| &c.checks) {
+        let _ = write!(
+            s,
+            ",\n    CONSTRAINT {} CHECK ({})",
+            quoted(&k.name),
+            k.expr
+        );
+    }
+    s.push_str("\n);");
+    let _ = write!(
+        s,
+        "\nCOMMENT ON TABLE {} IS {};",
+        quoted(&t.name),
+        literal(&t.comment)
+    );
+    for c in &t.columns {
+        if let Some(comment) = &c.comment {
+            let _ = write!(
+                s,
+                "\nCOMMENT ON COLUMN {}.{} IS {};",
+                quoted(&t.name),
+                quoted(&c.name),
+                literal(comment)
+            );
+        }
+    }
+    for i in &t.indexes {
+        let _ = write!(s, "\n{};", index_def(&t.name, i));
+    }
+    s
+}
+
+/// `CREATE INDEX "name" ON "table" ("a", "b")[ WHERE …]`, without the semicolon.
+pub fn index_def(table: &str, i: &Index) -> String {
+    let cols: Vec<String> = i.columns.iter().map(|c| quoted(c)).collect();
+    let mut s = format!(
+        "CREATE INDEX {} ON {} ({})",
+        quoted(&i.name),
+        quoted(table),
+        cols.join(", ")
+    );
+    if let Some(p) = &i.predicate {
+        let _ = write!(s, " WHERE {p}");
+    }
+    s
+}
+
+/// One column: integer keys are identities and UUID keys default to a random UUID, so an
+/// insert may leave the key out.
+fn column_def(c: &Column) -> String {
+    let identity = c.pk && matches!(c.sql_type.as_str(), "INTEGER" | "BIGINT");
+    let mut s = format!("{} {}", quoted(&c.name), c.sql_type);
+    if identity {
+        s.push_str(" GENERATED BY DEFAULT AS IDENTITY");
+    }
+    if !c.nullable {
+        s.push_str(" NOT NULL");
+    }
+    if c.pk && c.sql_type == "UUID" {
+        s.push_str(" DEFAULT gen_random_uuid()");
+    } else if let Some(d) = &c.default {
+        let _ = write!(s, " DEFAULT {d}");
+    }
+    s
+}
+
+fn add_foreign_key(table: &str, c: &Column) -> String {
+    let target = c.references.as_deref().unwrap_or_default();
+    let (ref_table, ref_col) = target
+        .trim_end_matches(')')
+        .split_once('(')
+        .unwrap_or((target, "id"));
+    format!(
+        "\n\nALTER TABLE {}\n    ADD CONSTRAINT {}\n    FOREIGN KEY ({}) REFERENCES {} ({});",
+        quoted(table),
+        quoted(&constraint::foreign_key(table, &c.name)),
+        quoted(&c.name),
+        quoted(ref_table),
+        quoted(ref_col)
+    )
+}
