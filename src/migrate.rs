@@ -33,10 +33,7 @@ impl Schema {
         let databases = m
             .databases
             .iter()
-            .map(|db| {
-                let tables = db.entity_ids.iter().map(|&i| ddl::table(&m.entities[i]));
-                (db.migrations_dir.clone(), tables.collect())
-            })
+            .map(|db| (db.migrations_dir.clone(), db.tables.clone()))
             .collect();
         Schema { databases }
     }

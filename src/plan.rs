@@ -56,16 +56,18 @@ pub enum Collection {
     Env,
     Function,
     Grpc,
+    Topic,
 }
 
 impl Collection {
-    const ALL: [(&'static str, Collection); 6] = [
+    const ALL: [(&'static str, Collection); 7] = [
         ("__service__", Collection::Service),
         ("__deployable__", Collection::Deployable),
         ("__database__", Collection::Database),
         ("__env__", Collection::Env),
         ("__function__", Collection::Function),
         ("__grpc__", Collection::Grpc),
+        ("__topic__", Collection::Topic),
     ];
 
     /// Name of the item in the template context.
@@ -76,6 +78,7 @@ impl Collection {
             Collection::Database => "database",
             Collection::Env => "env",
             Collection::Function => "function",
+            Collection::Topic => "topic",
         }
     }
 
@@ -120,6 +123,14 @@ impl Collection {
                 .enumerate()
                 .map(|(i, f)| (i, f.name.kebab.clone()))
                 .collect(),
+            // Topics with a publishing entity: those have a payload schema.
+            Collection::Topic => m
+                .messaging
+                .iter()
+                .flat_map(|mq| mq.topics.iter().enumerate())
+                .filter(|(_, t)| t.entity_id.is_some())
+                .map(|(i, t)| (i, t.name.raw.clone()))
+                .collect(),
         }
     }
 }
@@ -140,6 +151,12 @@ fn applies(path: &str, m: &Model) -> bool {
     }
     if path == "docs/adr/0008-migration-runner.md" {
         return !m.databases.is_empty();
+    }
+    if path.starts_with("events/") {
+        return !m.is_serverless && m.messaging.is_some();
+    }
+    if path == "docs/adr/0009-event-delivery.md" {
+        return !m.is_serverless && m.messaging.is_some();
     }
     if path.starts_with("deploy/k8s/migrations/") {
         return !m.is_serverless && !m.deploy.migrations.is_empty();

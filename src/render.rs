@@ -195,6 +195,10 @@ fn item_value(m: &Model, coll: Collection, i: usize) -> Value {
         Collection::Database => Value::from_serializable(&m.databases[i]),
         Collection::Env => Value::from_serializable(&m.environments[i]),
         Collection::Function => Value::from_serializable(&m.functions[i]),
+        Collection::Topic => match &m.messaging {
+            Some(mq) => Value::from_serializable(&mq.topics[i]),
+            None => Value::none(),
+        },
     }
 }
 

@@ -447,3 +447,55 @@ fn fields_named_like_sql_keywords_are_quoted_in_every_migration() {
         "{sql}"
     );
 }
+
+/// A database whose services start publishing gets the event tables (outbox, processed ids) in
+/// its next migration, as a fresh first migration would create them.
+#[test]
+fn a_database_that_starts_publishing_gets_the_event_tables_in_a_later_migration() {
+    let (_tmp, out) = generate("microservices");
+    assert!(
+        !fs::read_to_string(out.join("migrations/products-db/001_init.sql"))
+            .unwrap()
+            .contains("\"outbox\"")
+    );
+    let blueprint = out.join("blueprint.yaml");
+    let text = fs::read_to_string(&blueprint)
+        .unwrap()
+        .replacen(
+            "    entities: [Product]\n",
+            "    entities: [Product]\n    publishes: [product.listed]\n",
+            1,
+        )
+        .replacen(
+            "    user.registered: {}\n",
+            "    user.registered: {}\n    product.listed: {}\n",
+            1,
+        );
+    fs::write(&blueprint, text).unwrap();
+    Command::cargo_bin("codex-system-design")
+        .unwrap()
+        .current_dir(&out)
+        .args(["generate", "-q"])
+        .assert()
+        .success();
+    let later = fs::read_dir(out.join("migrations/products-db"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("002_"))
+        .expect("a 002 migration");
+    let later = fs::read_to_string(later).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    Command::cargo_bin("codex-system-design")
+        .unwrap()
+        .arg("--blueprint")
+        .arg(&blueprint)
+        .args(["-q", "--out"])
+        .arg(fresh.path())
+        .assert()
+        .success();
+    let first =
+        fs::read_to_string(fresh.path().join("migrations/products-db/001_init.sql")).unwrap();
+    for table in ["outbox", "processed_events"] {
+        assert_eq!(create_block(&later, table), create_block(&first, table));
+    }
+}

@@ -240,3 +240,43 @@ fn service_code_is_byte_identical_across_runs() {
         assert_eq!(read(&one, rel), read(&two, rel), "{rel}");
     }
 }
+
+#[test]
+fn events_tables_live_where_services_publish_or_consume() {
+    let (_t, root) = generate("ecommerce", "microservices");
+    // orders publishes and consumes: outbox and processed ids in its own database.
+    let orders = read(&root, "migrations/orders-db/001_init.sql");
+    assert!(orders.contains("CREATE TABLE \"outbox\""), "{orders}");
+    assert!(orders.contains("CREATE TABLE \"processed_events\""));
+    // products neither publishes nor consumes: no event tables.
+    let products = read(&root, "migrations/products-db/001_init.sql");
+    assert!(!products.contains("outbox"), "{products}");
+    // notifications consumes without a database: handled ids in memory.
+    let events = read(&root, "services/notifications/app/events.py");
+    assert!(events.contains("_seen: OrderedDict"), "{events}");
+    assert!(!events.contains("class OutboxEvent"));
+    let events = read(&root, "services/orders/app/events.py");
+    assert!(events.contains("class OutboxEvent(Base)"));
+    assert!(events.contains("FROM_BROKER: tuple[str, ...] = (\"payment.completed\",)"));
+    let crud = read(&root, "services/orders/app/crud.py");
+    assert!(crud.contains("enqueue(repo.session, topic"), "{crud}");
+    let tf = read(&root, "infra/terraform/main.tf");
+    assert!(
+        tf.contains("\"order.created\", \"order.created.dlq\""),
+        "{tf}"
+    );
+}
+
+#[test]
+fn a_monolith_delivers_its_own_topics_in_process() {
+    let (_t, root) = generate("ecommerce", "monolith");
+    let events = read(&root, "services/shop-app/app/events.py");
+    assert!(
+        events.contains(
+            "IN_PROCESS: tuple[str, ...] = (\"payment.completed\", \"order.created\", \"user.registered\")"
+        ),
+        "{events}"
+    );
+    assert!(events.contains("FROM_BROKER: tuple[str, ...] = ()"));
+    assert!(read(&root, "docs/adr/0009-event-delivery.md").contains("delivered in-process"));
+}

@@ -139,6 +139,13 @@ pub struct Database {
     pub migrations_dir: String,
     /// Indices into `Model::entities` of the tables it holds, in model order.
     pub entity_ids: Vec<usize>,
+    /// It holds the `outbox` and `processed_events` tables (a service using it publishes or
+    /// consumes events); see `events::link`.
+    pub events: bool,
+    /// Its tables in creation order (the entities', then the event tables when `events`): what
+    /// the first migration creates and what later migrations diff against.
+    #[serde(skip)]
+    pub tables: Vec<super::ddl::Table>,
     /// The `migrate:up` and `migrate:down` blocks of its first migration ([`super::ddl`]).
     pub init_up: String,
     pub init_down: String,
@@ -172,6 +179,11 @@ pub struct Messaging {
 pub struct Topic {
     pub name: Names,
     pub partitions: u32,
+    /// Where events its consumers cannot handle go (`<topic>.dlq`).
+    pub dead_letter: String,
+    /// Index into `Model::entities` of the entity whose creation publishes it (its payload
+    /// schema), when a generated service publishes it; see `events::link_topics`.
+    pub entity_id: Option<usize>,
     pub publishers: Vec<String>,
     pub consumers: Vec<String>,
 }
@@ -294,6 +306,8 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 secret_name: format!("{}-credentials", n.kebab),
                 migrations_dir: format!("migrations/{}", n.kebab),
                 entity_ids: Vec::new(),
+                events: false,
+                tables: Vec::new(),
                 init_up: String::new(),
                 init_down: String::new(),
                 services,
@@ -669,6 +683,8 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
             .map(|(t, topic)| Topic {
                 name: Names::new(t),
                 partitions: topic.partitions.unwrap_or(preset.messaging.partitions),
+                dead_letter: super::events::dead_letter(t),
+                entity_id: None,
                 publishers: publishers.remove(t.as_str()).unwrap_or_default(),
                 consumers: consumers.remove(t.as_str()).unwrap_or_default(),
             })

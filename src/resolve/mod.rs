@@ -10,6 +10,7 @@ mod data;
 pub mod ddl;
 pub mod deploy;
 pub mod docs;
+pub mod events;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
@@ -199,18 +200,28 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         Vec::new()
     };
     pycode::link_entities(&mut services, &mut data.databases, &data.entities);
+    pycode::link_calls(&mut services, &mut data.entities);
+    let mut deployables = services::deployables(bp, &name, &services, &data);
+    pycode::link_entities(&mut deployables, &mut [], &data.entities);
+    events::link_topics(data.messaging.as_mut(), &data.entities);
+    if bp.arch != ArchType::Serverless {
+        // Functions publish after the commit (no outbox or relay there yet).
+        let mq = data.messaging.as_ref();
+        events::link(&mut services, &mut data.databases, &preset, mq);
+        events::link(&mut deployables, &mut data.databases, &preset, mq);
+    }
     for d in &mut data.databases {
-        let tables: Vec<ddl::Table> = d
+        d.tables = d
             .entity_ids
             .iter()
             .map(|&i| ddl::table(&data.entities[i]))
             .collect();
-        d.init_up = ddl::init_up(&tables);
-        d.init_down = ddl::init_down(&tables);
+        if d.events {
+            d.tables.extend(ddl::event_tables());
+        }
+        d.init_up = ddl::init_up(&d.tables);
+        d.init_down = ddl::init_down(&d.tables);
     }
-    pycode::link_calls(&mut services, &mut data.entities);
-    let mut deployables = services::deployables(bp, &name, &services, &data);
-    pycode::link_entities(&mut deployables, &mut [], &data.entities);
     let mut functions = services::functions(bp, &services, &data.entities, &preset);
     let serverless = (bp.arch == ArchType::Serverless).then(|| {
         serverless::lower(

@@ -68,6 +68,10 @@ pub struct MessagingSize {
     pub brokers: u32,
     pub partitions: u32,
     pub instance_type: String,
+    /// Tries of an event handler before the event goes to the dead letters.
+    pub max_attempts: u32,
+    /// Days a consumer remembers a handled event id (redelivery without a second effect).
+    pub processed_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

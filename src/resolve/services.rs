@@ -72,6 +72,8 @@ pub struct Service {
     pub code: super::pycode::ServiceCode,
     /// Pinned Python packages (pyproject.toml, requirements.txt); see `pydeps`.
     pub python: super::pydeps::PythonDeps,
+    /// Outbox, idempotent consumption, retries and dead letters; see `events`.
+    pub events: super::events::EventsCode,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -377,6 +379,7 @@ fn service(
         flow_ids: Vec::new(),
         code: Default::default(),
         python: Default::default(),
+        events: Default::default(),
         name: n,
     };
     (svc.env, svc.secret_env) = wiring(bp, data, &svc);

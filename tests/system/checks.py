@@ -636,6 +636,231 @@ def broker_outage(w: World) -> str:
     return f"{', '.join(users)}: not ready naming the broker while down, ready again without restart"
 
 
+# -- events (PRODUCT §11.4) -------------------------------------------------------------------
+
+
+@dataclass
+class Flow:
+    """One topic: the entity whose creation publishes it, the app and database of its publisher,
+    and the apps consuming it."""
+
+    topic: str
+    entity: str
+    app: str
+    db: str
+    consumers: list[str]
+
+
+def app_of(w: World, service: str) -> str:
+    """The workload running a blueprint service (a monolith: its one app)."""
+    if service in w.stack.apps:
+        return service
+    return next(iter(w.stack.apps))
+
+
+def flows(w: World) -> list[Flow]:
+    mq = w.model.get("messaging") or {}
+    out = []
+    for topic in mq.get("topics", []):
+        name = topic["name"]["raw"]
+        entity = next((e for e in w.model["entities"] if name in [t["raw"] for t in e["code"]["publishes"]]
+                       and e["name"]["raw"] in w.resources), None)
+        consumers = sorted({app_of(w, c) for c in topic["consumers"] if w.service(c).get("generated")})
+        if entity is None or not consumers:
+            continue
+        db = next(d for d in w.model["databases"] if d["name"]["raw"] == entity["database"])
+        app = w.app_for(entity["name"]["raw"])
+        out.append(Flow(name, entity["name"]["raw"], app, db["db_name"], consumers))
+    return out
+
+
+def outbox_events(w: World, f: Flow, key: str) -> list[str]:
+    """Event ids the publisher wrote for the row `key` on this topic."""
+    out = w.stack.pg.psql(
+        f"SELECT event_id FROM outbox WHERE topic = '{f.topic}' AND aggregate_key = '{key}' ORDER BY id", db=f.db)
+    return out.split()
+
+
+def unsent(w: World, dbs: set[str]) -> int:
+    return sum(int(w.stack.pg.psql("SELECT count(*) FROM outbox WHERE sent_at IS NULL", db=db)) for db in dbs)
+
+
+def handled_times(w: World, app: str, topic: str, event_id: str) -> int:
+    """How often `app`'s handler of `topic` ran for this event (each run logs it once)."""
+    text = w.stack.apps[app].proc.log.read_text(errors="replace")
+    return text.count(f"{topic} received: {event_id}")
+
+
+def publish_some(w: World, f: Flow, n: int) -> list[str]:
+    """Create n rows of the publishing entity; their event ids on f.topic."""
+    ids = []
+    for _ in range(n):
+        row = w.create(f.entity)
+        events = outbox_events(w, f, str(row["id"]))
+        expect(len(events) == 1, f"{f.app}: creating {f.entity} {row['id']} wrote {len(events)} {f.topic} events to its outbox, expected 1")
+        ids += events
+    return ids
+
+
+def await_handled_once(w: World, f: Flow, ids: list[str], timeout: float = 90) -> None:
+    """Every consumer of the topic handles each event; none twice."""
+    for app in f.consumers:
+        ok = wait_for(lambda: all(handled_times(w, app, f.topic, i) >= 1 for i in ids), timeout, interval=0.5)
+        missing = [i for i in ids if handled_times(w, app, f.topic, i) == 0]
+        expect(ok, f"{app} never handled {len(missing)} of {len(ids)} {f.topic} events: {missing[:3]}")
+        twice = [i for i in ids if handled_times(w, app, f.topic, i) > 1]
+        expect(not twice, f"{app} handled {f.topic} events more than once: {twice[:3]}")
+
+
+def events_once(w: World) -> str:
+    """An event of every publisher reaches every consumer of its topic exactly once."""
+    out = []
+    for f in flows(w):
+        ids = publish_some(w, f, 2)
+        await_handled_once(w, f, ids)
+        out.append(f"{f.topic}: {f.app} → {', '.join(f.consumers)}")
+    return "; ".join(out) or "no topic with a generated publisher and consumer"
+
+
+def consumed_total(w: World, app: str, topic: str, outcome: str) -> float:
+    return counter(w.metrics(app), "events_consumed_total", topic=topic, outcome=outcome)
+
+
+def events_outage(w: World) -> str:
+    """Broker down: writes still succeed, their events wait in the outbox (backlog metric up) and
+    all arrive once after the broker returns."""
+    fs = flows(w)
+    if not fs or not w.stack.broker_names():
+        return "no events through a broker"
+    dbs = {f.db for f in fs}
+    ids: dict[str, list[str]] = {}
+    pairs = sorted({(f.topic, a) for f in fs for a in f.consumers})
+    outcomes = ("handled", "duplicate", "dead_lettered")
+
+    def totals() -> dict[str, float]:
+        return {o: sum(consumed_total(w, a, t, o) for t, a in pairs) for o in outcomes}
+
+    before = totals()
+    rows_before = {f.entity: rows(w, f.entity) for f in fs}
+    w.stack.cut_broker()
+    try:
+        for f in fs:
+            ids[f.topic] = publish_some(w, f, 3)
+            expect(rows(w, f.entity) == rows_before[f.entity] + 3, f"{f.entity}: expected 3 new rows while the broker is down")
+        waiting = unsent(w, dbs)
+        relayed_elsewhere = all(f.topic in in_process_topics(w, f.app) for f in fs)
+        if not relayed_elsewhere:
+            expect(waiting > 0, "the broker is down but no event waits in an outbox")
+            apps = {f.app for f in fs if f.topic not in in_process_topics(w, f.app)}
+            ok = wait_for(lambda: all(gauge(w.metrics(a), "events_outbox_backlog") > 0 for a in apps), 20, interval=0.5)
+            expect(ok, f"events_outbox_backlog stays 0 at {sorted(apps)} with {waiting} events waiting")
+    finally:
+        w.stack.restore_broker()
+    back = time.monotonic()
+    ok = wait_for(lambda: unsent(w, dbs) == 0, 120, interval=0.25)
+    drained = time.monotonic() - back
+    expect(ok, f"{unsent(w, dbs)} events still in the outbox 120 s after the broker returned")
+    for f in fs:
+        await_handled_once(w, f, ids[f.topic])
+    after = totals()
+    delta = {o: after[o] - before[o] for o in outcomes}
+    tracked = sum(len(ids[f.topic]) * len(f.consumers) for f in fs)
+    expect(delta["dead_lettered"] == 0, f"{delta['dead_lettered']:.0f} events dead-lettered during the outage")
+    return (f"{sum(len(v) for v in ids.values())} tracked events written while the broker was down ({waiting} events "
+            f"in the outboxes at that point, counting referenced rows' events and not in-process ones), handled {delta['handled']:.0f} times by consumers ({tracked} tracked deliveries, "
+            f"each exactly once), {delta['duplicate']:.0f} redeliveries absorbed as duplicates, "
+            f"{delta['dead_lettered']:.0f} dead-lettered; outbox empty {drained:.1f}s after the broker returned")
+
+
+def in_process_topics(w: World, app: str) -> set[str]:
+    svc = next((s for s in w.model.get("deployables", []) if s["name"]["raw"] == app), None)
+    if svc is None or not svc.get("modules"):
+        return set()
+    return {t["raw"] for t in svc["events"]["in_process"]}
+
+
+def gauge(text: str, metric: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(metric + " ") or line.startswith(metric + "{"):
+            return float(line.rpartition(" ")[2])
+    return 0.0
+
+
+def events_redelivered(w: World) -> str:
+    """The relay sends an already-sent event again (as after a crash before marking it sent):
+    every consumer counts a duplicate, and no handler runs a second time."""
+    out = []
+    for f in flows(w):
+        [event_id] = publish_some(w, f, 1)
+        await_handled_once(w, f, [event_id])
+        before = {a: consumed_total(w, a, f.topic, "duplicate") for a in f.consumers}
+        w.stack.pg.psql(f"UPDATE outbox SET sent_at = NULL WHERE event_id = '{event_id}'", db=f.db)
+        for a in f.consumers:
+            ok = wait_for(lambda: consumed_total(w, a, f.topic, "duplicate") >= before[a] + 1, 60, interval=0.5)
+            expect(ok, f"{a}: the redelivered {f.topic} event {event_id} was not seen as a duplicate "
+                       f"(handled {handled_times(w, a, f.topic, event_id)} times)")
+            times = handled_times(w, a, f.topic, event_id)
+            expect(times == 1, f"{a}: the redelivered {f.topic} event {event_id} was handled {times} times")
+        out.append(f"{f.topic}: {len(f.consumers)} consumers ignored the redelivery")
+    return "; ".join(out) or "no topic with a generated publisher and consumer"
+
+
+def events_poison(w: World) -> str:
+    """A message that is not an event goes to the dead letters; the next one is handled."""
+    out = []
+    for f in flows(w):
+        before = {a: consumed_total(w, a, f.topic, "dead_lettered") for a in f.consumers}
+        w.stack.pg.psql(
+            "INSERT INTO outbox (event_id, topic, aggregate_key, payload) "
+            f"VALUES (gen_random_uuid(), '{f.topic}', 'poison', '{{not json')", db=f.db)
+        ids = publish_some(w, f, 1)
+        await_handled_once(w, f, ids)
+        for a in f.consumers:
+            ok = wait_for(lambda: consumed_total(w, a, f.topic, "dead_lettered") >= before[a] + 1, 30, interval=0.5)
+            expect(ok, f"{a}: the poison message on {f.topic} was not dead-lettered")
+        where = dead_letters_seen(w, f)
+        out.append(f"{f.topic}: poison dead-lettered at {', '.join(f.consumers)}{where}, next event handled")
+    return "; ".join(out) or "no topic with a generated publisher and consumer"
+
+
+def dead_letters_seen(w: World, f: Flow) -> str:
+    """Read the dead-letter topic back from Kafka (the poison body with its error header)."""
+    if w.stack.kafka is None:
+        return ""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> list:
+        consumer = AIOKafkaConsumer(f"{f.topic}.dlq", bootstrap_servers=f"127.0.0.1:{w.stack.kafka.port}",
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        try:
+            batch = await consumer.getmany(timeout_ms=5000)
+            return [m for msgs in batch.values() for m in msgs]
+        finally:
+            await consumer.stop()
+
+    found = [m for m in asyncio.run(read()) if m.value == b"{not json"]
+    expect(found, f"no poison message in the Kafka topic {f.topic}.dlq")
+    headers = dict(found[0].headers or [])
+    expect("error" in headers and "attempts" in headers, f"dead letter without error/attempts headers: {headers}")
+    return f" (in {f.topic}.dlq: {headers['error'].decode()[:40]!r})"
+
+
+def events_metrics(w: World) -> str:
+    """Publishers export the outbox backlog and publish counters; consumers their outcomes."""
+    fs = flows(w)
+    for f in fs:
+        text = w.metrics(f.app)
+        expect("events_outbox_backlog " in text, f"{f.app} exports no events_outbox_backlog")
+        expect(counter(text, "events_published_total", topic=f.topic) > 0 or f.topic in in_process_topics(w, f.app),
+               f"{f.app}: events_published_total{{topic={f.topic}}} is 0")
+        for a in f.consumers:
+            expect(consumed_total(w, a, f.topic, "handled") > 0, f"{a}: events_consumed_total handled is 0 for {f.topic}")
+    return f"{len(fs)} topics: backlog, published and consumed counters exported" if fs else "no events"
+
+
 def e2e_suite(w: World) -> str:
     gw = w.stack.gateway
     if gw is None:
@@ -701,6 +926,11 @@ CHECKS: list[tuple[str, Callable[[World], str]]] = [
     ("metrics-route-templates", metrics_templates),
     ("logs-trace-ids", logs_correlated),
     ("broker-outage", broker_outage),
+    ("events-delivered-once", events_once),
+    ("events-broker-outage", events_outage),
+    ("events-redelivered", events_redelivered),
+    ("events-poison", events_poison),
+    ("events-metrics", events_metrics),
     ("e2e-suite", e2e_suite),
     ("load-run", load_run),
 ]

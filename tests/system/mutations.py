@@ -90,10 +90,53 @@ def unset_function_variable(root: Path) -> None:
     path.write_text(new)
 
 
+def edit_events(root: Path, what: str, edits: list[tuple[str, str]]) -> None:
+    hits = 0
+    for path in root.glob("services/*/app/events.py"):
+        text = path.read_text()
+        for pattern, replacement in edits:
+            text, n = re.subn(pattern, replacement, text)
+            hits += n
+        path.write_text(text)
+    if not hits:
+        raise RuntimeError(f"mutation {what} matched nothing in services/*/app/events.py")
+
+
+DIRECT_SEND = """
+
+def _direct(topic: str, key: str, body: bytes) -> None:
+    loop = relay._loop
+    if loop is not None and publisher.connected:
+        asyncio.run_coroutine_threadsafe(publisher.send(topic, key, body), loop)
+"""
+
+
+def no_outbox(root: Path) -> None:
+    """The outbox is bypassed: the row is recorded as sent at once and the event is sent
+    directly, best effort, as before the outbox (lost while the broker is down)."""
+    edit_events(root, "no-outbox", [
+        (r"payload=encode\(event\)\.decode\(\),\n        \)\n    \)",
+         "payload=encode(event).decode(), sent_at=datetime.now(UTC),\n        )\n    )\n"
+         "    _direct(topic, key, encode(event))"),
+        (r"\n\nclass Relay:", DIRECT_SEND.replace("\\", "\\\\") + "\n\nclass Relay:"),
+    ])
+
+
+def no_idempotency(root: Path) -> None:
+    """Consumers forget which events they handled: a redelivery runs the handler again."""
+    edit_events(root, "no-idempotency", [
+        (r"\.on_conflict_do_nothing\(\)",
+         ".on_conflict_do_update(index_elements=['event_id', 'topic'], set_={'processed_at': sa.func.now()})"),
+        (r"if key in _seen:", "if False:"),
+    ])
+
+
 MUTATIONS = {
     "swallow-failed-records": Mutation("poison-to-dlq", swallow_failed_records),
     "unset-function-variable": Mutation("cold-start", unset_function_variable),
     "no-migrations": Mutation("migrations-applied", drop_migrations),
     "ignore-depends-on": Mutation("depends-on-verified", ignore_depends_on),
     "exit-without-broker": Mutation("services-live", exit_without_broker),
+    "no-outbox": Mutation("events-broker-outage", no_outbox),
+    "no-idempotency": Mutation("events-redelivered", no_idempotency),
 }

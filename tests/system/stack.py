@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,6 +260,7 @@ class Stack:
                 # The local compose broker creates topics on first use; tansu does not, and its
                 # memory storage starts empty: create the blueprint's topics as provisioned.
                 topics = {t["name"]["raw"]: t.get("partitions") or 1 for t in self.model["messaging"]["topics"]}
+                topics |= {t["dead_letter"]: 1 for t in self.model["messaging"]["topics"]}
                 backing.create_kafka_topics(port, topics)
 
     def stop_broker(self) -> None:
@@ -267,6 +269,21 @@ class Stack:
             procs += [self.rabbit.proc, self.rabbit.epmd]
         for proc in procs:
             self.sup.stop(proc)
+
+    def cut_broker(self) -> None:
+        """The broker becomes unreachable but keeps what it stored, as a real broker does over
+        an outage. RabbitMQ keeps its data folder across a restart; tansu's memory storage does
+        not (topics and offsets would be gone), so tansu is frozen (SIGSTOP) instead."""
+        if self.kafka is not None:
+            os.kill(self.kafka.proc.pid, signal.SIGSTOP)
+        else:
+            self.stop_broker()
+
+    def restore_broker(self) -> None:
+        if self.kafka is not None:
+            os.kill(self.kafka.proc.pid, signal.SIGCONT)
+        else:
+            self.start_broker()
 
     def wait_live(self, timeout: float = 60) -> dict[str, str]:
         """Each app's /healthz; a process that exited is reported at once, with its log."""

@@ -53,6 +53,8 @@ pub struct Monitored {
     pub dashboard_uid: String,
     /// Alert name prefix (`Orders`).
     pub alert_prefix: String,
+    /// It relays an outbox or consumes events (event alerts and dashboard panels).
+    pub events: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,6 +186,9 @@ pub fn build(i: &Input) -> Docs {
             generated: s.generated,
             dashboard_uid: dashboard_uid(i.system, &s.name.kebab),
             alert_prefix: s.name.pascal.clone(),
+            events: i.arch != ArchType::Serverless
+                && s.generated
+                && (!s.publishes.is_empty() || !s.consumes.is_empty()),
         })
         .collect();
     docs.builds = if i.arch == ArchType::Serverless {

@@ -9,7 +9,7 @@ References to another service's rows are checked through its API before a write
 is given (app.cache).
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.cache import RowCache
 from app.config import get_settings
 from app.db import Base, get_session
-from app.events import publisher
+from app.events import enqueue
 from app.references import Ref, verify
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -49,9 +49,17 @@ class Repository(Generic[ModelT]):
             query = query.where(pk > after)
         return self.session.scalars(query).all()
 
-    def create(self, values: dict[str, Any]) -> ModelT:
+    def create(
+        self, values: dict[str, Any], written: Callable[[ModelT], None] | None = None
+    ) -> ModelT:
+        """Insert a row; `written` sees it (key and defaults filled in) before the commit,
+        so what it adds to the session (outbox events) commits or fails with the row."""
         row = self.model(**values)
         self.session.add(row)
+        if written is not None:
+            self._write(self.session.flush, deleting=False)
+            self.session.refresh(row)
+            written(row)
         self._commit(deleting=False)
         self.session.refresh(row)
         return row
@@ -68,8 +76,11 @@ class Repository(Generic[ModelT]):
         self._commit(deleting=True)
 
     def _commit(self, *, deleting: bool) -> None:
+        self._write(self.session.commit, deleting=deleting)
+
+    def _write(self, step: Callable[[], None], *, deleting: bool) -> None:
         try:
-            self.session.commit()
+            step()
         except IntegrityError as exc:
             self.session.rollback()
             raise integrity_error(exc, deleting=deleting) from exc
@@ -112,6 +123,7 @@ def crud_router(
         else None
     )
     key_type = sa.inspect(model).primary_key[0].type.python_type
+    key_name = sa.inspect(model).primary_key[0].key
 
     def repository(
         session: Annotated[Session, Depends(get_session)],
@@ -145,10 +157,13 @@ def crud_router(
     def create_row(payload: create, repo: Repo, request: Request) -> Any:  # type: ignore[valid-type]
         values = payload.model_dump()
         verify(references, values, request)
-        row = read.model_validate(repo.create(values))
-        for topic in publishes:
-            publisher.publish(topic, row.model_dump(mode="json"))
-        return row
+
+        def events(written: Any) -> None:
+            data = read.model_validate(written).model_dump(mode="json")
+            for topic in publishes:
+                enqueue(repo.session, topic, str(getattr(written, key_name)), data)
+
+        return read.model_validate(repo.create(values, events if publishes else None))
 
     @router.get("/{id}", response_model=read, operation_id=f"get_{name}")
     def get_row(id: key_type, repo: Repo) -> Any:  # type: ignore[valid-type]

@@ -1,49 +1,114 @@
 {{ header }}
 {%- set mq = m.messaging %}
+{%- set ev = svc.events %}
 """Events of the {{ svc.name.raw }} service{% if mq %} through {{ mq.broker }}{% endif %}.
 
 Publishes: {% if svc.publishes %}{% for t in svc.publishes %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}{% else %}nothing{% endif %}.
 Consumes: {% if svc.consumes %}{% for t in svc.consumes %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}{% else %}nothing{% endif %}.
+{%- if ev.in_process %}
+Delivered in-process (published and consumed by this app's modules): {% for t in ev.in_process %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}.
+{%- endif %}
 
-With no broker address configured (tests, a local run without a broker) nothing connects:
-published events are kept in `publisher.sent` and logged, and no consumer runs.
+Publishing is a transactional outbox: `enqueue` adds the event to the `outbox` table in the
+transaction of the row it describes, so the event exists exactly when the row does, whether
+the broker is up or not. The relay (one background task) sends unsent rows in order
+{%- if ev.in_process %} (or hands the in-process topics to their handlers){% endif %}, marks
+them sent, and on a failure stops and retries with capped backoff: at-least-once, in order.
+
+Every event is an envelope `{"event_id", "topic", "key", "occurred_at", "data"}`; consumers
+remember handled `event_id`s{% if ev.inbox %} in `processed_events` (in the transaction of the handler's
+own writes){% else %} in memory{% endif %}, so a redelivered event has no second effect. A handler is tried
+{{ ev.max_attempts }} times with capped backoff; then, or at once for a message that is not a valid
+envelope, the message goes to the dead letters (`<topic>.dlq`, with the error and the attempt
+count) and the consumer moves on.
 
 The broker may be down when the service starts, or go away later: the publisher and the
 consumer each connect in one background task, retrying with capped exponential backoff
-(0.5 s doubling to 30 s) and closing what a failed attempt opened, so
-start-up never waits for the broker. Until the publisher is connected, `publish` raises
-`BrokerUnavailable` at once (the app answers 503); `/readyz` reports `broker: unreachable`.
+(0.5 s doubling to 30 s) and closing what a failed attempt opened, so start-up never waits
+for the broker; `/readyz` reports `broker: unreachable` meanwhile.
 """
 
 import asyncio
 import json
 import logging
+import uuid
+{%- if not ev.inbox %}
+from collections import OrderedDict
+{%- endif %}
 from collections.abc import Callable
+from datetime import UTC, datetime{% if ev.outbox or ev.inbox %}, timedelta{% endif %}
+from pathlib import Path
 from typing import Any
 {%- if mq and mq.is_sqs %}
 from urllib.parse import urlsplit
 {%- endif %}
-
-from prometheus_client import Counter
+{% if ev.outbox or ev.inbox %}
+import sqlalchemy as sa
+{%- endif %}
+from prometheus_client import Counter, Gauge
+{%- if ev.inbox %}
+from sqlalchemy.dialects.postgresql import insert
+{%- endif %}
+{%- if ev.outbox or ev.inbox %}
+from sqlalchemy.orm import Mapped, Session, mapped_column
+{%- endif %}
 
 from app.config import get_settings
+{%- if ev.outbox or ev.inbox %}
+from app.db import Base, SessionLocal
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
-PUBLISHED = Counter("events_published_total", "Events published", ["topic"])
+PUBLISHED = Counter("events_published_total", "Events sent by the relay", ["topic"])
+PUBLISH_FAILURES = Counter(
+    "events_publish_failures_total", "Relay sends that failed (retried)", ["topic"]
+)
+OUTBOX_BACKLOG = Gauge("events_outbox_backlog", "Outbox events not sent yet")
+# outcome: handled, duplicate (a redelivery, no second effect), error (one failed try),
+# dead_lettered.
 CONSUMED = Counter("events_consumed_total", "Events consumed", ["topic", "outcome"])
+CONSUMER_LAG = Gauge(
+    "events_consumer_lag", "Messages not consumed yet", ["topic", "partition"]
+)
 
 PUBLISHES: tuple[str, ...] = ({% for t in svc.publishes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if svc.publishes | length == 1 %},{% endif %})
 CONSUMES: tuple[str, ...] = ({% for t in svc.consumes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if svc.consumes | length == 1 %},{% endif %})
+# Published and consumed here: the relay hands them to the handlers, never to the broker.
+IN_PROCESS: tuple[str, ...] = ({% for t in ev.in_process %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if ev.in_process | length == 1 %},{% endif %})
+FROM_BROKER: tuple[str, ...] = ({% for t in ev.from_broker %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if ev.from_broker | length == 1 %},{% endif %})
+DEAD_LETTER_SUFFIX = ".dlq"
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 # How long a readiness probe of the broker may take.
 PROBE_TIMEOUT = 1.0
+# How long stopping one background task may take at shutdown.
+SHUTDOWN_SECONDS = 5.0
+# Tries of a handler before its event is dead-lettered (the `{{ m.scale }}` scale preset),
+# with a delay doubling from RETRY_START up to RETRY_MAX between them.
+MAX_ATTEMPTS = {{ ev.max_attempts }}
+RETRY_START = 0.2
+RETRY_MAX = 5.0
+# Handled event ids are forgotten after this many days; sent outbox rows are deleted then too.
+RETENTION_DAYS = {{ ev.retention_days }}
+# Outbox rows sent per relay transaction, and how often the relay looks when not woken.
+RELAY_BATCH = 100
+RELAY_IDLE_SECONDS = 1.0
+# The relay retries a failed send sooner than a connection (a try is one cheap query), so
+# the outbox empties within seconds of the broker's return.
+RELAY_BACKOFF_MAX = 5.0
+# Only one relay per database sends at a time (a transaction-scoped advisory lock), so events
+# leave in outbox order even with several replicas.
+RELAY_LOCK = 7_346_001
 
 
 class BrokerUnavailable(Exception):
     """The event could not be handed to the broker (it is down or not connected yet)."""
+
+
+class PoisonMessage(ValueError):
+    """A message that is not a valid event envelope: retrying cannot help."""
 
 
 def broker_address() -> str:
@@ -59,18 +124,138 @@ def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
+def envelope(topic: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A new event: its own id (the consumers' idempotency key), its topic and key."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "topic": topic,
+        "key": key,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+
+
+def decode(body: bytes | str, topic: str = "") -> dict[str, Any]:
+    """The envelope in a message, or PoisonMessage (not JSON, no envelope, or not what the
+    topic's schema in event_schemas.json says)."""
+    try:
+        event = json.loads(body)
+    except ValueError as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        raise PoisonMessage("not an event envelope (no `data` object)")
+    try:
+        uuid.UUID(str(event.get("event_id")))
+    except ValueError as exc:
+        raise PoisonMessage("the envelope has no valid `event_id`") from exc
+    problem = mismatch(SCHEMAS[topic], event) if topic in SCHEMAS else None
+    if problem:
+        raise PoisonMessage(f"does not match the {topic} schema: {problem}")
+    return event
+
+
+# The JSON Schema of each consumed topic's envelope (events/schemas/ at the root of the tree).
+SCHEMAS: dict[str, dict[str, Any]] = json.loads(
+    Path(__file__).with_name("event_schemas.json").read_text()
+)
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+}
+
+
+def mismatch(schema: dict[str, Any], value: Any, where: str = "event") -> str | None:
+    """The first way `value` breaks `schema`, or None. Checks the keywords the generated
+    schemas use for structure: const, type, required, properties, maxLength."""
+    if "const" in schema and value != schema["const"]:
+        return f"{where} is not {schema['const']!r}"
+    kinds = schema.get("type")
+    names = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    # bool is an int in Python, not in JSON.
+    stray_bool = isinstance(value, bool) and "boolean" not in names
+    allowed = sum((JSON_TYPES[n] for n in names), ())
+    if names and (stray_bool or not isinstance(value, allowed)):
+        return f"{where} is not {' or '.join(names)}"
+    if isinstance(value, str) and len(value) > schema.get("maxLength", len(value)):
+        return f"{where} is longer than {schema['maxLength']}"
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            if key not in value:
+                return f"{where}.{key} is missing"
+        for key, sub in schema.get("properties", {}).items():
+            if key in value and (found := mismatch(sub, value[key], f"{where}.{key}")):
+                return found
+    return None
+
+
 class Backoff:
     """Capped exponential delays between connection attempts."""
 
-    def __init__(self) -> None:
+    def __init__(self, cap: float | None = None) -> None:
         self.delay = BACKOFF_START
+        self.cap = cap
 
     def reset(self) -> None:
         self.delay = BACKOFF_START
 
     async def wait(self) -> None:
         await asyncio.sleep(self.delay)
-        self.delay = min(self.delay * 2, BACKOFF_MAX)
+        self.delay = min(self.delay * 2, self.cap or BACKOFF_MAX)
+{%- if ev.outbox or ev.inbox %}
+
+
+class OutboxEvent(Base):
+    """Table `outbox` (migrations): events waiting for the relay, then sent."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False, unique=True)
+    topic: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    aggregate_key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    payload: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ProcessedEvent(Base):
+    """Table `processed_events` (migrations): event ids already handled, per topic."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    topic: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
+{%- endif %}
+
+
+def enqueue(session: Any, topic: str, key: str, data: dict[str, Any]) -> None:
+    """Add one event to the outbox in `session`'s transaction: it commits with the row."""
+{%- if ev.outbox %}
+    event = envelope(topic, key, data)
+    session.add(
+        OutboxEvent(
+            event_id=uuid.UUID(event["event_id"]),
+            topic=topic,
+            aggregate_key=key,
+            payload=encode(event).decode(),
+        )
+    )
+    session.info["events_enqueued"] = True
+{%- else %}
+    raise RuntimeError(f"{topic}: this service has no outbox (no database)")
+{%- endif %}
 {%- if mq and mq.is_kafka %}
 
 
@@ -105,6 +290,15 @@ async def exchange(channel: Any) -> Any:
 
     return await channel.declare_exchange(
         "events", aio_pika.ExchangeType.TOPIC, durable=True
+    )
+
+
+async def dead_letter_exchange(channel: Any) -> Any:
+    """The exchange dead letters go to, routed by `<topic>.dlq`."""
+    import aio_pika
+
+    return await channel.declare_exchange(
+        "events.dlx", aio_pika.ExchangeType.TOPIC, durable=True
     )
 
 
@@ -170,19 +364,18 @@ async def reachable(address: str) -> bool:
 
 
 class Publisher:
-    """Sends events; called from request handlers running in worker threads."""
+    """The broker client that sends events (for the relay) and dead letters (for consumers)."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
         self.attempts = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
 
     @property
     def enabled(self) -> bool:
-        """Whether events go to a broker (else they are kept in `sent`)."""
-        return bool(broker_address()) and bool(PUBLISHES)
+        """Whether this service sends anything to a broker."""
+        to_broker = set(PUBLISHES) - set(IN_PROCESS)
+        return bool(broker_address()) and bool(to_broker or CONSUMES)
 
     @property
     def connected(self) -> bool:
@@ -196,7 +389,6 @@ class Publisher:
         """Connect in the background: start-up neither waits for nor fails on the broker."""
         if not self.enabled:
             return
-        self._loop = asyncio.get_running_loop()
         connect = self._connect_forever()
         self._task = asyncio.create_task(connect, name="event-publisher")
 
@@ -238,7 +430,8 @@ class Publisher:
         connection = await connect_rabbitmq(address)
         try:
             channel = await connection.channel(publisher_confirms=True)
-            return connection, await exchange(channel)
+            events = await exchange(channel)
+            return connection, events, await dead_letter_exchange(channel)
         except BaseException:
             await connection.close()
             raise
@@ -259,7 +452,8 @@ class Publisher:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a client library stuck closing must not hold up the shutdown.
+            await asyncio.wait([task], timeout=SHUTDOWN_SECONDS)
         client, self._client = self._client, None
         if client is None:
             return
@@ -269,79 +463,311 @@ class Publisher:
         await client[0].close()
 {%- endif %}
 
-    def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        """Hand one event to the broker, or raise BrokerUnavailable (never waits longer
-        than the request timeout)."""
-        if not self.enabled:
-            self.sent.append((topic, payload))
-            log.info("event %s kept in memory (no broker configured)", topic)
-            PUBLISHED.labels(topic).inc()
-            return
-        if not self.connected or self._loop is None:
+    async def send(
+        self, topic: str, key: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        """Hand one message to the broker and wait for its acknowledgement, or raise
+        BrokerUnavailable (within the request timeout)."""
+        if not self.connected:
             raise BrokerUnavailable(topic)
-{%- if mq and mq.is_sqs %}
-        client, urls = self._client
+        timeout = get_settings().request_timeout_seconds
         try:
-            client.send_message(QueueUrl=urls[topic], MessageBody=encode(payload).decode())
+            await asyncio.wait_for(self._send(topic, key, body, headers or {}), timeout)
         except Exception as exc:
             raise BrokerUnavailable(topic) from exc
-{%- else %}
-        send = self._send(topic, payload)
-        future = asyncio.run_coroutine_threadsafe(send, self._loop)
-        try:
-            future.result(timeout=get_settings().request_timeout_seconds)
-        except Exception as exc:
-            future.cancel()
-            raise BrokerUnavailable(topic) from exc
-{%- endif %}
-        PUBLISHED.labels(topic).inc()
-{%- if not (mq and mq.is_sqs) %}
 
-    async def _send(self, topic: str, payload: dict[str, Any]) -> None:
+    async def _send(
+        self, topic: str, key: str, body: bytes, headers: dict[str, str]
+    ) -> None:
 {%- if mq and mq.is_kafka %}
-        await self._client.send_and_wait(topic, encode(payload))
+        await self._client.send_and_wait(
+            topic,
+            body,
+            key=key.encode(),
+            headers=[(name, value.encode()) for name, value in headers.items()],
+        )
 {%- elif mq and mq.is_rabbitmq %}
         import aio_pika
 
         message = aio_pika.Message(
-            encode(payload),
+            body,
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers=dict(headers),
         )
-        await self._client[1].publish(message, routing_key=topic)
+        target = 2 if topic.endswith(DEAD_LETTER_SUFFIX) else 1
+        await self._client[target].publish(message, routing_key=topic)
+{%- elif mq and mq.is_sqs %}
+        client, urls = self._client
+        if topic not in urls:
+            reply = await asyncio.to_thread(
+                client.get_queue_url, QueueName=queue_name(topic)
+            )
+            urls[topic] = reply["QueueUrl"]
+        await asyncio.to_thread(
+            client.send_message, QueueUrl=urls[topic], MessageBody=body.decode()
+        )
 {%- else %}
-        log.info("event %s: no broker in the blueprint", topic)
-{%- endif %}
+        raise BrokerUnavailable(f"{topic}: no broker in the blueprint")
 {%- endif %}
 
 
 publisher = Publisher()
 {% for t in svc.consumes %}
 
+{% if ev.inbox -%}
+def on_{{ t.snake }}(event: dict[str, Any], session: Session) -> None:
+    """React to `{{ t.raw }}` (the row is `event["data"]`). Put the business rule here and write
+    through `session`: it commits with the record that this event was handled, so a redelivery
+    has no second effect. Raising rolls both back and the event is tried again."""
+{%- else -%}
 def on_{{ t.snake }}(event: dict[str, Any]) -> None:
-    """React to `{{ t.raw }}`. Put the business rule here; raising makes it redelivered."""
-    log.info("{{ t.raw }} received: %s", event.get("id"))
+    """React to `{{ t.raw }}` (the row is `event["data"]`). Put the business rule here; raising
+    makes it tried again."""
+{%- endif %}
+    log.info("{{ t.raw }} received: %s", event["event_id"])
 {% endfor %}
 
 {% if svc.consumes -%}
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
+HANDLERS: dict[str, Callable[..., None]] = {
 {%- for t in svc.consumes %}
     "{{ t.raw }}": on_{{ t.snake }},
 {%- endfor %}
 }
 {%- else -%}
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {}
+HANDLERS: dict[str, Callable[..., None]] = {}
+{%- endif %}
+{%- if ev.inbox %}
+
+
+def process(topic: str, event: dict[str, Any]) -> bool:
+    """Record the event id and run its handler in one transaction; False when it was
+    handled before (the insert finds the id)."""
+    with SessionLocal() as session, session.begin():
+        record = (
+            insert(ProcessedEvent)
+            .values(event_id=uuid.UUID(event["event_id"]), topic=topic)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+        if session.execute(record).first() is None:
+            return False
+        HANDLERS[topic](event, session)
+    return True
+
+
+def forget_old() -> int:
+    """Drop handled ids and sent outbox rows older than RETENTION_DAYS."""
+    cutoff = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
+    with SessionLocal() as session, session.begin():
+        gone = session.execute(
+            sa.delete(ProcessedEvent).where(ProcessedEvent.processed_at < cutoff)
+        ).rowcount
+        gone += session.execute(
+            sa.delete(OutboxEvent).where(OutboxEvent.sent_at < cutoff)
+        ).rowcount
+    return gone
+{%- else %}
+
+# Handled event ids (no database here): the most recent ones, in memory.
+SEEN_LIMIT = 100_000
+_seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+
+def process(topic: str, event: dict[str, Any]) -> bool:
+    """Run the handler unless this event id was handled before (False then)."""
+    key = (topic, event["event_id"])
+    if key in _seen:
+        return False
+    HANDLERS[topic](event)
+    _seen[key] = None
+    while len(_seen) > SEEN_LIMIT:
+        _seen.popitem(last=False)
+    return True
+{%- if ev.outbox %}
+
+
+def forget_old() -> int:
+    """Drop sent outbox rows older than RETENTION_DAYS."""
+    cutoff = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
+    with SessionLocal() as session, session.begin():
+        return session.execute(
+            sa.delete(OutboxEvent).where(OutboxEvent.sent_at < cutoff)
+        ).rowcount
+{%- endif %}
 {%- endif %}
 
 
-async def handle(topic: str, event: dict[str, Any]) -> None:
-    """Dispatch one event to its handler (in a thread: handlers may block)."""
+async def dead_letter(topic: str, body: bytes, error: str, attempts: int) -> None:
+    """Send a message its handler could not take to `<topic>.dlq`, with why and how often
+    it was tried. Without a broker it is logged. Raises BrokerUnavailable when the broker
+    cannot take it (the message is then not acknowledged, and comes again)."""
+    CONSUMED.labels(topic, "dead_lettered").inc()
+    if not publisher.enabled:
+        log.error("dead letter on %s after %d tries: %s", topic, attempts, error)
+        return
+    headers = {"error": error[:1000], "attempts": str(attempts), "topic": topic}
+    await publisher.send(topic + DEAD_LETTER_SUFFIX, topic, body, headers)
+    log.warning("dead-lettered %s after %d tries: %s", topic, attempts, error)
+
+
+async def handle(topic: str, body: bytes | str) -> str:
+    """Take one message: handled, duplicate or dead_lettered. Raises only when a dead letter
+    cannot be sent (the caller must not acknowledge the message then)."""
+    raw = body.encode() if isinstance(body, str) else body
     try:
-        await asyncio.to_thread(HANDLERS[topic], event)
-    except Exception:
-        CONSUMED.labels(topic, "error").inc()
-        raise
-    CONSUMED.labels(topic, "ok").inc()
+        event = decode(raw, topic)
+    except PoisonMessage as exc:
+        await dead_letter(topic, raw, str(exc), 1)
+        return "dead_lettered"
+    delay = RETRY_START
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            fresh = await asyncio.to_thread(process, topic, event)
+        except Exception as exc:
+            CONSUMED.labels(topic, "error").inc()
+            log.warning("%s: try %d failed: %r", topic, attempt, exc)
+            if attempt == MAX_ATTEMPTS:
+                await dead_letter(topic, raw, repr(exc), attempt)
+                return "dead_lettered"
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+            continue
+        outcome = "handled" if fresh else "duplicate"
+        CONSUMED.labels(topic, outcome).inc()
+        return outcome
+    return "dead_lettered"
+
+
+{% if ev.outbox -%}
+class Relay:
+    """Sends the outbox: one background task, woken by each commit that enqueued events."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(self._wake), name="event-relay")
+
+    async def stop(self) -> None:
+        self._loop = None
+        task, self._task = self._task, None
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            await asyncio.wait([task], timeout=SHUTDOWN_SECONDS)
+
+    def wake(self) -> None:
+        """Called after a commit that enqueued events (from any thread); the relay also
+        looks every RELAY_IDLE_SECONDS, so a wake-up lost at shutdown loses nothing."""
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        try:
+            loop.call_soon_threadsafe(wake.set)
+        except RuntimeError:
+            pass  # the loop closed meanwhile (shutdown)
+
+    async def _run(self, wake: asyncio.Event) -> None:
+        backoff = Backoff(RELAY_BACKOFF_MAX)
+        loop = asyncio.get_running_loop()
+        swept = loop.time()
+        while True:
+            self.attempts += 1
+            try:
+                sent, failed = await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox relay failed (%s)", type(exc).__name__)
+                sent, failed = 0, True
+            if failed:
+                await backoff.wait()
+                continue
+            backoff.reset()
+            if sent:
+                continue
+            if loop.time() - swept > 3600:
+                swept = loop.time()
+                await asyncio.to_thread(forget_old)
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), RELAY_IDLE_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def drain(self) -> tuple[int, bool]:
+        """Send one batch in outbox order: (events sent, whether one failed). A failure stops
+        the batch, so nothing overtakes an event that is still waiting."""
+        session = SessionLocal()
+        sent, failed = 0, False
+        try:
+            lock = sa.select(sa.func.pg_try_advisory_xact_lock(RELAY_LOCK))
+            if not await asyncio.to_thread(session.scalar, lock):
+                return 0, False
+            pending = (
+                sa.select(OutboxEvent)
+                .where(OutboxEvent.sent_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(RELAY_BATCH)
+            )
+            rows = (await asyncio.to_thread(session.scalars, pending)).all()
+            for row in rows:
+                try:
+                    await self.deliver(row)
+                except Exception as exc:
+                    PUBLISH_FAILURES.labels(row.topic).inc()
+                    row.attempts += 1
+                    row.last_error = repr(exc)[:1000]
+                    failed = True
+                    break
+                row.sent_at = datetime.now(UTC)
+                PUBLISHED.labels(row.topic).inc()
+                sent += 1
+            await asyncio.to_thread(session.commit)
+            backlog = sa.select(sa.func.count()).where(OutboxEvent.sent_at.is_(None))
+            OUTBOX_BACKLOG.set(await asyncio.to_thread(session.scalar, backlog) or 0)
+            await asyncio.to_thread(session.commit)
+        finally:
+            await asyncio.to_thread(session.close)
+        return sent, failed
+
+    async def deliver(self, row: Any) -> None:
+        if row.topic in IN_PROCESS:
+            if await handle(row.topic, row.payload) == "dead_lettered":
+                log.error("in-process event %s dead-lettered", row.event_id)
+            return
+        if not broker_address():
+            raise BrokerUnavailable(f"{row.topic}: no broker address configured")
+        await publisher.send(row.topic, row.aggregate_key, row.payload.encode())
+
+
+relay = Relay()
+
+
+def _wake_relay(session: Session) -> None:
+    if session.info.pop("events_enqueued", False):
+        relay.wake()
+
+
+sa.event.listen(SessionLocal, "after_commit", _wake_relay)
+{%- else -%}
+class Relay:
+    """This service has no outbox: nothing to relay."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+relay = Relay()
+{%- endif %}
 
 
 class Consumer:
@@ -355,7 +781,7 @@ class Consumer:
 
     @property
     def enabled(self) -> bool:
-        return bool(broker_address()) and bool(CONSUMES)
+        return bool(broker_address()) and bool(FROM_BROKER)
 
     async def start(self) -> None:
         if self.enabled:
@@ -365,7 +791,8 @@ class Consumer:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a client library stuck closing must not hold up the shutdown.
+            await asyncio.wait([task], timeout=SHUTDOWN_SECONDS)
 
     async def _run(self) -> None:
         backoff = Backoff()
@@ -393,10 +820,11 @@ class Consumer:
         from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
-            *CONSUMES,
+            *FROM_BROKER,
             bootstrap_servers=address,
             group_id=group,
             enable_auto_commit=False,
+            auto_offset_reset="earliest",
         )
         try:
             await consumer.start()
@@ -404,20 +832,48 @@ class Consumer:
             backoff.reset()
             log.info("event consumer connected (group %s)", group)
             async for message in consumer:
-                await handle(message.topic, json.loads(message.value))
+                # Committed only once handled, duplicate or dead-lettered: a crash before
+                # that redelivers the message, and `process` makes the redelivery harmless.
+                await handle(message.topic, message.value or b"")
                 await consumer.commit()
+                self._record_lag(consumer, message)
         finally:
             await consumer.stop()
+
+    @staticmethod
+    def _record_lag(consumer: Any, message: Any) -> None:
+        from aiokafka import TopicPartition
+
+        part = TopicPartition(message.topic, message.partition)
+        end = consumer.highwater(part)
+        if end is not None:
+            lag = max(end - message.offset - 1, 0)
+            CONSUMER_LAG.labels(message.topic, str(message.partition)).set(lag)
 {%- elif mq and mq.is_rabbitmq %}
         connection = await connect_rabbitmq(address)
         try:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=10)
             events = await exchange(channel)
-            for topic in CONSUMES:
-                queue = await channel.declare_queue(f"{group}.{topic}", durable=True)
+            dead = await dead_letter_exchange(channel)
+            queues = []
+            for topic in FROM_BROKER:
+                name = f"{group}.{topic}"
+                # What the broker itself rejects goes to the dead-letter exchange too.
+                arguments = {
+                    "x-dead-letter-exchange": "events.dlx",
+                    "x-dead-letter-routing-key": topic + DEAD_LETTER_SUFFIX,
+                }
+                queue = await channel.declare_queue(
+                    name, durable=True, arguments=arguments
+                )
                 await queue.bind(events, routing_key=topic)
+                letters = await channel.declare_queue(
+                    name + DEAD_LETTER_SUFFIX, durable=True
+                )
+                await letters.bind(dead, routing_key=topic + DEAD_LETTER_SUFFIX)
                 await queue.consume(self._callback(topic))
+                queues.append((topic, queue))
             self.connected = True
             backoff.reset()
             log.info("event consumer connected (group %s)", group)
@@ -425,19 +881,25 @@ class Consumer:
             while True:
                 await asyncio.sleep(PROBE_TIMEOUT)
                 self.connected = connection.connected.is_set()
+                for topic, queue in queues:
+                    waiting = await queue.declare()
+                    count = waiting.message_count or 0
+                    CONSUMER_LAG.labels(topic, "0").set(count)
         finally:
             await connection.close()
 
     def _callback(self, topic: str) -> Callable[[Any], Any]:
         async def on_message(message: Any) -> None:
+            # Acknowledged once handled, duplicate or dead-lettered; requeued when the
+            # dead letter could not be sent.
             async with message.process(requeue=True):
-                await handle(topic, json.loads(message.body))
+                await handle(topic, message.body)
 
         return on_message
 {%- elif mq and mq.is_sqs %}
         client = sqs_client(address)
         urls = {}
-        for topic in CONSUMES:
+        for topic in FROM_BROKER:
             reply = await asyncio.to_thread(
                 client.get_queue_url, QueueName=queue_name(topic)
             )
@@ -453,7 +915,7 @@ class Consumer:
                     WaitTimeSeconds=5,
                 )
                 for message in reply.get("Messages", []):
-                    await handle(topic, json.loads(message["Body"]))
+                    await handle(topic, message["Body"])
                     await asyncio.to_thread(
                         client.delete_message,
                         QueueUrl=url,

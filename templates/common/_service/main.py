@@ -42,12 +42,14 @@ MODULES = (
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await events.publisher.start()
+    await events.relay.start()
     await events.consumer.start()
     log.info("started")
     try:
         yield
     finally:
         await events.consumer.stop()
+        await events.relay.stop()
         await events.publisher.stop()
         clients.close_all()
         db.dispose()

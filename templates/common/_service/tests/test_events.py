@@ -1,43 +1,128 @@
 {{ header }}
-"""Consumed events reach their handlers; published ones are recorded without a broker."""
+"""Events: declared topics, idempotent handling, retries and dead letters, the outbox."""
 
 {%- set mq = m.messaging %}
+{%- set ev = svc.events %}
 {%- set uses_broker = mq and (svc.publishes or svc.consumes) %}
 {%- set_global publishing = -1 %}
 {%- for i in svc.entity_ids %}{% if publishing < 0 and m.entities[i].code.publishes %}{% set_global publishing = i %}{% endif %}{% endfor %}
 
-{% if svc.consumes or uses_broker -%}
 {% if svc.consumes %}import asyncio
-{% endif %}{% if uses_broker %}import gc
+{% endif -%}
+{% if uses_broker %}import gc
 import socket
 import time
-import warnings
-{% endif %}
-{% if uses_broker %}import pytest
-from fastapi.testclient import TestClient
+{% endif %}{% if svc.consumes %}import uuid
+{% endif %}{% if uses_broker %}import warnings
+{% endif %}{% if svc.consumes or uses_broker %}
+{% endif %}import pytest
+{% if uses_broker or svc.consumes %}from fastapi.testclient import TestClient
 {% endif %}{% if svc.consumes %}from prometheus_client import REGISTRY
 {% endif %}
-{% endif -%}
 from app import events
 
 
 def test_declared_topics_match_the_blueprint() -> None:
     assert events.PUBLISHES == ({% for t in svc.publishes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}{% if svc.publishes | length == 1 %},{% endif %})
     assert set(events.HANDLERS) == set(events.CONSUMES)
+    assert set(events.IN_PROCESS) | set(events.FROM_BROKER) == set(events.CONSUMES)
 
 
-def test_publisher_keeps_events_in_memory_without_a_broker() -> None:
-    events.publisher.publish("test.topic", {"id": "1"})
-    assert ("test.topic", {"id": "1"}) in events.publisher.sent
-{% for t in svc.consumes %}
+def test_an_event_is_an_envelope_with_its_own_id() -> None:
+    first = events.envelope("test.topic", "k", {"id": "1"})
+    second = events.decode(events.encode(first))
+    assert second == first
+    assert events.envelope("test.topic", "k", {})["event_id"] != first["event_id"]
+    with pytest.raises(events.PoisonMessage):
+        events.decode(b"{not json")
+    with pytest.raises(events.PoisonMessage):
+        events.decode(b'{"event_id": "x", "data": {}}')
+{%- if svc.consumes %}
 
-def test_{{ t.snake }}_is_handled() -> None:
-    labels = {"topic": "{{ t.raw }}", "outcome": "ok"}
-    before = REGISTRY.get_sample_value("events_consumed_total", labels) or 0
-    asyncio.run(events.handle("{{ t.raw }}", {"id": "42"}))
-    assert REGISTRY.get_sample_value("events_consumed_total", labels) == before + 1
-{% endfor %}
+
+def consumed(topic: str, outcome: str) -> float:
+    labels = {"topic": topic, "outcome": outcome}
+    return REGISTRY.get_sample_value("events_consumed_total", labels) or 0
+
+
+def valid_body(topic: str, key: str) -> bytes:
+    """An event of `topic` whose data matches the topic's schema (when it has one)."""
+    samples = {"uuid": key, "date-time": "2026-01-01T00:00:00+00:00"}
+    by_type = {"string": "x", "integer": 1, "number": 1, "boolean": True}
+    data = {}
+    schema = events.SCHEMAS.get(topic, {}).get("properties", {}).get("data", {})
+    for name, prop in schema.get("properties", {}).items():
+        kinds = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
+        data[name] = samples.get(prop.get("format", ""), by_type.get(kinds[0]))
+    data.setdefault("id", key)
+    return events.encode(events.envelope(topic, key, data))
+{%- endif %}
+{%- for t in svc.consumes %}
+
+
+def test_{{ t.snake }}_is_handled_once(client: TestClient) -> None:
+    """A redelivered event (same id) has no second effect."""
+    body = valid_body("{{ t.raw }}", str(uuid.uuid4()))
+    handled = consumed("{{ t.raw }}", "handled")
+    duplicate = consumed("{{ t.raw }}", "duplicate")
+    assert asyncio.run(events.handle("{{ t.raw }}", body)) == "handled"
+    assert asyncio.run(events.handle("{{ t.raw }}", body)) == "duplicate"
+    assert consumed("{{ t.raw }}", "handled") == handled + 1
+    assert consumed("{{ t.raw }}", "duplicate") == duplicate + 1
+
+
+def test_{{ t.snake }}_poison_and_failing_events_go_to_the_dead_letters(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invalid JSON is dead-lettered at once; a failing handler after MAX_ATTEMPTS tries."""
+    dead = consumed("{{ t.raw }}", "dead_lettered")
+    poison = asyncio.run(events.handle("{{ t.raw }}", b"{not json"))
+    assert poison == "dead_lettered"
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setitem(events.HANDLERS, "{{ t.raw }}", broken)
+    monkeypatch.setattr(events, "RETRY_START", 0.0)
+    errors = consumed("{{ t.raw }}", "error")
+    body = valid_body("{{ t.raw }}", str(uuid.uuid4()))
+    assert asyncio.run(events.handle("{{ t.raw }}", body)) == "dead_lettered"
+    assert consumed("{{ t.raw }}", "error") == errors + events.MAX_ATTEMPTS
+    assert consumed("{{ t.raw }}", "dead_lettered") == dead + 2
+{%- if t.raw in svc.events.schema_topics %}
+
+    wrong = events.envelope("{{ t.raw }}", "k", {})
+    assert events.mismatch(events.SCHEMAS["{{ t.raw }}"], wrong) is not None
+    outcome = asyncio.run(events.handle("{{ t.raw }}", events.encode(wrong)))
+    assert outcome == "dead_lettered", "an event that breaks the schema is not handled"
+{%- endif %}
+{%- endfor %}
+{%- if ev.outbox and ev.in_process %}
+
+
+def test_the_relay_delivers_in_process_events_without_a_broker(
+    client: TestClient,
+) -> None:
+    """The outbox is drained in-process: a module's event reaches the handlers."""
+    import sqlalchemy as sa
+
+    from app.db import SessionLocal
+{% set first = ev.in_process | first %}
+    topic = "{{ first.raw }}"
+    with SessionLocal() as session, session.begin():
+        events.enqueue(session, topic, "k", {"id": "in-process"})
+    deadline = time.monotonic() + 20
+    pending = sa.select(sa.func.count()).where(events.OutboxEvent.sent_at.is_(None))
+    while time.monotonic() < deadline:
+        with SessionLocal() as session:
+            if not session.scalar(pending):
+                break
+        time.sleep(0.05)
+    with SessionLocal() as session:
+        assert session.scalar(pending) == 0
+{%- endif %}
 {%- if uses_broker %}
+
 
 def closed_port() -> int:
     with socket.socket() as probe:
@@ -50,7 +135,7 @@ def test_starts_without_its_broker_and_reports_it(
 ) -> None:
     """Broker down: start-up and /healthz at once, /readyz 503 naming the broker, one
     background task per client retrying with backoff, nothing leaked by failed attempts{% if publishing >= 0 %},
-    and publishing fails fast with 503{% endif %}."""
+    and a write that publishes still succeeds at once (its events wait in the outbox){% endif %}."""
     from app.config import get_settings
     from app.main import app
 
@@ -73,8 +158,7 @@ def test_starts_without_its_broker_and_reports_it(
             began = time.monotonic()
             path = "{{ e.code.api_path }}"
             posted = down.post(path, json={{ e.name.snake }}_payload(down))
-            assert posted.status_code == 503, posted.text
-            assert posted.json() == {"detail": "broker unavailable"}
+            assert posted.status_code == 201, posted.text
             assert time.monotonic() - began < 2
 {%- endif %}
             deadline = time.monotonic() + 5

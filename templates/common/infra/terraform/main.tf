@@ -97,7 +97,7 @@ module "messaging" {
   ]
 {%- else %}
 
-  topics                     = [{% for t in m.messaging.topics %}{% if not loop.first %}, {% endif %}{{ t.name.raw | quote }}{% endfor %}]
+  topics                     = [{% for t in m.messaging.topics %}{% if not loop.first %}, {% endif %}{{ t.name.raw | quote }}, {{ t.dead_letter | quote }}{% endfor %}]
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
   allowed_security_group_ids = [module.cluster.cluster_security_group_id]
@@ -230,6 +230,16 @@ data "aws_iam_policy_document" "{{ d.name.snake }}" {
     resources = [
 {%- for t in d.consumes %}
       "${replace(module.messaging.cluster_arn, ":cluster/", ":topic/")}/{{ t.raw }}",
+{%- endfor %}
+    ]
+  }
+
+  statement {
+    sid     = "DeadLetterTopics"
+    actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:WriteData"]
+    resources = [
+{%- for t in d.events.dead_letters %}
+      "${replace(module.messaging.cluster_arn, ":cluster/", ":topic/")}/{{ t }}",
 {%- endfor %}
     ]
   }

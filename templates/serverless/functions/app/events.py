@@ -51,3 +51,14 @@ class Publisher:
 
 
 publisher = Publisher()
+
+
+def enqueue(session: Any, topic: str, key: str, data: dict[str, Any]) -> None:
+    """Publish `data` once `session` commits (the shared CRUD router's hook; functions have
+    no outbox table yet, so an event can still be lost if SQS fails after the commit)."""
+    from sqlalchemy import event
+
+    def send(_: Any) -> None:
+        publisher.publish(topic, data)
+
+    event.listen(session, "after_commit", send, once=True)
