@@ -925,12 +925,15 @@ CHECKS: list[tuple[str, Callable[[World], str]]] = [
     ("database-down", database_down),
     ("metrics-route-templates", metrics_templates),
     ("logs-trace-ids", logs_correlated),
-    ("broker-outage", broker_outage),
     ("events-delivered-once", events_once),
     ("events-broker-outage", events_outage),
     ("events-redelivered", events_redelivered),
     ("events-poison", events_poison),
     ("events-metrics", events_metrics),
+    # After the event checks: it restarts the broker, and tansu's memory storage comes back
+    # without topics and offsets (a real Kafka keeps both), so consumers that resume at their
+    # last offset would skip the first messages of the recreated topics.
+    ("broker-outage", broker_outage),
     ("e2e-suite", e2e_suite),
     ("load-run", load_run),
 ]
