@@ -11,7 +11,7 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets --no-fail-fast
 bash scripts/conformance.sh
-# The system test: every example × {microservices, monolith} started for real, then the test of the
+# The system test: every example × {microservices, monolith, serverless} started for real, then the test of the
 # test (each mutation must be caught by its check).
 bash scripts/system-test.sh
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-migrations
