@@ -11,6 +11,8 @@ cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets --no-fail-fast
 bash scripts/conformance.sh
+# The validators still tell good from bad (a planted Terraform attribute typo fails at its line, …).
+bash tools/conformance/selftest.sh
 # The system test: every example × {microservices, monolith, serverless} started for real, then the test of the
 # test (each mutation must be caught by its check).
 bash scripts/system-test.sh
