@@ -14,7 +14,9 @@
 
 use crate::resolve::Model;
 use crate::resolve::constraint;
-use crate::resolve::ddl;
+// Every identifier is written quoted, as the first migration writes it (one writer): a name like an
+// SQL keyword (`user`, `order`, `current_date`) stays a name whatever the PostgreSQL version.
+use crate::resolve::ddl::{self, quoted as ident};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -572,13 +574,6 @@ fn widens(from: &str, to: &str) -> bool {
         ("DATE", "TIMESTAMPTZ") | ("JSON", "JSONB") => true,
         _ => false,
     }
-}
-
-/// Every identifier is written quoted, as `001_init.sql` writes it: a field or table named like
-/// an SQL keyword (`user`, `order`, `limit`, `current_date`) then stays a name, whatever the
-/// keyword list of the PostgreSQL version. Names are validated snake case, so no `"` inside.
-fn ident(name: &str) -> String {
-    format!("\"{name}\"")
 }
 
 /// A foreign key's target as the schema records it, `table(column)`, with both names quoted.
