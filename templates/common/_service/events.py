@@ -193,6 +193,16 @@ def mismatch(schema: dict[str, Any], value: Any, where: str = "event") -> str | 
     return None
 
 
+def raise_if_cancelled() -> None:
+    """Stop a background loop whose cancellation was swallowed. On Python 3.11 a client
+    library (or asyncio's own timeouts) can turn a cancel that lands with a timeout into a
+    TimeoutError; the task then stays "cancelling" and, without this, a shutdown that
+    cancelled it would wait for it forever. Called where every loop waits."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Backoff:
     """Capped exponential delays between connection attempts."""
 
@@ -204,6 +214,7 @@ class Backoff:
         self.delay = BACKOFF_START
 
     async def wait(self) -> None:
+        raise_if_cancelled()
         await asyncio.sleep(self.delay)
         self.delay = min(self.delay * 2, self.cap or BACKOFF_MAX)
 {%- if ev.outbox or ev.inbox %}
@@ -640,6 +651,16 @@ async def handle(topic: str, body: bytes | str) -> str:
 
 
 {% if ev.outbox -%}
+async def idle(wake: asyncio.Event, seconds: float) -> None:
+    """Wait until `wake` is set or `seconds` pass (a cancellation is never taken for the
+    timeout: see raise_if_cancelled)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        raise_if_cancelled()
+
+
 class Relay:
     """Sends the outbox: one background task, woken by each commit that enqueued events."""
 
@@ -695,10 +716,7 @@ class Relay:
                 swept = loop.time()
                 await asyncio.to_thread(forget_old)
             wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), RELAY_IDLE_SECONDS)
-            except TimeoutError:
-                pass
+            await idle(wake, RELAY_IDLE_SECONDS)
 
     async def drain(self) -> tuple[int, bool]:
         """Send one batch in outbox order: (events sent, whether one failed). A failure stops

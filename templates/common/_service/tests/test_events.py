@@ -7,15 +7,14 @@
 {%- set_global publishing = -1 %}
 {%- for i in svc.entity_ids %}{% if publishing < 0 and m.entities[i].code.publishes %}{% set_global publishing = i %}{% endif %}{% endfor %}
 
-{% if svc.consumes %}import asyncio
-{% endif -%}
+import asyncio
 {% if uses_broker %}import gc
 import socket
 import time
 {% endif %}{% if svc.consumes %}import uuid
 {% endif %}{% if uses_broker %}import warnings
-{% endif %}{% if svc.consumes or uses_broker %}
-{% endif %}import pytest
+{% endif %}
+import pytest
 {% if uses_broker or svc.consumes %}from fastapi.testclient import TestClient
 {% endif %}{% if svc.consumes %}from prometheus_client import REGISTRY
 {% endif %}
@@ -37,6 +36,39 @@ def test_an_event_is_an_envelope_with_its_own_id() -> None:
         events.decode(b"{not json")
     with pytest.raises(events.PoisonMessage):
         events.decode(b'{"event_id": "x", "data": {}}')
+
+
+async def swallow_a_cancel() -> None:
+    """Cancel the running task and swallow the CancelledError, as a client library (or
+    Python 3.11's timeouts) can: the task stays "cancelling"."""
+    task = asyncio.current_task()
+    assert task is not None
+    task.cancel()
+    try:
+        await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        pass
+
+
+def test_a_swallowed_cancel_still_stops_the_background_loops() -> None:
+    """Each loop waits through Backoff{% if ev.outbox %} or idle{% endif %}; there a swallowed cancel
+    stops it, so a shutdown never waits forever for a relay or a broker client."""
+
+    async def retry() -> None:
+        await swallow_a_cancel()
+        await events.Backoff().wait()
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(retry())
+{%- if ev.outbox %}
+
+    async def wait_idle() -> None:
+        await swallow_a_cancel()
+        await events.idle(asyncio.Event(), 0.01)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(wait_idle())
+{%- endif %}
 {%- if svc.consumes %}
 
 
