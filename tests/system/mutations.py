@@ -131,6 +131,13 @@ def no_idempotency(root: Path) -> None:
     ])
 
 
+def no_dead_letters(root: Path) -> None:
+    """Dead letters are counted and logged but never sent: a poison message is dropped."""
+    edit_events(root, "no-dead-letters", [
+        (r"\n    await publisher\.send\(topic \+ DEAD_LETTER_SUFFIX, topic, body, headers\)\n", "\n    pass\n"),
+    ])
+
+
 MUTATIONS = {
     "swallow-failed-records": Mutation("poison-to-dlq", swallow_failed_records),
     "unset-function-variable": Mutation("cold-start", unset_function_variable),
@@ -139,4 +146,5 @@ MUTATIONS = {
     "exit-without-broker": Mutation("services-live", exit_without_broker),
     "no-outbox": Mutation("events-broker-outage", no_outbox),
     "no-idempotency": Mutation("events-redelivered", no_idempotency),
+    "no-dead-letters": Mutation("events-poison", no_dead_letters),
 }
