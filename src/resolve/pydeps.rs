@@ -15,6 +15,8 @@ pub const BASE: &[&str] = &[
     "psycopg[binary]==3.3.9",
     "prometheus-client==0.26.0",
     "httpx==0.28.1",
+    // Event envelopes are checked against their topic's JSON Schema (events.py).
+    "jsonschema==4.26.0",
     "PyYAML==6.0.4",
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",

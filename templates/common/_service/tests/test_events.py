@@ -11,8 +11,8 @@ import asyncio
 {% if uses_broker %}import gc
 import socket
 import time
-{% endif %}{% if svc.consumes %}import uuid
-{% endif %}{% if uses_broker %}import warnings
+{% endif %}import uuid
+{% if uses_broker %}import warnings
 {% endif %}
 import pytest
 {% if uses_broker or svc.consumes %}from fastapi.testclient import TestClient
@@ -36,6 +36,11 @@ def test_an_event_is_an_envelope_with_its_own_id() -> None:
         events.decode(b"{not json")
     with pytest.raises(events.PoisonMessage):
         events.decode(b'{"event_id": "x", "data": {}}')
+    # Schemas are checked by a JSON Schema validator: bounds and formats too.
+    uuids = {"type": "string", "format": "uuid"}
+    assert events.mismatch({"type": "integer", "minimum": 0}, -1) is not None
+    assert events.mismatch(uuids, "not-a-uuid") is not None
+    assert events.mismatch(uuids, str(uuid.uuid4())) is None
 
 
 async def swallow_a_cancel() -> None:
@@ -79,7 +84,11 @@ def consumed(topic: str, outcome: str) -> float:
 
 def valid_body(topic: str, key: str) -> bytes:
     """An event of `topic` whose data matches the topic's schema (when it has one)."""
-    samples = {"uuid": key, "date-time": "2026-01-01T00:00:00+00:00"}
+    samples = {
+        "uuid": key,
+        "date-time": "2026-01-01T00:00:00+00:00",
+        "email": "someone@example.com",
+    }
     by_type = {"string": "x", "integer": 1, "number": 1, "boolean": True}
     data = {}
     schema = events.SCHEMAS.get(topic, {}).get("properties", {}).get("data", {})
