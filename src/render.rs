@@ -269,6 +269,21 @@ fn register_filters(tera: &mut Tera) {
     });
 }
 
+/// A rendered tree and what it came from: the render stage's result, which the write stage
+/// compares with the disk.
+pub struct Generated {
+    pub model: Model,
+    pub plan: Vec<PlannedFile>,
+    /// The rendered files, in plan order; empty when `reused`.
+    pub files: Vec<(String, String)>,
+    pub diagnostics: crate::diagnostic::Diagnostics,
+    /// `pipeline::fingerprint` of this generation's inputs.
+    pub inputs: String,
+    /// Rendering was skipped: the inputs are those of the last generation and the tree is
+    /// exactly as it left it, so every file is unchanged.
+    pub reused: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

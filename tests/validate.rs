@@ -562,7 +562,7 @@ fn yaml_1_1_booleans_are_strings_and_several_documents_are_a_syntax_error() {
 fn every_builtin_example_validates_without_errors_at_every_type() {
     for (name, text) in codex_system_design::assets::examples() {
         for arch in ["microservices", "monolith", "serverless"] {
-            let text = codex_system_design::cli::set_top_level(text, "type", arch);
+            let text = codex_system_design::blueprint::edit::set_top_level(text, "type", arch);
             let d = blueprint::load(&text, name).diagnostics;
             let errors: Vec<_> = d
                 .items
