@@ -344,14 +344,8 @@ fn read_source(path: &Path) -> Result<Source, Error> {
 }
 
 /// A built-in example's text, or the error that names the known ones.
-pub(crate) fn example(name: &str) -> Result<&'static str, Error> {
-    assets::example(name).ok_or_else(|| {
-        let names: Vec<&str> = assets::examples().into_iter().map(|(n, _)| n).collect();
-        Error::UnknownExample {
-            name: name.to_owned(),
-            suggestion: crate::diagnostic::suggest(name, &names),
-        }
-    })
+fn example(name: &str) -> Result<&'static str, Error> {
+    assets::example(name).ok_or_else(|| Error::unknown_example(name))
 }
 
 fn new_project(a: &NewArgs, rep: &mut Reporter) -> Result<Outcome, Error> {

@@ -106,6 +106,18 @@ impl Error {
         }))
     }
 
+    /// An example name that is not built in, with the nearest known one.
+    pub fn unknown_example(name: &str) -> Self {
+        let names: Vec<&str> = crate::assets::examples()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        Error::UnknownExample {
+            name: name.to_owned(),
+            suggestion: crate::diagnostic::suggest(name, &names),
+        }
+    }
+
     /// The exit code: 1 for an input that is wrong (blueprint, answers), 2 for the rest.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -3,7 +3,7 @@
 //! never spell a name by hand; escapers by output language come from [`escape`] and wrap every
 //! free-text or user-chosen blueprint value a template prints. Every output is LF-only and ends with exactly one newline.
 
-pub mod escape;
+pub use crate::escape;
 
 use crate::plan::{Collection, PlannedFile, header_for};
 use crate::resolve::Model;

@@ -166,7 +166,7 @@ fn prompt_failed(e: PromptError) -> Error {
 fn seed(a: &InitArgs) -> Result<Answers, Error> {
     let mut s = Answers::default();
     if let Some(ex) = &a.example {
-        let text = crate::cli::example(ex)?;
+        let text = crate::assets::example(ex).ok_or_else(|| Error::unknown_example(ex))?;
         s.example = Some(ex.clone());
         if let Some(bp) = crate::blueprint::load(text, ex).blueprint {
             s.name = bp.name;
