@@ -289,7 +289,7 @@ fn file_lines(p: &Preview) -> String {
 }
 
 /// Write (or, for `--check`, `--diff` and `--dry-run`, only compare) and report.
-pub(crate) fn finish_write(
+pub fn finish_write(
     out: &Path,
     g: &mut Generated,
     state: Option<&write::State>,

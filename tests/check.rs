@@ -1,12 +1,10 @@
 //! `check [DIR]`: broken cross-references are reported with file, line and help; exit codes.
 
-use assert_cmd::Command;
+mod support;
+
 use predicates::str::contains;
 use std::path::Path;
-
-fn bin() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
-}
+use support::cli::bin;
 
 fn generated(example: &str, arch: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

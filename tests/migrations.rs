@@ -1,30 +1,21 @@
 //! PRODUCT §11.2: every deployment applies the migrations itself, with dbmate, before new code
 //! serves; the migration files are in the layout dbmate reads as is.
 
-use assert_cmd::Command;
+mod support;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use support::project::{Project, Tree};
 
-fn generate(arch: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args([
-            "--example",
-            "ecommerce",
-            "--type",
-            arch,
-            "--scale",
-            "medium",
-        ])
-        .args(["-q", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    (dir, out)
+fn generate(arch: &str) -> (Tree, PathBuf) {
+    let tree = Project::example("ecommerce")
+        .arch(arch)
+        .scale("medium")
+        .generate();
+    let out = tree.path().to_path_buf();
+    (tree, out)
 }
 
 fn yaml(path: &Path) -> Value {
@@ -367,8 +358,7 @@ fn a_table_added_later_is_created_as_a_fresh_first_migration_creates_it() {
             1,
         );
     fs::write(&blueprint, &text).unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .current_dir(&out)
         .args(["generate", "-q"])
         .assert()
@@ -376,8 +366,7 @@ fn a_table_added_later_is_created_as_a_fresh_first_migration_creates_it() {
     let later =
         fs::read_to_string(out.join("migrations/products-db/002_create_reviews.sql")).unwrap();
     let fresh = tempfile::tempdir().unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .arg("--blueprint")
         .arg(&blueprint)
         .args(["-q", "--out"])
@@ -411,8 +400,7 @@ fn fields_named_like_sql_keywords_are_quoted_in_every_migration() {
         )
     };
     let generate = || {
-        Command::cargo_bin("codex-system-design")
-            .unwrap()
+        support::cli::bin()
             .args(["generate", "-q", "-f"])
             .arg(&bp)
             .assert()
@@ -472,8 +460,7 @@ fn a_database_that_starts_publishing_gets_the_event_tables_in_a_later_migration(
             1,
         );
     fs::write(&blueprint, text).unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .current_dir(&out)
         .args(["generate", "-q"])
         .assert()
@@ -485,8 +472,7 @@ fn a_database_that_starts_publishing_gets_the_event_tables_in_a_later_migration(
         .expect("a 002 migration");
     let later = fs::read_to_string(later).unwrap();
     let fresh = tempfile::tempdir().unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .arg("--blueprint")
         .arg(&blueprint)
         .args(["-q", "--out"])

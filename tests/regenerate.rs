@@ -6,18 +6,14 @@
 //! The assertions compare against a fresh generation of the edited blueprint rather than naming
 //! template files, so they hold for whatever template set the binary carries.
 
-#[path = "support/synth.rs"]
-mod synth;
+mod support;
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-
-fn bin() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
-}
+use support::cli::bin;
+use support::synth;
 
 /// Every file under `dir` except the state folder (relative path → text).
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {

@@ -2,9 +2,7 @@
 //! line and column, valid blueprints stay quiet, the CLI's formats and exit codes hold, and
 //! hostile input gets a clear error in bounded time.
 
-mod support {
-    pub mod synth;
-}
+mod support;
 
 use assert_cmd::Command;
 use codex_system_design::blueprint;
@@ -35,7 +33,7 @@ fn diagnose(path: &Path) -> Diagnostics {
 }
 
 fn cli() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
+    support::cli::bin()
 }
 
 /// `# expect: E0110 12:22` on the first line → ("E0110", 12, 22).
