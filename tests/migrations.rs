@@ -3,6 +3,7 @@
 
 mod support;
 
+use codex_system_design::error::Outcome;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
@@ -347,34 +348,20 @@ fn create_block(sql: &str, table: &str) -> String {
 /// 001 creates it: identity key, CHECKs, comments and indexes (one source: resolve::ddl).
 #[test]
 fn a_table_added_later_is_created_as_a_fresh_first_migration_creates_it() {
-    let (_tmp, out) = generate("microservices");
-    let blueprint = out.join("blueprint.yaml");
-    let text = fs::read_to_string(&blueprint).unwrap();
-    let text = text
-        .replacen("    entities: [Product]\n", "    entities: [Product, Review]\n", 1)
-        .replacen(
-            "  Product:\n",
-            "  Review:\n    fields:\n      id: int pk\n      rating: enum(one, two, three)\n      author_id: ref User\n      body: string(500)\n      created_at: timestamp default now\n    indexes: [[created_at]]\n  Product:\n",
-            1,
-        );
-    fs::write(&blueprint, &text).unwrap();
-    support::cli::bin()
-        .current_dir(&out)
-        .args(["generate", "-q"])
-        .assert()
-        .success();
-    let later =
-        fs::read_to_string(out.join("migrations/products-db/002_create_reviews.sql")).unwrap();
-    let fresh = tempfile::tempdir().unwrap();
-    support::cli::bin()
-        .arg("--blueprint")
-        .arg(&blueprint)
-        .args(["-q", "--out"])
-        .arg(fresh.path())
-        .assert()
-        .success();
-    let first =
-        fs::read_to_string(fresh.path().join("migrations/products-db/001_init.sql")).unwrap();
+    let (tree, _) = generate("microservices");
+    tree.edit_blueprint(|text| {
+        text.replacen("    entities: [Product]\n", "    entities: [Product, Review]\n", 1)
+            .replacen(
+                "  Product:\n",
+                "  Review:\n    fields:\n      id: int pk\n      rating: enum(one, two, three)\n      author_id: ref User\n      body: string(500)\n      created_at: timestamp default now\n    indexes: [[created_at]]\n  Product:\n",
+                1,
+            )
+    });
+    assert_eq!(tree.regenerate(), Outcome::Done);
+    let later = tree.read("migrations/products-db/002_create_reviews.sql");
+    let first = Project::text(tree.read("blueprint.yaml"))
+        .generate()
+        .read("migrations/products-db/001_init.sql");
     let block = create_block(&later, "reviews");
     assert_eq!(block, create_block(&first, "reviews"));
     for part in [

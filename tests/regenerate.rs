@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use support::cli::bin;
+use support::project::Project;
 use support::synth;
 
 /// Every file under `dir` except the state folder (relative path → text).
@@ -54,16 +55,8 @@ fn project(tmp: &Path, example: &str, extra: &[&str]) -> std::path::PathBuf {
 
 /// What a fresh generation of `dir/blueprint.yaml` produces.
 fn fresh(dir: &Path) -> BTreeMap<String, String> {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("fresh");
-    bin()
-        .arg("--blueprint")
-        .arg(dir.join("blueprint.yaml"))
-        .args(["-q", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    snapshot(&out)
+    let text = fs::read_to_string(dir.join("blueprint.yaml")).unwrap();
+    snapshot(Project::text(text).generate().path())
 }
 
 fn edit(path: &Path, f: impl FnOnce(String) -> String) {
