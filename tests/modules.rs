@@ -182,3 +182,23 @@ fn a_planted_cycle_is_found() {
     );
     assert_eq!(found.len(), 3, "{found:?}");
 }
+
+/// The Python code generation reads the core model and is not woven into it: `resolve::data`
+/// and `resolve::services` hold the `code` fields' types (`resolve::pytypes`) but never import
+/// `resolve::pycode`, which fills them in.
+#[test]
+fn the_core_model_does_not_import_the_python_code_generation() {
+    let resolve = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/resolve");
+    for file in ["data.rs", "services.rs", "pytypes.rs"] {
+        let text = std::fs::read_to_string(resolve.join(file)).unwrap();
+        let uses: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .filter(|l| l.split("//").next().unwrap_or("").contains("pycode"))
+            .collect();
+        assert!(
+            uses.is_empty(),
+            "src/resolve/{file} imports pycode: {uses:?}"
+        );
+    }
+}

@@ -21,7 +21,7 @@ pub struct Entity {
     pub pk_constraint: String,
     pub indexes: Vec<Index>,
     /// Code-generation details (API path, events, test values); see `pycode`.
-    pub code: super::pycode::EntityCode,
+    pub code: super::pytypes::EntityCode,
     /// Columns declared `unique` (not the primary key): looked up by value.
     pub unique_columns: Vec<String>,
 }
@@ -68,7 +68,7 @@ pub struct Column {
     /// The column's CHECK constraints, named once here for V001 and every later migration.
     pub checks: Vec<CheckConstraint>,
     /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
-    pub code: super::pycode::ColumnCode,
+    pub code: super::pytypes::ColumnCode,
 }
 
 /// Constraint names, built here and nowhere else: the first migration (template) reads them
