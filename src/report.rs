@@ -306,17 +306,7 @@ pub fn finish_write(
         state
     } else {
         _lock = write::lock(out)?;
-        locked_state = match (mode.adopt, write::read_state(out)) {
-            (true, _) => None,
-            (false, Ok(s)) => s,
-            (false, Err(e)) => return Err(e.into()),
-        };
-        if g.reused && locked_state.as_ref() != state {
-            return Err(Error::Write(write::WriteError::Locked(
-                out.display().to_string(),
-                "its state, changed by a run that finished meanwhile".to_owned(),
-            )));
-        }
+        locked_state = state_under_lock(out, g, state, mode)?;
         locked_state.as_ref()
     };
     rep.tracker.stage(
@@ -333,22 +323,7 @@ pub fn finish_write(
     }
     let p = &r.preview;
     if mode.refuse_untracked && state.is_none() {
-        let found: Vec<&str> = p
-            .changes
-            .iter()
-            .filter(|c| matches!(c.action, Action::NotOurs | Action::Unchanged))
-            .map(|c| c.path.as_str())
-            .collect();
-        if let Some(first) = found.first() {
-            return Err(Error::Write(write::WriteError::NoState(
-                out.display().to_string(),
-                format!(
-                    "{} generated paths already hold files (`{first}`{})",
-                    found.len(),
-                    if found.len() > 1 { ", …" } else { "" }
-                ),
-            )));
-        }
+        refuse_untracked(out, p)?;
     }
     if !rep.json {
         for w in &r.warnings {
@@ -378,32 +353,9 @@ pub fn finish_write(
         err!("{}{}", file_lines(p), rep.tracker.report());
     }
     if rep.json {
-        let files: Vec<FileAction> = p
-            .changes
-            .iter()
-            .map(|c| FileAction {
-                path: c.path.clone(),
-                action: action_name(c.action),
-            })
-            .collect();
-        let m = &g.model;
         let s = Summary {
-            name: Some(m.name.raw.clone()),
-            arch: Some(m.arch),
-            scale: Some(m.scale),
             written: !preview_only,
-            counts: counts(&files),
-            conflicts: p
-                .changes
-                .iter()
-                .filter(|c| c.action.is_conflict())
-                .map(|c| c.path.clone())
-                .collect(),
-            files,
-            migrations: r.migrations.clone(),
-            warnings: r.warnings.clone(),
-            notes: r.notes.clone(),
-            ..rep.summary(status, code)
+            ..rep.summary(status, code).with_run(&g.model, &r)
         };
         s.print();
         return Ok(if code == 0 {
@@ -417,6 +369,81 @@ pub fn finish_write(
     } else {
         human_written(out, g, &r, state.is_none(), rep.quiet)
     })
+}
+
+/// The state read again under the tree's lock (none for `--adopt`); a render skipped on the
+/// strength of the state read before is refused when that state has changed since.
+fn state_under_lock(
+    out: &Path,
+    g: &Generated,
+    before: Option<&write::State>,
+    mode: Mode,
+) -> Result<Option<write::State>, Error> {
+    if mode.adopt {
+        return Ok(None);
+    }
+    let now = write::read_state(out)?;
+    if g.reused && now.as_ref() != before {
+        return Err(Error::Write(write::WriteError::Locked(
+            out.display().to_string(),
+            "its state, changed by a run that finished meanwhile".to_owned(),
+        )));
+    }
+    Ok(now)
+}
+
+/// Without a state (and without `--force` or `--adopt`), files already at generated paths stop
+/// the run (E0403) rather than being adopted or set aside without a word.
+fn refuse_untracked(out: &Path, p: &Preview) -> Result<(), Error> {
+    let found: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::NotOurs | Action::Unchanged))
+        .map(|c| c.path.as_str())
+        .collect();
+    match found.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::Write(write::WriteError::NoState(
+            out.display().to_string(),
+            format!(
+                "{} generated paths already hold files (`{first}`{})",
+                found.len(),
+                if found.len() > 1 { ", …" } else { "" }
+            ),
+        ))),
+    }
+}
+
+impl Summary {
+    /// The system and what the run did to each file.
+    fn with_run(self, m: &crate::resolve::Model, r: &run::Run) -> Summary {
+        let p = &r.preview;
+        let files: Vec<FileAction> = p
+            .changes
+            .iter()
+            .map(|c| FileAction {
+                path: c.path.clone(),
+                action: action_name(c.action),
+            })
+            .collect();
+        Summary {
+            name: Some(m.name.raw.clone()),
+            arch: Some(m.arch),
+            scale: Some(m.scale),
+            counts: counts(&files),
+            conflicts: p
+                .changes
+                .iter()
+                .filter(|c| c.action.is_conflict())
+                .map(|c| c.path.clone())
+                .collect(),
+            files,
+            migrations: r.migrations.clone(),
+            warnings: r.warnings.clone(),
+            notes: r.notes.clone(),
+            ..self
+        }
+    }
 }
 
 /// `--check`, `--diff`, `--dry-run` for people.
