@@ -276,22 +276,9 @@ fn finish(
     let state = match (check(&out), &mut confirm) {
         (Ok(s), _) => s,
         (Err(e), None) => return Err(e),
-        // In the terminal, the answers are not thrown away for a busy folder: ask for another.
         (Err(e), Some(p)) => {
             errln!("{e}");
-            let default = (2..100)
-                .map(|i| PathBuf::from(format!("{}-{i}", out.display())))
-                .find(|d| check(d).is_ok())
-                .unwrap_or_default();
-            let dir = p.text("Output directory", &default.display().to_string(), &|x| {
-                if x.is_empty() {
-                    return Err("a folder is required".into());
-                }
-                check(std::path::Path::new(x))
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            });
-            out = PathBuf::from(dir.map_err(prompt_failed)?);
+            out = another_folder(&out, *p, &check)?;
             check(&out)?
         }
     };
@@ -334,6 +321,28 @@ fn finish(
             Ok(Outcome::Done)
         }
     }
+}
+
+/// In the terminal, the answers are not thrown away for a busy folder: ask for another,
+/// offering the first free `<out>-N`.
+fn another_folder(
+    out: &std::path::Path,
+    p: &mut dyn Prompter,
+    check: &dyn Fn(&std::path::Path) -> Result<Option<write::State>, Error>,
+) -> Result<PathBuf, Error> {
+    let default = (2..100)
+        .map(|i| PathBuf::from(format!("{}-{i}", out.display())))
+        .find(|d| check(d).is_ok())
+        .unwrap_or_default();
+    let dir = p.text("Output directory", &default.display().to_string(), &|x| {
+        if x.is_empty() {
+            return Err("a folder is required".into());
+        }
+        check(std::path::Path::new(x))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    Ok(PathBuf::from(dir.map_err(prompt_failed)?))
 }
 
 /// Whether `out` can take this blueprint (and, when `generating`, the tree): the state of an
