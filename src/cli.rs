@@ -313,8 +313,7 @@ fn run(command: Option<Command>, new: &NewArgs, rep: &mut Reporter) -> Result<Ou
             Ok(Outcome::Done)
         }
         Some(Command::Man) => {
-            let text = crate::extras::man_page(<Cli as clap::CommandFactory>::command())
-                .map_err(Error::Man)?;
+            let text = crate::extras::man_page(<Cli as clap::CommandFactory>::command())?;
             out!("{text}");
             Ok(Outcome::Done)
         }
@@ -506,12 +505,11 @@ fn plan(a: &PlanArgs) -> Result<Outcome, Error> {
 fn templates(action: TemplatesAction) -> Result<Outcome, Error> {
     match action {
         TemplatesAction::List { templates } => {
-            let text =
-                crate::extras::list_templates(templates.as_deref()).map_err(Error::Templates)?;
+            let text = crate::extras::list_templates(templates.as_deref())?;
             out!("{text}");
         }
         TemplatesAction::Eject { path, to } => {
-            let files = crate::extras::eject(&path, &to).map_err(Error::Templates)?;
+            let files = crate::extras::eject(&path, &to)?;
             for f in files {
                 outln!("wrote {f}");
             }

@@ -53,7 +53,7 @@ pub enum Error {
     /// The blueprint is valid but cannot be resolved (presets and the like).
     #[error("{0}")]
     Resolve(String),
-    /// A `--templates` folder or a template to eject that cannot be used.
+    /// A `--templates` folder that cannot be used.
     #[error("{0}")]
     Templates(String),
     #[error(transparent)]
@@ -78,8 +78,13 @@ pub enum Error {
     Usage(String),
     #[error("cannot check {dir}: {reason}")]
     Check { dir: String, reason: String },
+    #[error("no built-in template `{path}`; {hint}")]
+    NoTemplate { path: String, hint: String },
+    /// `templates eject` never overwrites.
+    #[error("{0} exists; not overwriting it")]
+    Exists(String),
     #[error("{0}")]
-    Man(String),
+    Man(std::io::Error),
     #[error("{file} is not a valid answers file: {reason}")]
     AnswersUnparsable { file: String, reason: String },
     #[error("{file} has {count} invalid answer(s); nothing was written\n{list}")]
