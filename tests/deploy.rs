@@ -1,33 +1,18 @@
 //! The Kubernetes, Istio and docker-compose layers agree on names: one name, one meaning.
 
-use assert_cmd::Command;
+mod support;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use support::project::{Project, Tree};
 
-fn generate(example: &str, arch: &str, scale: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args([
-            "--example",
-            example,
-            "--type",
-            arch,
-            "--scale",
-            scale,
-            "-q",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    dir
+fn generate(example: &str, arch: &str, scale: &str) -> Tree {
+    Project::example(example).arch(arch).scale(scale).generate()
 }
 
-fn out(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("out")
+fn out(dir: &Tree) -> PathBuf {
+    dir.path().to_path_buf()
 }
 
 fn yaml_files(root: &Path, acc: &mut Vec<PathBuf>) {

@@ -5,6 +5,7 @@
 //! [`validate::check`] (cross-reference rules). Nothing here applies defaults beyond what the
 //! format itself defines; the `resolve` stage does that.
 
+pub mod edit;
 pub mod fields;
 pub mod node;
 pub mod overrides;

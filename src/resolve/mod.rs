@@ -14,6 +14,7 @@ pub mod events;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
+mod pytypes;
 pub mod serverless;
 mod services;
 pub mod terraform;
