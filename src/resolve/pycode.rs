@@ -30,6 +30,8 @@ pub struct ColumnCode {
     pub scale: Option<u32>,
     /// Part of the create payload (not server generated).
     pub writable: bool,
+    /// Part of the update payload: writable and not moved by the event flow (`auth`).
+    pub updatable: bool,
     /// Compared after a round trip in generated tests (exact JSON equality holds).
     pub comparable: bool,
     /// Values the API refuses for this column (generated input tests).
@@ -75,6 +77,8 @@ pub struct EntityCode {
     /// Cache-aside for reads by id when its owner has a `cache:`: keys are
     /// `<prefix>:<id>` with the prefix `<service>:<table>`.
     pub cache_key_prefix: Option<String>,
+    /// Who may read and write, whose rows they are, what PATCH cannot change; see `auth`.
+    pub auth: super::auth::EntityAuth,
 }
 
 /// A `ref` field whose target is owned by a service this one calls (microservices): verified
@@ -166,6 +170,11 @@ pub struct ServiceCode {
     pub cached_ids: Vec<usize>,
     /// `import google/protobuf/...` lines its proto file needs.
     pub proto_imports: Vec<String>,
+    /// Names the routes import from `app.auth` (`PUBLIC`, `USER`, `role`), sorted.
+    pub auth_imports: Vec<String>,
+    /// Payload helpers of entities whose rows have owners (`order_payload`), sorted: what
+    /// tests/test_auth.py imports from tests/test_api.py.
+    pub owned_payloads: Vec<String>,
 }
 
 pub fn enrich_columns(entities: &mut [Entity]) {
@@ -270,6 +279,7 @@ fn column_code(c: &Column) -> ColumnCode {
         precision,
         scale,
         writable: !c.server_generated,
+        updatable: !c.server_generated,
         comparable: matches!(
             c.kind,
             "uuid"
@@ -611,6 +621,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
                 .get(e.owner.as_str())
                 .filter(|o| o.cache.is_some())
                 .map(|o| format!("{}:{}", o.name.kebab, e.table)),
+            auth: super::auth::EntityAuth::default(),
         };
     }
     let public: HashMap<String, bool> = entities
@@ -894,7 +905,23 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
     if has("json") {
         proto_imports.push("google/protobuf/struct.proto".to_owned());
     }
+    let auth_imports: BTreeSet<String> = owned
+        .iter()
+        .flat_map(|e| [&e.code.auth.read, &e.code.auth.write])
+        .flatten()
+        .map(|r| match r.kind {
+            "role" => "role".to_owned(),
+            _ => r.python.clone(),
+        })
+        .collect();
+    let owned_payloads: BTreeSet<String> = owned
+        .iter()
+        .filter(|e| e.code.auth.owner_column.is_some())
+        .map(|e| format!("{}_payload", e.name.snake))
+        .collect();
     ServiceCode {
+        auth_imports: auth_imports.into_iter().collect(),
+        owned_payloads: owned_payloads.into_iter().collect(),
         model_imports,
         schema_imports,
         schema_needs_field: uses("Field("),

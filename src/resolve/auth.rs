@@ -1,0 +1,315 @@
+//! Security of the model: who may call each entity's routes, which rows a user may touch, the
+//! token issuer the services trust, CORS and the per-client rate limit at the edge.
+//!
+//! Input: the blueprint's `auth` (gateway routes, services), `identity`, `ingress.cors`, the
+//! scale preset's `edge` limits and the entities with their API paths. Output: [`Security`] on
+//! the model and `code.auth` on each entity. Every decision is made here; templates print it.
+//!
+//! Decisions: an entity's routes take the `auth` of the gateway route that serves them (the
+//! longest matching path prefix), else of the owning service, else `user`. The user entity is
+//! `identity.user_entity`, else an entity named `User`; a token's `sub` is its key. A row with a
+//! `ref` to the user entity belongs to that user (the user entity's own rows belong to
+//! themselves): users see and change their own rows only, holders of the admin role all rows.
+//! An enum field named `status` or `state` of an entity whose service consumes events is moved
+//! by the event flow, so clients cannot change it with PATCH.
+
+use super::Names;
+use super::data::Entity;
+use super::services::{EnvVar, Service};
+use crate::blueprint::{Access, ArchType, Auth, Blueprint};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The role that sees and changes every row (object-level checks let it through).
+pub const ADMIN_ROLE: &str = "admin";
+/// The claim holding a token's roles (a list of names).
+pub const ROLES_CLAIM: &str = "roles";
+/// The local development issuer's compose service and port (never deployed).
+const DEV_ISSUER: &str = "dev-issuer";
+const DEV_ISSUER_PORT: u16 = 8080;
+/// Where the development issuer is published on the developer's machine.
+const DEV_ISSUER_HOST_PORT: u16 = 8090;
+const DEFAULT_CORS_METHODS: [&str; 4] = ["GET", "POST", "PATCH", "DELETE"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Security {
+    /// What deployed services trust (the blueprint's `identity`, else the local issuer).
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    /// Whether the blueprint names a real issuer (else deployed environments trust the local
+    /// development issuer's URLs, which only exist in compose).
+    pub custom_identity: bool,
+    pub roles_claim: &'static str,
+    pub admin_role: &'static str,
+    pub dev_issuer: Option<DevIssuer>,
+    /// `AUTH_*` and `CORS_*` as deployed (Kubernetes ConfigMaps).
+    pub env: Vec<EnvVar>,
+    /// The same names with the values compose gives (the development issuer).
+    pub local_env: Vec<EnvVar>,
+    pub cors: Cors,
+    pub rate_limit: RateLimit,
+    /// The entity whose key is a token's subject, if any.
+    pub user_entity: Option<String>,
+    /// Path rules at the edge (Istio AuthorizationPolicy), most specific path first.
+    pub edge_rules: Vec<EdgeRule>,
+}
+
+/// A small token issuer for local work: compose runs it; the README says how to get a token.
+#[derive(Debug, Clone, Serialize)]
+pub struct DevIssuer {
+    pub name: &'static str,
+    pub port: u16,
+    pub host_port: u16,
+    /// Its URL inside compose (also the `iss` of the tokens it signs).
+    pub url: String,
+    pub jwks_url: String,
+    /// Its token endpoint as a developer reaches it (`http://localhost:8090/token`).
+    pub local_token_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cors {
+    pub origins: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+/// Per client (address) at the edge, from the scale preset.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateLimit {
+    pub rps: u32,
+    pub burst: u32,
+}
+
+/// One access rule as the templates print it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Rule {
+    /// `public`, `user` or `role`.
+    pub kind: &'static str,
+    pub role: Option<String>,
+    /// The Python expression of `app.auth` building it (`PUBLIC`, `USER`, `role("admin")`).
+    pub python: String,
+}
+
+/// Access to one entity's routes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EntityAuth {
+    pub read: Option<Rule>,
+    pub write: Option<Rule>,
+    /// The column naming the user a row belongs to (the key for the user entity itself).
+    pub owner_column: Option<String>,
+    /// Columns clients cannot change with PATCH (moved by the event flow).
+    pub flow_columns: Vec<String>,
+}
+
+/// An edge rule: requests to `path` (and below) with one of `methods` need `rule`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeRule {
+    pub paths: Vec<String>,
+    pub methods: Vec<&'static str>,
+    pub rule: Rule,
+}
+
+fn rule(a: &Access) -> Rule {
+    match a {
+        Access::Public => Rule {
+            kind: "public",
+            role: None,
+            python: "PUBLIC".into(),
+        },
+        Access::User => Rule {
+            kind: "user",
+            role: None,
+            python: "USER".into(),
+        },
+        Access::Role(r) => Rule {
+            kind: "role",
+            role: Some(r.clone()),
+            python: format!("role(\"{r}\")"),
+        },
+    }
+}
+
+/// The `auth` in force for an entity served at `api_path` by blueprint service `owner`.
+fn auth_for<'a>(bp: &'a Blueprint, owner: &str, api_path: &str) -> Option<&'a Auth> {
+    let under = |prefix: &str| {
+        let p = prefix.trim_end_matches('/');
+        api_path == p || api_path.starts_with(&format!("{p}/"))
+    };
+    let route = bp
+        .services
+        .values()
+        .flat_map(|s| s.routes.iter())
+        .filter(|r| r.to == owner && r.auth.is_some() && under(&r.path))
+        .max_by_key(|r| r.path.len());
+    route
+        .and_then(|r| r.auth.as_ref())
+        .or_else(|| bp.services.get(owner).and_then(|s| s.auth.as_ref()))
+}
+
+/// Fill in `code.auth` of every entity (after `pycode::enrich_entities`).
+pub fn link_entities(bp: &Blueprint, entities: &mut [Entity], services: &[Service]) {
+    let user_entity = user_entity(bp);
+    let consumers: HashMap<&str, bool> = services
+        .iter()
+        .map(|s| (s.name.raw.as_str(), !s.consumes.is_empty()))
+        .collect();
+    for e in entities.iter_mut() {
+        let auth = auth_for(bp, &e.owner, &e.code.api_path);
+        let (read, write) = match auth {
+            Some(a) => (rule(&a.read), rule(&a.write)),
+            None => (rule(&Access::User), rule(&Access::User)),
+        };
+        let owner_column = if user_entity.as_deref() == Some(e.name.raw.as_str()) {
+            Some(e.pk.clone())
+        } else {
+            e.columns
+                .iter()
+                .find(|c| {
+                    c.reference
+                        .as_ref()
+                        .is_some_and(|r| Some(&r.entity) == user_entity.as_ref())
+                })
+                .map(|c| c.name.clone())
+        };
+        let flow_columns = if consumers.get(e.owner.as_str()) == Some(&true) {
+            e.columns
+                .iter()
+                .filter(|c| c.kind == "enum" && matches!(c.name.as_str(), "status" | "state"))
+                .map(|c| c.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for c in &mut e.columns {
+            if flow_columns.contains(&c.name) {
+                c.code.updatable = false;
+            }
+        }
+        if e.code.patch_column.as_ref().is_some_and(|p| flow_columns.contains(p)) {
+            e.code.patch_column = None;
+            e.code.patch_value = None;
+        }
+        e.code.auth = EntityAuth {
+            read: Some(read),
+            write: Some(write),
+            owner_column,
+            flow_columns,
+        };
+    }
+}
+
+fn user_entity(bp: &Blueprint) -> Option<String> {
+    bp.identity
+        .as_ref()
+        .and_then(|i| i.user_entity.clone())
+        .or_else(|| bp.entities.contains_key("User").then(|| "User".to_owned()))
+}
+
+pub fn resolve(
+    bp: &Blueprint,
+    name: &Names,
+    preset: &super::Preset,
+    entities: &[Entity],
+) -> Security {
+    let dev_issuer = (bp.arch != ArchType::Serverless).then(|| {
+        let url = format!("http://{DEV_ISSUER}:{DEV_ISSUER_PORT}");
+        DevIssuer {
+            name: DEV_ISSUER,
+            port: DEV_ISSUER_PORT,
+            host_port: DEV_ISSUER_HOST_PORT,
+            jwks_url: format!("{url}/.well-known/jwks.json"),
+            url,
+            local_token_url: format!("http://localhost:{DEV_ISSUER_HOST_PORT}/token"),
+        }
+    });
+    let id = bp.identity.clone().unwrap_or_default();
+    let local_url = format!("http://{DEV_ISSUER}:{DEV_ISSUER_PORT}");
+    let local_jwks = format!("{local_url}/.well-known/jwks.json");
+    let audience = id.audience.clone().unwrap_or_else(|| name.kebab.clone());
+    let issuer = id.issuer.clone().unwrap_or_else(|| local_url.clone());
+    let jwks_url = id.jwks_url.clone().unwrap_or_else(|| match &id.issuer {
+        Some(i) => format!("{}/.well-known/jwks.json", i.trim_end_matches('/')),
+        None => local_jwks.clone(),
+    });
+    let cors_in = bp.ingress.as_ref().and_then(|i| i.cors.clone());
+    let cors = Cors {
+        origins: cors_in
+            .as_ref()
+            .map(|c| c.origins.clone())
+            .unwrap_or_default(),
+        methods: match cors_in.map(|c| c.methods) {
+            Some(m) if !m.is_empty() => m,
+            _ => DEFAULT_CORS_METHODS.iter().map(|m| (*m).to_owned()).collect(),
+        },
+    };
+    let var = |n: &str, v: &str| EnvVar {
+        name: n.to_owned(),
+        value: v.to_owned(),
+    };
+    let cors_env = [
+        var("CORS_ORIGINS", &cors.origins.join(",")),
+        var("CORS_METHODS", &cors.methods.join(",")),
+    ];
+    let mut env = vec![
+        var("AUTH_ISSUER", &issuer),
+        var("AUTH_AUDIENCE", &audience),
+        var("AUTH_JWKS_URL", &jwks_url),
+    ];
+    let mut local_env = vec![
+        var("AUTH_ISSUER", &local_url),
+        var("AUTH_AUDIENCE", &audience),
+        var("AUTH_JWKS_URL", &local_jwks),
+    ];
+    env.extend(cors_env.clone());
+    local_env.extend(cors_env);
+    Security {
+        issuer,
+        audience,
+        jwks_url,
+        custom_identity: bp.identity.as_ref().is_some_and(|i| i.issuer.is_some()),
+        roles_claim: ROLES_CLAIM,
+        admin_role: ADMIN_ROLE,
+        dev_issuer,
+        env,
+        local_env,
+        cors,
+        rate_limit: RateLimit {
+            rps: preset.edge.rate_limit_rps,
+            burst: preset.edge.rate_limit_burst,
+        },
+        user_entity: user_entity(bp),
+        edge_rules: edge_rules(entities),
+    }
+}
+
+/// Reads (GET, HEAD) and writes of each entity's collection and items, most specific path
+/// first so a nested collection's rule is not shadowed by its parent's.
+fn edge_rules(entities: &[Entity]) -> Vec<EdgeRule> {
+    let mut served: Vec<&Entity> = entities.iter().filter(|e| e.code.public).collect();
+    served.sort_by(|a, b| {
+        b.code
+            .api_path
+            .len()
+            .cmp(&a.code.api_path.len())
+            .then(a.code.api_path.cmp(&b.code.api_path))
+    });
+    let mut out = Vec::new();
+    for e in served {
+        let paths = vec![e.code.api_path.clone(), format!("{}/*", e.code.api_path)];
+        let (Some(read), Some(write)) = (&e.code.auth.read, &e.code.auth.write) else {
+            continue;
+        };
+        out.push(EdgeRule {
+            paths: paths.clone(),
+            methods: vec!["GET", "HEAD"],
+            rule: read.clone(),
+        });
+        out.push(EdgeRule {
+            paths,
+            methods: vec!["POST", "PUT", "PATCH", "DELETE"],
+            rule: write.clone(),
+        });
+    }
+    out
+}
