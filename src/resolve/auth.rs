@@ -51,8 +51,9 @@ pub struct Security {
     pub rate_limit: RateLimit,
     /// The entity whose key is a token's subject, if any.
     pub user_entity: Option<String>,
-    /// Path rules at the edge (Istio AuthorizationPolicy), most specific path first.
-    pub edge_rules: Vec<EdgeRule>,
+    /// Per workload, the requests the mesh refuses (Istio DENY policies next to the callers'
+    /// ALLOW): no request principal where a token is needed, no role where one is named.
+    pub mesh_policies: Vec<MeshPolicy>,
 }
 
 /// A small token issuer for local work: compose runs it; the README says how to get a token.
@@ -102,12 +103,28 @@ pub struct EntityAuth {
     pub flow_columns: Vec<String>,
 }
 
-/// An edge rule: requests to `path` (and below) with one of `methods` need `rule`.
+/// Requests to `paths` with one of `methods`.
 #[derive(Debug, Clone, Serialize)]
-pub struct EdgeRule {
+pub struct Operation {
     pub paths: Vec<String>,
     pub methods: Vec<&'static str>,
-    pub rule: Rule,
+}
+
+/// A role required on some operations of a workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleRule {
+    pub role: String,
+    pub operations: Vec<Operation>,
+}
+
+/// What the mesh refuses at one workload (the Kubernetes name of the deployable).
+#[derive(Debug, Clone, Serialize)]
+pub struct MeshPolicy {
+    pub workload: String,
+    /// Operations that need a valid token (a request principal).
+    pub need_token: Vec<Operation>,
+    /// Operations that also need a role (the roles claim).
+    pub need_role: Vec<RoleRule>,
 }
 
 fn rule(a: &Access) -> Rule {
@@ -211,6 +228,7 @@ pub fn resolve(
     name: &Names,
     preset: &super::Preset,
     entities: &[Entity],
+    deployables: &[Service],
 ) -> Security {
     let dev_issuer = (bp.arch != ArchType::Serverless).then(|| {
         let url = format!("http://{DEV_ISSUER}:{DEV_ISSUER_PORT}");
@@ -279,37 +297,71 @@ pub fn resolve(
             burst: preset.edge.rate_limit_burst,
         },
         user_entity: user_entity(bp),
-        edge_rules: edge_rules(entities),
+        mesh_policies: mesh_policies(bp, entities, deployables),
     }
 }
 
-/// Reads (GET, HEAD) and writes of each entity's collection and items, most specific path
-/// first so a nested collection's rule is not shadowed by its parent's.
-fn edge_rules(entities: &[Entity]) -> Vec<EdgeRule> {
-    let mut served: Vec<&Entity> = entities.iter().filter(|e| e.code.public).collect();
-    served.sort_by(|a, b| {
-        b.code
-            .api_path
-            .len()
-            .cmp(&a.code.api_path.len())
-            .then(a.code.api_path.cmp(&b.code.api_path))
-    });
-    let mut out = Vec::new();
-    for e in served {
-        let paths = vec![e.code.api_path.clone(), format!("{}/*", e.code.api_path)];
-        let (Some(read), Some(write)) = (&e.code.auth.read, &e.code.auth.write) else {
+const READS: [&str; 2] = ["GET", "HEAD"];
+const WRITES: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
+
+/// The workload serving each entity's routes: its owner's deployable (microservices), the one
+/// app (monolith).
+fn workload_of(bp: &Blueprint, e: &Entity, deployables: &[Service]) -> Option<String> {
+    match bp.arch {
+        ArchType::Monolith => deployables.first().map(|d| d.name.kebab.clone()),
+        _ => {
+            let kebab = Names::new(&e.owner).kebab;
+            deployables
+                .iter()
+                .find(|d| d.name.kebab == kebab)
+                .map(|d| d.name.kebab.clone())
+        }
+    }
+}
+
+/// Per workload, the reads and writes of each entity's collection and items that need a
+/// token or a role, in entity order.
+fn mesh_policies(bp: &Blueprint, entities: &[Entity], deployables: &[Service]) -> Vec<MeshPolicy> {
+    let mut out: Vec<MeshPolicy> = Vec::new();
+    for e in entities {
+        let Some(workload) = workload_of(bp, e, deployables) else {
             continue;
         };
-        out.push(EdgeRule {
-            paths: paths.clone(),
-            methods: vec!["GET", "HEAD"],
-            rule: read.clone(),
-        });
-        out.push(EdgeRule {
-            paths,
-            methods: vec!["POST", "PUT", "PATCH", "DELETE"],
-            rule: write.clone(),
-        });
+        let at = match out.iter().position(|p| p.workload == workload) {
+            Some(i) => i,
+            None => {
+                out.push(MeshPolicy {
+                    workload,
+                    need_token: Vec::new(),
+                    need_role: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let policy = &mut out[at];
+        let paths = vec![e.code.api_path.clone(), format!("{}/*", e.code.api_path)];
+        for (rule, methods) in [(&e.code.auth.read, READS.to_vec()), (&e.code.auth.write, WRITES.to_vec())] {
+            let Some(rule) = rule else { continue };
+            let op = Operation {
+                paths: paths.clone(),
+                methods,
+            };
+            match (rule.kind, &rule.role) {
+                ("public", _) => {}
+                ("role", Some(role)) => {
+                    policy.need_token.push(op.clone());
+                    match policy.need_role.iter_mut().find(|r| &r.role == role) {
+                        Some(r) => r.operations.push(op),
+                        None => policy.need_role.push(RoleRule {
+                            role: role.clone(),
+                            operations: vec![op],
+                        }),
+                    }
+                }
+                _ => policy.need_token.push(op),
+            }
+        }
     }
+    out.retain(|p| !p.need_token.is_empty());
     out
 }

@@ -272,7 +272,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         &bp.cloud.region,
         data.messaging.as_ref(),
     );
-    let security = auth::resolve(bp, &name, &preset, &data.entities);
+    let security = auth::resolve(bp, &name, &preset, &data.entities, &deployables);
     Ok(Model {
         security,
         tool: Tool {

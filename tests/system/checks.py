@@ -55,6 +55,10 @@ class World:
     nonce: int = 0
 
     def __post_init__(self) -> None:
+        # Every request of the checks carries an admin's token from the development issuer
+        # (admins pass every rule and see every row); the auth checks send their own.
+        if self.stack.issuer is not None:
+            self.http.headers["Authorization"] = self.bearer("system-test-admin", (self.admin_role,))
         for app in self.stack.apps.values():
             openapi = app.dir / "openapi.yaml"
             if openapi.exists():
@@ -106,6 +110,13 @@ class World:
 
     def url(self, entity: str, suffix: str = "") -> str:
         return self.base(entity) + self.resources[entity].path + suffix
+
+    @property
+    def admin_role(self) -> str:
+        return self.model["security"]["admin_role"]
+
+    def bearer(self, sub: str | None = None, roles: tuple[str, ...] = ()) -> str:
+        return f"Bearer {self.stack.token(sub, roles)}"
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -868,7 +879,8 @@ def e2e_suite(w: World) -> str:
     suite = w.stack.root / "tests" / "e2e"
     out = subprocess.run(
         [str(w.stack.venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(suite)],
-        env={"PATH": "/usr/bin:/bin", "E2E_GATEWAY_URL": f"http://127.0.0.1:{gw.port}"},
+        env={"PATH": "/usr/bin:/bin", "E2E_GATEWAY_URL": f"http://127.0.0.1:{gw.port}",
+             "E2E_TOKEN_URL": f"{w.stack.issuer.url}/token" if w.stack.issuer else ""},
         capture_output=True, text=True, timeout=300,
     )
     last = (out.stdout.strip().splitlines() or [""])[-1]
@@ -887,7 +899,8 @@ def load_run(w: World) -> str:
         [str(w.stack.venv / "bin" / "locust"), "-f", str(locustfile), "--headless", "-u", "8", "-r", "4",
          "-t", "12s", "--host", f"http://127.0.0.1:{gw.port}", "--csv", str(csv), "--only-summary",
          "--stop-timeout", "5"],
-        env={"PATH": f"{w.stack.venv / 'bin'}:/usr/bin:/bin", "HOME": str(w.stack.run)},
+        env={"PATH": f"{w.stack.venv / 'bin'}:/usr/bin:/bin", "HOME": str(w.stack.run),
+             "LOAD_TOKEN_URL": f"{w.stack.issuer.url}/token" if w.stack.issuer else ""},
         capture_output=True, text=True, timeout=120,
     )
     import csv as csvlib
@@ -939,10 +952,20 @@ CHECKS: list[tuple[str, Callable[[World], str]]] = [
 ]
 
 
+def _security_checks() -> None:
+    """The security checks (auth_checks.py): after the API checks, the rate limit last."""
+    import auth_checks
+
+    at = next(i for i, (name, _) in enumerate(CHECKS) if name == "e2e-suite")
+    CHECKS[at:at] = auth_checks.CHECKS
+    CHECKS.extend(auth_checks.LAST)
+
+
 def refs_for_names(self: World, entity: str) -> set[str]:
     return {c["name"] for c in self.entity(entity)["columns"] if c.get("reference")}
 
 
 World.refs_for_names = refs_for_names  # type: ignore[attr-defined]
+_security_checks()
 
 __all__ = ["CHECKS", "World", "Failed", "sys"]

@@ -112,6 +112,12 @@ def tokens() -> Tokens:
 
 
 @pytest.fixture(scope="session")
+def admin_headers(tokens: Tokens) -> dict[str, str]:
+    """An admin's `Authorization` header, for test clients of their own."""
+    return tokens.admin()
+
+
+@pytest.fixture(scope="session")
 def client(tokens: Tokens) -> Iterator[TestClient]:
     """The app, started once (lifespan included); requests carry an admin's token unless a
     test sends its own `Authorization`."""
