@@ -203,7 +203,11 @@ pub fn link_entities(bp: &Blueprint, entities: &mut [Entity], services: &[Servic
                 c.code.updatable = false;
             }
         }
-        if e.code.patch_column.as_ref().is_some_and(|p| flow_columns.contains(p)) {
+        if e.code
+            .patch_column
+            .as_ref()
+            .is_some_and(|p| flow_columns.contains(p))
+        {
             e.code.patch_column = None;
             e.code.patch_value = None;
         }
@@ -258,7 +262,10 @@ pub fn resolve(
             .unwrap_or_default(),
         methods: match cors_in.map(|c| c.methods) {
             Some(m) if !m.is_empty() => m,
-            _ => DEFAULT_CORS_METHODS.iter().map(|m| (*m).to_owned()).collect(),
+            _ => DEFAULT_CORS_METHODS
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
         },
     };
     let var = |n: &str, v: &str| EnvVar {
@@ -340,7 +347,10 @@ fn mesh_policies(bp: &Blueprint, entities: &[Entity], deployables: &[Service]) -
         };
         let policy = &mut out[at];
         let paths = vec![e.code.api_path.clone(), format!("{}/*", e.code.api_path)];
-        for (rule, methods) in [(&e.code.auth.read, READS.to_vec()), (&e.code.auth.write, WRITES.to_vec())] {
+        for (rule, methods) in [
+            (&e.code.auth.read, READS.to_vec()),
+            (&e.code.auth.write, WRITES.to_vec()),
+        ] {
             let Some(rule) = rule else { continue };
             let op = Operation {
                 paths: paths.clone(),
@@ -364,4 +374,92 @@ fn mesh_policies(bp: &Blueprint, entities: &[Entity], deployables: &[Service]) -
     }
     out.retain(|p| !p.need_token.is_empty());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Model;
+
+    fn model(example: &str) -> Model {
+        let src = crate::assets::examples()
+            .into_iter()
+            .find(|(n, _)| *n == example)
+            .map(|(_, s)| s)
+            .unwrap();
+        let bp = crate::blueprint::load(src, "x.yaml").blueprint.unwrap();
+        super::super::resolve(&bp, crate::assets::presets()).unwrap()
+    }
+
+    fn auth<'a>(m: &'a Model, entity: &str) -> &'a super::EntityAuth {
+        &m.entities
+            .iter()
+            .find(|e| e.name.raw == entity)
+            .unwrap()
+            .code
+            .auth
+    }
+
+    #[test]
+    fn routes_take_the_gateway_routes_auth_else_user() {
+        let m = model("ecommerce");
+        let products = auth(&m, "Product");
+        assert_eq!(products.read.as_ref().unwrap().kind, "public");
+        let write = products.write.as_ref().unwrap();
+        assert_eq!((write.kind, write.role.as_deref()), ("role", Some("admin")));
+        assert_eq!(write.python, "role(\"admin\")");
+        assert_eq!(auth(&m, "Order").read.as_ref().unwrap().kind, "user");
+    }
+
+    #[test]
+    fn rows_referring_to_the_user_entity_belong_to_that_user() {
+        let m = model("ecommerce");
+        assert_eq!(auth(&m, "Order").owner_column.as_deref(), Some("user_id"));
+        assert_eq!(auth(&m, "User").owner_column.as_deref(), Some("id"));
+        assert_eq!(auth(&m, "Product").owner_column, None);
+        let m = model("auth-service");
+        assert_eq!(
+            auth(&m, "Token").owner_column.as_deref(),
+            Some("account_id")
+        );
+    }
+
+    #[test]
+    fn a_status_moved_by_events_is_not_updatable_by_clients() {
+        let m = model("ecommerce");
+        assert_eq!(auth(&m, "Payment").flow_columns, ["status"]);
+        let payment = m.entities.iter().find(|e| e.name.raw == "Payment").unwrap();
+        let status = payment.columns.iter().find(|c| c.name == "status").unwrap();
+        assert!(status.code.writable && !status.code.updatable);
+        assert!(auth(&m, "Product").flow_columns.is_empty());
+    }
+
+    #[test]
+    fn compose_uses_the_development_issuer_and_deployments_the_blueprints() {
+        let m = model("ecommerce");
+        let s = &m.security;
+        assert_eq!(s.issuer, "https://login.shop.example.com");
+        let local = |n: &str| {
+            s.local_env
+                .iter()
+                .find(|e| e.name == n)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(local("AUTH_ISSUER"), "http://dev-issuer:8080");
+        assert_eq!(local("AUTH_AUDIENCE"), "shop-api");
+        assert_eq!(s.rate_limit.rps, 100);
+        let orders = s
+            .mesh_policies
+            .iter()
+            .find(|p| p.workload == "orders")
+            .unwrap();
+        assert_eq!(orders.need_token.len(), 4);
+        let products = s
+            .mesh_policies
+            .iter()
+            .find(|p| p.workload == "products")
+            .unwrap();
+        assert_eq!(products.need_role[0].role, "admin");
+    }
 }

@@ -161,12 +161,3 @@ def cors(w: World) -> str:
            f"GET {w.resources[entity].path}: security headers missing: {dict(r.headers)}")
     return f"{origins[0]} allowed, {evil} refused; security headers present"
 
-
-CHECKS = [
-    ("auth-anonymous-401", anonymous),
-    ("auth-role-403", roles),
-    ("auth-owner-403", owners),
-    ("cors-preflight", cors),
-]
-# Last of all: it spends the burst of a client address of its own, but loads the services.
-LAST = [("rate-limit-429", rate_limit)]
