@@ -33,12 +33,12 @@ const DEFAULT_CORS_METHODS: [&str; 4] = ["GET", "POST", "PATCH", "DELETE"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Security {
-    /// What deployed services trust (the blueprint's `identity`, else the local issuer).
+    /// What deployed services trust (the blueprint's `identity`, else a placeholder issuer at
+    /// `login.<ingress host>`).
     pub issuer: String,
     pub audience: String,
     pub jwks_url: String,
-    /// Whether the blueprint names a real issuer (else deployed environments trust the local
-    /// development issuer's URLs, which only exist in compose).
+    /// Whether the blueprint names its issuer (else the deployed one is a placeholder).
     pub custom_identity: bool,
     pub roles_claim: &'static str,
     pub admin_role: &'static str,
@@ -249,11 +249,20 @@ pub fn resolve(
     let local_url = format!("http://{DEV_ISSUER}:{DEV_ISSUER_PORT}");
     let local_jwks = format!("{local_url}/.well-known/jwks.json");
     let audience = id.audience.clone().unwrap_or_else(|| name.kebab.clone());
-    let issuer = id.issuer.clone().unwrap_or_else(|| local_url.clone());
-    let jwks_url = id.jwks_url.clone().unwrap_or_else(|| match &id.issuer {
-        Some(i) => format!("{}/.well-known/jwks.json", i.trim_end_matches('/')),
-        None => local_jwks.clone(),
+    // Without `identity:`, deployed environments expect an issuer at `login.<ingress host>`: a
+    // placeholder the README and the RequestAuthentication call out, never the local issuer
+    // (which is not deployed).
+    let issuer = id.issuer.clone().unwrap_or_else(|| {
+        let host = bp
+            .ingress
+            .as_ref()
+            .map_or_else(|| format!("{}.example.com", name.kebab), |i| i.host.clone());
+        format!("https://login.{}", host.trim_start_matches("*."))
     });
+    let jwks_url = id
+        .jwks_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
     let cors_in = bp.ingress.as_ref().and_then(|i| i.cors.clone());
     let cors = Cors {
         origins: cors_in
