@@ -314,7 +314,12 @@ def references_verified(w: World) -> str:
                f"{e.caller}: POST {res.path} with unknown {e.field} → {r.status_code} {r.text[:200]}, expected 422 naming {e.field}")
         expect(rows(w, e.entity) == count_before, f"{e.caller}: a row was written for an unknown {e.field}")
         w.create(e.entity)
-        after = counter(w.metrics(e.callee), "http_requests_total", method="GET", route=callee_route)
+        # The callee counts a request once its answer is sent: the caller may be faster.
+        def seen() -> float:
+            return counter(w.metrics(e.callee), "http_requests_total", method="GET", route=callee_route)
+
+        wait_for(lambda: seen() >= before + 2, 5, interval=0.1)
+        after = seen()
         expect(after >= before + 2, f"{e.callee} saw {after - before:.0f} GET {callee_route} for 2 creates at {e.caller}, expected ≥ 2")
         out.append(f"{e.caller}→{e.callee} ({e.entity}.{e.field})")
     return "; ".join(out) or "no depends_on edges"
