@@ -119,6 +119,7 @@ fn column_code(c: &Column) -> ColumnCode {
         precision,
         scale,
         writable: !c.server_generated,
+        updatable: !c.server_generated,
         comparable: matches!(
             c.kind,
             "uuid"
@@ -460,6 +461,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
                 .get(e.owner.as_str())
                 .filter(|o| o.cache.is_some())
                 .map(|o| format!("{}:{}", o.name.kebab, e.table)),
+            auth: super::auth::EntityAuth::default(),
         };
     }
     let public: HashMap<String, bool> = entities
@@ -743,7 +745,23 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
     if has("json") {
         proto_imports.push("google/protobuf/struct.proto".to_owned());
     }
+    let auth_imports: BTreeSet<String> = owned
+        .iter()
+        .flat_map(|e| [&e.code.auth.read, &e.code.auth.write])
+        .flatten()
+        .map(|r| match r.kind {
+            "role" => "role".to_owned(),
+            _ => r.python.clone(),
+        })
+        .collect();
+    let owned_payloads: BTreeSet<String> = owned
+        .iter()
+        .filter(|e| e.code.auth.owner_column.is_some())
+        .map(|e| format!("{}_payload", e.name.snake))
+        .collect();
     ServiceCode {
+        auth_imports: auth_imports.into_iter().collect(),
+        owned_payloads: owned_payloads.into_iter().collect(),
         model_imports,
         schema_imports,
         schema_needs_field: uses("Field("),

@@ -21,6 +21,8 @@ pub const BASE: &[&str] = &[
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "opentelemetry-exporter-otlp-proto-grpc==1.45.2",
+    // Bearer tokens: signature from the issuer's JWKS, issuer, audience, expiry (app/auth.py).
+    "PyJWT[crypto]==2.15.1",
 ];
 /// A service with `cache:`.
 pub const REDIS: &str = "redis==8.1.0";

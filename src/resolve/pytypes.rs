@@ -23,6 +23,8 @@ pub struct ColumnCode {
     pub scale: Option<u32>,
     /// Part of the create payload (not server generated).
     pub writable: bool,
+    /// Part of the update payload: writable and not moved by the event flow (`auth`).
+    pub updatable: bool,
     /// Compared after a round trip in generated tests (exact JSON equality holds).
     pub comparable: bool,
     /// Values the API refuses for this column (generated input tests).
@@ -68,6 +70,8 @@ pub struct EntityCode {
     /// Cache-aside for reads by id when its owner has a `cache:`: keys are
     /// `<prefix>:<id>` with the prefix `<service>:<table>`.
     pub cache_key_prefix: Option<String>,
+    /// Who may read and write, whose rows they are, what PATCH cannot change; see `auth`.
+    pub auth: super::auth::EntityAuth,
 }
 
 /// A `ref` field whose target is owned by a service this one calls (microservices): verified
@@ -159,4 +163,9 @@ pub struct ServiceCode {
     pub cached_ids: Vec<usize>,
     /// `import google/protobuf/...` lines its proto file needs.
     pub proto_imports: Vec<String>,
+    /// Names the routes import from `app.auth` (`PUBLIC`, `USER`, `role`), sorted.
+    pub auth_imports: Vec<String>,
+    /// Payload helpers of entities whose rows have owners (`order_payload`), sorted: what
+    /// tests/test_auth.py imports from tests/test_api.py.
+    pub owned_payloads: Vec<String>,
 }

@@ -173,6 +173,7 @@ def closed_port() -> int:
 
 def test_starts_without_its_broker_and_reports_it(
     monkeypatch: pytest.MonkeyPatch,
+    admin_headers: dict[str, str],
 ) -> None:
     """Broker down: start-up and /healthz at once, /readyz 503 naming the broker, one
     background task per client retrying with backoff, nothing leaked by failed attempts{% if publishing >= 0 %},
@@ -187,7 +188,7 @@ def test_starts_without_its_broker_and_reports_it(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         started = time.monotonic()
-        with TestClient(app) as down:
+        with TestClient(app, headers=admin_headers) as down:
             assert down.get("/healthz").status_code == 200
             assert time.monotonic() - started < 2
             ready = down.get("/readyz")
