@@ -67,7 +67,9 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
             format!("{} is not a directory", root.display()),
         ));
     }
-    let tree = load::load(root)?;
+    // Terraform and YAML share nothing until the findings are merged.
+    let (tree, (tf, tf_modules)) = rayon::join(|| load::load(root), || terraform::check(root));
+    let tree = tree?;
     let mut findings: Vec<Finding> = tree
         .broken
         .iter()
@@ -112,7 +114,6 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
     ctx.compose();
     ctx.pod_rules(&pods::ci_text(root));
     ctx.route_rules();
-    let (tf, tf_modules) = terraform::check(root);
     findings.extend(tf);
     let parity = opts.parity || is_generated_project(root);
     findings.extend(
