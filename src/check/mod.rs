@@ -18,7 +18,7 @@ mod load;
 mod pods;
 mod routes;
 mod rules;
-mod terraform;
+pub mod terraform;
 
 pub use crate::diagnostic::Severity;
 use std::path::Path;

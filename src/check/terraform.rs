@@ -4,6 +4,10 @@
 //! passes every variable without a default, and reads only outputs it declares. Parsed with
 //! hcl-edit, whose spans give each finding its line and column. Registry modules are not looked
 //! into (that needs `terraform init`).
+//!
+//! [`modules`], [`findings`] and [`Module`] are public so that the Terraform test suite checks
+//! generated Terraform with this same reading, adding only rules meant for generated code
+//! (nothing unused, nothing declared twice, only local module sources).
 
 use super::{Finding, Severity};
 use crate::diagnostic::suggest;
@@ -34,25 +38,37 @@ const META_ARGS: [&str; 6] = [
 ];
 
 /// A place in a file: (file relative to the checked folder, line, column).
-type At = (String, u32, u32);
+pub type At = (String, u32, u32);
 
-#[derive(Default)]
-struct Module {
+/// What one folder of `.tf` files declares and references.
+#[derive(Debug, Default)]
+pub struct Module {
     /// Variable name → has a default.
-    variables: BTreeMap<String, bool>,
-    locals: BTreeSet<String>,
-    outputs: BTreeSet<String>,
-    resources: BTreeSet<String>,
-    data: BTreeSet<String>,
-    calls: BTreeMap<String, Call>,
-    refs: Vec<(Vec<String>, At)>,
-    broken: Vec<Finding>,
+    pub variables: BTreeMap<String, bool>,
+    pub locals: BTreeSet<String>,
+    pub outputs: BTreeSet<String>,
+    /// `type.name` of managed resources.
+    pub resources: BTreeSet<String>,
+    /// `type.name` of data sources.
+    pub data: BTreeSet<String>,
+    pub calls: BTreeMap<String, Call>,
+    /// Each reference: its root and up to two attributes (`["module", "x", "out"]`), and where.
+    pub refs: Vec<(Vec<String>, At)>,
+    /// Files that do not parse (C028).
+    pub broken: Vec<Finding>,
+    /// Names declared a second time (Terraform refuses them; `check` leaves that to it):
+    /// ("variable `x`", where).
+    pub duplicates: Vec<(String, At)>,
+    /// Top-level attributes and blocks Terraform does not know: ("block `x`", where).
+    pub unknown: Vec<(String, At)>,
 }
 
-struct Call {
-    source: String,
-    args: Vec<(String, At)>,
-    at: At,
+#[derive(Debug)]
+pub struct Call {
+    pub source: String,
+    /// The arguments that are variables of the called module (no meta-arguments).
+    pub args: Vec<(String, At)>,
+    pub at: At,
 }
 
 fn finding(code: &'static str, at: &At, message: String, help: String) -> Finding {
@@ -107,6 +123,17 @@ impl<'a> File<'a> {
 }
 
 impl Module {
+    /// Read one file's text into the module (`name`: the file as findings show it).
+    pub fn add_source(&mut self, name: &str, text: &str) {
+        self.add_file(&File::new(name.to_owned(), text));
+    }
+
+    fn duplicate(&mut self, fresh: bool, what: String, at: At) {
+        if !fresh {
+            self.duplicates.push((what, at));
+        }
+    }
+
     fn add_file(&mut self, f: &File) {
         let body = match f.text.parse::<Body>() {
             Ok(b) => b,
@@ -123,8 +150,12 @@ impl Module {
             }
         };
         for s in body.iter() {
-            if let Structure::Block(b) = s {
-                self.add_block(f, b);
+            match s {
+                Structure::Block(b) => self.add_block(f, b),
+                Structure::Attribute(a) => {
+                    let what = format!("top-level attribute `{}`", a.key);
+                    self.unknown.push((what, f.at(a.key.span())));
+                }
             }
         }
     }
@@ -136,22 +167,36 @@ impl Module {
         match (b.ident.as_str(), labels.as_slice()) {
             ("variable", [n]) => {
                 let has_default = b.body.get_attribute("default").is_some();
-                self.variables.insert((*n).to_owned(), has_default);
+                let fresh = self
+                    .variables
+                    .insert((*n).to_owned(), has_default)
+                    .is_none();
+                self.duplicate(fresh, format!("variable `{n}`"), f.at(b.ident.span()));
                 let mut body = b.body.clone();
                 body.remove_attribute("type"); // a type constraint, not values
                 without_type = Some(body);
             }
-            ("locals", []) => self
-                .locals
-                .extend(b.body.attributes().map(|a| a.key.to_string())),
+            ("locals", []) => {
+                for a in b.body.attributes() {
+                    let fresh = self.locals.insert(a.key.to_string());
+                    self.duplicate(fresh, format!("local `{}`", a.key), f.at(a.key.span()));
+                }
+            }
             ("output", [n]) => {
-                self.outputs.insert((*n).to_owned());
+                let fresh = self.outputs.insert((*n).to_owned());
+                self.duplicate(fresh, format!("output `{n}`"), f.at(b.ident.span()));
             }
             ("resource", [t, n]) => {
-                self.resources.insert(format!("{t}.{n}"));
+                let fresh = self.resources.insert(format!("{t}.{n}"));
+                self.duplicate(fresh, format!("resource `{t}.{n}`"), f.at(b.ident.span()));
             }
             ("data", [t, n]) => {
-                self.data.insert(format!("{t}.{n}"));
+                let fresh = self.data.insert(format!("{t}.{n}"));
+                self.duplicate(
+                    fresh,
+                    format!("data source `{t}.{n}`"),
+                    f.at(b.ident.span()),
+                );
             }
             ("module", [n]) => {
                 let call = Call {
@@ -168,9 +213,15 @@ impl Module {
                         .collect(),
                     at: f.at(b.ident.span()),
                 };
-                self.calls.insert((*n).to_owned(), call);
+                let at = call.at.clone();
+                let fresh = self.calls.insert((*n).to_owned(), call).is_none();
+                self.duplicate(fresh, format!("module `{n}`"), at);
             }
-            _ => {}
+            ("terraform" | "provider" | "moved" | "import" | "check" | "removed", _) => {}
+            (kind, _) => {
+                let what = format!("block `{kind}` with {} label(s)", labels.len());
+                self.unknown.push((what, f.at(b.ident.span())));
+            }
         }
         let mut v = RefVisitor {
             scope: Vec::new(),
@@ -365,37 +416,52 @@ fn load(root: &Path, dir: &Path) -> Module {
 
 /// Every Terraform finding under `root`, and the number of modules (folders of `.tf` files).
 pub fn check(root: &Path) -> (Vec<Finding>, usize) {
+    let mods = modules(root);
+    (findings(root, &mods), mods.len())
+}
+
+/// Every folder of `.tf` files under `root` (normalised path → what it declares and
+/// references), read in parallel; files are named relative to `root`.
+pub fn modules(root: &Path) -> BTreeMap<PathBuf, Module> {
+    use rayon::prelude::*;
     let mut dirs = Vec::new();
     module_dirs(root, &mut dirs);
     dirs.sort();
-    let mods: BTreeMap<PathBuf, Module> = {
-        use rayon::prelude::*;
-        let loaded: Vec<(PathBuf, Module)> = dirs
-            .par_iter()
-            .map(|d| (normalize(d), load(root, d)))
-            .collect();
-        loaded.into_iter().collect()
-    };
-    let mut out = Vec::new();
-    for (dir, m) in &mods {
-        out.extend(m.broken.iter().cloned());
-        let reads = module_reads(m);
-        for (parts, at) in &m.refs {
-            if let Some((what, wanted, names)) = m.undeclared(parts) {
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let help = if names.is_empty() {
-                    "declare it in this module (a folder of `.tf` files is one module)".to_owned()
-                } else {
-                    suggest(&wanted, &names)
-                };
-                out.push(finding(
-                    "C026",
-                    at,
-                    format!("{what} is not declared in this module"),
-                    help,
-                ));
-            }
+    let loaded: Vec<(PathBuf, Module)> = dirs
+        .par_iter()
+        .map(|d| (normalize(d), load(root, d)))
+        .collect();
+    loaded.into_iter().collect()
+}
+
+impl Module {
+    /// C026: the references this module does not declare.
+    pub fn undeclared_refs(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (parts, at) in &self.refs {
+            let Some((what, wanted, names)) = self.undeclared(parts) else {
+                continue;
+            };
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let help = if names.is_empty() {
+                "declare it in this module (a folder of `.tf` files is one module)".to_owned()
+            } else {
+                suggest(&wanted, &names)
+            };
+            let msg = format!("{what} is not declared in this module");
+            out.push(finding("C026", at, msg, help));
         }
+        out
+    }
+}
+
+/// The findings (C026–C029) of the modules [`modules`] read under `root`.
+pub fn findings(root: &Path, mods: &BTreeMap<PathBuf, Module>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (dir, m) in mods {
+        out.extend(m.broken.iter().cloned());
+        out.extend(m.undeclared_refs());
+        let reads = module_reads(m);
         for (name, call) in &m.calls {
             if !call.source.starts_with("./") && !call.source.starts_with("../") {
                 continue; // a registry or git module: not in this folder
@@ -417,12 +483,12 @@ pub fn check(root: &Path) -> (Vec<Finding>, usize) {
             }
         }
     }
-    for (dir, m) in &mods {
+    for (dir, m) in mods {
         for f in tfvars_files(dir) {
             out.extend(check_tfvars(root, &f, m));
         }
     }
-    (out, mods.len())
+    out
 }
 
 /// The `*.tfvars` files that feed a module: beside its `.tf` files or in its `envs/` folder.
