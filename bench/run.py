@@ -11,7 +11,8 @@ For each N (default 10 50 200 1000) it measures, RUNS times each (default 5), in
   check deploy  `check deploy`: the Kubernetes/Istio/compose layer alone
   cp -r     copying the generated tree (without the state folder), the physical floor for
             writing that many files on this disk
-and prints a Markdown table of medians (min in brackets) and the largest peak RSS seen.
+and prints a Markdown table of median wall times (median CPU time, user + system, in brackets:
+the figure to compare on a machine other work is loading) and the largest peak RSS seen.
 
 Peak RSS is the child's own `ru_maxrss` from wait4(2), so it is per process and needs no tools.
 Page cache is warm (every run reads what the previous one wrote), which is also how users run it.
@@ -48,7 +49,7 @@ def build():
 
 
 def run(argv, cwd=None):
-    """Run argv; return (seconds, peak RSS in MiB). Fails loudly on a non-zero exit."""
+    """Run argv; return (seconds, peak RSS in MiB, CPU seconds). Fails loudly on a non-zero exit."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -58,7 +59,7 @@ def run(argv, cwd=None):
     proc.stderr.close()
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} exited {proc.returncode}:\n{err}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def files_in(tree):
@@ -122,11 +123,12 @@ def measure(n, runs, work, only):
         shutil.rmtree(p, ignore_errors=True)
     row = {"services": n, "files": files, "bytes": size}
     for k, v in samples.items():
-        times = [t for t, _ in v]
+        times = [t for t, _, _ in v]
         row[k] = {
             "median_ms": statistics.median(times) * 1000,
             "min_ms": min(times) * 1000,
-            "peak_rss_mib": max(r for _, r in v),
+            "cpu_ms": statistics.median(c for _, _, c in v) * 1000,
+            "peak_rss_mib": max(r for _, r, _ in v),
         }
     return row
 
@@ -138,7 +140,7 @@ def table(rows):
     head = "| services | files | " + " | ".join(kinds + extra + ["fresh per service", "peak RSS"]) + " |"
     lines = [head, "|" + "---|" * (len(kinds) + len(extra) + 4)]
     for r in rows:
-        cells = [f"{r[k]['median_ms']:.1f} ms" for k in kinds]
+        cells = [f"{r[k]['median_ms']:.1f} ms ({r[k]['cpu_ms']:.0f} ms CPU)" for k in kinds]
         if full:
             cells.append(f"{r['fresh']['median_ms'] / r['cp -r']['median_ms']:.2f}")
             cells.append(f"{r['no-op']['median_ms'] / r['fresh']['median_ms']:.2f}")

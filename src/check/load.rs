@@ -81,14 +81,16 @@ fn read(path: &Path) -> std::io::Result<Read> {
 }
 
 pub fn load(root: &Path) -> std::io::Result<Tree> {
-    use rayon::prelude::*;
     let mut paths = Vec::new();
     walk(root, &mut paths)?;
     paths.sort();
     // Parsing is most of `check`'s time and each file parses on its own.
-    let reads: Vec<Read> = paths
-        .par_iter()
-        .map(|p| read(p))
+    let batches = crate::parallel::batches(&paths, 32, |batch, _: &mut ()| {
+        batch.iter().map(|p| read(p)).collect::<Vec<_>>()
+    });
+    let reads: Vec<Read> = batches
+        .into_iter()
+        .flatten()
         .collect::<std::io::Result<_>>()?;
     let mut tree = Tree::default();
     let mut kustomizations: BTreeMap<PathBuf, Kustomization> = BTreeMap::new();

@@ -68,7 +68,14 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
         ));
     }
     // Terraform and YAML share nothing until the findings are merged.
-    let (tree, (tf, tf_modules)) = rayon::join(|| load::load(root), || terraform::check(root));
+    let (tree, (tf, tf_modules)) = std::thread::scope(|s| {
+        let tf = s.spawn(|| terraform::check(root));
+        let tree = load::load(root);
+        (
+            tree,
+            tf.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
     let tree = tree?;
     let mut findings: Vec<Finding> = tree
         .broken

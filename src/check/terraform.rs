@@ -423,14 +423,12 @@ pub fn check(root: &Path) -> (Vec<Finding>, usize) {
 /// Every folder of `.tf` files under `root` (normalised path → what it declares and
 /// references), read in parallel; files are named relative to `root`.
 pub fn modules(root: &Path) -> BTreeMap<PathBuf, Module> {
-    use rayon::prelude::*;
     let mut dirs = Vec::new();
     module_dirs(root, &mut dirs);
     dirs.sort();
-    let loaded: Vec<(PathBuf, Module)> = dirs
-        .par_iter()
-        .map(|d| (normalize(d), load(root, d)))
-        .collect();
+    let loaded = crate::parallel::batches(&dirs, 1, |d, _: &mut ()| {
+        (normalize(&d[0]), load(root, &d[0]))
+    });
     loaded.into_iter().collect()
 }
 
