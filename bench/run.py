@@ -7,16 +7,23 @@ For each N (default 10 50 200 1000) it measures, RUNS times each (default 5), in
   no-op     `generate` again with nothing changed
   one-svc   `generate` after one service's entity gained a field (a code change and a migration)
   validate  `validate` of the blueprint
+  check     `check` of the generated tree (every YAML file and Terraform module in it)
+  check deploy  `check deploy`: the Kubernetes/Istio/compose layer alone
   cp -r     copying the generated tree (without the state folder), the physical floor for
             writing that many files on this disk
-and prints a Markdown table of medians (min in brackets) and the largest peak RSS seen.
+and prints a Markdown table of median wall times (median CPU time, user + system, in brackets:
+the figure to compare on a machine other work is loading) and the largest peak RSS seen.
 
 Peak RSS is the child's own `ru_maxrss` from wait4(2), so it is per process and needs no tools.
 Page cache is warm (every run reads what the previous one wrote), which is also how users run it.
 
-Usage: python3 bench/run.py [--runs R] [--dir DIR] [--json FILE] [N ...]
+Usage: python3 bench/run.py [--runs R] [--dir DIR] [--json FILE] [--bin BIN] [--only KIND,...] [N ...]
   --dir   where the trees are written (default: the system temp folder); e.g. /dev/shm to take
           the disk out of the figures
+  --bin   the binary to measure (default: target/release/codex-system-design), e.g. an older
+          build to compare with
+  --only  measure only these kinds (e.g. `--only check,check deploy`); `fresh` always runs, as
+          the other kinds need its tree
 """
 import argparse
 import json
@@ -42,7 +49,7 @@ def build():
 
 
 def run(argv, cwd=None):
-    """Run argv; return (seconds, peak RSS in MiB). Fails loudly on a non-zero exit."""
+    """Run argv; return (seconds, peak RSS in MiB, CPU seconds). Fails loudly on a non-zero exit."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -52,7 +59,7 @@ def run(argv, cwd=None):
     proc.stderr.close()
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} exited {proc.returncode}:\n{err}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def files_in(tree):
@@ -71,7 +78,10 @@ def edit_one_service(blueprint_path):
         f.write("\n".join(lines))
 
 
-def measure(n, runs, work):
+KINDS = ("fresh", "no-op", "one-svc", "validate", "check", "check deploy", "cp -r")
+
+
+def measure(n, runs, work, only):
     bp = os.path.join(work, f"synth{n}.yaml")
     with open(bp, "w") as f:
         f.write(subprocess.run([SYNTH, str(n)], check=True, capture_output=True, text=True).stdout)
@@ -79,48 +89,65 @@ def measure(n, runs, work):
     edited = os.path.join(work, "edited")
     copy = os.path.join(work, "copy")
     plain = os.path.join(work, "plain")  # the tree without the tool's state folder
-    samples = {k: [] for k in ("fresh", "no-op", "one-svc", "validate", "cp -r")}
+    samples = {k: [] for k in KINDS if k == "fresh" or only is None or k in only}
     for _ in range(runs):
         shutil.rmtree(out, ignore_errors=True)
         samples["fresh"].append(run([BIN, "-q", "--blueprint", bp, "--out", out]))
-        samples["no-op"].append(run([BIN, "generate", "-q"], cwd=out))
-        shutil.rmtree(edited, ignore_errors=True)
-        shutil.copytree(out, edited)
-        edit_one_service(os.path.join(edited, "blueprint.yaml"))
-        samples["one-svc"].append(run([BIN, "generate", "-q"], cwd=edited))
-        samples["validate"].append(run([BIN, "validate", "-f", bp]))
-        if not os.path.exists(plain):
-            shutil.copytree(out, plain, ignore=shutil.ignore_patterns(".codex-system-design"))
-        shutil.rmtree(copy, ignore_errors=True)
-        samples["cp -r"].append(run(["cp", "-r", plain, copy]))
+        if "no-op" in samples:
+            samples["no-op"].append(run([BIN, "generate", "-q"], cwd=out))
+        if "one-svc" in samples:
+            shutil.rmtree(edited, ignore_errors=True)
+            shutil.copytree(out, edited)
+            edit_one_service(os.path.join(edited, "blueprint.yaml"))
+            samples["one-svc"].append(run([BIN, "generate", "-q"], cwd=edited))
+        if "validate" in samples:
+            samples["validate"].append(run([BIN, "validate", "-f", bp]))
+        # `check` exits non-zero on a finding, so these also prove the tree is clean.
+        if "check" in samples:
+            samples["check"].append(run([BIN, "check", "."], cwd=out))
+        if "check deploy" in samples:
+            samples["check deploy"].append(run([BIN, "check", "deploy"], cwd=out))
+        if "cp -r" in samples:
+            if not os.path.exists(plain):
+                shutil.copytree(out, plain, ignore=shutil.ignore_patterns(".codex-system-design"))
+            shutil.rmtree(copy, ignore_errors=True)
+            samples["cp -r"].append(run(["cp", "-r", plain, copy]))
     files = files_in(out)
-    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(plain) for f in fs)
+    size = sum(
+        os.path.getsize(os.path.join(d, f))
+        for d, _, fs in os.walk(out)
+        if ".codex-system-design" not in d
+        for f in fs
+    )
     for p in (out, edited, copy, plain):
         shutil.rmtree(p, ignore_errors=True)
     row = {"services": n, "files": files, "bytes": size}
     for k, v in samples.items():
-        times = [t for t, _ in v]
+        times = [t for t, _, _ in v]
         row[k] = {
             "median_ms": statistics.median(times) * 1000,
             "min_ms": min(times) * 1000,
-            "peak_rss_mib": max(r for _, r in v),
+            "cpu_ms": statistics.median(c for _, _, c in v) * 1000,
+            "peak_rss_mib": max(r for _, r, _ in v),
         }
     return row
 
 
 def table(rows):
-    kinds = ("fresh", "no-op", "one-svc", "validate", "cp -r")
-    head = "| services | files | " + " | ".join(kinds) + " | fresh ÷ cp -r | no-op ÷ fresh | fresh per service | peak RSS |"
-    lines = [head, "|" + "---|" * (len(kinds) + 6)]
+    kinds = [k for k in KINDS if k in rows[0]]
+    full = all(k in kinds for k in ("no-op", "cp -r"))
+    extra = ["fresh ÷ cp -r", "no-op ÷ fresh"] if full else []
+    head = "| services | files | " + " | ".join(kinds + extra + ["fresh per service", "peak RSS"]) + " |"
+    lines = [head, "|" + "---|" * (len(kinds) + len(extra) + 4)]
     for r in rows:
-        cells = [f"{r[k]['median_ms']:.1f} ms" for k in kinds]
-        ratio = r["fresh"]["median_ms"] / r["cp -r"]["median_ms"]
-        noop = r["no-op"]["median_ms"] / r["fresh"]["median_ms"]
+        cells = [f"{r[k]['median_ms']:.1f} ms ({r[k]['cpu_ms']:.0f} ms CPU)" for k in kinds]
+        if full:
+            cells.append(f"{r['fresh']['median_ms'] / r['cp -r']['median_ms']:.2f}")
+            cells.append(f"{r['no-op']['median_ms'] / r['fresh']['median_ms']:.2f}")
         per = r["fresh"]["median_ms"] / r["services"]
         rss = max(r[k]["peak_rss_mib"] for k in kinds if k != "cp -r")
         lines.append(
-            f"| {r['services']} | {r['files']} | " + " | ".join(cells)
-            + f" | {ratio:.2f} | {noop:.2f} | {per:.2f} ms | {rss:.1f} MiB |"
+            f"| {r['services']} | {r['files']} | " + " | ".join(cells) + f" | {per:.2f} ms | {rss:.1f} MiB |"
         )
     return "\n".join(lines)
 
@@ -132,13 +159,21 @@ def main():
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
     ap.add_argument("--dir", help="folder to work in (default: the system temp folder)")
+    ap.add_argument("--bin", help="binary to measure (default: the release build of this checkout)")
+    ap.add_argument("--only", help="comma-separated kinds to measure besides `fresh`")
     args = ap.parse_args()
+    global BIN
+    if args.bin:
+        BIN = os.path.abspath(args.bin)
+    only = set(args.only.split(",")) if args.only else None
+    if only and not only <= set(KINDS):
+        sys.exit(f"--only: unknown kind(s) {sorted(only - set(KINDS))}; known: {', '.join(KINDS)}")
     if not args.no_build:
         build()
     rows = []
     with tempfile.TemporaryDirectory(prefix="cs-bench-", dir=args.dir) as work:
         for n in args.sizes:
-            rows.append(measure(n, args.runs, work))
+            rows.append(measure(n, args.runs, work, only))
             print(f"measured {n} services", file=sys.stderr)
     where = args.dir or tempfile.gettempdir()
     print(f"median of {args.runs} runs; release build; {os.cpu_count()} CPUs; trees in {where}; warm page cache\n")

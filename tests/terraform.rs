@@ -9,7 +9,7 @@ use codex_system_design::blueprint::edit::set_top_level;
 use codex_system_design::pipeline::{self, Source};
 use codex_system_design::render::TemplateSet;
 use std::path::{Path, PathBuf};
-use tfcheck::{Module, check_tree};
+use tfcheck::{Module, Strict, check_tree};
 
 const TYPES: [&str; 3] = ["microservices", "monolith", "serverless"];
 const SCALES: [&str; 3] = ["small", "medium", "large"];
@@ -116,11 +116,11 @@ resource "aws_sqs_queue" "q" {
     )]);
     let problems = m.check_local().join("\n");
     for expected in [
-        "undeclared variable `var.missing`",
-        "undeclared local `local.nope`",
-        "undeclared data source `data.aws_iam_policy_document.absent`",
-        "undeclared resource `aws_kms_key.gone`",
-        "undeclared module `module.ghost`",
+        "variable `var.missing` is not declared",
+        "local `local.nope` is not declared",
+        "data source `data.aws_iam_policy_document.absent` is not declared",
+        "resource `aws_kms_key.gone` is not declared",
+        "module `module.ghost` is not declared",
     ] {
         assert!(
             problems.contains(expected),
@@ -154,7 +154,7 @@ locals {
     )]);
     let problems = m.check_local().join("\n");
     assert!(
-        problems.contains("undeclared resource `s.id`"),
+        problems.contains("resource `s.id` is not declared"),
         "{problems}"
     );
 }
@@ -167,9 +167,13 @@ fn duplicates_and_parse_errors_are_rejected() {
     ]);
     let problems = m.check_local().join("\n");
     assert!(
-        problems.contains("variable `x` is declared twice") || problems.contains("parse error")
+        problems.contains("a.tf:1: variable `x` is declared twice")
+            || problems.contains("does not parse")
     );
-    assert!(problems.contains("b.tf: parse error"), "{problems}");
+    assert!(
+        problems.contains("b.tf:2: Terraform file does not parse"),
+        "{problems}"
+    );
     let m = module(&[(
         "a.tf",
         "output \"o\" {\n  value = 1\n}\noutput \"o\" {\n  value = 2\n}\n",
@@ -254,12 +258,12 @@ fn tfvars_keys_must_be_root_variables_and_module_sources_must_exist() {
     );
     let problems = check_tree(dir.path()).join("\n");
     assert!(
-        problems.contains("envs/dev.tfvars: `flavour` is not a variable"),
+        problems.contains("`flavour` in envs/dev.tfvars is no variable of the module"),
         "{problems}"
     );
     assert!(!problems.contains("`size`"), "{problems}");
     assert!(
-        problems.contains("source `./modules/none` is not a module folder"),
+        problems.contains("module `m`: source `./modules/none` is no folder of `.tf` files"),
         "{problems}"
     );
 }

@@ -18,7 +18,7 @@ mod load;
 mod pods;
 mod routes;
 mod rules;
-mod terraform;
+pub mod terraform;
 
 pub use crate::diagnostic::Severity;
 use std::path::Path;
@@ -67,7 +67,16 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
             format!("{} is not a directory", root.display()),
         ));
     }
-    let tree = load::load(root)?;
+    // Terraform and YAML share nothing until the findings are merged.
+    let (tree, (tf, tf_modules)) = std::thread::scope(|s| {
+        let tf = s.spawn(|| terraform::check(root));
+        let tree = load::load(root);
+        (
+            tree,
+            tf.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
+    let tree = tree?;
     let mut findings: Vec<Finding> = tree
         .broken
         .iter()
@@ -112,7 +121,6 @@ pub fn check(root: &Path, opts: Options) -> std::io::Result<Report> {
     ctx.compose();
     ctx.pod_rules(&pods::ci_text(root));
     ctx.route_rules();
-    let (tf, tf_modules) = terraform::check(root);
     findings.extend(tf);
     let parity = opts.parity || is_generated_project(root);
     findings.extend(

@@ -3,10 +3,10 @@
 //! Secrets a pod reads.
 
 use super::load::{as_str, get, labels, scalar, seq_at, str_at};
-use super::rules::{Ctx, Pod, fmt_labels, is_external_name, overlaps, subset};
+use super::rules::{Ctx, Pod, fmt_labels, is_external_name, subset};
 use crate::blueprint::node::{Loc, Node};
 use crate::diagnostic::suggest;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 /// (code, file, location, message, help)
@@ -64,9 +64,13 @@ pub fn ci_text(root: &Path) -> String {
         .join("\n")
 }
 
+/// A character that can be part of a name: a name is mentioned only between other characters.
+fn part(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'
+}
+
 /// Whether `text` names `name` as a whole word (not as part of a longer name).
 fn mentions(text: &str, name: &str) -> bool {
-    let part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
     text.match_indices(name).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + name.len()..].chars().next();
@@ -74,8 +78,34 @@ fn mentions(text: &str, name: &str) -> bool {
     })
 }
 
+/// The CI text with its words, so that asking whether it names a Secret is a hash lookup:
+/// scanning the whole text once per reference was quadratic in a 1000-service tree.
+pub struct CiText<'t> {
+    text: &'t str,
+    words: HashSet<&'t str>,
+}
+
+impl<'t> CiText<'t> {
+    pub fn new(text: &'t str) -> Self {
+        let words = text.split(|c| !part(c)).filter(|w| !w.is_empty()).collect();
+        CiText { text, words }
+    }
+
+    /// What [`mentions`] says: a name made only of name characters is mentioned exactly when
+    /// it is one of the words between the other characters.
+    fn mentions(&self, name: &str) -> bool {
+        if !name.is_empty() && name.chars().all(part) {
+            self.words.contains(name)
+        } else {
+            mentions(self.text, name)
+        }
+    }
+}
+
 impl Ctx<'_> {
     pub fn pod_rules(&mut self, ci: &str) {
+        let ci = CiText::new(ci);
+        let ci = &ci;
         let mut found = Vec::new();
         self.own_selectors(&mut found);
         self.target_ports(&mut found);
@@ -121,11 +151,7 @@ impl Ctx<'_> {
             if sel.is_empty() || is_external_name(s) {
                 continue; // endpoints managed by hand or outside the cluster
             }
-            let pods: Vec<&Pod> = self
-                .pods
-                .iter()
-                .filter(|p| overlaps(&p.owner.namespaces, &s.namespaces) && subset(&sel, &p.labels))
-                .collect();
+            let pods = self.pods_selected(&sel, &s.namespaces);
             for port in seq_at(&s.node, &["spec", "ports"]) {
                 let Some(target) = get(port, &["targetPort"]).or_else(|| get(port, &["port"]))
                 else {
@@ -158,7 +184,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn config_refs(&self, ci: &str, found: &mut Vec<Found>) {
+    fn config_refs(&self, ci: &CiText, found: &mut Vec<Found>) {
         for p in &self.pods {
             let Some(spec) = p.spec else { continue };
             for (kind, r) in refs(spec) {
@@ -242,17 +268,16 @@ impl Ctx<'_> {
 
     /// Whether the folder makes the ConfigMap / Secret: an object, a kustomize generator, a
     /// SealedSecret / ExternalSecret, or (Secrets) a CI workflow that creates it.
-    fn provided(&self, kind: &str, name: &str, ns: &BTreeSet<String>, ci: &str) -> bool {
-        let object = self
-            .objects(kind)
-            .any(|o| o.name == name && overlaps(&o.namespaces, ns));
-        let made = kind == "Secret"
-            && (self.objects("SealedSecret").any(|o| o.name == name)
-                || self.objects("ExternalSecret").any(|o| {
-                    str_at(&o.node, &["spec", "target", "name"]).unwrap_or(&o.name) == name
-                })
-                || mentions(ci, name));
-        object || made || self.generated(kind).contains(&name)
+    fn provided(&self, kind: &str, name: &str, ns: &BTreeSet<String>, ci: &CiText) -> bool {
+        let made = || {
+            kind == "Secret"
+                && (!self.named("SealedSecret", name).is_empty()
+                    || self.objects("ExternalSecret").any(|o| {
+                        str_at(&o.node, &["spec", "target", "name"]).unwrap_or(&o.name) == name
+                    })
+                    || ci.mentions(name))
+        };
+        self.exists(kind, name, ns) || made() || self.generated(kind).contains(&name)
     }
 }
 
@@ -358,4 +383,29 @@ fn target_port_problem(s: &super::load::Obj, target: &Node, pods: &[&Pod]) -> Op
         ),
         help,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CiText, mentions};
+
+    #[test]
+    fn the_word_set_answers_as_the_scan_does() {
+        let text = "kubectl create secret generic orders-db --from-literal=x\n  name: pay.tls\n";
+        let ci = CiText::new(text);
+        for name in [
+            "orders-db",
+            "orders",
+            "db",
+            "pay.tls",
+            "pay",
+            "x",
+            "generic",
+            "from",
+            "a b",
+        ] {
+            assert_eq!(ci.mentions(name), mentions(text, name), "{name}");
+        }
+        assert!(ci.mentions("orders-db") && !ci.mentions("orders"));
+    }
 }

@@ -5,7 +5,7 @@ use super::Finding;
 use super::load::{Obj, Tree, as_str, get, labels, map_at, scalar, seq_at, str_at};
 use crate::blueprint::node::{Loc, Node};
 use crate::diagnostic::suggest;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 const POD_KINDS: [&str; 6] = [
     "Deployment",
@@ -25,7 +25,55 @@ pub(super) struct Pod<'a> {
 pub struct Ctx<'a> {
     pub(super) tree: &'a Tree,
     pub(super) pods: Vec<Pod<'a>>,
+    index: Index<'a>,
     out: Vec<Finding>,
+}
+
+/// Lookups the rules make once per reference, built once per tree: without them every
+/// reference scanned every object, and a 1000-service tree took seconds (issue 19).
+#[derive(Default)]
+struct Index<'a> {
+    /// Objects of each kind, in tree order.
+    by_kind: HashMap<&'a str, Vec<&'a Obj>>,
+    /// Objects of each kind and name, in tree order.
+    by_name: HashMap<&'a str, HashMap<&'a str, Vec<&'a Obj>>>,
+    /// Every namespace some object is deployed into.
+    namespaces: HashSet<&'a str>,
+    /// Short names of the hosts ServiceEntries declare.
+    entry_hosts: HashSet<&'a str>,
+    /// Names of custom resources (an operator may make Services named after them).
+    custom: HashSet<&'a str>,
+    /// Pods (indexes into `Ctx::pods`, ascending) carrying each label: key → value → pods.
+    pods_by_label: HashMap<String, HashMap<String, Vec<usize>>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(tree: &'a Tree, pods: &[Pod<'a>]) -> Self {
+        let mut ix = Index::default();
+        for o in &tree.objects {
+            ix.by_kind.entry(o.kind.as_str()).or_default().push(o);
+            let names = ix.by_name.entry(o.kind.as_str()).or_default();
+            names.entry(o.name.as_str()).or_default().push(o);
+            ix.namespaces
+                .extend(o.namespaces.iter().map(String::as_str));
+            let api = str_at(&o.node, &["apiVersion"]).unwrap_or_default();
+            if !o.name.is_empty() && !is_builtin_api(api) {
+                ix.custom.insert(o.name.as_str());
+            }
+            if o.kind == "ServiceEntry" {
+                let hosts = seq_at(&o.node, &["spec", "hosts"]).iter();
+                ix.entry_hosts
+                    .extend(hosts.filter_map(as_str).map(|h| split_host(h).0));
+            }
+        }
+        for (i, p) in pods.iter().enumerate() {
+            for (k, v) in &p.labels {
+                let values = ix.pods_by_label.entry(k.clone()).or_default();
+                values.entry(v.clone()).or_default().push(i);
+            }
+        }
+        ix
+    }
 }
 
 pub(super) fn overlaps(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
@@ -58,7 +106,7 @@ pub(super) fn split_host(host: &str) -> (&str, Option<&str>) {
 
 impl<'a> Ctx<'a> {
     pub fn new(tree: &'a Tree) -> Self {
-        let pods = tree
+        let pods: Vec<Pod<'a>> = tree
             .objects
             .iter()
             .filter(|o| POD_KINDS.contains(&o.kind.as_str()))
@@ -78,9 +126,11 @@ impl<'a> Ctx<'a> {
                 }
             })
             .collect();
+        let index = Index::new(tree, &pods);
         Ctx {
             tree,
             pods,
+            index,
             out: Vec::new(),
         }
     }
@@ -109,8 +159,43 @@ impl<'a> Ctx<'a> {
     }
 
     pub(super) fn objects(&self, kind: &str) -> impl Iterator<Item = &'a Obj> + use<'a, '_> {
-        let kind = kind.to_owned();
-        self.tree.objects.iter().filter(move |o| o.kind == kind)
+        let list: &[&'a Obj] = self.index.by_kind.get(kind).map_or(&[], Vec::as_slice);
+        list.iter().copied()
+    }
+
+    /// The objects of `kind` named `name`, in tree order.
+    pub(super) fn named(&self, kind: &str, name: &str) -> &[&'a Obj] {
+        let list = self.index.by_name.get(kind).and_then(|n| n.get(name));
+        list.map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether an object of `kind` named `name` is deployed into one of `ns`.
+    pub(super) fn exists(&self, kind: &str, name: &str, ns: &BTreeSet<String>) -> bool {
+        self.named(kind, name)
+            .iter()
+            .any(|o| overlaps(&o.namespaces, ns))
+    }
+
+    /// The pods in one of `ns` whose labels include `sel`, in tree order.
+    pub(super) fn pods_selected(
+        &self,
+        sel: &BTreeMap<String, String>,
+        ns: &BTreeSet<String>,
+    ) -> Vec<&Pod<'a>> {
+        let fits = |p: &&Pod| overlaps(&p.owner.namespaces, ns) && subset(sel, &p.labels);
+        // The pods carrying the selector's rarest label are the only candidates.
+        let rarest = sel.iter().map(|(k, v)| {
+            let pods = self.index.pods_by_label.get(k).and_then(|vs| vs.get(v));
+            pods.map_or(&[][..], Vec::as_slice)
+        });
+        match rarest.min_by_key(|c| c.len()) {
+            Some(candidates) => candidates
+                .iter()
+                .map(|&i| &self.pods[i])
+                .filter(fits)
+                .collect(),
+            None => self.pods.iter().filter(fits).collect(),
+        }
     }
 
     pub(super) fn pods_matching(
@@ -118,10 +203,7 @@ impl<'a> Ctx<'a> {
         sel: &BTreeMap<String, String>,
         ns: &BTreeSet<String>,
     ) -> usize {
-        self.pods
-            .iter()
-            .filter(|p| overlaps(&p.owner.namespaces, ns) && subset(sel, &p.labels))
-            .count()
+        self.pods_selected(sel, ns).len()
     }
 
     pub(super) fn names_of(&self, kind: &str) -> Vec<&'a str> {
@@ -138,13 +220,13 @@ impl<'a> Ctx<'a> {
         ns: &BTreeSet<String>,
         explicit: Option<&str>,
     ) -> Option<&'a Obj> {
-        self.objects("Service").find(|s| {
-            s.name == name
-                && match explicit {
-                    Some(n) => in_ns(s, n),
-                    None => overlaps(&s.namespaces, ns),
-                }
-        })
+        self.named("Service", name)
+            .iter()
+            .copied()
+            .find(|s| match explicit {
+                Some(n) => in_ns(s, n),
+                None => overlaps(&s.namespaces, ns),
+            })
     }
 
     pub(super) fn missing_service_help(&self, name: &str) -> String {
@@ -224,9 +306,7 @@ impl<'a> Ctx<'a> {
             };
             let kind = str_at(t, &["kind"]).unwrap_or_default();
             let name = str_at(t, &["name"]).unwrap_or_default();
-            let exists = self
-                .objects(kind)
-                .any(|o| o.name == name && overlaps(&o.namespaces, &h.namespaces));
+            let exists = self.exists(kind, name, &h.namespaces);
             if !exists {
                 let names = self.names_of(kind);
                 found.push((
@@ -247,10 +327,7 @@ impl<'a> Ctx<'a> {
             let who = format!("{} `{}`", p.owner.kind, p.owner.name);
             if let Some(sa) = get(spec, &["serviceAccountName"]) {
                 let name = as_str(sa).unwrap_or_default();
-                let exists = name == "default"
-                    || self
-                        .objects("ServiceAccount")
-                        .any(|o| o.name == name && overlaps(&o.namespaces, ns));
+                let exists = name == "default" || self.exists("ServiceAccount", name, ns);
                 if !exists {
                     found.push((
                         "C005",
@@ -325,22 +402,15 @@ impl<'a> Ctx<'a> {
     pub(super) fn made_elsewhere(&self, name: &str, namespace: Option<&str>) -> bool {
         // A namespace no object of the folder is in (`otel.observability`): not this folder's.
         if let Some(ns) = namespace
-            && !self.tree.objects.iter().any(|o| o.namespaces.contains(ns))
+            && !self.index.namespaces.contains(ns)
         {
             return true;
         }
-        let entry = self.objects("ServiceEntry").any(|e| {
-            seq_at(&e.node, &["spec", "hosts"])
-                .iter()
-                .any(|h| as_str(h).is_some_and(|h| split_host(h).0 == name))
-        });
-        entry
-            || self.tree.objects.iter().any(|o| {
-                let api = str_at(&o.node, &["apiVersion"]).unwrap_or_default();
-                !o.name.is_empty()
-                    && !is_builtin_api(api)
-                    && (name == o.name || name.starts_with(&format!("{}-", o.name)))
-            })
+        // `name` itself, or a prefix of it followed by `-`, names a custom resource.
+        let custom = |n: &str| self.index.custom.contains(n);
+        self.index.entry_hosts.contains(name)
+            || custom(name)
+            || name.match_indices('-').any(|(i, _)| custom(&name[..i]))
     }
 
     // ------------------------------------------------------------ Istio
@@ -493,12 +563,7 @@ impl<'a> Ctx<'a> {
             }
         }
         // AuthorizationPolicy principals: cluster.local/ns/<ns>/sa/<sa>
-        let known_ns: BTreeSet<&str> = self
-            .tree
-            .objects
-            .iter()
-            .flat_map(|o| o.namespaces.iter().map(String::as_str))
-            .collect();
+        let known_ns = &self.index.namespaces;
         for ap in self.objects("AuthorizationPolicy") {
             for rule in seq_at(&ap.node, &["spec", "rules"]) {
                 for from in seq_at(rule, &["from"]) {
@@ -512,8 +577,9 @@ impl<'a> Ctx<'a> {
                             continue; // another namespace (e.g. istio-system): not in this tree
                         }
                         let exists = self
-                            .objects("ServiceAccount")
-                            .any(|o| o.name == *sa && in_ns(o, ns));
+                            .named("ServiceAccount", sa)
+                            .iter()
+                            .any(|o| in_ns(o, ns));
                         if !exists {
                             found.push(("C015", 
                                 ap.file.clone(),
@@ -539,10 +605,11 @@ impl<'a> Ctx<'a> {
         for c in &self.tree.composes {
             let services = map_at(&c.node, &["services"]);
             let names: Vec<&str> = services.iter().map(|(k, _)| k.name.as_str()).collect();
+            let name_set: HashSet<&str> = names.iter().copied().collect();
             for (key, svc) in services {
                 for dep in depends_on(svc) {
                     let d = dep.0;
-                    if !names.contains(&d.as_str()) {
+                    if !name_set.contains(d.as_str()) {
                         found.push(("C016", 
                             c.file.clone(),
                             dep.1,
@@ -558,16 +625,14 @@ impl<'a> Ctx<'a> {
                     if host.contains('.') || host == "localhost" || host == key.name {
                         continue;
                     }
-                    if !names.contains(&host) {
+                    if !name_set.contains(host) {
                         found.push(("C017", 
                             c.file.clone(),
                             value.1,
                             format!("compose service `{}`: {var} points at `{host}`, which is no compose service", key.name),
                             suggest(host, &names),
                         ));
-                    } else if let (Some(p), Some(k)) =
-                        (port, k8s_services.iter().find(|s| s.name == host))
-                    {
+                    } else if let (Some(p), Some(k)) = (port, self.named("Service", host).first()) {
                         let ports = service_ports(k);
                         if !ports.is_empty() && !ports.contains(&p) {
                             found.push(("C018", 
@@ -590,7 +655,7 @@ impl<'a> Ctx<'a> {
                 });
                 if !k8s_services.is_empty()
                     && !local_only
-                    && !k8s_services.iter().any(|s| s.name == key.name)
+                    && self.named("Service", &key.name).is_empty()
                 {
                     let k8s_names: Vec<&str> =
                         k8s_services.iter().map(|s| s.name.as_str()).collect();
@@ -609,13 +674,13 @@ impl<'a> Ctx<'a> {
                 // Services of other namespaces (say, a monitoring stack) are not the system's.
                 let system_ns: BTreeSet<String> = k8s_services
                     .iter()
-                    .filter(|s| names.contains(&s.name.as_str()))
+                    .filter(|s| name_set.contains(s.name.as_str()))
                     .flat_map(|s| s.namespaces.iter().cloned())
                     .collect();
                 let mut seen = BTreeSet::new();
                 for s in &k8s_services {
                     if seen.insert(s.name.as_str())
-                        && !names.contains(&s.name.as_str())
+                        && !name_set.contains(s.name.as_str())
                         && overlaps(&s.namespaces, &system_ns)
                     {
                         let loc = get(&s.node, &["metadata", "name"]).map_or(s.node.loc, |n| n.loc);
