@@ -17,6 +17,7 @@ pub mod pydeps;
 pub mod serverless;
 mod services;
 pub mod terraform;
+pub mod transport;
 
 pub use data::{constraint, table_name};
 pub use presets::Preset;
@@ -97,6 +98,8 @@ pub struct Model {
     pub deploy: deploy::Deploy,
     /// Terraform defaults and the offline plan tests' expectations and fixtures.
     pub terraform: terraform::Terraform,
+    /// Client transport (TLS, auth, ports) locally and in the cloud environments.
+    pub transport: transport::Transport,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -268,6 +271,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         &bp.cloud.region,
         data.messaging.as_ref(),
     );
+    let transport = transport::resolve(&name, &bp.cloud.region, &environments, &deployables, &data);
     Ok(Model {
         tool: Tool {
             name: TOOL_NAME,
@@ -319,5 +323,6 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         phases,
         deploy,
         terraform,
+        transport,
     })
 }
