@@ -24,7 +24,7 @@ pub const BASE: &[&str] = &[
 pub const REDIS: &str = "redis==8.1.0";
 /// The broker client of a service that publishes or consumes, by broker.
 pub const KAFKA: &str = "aiokafka==0.14.0";
-/// With Kafka: MSK IAM sign-in (OAUTHBEARER tokens) in the cloud environments (ADR 0010).
+/// With Kafka: MSK IAM sign-in (OAUTHBEARER tokens) in the cloud environments (ADR 0002).
 pub const KAFKA_IAM: &str = "aws-msk-iam-sasl-signer-python==1.0.2";
 pub const RABBITMQ: &str = "aio-pika==10.2.1";
 pub const SQS: &str = "boto3==1.44.8";

@@ -111,7 +111,7 @@ const DB_VARS: [(&str, &str); 6] = [
     ("DB_USER", "database user the IAM token is for (app/db.py)"),
     (
         "DB_SSLMODE",
-        "libpq sslmode towards the proxy (app/db.py; ADR 0010)",
+        "libpq sslmode towards the proxy (app/db.py)",
     ),
     (
         "DB_SSLROOTCERT",

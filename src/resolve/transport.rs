@@ -133,6 +133,9 @@ pub struct WorkloadSecrets {
     pub config_map: String,
     /// The Kubernetes Secret its ExternalSecret writes (`<workload>-connections`).
     pub secret: String,
+    /// Its SecretStore (`<workload>-secrets-manager`). Not the bare workload name: `check`
+    /// takes hosts named like a custom resource as made by an operator.
+    pub secret_store: String,
     /// Plain settings the overlay patches into its ConfigMap.
     pub config: Vec<EnvVar>,
     /// Each variable of the Secret and where Secrets Manager keeps it.
@@ -326,6 +329,7 @@ fn workload(
         service_account: d.service_account.clone(),
         config_map: d.config_map.clone(),
         secret: connections_secret(&d.name.kebab),
+        secret_store: format!("{}-secrets-manager", d.name.kebab),
         config,
         refs,
     })

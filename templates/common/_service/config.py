@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     aws_region: str = {{ m.cloud.region | py_str }}
 {%- set uses_mq = m.messaging and (svc.publishes or svc.consumes) %}
 {%- if uses_mq and m.messaging.is_kafka %}
-    # Plaintext locally; cloud overlays set SASL_SSL + OAUTHBEARER (MSK IAM, ADR 0010).
+    # Plaintext locally; cloud overlays set SASL_SSL + OAUTHBEARER (MSK IAM).
     kafka_security_protocol: str = {{ m.transport.local.kafka_security_protocol | py_str }}
     kafka_sasl_mechanism: str = {{ m.transport.local.kafka_sasl_mechanism | py_str }}
 {%- endif %}

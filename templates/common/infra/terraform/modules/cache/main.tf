@@ -22,7 +22,7 @@ resource "aws_vpc_security_group_ingress_rule" "redis" {
 
 # The mandatory `default` user is switched off; workloads sign in as `app` with a password (Redis
 # AUTH over TLS) that Secrets Manager generates and keeps: the cluster's ExternalSecrets read it
-# from there (ADR 0002). The generator returns a new value on every plan: the secret version keeps
+# from there. The generator returns a new value on every plan: the secret version keeps
 # the first one (ignore_changes) and the user follows the secret, so plans stay empty. To rotate:
 # terraform apply -replace=module.cache_<name>.aws_secretsmanager_secret_version.auth
 resource "aws_elasticache_user" "default" {
