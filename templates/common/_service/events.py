@@ -295,7 +295,9 @@ def msk_iam_tokens(region: str) -> Any:
     class MskIamTokens(AbstractTokenProvider):
         async def token(self) -> str:
             # Signing reads credentials (IRSA's web identity file): off the event loop.
-            token, _ = await asyncio.to_thread(MSKAuthTokenProvider.generate_auth_token, region)
+            token, _ = await asyncio.to_thread(
+                MSKAuthTokenProvider.generate_auth_token, region
+            )
             return token
 
     return MskIamTokens()
@@ -317,7 +319,8 @@ def amqp_url(address: str) -> str:
         url = URL.build(scheme="amqp", host=host, port=int(port or {{ mq.port }}), path="/")
     settings = get_settings()
     if settings.amqp_username:
-        url = url.with_user(settings.amqp_username).with_password(settings.amqp_password)
+        user = url.with_user(settings.amqp_username)
+        url = user.with_password(settings.amqp_password)
     return str(url)
 
 

@@ -180,8 +180,8 @@ def test_kafka_is_plaintext_locally_and_tls_with_msk_iam_in_the_cloud(
     certificate and signs in with MSK IAM tokens made for the configured region."""
     import asyncio as aio
 
-    import aws_msk_iam_sasl_signer
     from aiokafka.abc import AbstractTokenProvider
+    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
 
     from app.config import get_settings
 
@@ -200,9 +200,7 @@ def test_kafka_is_plaintext_locally_and_tls_with_msk_iam_in_the_cloud(
         signed.append(region)
         return "signed-token", 900
 
-    monkeypatch.setattr(
-        aws_msk_iam_sasl_signer.MSKAuthTokenProvider, "generate_auth_token", sign
-    )
+    monkeypatch.setattr(MSKAuthTokenProvider, "generate_auth_token", sign)
     options = events.kafka_security()
     assert options["security_protocol"] == "SASL_SSL"
     assert options["ssl_context"].verify_mode.name == "CERT_REQUIRED"
@@ -216,7 +214,9 @@ def test_kafka_is_plaintext_locally_and_tls_with_msk_iam_in_the_cloud(
 {%- if uses_broker and mq.is_rabbitmq %}
 
 
-def test_amqp_signs_in_with_the_configured_user(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_amqp_signs_in_with_the_configured_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Locally no user is named (the broker's default); in the cloud the Amazon MQ user
     from Secrets Manager signs in over the `amqps://` endpoint."""
     from app.config import get_settings
