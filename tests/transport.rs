@@ -417,6 +417,45 @@ fn serverless(files: &Files, out: &mut Vec<String>) {
     }
 }
 
+/// No secret value leaves Secrets Manager through Terraform's outputs, and the local compose
+/// file is the only place with a password of its own.
+fn secrets_stay_put(files: &Files) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, text) in files.iter().filter(|(p, _)| p.ends_with("outputs.tf")) {
+        let body = hcl_edit::parser::parse_body(text).unwrap();
+        for o in body.get_blocks("output") {
+            let value = attr(&o.body, "value").unwrap_or_default();
+            if value.contains("secret_string") || value.contains("password") {
+                out.push(format!(
+                    "{path}: output {} gives a secret",
+                    o.labels[0].as_str()
+                ));
+            }
+        }
+    }
+    let compose = files.get("deploy/compose/docker-compose.yml");
+    let passwords: Vec<&str> = compose
+        .into_iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| l.trim().strip_prefix("POSTGRES_PASSWORD:"))
+        .map(str::trim)
+        .collect();
+    for (path, text) in files {
+        if path.starts_with("deploy/compose/") || path.starts_with(".codex-system-design/") {
+            continue;
+        }
+        for p in &passwords {
+            if text.contains(p) {
+                out.push(format!("{path} holds the local password {p}"));
+            }
+        }
+        if text.contains("POSTGRES_PASSWORD") {
+            out.push(format!("{path} sets a PostgreSQL password"));
+        }
+    }
+    out
+}
+
 #[test]
 fn cloud_clients_match_the_terraform_that_provisions_them() {
     let mut all = Vec::new();
@@ -424,7 +463,7 @@ fn cloud_clients_match_the_terraform_that_provisions_them() {
     for ex in EXAMPLES {
         for ty in TYPES {
             let files = generate(ex, ty);
-            for p in problems(&files) {
+            for p in problems(&files).into_iter().chain(secrets_stay_put(&files)) {
                 all.push(format!("{ex} × {ty}: {p}"));
             }
             for (k, v) in [
@@ -489,6 +528,31 @@ fn a_plaintext_or_misrouted_client_is_caught() {
     let wf = ".github/workflows/deploy.yml";
     let lax = mutated(&files, wf, "sslmode=verify-full", "sslmode=require");
     assert!(problems(&lax).iter().any(|p| p.contains("does not verify")));
+    assert!(secrets_stay_put(&files).is_empty());
+    let out = "infra/terraform/modules/cache/outputs.tf";
+    let given = mutated(
+        &files,
+        out,
+        "aws_secretsmanager_secret.auth.arn",
+        "aws_secretsmanager_secret_version.auth.secret_string",
+    );
+    assert!(
+        secrets_stay_put(&given)
+            .iter()
+            .any(|p| p.contains("gives a secret"))
+    );
+    let ci = ".github/workflows/ci.yml";
+    let pw = mutated(
+        &files,
+        ci,
+        "POSTGRES_HOST_AUTH_METHOD: trust",
+        "POSTGRES_PASSWORD: app",
+    );
+    assert!(
+        secrets_stay_put(&pw)
+            .iter()
+            .any(|p| p.contains("PostgreSQL password"))
+    );
 }
 
 #[test]

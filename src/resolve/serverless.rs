@@ -109,10 +109,7 @@ const DB_VARS: [(&str, &str); 6] = [
     ("DB_PORT", "RDS Proxy port (app/db.py)"),
     ("DB_NAME", "database name (app/db.py)"),
     ("DB_USER", "database user the IAM token is for (app/db.py)"),
-    (
-        "DB_SSLMODE",
-        "libpq sslmode towards the proxy (app/db.py)",
-    ),
+    ("DB_SSLMODE", "libpq sslmode towards the proxy (app/db.py)"),
     (
         "DB_SSLROOTCERT",
         "CA bundle the proxy's certificate is checked against (app/db.py)",
