@@ -7,6 +7,7 @@
 //! against the RDS CA. The addresses of managed endpoints are only known after `terraform
 //! apply`, and TLS checks the host a client dials, so a cloud workload reads them (with the
 //! credentials) from Secrets Manager through an ExternalSecret, never from a ConfigMap.
+//! `tests/transport.rs` checks the generated tree against the Terraform.
 
 use super::data::Data;
 use super::services::{EnvVar, Service};
@@ -241,10 +242,8 @@ fn secret_arns(d: &Service, data: &Data) -> Vec<String> {
             Names::new(&c.name).snake
         ));
     }
-    if let Some(m) = uses_broker(d, data) {
-        if m.broker == "rabbitmq" {
-            out.push("module.messaging.credentials_secret_arn".into());
-        }
+    if uses_broker(d, data).is_some_and(|m| m.broker == "rabbitmq") {
+        out.push("module.messaging.credentials_secret_arn".into());
     }
     if !out.is_empty() || uses_broker(d, data).is_some() {
         out.insert(0, "aws_secretsmanager_secret.endpoints.arn".into());
@@ -333,19 +332,4 @@ fn workload(
         config,
         refs,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_is_plaintext_and_cloud_is_tls_with_auth() {
-        assert_eq!(LOCAL.kafka_security_protocol, "PLAINTEXT");
-        assert_eq!(CLOUD.kafka_security_protocol, "SASL_SSL");
-        assert_eq!(CLOUD.kafka_port, 9098);
-        assert!(CLOUD.redis_auth && !LOCAL.redis_auth);
-        assert_eq!(CLOUD.db_sslmode, "verify-full");
-        assert_eq!(CLOUD.amqp_scheme, "amqps");
-    }
 }
