@@ -131,6 +131,9 @@ pub struct WorkloadSecrets {
     pub workload: String,
     /// Its service account: the SecretStore signs in to AWS with its IAM role (IRSA).
     pub service_account: String,
+    /// That IAM role's name (Terraform's `aws_iam_role.workload`: `<system>-<env>-<workload>`),
+    /// which the deploy workflow writes on the service account.
+    pub role: String,
     pub config_map: String,
     /// The Kubernetes Secret its ExternalSecret writes (`<workload>-connections`).
     pub secret: String,
@@ -326,6 +329,7 @@ fn workload(
     (!refs.is_empty() || !config.is_empty()).then(|| WorkloadSecrets {
         workload: d.name.kebab.clone(),
         service_account: d.service_account.clone(),
+        role: format!("{prefix}-{}", d.name.kebab),
         config_map: d.config_map.clone(),
         secret: connections_secret(&d.name.kebab),
         secret_store: format!("{}-secrets-manager", d.name.kebab),
