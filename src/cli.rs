@@ -2,15 +2,14 @@
 //! errors, conflicts or drift; 2 usage or I/O errors.
 
 use crate::assets;
-use crate::diagnostic::Diagnostics;
-use crate::pipeline::{self, Failure, Source};
+use crate::blueprint::edit::set_top_level;
+use crate::error::{Error, Outcome};
+use crate::pipeline::{self, Source};
 use crate::render::TemplateSet;
+use crate::report::{self, Mode, Reporter, finish_write};
 use crate::write;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
-
-mod report;
-pub(crate) use report::{Reporter, finish_write};
 
 macro_rules! examples_help {
     () => {
@@ -273,20 +272,6 @@ enum ConflictArg {
     Rej,
 }
 
-/// What `generate` does with the prepared changes.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Mode {
-    check: bool,
-    diff: bool,
-    dry_run: bool,
-    conflict: write::ConflictStyle,
-    /// `generate --adopt`: no state is trusted; files that match the render are adopted.
-    adopt: bool,
-    /// No state and no `--force`/`--adopt`: files already at generated paths stop the run
-    /// (E0403) rather than being adopted or set aside without a word.
-    refuse_untracked: bool,
-}
-
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -296,10 +281,25 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    match cli.command {
-        None => new_project(&cli.new),
-        Some(Command::Init(a)) => crate::wizard::init(&a),
-        Some(Command::Generate(a)) => generate(&a),
+    let mut rep = match &cli.command {
+        None => reporter(cli.new.quiet, cli.new.verbose, cli.new.format),
+        Some(Command::Generate(a)) => reporter(a.quiet, a.verbose, a.format),
+        // The wizard starts its own indicator once the questions are answered.
+        _ => Reporter::plain(),
+    };
+    let result = run(cli.command, &cli.new, &mut rep);
+    rep.conclude(result)
+}
+
+fn reporter(quiet: bool, verbose: bool, format: SummaryFormat) -> Reporter {
+    Reporter::new(quiet, verbose, format == SummaryFormat::Json)
+}
+
+fn run(command: Option<Command>, new: &NewArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
+    match command {
+        None => new_project(new, rep),
+        Some(Command::Init(a)) => crate::wizard::init(&a, rep),
+        Some(Command::Generate(a)) => generate(&a, rep),
         Some(Command::Validate(a)) => validate(&a),
         Some(Command::Plan(a)) => plan(&a),
         Some(Command::Examples { action }) => examples(action),
@@ -310,16 +310,12 @@ pub fn main() -> i32 {
                 "{}",
                 crate::extras::completions(shell, &mut <Cli as clap::CommandFactory>::command())
             );
-            0
+            Ok(Outcome::Done)
         }
         Some(Command::Man) => {
-            match crate::extras::man_page(<Cli as clap::CommandFactory>::command()) {
-                Ok(text) => {
-                    out!("{text}");
-                    0
-                }
-                Err(e) => fail(e),
-            }
+            let text = crate::extras::man_page(<Cli as clap::CommandFactory>::command())?;
+            out!("{text}");
+            Ok(Outcome::Done)
         }
         Some(Command::Check {
             dir,
@@ -329,106 +325,37 @@ pub fn main() -> i32 {
     }
 }
 
-pub(crate) fn fail(msg: impl std::fmt::Display) -> i32 {
-    let msg = msg.to_string();
-    match coded(&msg) {
-        Some((code, rest)) => errln!("error[{code}]: {rest}"),
-        None => errln!("error: {msg}"),
-    }
-    2
-}
-
-/// A message of a tree or tool error that starts with its code (`E0401: …`): the code and the
-/// rest, so that it prints as `error[E0401]: …` like a blueprint diagnostic.
-fn coded(msg: &str) -> Option<(&str, &str)> {
-    let (code, rest) = msg.split_once(": ")?;
-    let ok =
-        code.len() == 5 && code.starts_with('E') && code[1..].bytes().all(|b| b.is_ascii_digit());
-    ok.then_some((code, rest))
-}
-
-fn read_source(path: &Path) -> Result<Source, String> {
+fn read_source(path: &Path) -> Result<Source, Error> {
     let file = path.display().to_string();
-    let bytes =
-        crate::blueprint::read_file(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let bytes = crate::blueprint::read_file(path).map_err(|source| Error::Read {
+        file: file.clone(),
+        source,
+    })?;
     // Too large or not UTF-8: the located diagnostic, as text (exit 2 like any unreadable file).
     let text = crate::blueprint::decode(&bytes, &file).map_err(|d| {
         let first = &d.items[0];
-        match first.line {
+        Error::NotText(match first.line {
             0 => format!("{}: {}", first.file, first.message),
             line => format!("{}:{line}:{}: {}", first.file, first.column, first.message),
-        }
+        })
     })?;
     Ok(Source { text, file })
 }
 
-/// Print diagnostics to stderr; returns the exit code for a failure.
-pub(crate) fn report_failure(f: Failure, src: &Source) -> i32 {
-    match f {
-        Failure::Invalid(d) => {
-            err!("{}", pipeline::report(&d, Some(&src.text)));
-            errln!("error: the blueprint is not valid; nothing was written");
-            1
-        }
-        Failure::Other(msg) => fail(msg),
-    }
+/// A built-in example's text, or the error that names the known ones.
+fn example(name: &str) -> Result<&'static str, Error> {
+    assets::example(name).ok_or_else(|| Error::unknown_example(name))
 }
 
-pub(crate) fn print_warnings(d: &Diagnostics, src: &Source, quiet: bool) {
-    // Notes alone (logical references and the like) are for `validate`, not every generation.
-    if !quiet && d.error_count() + d.warning_count() > 0 {
-        err!("{}", pipeline::report(d, Some(&src.text)));
-    }
-}
-
-/// Replace (or add) a top-level `key: value` line, keeping the user's comments and layout.
-pub fn set_top_level(text: &str, key: &str, value: &str) -> String {
-    let prefix = format!("{key}:");
-    let mut found = false;
-    let mut out: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if !found && l.starts_with(&prefix) {
-                found = true;
-                let comment = l.find(" #").map_or("", |i| &l[l[..i].trim_end().len()..]);
-                format!("{prefix} {value}{comment}")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect();
-    if !found {
-        let at = out
-            .iter()
-            .position(|l| l.starts_with("version:"))
-            .map_or(0, |i| i + 1);
-        out.insert(at, format!("{prefix} {value}"));
-    }
-    out.join("\n") + "\n"
-}
-
-fn new_project(a: &NewArgs) -> i32 {
-    let mut rep = Reporter::new(a.quiet, a.verbose, a.format == SummaryFormat::Json);
+fn new_project(a: &NewArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
     rep.blueprint = a.blueprint.as_ref().map(|p| p.display().to_string());
     let mut src = match (&a.blueprint, &a.example) {
-        (Some(path), _) => match read_source(path) {
-            Ok(s) => s,
-            Err(e) => return rep.fail(e),
-        },
+        (Some(path), _) => read_source(path)?,
         (None, ex) => {
             let name = ex.as_deref().unwrap_or(assets::DEFAULT_EXAMPLE);
-            match assets::example(name) {
-                Some(text) => Source {
-                    text: text.to_owned(),
-                    file: format!("<example {name}>"),
-                },
-                None => {
-                    let names: Vec<&str> = assets::examples().into_iter().map(|(n, _)| n).collect();
-                    return rep.fail(format!(
-                        "unknown example `{name}`; {}",
-                        crate::diagnostic::suggest(name, &names)
-                    ));
-                }
+            Source {
+                text: example(name)?.to_owned(),
+                file: format!("<example {name}>"),
             }
         }
     };
@@ -445,15 +372,10 @@ fn new_project(a: &NewArgs) -> i32 {
     if let Some(n) = &a.name {
         src.text = set_top_level(&src.text, "name", n);
     }
-    let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return rep.fail(e),
-    };
+    let templates =
+        TemplateSet::with_overrides(a.templates.as_deref()).map_err(Error::Templates)?;
     let mut generated =
-        match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
-            Ok(g) => g,
-            Err(f) => return rep.failure(f, &src),
-        };
+        pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker)?;
     rep.warnings(&generated.diagnostics, &src);
     let out = a
         .out
@@ -462,45 +384,13 @@ fn new_project(a: &NewArgs) -> i32 {
     let bp_path = out.join("blueprint.yaml");
     rep.out = Some(out.display().to_string());
     rep.blueprint = Some(bp_path.display().to_string());
-    if let Err(e) = check_blueprint_file(&bp_path, &src.text, a.force) {
-        return rep.fail(e);
-    }
-    let state = match write::check_target(&out, a.force) {
-        Ok(s) => s,
-        Err(e @ write::WriteError::NotOurs(_)) => {
-            return rep.fail(format!(
-                "{e}; choose an empty or new --out directory, or pass --force"
-            ));
-        }
-        Err(e) => return rep.fail(e),
-    };
-    if let Err(e) = write::atomic_write(&bp_path, &src.text) {
-        return rep.fail(e);
-    }
-    finish_write(
-        &out,
-        &mut generated,
-        state.as_ref(),
-        &mut rep,
-        Mode::default(),
-    )
+    report::check_blueprint_file(&bp_path, &src.text, a.force)?;
+    let state = report::check_target(&out, a.force)?;
+    write::atomic_write(&bp_path, &src.text)?;
+    finish_write(&out, &mut generated, state.as_ref(), rep, Mode::default())
 }
 
-/// A `blueprint.yaml` already at `bp_path` is replaced only when it is the same text or with
-/// `--force`: it is the user's source of truth.
-pub(crate) fn check_blueprint_file(bp_path: &Path, text: &str, force: bool) -> Result<(), String> {
-    match write::atomic::read_regular(bp_path) {
-        Err(e) => Err(e.to_string()),
-        Ok(Some(existing)) if existing != text && !force => Err(format!(
-            "{} exists and differs from the blueprint being generated; run `codex-system-design generate` in that folder to regenerate from it, or pass --force to replace it",
-            bp_path.display()
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn generate(a: &GenerateArgs) -> i32 {
-    let mut rep = Reporter::new(a.quiet, a.verbose, a.format == SummaryFormat::Json);
+fn generate(a: &GenerateArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
     rep.blueprint = Some(a.file.display().to_string());
     let mode = Mode {
         check: a.check,
@@ -514,14 +404,9 @@ fn generate(a: &GenerateArgs) -> i32 {
         refuse_untracked: false,
     };
     rep.set_mode(mode);
-    let src = match read_source(&a.file) {
-        Ok(s) => s,
-        Err(e) => return rep.fail(e),
-    };
-    let templates = match TemplateSet::with_overrides(a.templates.as_deref()) {
-        Ok(t) => t,
-        Err(e) => return rep.fail(e),
-    };
+    let src = read_source(&a.file)?;
+    let templates =
+        TemplateSet::with_overrides(a.templates.as_deref()).map_err(Error::Templates)?;
     let out = a.out.clone().unwrap_or_else(|| {
         a.file
             .parent()
@@ -532,54 +417,49 @@ fn generate(a: &GenerateArgs) -> i32 {
     // The last state, if readable, lets an untouched tree skip the render; any problem with
     // it is reported by `check_target` below.
     let last = write::read_state(&out).ok().flatten().filter(|_| !a.adopt);
-    let mut generated = match pipeline::generate_reusing(
+    let mut generated = pipeline::generate_reusing(
         &src,
         &templates,
         a.deny_warnings,
         &mut rep.tracker,
         last.as_ref().map(|s| (out.as_path(), s)),
-    ) {
-        Ok(g) => g,
-        Err(f) => return rep.failure(f, &src),
-    };
+    )?;
     rep.warnings(&generated.diagnostics, &src);
     rep.out = Some(out.display().to_string());
     if a.adopt {
         if let Ok(Some(_)) = write::read_state(&out) {
-            return rep.fail(format!(
-                "{} has a readable state; `--adopt` is for a tree whose state is missing or unreadable: run without it",
-                out.display()
-            ));
+            return Err(Error::AdoptWithState(out.display().to_string()));
         }
-        return finish_write(&out, &mut generated, None, &mut rep, mode);
+        return finish_write(&out, &mut generated, None, rep, mode);
     }
-    let state = match write::check_target(&out, a.force || out.join("blueprint.yaml").exists()) {
-        Ok(s) => s,
-        Err(e) => return rep.fail(e),
-    };
+    let state = write::check_target(&out, a.force || out.join("blueprint.yaml").exists())?;
     let mode = Mode {
         refuse_untracked: state.is_none() && !a.force && !write::interrupted(&out),
         ..mode
     };
-    finish_write(&out, &mut generated, state.as_ref(), &mut rep, mode)
+    finish_write(&out, &mut generated, state.as_ref(), rep, mode)
 }
 
 /// Exit 0 when valid (notes allowed), 1 with errors (or warnings under `--deny-warnings`), 2 when
 /// the file cannot be read as a blueprint (missing, unreadable, too large, not UTF-8).
-fn validate(a: &ValidateArgs) -> i32 {
+fn validate(a: &ValidateArgs) -> Result<Outcome, Error> {
     use crate::diagnostic::{human, json, sarif};
     let file = a.file.display().to_string();
-    let bytes = match crate::blueprint::read_file(&a.file) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("cannot read {file}: {e}")),
-    };
-    let (diagnostics, text, code) = match crate::blueprint::decode(&bytes, &file) {
+    let bytes = crate::blueprint::read_file(&a.file).map_err(|source| Error::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let (diagnostics, text, outcome) = match crate::blueprint::decode(&bytes, &file) {
         Ok(text) => {
             let d = crate::blueprint::load(&text, &file).diagnostics;
-            let code = i32::from(d.blocks(a.deny_warnings));
-            (d, Some(text), code)
+            let outcome = if d.blocks(a.deny_warnings) {
+                Outcome::Findings
+            } else {
+                Outcome::Done
+            };
+            (d, Some(text), outcome)
         }
-        Err(d) => (d, None, 2),
+        Err(d) => (d, None, Outcome::Unreadable),
     };
     if a.format != Format::Human && diagnostics.omitted() > 0 {
         errln!(
@@ -596,134 +476,92 @@ fn validate(a: &ValidateArgs) -> i32 {
                 "{}",
                 human::report(&diagnostics, text.as_deref(), human::color_for_stderr())
             );
-            if code == 0 {
+            if outcome == Outcome::Done {
                 outln!("{file}: valid");
             }
         }
     }
-    code
+    Ok(outcome)
 }
 
-fn plan(a: &PlanArgs) -> i32 {
-    let src = match read_source(&a.file) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+fn plan(a: &PlanArgs) -> Result<Outcome, Error> {
+    let src = read_source(&a.file)?;
     if a.format == Format::Sarif {
-        return fail("`--format sarif` is for `validate`; `plan` prints human or json");
+        return Err(Error::Usage(
+            "`--format sarif` is for `validate`; `plan` prints human or json".to_owned(),
+        ));
     }
     let templates = TemplateSet::embedded();
-    let (bp, _) = match pipeline::load(&src, false) {
-        Ok(x) => x,
-        Err(f) => return report_failure(f, &src),
-    };
-    let model = match pipeline::model(&bp) {
-        Ok(m) => m,
-        Err(f) => return report_failure(f, &src),
-    };
+    let (bp, _) = pipeline::load(&src, false)?;
+    let model = pipeline::model(&bp)?;
     let files = crate::plan::plan(&model, templates.names());
     match a.format {
         Format::Json => outln!("{}", crate::planview::json(&model, &files)),
         Format::Human | Format::Sarif => out!("{}", crate::planview::human(&model, &files)),
     }
-    0
+    Ok(Outcome::Done)
 }
 
-fn templates(action: TemplatesAction) -> i32 {
+fn templates(action: TemplatesAction) -> Result<Outcome, Error> {
     match action {
         TemplatesAction::List { templates } => {
-            match crate::extras::list_templates(templates.as_deref()) {
-                Ok(text) => {
-                    out!("{text}");
-                    0
-                }
-                Err(e) => fail(e),
-            }
+            let text = crate::extras::list_templates(templates.as_deref())?;
+            out!("{text}");
         }
-        TemplatesAction::Eject { path, to } => match crate::extras::eject(&path, &to) {
-            Ok(files) => {
-                for f in files {
-                    outln!("wrote {f}");
-                }
-                outln!(
-                    "use it with: codex-system-design generate --templates {}",
-                    to.display()
-                );
-                0
+        TemplatesAction::Eject { path, to } => {
+            let files = crate::extras::eject(&path, &to)?;
+            for f in files {
+                outln!("wrote {f}");
             }
-            Err(e) => fail(e),
-        },
+            outln!(
+                "use it with: codex-system-design generate --templates {}",
+                to.display()
+            );
+        }
     }
+    Ok(Outcome::Done)
 }
 
-fn check_tree(dir: &Path, parity: bool, format: Format) -> i32 {
-    match crate::check::check(dir, crate::check::Options { parity }) {
-        Ok(r) => {
-            let text = crate::check::render(&r);
-            match format {
-                Format::Json => outln!(
-                    "{}",
-                    crate::diagnostic::json::render(&crate::check::diagnostics(&r))
-                ),
-                Format::Sarif => outln!("{}", crate::check::sarif(&r)),
-                Format::Human if r.findings.is_empty() => out!("{text}"),
-                Format::Human => err!("{text}"),
-            }
-            // Warnings (references to objects made out of band) are shown but do not fail.
-            i32::from(r.errors() > 0)
-        }
-        Err(e) => fail(format!("cannot check {}: {e}", dir.display())),
+fn check_tree(dir: &Path, parity: bool, format: Format) -> Result<Outcome, Error> {
+    let r =
+        crate::check::check(dir, crate::check::Options { parity }).map_err(|e| Error::Check {
+            dir: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    let text = crate::check::render(&r);
+    match format {
+        Format::Json => outln!(
+            "{}",
+            crate::diagnostic::json::render(&crate::check::diagnostics(&r))
+        ),
+        Format::Sarif => outln!("{}", crate::check::sarif(&r)),
+        Format::Human if r.findings.is_empty() => out!("{text}"),
+        Format::Human => err!("{text}"),
     }
+    // Warnings (references to objects made out of band) are shown but do not fail.
+    Ok(if r.errors() > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Done
+    })
 }
 
-fn dump_model(file: &Path) -> i32 {
-    let src = match read_source(file) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    match pipeline::load(&src, false).and_then(|(bp, _)| pipeline::model(&bp)) {
-        Ok(m) => {
-            outln!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
-            0
-        }
-        Err(f) => report_failure(f, &src),
-    }
+fn dump_model(file: &Path) -> Result<Outcome, Error> {
+    let src = read_source(file)?;
+    let (bp, _) = pipeline::load(&src, false)?;
+    let m = pipeline::model(&bp)?;
+    outln!("{}", serde_json::to_string_pretty(&m).unwrap_or_default());
+    Ok(Outcome::Done)
 }
 
-fn examples(action: Option<ExamplesAction>) -> i32 {
+fn examples(action: Option<ExamplesAction>) -> Result<Outcome, Error> {
     match action {
         None => {
             for (name, text) in assets::examples() {
                 outln!("{name:<16} {}", assets::describe(text));
             }
-            0
         }
-        Some(ExamplesAction::Show { name }) => match assets::example(&name) {
-            Some(text) => {
-                out!("{text}");
-                0
-            }
-            None => {
-                let names: Vec<&str> = assets::examples().into_iter().map(|(n, _)| n).collect();
-                fail(format!(
-                    "unknown example `{name}`; {}",
-                    crate::diagnostic::suggest(&name, &names)
-                ))
-            }
-        },
+        Some(ExamplesAction::Show { name }) => out!("{}", example(&name)?),
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn top_level_key_is_replaced_keeping_its_comment() {
-        let t = "version: 1\nname: shop  # the name\ntype: monolith\n";
-        let r = set_top_level(t, "name", "store");
-        assert!(r.contains("name: store  # the name"));
-        let r = set_top_level(t, "scale", "large");
-        assert!(r.starts_with("version: 1\nscale: large\n"));
-    }
+    Ok(Outcome::Done)
 }

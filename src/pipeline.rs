@@ -1,8 +1,9 @@
 //! The stages strung together: blueprint text → rendered files. Pure up to `write`.
 
 use crate::blueprint::{self, Loaded};
-use crate::diagnostic::{Diagnostics, human};
-use crate::plan::{self, PlannedFile};
+use crate::diagnostic::Diagnostics;
+use crate::error::Error;
+use crate::plan;
 use crate::progress::{Stage, Tracker};
 use crate::render::{Renderer, TemplateSet};
 use crate::resolve::{self, Model};
@@ -13,31 +14,13 @@ pub struct Source {
     pub file: String,
 }
 
-pub enum Failure {
-    /// The blueprint has errors (exit 1).
-    Invalid(Diagnostics),
-    /// Something else went wrong (exit 2).
-    Other(String),
-}
-
-pub struct Generated {
-    pub model: Model,
-    pub plan: Vec<PlannedFile>,
-    /// The rendered files, in plan order; empty when `reused`.
-    pub files: Vec<(String, String)>,
-    pub diagnostics: Diagnostics,
-    /// [`fingerprint`] of this generation's inputs.
-    pub inputs: String,
-    /// Rendering was skipped: the inputs are those of the last generation and the tree is
-    /// exactly as it left it, so every file is unchanged.
-    pub reused: bool,
-}
+pub use crate::render::Generated;
 
 /// Parse and validate; errors (or warnings with `deny_warnings`) stop here.
 pub fn load(
     src: &Source,
     deny_warnings: bool,
-) -> Result<(blueprint::Blueprint, Diagnostics), Failure> {
+) -> Result<(blueprint::Blueprint, Diagnostics), Error> {
     let Loaded {
         blueprint,
         diagnostics,
@@ -46,19 +29,19 @@ pub fn load(
     let blocked = diagnostics.blocks(deny_warnings);
     match blueprint {
         Some(bp) if !blocked => Ok((bp, diagnostics)),
-        _ => Err(Failure::Invalid(diagnostics)),
+        _ => Err(Error::invalid(diagnostics, &src.text)),
     }
 }
 
-pub fn model(bp: &blueprint::Blueprint) -> Result<Model, Failure> {
-    resolve::resolve(bp, crate::assets::presets()).map_err(Failure::Other)
+pub fn model(bp: &blueprint::Blueprint) -> Result<Model, Error> {
+    resolve::resolve(bp, crate::assets::presets()).map_err(Error::Resolve)
 }
 
 pub fn generate(
     src: &Source,
     templates: &TemplateSet,
     deny_warnings: bool,
-) -> Result<Generated, Failure> {
+) -> Result<Generated, Error> {
     generate_tracked(src, templates, deny_warnings, &mut Tracker::silent())
 }
 
@@ -69,7 +52,7 @@ pub fn generate_tracked(
     templates: &TemplateSet,
     deny_warnings: bool,
     tracker: &mut Tracker,
-) -> Result<Generated, Failure> {
+) -> Result<Generated, Error> {
     generate_reusing(src, templates, deny_warnings, tracker, None)
 }
 
@@ -102,7 +85,7 @@ pub fn generate_reusing(
     deny_warnings: bool,
     tracker: &mut Tracker,
     previous: Option<(&std::path::Path, &crate::write::State)>,
-) -> Result<Generated, Failure> {
+) -> Result<Generated, Error> {
     tracker.stage(Stage::Parse, "validating the blueprint");
     let (bp, diagnostics) = load(src, deny_warnings)?;
     tracker.stage(Stage::Resolve, "resolving the model");
@@ -127,10 +110,8 @@ pub fn generate_reusing(
         }
     }
     tracker.stage(Stage::Render, &format!("rendering {} files", plan.len()));
-    let renderer = Renderer::new(templates).map_err(|e| Failure::Other(e.to_string()))?;
-    let files = renderer
-        .render_all(&model, &plan)
-        .map_err(|e| Failure::Other(e.to_string()))?;
+    let renderer = Renderer::new(templates)?;
+    let files = renderer.render_all(&model, &plan)?;
     Ok(Generated {
         model,
         plan,
@@ -139,10 +120,4 @@ pub fn generate_reusing(
         inputs,
         reused: false,
     })
-}
-
-/// Human text for a set of diagnostics, with a closing count line; coloured when stderr is a
-/// terminal and `NO_COLOR` is unset.
-pub fn report(d: &Diagnostics, source: Option<&str>) -> String {
-    human::report(d, source, human::color_for_stderr())
 }

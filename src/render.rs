@@ -3,7 +3,7 @@
 //! never spell a name by hand; escapers by output language come from [`escape`] and wrap every
 //! free-text or user-chosen blueprint value a template prints. Every output is LF-only and ends with exactly one newline.
 
-pub mod escape;
+pub use crate::escape;
 
 use crate::plan::{Collection, PlannedFile, header_for};
 use crate::resolve::Model;
@@ -267,6 +267,21 @@ fn register_filters(tera: &mut Tera) {
     tera.register_filter("json_pretty", |v: &Value, _: Kwargs, _: &State| {
         serde_json::to_string_pretty(v).unwrap_or_default()
     });
+}
+
+/// A rendered tree and what it came from: the render stage's result, which the write stage
+/// compares with the disk.
+pub struct Generated {
+    pub model: Model,
+    pub plan: Vec<PlannedFile>,
+    /// The rendered files, in plan order; empty when `reused`.
+    pub files: Vec<(String, String)>,
+    pub diagnostics: crate::diagnostic::Diagnostics,
+    /// `pipeline::fingerprint` of this generation's inputs.
+    pub inputs: String,
+    /// Rendering was skipped: the inputs are those of the last generation and the tree is
+    /// exactly as it left it, so every file is unchanged.
+    pub reused: bool,
 }
 
 #[cfg(test)]

@@ -1,21 +1,14 @@
 //! `check [DIR]`: broken cross-references are reported with file, line and help; exit codes.
 
-use assert_cmd::Command;
+mod support;
+
 use predicates::str::contains;
 use std::path::Path;
+use support::cli::bin;
+use support::project::{Project, Tree};
 
-fn bin() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
-}
-
-fn generated(example: &str, arch: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    bin()
-        .args(["--example", example, "--type", arch, "-q", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    dir
+fn generated(example: &str, arch: &str) -> Tree {
+    Project::example(example).arch(arch).generate()
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

@@ -8,10 +8,12 @@
 //! domain), `none:` and why. A new claim without a proof fails here; so does a listed phrase that no
 //! document says any more, or a proof that does not exist.
 
-use assert_cmd::Command;
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use support::project::Project;
 use tempfile::TempDir;
 
 /// Words that make a sentence a claim about what the running system does.
@@ -195,12 +197,7 @@ fn walkdir(root: &Path) -> Vec<PathBuf> {
 }
 
 fn generate(dir: &Path, example: &str, arch: &str) {
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args(["--example", example, "--type", arch, "-q", "--out"])
-        .arg(dir)
-        .assert()
-        .success();
+    Project::example(example).arch(arch).generate_into(dir);
 }
 
 /// The check names the system test runs (`CHECKS` in tests/system/checks.py).

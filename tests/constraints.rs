@@ -2,27 +2,17 @@
 //! every output: the Pydantic schemas, openapi.yaml, the V001 CHECK constraints and the
 //! generated input tests.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod support;
 
-fn generate(arch: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/constraints.yaml"),
-    )
-    .unwrap();
-    let blueprint = dir.path().join("blueprint.yaml");
-    std::fs::write(&blueprint, format!("{text}type: {arch}\n")).unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args(["generate", "-f"])
-        .arg(&blueprint)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    (dir, out)
+use std::path::Path;
+use support::project::{Project, Tree};
+
+fn generate(arch: &str) -> (Tree, std::path::PathBuf) {
+    let tree = Project::fixture("valid/constraints.yaml")
+        .edit(|t| format!("{t}type: {arch}\n"))
+        .generate();
+    let out = tree.path().to_path_buf();
+    (tree, out)
 }
 
 fn read(root: &Path, rel: &str) -> String {

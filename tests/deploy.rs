@@ -1,33 +1,18 @@
 //! The Kubernetes, Istio and docker-compose layers agree on names: one name, one meaning.
 
-use assert_cmd::Command;
+mod support;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use support::project::{Project, Tree};
 
-fn generate(example: &str, arch: &str, scale: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args([
-            "--example",
-            example,
-            "--type",
-            arch,
-            "--scale",
-            scale,
-            "-q",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    dir
+fn generate(example: &str, arch: &str, scale: &str) -> Tree {
+    Project::example(example).arch(arch).scale(scale).generate()
 }
 
-fn out(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("out")
+fn out(dir: &Tree) -> PathBuf {
+    dir.path().to_path_buf()
 }
 
 fn yaml_files(root: &Path, acc: &mut Vec<PathBuf>) {
@@ -187,7 +172,9 @@ fn every_layer_resolves_names_across_kubernetes_istio_and_compose() {
         .collect();
     for ap in of_kind(&istio, "AuthorizationPolicy") {
         for rule in ap["spec"]["rules"].as_array().into_iter().flatten() {
-            for p in rule["from"][0]["source"]["principals"].as_array().unwrap() {
+            // DENY policies name request principals (tokens), not peers.
+            let peers = rule["from"][0]["source"]["principals"].as_array();
+            for p in peers.into_iter().flatten() {
                 let p = p.as_str().unwrap();
                 if let Some(sa) = p.strip_prefix("cluster.local/ns/shop-dev/sa/") {
                     assert!(sas.contains(sa), "{p}");
@@ -197,6 +184,20 @@ fn every_layer_resolves_names_across_kubernetes_istio_and_compose() {
             }
         }
     }
+    // Token policies select workloads that exist.
+    let deployments: BTreeSet<&str> = of_kind(&k8s, "Deployment")
+        .iter()
+        .map(|d| name(d))
+        .collect();
+    for ap in of_kind(&istio, "AuthorizationPolicy") {
+        if ap["spec"]["action"] == "DENY" {
+            let app = ap["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+                .as_str()
+                .unwrap();
+            assert!(deployments.iter().any(|d| d.starts_with(app)), "{app}");
+        }
+    }
+    assert_eq!(of_kind(&istio, "RequestAuthentication").len(), 1);
     // Compose services carry the Kubernetes Service names (the gateway is local-only).
     let compose: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(root.join("deploy/compose/docker-compose.yml")).unwrap(),
@@ -209,11 +210,12 @@ fn every_layer_resolves_names_across_kubernetes_istio_and_compose() {
         .map(String::as_str)
         .collect();
     let k8s_names: BTreeSet<&str> = services.keys().map(String::as_str).collect();
-    // The gateway, and the one-shot migrate services (Jobs in Kubernetes).
+    // The gateway, the development token issuer, and the one-shot migrate services (Jobs in
+    // Kubernetes).
     let local_only: BTreeSet<&str> = compose_names
         .iter()
         .copied()
-        .filter(|n| *n == "gateway" || n.ends_with("-migrate"))
+        .filter(|n| *n == "gateway" || *n == "dev-issuer" || n.ends_with("-migrate"))
         .collect();
     assert!(local_only.contains("orders-db-migrate"), "{local_only:?}");
     assert_eq!(
@@ -228,8 +230,18 @@ fn every_layer_resolves_names_across_kubernetes_istio_and_compose() {
         .into_iter()
         .find(|c| name(c) == "orders-config")
         .unwrap();
+    // The same names and values, but for the token issuer: compose's is the development issuer.
+    let local = &compose["services"]["orders"]["environment"];
     for (k, v) in orders_cm["data"].as_object().unwrap() {
-        assert_eq!(&compose["services"]["orders"]["environment"][k], v, "{k}");
+        if k == "AUTH_ISSUER" || k == "AUTH_JWKS_URL" {
+            assert!(
+                local[k].as_str().unwrap().starts_with("http://dev-issuer:"),
+                "{k}"
+            );
+            assert!(v.as_str().unwrap().starts_with("https://"), "{k}");
+        } else {
+            assert_eq!(&local[k], v, "{k}");
+        }
     }
 }
 

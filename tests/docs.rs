@@ -1,21 +1,14 @@
 //! Architecture documents, build plan, CI/CD workflows and observability config: generated from
 //! the built-in examples by the real binary and checked for the content they must carry.
 
-use assert_cmd::Command;
+mod support;
+
 use std::fs;
 use std::path::Path;
-use tempfile::TempDir;
+use support::project::{Project, Tree};
 
-fn generate(example: &str, arch: &str, scale: &str) -> TempDir {
-    let dir = TempDir::new().unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args(["--example", example, "--type", arch, "--scale", scale, "-q"])
-        .arg("--out")
-        .arg(dir.path())
-        .assert()
-        .success();
-    dir
+fn generate(example: &str, arch: &str, scale: &str) -> Tree {
+    Project::example(example).arch(arch).scale(scale).generate()
 }
 
 fn read(dir: &Path, rel: &str) -> String {
@@ -192,8 +185,7 @@ fn adrs_are_numbered_and_record_context_decision_alternatives_and_consequences()
 fn plan_prints_the_phases_that_the_architecture_document_lists() {
     let out = generate("ecommerce", "microservices", "medium");
     let doc = read(out.path(), "docs/ARCHITECTURE.md");
-    let json = Command::cargo_bin("codex-system-design")
-        .unwrap()
+    let json = support::cli::bin()
         .args(["plan", "--format", "json", "-f"])
         .arg(out.path().join("blueprint.yaml"))
         .output()
@@ -225,8 +217,7 @@ fn plan_prints_the_phases_that_the_architecture_document_lists() {
             .any(|f| f["path"] == "docs/ARCHITECTURE.md")
     );
 
-    let human = Command::cargo_bin("codex-system-design")
-        .unwrap()
+    let human = support::cli::bin()
         .args(["plan", "-f"])
         .arg(out.path().join("blueprint.yaml"))
         .output()

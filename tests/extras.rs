@@ -1,11 +1,9 @@
 //! Template overrides, ejection, completions and the man page, through the real binary.
 
-use assert_cmd::Command;
-use predicates::str::contains;
+mod support;
 
-fn bin() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
-}
+use predicates::str::contains;
+use support::cli::bin;
 
 #[test]
 fn user_templates_replace_and_add_files() {

@@ -1,17 +1,15 @@
 //! The headline command as a user runs it: every example × type × scale generates, twice
 //! byte-identically, and the tool refuses to write where it should not.
 
-use assert_cmd::Command;
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
+use support::cli::bin;
 
 const EXAMPLES: [&str; 3] = ["ecommerce", "auth-service", "event-orders"];
 const TYPES: [&str; 3] = ["microservices", "monolith", "serverless"];
 const SCALES: [&str; 3] = ["small", "medium", "large"];
-
-fn bin() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
-}
 
 fn generate(example: &str, arch: &str, scale: &str, out: &Path) {
     bin()

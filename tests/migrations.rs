@@ -1,30 +1,22 @@
 //! PRODUCT §11.2: every deployment applies the migrations itself, with dbmate, before new code
 //! serves; the migration files are in the layout dbmate reads as is.
 
-use assert_cmd::Command;
+mod support;
+
+use codex_system_design::error::Outcome;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use support::project::{Project, Tree};
 
-fn generate(arch: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args([
-            "--example",
-            "ecommerce",
-            "--type",
-            arch,
-            "--scale",
-            "medium",
-        ])
-        .args(["-q", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    (dir, out)
+fn generate(arch: &str) -> (Tree, PathBuf) {
+    let tree = Project::example("ecommerce")
+        .arch(arch)
+        .scale("medium")
+        .generate();
+    let out = tree.path().to_path_buf();
+    (tree, out)
 }
 
 fn yaml(path: &Path) -> Value {
@@ -356,36 +348,20 @@ fn create_block(sql: &str, table: &str) -> String {
 /// 001 creates it: identity key, CHECKs, comments and indexes (one source: resolve::ddl).
 #[test]
 fn a_table_added_later_is_created_as_a_fresh_first_migration_creates_it() {
-    let (_tmp, out) = generate("microservices");
-    let blueprint = out.join("blueprint.yaml");
-    let text = fs::read_to_string(&blueprint).unwrap();
-    let text = text
-        .replacen("    entities: [Product]\n", "    entities: [Product, Review]\n", 1)
-        .replacen(
-            "  Product:\n",
-            "  Review:\n    fields:\n      id: int pk\n      rating: enum(one, two, three)\n      author_id: ref User\n      body: string(500)\n      created_at: timestamp default now\n    indexes: [[created_at]]\n  Product:\n",
-            1,
-        );
-    fs::write(&blueprint, &text).unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .current_dir(&out)
-        .args(["generate", "-q"])
-        .assert()
-        .success();
-    let later =
-        fs::read_to_string(out.join("migrations/products-db/002_create_reviews.sql")).unwrap();
-    let fresh = tempfile::tempdir().unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .arg("--blueprint")
-        .arg(&blueprint)
-        .args(["-q", "--out"])
-        .arg(fresh.path())
-        .assert()
-        .success();
-    let first =
-        fs::read_to_string(fresh.path().join("migrations/products-db/001_init.sql")).unwrap();
+    let (tree, _) = generate("microservices");
+    tree.edit_blueprint(|text| {
+        text.replacen("    entities: [Product]\n", "    entities: [Product, Review]\n", 1)
+            .replacen(
+                "  Product:\n",
+                "  Review:\n    fields:\n      id: int pk\n      rating: enum(one, two, three)\n      author_id: ref User\n      body: string(500)\n      created_at: timestamp default now\n    indexes: [[created_at]]\n  Product:\n",
+                1,
+            )
+    });
+    assert_eq!(tree.regenerate(), Outcome::Done);
+    let later = tree.read("migrations/products-db/002_create_reviews.sql");
+    let first = Project::text(tree.read("blueprint.yaml"))
+        .generate()
+        .read("migrations/products-db/001_init.sql");
     let block = create_block(&later, "reviews");
     assert_eq!(block, create_block(&first, "reviews"));
     for part in [
@@ -411,8 +387,7 @@ fn fields_named_like_sql_keywords_are_quoted_in_every_migration() {
         )
     };
     let generate = || {
-        Command::cargo_bin("codex-system-design")
-            .unwrap()
+        support::cli::bin()
             .args(["generate", "-q", "-f"])
             .arg(&bp)
             .assert()
@@ -472,8 +447,7 @@ fn a_database_that_starts_publishing_gets_the_event_tables_in_a_later_migration(
             1,
         );
     fs::write(&blueprint, text).unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .current_dir(&out)
         .args(["generate", "-q"])
         .assert()
@@ -485,8 +459,7 @@ fn a_database_that_starts_publishing_gets_the_event_tables_in_a_later_migration(
         .expect("a 002 migration");
     let later = fs::read_to_string(later).unwrap();
     let fresh = tempfile::tempdir().unwrap();
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .arg("--blueprint")
         .arg(&blueprint)
         .args(["-q", "--out"])

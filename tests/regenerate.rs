@@ -6,18 +6,15 @@
 //! The assertions compare against a fresh generation of the edited blueprint rather than naming
 //! template files, so they hold for whatever template set the binary carries.
 
-#[path = "support/synth.rs"]
-mod synth;
+mod support;
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-
-fn bin() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
-}
+use support::cli::bin;
+use support::project::Project;
+use support::synth;
 
 /// Every file under `dir` except the state folder (relative path → text).
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {
@@ -58,16 +55,8 @@ fn project(tmp: &Path, example: &str, extra: &[&str]) -> std::path::PathBuf {
 
 /// What a fresh generation of `dir/blueprint.yaml` produces.
 fn fresh(dir: &Path) -> BTreeMap<String, String> {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("fresh");
-    bin()
-        .arg("--blueprint")
-        .arg(dir.join("blueprint.yaml"))
-        .args(["-q", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    snapshot(&out)
+    let text = fs::read_to_string(dir.join("blueprint.yaml")).unwrap();
+    snapshot(Project::text(text).generate().path())
 }
 
 fn edit(path: &Path, f: impl FnOnce(String) -> String) {

@@ -2,9 +2,7 @@
 //! `--verbose`, the progress indicator (only in a terminal) and colour (only in a terminal, never
 //! with `NO_COLOR`).
 
-mod support {
-    pub mod synth;
-}
+mod support;
 
 use assert_cmd::Command;
 use expectrl::{Eof, Expect, Session};
@@ -17,7 +15,7 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_codex-system-design");
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("codex-system-design").unwrap();
+    let mut c = support::cli::bin();
     c.env_remove("NO_COLOR");
     c
 }

@@ -1,27 +1,18 @@
 //! Service code, API contracts, migrations and tests generated for each architecture type.
 
-use assert_cmd::Command;
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
+use support::project::{Project, Tree};
 
-fn generate(example: &str, arch: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
-        .args([
-            "--example",
-            example,
-            "--type",
-            arch,
-            "--scale",
-            "small",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
-    (dir, out)
+fn generate(example: &str, arch: &str) -> (Tree, PathBuf) {
+    let tree = Project::example(example)
+        .arch(arch)
+        .scale("small")
+        .generate();
+    let out = tree.path().to_path_buf();
+    (tree, out)
 }
 
 fn read(root: &Path, rel: &str) -> String {
@@ -181,8 +172,7 @@ fn enum_columns_become_prefixed_proto_enums_with_an_unspecified_zero() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    Command::cargo_bin("codex-system-design")
-        .unwrap()
+    support::cli::bin()
         .args(["generate", "-f"])
         .arg(&bp)
         .arg("--out")

@@ -5,7 +5,7 @@
 mod tfcheck;
 
 use codex_system_design::assets;
-use codex_system_design::cli::set_top_level;
+use codex_system_design::blueprint::edit::set_top_level;
 use codex_system_design::pipeline::{self, Source};
 use codex_system_design::render::TemplateSet;
 use std::path::{Path, PathBuf};
@@ -276,8 +276,8 @@ fn generate_terraform(example: &str, arch: &str, scale: &str, out: &Path) -> Opt
     };
     let generated = match pipeline::generate(&src, &TemplateSet::embedded(), false) {
         Ok(g) => g,
-        Err(pipeline::Failure::Invalid(_)) => return None,
-        Err(pipeline::Failure::Other(e)) => panic!("{example} {arch} {scale}: {e}"),
+        Err(codex_system_design::error::Error::Invalid(_)) => return None,
+        Err(e) => panic!("{example} {arch} {scale}: {e}"),
     };
     let mut written = Vec::new();
     for (path, content) in &generated.files {

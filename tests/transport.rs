@@ -6,7 +6,7 @@
 //! check catches a plaintext client, a wrong port and a credential in a ConfigMap.
 
 use codex_system_design::assets;
-use codex_system_design::cli::set_top_level;
+use codex_system_design::blueprint::edit::set_top_level;
 use codex_system_design::pipeline::{self, Source};
 use codex_system_design::render::TemplateSet;
 use hcl_edit::structure::{Block, Body};

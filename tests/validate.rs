@@ -2,9 +2,7 @@
 //! line and column, valid blueprints stay quiet, the CLI's formats and exit codes hold, and
 //! hostile input gets a clear error in bounded time.
 
-mod support {
-    pub mod synth;
-}
+mod support;
 
 use assert_cmd::Command;
 use codex_system_design::blueprint;
@@ -35,7 +33,7 @@ fn diagnose(path: &Path) -> Diagnostics {
 }
 
 fn cli() -> Command {
-    Command::cargo_bin("codex-system-design").unwrap()
+    support::cli::bin()
 }
 
 /// `# expect: E0110 12:22` on the first line → ("E0110", 12, 22).
@@ -562,7 +560,7 @@ fn yaml_1_1_booleans_are_strings_and_several_documents_are_a_syntax_error() {
 fn every_builtin_example_validates_without_errors_at_every_type() {
     for (name, text) in codex_system_design::assets::examples() {
         for arch in ["microservices", "monolith", "serverless"] {
-            let text = codex_system_design::cli::set_top_level(text, "type", arch);
+            let text = codex_system_design::blueprint::edit::set_top_level(text, "type", arch);
             let d = blueprint::load(&text, name).diagnostics;
             let errors: Vec<_> = d
                 .items

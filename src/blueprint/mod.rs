@@ -5,6 +5,7 @@
 //! [`validate::check`] (cross-reference rules). Nothing here applies defaults beyond what the
 //! format itself defines; the `resolve` stage does that.
 
+pub mod edit;
 pub mod fields;
 pub mod node;
 pub mod overrides;
@@ -103,6 +104,8 @@ pub struct Blueprint {
     pub cloud: Cloud,
     pub environments: Vec<String>,
     pub ingress: Option<Ingress>,
+    /// The token issuer services trust (`identity:`); `None`: the local development issuer.
+    pub identity: Option<Identity>,
     pub services: IndexMap<String, Service>,
     pub entities: IndexMap<String, Entity>,
     pub databases: IndexMap<String, Database>,
@@ -134,6 +137,61 @@ impl Default for Cloud {
 pub struct Ingress {
     pub host: String,
     pub tls: bool,
+    pub cors: Option<Cors>,
+}
+
+/// `ingress.cors`: browser origins allowed to call the API, and the methods they may use.
+#[derive(Debug, Clone, Default)]
+pub struct Cors {
+    pub origins: Vec<String>,
+    pub methods: Vec<String>,
+}
+
+/// `identity:`: the OpenID issuer whose JWTs the services accept.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub jwks_url: Option<String>,
+    /// The entity whose rows are the users (`sub` = its key); default: an entity named `User`.
+    pub user_entity: Option<String>,
+}
+
+/// Who may call a route: `public`, any signed-in `user`, or a user holding `role(NAME)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    User,
+    Role(String),
+}
+
+impl Access {
+    /// `public`, `user` or `role(NAME)`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Access> {
+        match s.trim() {
+            "public" => Some(Access::Public),
+            "user" => Some(Access::User),
+            other => {
+                let name = other.strip_prefix("role(")?.strip_suffix(')')?.trim();
+                is_role_name(name).then(|| Access::Role(name.to_owned()))
+            }
+        }
+    }
+}
+
+/// A role name reaches Python strings, YAML and Istio claim values: a short plain token.
+pub fn is_role_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+}
+
+/// `auth:` on a route or service: one rule for every method, or `{ read, write }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auth {
+    pub read: Access,
+    pub write: Access,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -154,6 +212,7 @@ pub struct Service {
     pub traffic: IndexMap<String, u32>,
     pub resilience: Option<Resilience>,
     pub routes: Vec<Route>,
+    pub auth: Option<Auth>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +226,7 @@ pub struct Resilience {
 pub struct Route {
     pub path: String,
     pub to: String,
+    pub auth: Option<Auth>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -9,12 +9,7 @@
 mod events;
 mod scalar;
 
-/// A position in the blueprint file (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
-pub struct Loc {
-    pub line: u32,
-    pub col: u32,
-}
+pub use crate::diagnostic::Loc;
 
 #[derive(Debug, Clone)]
 pub struct Node {

@@ -15,6 +15,7 @@ const TOP_KEYS: &[&str] = &[
     "cloud",
     "environments",
     "ingress",
+    "identity",
     "services",
     "entities",
     "databases",
@@ -42,6 +43,7 @@ const SERVICE_KEYS: &[&str] = &[
     "traffic",
     "resilience",
     "routes",
+    "auth",
 ];
 pub const LANGUAGES: &[&str] = &["python"];
 
@@ -89,6 +91,9 @@ pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
     };
     if let Some(n) = get("ingress") {
         bp.ingress = r.ingress(n);
+    }
+    if let Some(n) = get("identity") {
+        bp.identity = r.identity(n);
     }
     if let Some(n) = get("services") {
         bp.services = r.named_map(n, "services", Reader::service);
@@ -364,10 +369,11 @@ impl Reader<'_> {
     }
 
     fn ingress(&mut self, n: &Node) -> Option<Ingress> {
-        let entries = self.map(n, "ingress", &["host", "tls"])?;
+        let entries = self.map(n, "ingress", &["host", "tls", "cors"])?;
         let mut ing = Ingress {
             host: String::new(),
             tls: true,
+            cors: None,
         };
         let mut has_host = false;
         for (k, v) in entries {
@@ -377,6 +383,7 @@ impl Reader<'_> {
                     ing.host = self.string(v, &p).unwrap_or_default();
                     has_host = true;
                 }
+                "cors" => ing.cors = self.cors(v, &p),
                 _ => ing.tls = self.boolean(v, &p).unwrap_or(true),
             }
         }
@@ -427,6 +434,7 @@ impl Reader<'_> {
                         self.named_map(v, &p, |r, n, p| r.uint(n, p, 100).map(|x| x as u32));
                 }
                 "resilience" => s.resilience = self.resilience(v, &p),
+                "auth" => s.auth = self.auth(v, &p),
                 _ => s.routes = self.routes(v, &p),
             }
         }
@@ -493,16 +501,21 @@ impl Reader<'_> {
         for (i, item) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
             self.sources.record(&p, item.loc, None);
-            let Some(entries) = self.map(item, &p, &["path", "to"]) else {
+            let Some(entries) = self.map(item, &p, &["path", "to", "auth"]) else {
                 continue;
             };
             let mut route = Route {
                 path: String::new(),
                 to: String::new(),
+                auth: None,
             };
             let (mut has_path, mut has_to) = (false, false);
             for (k, v) in entries {
                 let kp = join(&p, k);
+                if k == "auth" {
+                    route.auth = self.auth(v, &kp);
+                    continue;
+                }
                 let val = self.string(v, &kp).unwrap_or_default();
                 if k == "path" {
                     route.path = val;
@@ -521,6 +534,72 @@ impl Reader<'_> {
             out.push(route);
         }
         out
+    }
+
+    /// `auth: user`, `auth: role(admin)` or `auth: { read: public, write: role(admin) }`
+    /// (a side left out is `user`).
+    fn auth(&mut self, n: &Node, path: &str) -> Option<Auth> {
+        if let Value::Map(_) = &n.value {
+            let mut auth = Auth {
+                read: Access::User,
+                write: Access::User,
+            };
+            for (k, v) in self.map(n, path, &["read", "write"])? {
+                let access = self.access(v, &join(path, k))?;
+                if k == "read" {
+                    auth.read = access;
+                } else {
+                    auth.write = access;
+                }
+            }
+            return Some(auth);
+        }
+        let access = self.access(n, path)?;
+        Some(Auth {
+            read: access.clone(),
+            write: access,
+        })
+    }
+
+    fn access(&mut self, n: &Node, path: &str) -> Option<Access> {
+        let s = self.string(n, path)?;
+        let access = Access::parse(&s);
+        if access.is_none() {
+            self.push(
+                Diagnostic::error("E0005", path, format!("`{s}` is not a valid `auth`"))
+                    .with_help("write `public`, `user` or `role(NAME)` (NAME: letters, digits, `_.:-`), or `{ read: public, write: role(admin) }`")
+                    .at(n.loc),
+            );
+        }
+        access
+    }
+
+    fn cors(&mut self, n: &Node, path: &str) -> Option<Cors> {
+        let mut cors = Cors::default();
+        for (k, v) in self.map(n, path, &["origins", "methods"])? {
+            let list = self.string_list(v, &join(path, k));
+            if k == "origins" {
+                cors.origins = list;
+            } else {
+                cors.methods = list;
+            }
+        }
+        Some(cors)
+    }
+
+    fn identity(&mut self, n: &Node) -> Option<Identity> {
+        let keys = ["issuer", "audience", "jwks_url", "user_entity"];
+        let mut id = Identity::default();
+        for (k, v) in self.map(n, "identity", &keys)? {
+            let s = self.string(v, &join("identity", k));
+            match k {
+                "issuer" => id.issuer = s,
+                "audience" => id.audience = s,
+                "jwks_url" => id.jwks_url = s,
+                _ => id.user_entity = s,
+            }
+        }
+        Some(id)
     }
 
     fn entity(&mut self, n: &Node, path: &str) -> Option<Entity> {

@@ -14,23 +14,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 /// Most E0180 reported per file: a file full of control characters gets a bounded report.
 const MAX_REPORTS: usize = 50;
 
-/// Why `c` cannot stand in a blueprint string (`multiline`: tab and newline are allowed).
-pub fn forbidden(c: char, multiline: bool) -> Option<&'static str> {
-    match c {
-        '\t' | '\n' if multiline => None,
-        '\n' => Some("a line break"),
-        '\t' => Some("a tab"),
-        '\r' => Some("a carriage return"),
-        '\0' => Some("a NUL character"),
-        '\u{7f}' => Some("a DEL character"),
-        c if c.is_control() => Some("a control character"),
-        '\u{2028}' | '\u{2029}' => Some("a Unicode line or paragraph separator"),
-        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
-            Some("a bidirectional-text control")
-        }
-        _ => None,
-    }
-}
+pub use crate::diagnostic::forbidden;
 
 /// The first forbidden character of `s` with its 0-based char index.
 pub fn first_forbidden(s: &str, multiline: bool) -> Option<(usize, char, &'static str)> {

@@ -11,6 +11,7 @@
 //! datastores and topics), [`services`] (image/language, ports, versions and traffic, type rules),
 //! [`usage`] (unused and shared resources).
 
+mod auth;
 mod data;
 mod derived;
 mod graph;
@@ -39,6 +40,7 @@ pub fn check(bp: &Blueprint, src: &SourceMap, diags: &mut Diagnostics) {
     v.entities();
     v.ownership();
     v.service_rules();
+    v.auth_rules();
     v.usage();
     v.type_rules();
     v.derived();

@@ -94,6 +94,9 @@ pub const CODES: &[Code] = &[
     e("E0183", "overrides contradict each other"),
     e("E0185", "derived names collide"),
     e("E0186", "derived identifier too long for its service"),
+    e("E0190", "`auth` on a service that serves no routes"),
+    e("E0191", "invalid CORS origin or method"),
+    e("E0192", "invalid identity issuer, JWKS URL or audience"),
     e("E0401", "output folder locked by another run"),
     e("E0402", "special file at a generated path"),
     e(

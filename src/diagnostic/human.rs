@@ -82,7 +82,7 @@ fn render_at(d: &Diagnostic, line_text: Option<&str>, color: bool) -> String {
         // A control character in the file is shown as U+FFFD, one column like the original.
         let text: String = text
             .chars()
-            .map(|c| match crate::blueprint::text::forbidden(c, true) {
+            .map(|c| match super::forbidden(c, true) {
                 Some(_) => '\u{fffd}',
                 None => c,
             })
@@ -196,7 +196,7 @@ pub fn report(d: &Diagnostics, source: Option<&str>, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blueprint::node::Loc;
+    use crate::diagnostic::Loc;
 
     fn diag(line: u32, col: u32) -> Diagnostic {
         let mut d = Diagnostic::error("E0110", "services.orders.depends_on[1]", "unknown")

@@ -11,7 +11,6 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
-use crate::blueprint::node::Loc;
 use serde::Serialize;
 
 pub use human::render_human;
@@ -229,19 +228,42 @@ pub fn suggest(word: &str, candidates: &[&str]) -> String {
 /// Control and bidirectional characters written as `\u{..}` escapes, in place; text that has
 /// none is left as it is.
 pub fn printable(text: &mut String) {
-    if !text
-        .chars()
-        .any(|c| crate::blueprint::text::forbidden(c, true).is_some())
-    {
+    if !text.chars().any(|c| forbidden(c, true).is_some()) {
         return;
     }
     *text = text
         .chars()
-        .map(|c| match crate::blueprint::text::forbidden(c, true) {
+        .map(|c| match forbidden(c, true) {
             Some(_) => c.escape_unicode().to_string(),
             None => c.to_string(),
         })
         .collect();
+}
+
+/// A position in a source file (1-based). Diagnostics carry it; the blueprint's node tree
+/// records one for every node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
+pub struct Loc {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// Why `c` cannot stand in a blueprint string, and so is escaped when a diagnostic shows it (`multiline`: tab and newline are allowed).
+pub fn forbidden(c: char, multiline: bool) -> Option<&'static str> {
+    match c {
+        '\t' | '\n' if multiline => None,
+        '\n' => Some("a line break"),
+        '\t' => Some("a tab"),
+        '\r' => Some("a carriage return"),
+        '\0' => Some("a NUL character"),
+        '\u{7f}' => Some("a DEL character"),
+        c if c.is_control() => Some("a control character"),
+        '\u{2028}' | '\u{2029}' => Some("a Unicode line or paragraph separator"),
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+            Some("a bidirectional-text control")
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

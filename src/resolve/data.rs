@@ -21,7 +21,7 @@ pub struct Entity {
     pub pk_constraint: String,
     pub indexes: Vec<Index>,
     /// Code-generation details (API path, events, test values); see `pycode`.
-    pub code: super::pycode::EntityCode,
+    pub code: super::pytypes::EntityCode,
     /// Columns declared `unique` (not the primary key): looked up by value.
     pub unique_columns: Vec<String>,
 }
@@ -68,7 +68,7 @@ pub struct Column {
     /// The column's CHECK constraints, named once here for V001 and every later migration.
     pub checks: Vec<CheckConstraint>,
     /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
-    pub code: super::pycode::ColumnCode,
+    pub code: super::pytypes::ColumnCode,
 }
 
 /// Constraint names, built here and nowhere else: the first migration (template) reads them
@@ -318,21 +318,7 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
         .collect()
 }
 
-pub fn table_name(entity: &str) -> String {
-    pluralize(&Names::new(entity).snake)
-}
-
-fn pluralize(word: &str) -> String {
-    if let Some(stem) = word.strip_suffix('y')
-        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
-    {
-        return format!("{stem}ies");
-    }
-    if word.ends_with('s') || word.ends_with('x') || word.ends_with("ch") || word.ends_with("sh") {
-        return format!("{word}es");
-    }
-    format!("{word}s")
-}
+pub use crate::naming::table_name;
 
 fn entities(bp: &Blueprint, owners: &Owners) -> Vec<Entity> {
     bp.entities
@@ -748,14 +734,5 @@ mod tests {
             ["ck_items_code_pattern: \"code\" ~ '^[a-z]+$'"]
         );
         assert_eq!(col("site").json_schema_format, Some("uri"));
-    }
-
-    #[test]
-    fn table_names_are_snake_plural() {
-        assert_eq!(table_name("User"), "users");
-        assert_eq!(table_name("OrderItem"), "order_items");
-        assert_eq!(table_name("Category"), "categories");
-        assert_eq!(table_name("Address"), "addresses");
-        assert_eq!(table_name("Key"), "keys");
     }
 }

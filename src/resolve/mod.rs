@@ -6,6 +6,7 @@
 //! and columns of each database, and the lowering for the blueprint's type (deployables for
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
+pub mod auth;
 mod data;
 pub mod ddl;
 pub mod deploy;
@@ -14,6 +15,7 @@ pub mod events;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
+mod pytypes;
 pub mod serverless;
 mod services;
 pub mod terraform;
@@ -100,6 +102,8 @@ pub struct Model {
     pub terraform: terraform::Terraform,
     /// Client transport (TLS, auth, ports) locally and in the cloud environments.
     pub transport: transport::Transport,
+    /// Tokens, access rules, CORS and rate limits (see [`auth`]).
+    pub security: auth::Security,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -189,6 +193,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     let mut services = services::resolve(bp, &preset, &data);
     pycode::enrich_columns(&mut data.entities);
     pycode::enrich_entities(&mut data.entities, &services);
+    auth::link_entities(bp, &mut data.entities, &services);
     // Cache-aside is not lowered to functions yet: a serverless system has no cache (no route gets
     // a cache prefix, no cluster is created); the docs name the blueprint's caches left out.
     let unlowered_caches: Vec<String> = if bp.arch == ArchType::Serverless {
@@ -272,7 +277,9 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         data.messaging.as_ref(),
     );
     let transport = transport::resolve(&name, &bp.cloud.region, &environments, &deployables, &data);
+    let security = auth::resolve(bp, &name, &preset, &data.entities, &deployables);
     Ok(Model {
+        security,
         tool: Tool {
             name: TOOL_NAME,
             version: TOOL_VERSION,

@@ -18,6 +18,16 @@ pub struct Preset {
     pub function: FunctionSize,
     pub resilience: Resilience,
     pub targets: Targets,
+    pub edge: Edge,
+}
+
+/// Limits at the edge (the gateway): requests per second per client address, and the burst
+/// let through above that rate before answering 429.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edge {
+    pub rate_limit_rps: u32,
+    pub rate_limit_burst: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

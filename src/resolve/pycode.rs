@@ -10,163 +10,12 @@ use super::Names;
 use super::data::{Column, Database, Entity};
 use super::services::Service;
 use crate::blueprint::{fields, pattern};
-use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
-/// Per column: how it is spelled in Python, Pydantic and tests.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ColumnCode {
-    /// Type inside `Mapped[...]` (without `| None`).
-    pub model_type: String,
-    /// Pydantic field type (without `| None`): the type itself, or the name of its alias
-    /// when it carries constraints.
-    pub schema_type: String,
-    /// `<Entity><Field>Value = Annotated[...]`: the constrained type, defined once per column.
-    pub schema_alias: Option<String>,
-    /// A Python expression giving a valid value for a JSON payload (tests, load tests).
-    pub sample: String,
-    /// Digits of a decimal column.
-    pub precision: Option<u32>,
-    pub scale: Option<u32>,
-    /// Part of the create payload (not server generated).
-    pub writable: bool,
-    /// Compared after a round trip in generated tests (exact JSON equality holds).
-    pub comparable: bool,
-    /// Values the API refuses for this column (generated input tests).
-    pub invalid: Vec<InvalidValue>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct InvalidValue {
-    /// Test id: `<column>-<rule>` (`total-below-min`).
-    pub case: String,
-    /// A Python expression for the value.
-    pub value: String,
-}
-
-/// Per entity: HTTP path, events and the field generated tests update.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct EntityCode {
-    /// Collection path of its CRUD endpoints, under the owner's gateway route when it has one
-    /// (`/api/orders`, `/api/orders/order-items`, `/api/identity/accounts`).
-    pub api_path: String,
-    /// Reachable through the gateway (its owner is the target of a route).
-    pub public: bool,
-    /// The path lies under another entity's collection path: its routes are registered first.
-    pub nested: bool,
-    /// Topics published when one is created.
-    pub publishes: Vec<Names>,
-    /// A writable, non-unique column a test can change with PATCH, and a new value for it.
-    pub patch_column: Option<String>,
-    pub patch_value: Option<String>,
-    /// Columns a create payload must carry (writable, not nullable, no default).
-    pub required: Vec<String>,
-    /// Unique writable columns (a second insert with the same value is a 409).
-    pub unique_columns: Vec<String>,
-    /// Same-database references: the parent entities a test creates first.
-    pub parents: Vec<Parent>,
-    /// References to entities served through the gateway (any database): the rows an
-    /// end-to-end or load test creates first, since references may be verified by their owner.
-    pub gateway_parents: Vec<Parent>,
-    /// gRPC message and RPC names.
-    pub proto: ProtoNames,
-    /// References checked through a dependency's API before a create or update writes.
-    pub references: Vec<VerifiedRef>,
-    /// Cache-aside for reads by id when its owner has a `cache:`: keys are
-    /// `<prefix>:<id>` with the prefix `<service>:<table>`.
-    pub cache_key_prefix: Option<String>,
-}
-
-/// A `ref` field whose target is owned by a service this one calls (microservices): verified
-/// with `GET <env_var>/<path>/{id}` through the typed client before anything is written.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct VerifiedRef {
-    /// The entity holding the field, and the field (`Order`, `user_id`).
-    pub entity: String,
-    pub field: String,
-    /// The referenced entity (`User`), named in the 422 message.
-    pub target: String,
-    /// The dependency owning it (`users`), the variable holding its address (`USERS_URL`) and
-    /// the collection path of the target in its API (`/api/users`).
-    pub service: String,
-    pub env_var: String,
-    pub path: String,
-    /// The typed client's method doing the lookup (`get_user`).
-    pub operation: String,
-    /// The key is an integer (else a UUID): what a generated test sends as an unknown id.
-    pub int_key: bool,
-}
-
-/// The typed client of one dependency: one method per endpoint of the callee, named after its
-/// OpenAPI operation ids, so that a contract test can match them against its `openapi.yaml`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ClientCode {
-    /// Python class (`UsersClient`) and the FastAPI dependency returning it (`users_client`).
-    pub class: String,
-    pub provider: String,
-    pub operations: Vec<ClientOperation>,
-    /// The callee's contract, relative to the `services/` folder (`users/openapi.yaml`).
-    pub openapi: String,
-    /// Fields verified through it (`Order.user_id`); empty when no field refers to the callee's
-    /// entities (the validator warns: nothing calls it yet).
-    pub verifies: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ClientOperation {
-    /// Method name, equal to the callee's operation id (`get_user`).
-    pub name: String,
-    /// HTTP method and path template (`GET`, `/api/users/{id}`).
-    pub method: &'static str,
-    pub path: String,
-    /// `get`, `list`, `create`, `update` or `delete`: the shape of the Python method.
-    pub kind: &'static str,
-    pub entity: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Parent {
-    pub column: String,
-    /// The parent entity's name, and its snake form (helper names in tests).
-    pub entity: String,
-    pub snake: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ProtoNames {
-    pub message: String,
-    pub get: String,
-    pub list: String,
-    pub create: String,
-    pub delete: String,
-}
-
-/// Per service: Python import lines (standard library) for its models and schemas, and the
-/// order its entity routers are registered in.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ServiceCode {
-    pub model_imports: Vec<String>,
-    pub schema_imports: Vec<String>,
-    /// Whether `pydantic.Field` is needed by the schemas.
-    pub schema_needs_field: bool,
-    /// Whether a writable column has a constrained type alias printed above the schemas.
-    pub schema_has_alias: bool,
-    /// Whether the schemas refuse NUL characters in text (`reject_nul`) or inside JSON values
-    /// (`reject_nul_in_json`): both need `pydantic.AfterValidator`.
-    pub schema_needs_nul_check: bool,
-    pub schema_needs_json_nul_check: bool,
-    /// Whether the generated input tests compute a decimal out of bounds.
-    pub input_tests_need_decimal: bool,
-    /// Owned entities: nested paths first, so `/api/orders/order-items` wins over
-    /// `/api/orders/{id}`.
-    pub router_order: Vec<String>,
-    /// The same order as indices into `Model::entities`.
-    pub router_ids: Vec<usize>,
-    /// Those of them read through the cache (cache-aside), in the same order.
-    pub cached_ids: Vec<usize>,
-    /// `import google/protobuf/...` lines its proto file needs.
-    pub proto_imports: Vec<String>,
-}
+pub use super::pytypes::{
+    ClientCode, ClientOperation, ColumnCode, EntityCode, InvalidValue, Parent, ProtoNames,
+    ServiceCode, VerifiedRef,
+};
 
 pub fn enrich_columns(entities: &mut [Entity]) {
     for e in entities.iter_mut() {
@@ -270,6 +119,7 @@ fn column_code(c: &Column) -> ColumnCode {
         precision,
         scale,
         writable: !c.server_generated,
+        updatable: !c.server_generated,
         comparable: matches!(
             c.kind,
             "uuid"
@@ -611,6 +461,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
                 .get(e.owner.as_str())
                 .filter(|o| o.cache.is_some())
                 .map(|o| format!("{}:{}", o.name.kebab, e.table)),
+            auth: super::auth::EntityAuth::default(),
         };
     }
     let public: HashMap<String, bool> = entities
@@ -894,7 +745,23 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
     if has("json") {
         proto_imports.push("google/protobuf/struct.proto".to_owned());
     }
+    let auth_imports: BTreeSet<String> = owned
+        .iter()
+        .flat_map(|e| [&e.code.auth.read, &e.code.auth.write])
+        .flatten()
+        .map(|r| match r.kind {
+            "role" => "role".to_owned(),
+            _ => r.python.clone(),
+        })
+        .collect();
+    let owned_payloads: BTreeSet<String> = owned
+        .iter()
+        .filter(|e| e.code.auth.owner_column.is_some())
+        .map(|e| format!("{}_payload", e.name.snake))
+        .collect();
     ServiceCode {
+        auth_imports: auth_imports.into_iter().collect(),
+        owned_payloads: owned_payloads.into_iter().collect(),
         model_imports,
         schema_imports,
         schema_needs_field: uses("Field("),

@@ -15,16 +15,20 @@ pub const BASE: &[&str] = &[
     "psycopg[binary]==3.3.9",
     "prometheus-client==0.26.0",
     "httpx==0.28.1",
+    // Event envelopes are checked against their topic's JSON Schema (events.py).
+    "jsonschema==4.26.0",
     "PyYAML==6.0.4",
     "opentelemetry-api==1.45.2",
     "opentelemetry-sdk==1.45.2",
     "opentelemetry-exporter-otlp-proto-grpc==1.45.2",
+    // Bearer tokens: signature from the issuer's JWKS, issuer, audience, expiry (app/auth.py).
+    "PyJWT[crypto]==2.15.1",
 ];
 /// A service with `cache:`.
 pub const REDIS: &str = "redis==8.1.0";
 /// The broker client of a service that publishes or consumes, by broker.
 pub const KAFKA: &str = "aiokafka==0.14.0";
-/// With Kafka: MSK IAM sign-in (OAUTHBEARER tokens) in the cloud environments (ADR 0002).
+/// With Kafka: MSK IAM sign-in (OAUTHBEARER tokens) in the cloud environments (ADR 0003).
 pub const KAFKA_IAM: &str = "aws-msk-iam-sasl-signer-python==1.0.2";
 pub const RABBITMQ: &str = "aio-pika==10.2.1";
 pub const SQS: &str = "boto3==1.44.8";

@@ -178,7 +178,7 @@ fn calls(s: &Service) -> Vec<FunctionCall> {
 }
 
 fn literal(v: &str) -> String {
-    crate::render::escape::hcl(v)
+    crate::escape::hcl(v)
 }
 
 fn environment(s: &Service, f: &Function) -> Vec<FunctionEnv> {
@@ -281,7 +281,7 @@ fn settings(system: &Names, functions: &[Function]) -> Vec<Setting> {
     add(
         "SERVICE_NAME",
         "str",
-        crate::render::escape::py_str(&system.kebab),
+        crate::escape::py_str(&system.kebab),
         "the service, in every log line",
     );
     add("LOG_LEVEL", "str", "\"INFO\"".into(), "root log level");

@@ -47,7 +47,7 @@ pub struct Service {
     pub depends_on: Vec<Dependency>,
     /// References verified through a dependency's API on create and update (microservices:
     /// a `ref` to an entity owned by a service in `depends_on`); see `pycode::link_calls`.
-    pub references: Vec<super::pycode::VerifiedRef>,
+    pub references: Vec<super::pytypes::VerifiedRef>,
     /// Services (and the gateway) allowed to call it.
     pub callers: Vec<String>,
     pub versions: Vec<Version>,
@@ -69,7 +69,7 @@ pub struct Service {
     pub monitored_ids: Vec<usize>,
     pub flow_ids: Vec<usize>,
     /// Code-generation details (import lines, router order); see `pycode`.
-    pub code: super::pycode::ServiceCode,
+    pub code: super::pytypes::ServiceCode,
     /// Pinned Python packages (pyproject.toml, requirements.txt); see `pydeps`.
     pub python: super::pydeps::PythonDeps,
     /// Outbox, idempotent consumption, retries and dead letters; see `events`.
@@ -125,7 +125,7 @@ pub struct Dependency {
     pub generated: bool,
     /// Its typed client: the Python class and one method per endpoint of the callee (filled
     /// in by `pycode::link_calls`).
-    pub client: super::pycode::ClientCode,
+    pub client: super::pytypes::ClientCode,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,4 +1,4 @@
-//! How clients reach the broker, the caches and the databases, per environment (ADR 0002).
+//! How clients reach the broker, the caches and the databases, per environment (ADR 0003).
 //!
 //! Local work (compose, the system test) talks plaintext to unauthenticated processes on one
 //! network; the base ConfigMaps carry those same values. Every blueprint environment is a cloud

@@ -12,9 +12,10 @@ pub mod prompt;
 pub mod yaml;
 
 use crate::blueprint::{ArchType, Blueprint, Scale, ServiceKind};
-use crate::cli;
+use crate::error::{Error, Outcome};
 use crate::pipeline::{self, Source};
 use crate::render::TemplateSet;
+use crate::report::{self, Mode as WriteMode, Reporter};
 use crate::write;
 use answers::Answers;
 use prompt::{Defaults, PromptError, Prompter, Terminal};
@@ -25,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Exit code when the user interrupts the wizard (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
 
-pub const NO_TERMINAL_HELP: &str = "to run without a terminal, pass --yes (accept every default, optionally with --example NAME) or --answers FILE (answers as YAML or JSON), or use the headline command: codex-system-design --example NAME (or --blueprint FILE) --out DIR";
+pub use crate::error::NO_TERMINAL_HELP;
 
 const INIT_HELP: &str = "Without a terminal, pass --yes or --answers FILE. An answers file (YAML or JSON; every key optional, defaults as in the wizard; see docs/wizard.md):
 
@@ -94,24 +95,16 @@ enum Mode {
     File,
 }
 
-pub fn init(a: &InitArgs) -> i32 {
-    let seed = match seed(a) {
-        Ok(s) => s,
-        Err(e) => return cli::fail(e),
-    };
+/// `init`; `rep` reports its errors, and its progress once the answers are in.
+pub fn init(a: &InitArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
+    let seed = seed(a)?;
     let (answers, mode) = if let Some(path) = &a.answers {
-        match from_file(path, a) {
-            Ok(ans) => (ans, Mode::File),
-            Err((code, msg)) => {
-                errln!("error: {msg}");
-                return code;
-            }
-        }
+        (from_file(path, a)?, Mode::File)
     } else if a.yes {
-        match ask::ask(&mut Defaults, &seed) {
-            Ok(ans) => (ans, Mode::Yes),
-            Err(e) => return cli::fail(e),
-        }
+        (
+            ask::ask(&mut Defaults, &seed).map_err(prompt_failed)?,
+            Mode::Yes,
+        )
     } else {
         // The questions are read from standard input and drawn on standard error.
         let missing = if !std::io::stdin().is_terminal() {
@@ -122,23 +115,18 @@ pub fn init(a: &InitArgs) -> i32 {
             None
         };
         if let Some(stream) = missing {
-            errln!(
-                "error: `init` asks its questions in a terminal, and {stream} is not one\n  help: {NO_TERMINAL_HELP}"
-            );
-            return 2;
+            return Err(Error::NoTerminal(stream));
         }
         on_ctrl_c();
-        match ask::ask(&mut Terminal::default(), &seed) {
-            Ok(ans) => (ans, Mode::Terminal),
-            Err(e) => return prompt_failed(e),
-        }
+        let ans = ask::ask(&mut Terminal::default(), &seed).map_err(prompt_failed)?;
+        (ans, Mode::Terminal)
     };
     let mut confirm: Option<&mut dyn Prompter> = None;
     let mut terminal = Terminal::default();
     if matches!(mode, Mode::Terminal) {
         confirm = Some(&mut terminal);
     }
-    finish(a, &answers, confirm)
+    finish(a, &answers, confirm, rep)
 }
 
 static WRITING: AtomicBool = AtomicBool::new(false);
@@ -164,30 +152,21 @@ fn interrupted() -> ! {
     std::process::exit(INTERRUPTED);
 }
 
-fn prompt_failed(e: PromptError) -> i32 {
+fn prompt_failed(e: PromptError) -> Error {
     match e {
         PromptError::Interrupted => interrupted(),
-        other => {
+        PromptError::Io(e) => {
             let _ = dialoguer::console::Term::stderr().show_cursor();
-            cli::fail(other)
+            Error::Prompt(e)
         }
     }
 }
 
 /// The defaults the questions start from: the flags, else the example's own values.
-fn seed(a: &InitArgs) -> Result<Answers, String> {
+fn seed(a: &InitArgs) -> Result<Answers, Error> {
     let mut s = Answers::default();
     if let Some(ex) = &a.example {
-        let Some(text) = crate::assets::example(ex) else {
-            let names: Vec<&str> = crate::assets::examples()
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect();
-            return Err(format!(
-                "unknown example `{ex}`; {}",
-                crate::diagnostic::suggest(ex, &names)
-            ));
-        };
+        let text = crate::assets::example(ex).ok_or_else(|| Error::unknown_example(ex))?;
         s.example = Some(ex.clone());
         if let Some(bp) = crate::blueprint::load(text, ex).blueprint {
             s.name = bp.name;
@@ -198,7 +177,7 @@ fn seed(a: &InitArgs) -> Result<Answers, String> {
     }
     if let Some(n) = &a.name {
         if let Err(e) = answers::check_system_name(n) {
-            return Err(format!("--name: {e}"));
+            return Err(Error::Usage(format!("--name: {e}")));
         }
         s.name = n.clone();
     }
@@ -211,18 +190,19 @@ fn seed(a: &InitArgs) -> Result<Answers, String> {
     Ok(s)
 }
 
-fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, (i32, String)> {
+fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, Error> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
         std::fs::read_to_string(path)
     }
-    .map_err(|e| (2, format!("cannot read {}: {e}", path.display())))?;
-    let mut ans = answers::parse(&text).map_err(|e| {
-        (
-            1,
-            format!("{} is not a valid answers file: {e}", path.display()),
-        )
+    .map_err(|source| Error::Read {
+        file: path.display().to_string(),
+        source,
+    })?;
+    let mut ans = answers::parse(&text).map_err(|reason| Error::AnswersUnparsable {
+        file: path.display().to_string(),
+        reason,
     })?;
     if let Some(n) = &a.name {
         ans.name = n.clone();
@@ -254,43 +234,40 @@ fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, (i32, Stri
     let errs = answers::check(&ans);
     if !errs.is_empty() {
         let list: Vec<String> = errs.iter().map(|e| format!("  {e}")).collect();
-        return Err((
-            1,
-            format!(
-                "{} has {} invalid answer(s); nothing was written\n{}",
-                path.display(),
-                errs.len(),
-                list.join("\n")
-            ),
-        ));
+        return Err(Error::AnswersInvalid {
+            file: path.display().to_string(),
+            count: errs.len(),
+            list: list.join("\n"),
+        });
     }
     Ok(ans)
 }
 
 /// Validate, summarise, confirm (terminal only), write.
-fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -> i32 {
-    let text = match yaml::blueprint(ans) {
-        Ok(t) => t,
-        Err(e) => return cli::fail(e),
-    };
+fn finish(
+    a: &InitArgs,
+    ans: &Answers,
+    mut confirm: Option<&mut dyn Prompter>,
+    rep: &mut Reporter,
+) -> Result<Outcome, Error> {
+    let text = yaml::blueprint(ans).map_err(Error::Answers)?;
     let mut out = a.out.clone().unwrap_or_else(|| PathBuf::from(&ans.name));
     let mut src = Source {
         text,
         file: "blueprint.yaml".into(),
     };
-    let (bp, diagnostics) = match pipeline::load(&src, a.deny_warnings) {
-        Ok(x) => x,
-        Err(f) => return cli::report_failure(f, &src),
-    };
-    let mut rep = cli::Reporter::new(a.quiet, a.verbose, false);
+    let (bp, diagnostics) = pipeline::load(&src, a.deny_warnings)?;
+    *rep = Reporter::new(a.quiet, a.verbose, false);
     let mut generated = if a.no_generate {
         None
     } else {
         let templates = TemplateSet::embedded();
-        match pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker) {
-            Ok(g) => Some(g),
-            Err(f) => return rep.failure(f, &src),
-        }
+        Some(pipeline::generate_tracked(
+            &src,
+            &templates,
+            a.deny_warnings,
+            &mut rep.tracker,
+        )?)
     };
     // No indicator while the summary is read and the confirmation asked.
     rep.tracker.finish();
@@ -298,28 +275,11 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
     let check = |dir: &std::path::Path| target(dir, &src.text, a.force, generating);
     let state = match (check(&out), &mut confirm) {
         (Ok(s), _) => s,
-        (Err(e), None) => return cli::fail(e),
-        // In the terminal, the answers are not thrown away for a busy folder: ask for another.
+        (Err(e), None) => return Err(e),
         (Err(e), Some(p)) => {
             errln!("{e}");
-            let default = (2..100)
-                .map(|i| PathBuf::from(format!("{}-{i}", out.display())))
-                .find(|d| check(d).is_ok())
-                .unwrap_or_default();
-            let dir = p.text("Output directory", &default.display().to_string(), &|x| {
-                if x.is_empty() {
-                    return Err("a folder is required".into());
-                }
-                check(std::path::Path::new(x)).map(|_| ())
-            });
-            match dir {
-                Ok(d) => out = PathBuf::from(d),
-                Err(e) => return prompt_failed(e),
-            }
-            match check(&out) {
-                Ok(s) => s,
-                Err(e) => return cli::fail(e),
-            }
+            out = another_folder(&out, *p, &check)?;
+            check(&out)?
         }
     };
     let bp_path = out.join("blueprint.yaml");
@@ -328,7 +288,7 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
     if !a.quiet || confirm.is_some() {
         err!("{}", summary(&bp, &out, files));
     }
-    cli::print_warnings(&diagnostics, &src, a.quiet && confirm.is_none());
+    report::print_warnings(&diagnostics, &src, a.quiet && confirm.is_none());
     if let Some(p) = confirm {
         let what = match files {
             Some(n) => format!("blueprint.yaml and {n} generated files"),
@@ -338,19 +298,17 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
             Ok(true) => {}
             Ok(false) => {
                 errln!("nothing was written");
-                return 0;
+                return Ok(Outcome::Done);
             }
-            Err(e) => return prompt_failed(e),
+            Err(e) => return Err(prompt_failed(e)),
         }
     }
     WRITING.store(true, Ordering::SeqCst);
-    if let Err(e) = write::atomic_write(&bp_path, &src.text) {
-        return cli::fail(e);
-    }
+    write::atomic_write(&bp_path, &src.text)?;
     match &mut generated {
         Some(g) => {
             rep.tracker.resume();
-            cli::finish_write(&out, g, state.as_ref(), &mut rep, cli::Mode::default())
+            report::finish_write(&out, g, state.as_ref(), rep, WriteMode::default())
         }
         None => {
             if !a.quiet {
@@ -360,9 +318,31 @@ fn finish(a: &InitArgs, ans: &Answers, mut confirm: Option<&mut dyn Prompter>) -
                     out.display()
                 );
             }
-            0
+            Ok(Outcome::Done)
         }
     }
+}
+
+/// In the terminal, the answers are not thrown away for a busy folder: ask for another,
+/// offering the first free `<out>-N`.
+fn another_folder(
+    out: &std::path::Path,
+    p: &mut dyn Prompter,
+    check: &dyn Fn(&std::path::Path) -> Result<Option<write::State>, Error>,
+) -> Result<PathBuf, Error> {
+    let default = (2..100)
+        .map(|i| PathBuf::from(format!("{}-{i}", out.display())))
+        .find(|d| check(d).is_ok())
+        .unwrap_or_default();
+    let dir = p.text("Output directory", &default.display().to_string(), &|x| {
+        if x.is_empty() {
+            return Err("a folder is required".into());
+        }
+        check(std::path::Path::new(x))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    Ok(PathBuf::from(dir.map_err(prompt_failed)?))
 }
 
 /// Whether `out` can take this blueprint (and, when `generating`, the tree): the state of an
@@ -372,17 +352,12 @@ fn target(
     text: &str,
     force: bool,
     generating: bool,
-) -> Result<Option<write::State>, String> {
-    cli::check_blueprint_file(&out.join("blueprint.yaml"), text, force)?;
+) -> Result<Option<write::State>, Error> {
+    report::check_blueprint_file(&out.join("blueprint.yaml"), text, force)?;
     if !generating {
         return Ok(None);
     }
-    write::check_target(out, force).map_err(|e| match e {
-        write::WriteError::NotOurs(_) => {
-            format!("{e}; choose an empty or new --out directory, or pass --force")
-        }
-        e => e.to_string(),
-    })
+    report::check_target(out, force)
 }
 
 /// What is about to be written, in a few lines.

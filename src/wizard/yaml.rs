@@ -3,7 +3,7 @@
 //! text (and comments) and changes only the top-level answers.
 
 use super::answers::{Answers, ServiceAnswers, default_service};
-use crate::cli::set_top_level;
+use crate::blueprint::edit::set_top_level;
 use indexmap::IndexMap;
 use std::fmt::Write;
 

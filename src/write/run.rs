@@ -4,8 +4,8 @@
 
 use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, outputs, prepare};
 use crate::migrate::{self, Known, Schema};
-use crate::pipeline::Generated;
 use crate::plan::Policy;
+use crate::render::Generated;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -133,7 +133,7 @@ pub fn prepare_run(
     })
 }
 
-/// The run for a tree that [`crate::pipeline::generate_reusing`] found untouched since a
+/// The run for a tree that `pipeline::generate_reusing` found untouched since a
 /// generation from the same inputs: every recorded file unchanged, the state as it is.
 fn unchanged(state: &State) -> Run {
     let changes = state

@@ -44,7 +44,7 @@ pub struct State {
     pub bases: String,
     /// Fingerprint of what the last generation rendered from (resolved model, templates, tool
     /// version), stored only when every generated file's record is exactly that render; see
-    /// [`crate::pipeline::fingerprint`]. Empty: unknown.
+    /// `pipeline::fingerprint`. Empty: unknown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub inputs: String,
 }

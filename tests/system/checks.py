@@ -55,6 +55,10 @@ class World:
     nonce: int = 0
 
     def __post_init__(self) -> None:
+        # Every request of the checks carries an admin's token from the development issuer
+        # (admins pass every rule and see every row); the auth checks send their own.
+        if self.stack.issuer is not None:
+            self.http.headers["Authorization"] = self.bearer("system-test-admin", (self.admin_role,))
         for app in self.stack.apps.values():
             openapi = app.dir / "openapi.yaml"
             if openapi.exists():
@@ -106,6 +110,13 @@ class World:
 
     def url(self, entity: str, suffix: str = "") -> str:
         return self.base(entity) + self.resources[entity].path + suffix
+
+    @property
+    def admin_role(self) -> str:
+        return self.model["security"]["admin_role"]
+
+    def bearer(self, sub: str | None = None, roles: tuple[str, ...] = ()) -> str:
+        return f"Bearer {self.stack.token(sub, roles)}"
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -303,7 +314,12 @@ def references_verified(w: World) -> str:
                f"{e.caller}: POST {res.path} with unknown {e.field} → {r.status_code} {r.text[:200]}, expected 422 naming {e.field}")
         expect(rows(w, e.entity) == count_before, f"{e.caller}: a row was written for an unknown {e.field}")
         w.create(e.entity)
-        after = counter(w.metrics(e.callee), "http_requests_total", method="GET", route=callee_route)
+        # The callee counts a request once its answer is sent: the caller may be faster.
+        def seen() -> float:
+            return counter(w.metrics(e.callee), "http_requests_total", method="GET", route=callee_route)
+
+        wait_for(lambda: seen() >= before + 2, 5, interval=0.1)
+        after = seen()
         expect(after >= before + 2, f"{e.callee} saw {after - before:.0f} GET {callee_route} for 2 creates at {e.caller}, expected ≥ 2")
         out.append(f"{e.caller}→{e.callee} ({e.entity}.{e.field})")
     return "; ".join(out) or "no depends_on edges"
@@ -868,7 +884,8 @@ def e2e_suite(w: World) -> str:
     suite = w.stack.root / "tests" / "e2e"
     out = subprocess.run(
         [str(w.stack.venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(suite)],
-        env={"PATH": "/usr/bin:/bin", "E2E_GATEWAY_URL": f"http://127.0.0.1:{gw.port}"},
+        env={"PATH": "/usr/bin:/bin", "E2E_GATEWAY_URL": f"http://127.0.0.1:{gw.port}",
+             "E2E_TOKEN_URL": f"{w.stack.issuer.url}/token" if w.stack.issuer else ""},
         capture_output=True, text=True, timeout=300,
     )
     last = (out.stdout.strip().splitlines() or [""])[-1]
@@ -887,7 +904,8 @@ def load_run(w: World) -> str:
         [str(w.stack.venv / "bin" / "locust"), "-f", str(locustfile), "--headless", "-u", "8", "-r", "4",
          "-t", "12s", "--host", f"http://127.0.0.1:{gw.port}", "--csv", str(csv), "--only-summary",
          "--stop-timeout", "5"],
-        env={"PATH": f"{w.stack.venv / 'bin'}:/usr/bin:/bin", "HOME": str(w.stack.run)},
+        env={"PATH": f"{w.stack.venv / 'bin'}:/usr/bin:/bin", "HOME": str(w.stack.run),
+             "LOAD_TOKEN_URL": f"{w.stack.issuer.url}/token" if w.stack.issuer else ""},
         capture_output=True, text=True, timeout=120,
     )
     import csv as csvlib
@@ -901,6 +919,17 @@ def load_run(w: World) -> str:
     expect(not any("built-in" in n for n in names), f"locust request names are not route templates: {names}")
     expect(failures == 0, f"locust: {failures} of {requests} requests failed: {out.stderr[-800:]}")
     return f"{requests} requests, {failures} failures, p95 {p95} ms"
+
+
+def security(name: str) -> Callable[[World], str]:
+    """A check of auth_checks.py (it imports this module, so it is loaded when first run)."""
+
+    def run(w: World) -> str:
+        import auth_checks
+
+        return getattr(auth_checks, name)(w)
+
+    return run
 
 
 # The start-up sequence: always run, whatever --only selects.
@@ -934,8 +963,14 @@ CHECKS: list[tuple[str, Callable[[World], str]]] = [
     # without topics and offsets (a real Kafka keeps both), so consumers that resume at their
     # last offset would skip the first messages of the recreated topics.
     ("broker-outage", broker_outage),
+    ("auth-anonymous-401", security("anonymous")),
+    ("auth-role-403", security("roles")),
+    ("auth-owner-403", security("owners")),
+    ("cors-preflight", security("cors")),
     ("e2e-suite", e2e_suite),
     ("load-run", load_run),
+    # Last: it spends the burst of a client address of its own, but loads the services.
+    ("rate-limit-429", security("rate_limit")),
 ]
 
 

@@ -131,7 +131,40 @@ def no_idempotency(root: Path) -> None:
     ])
 
 
+def no_dead_letters(root: Path) -> None:
+    """Dead letters are counted and logged but never sent: a poison message is dropped."""
+    edit_events(root, "no-dead-letters", [
+        (r"\n    await publisher\.send\(topic \+ DEAD_LETTER_SUFFIX, topic, body, headers\)\n", "\n    pass\n"),
+    ])
+
+
+def no_auth(root: Path) -> None:
+    """The services stop requiring a token: every rule lets an anonymous caller through."""
+    hits = 0
+    for path in root.glob("services/*/app/auth.py"):
+        text = path.read_text()
+        new, n = re.subn(r"(\n    def check\([^\n]*-> Caller \| None:\n)", r"\1        return who\n", text)
+        hits += n
+        path.write_text(new)
+    if not hits:
+        raise RuntimeError("mutation no-auth found no rule check in services/*/app/auth.py")
+
+
+def no_owner_check(root: Path) -> None:
+    """Rows lose their owners: any signed-in user reads and changes every row."""
+    hits = 0
+    for path in root.glob("services/*/app/crud.py"):
+        text = path.read_text()
+        new, n = re.subn(r"(\n    def restricted\([^\n]*\n(?:[^\n]*\n)*?)(        return owner_column)", r"\1        return False\n\2", text, count=1)
+        hits += n
+        path.write_text(new)
+    if not hits:
+        raise RuntimeError("mutation no-owner-check found no `restricted` in services/*/app/crud.py")
+
+
 MUTATIONS = {
+    "no-auth": Mutation("auth-anonymous-401", no_auth),
+    "no-owner-check": Mutation("auth-owner-403", no_owner_check),
     "swallow-failed-records": Mutation("poison-to-dlq", swallow_failed_records),
     "unset-function-variable": Mutation("cold-start", unset_function_variable),
     "no-migrations": Mutation("migrations-applied", drop_migrations),
@@ -139,4 +172,5 @@ MUTATIONS = {
     "exit-without-broker": Mutation("services-live", exit_without_broker),
     "no-outbox": Mutation("events-broker-outage", no_outbox),
     "no-idempotency": Mutation("events-redelivered", no_idempotency),
+    "no-dead-letters": Mutation("events-poison", no_dead_letters),
 }

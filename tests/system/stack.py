@@ -56,6 +56,7 @@ class Stack:
     tansu: Path | None = None
     apps: dict[str, App] = field(default_factory=dict)
     gateway: backing.Nginx | None = None
+    issuer: App | None = None  # the compose file's development token issuer
     migrations: dict[str, str] = field(default_factory=dict)  # migrate service -> outcome
     gaps: list[str] = field(default_factory=list)
 
@@ -67,6 +68,9 @@ class Stack:
 
     def kind_of(self, name: str, svc: dict) -> str:
         image = str(svc.get("image", ""))
+        labels = svc.get("labels") or {}
+        if "build" in svc and isinstance(labels, dict) and labels.get("io.codex-system-design.dev-issuer"):
+            return "issuer"
         if "build" in svc:
             return "app"
         existing = {x["name"]["raw"] for x in self.model["services"] if not x.get("generated") and not x.get("is_gateway")}
@@ -145,7 +149,7 @@ class Stack:
                 self.endpoints[name] = free_port()
             elif kind == "otel":
                 self.endpoints[name] = free_port()
-            elif kind == "app":
+            elif kind in ("app", "issuer"):
                 self.endpoints[name] = free_port()
             elif kind == "external":
                 self.gaps.append(f"{name}: an existing image ({svc.get('image')}) cannot run without a container runtime")
@@ -200,6 +204,32 @@ class Stack:
             out[0] = str(self.venv / "bin" / out[0])
         return out
 
+    def start_issuer(self, name: str) -> None:
+        """The development issuer, as compose builds and runs it (its Dockerfile's CMD)."""
+        svc = self.services[name]
+        ctx = (self.root / "deploy" / "compose" / svc["build"]["context"]).resolve()
+        port = self.endpoints[name]
+        env = backing.base_env() | self.env_of(svc)
+        env["PYTHONUNBUFFERED"] = "1"
+        proc = Proc(name, self.app_command(ctx, port), env, ctx, self.run / "logs" / f"{name}.log")
+        self.sup.start(proc)
+        self.issuer = App(name, ctx, env, port, proc)
+        if not wait_for(lambda: port_open(port), 30):
+            raise RuntimeError(f"the development issuer did not start:\n{proc.log_tail()}")
+
+    def token(self, sub: str | None = None, roles: tuple[str, ...] = ()) -> str:
+        """A token from the development issuer, as a developer gets one (POST /token)."""
+        import httpx
+
+        if self.issuer is None:
+            raise RuntimeError("the compose file runs no development issuer")
+        body: dict = {"roles": list(roles)}
+        if sub:
+            body["sub"] = sub
+        r = httpx.post(self.issuer.url + "/token", json=body, timeout=10)
+        r.raise_for_status()
+        return r.json()["access_token"]
+
     def start_app(self, name: str) -> App:
         svc = self.services[name]
         ctx = (self.root / "deploy" / "compose" / svc["build"]["context"]).resolve()
@@ -234,7 +264,9 @@ class Stack:
         self.run_migrations()
         for name in self.order():
             kind = self.kinds[name]
-            if kind == "app":
+            if kind == "issuer":
+                self.start_issuer(name)
+            elif kind == "app":
                 self.start_app(name)
             elif kind == "gateway":
                 self.start_gateway(name)

@@ -9,7 +9,7 @@
 
 use super::{Check, names};
 use crate::blueprint::{ArchType, Protocol, ServiceKind, fields};
-use crate::resolve::table_name;
+use crate::naming::table_name;
 use heck::ToKebabCase;
 use std::collections::BTreeMap;
 

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     db_pool_size: int = {{ svc.database.pool_size }}
     db_max_overflow: int = {{ svc.database.max_overflow }}
 {%- endif %}
+    # Bearer tokens (app.auth): the issuer, the audience they must name and the issuer's keys.
+{%- for e in m.security.local_env %}
+    {{ e.name | lower }}: str = {{ e.value | py_str }}
+{%- endfor %}
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def cors_method_list(self) -> list[str]:
+        return [m.strip() for m in self.cors_methods.split(",") if m.strip()]
 
 
 @lru_cache

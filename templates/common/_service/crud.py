@@ -7,6 +7,10 @@ in primary-key order: `?limit=&after=<key>` → `{"items": [...], "next": <key o
 References to another service's rows are checked through its API before a write
 (app.references: unknown 422, owner unavailable 503); reads by id go through the cache when one
 is given (app.cache).
+Every route requires the caller its rule names (app.auth: 401 without a valid token, 403
+without the role). When rows belong to users (`owner`), a user lists, reads, changes and
+deletes their own rows only and creates rows for themselves only (403 otherwise); the admin
+role sees and changes every row.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth import USER, Caller, Rule, require
 from app.cache import RowCache
 from app.config import get_settings
 from app.db import Base, get_session
@@ -40,13 +45,17 @@ class Repository(Generic[ModelT]):
     def get(self, key: Any) -> ModelT | None:
         return self.session.get(self.model, key)
 
-    def page(self, limit: int, after: Any | None) -> Sequence[ModelT]:
+    def page(
+        self, limit: int, after: Any | None, where: Any | None = None
+    ) -> Sequence[ModelT]:
         """Up to `limit` rows with a key greater than `after`, in key order (keyset
-        pagination: an index range scan, no OFFSET and no COUNT)."""
+        pagination: an index range scan, no OFFSET and no COUNT); `where` narrows them."""
         pk = sa.inspect(self.model).primary_key[0]
         query = sa.select(self.model).order_by(pk).limit(limit)
         if after is not None:
             query = query.where(pk > after)
+        if where is not None:
+            query = query.where(where)
         return self.session.scalars(query).all()
 
     def create(
@@ -110,11 +119,15 @@ def crud_router(
     publishes: tuple[str, ...] = (),
     references: tuple[Ref, ...] = (),
     cache_prefix: str | None = None,
+    read_rule: Rule = USER,
+    write_rule: Rule = USER,
+    owner: str | None = None,
 ) -> APIRouter:
     """List, create, read, update and delete rows of `model` under `path`.
 
     `references` are checked before a create, and before an update that sends them;
-    `cache_prefix` (`<service>:<table>`) turns on cache-aside for reads by id.
+    `cache_prefix` (`<service>:<table>`) turns on cache-aside for reads by id. Reads need
+    `read_rule`, writes `write_rule`; `owner` is the column naming the user a row belongs to.
     """
     router = APIRouter(prefix=path, tags=[name])
     cache = (
@@ -131,6 +144,25 @@ def crud_router(
         yield Repository(session, model)
 
     Repo = Annotated[Repository[Any], Depends(repository)]
+    Reader = Annotated[Caller | None, Depends(require(read_rule))]
+    Writer = Annotated[Caller | None, Depends(require(write_rule))]
+    owner_column = sa.inspect(model).columns[owner] if owner else None
+
+    def restricted(who: Caller | None) -> bool:
+        """Object-level checks apply: rows have owners and the caller is a plain user."""
+        return owner_column is not None and who is not None and not who.is_admin
+
+    def own(who: Caller | None, value: Any) -> None:
+        if restricted(who) and value is not None and str(value) != who.subject:  # type: ignore[union-attr]
+            raise HTTPException(403, f"{name} belongs to another user")
+
+    def mine(who: Caller) -> Any:
+        """The list filter for a plain user: their rows (none when `sub` is not a key)."""
+        try:
+            subject = owner_column.type.python_type(who.subject)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            return sa.false()
+        return owner_column == subject
 
     def found(repo: Repository[Any], key: Any) -> Any:
         row = repo.get(key)
@@ -141,11 +173,12 @@ def crud_router(
     @router.get("", response_model=page, operation_id=f"list_{name}")
     def list_rows(
         repo: Repo,
+        who: Reader,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         after: Annotated[key_type | None, Query()] = None,  # type: ignore[valid-type]
     ) -> Any:
         """One page in key order; `next` is the `after` of the following page (null at the end)."""
-        rows = repo.page(limit + 1, after)
+        rows = repo.page(limit + 1, after, mine(who) if restricted(who) else None)  # type: ignore[arg-type]
         last = rows[limit - 1] if len(rows) > limit else None
         items = [read.model_validate(row) for row in rows[:limit]]
         key = sa.inspect(model).primary_key[0].key
@@ -154,8 +187,10 @@ def crud_router(
     @router.post(
         "", response_model=read, status_code=201, operation_id=f"create_{name}"
     )
-    def create_row(payload: create, repo: Repo, request: Request) -> Any:  # type: ignore[valid-type]
+    def create_row(payload: create, repo: Repo, request: Request, who: Writer) -> Any:  # type: ignore[valid-type]
         values = payload.model_dump()
+        if owner:
+            own(who, values.get(owner))
         verify(references, values, request)
 
         def events(written: Any) -> None:
@@ -166,13 +201,21 @@ def crud_router(
         return read.model_validate(repo.create(values, events if publishes else None))
 
     @router.get("/{id}", response_model=read, operation_id=f"get_{name}")
-    def get_row(id: key_type, repo: Repo) -> Any:  # type: ignore[valid-type]
+    def get_row(id: key_type, repo: Repo, who: Reader) -> Any:  # type: ignore[valid-type]
         if cache is None:
-            return found(repo, id)
+            row = found(repo, id)
+            if owner:
+                own(who, getattr(row, owner))
+            return row
         cached = cache.get(id)
         if cached is not None:
-            return read.model_validate_json(cached)
+            hit = read.model_validate_json(cached)
+            if owner:
+                own(who, getattr(hit, owner))
+            return hit
         row = read.model_validate(found(repo, id))
+        if owner:
+            own(who, getattr(row, owner))
         cache.put(id, row.model_dump_json())
         return row
 
@@ -182,9 +225,13 @@ def crud_router(
         payload: update,  # type: ignore[valid-type]
         repo: Repo,
         request: Request,
+        who: Writer,
     ) -> Any:
         values = payload.model_dump(exclude_unset=True)
         row = found(repo, id)
+        if owner:
+            own(who, getattr(row, owner))
+            own(who, values.get(owner))
         verify(references, values, request)
         updated = repo.update(row, values)
         if cache is not None:
@@ -192,8 +239,11 @@ def crud_router(
         return updated
 
     @router.delete("/{id}", status_code=204, operation_id=f"delete_{name}")
-    def delete_row(id: key_type, repo: Repo) -> Response:  # type: ignore[valid-type]
-        repo.delete(found(repo, id))
+    def delete_row(id: key_type, repo: Repo, who: Writer) -> Response:  # type: ignore[valid-type]
+        row = found(repo, id)
+        if owner:
+            own(who, getattr(row, owner))
+        repo.delete(row)
         if cache is not None:
             cache.invalidate(id)
         return Response(status_code=204)

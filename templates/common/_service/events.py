@@ -45,6 +45,8 @@ from urllib.parse import urlsplit
 {% if ev.outbox or ev.inbox %}
 import sqlalchemy as sa
 {%- endif %}
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from prometheus_client import Counter, Gauge
 {%- if ev.inbox %}
 from sqlalchemy.dialects.postgresql import insert
@@ -158,39 +160,30 @@ def decode(body: bytes | str, topic: str = "") -> dict[str, Any]:
 SCHEMAS: dict[str, dict[str, Any]] = json.loads(
     Path(__file__).with_name("event_schemas.json").read_text()
 )
-JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-    "null": (type(None),),
-}
+FORMATS = Draft202012Validator.FORMAT_CHECKER
 
 
 def mismatch(schema: dict[str, Any], value: Any, where: str = "event") -> str | None:
-    """The first way `value` breaks `schema`, or None. Checks the keywords the generated
-    schemas use for structure: const, type, required, properties, maxLength."""
-    if "const" in schema and value != schema["const"]:
-        return f"{where} is not {schema['const']!r}"
-    kinds = schema.get("type")
-    names = kinds if isinstance(kinds, list) else [kinds] if kinds else []
-    # bool is an int in Python, not in JSON.
-    stray_bool = isinstance(value, bool) and "boolean" not in names
-    allowed = sum((JSON_TYPES[n] for n in names), ())
-    if names and (stray_bool or not isinstance(value, allowed)):
-        return f"{where} is not {' or '.join(names)}"
-    if isinstance(value, str) and len(value) > schema.get("maxLength", len(value)):
-        return f"{where} is longer than {schema['maxLength']}"
-    if isinstance(value, dict):
-        for key in schema.get("required", []):
-            if key not in value:
-                return f"{where}.{key} is missing"
-        for key, sub in schema.get("properties", {}).items():
-            if key in value and (found := mismatch(sub, value[key], f"{where}.{key}")):
-                return found
-    return None
+    """The most relevant way `value` breaks `schema` (JSON Schema 2020-12, formats such as
+    `uuid` checked), or None."""
+    validator = Draft202012Validator(schema, format_checker=FORMATS)
+    error = best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    path = "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+    )
+    return f"{where}{path}: {error.message}"
+
+
+def raise_if_cancelled() -> None:
+    """Stop a background loop whose cancellation was swallowed. On Python 3.11 a client
+    library (or asyncio's own timeouts) can turn a cancel that lands with a timeout into a
+    TimeoutError; the task then stays "cancelling" and, without this, a shutdown that
+    cancelled it would wait for it forever. Called where every loop waits."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class Backoff:
@@ -204,6 +197,7 @@ class Backoff:
         self.delay = BACKOFF_START
 
     async def wait(self) -> None:
+        raise_if_cancelled()
         await asyncio.sleep(self.delay)
         self.delay = min(self.delay * 2, self.cap or BACKOFF_MAX)
 {%- if ev.outbox or ev.inbox %}
@@ -690,6 +684,16 @@ async def handle(topic: str, body: bytes | str) -> str:
 
 
 {% if ev.outbox -%}
+async def idle(wake: asyncio.Event, seconds: float) -> None:
+    """Wait until `wake` is set or `seconds` pass (a cancellation is never taken for the
+    timeout: see raise_if_cancelled)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        raise_if_cancelled()
+
+
 class Relay:
     """Sends the outbox: one background task, woken by each commit that enqueued events."""
 
@@ -745,10 +749,7 @@ class Relay:
                 swept = loop.time()
                 await asyncio.to_thread(forget_old)
             wake.clear()
-            try:
-                await asyncio.wait_for(wake.wait(), RELAY_IDLE_SECONDS)
-            except TimeoutError:
-                pass
+            await idle(wake, RELAY_IDLE_SECONDS)
 
     async def drain(self) -> tuple[int, bool]:
         """Send one batch in outbox order: (events sent, whether one failed). A failure stops

@@ -13,7 +13,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 {%- if svc.database %}
 from sqlalchemy.exc import OperationalError
@@ -29,6 +30,16 @@ from app.routes import routers
 {%- endif %}
 
 log = logging.getLogger(__name__)
+
+# Sent with every answer: no MIME sniffing, no framing, no referrer, HTTPS only, no caching of
+# API answers (they may be personal).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Cache-Control": "no-store",
+}
 {%- if svc.modules %}
 
 MODULES = (
@@ -74,6 +85,13 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 {%- endif %}
 
 
+async def security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     setup_logging(settings.log_level)
@@ -84,6 +102,16 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     instrument(app)
+    app.middleware("http")(security_headers)
+    # Browsers may call the API from these origins only (`ingress.cors`); a preflight from any
+    # other origin is refused.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_methods=settings.cors_method_list,
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        max_age=600,
+    )
     app.add_exception_handler(events.BrokerUnavailable, broker_unavailable)
 {%- if svc.database %}
     app.add_exception_handler(OperationalError, database_unavailable)

@@ -3,6 +3,9 @@
 
 from fastapi import APIRouter
 {% if svc.code.router_order %}
+{%- if svc.code.auth_imports %}
+from app.auth import {{ svc.code.auth_imports | join(sep=", ") }}
+{%- endif %}
 from app.crud import crud_router
 {%- if svc.references %}
 from app.references import Ref
@@ -33,6 +36,11 @@ routers: list[APIRouter] = [
 {%- endif %}
 {%- if e.code.cache_key_prefix %}
         cache_prefix="{{ e.code.cache_key_prefix }}",
+{%- endif %}
+        read_rule={{ e.code.auth.read.python }},
+        write_rule={{ e.code.auth.write.python }},
+{%- if e.code.auth.owner_column %}
+        owner="{{ e.code.auth.owner_column }}",
 {%- endif %}
     ),
 {%- endfor %}

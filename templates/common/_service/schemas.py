@@ -54,10 +54,13 @@ class {{ e.name.pascal }}Create(BaseModel):
 
 
 class {{ e.name.pascal }}Update(BaseModel):
-    """Body of `PATCH {{ e.code.api_path }}/{id}`: only the fields sent are changed."""
+    """Body of `PATCH {{ e.code.api_path }}/{id}`: only the fields sent are changed.
+{%- if e.code.auth.flow_columns %}
+    {{ e.code.auth.flow_columns | join(sep=", ") }}: moved by the event flow, not by clients.
+{%- endif %}"""
 
     model_config = ConfigDict(extra="forbid")
-{% for c in e.columns %}{% if c.code.writable %}
+{% for c in e.columns %}{% if c.code.updatable %}
     {{ c.name }}: {{ c.code.schema_type }} | None = None
 {%- endif %}{% endfor %}
 

@@ -37,8 +37,10 @@ def run(cmd: list, cwd: str | None, env: dict | None, timeout: int, merge: bool)
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         kill(proc)
-        proc.communicate()
-        return 124, f"timed out after {timeout}s: {' '.join(map(str, cmd[:3]))}", ""
+        out, err = proc.communicate()
+        # What it printed before the kill (e.g. a faulthandler stack dump) follows the reason.
+        said = f"timed out after {timeout}s: {' '.join(map(str, cmd[:3]))}"
+        return 124, said + "\n" + (out or ""), err or ""
     finally:
         with _LOCK:
             _RUNNING.discard(proc)

@@ -181,7 +181,9 @@ def run_pytest(ctx: Context, tree: Tree, svc: Service, reads: str | None = None)
     if svc.error:
         return 1, svc.error
     timeout = int(os.environ.get("CONFORMANCE_PYTEST_TIMEOUT", "600"))
-    cmd = [svc.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    # A test (or a fixture's teardown) stuck for 5 minutes dumps every thread's stack, so a hang in CI is
+    # reported with where it waits rather than only as the timeout's exit status.
+    cmd = [svc.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "faulthandler_timeout=300"]
     if reads:
         cmd += ["-p", PLUGIN]
     status, out = ctx.run(cmd, cwd=tree.path(svc.rel), timeout=timeout, env=pytest_env(tree, svc, reads))
@@ -192,6 +194,9 @@ def run_pytest(ctx: Context, tree: Tree, svc: Service, reads: str | None = None)
     )
     if status == 5:
         return 1, f"no tests collected ({summary})"
+    if status == 124:
+        stack = [ln.strip() for ln in lines if ln.lstrip().startswith("File ") and "/site-packages/" not in ln]
+        return 1, " | ".join([f"timed out after {timeout} s", *stack[-6:]])
     if status:
         details = [ln for ln in lines if ln.startswith(("FAILED", "ERROR", "E "))][:6]
         return 1, " | ".join([summary, *details])

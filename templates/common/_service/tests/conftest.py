@@ -2,13 +2,18 @@
 """Test setup: the real PostgreSQL in DATABASE_URL; no broker, no cache, no trace export."""
 
 import os
+import time
+import uuid
 from collections.abc import Iterator
 {%- if svc.database %}
 from pathlib import Path
 {%- endif %}
+from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 {% if svc.database -%}
@@ -54,15 +59,75 @@ def prepare_schema() -> None:
 
 
 {% endif -%}
+class Tokens:
+    """A test issuer: signs tokens with its own key and stands in for the JWKS the app
+    fetches (app.auth.jwks), so requests carry real, verified JWTs."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        self.signing_key = jwt.PyJWK({**public, "kid": "test"}, algorithm="RS256")
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
+        return self.signing_key
+
+    def token(
+        self, sub: str | None = None, roles: tuple[str, ...] = (), **claims: Any
+    ) -> str:
+        from app.auth import ROLES_CLAIM
+        from app.config import get_settings
+
+        settings = get_settings()
+        now = int(time.time())
+        body = {
+            "iss": settings.auth_issuer,
+            "aud": settings.auth_audience,
+            "sub": sub or str(uuid.uuid4()),
+            ROLES_CLAIM: list(roles),
+            "iat": now,
+            "exp": now + 3600,
+        } | claims
+        return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": "test"})
+
+    def headers(
+        self, sub: str | None = None, roles: tuple[str, ...] = ()
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub, roles)}"}
+
+    def admin(self) -> dict[str, str]:
+        from app.auth import ADMIN_ROLE
+
+        return self.headers("admin", (ADMIN_ROLE,))
+
+
 @pytest.fixture(scope="session")
-def client() -> Iterator[TestClient]:
-    """The app, started once (lifespan included)."""
+def tokens() -> Tokens:
+    """Tokens the app accepts: its key lookup answers with this issuer's key."""
+    from app import auth
+
+    issuer = Tokens()
+    auth.jwks.cache_clear()
+    auth.jwks = lambda: issuer  # type: ignore[assignment]
+    return issuer
+
+
+@pytest.fixture(scope="session")
+def admin_headers(tokens: Tokens) -> dict[str, str]:
+    """An admin's `Authorization` header, for test clients of their own."""
+    return tokens.admin()
+
+
+@pytest.fixture(scope="session")
+def client(tokens: Tokens) -> Iterator[TestClient]:
+    """The app, started once (lifespan included); requests carry an admin's token unless a
+    test sends its own `Authorization`."""
 {%- if svc.database %}
     prepare_schema()
 {%- endif %}
     from app.main import app
 
     with TestClient(app) as test_client:
+        test_client.headers.update(tokens.admin())
         yield test_client
 
 

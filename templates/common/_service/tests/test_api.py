@@ -187,6 +187,7 @@ def test_{{ e.name.snake }}_statement_over_the_timeout_is_503(
 
 def test_{{ e.name.snake }}_unhandled_error_is_counted_as_500(
     monkeypatch: pytest.MonkeyPatch,
+    admin_headers: dict[str, str],
 ) -> None:
     from fastapi.testclient import TestClient as Client
     from prometheus_client import REGISTRY
@@ -206,7 +207,7 @@ def test_{{ e.name.snake }}_unhandled_error_is_counted_as_500(
         "status": "500",
     }
     before = REGISTRY.get_sample_value("http_requests_total", labels) or 0
-    failing = Client(app, raise_server_exceptions=False)
+    failing = Client(app, raise_server_exceptions=False, headers=admin_headers)
     assert failing.get("{{ e.code.api_path }}").status_code == 500
     assert REGISTRY.get_sample_value("http_requests_total", labels) == before + 1
 

@@ -7,15 +7,14 @@
 {%- set_global publishing = -1 %}
 {%- for i in svc.entity_ids %}{% if publishing < 0 and m.entities[i].code.publishes %}{% set_global publishing = i %}{% endif %}{% endfor %}
 
-{% if svc.consumes %}import asyncio
-{% endif -%}
+import asyncio
 {% if uses_broker %}import gc
 import socket
 import time
-{% endif %}{% if svc.consumes %}import uuid
-{% endif %}{% if uses_broker %}import warnings
-{% endif %}{% if svc.consumes or uses_broker %}
-{% endif %}import pytest
+{% endif %}import uuid
+{% if uses_broker %}import warnings
+{% endif %}
+import pytest
 {% if uses_broker or svc.consumes %}from fastapi.testclient import TestClient
 {% endif %}{% if svc.consumes %}from prometheus_client import REGISTRY
 {% endif %}
@@ -37,6 +36,44 @@ def test_an_event_is_an_envelope_with_its_own_id() -> None:
         events.decode(b"{not json")
     with pytest.raises(events.PoisonMessage):
         events.decode(b'{"event_id": "x", "data": {}}')
+    # Schemas are checked by a JSON Schema validator: bounds and formats too.
+    uuids = {"type": "string", "format": "uuid"}
+    assert events.mismatch({"type": "integer", "minimum": 0}, -1) is not None
+    assert events.mismatch(uuids, "not-a-uuid") is not None
+    assert events.mismatch(uuids, str(uuid.uuid4())) is None
+
+
+async def swallow_a_cancel() -> None:
+    """Cancel the running task and swallow the CancelledError, as a client library (or
+    Python 3.11's timeouts) can: the task stays "cancelling"."""
+    task = asyncio.current_task()
+    assert task is not None
+    task.cancel()
+    try:
+        await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        pass
+
+
+def test_a_swallowed_cancel_still_stops_the_background_loops() -> None:
+    """Each loop waits through Backoff{% if ev.outbox %} or idle{% endif %}; there a swallowed cancel
+    stops it, so a shutdown never waits forever for a relay or a broker client."""
+
+    async def retry() -> None:
+        await swallow_a_cancel()
+        await events.Backoff().wait()
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(retry())
+{%- if ev.outbox %}
+
+    async def wait_idle() -> None:
+        await swallow_a_cancel()
+        await events.idle(asyncio.Event(), 0.01)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(wait_idle())
+{%- endif %}
 {%- if svc.consumes %}
 
 
@@ -47,7 +84,11 @@ def consumed(topic: str, outcome: str) -> float:
 
 def valid_body(topic: str, key: str) -> bytes:
     """An event of `topic` whose data matches the topic's schema (when it has one)."""
-    samples = {"uuid": key, "date-time": "2026-01-01T00:00:00+00:00"}
+    samples = {
+        "uuid": key,
+        "date-time": "2026-01-01T00:00:00+00:00",
+        "email": "someone@example.com",
+    }
     by_type = {"string": "x", "integer": 1, "number": 1, "boolean": True}
     data = {}
     schema = events.SCHEMAS.get(topic, {}).get("properties", {}).get("data", {})
@@ -132,6 +173,7 @@ def closed_port() -> int:
 
 def test_starts_without_its_broker_and_reports_it(
     monkeypatch: pytest.MonkeyPatch,
+    admin_headers: dict[str, str],
 ) -> None:
     """Broker down: start-up and /healthz at once, /readyz 503 naming the broker, one
     background task per client retrying with backoff, nothing leaked by failed attempts{% if publishing >= 0 %},
@@ -146,7 +188,7 @@ def test_starts_without_its_broker_and_reports_it(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         started = time.monotonic()
-        with TestClient(app) as down:
+        with TestClient(app, headers=admin_headers) as down:
             assert down.get("/healthz").status_code == 200
             assert time.monotonic() - started < 2
             ready = down.get("/readyz")

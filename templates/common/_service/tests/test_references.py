@@ -157,12 +157,13 @@ def test_{{ e.name.snake }}_is_not_written_while_{{ r.service | replace(from="-"
 
 
 def test_{{ e.name.snake }}_{{ r.field }}_lookup_carries_the_callers_headers(
-    client: TestClient, dependencies: dict[str, Any]
+    client: TestClient, dependencies: dict[str, Any], admin_headers: dict[str, str]
 ) -> None:
+    """The caller's own token goes on to the owner of the reference."""
     fake = dependencies["{{ r.service }}"]
     trace_id = uuid.uuid4().hex
     headers = {
-        "Authorization": "Bearer token-{{ e.name.snake }}",
+        "Authorization": admin_headers["Authorization"],
         "X-Request-ID": f"req-{trace_id}",
         "traceparent": f"00-{trace_id}-{'1' * 16}-01",
     }

@@ -2,7 +2,9 @@
 """End-to-end checks through the gateway of a running {{ m.name.raw }} deployment.
 
 Skipped unless E2E_GATEWAY_URL is set, e.g.
-    E2E_GATEWAY_URL=https://{% if m.ingress %}{{ m.ingress.host | py_doc }}{% else %}localhost:8080{% endif %} pytest tests/e2e
+    E2E_GATEWAY_URL=https://{% if m.ingress %}{{ m.ingress.host | py_doc }}{% else %}localhost:8080{% endif %} E2E_TOKEN=<an {{ m.security.admin_role }}'s token> pytest tests/e2e
+Without E2E_TOKEN, tokens come from E2E_TOKEN_URL (default: the development issuer of docker
+compose, {{ m.security.dev_issuer.local_token_url | default(value="none") }}).
 """
 
 import os
@@ -13,6 +15,8 @@ import httpx
 import pytest
 
 GATEWAY = os.environ.get("E2E_GATEWAY_URL", "")
+TOKEN_URL = os.environ.get("E2E_TOKEN_URL", "{{ m.security.dev_issuer.local_token_url | default(value="") }}")
+ADMIN_ROLE = "{{ m.security.admin_role }}"
 
 pytestmark = pytest.mark.skipif(not GATEWAY, reason="set E2E_GATEWAY_URL to run")
 
@@ -21,8 +25,28 @@ def unique_text(length: int) -> str:
     return uuid.uuid4().hex[:length]
 
 
+def bearer(sub: str, roles: list[str]) -> str:
+    """E2E_TOKEN, else a token from the issuer's token endpoint."""
+    token = os.environ.get("E2E_TOKEN", "")
+    if not token:
+        body = {"sub": sub, "roles": roles}
+        response = httpx.post(TOKEN_URL, json=body, timeout=10)
+        response.raise_for_status()
+        token = response.json()["access_token"]
+    return f"Bearer {token}"
+
+
 @pytest.fixture(scope="module")
 def gateway() -> httpx.Client:
+    """The gateway, as an {{ m.security.admin_role }} (every route and row)."""
+    headers = {"Authorization": bearer("e2e-admin", [ADMIN_ROLE])}
+    return httpx.Client(
+        base_url=GATEWAY, timeout=10, follow_redirects=True, headers=headers
+    )
+
+
+@pytest.fixture(scope="module")
+def anonymous() -> httpx.Client:
     return httpx.Client(base_url=GATEWAY, timeout=10, follow_redirects=True)
 
 
@@ -57,4 +81,13 @@ def test_{{ e.name.snake }}_through_the_gateway(gateway: httpx.Client) -> None:
     created = create(gateway, path, {{ e.name.snake }}_payload(gateway))
     assert gateway.get(f"{path}/{created['{{ e.pk }}']}").json() == created
     assert gateway.get(path, params={"limit": 1}).status_code == 200
+
+
+def test_{{ e.name.snake }}_access_without_a_token(anonymous: httpx.Client) -> None:
+    response = anonymous.get("{{ e.code.api_path }}", params={"limit": 1})
+{%- if e.code.auth.read.kind == "public" %}
+    assert response.status_code == 200, response.text
+{%- else %}
+    assert response.status_code == 401, response.text
+{%- endif %}
 {%- endif %}{% endfor %}

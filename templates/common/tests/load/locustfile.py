@@ -4,14 +4,32 @@
     pip install locust==2.47.0
     locust -f tests/load/locustfile.py --host https://{% if m.ingress %}{{ m.ingress.host | py_doc }}{% else %}localhost:8080{% endif %}
 
+Requests carry a bearer token: LOAD_TOKEN, or one fetched from LOAD_TOKEN_URL (default: the
+development issuer of docker compose, {{ m.security.dev_issuer.local_token_url | default(value="none") }}) for an `{{ m.security.admin_role }}`.
+
 Targets for scale `{{ m.scale }}`: {{ m.preset.targets.rps }} rps, p95 < {{ m.preset.targets.p95_ms }} ms.
 """
 
+import os
 import random
 import uuid
 from typing import Any
 
+import requests
 from locust import HttpUser, between, task
+
+TOKEN_URL = os.environ.get("LOAD_TOKEN_URL", "{{ m.security.dev_issuer.local_token_url | default(value="") }}")
+
+
+def bearer() -> str:
+    """LOAD_TOKEN, else a token for an `{{ m.security.admin_role }}` from the issuer's token endpoint."""
+    token = os.environ.get("LOAD_TOKEN", "")
+    if not token:
+        body = {"sub": "load-test", "roles": ["{{ m.security.admin_role }}"]}
+        response = requests.post(TOKEN_URL, json=body, timeout=10)
+        response.raise_for_status()
+        token = response.json()["access_token"]
+    return f"Bearer {token}"
 
 
 def unique_text(length: int) -> str:
@@ -25,6 +43,7 @@ class ApiUser(HttpUser):
 
     def on_start(self) -> None:
         self.known: dict[str, list[Any]] = {}
+        self.client.headers["Authorization"] = bearer()
 
     def remember(self, path: str, key: Any) -> None:
         keys = self.known.setdefault(path, [])

@@ -1,12 +1,14 @@
-//! The end of a generating command (the top-level command, `generate`, `init`): the prepared
-//! changes written (or only compared), then told either to people — the summary on stdout,
-//! problems on stderr, with `--verbose` every file's action and the stage timings on stderr — or
-//! as one JSON document on stdout (`--format json`, shape in [`Summary`]) and nothing else there.
-//! Exit codes are the same in both forms.
+//! Reporting, below both the CLI and the wizard: a command's errors (human text on stderr, or
+//! the `--format json` document) and the end of a generating command (the top-level command,
+//! `generate`, `init`): the prepared changes written (or only compared), then told either to
+//! people — the summary on stdout, problems on stderr, with `--verbose` every file's action and
+//! the stage timings on stderr — or as one JSON document on stdout (`--format json`, shape in
+//! [`Summary`]) and nothing else there. Exit codes are the same in both forms (see
+//! [`crate::error`]).
 
-use super::Mode;
-use crate::diagnostic::{Diagnostics, json};
-use crate::pipeline::{self, Failure, Generated, Source};
+use crate::diagnostic::{Diagnostics, human, json};
+use crate::error::{self, Error, Outcome};
+use crate::pipeline::{Generated, Source};
 use crate::progress::{Stage, Tracker, stderr_is_live_terminal};
 use crate::write::{self, Action, Preview, run};
 use indexmap::IndexMap;
@@ -14,8 +16,22 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// How a generating command reports, and what it has learnt so far for the JSON document.
-pub(crate) struct Reporter {
+/// What `generate` does with the prepared changes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Mode {
+    pub check: bool,
+    pub diff: bool,
+    pub dry_run: bool,
+    pub conflict: write::ConflictStyle,
+    /// `generate --adopt`: no state is trusted; files that match the render are adopted.
+    pub adopt: bool,
+    /// No state and no `--force`/`--adopt`: files already at generated paths stop the run
+    /// (E0403) rather than being adopted or set aside without a word.
+    pub refuse_untracked: bool,
+}
+
+/// How a command reports, and what it has learnt so far for the JSON document.
+pub struct Reporter {
     quiet: bool,
     verbose: bool,
     json: bool,
@@ -41,6 +57,11 @@ impl Reporter {
         }
     }
 
+    /// For a command that prints its own results: errors as text, no progress indicator.
+    pub fn plain() -> Self {
+        Reporter::new(true, false, false)
+    }
+
     /// What the run was asked to do, for the JSON document (known before anything can fail).
     pub fn set_mode(&mut self, mode: Mode) {
         self.mode = if mode.check {
@@ -52,36 +73,38 @@ impl Reporter {
         };
     }
 
-    /// A usage or I/O failure: exit 2.
-    pub fn fail(&mut self, msg: impl std::fmt::Display) -> i32 {
-        self.tracker.finish();
-        if !self.json {
-            return super::fail(msg);
+    /// The end of every command: an error told (as text, or as the JSON document), and the
+    /// exit code.
+    pub fn conclude(&mut self, r: Result<Outcome, Error>) -> i32 {
+        let code = error::exit_code(&r);
+        if let Err(e) = r {
+            self.tracker.finish();
+            if self.json {
+                self.error_document(e, code);
+            } else {
+                print_error(&e);
+            }
         }
-        let s = Summary {
-            error: Some(msg.to_string()),
-            ..self.summary("error", 2)
-        };
-        s.print();
-        2
+        code
     }
 
-    /// The pipeline stopped: an invalid blueprint exits 1, anything else 2.
-    pub fn failure(&mut self, f: Failure, src: &Source) -> i32 {
-        self.tracker.finish();
-        match f {
-            Failure::Invalid(d) if self.json => {
-                self.diagnostics = d;
+    fn error_document(&mut self, e: Error, code: i32) {
+        let status = match e {
+            Error::Invalid(i) => {
+                self.diagnostics = i.diagnostics;
                 let s = Summary {
                     error: Some("the blueprint is not valid; nothing was written".to_owned()),
-                    ..self.summary("invalid", 1)
+                    ..self.summary("invalid", code)
                 };
-                s.print();
-                1
+                return s.print();
             }
-            Failure::Other(msg) => self.fail(msg),
-            f @ Failure::Invalid(_) => super::report_failure(f, src),
-        }
+            _ => "error",
+        };
+        let s = Summary {
+            error: Some(e.to_string()),
+            ..self.summary(status, code)
+        };
+        s.print();
     }
 
     /// Warnings of a valid blueprint: on stderr for people (errors and warnings; notes are for
@@ -89,7 +112,7 @@ impl Reporter {
     pub fn warnings(&mut self, d: &Diagnostics, src: &Source) {
         self.diagnostics = d.clone();
         if !self.json && !self.quiet && d.error_count() + d.warning_count() > 0 {
-            self.tracker.eprint(&pipeline::report(d, Some(&src.text)));
+            self.tracker.eprint(&text_report(d, Some(&src.text)));
         }
     }
 
@@ -114,6 +137,65 @@ impl Reporter {
             error: None,
         }
     }
+}
+
+/// An error as text on stderr: an invalid blueprint as its located diagnostics, then the
+/// message; a message that starts with its code (`E0401: …`) as `error[E0401]: …`, like a
+/// blueprint diagnostic; the help line under it.
+pub fn print_error(e: &Error) {
+    if let Error::Invalid(i) = e {
+        err!("{}", text_report(&i.diagnostics, Some(&i.text)));
+    }
+    let msg = e.to_string();
+    match coded(&msg) {
+        Some((code, rest)) => errln!("error[{code}]: {rest}"),
+        None => errln!("error: {msg}"),
+    }
+    if let Some(help) = e.help() {
+        errln!("  help: {help}");
+    }
+}
+
+/// A message of a tree or tool error that starts with its code (`E0401: …`): the code and the
+/// rest.
+fn coded(msg: &str) -> Option<(&str, &str)> {
+    let (code, rest) = msg.split_once(": ")?;
+    let ok =
+        code.len() == 5 && code.starts_with('E') && code[1..].bytes().all(|b| b.is_ascii_digit());
+    ok.then_some((code, rest))
+}
+
+/// Human text for a set of diagnostics, with a closing count line; coloured when stderr is a
+/// terminal and `NO_COLOR` is unset.
+pub fn text_report(d: &Diagnostics, source: Option<&str>) -> String {
+    human::report(d, source, human::color_for_stderr())
+}
+
+/// Warnings of a valid blueprint on stderr, for a command without a [`Reporter`] summary.
+pub fn print_warnings(d: &Diagnostics, src: &Source, quiet: bool) {
+    // Notes alone (logical references and the like) are for `validate`, not every generation.
+    if !quiet && d.error_count() + d.warning_count() > 0 {
+        err!("{}", text_report(d, Some(&src.text)));
+    }
+}
+
+/// A `blueprint.yaml` already at `bp_path` is replaced only when it is the same text or with
+/// `--force`: it is the user's source of truth.
+pub fn check_blueprint_file(bp_path: &Path, text: &str, force: bool) -> Result<(), Error> {
+    match write::atomic::read_regular(bp_path)? {
+        Some(existing) if existing != text && !force => {
+            Err(Error::BlueprintDiffers(bp_path.display().to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The target of a new tree: the state of an earlier generation when there is one.
+pub fn check_target(out: &Path, force: bool) -> Result<Option<write::State>, Error> {
+    write::check_target(out, force).map_err(|e| match e {
+        e @ write::WriteError::NotOurs(_) => Error::NotOurs(e),
+        e => Error::Write(e),
+    })
 }
 
 /// `--format json` of a generating command: one object, every key always present (`null` or
@@ -207,13 +289,13 @@ fn file_lines(p: &Preview) -> String {
 }
 
 /// Write (or, for `--check`, `--diff` and `--dry-run`, only compare) and report.
-pub(crate) fn finish_write(
+pub fn finish_write(
     out: &Path,
     g: &mut Generated,
     state: Option<&write::State>,
     rep: &mut Reporter,
     mode: Mode,
-) -> i32 {
+) -> Result<Outcome, Error> {
     rep.out = Some(out.display().to_string());
     rep.set_mode(mode);
     let preview_only = mode.check || mode.diff || mode.dry_run;
@@ -223,31 +305,15 @@ pub(crate) fn finish_write(
     let state = if preview_only {
         state
     } else {
-        _lock = match write::lock(out) {
-            Ok(f) => f,
-            Err(e) => return rep.fail(e),
-        };
-        locked_state = match (mode.adopt, write::read_state(out)) {
-            (true, _) => None,
-            (false, Ok(s)) => s,
-            (false, Err(e)) => return rep.fail(e),
-        };
-        if g.reused && locked_state.as_ref() != state {
-            return rep.fail(write::WriteError::Locked(
-                out.display().to_string(),
-                "its state, changed by a run that finished meanwhile".to_owned(),
-            ));
-        }
+        _lock = write::lock(out)?;
+        locked_state = state_under_lock(out, g, state, mode)?;
         locked_state.as_ref()
     };
     rep.tracker.stage(
         Stage::Compare,
         &format!("comparing {} files with {}", g.plan.len(), out.display()),
     );
-    let mut r = match run::prepare_run(out, g, state, mode.conflict) {
-        Ok(r) => r,
-        Err(e) => return rep.fail(e),
-    };
+    let mut r = run::prepare_run(out, g, state, mode.conflict)?;
     if mode.adopt {
         r.notes.push(format!(
             "state rebuilt: {} file(s) matching a fresh render adopted as generated; {} that differ kept as yours (not ours, no longer tracked)",
@@ -257,22 +323,7 @@ pub(crate) fn finish_write(
     }
     let p = &r.preview;
     if mode.refuse_untracked && state.is_none() {
-        let found: Vec<&str> = p
-            .changes
-            .iter()
-            .filter(|c| matches!(c.action, Action::NotOurs | Action::Unchanged))
-            .map(|c| c.path.as_str())
-            .collect();
-        if let Some(first) = found.first() {
-            return rep.fail(write::WriteError::NoState(
-                out.display().to_string(),
-                format!(
-                    "{} generated paths already hold files (`{first}`{})",
-                    found.len(),
-                    if found.len() > 1 { ", …" } else { "" }
-                ),
-            ));
-        }
+        refuse_untracked(out, p)?;
     }
     if !rep.json {
         for w in &r.warnings {
@@ -287,9 +338,7 @@ pub(crate) fn finish_write(
             .count();
         rep.tracker
             .stage(Stage::Write, &format!("writing {n} files"));
-        if let Err(e) = write::apply(out, p) {
-            return rep.fail(e);
-        }
+        write::apply(out, p)?;
     }
     rep.tracker.finish();
     let stale = p.stale().count();
@@ -304,6 +353,71 @@ pub(crate) fn finish_write(
         err!("{}{}", file_lines(p), rep.tracker.report());
     }
     if rep.json {
+        let s = Summary {
+            written: !preview_only,
+            ..rep.summary(status, code).with_run(&g.model, &r)
+        };
+        s.print();
+        return Ok(if code == 0 {
+            Outcome::Done
+        } else {
+            Outcome::Findings
+        });
+    }
+    Ok(if preview_only {
+        human_preview(out, &r, rep.quiet, mode)
+    } else {
+        human_written(out, g, &r, state.is_none(), rep.quiet)
+    })
+}
+
+/// The state read again under the tree's lock (none for `--adopt`); a render skipped on the
+/// strength of the state read before is refused when that state has changed since.
+fn state_under_lock(
+    out: &Path,
+    g: &Generated,
+    before: Option<&write::State>,
+    mode: Mode,
+) -> Result<Option<write::State>, Error> {
+    if mode.adopt {
+        return Ok(None);
+    }
+    let now = write::read_state(out)?;
+    if g.reused && now.as_ref() != before {
+        return Err(Error::Write(write::WriteError::Locked(
+            out.display().to_string(),
+            "its state, changed by a run that finished meanwhile".to_owned(),
+        )));
+    }
+    Ok(now)
+}
+
+/// Without a state (and without `--force` or `--adopt`), files already at generated paths stop
+/// the run (E0403) rather than being adopted or set aside without a word.
+fn refuse_untracked(out: &Path, p: &Preview) -> Result<(), Error> {
+    let found: Vec<&str> = p
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::NotOurs | Action::Unchanged))
+        .map(|c| c.path.as_str())
+        .collect();
+    match found.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::Write(write::WriteError::NoState(
+            out.display().to_string(),
+            format!(
+                "{} generated paths already hold files (`{first}`{})",
+                found.len(),
+                if found.len() > 1 { ", …" } else { "" }
+            ),
+        ))),
+    }
+}
+
+impl Summary {
+    /// The system and what the run did to each file.
+    fn with_run(self, m: &crate::resolve::Model, r: &run::Run) -> Summary {
+        let p = &r.preview;
         let files: Vec<FileAction> = p
             .changes
             .iter()
@@ -312,12 +426,10 @@ pub(crate) fn finish_write(
                 action: action_name(c.action),
             })
             .collect();
-        let m = &g.model;
-        let s = Summary {
+        Summary {
             name: Some(m.name.raw.clone()),
             arch: Some(m.arch),
             scale: Some(m.scale),
-            written: !preview_only,
             counts: counts(&files),
             conflicts: p
                 .changes
@@ -329,20 +441,13 @@ pub(crate) fn finish_write(
             migrations: r.migrations.clone(),
             warnings: r.warnings.clone(),
             notes: r.notes.clone(),
-            ..rep.summary(status, code)
-        };
-        s.print();
-        return code;
-    }
-    if preview_only {
-        human_preview(out, &r, rep.quiet, mode)
-    } else {
-        human_written(out, g, &r, state.is_none(), rep.quiet)
+            ..self
+        }
     }
 }
 
 /// `--check`, `--diff`, `--dry-run` for people.
-fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
+fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> Outcome {
     let p = &r.preview;
     if mode.diff {
         out!("{}", run::diff(p, run::use_color()));
@@ -368,18 +473,22 @@ fn human_preview(out: &Path, r: &run::Run, quiet: bool, mode: Mode) -> i32 {
                 stale.len(),
                 out.display()
             );
-            return 1;
+            return Outcome::Findings;
         }
         if !quiet && !mode.diff {
             outln!("{} is up to date with its blueprint", out.display());
         }
-        return 0;
+        return Outcome::Done;
     }
-    i32::from(p.has_conflicts())
+    if p.has_conflicts() {
+        Outcome::Findings
+    } else {
+        Outcome::Done
+    }
 }
 
 /// The summary of a written tree for people.
-fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bool) -> i32 {
+fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bool) -> Outcome {
     let p = &r.preview;
     let report = run::report(r, first);
     if p.has_conflicts() {
@@ -388,7 +497,7 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
             "error: {} file(s) have conflicts between your edits and the new render; resolve them, then run `codex-system-design generate` again",
             p.changes.iter().filter(|c| c.action.is_conflict()).count()
         );
-        return 1;
+        return Outcome::Findings;
     }
     if !quiet {
         out!("{report}");
@@ -404,7 +513,7 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
         outln!("Services: {}", service_list(m));
         outln!("{}", next_steps(out, m));
     }
-    0
+    Outcome::Done
 }
 
 /// What to do with the tree: run it locally where the type has a local stack (compose), else

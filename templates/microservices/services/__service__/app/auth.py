@@ -1,0 +1,1 @@
+{% set svc = service %}{% include "common/_service/auth.py" %}

@@ -1,0 +1,1 @@
+{% set svc = service %}{% include "common/_service/tests/test_auth.py" %}

@@ -1,0 +1,1 @@
+{% set svc = deployable %}{% include "common/_service/tests/test_auth.py" %}
