@@ -158,6 +158,9 @@ fn applies(path: &str, m: &Model) -> bool {
     if path == "docs/adr/0009-event-delivery.md" {
         return !m.is_serverless && m.messaging.is_some();
     }
+    if path.starts_with("deploy/k8s/overlays/") && path.ends_with("/transport.yaml") {
+        return !m.is_serverless && m.transport.needed;
+    }
     if path.starts_with("deploy/k8s/migrations/") {
         return !m.is_serverless && !m.deploy.migrations.is_empty();
     }

@@ -19,6 +19,7 @@ mod pytypes;
 pub mod serverless;
 mod services;
 pub mod terraform;
+pub mod transport;
 
 pub use data::{constraint, table_name};
 pub use presets::Preset;
@@ -99,6 +100,8 @@ pub struct Model {
     pub deploy: deploy::Deploy,
     /// Terraform defaults and the offline plan tests' expectations and fixtures.
     pub terraform: terraform::Terraform,
+    /// Client transport (TLS, auth, ports) locally and in the cloud environments.
+    pub transport: transport::Transport,
     /// Tokens, access rules, CORS and rate limits (see [`auth`]).
     pub security: auth::Security,
 }
@@ -273,6 +276,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         &bp.cloud.region,
         data.messaging.as_ref(),
     );
+    let transport = transport::resolve(&name, &bp.cloud.region, &environments, &deployables, &data);
     let security = auth::resolve(bp, &name, &preset, &data.entities, &deployables);
     Ok(Model {
         security,
@@ -326,5 +330,6 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         phases,
         deploy,
         terraform,
+        transport,
     })
 }

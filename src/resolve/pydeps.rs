@@ -28,6 +28,8 @@ pub const BASE: &[&str] = &[
 pub const REDIS: &str = "redis==8.1.0";
 /// The broker client of a service that publishes or consumes, by broker.
 pub const KAFKA: &str = "aiokafka==0.14.0";
+/// With Kafka: MSK IAM sign-in (OAUTHBEARER tokens) in the cloud environments (ADR 0003).
+pub const KAFKA_IAM: &str = "aws-msk-iam-sasl-signer-python==1.0.2";
 pub const RABBITMQ: &str = "aio-pika==10.2.1";
 pub const SQS: &str = "boto3==1.44.8";
 /// The `test` extra (and requirements-dev.txt): the test runner and the linter CI runs.
@@ -49,7 +51,7 @@ pub fn for_service(cache: bool, broker: Option<&str>) -> PythonDeps {
         runtime.push(REDIS.into());
     }
     match broker {
-        Some("kafka") => runtime.push(KAFKA.into()),
+        Some("kafka") => runtime.extend([KAFKA.into(), KAFKA_IAM.into()]),
         Some("rabbitmq") => runtime.push(RABBITMQ.into()),
         Some("sqs") => runtime.push(SQS.into()),
         _ => {}
@@ -77,6 +79,7 @@ mod tests {
         let full = for_service(true, Some("kafka"));
         assert!(full.runtime.contains(&REDIS.to_owned()));
         assert!(full.runtime.contains(&KAFKA.to_owned()));
+        assert!(full.runtime.contains(&KAFKA_IAM.to_owned()));
         assert!(
             for_service(false, Some("rabbitmq"))
                 .runtime
@@ -95,7 +98,7 @@ mod tests {
         let install = include_str!("../../tools/conformance/install.sh");
         let all = BASE
             .iter()
-            .chain([REDIS, KAFKA, RABBITMQ].iter())
+            .chain([REDIS, KAFKA, KAFKA_IAM, RABBITMQ].iter())
             .chain(TEST.iter());
         for pin in all {
             let (name, version) = name_and_version(pin);

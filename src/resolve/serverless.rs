@@ -104,11 +104,16 @@ pub struct Statement {
     pub resources: Vec<String>,
 }
 
-const DB_VARS: [(&str, &str); 4] = [
+const DB_VARS: [(&str, &str); 6] = [
     ("DB_HOST", "RDS Proxy endpoint (app/db.py)"),
     ("DB_PORT", "RDS Proxy port (app/db.py)"),
     ("DB_NAME", "database name (app/db.py)"),
     ("DB_USER", "database user the IAM token is for (app/db.py)"),
+    ("DB_SSLMODE", "libpq sslmode towards the proxy (app/db.py)"),
+    (
+        "DB_SSLROOTCERT",
+        "CA bundle the proxy's certificate is checked against (app/db.py)",
+    ),
 ];
 
 pub fn database_module(db: &str) -> String {
@@ -195,6 +200,14 @@ fn environment(s: &Service, f: &Function) -> Vec<FunctionEnv> {
         env.push(var("DB_PORT", format!("tostring(module.{module}.port)")));
         env.push(var("DB_NAME", literal(&db.db_name)));
         env.push(var("DB_USER", literal(&db.user)));
+        env.push(var(
+            "DB_SSLMODE",
+            literal(super::transport::CLOUD.db_sslmode),
+        ));
+        env.push(var(
+            "DB_SSLROOTCERT",
+            literal(super::transport::LAMBDA_CA_FILE),
+        ));
     }
     if !s.publishes.is_empty() {
         env.push(var(

@@ -52,8 +52,13 @@ def connect(url: str) -> Backend:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
+    settings = get_settings()
+    # `rediss://` (cloud) verifies the server's certificate; the user and password sign in
+    # (Redis AUTH), and stay out of the URL and the ConfigMap.
     return redis.Redis.from_url(
         url,
+        username=settings.redis_username or None,
+        password=settings.redis_password or None,
         socket_timeout=TIMEOUT_SECONDS,
         socket_connect_timeout=TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), 0),

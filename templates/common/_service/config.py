@@ -20,6 +20,22 @@ class Settings(BaseSettings):
     otel_service_name: str = {{ svc.name.kebab | quote }}
 {% endif %}    otel_sdk_disabled: bool = False
     aws_region: str = {{ m.cloud.region | py_str }}
+{%- set uses_mq = m.messaging and (svc.publishes or svc.consumes) %}
+{%- if uses_mq and m.messaging.is_kafka %}
+    # Plaintext locally; cloud overlays set SASL_SSL + OAUTHBEARER (MSK IAM).
+    kafka_security_protocol: str = {{ m.transport.local.kafka_security_protocol | py_str }}
+    kafka_sasl_mechanism: str = {{ m.transport.local.kafka_sasl_mechanism | py_str }}
+{%- endif %}
+{%- if uses_mq and m.messaging.is_rabbitmq %}
+    # Cloud: the Amazon MQ user from Secrets Manager; empty locally (the broker's own default).
+    amqp_username: str = ""
+    amqp_password: str = ""
+{%- endif %}
+{%- if svc.cache %}
+    # Cloud: the ElastiCache user and its password from Secrets Manager; empty locally.
+    redis_username: str = ""
+    redis_password: str = ""
+{%- endif %}
     request_timeout_seconds: float = {{ svc.resilience.timeout_seconds }}
     request_retries: int = {{ svc.resilience.retries }}
     # One try of a call to another service: the budget over retries + 1 tries, so that all

@@ -260,15 +260,62 @@ def endpoints(address: str) -> list[tuple[str, int]]:
         host, _, port = server.strip().rpartition(":")
         found.append((host or server.strip(), int(port or {{ mq.port }})))
     return found
+
+
+def kafka_security() -> dict[str, Any]:
+    """Client options for the broker's listener: none locally (PLAINTEXT); in the cloud TLS
+    (SASL_SSL, the server's certificate checked) and MSK IAM sign-in (OAUTHBEARER tokens signed
+    with the workload's AWS role), as Terraform's MSK accepts on its IAM port."""
+    settings = get_settings()
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    from aiokafka.helpers import create_ssl_context
+
+    options: dict[str, Any] = {
+        "security_protocol": settings.kafka_security_protocol,
+        "ssl_context": create_ssl_context(),
+    }
+    if settings.kafka_sasl_mechanism == "OAUTHBEARER":
+        options["sasl_mechanism"] = "OAUTHBEARER"
+        options["sasl_oauth_token_provider"] = msk_iam_tokens(settings.aws_region)
+    return options
+
+
+def msk_iam_tokens(region: str) -> Any:
+    """An aiokafka token provider handing out MSK IAM tokens (one per authentication)."""
+    from aiokafka.abc import AbstractTokenProvider
+    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+    class MskIamTokens(AbstractTokenProvider):
+        async def token(self) -> str:
+            # Signing reads credentials (IRSA's web identity file): off the event loop.
+            token, _ = await asyncio.to_thread(
+                MSKAuthTokenProvider.generate_auth_token, region
+            )
+            return token
+
+    return MskIamTokens()
 {%- elif mq and mq.is_rabbitmq %}
 
 
 def amqp_url(address: str) -> str:
-    """`AMQP_HOST` is a host (`rabbitmq`), `host:port`, or a whole `amqp://` URL."""
+    """`AMQP_HOST` is a host (`rabbitmq`), `host:port`, or a whole `amqp://` / `amqps://` URL.
+
+    AMQP_USERNAME and AMQP_PASSWORD (cloud: from Secrets Manager) sign in; without them the
+    client uses the local broker's default user.
+    """
+    from yarl import URL
+
     if "://" in address:
-        return address
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
-    return f"amqp://guest:guest@{host}:{port or {{ mq.port }}}/"
+        url = URL(address)
+    else:
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
+        url = URL.build(scheme="amqp", host=host, port=int(port or {{ mq.port }}), path="/")
+    settings = get_settings()
+    if settings.amqp_username:
+        user = url.with_user(settings.amqp_username)
+        url = user.with_password(settings.amqp_password)
+    return str(url)
 
 
 def endpoints(address: str) -> list[tuple[str, int]]:
@@ -412,7 +459,10 @@ class Publisher:
 
         timeout_ms = int(get_settings().request_timeout_seconds * 1000)
         producer = AIOKafkaProducer(
-            bootstrap_servers=address, acks="all", request_timeout_ms=timeout_ms
+            bootstrap_servers=address,
+            acks="all",
+            request_timeout_ms=timeout_ms,
+            **kafka_security(),
         )
         try:
             await producer.start()
@@ -826,6 +876,7 @@ class Consumer:
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **kafka_security(),
         )
         try:
             await consumer.start()

@@ -122,6 +122,26 @@ def test_a_redis_that_never_answers_costs_a_request_one_short_timeout() -> None:
             cache.install(None)
     assert count("error") == errors + 1
     assert elapsed < 0.3
+
+
+def test_redis_verifies_tls_and_signs_in_with_the_configured_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Locally no user; in the cloud `rediss://` checks the certificate and the ElastiCache
+    user and password from Secrets Manager sign in (they are never in the URL)."""
+    from app.config import get_settings as settings
+
+    local = cache.connect("redis://127.0.0.1:6379/0").connection_pool.connection_kwargs
+    assert local.get("username") is None and local.get("password") is None
+    cloud = settings().model_copy(
+        update={"redis_username": "app-user", "redis_password": "s3cret"}
+    )
+    monkeypatch.setattr(cache, "get_settings", lambda: cloud)
+    pool = cache.connect("rediss://cache.example.com:6379/0").connection_pool
+    assert pool.connection_kwargs["username"] == "app-user"
+    assert pool.connection_kwargs["password"] == "s3cret"
+    assert pool.connection_class.__name__ == "SSLConnection"
+    assert pool.connection_kwargs.get("ssl_cert_reqs", "required") == "required"
 {%- endif %}
 {%- for i in cached %}{% set e = m.entities[i] %}
 

@@ -212,3 +212,66 @@ def test_starts_without_its_broker_and_reports_it(
     leaked = [str(w.message) for w in caught if "Unclosed" in str(w.message)]
     assert not leaked, leaked
 {%- endif %}
+{%- if uses_broker and mq.is_kafka %}
+
+
+def test_kafka_is_plaintext_locally_and_tls_with_msk_iam_in_the_cloud(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Local settings add nothing; the cloud's SASL_SSL + OAUTHBEARER checks the broker's
+    certificate and signs in with MSK IAM tokens made for the configured region."""
+    import asyncio as aio
+
+    from aiokafka.abc import AbstractTokenProvider
+    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+    from app.config import get_settings
+
+    assert events.kafka_security() == {}
+    cloud = get_settings().model_copy(
+        update={
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_mechanism": "OAUTHBEARER",
+            "aws_region": "eu-central-1",
+        }
+    )
+    monkeypatch.setattr(events, "get_settings", lambda: cloud)
+    signed = []
+
+    def sign(region: str) -> tuple[str, int]:
+        signed.append(region)
+        return "signed-token", 900
+
+    monkeypatch.setattr(MSKAuthTokenProvider, "generate_auth_token", sign)
+    options = events.kafka_security()
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["ssl_context"].verify_mode.name == "CERT_REQUIRED"
+    assert options["ssl_context"].check_hostname
+    assert options["sasl_mechanism"] == "OAUTHBEARER"
+    provider = options["sasl_oauth_token_provider"]
+    assert isinstance(provider, AbstractTokenProvider)
+    assert aio.run(provider.token()) == "signed-token"
+    assert signed == ["eu-central-1"]
+{%- endif %}
+{%- if uses_broker and mq.is_rabbitmq %}
+
+
+def test_amqp_signs_in_with_the_configured_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Locally no user is named (the broker's default); in the cloud the Amazon MQ user
+    from Secrets Manager signs in over the `amqps://` endpoint."""
+    from app.config import get_settings
+
+    assert events.amqp_url("rabbitmq") == "amqp://rabbitmq:{{ mq.port }}/"
+    cloud = get_settings().model_copy(
+        update={"amqp_username": "app", "amqp_password": "s3cr/t"}
+    )
+    monkeypatch.setattr(events, "get_settings", lambda: cloud)
+    url = events.amqp_url("amqps://b-1.mq.example.com:5671")
+    assert url.startswith("amqps://app:")
+    from yarl import URL
+
+    assert URL(url).password == "s3cr/t"
+    assert URL(url).port == 5671
+{%- endif %}

@@ -136,6 +136,27 @@ resource "aws_route53_record" "{{ b.name }}" {
 {%- endfor %}
 {%- endif %}
 
+{%- if m.transport.endpoints | length > 0 and not m.is_serverless %}
+
+# The addresses cloud clients dial (TLS checks the managed endpoint's own name, not the private
+# zone's CNAME), for the workloads' ExternalSecrets (deploy/k8s/overlays/<env>/transport.yaml).
+# No credential is in it: passwords stay in their own secrets.
+resource "aws_secretsmanager_secret" "endpoints" {
+  #checkov:skip=CKV2_AWS_57:addresses, not credentials: they change with the resources, by apply
+  name       = "${local.prefix}/endpoints"
+  kms_key_id = module.kms.key_arn
+}
+
+resource "aws_secretsmanager_secret_version" "endpoints" {
+  secret_id = aws_secretsmanager_secret.endpoints.id
+  secret_string = jsonencode({
+{%- for e in m.transport.endpoints %}
+    {{ e.key | quote }}{{ e.pad }} = {{ e.value }}
+{%- endfor %}
+  })
+}
+{%- endif %}
+
 # IAM roles for service accounts (IRSA): each workload's Kubernetes service account assumes its
 # own role, which grants only what that workload uses.
 locals {
@@ -195,13 +216,22 @@ data "aws_iam_policy_document" "{{ d.name.snake }}" {
     resources = [module.kms.key_arn]
   }
 {%- endif %}
-{%- if d.cache %}
+{%- set arns = m.transport.secret_arns[d.name.kebab] %}
+{%- if arns | length > 0 %}
 
   statement {
-    sid       = "ConnectToCache"
-    actions   = ["elasticache:Connect"]
-    resources = [module.cache_{{ d.cache.name | snake }}.replication_group_arn, module.cache_{{ d.cache.name | snake }}.iam_user_arn]
+    sid       = "ReadConnectionSecrets"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [{{ arns | join(sep=", ") }}]
   }
+{%- if not d.database %}
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [module.kms.key_arn]
+  }
+{%- endif %}
 {%- endif %}
 {%- if uses_messaging and m.messaging.is_kafka %}
 

@@ -2,7 +2,7 @@
 """Database engine and sessions: Aurora Serverless v2 (PostgreSQL) through its RDS Proxy.
 
 In AWS a function connects to the proxy at DB_HOST:DB_PORT as DB_USER, with a fresh IAM
-authentication token as the password (TLS required); no password is stored anywhere. A local
+authentication token as the password, over TLS with the proxy's certificate checked; no password is stored anywhere. A local
 run or a test sets DATABASE_URL instead, and that URL is used as is.
 """
 
@@ -36,7 +36,8 @@ def proxy_url(settings: Settings) -> URL:
         host=settings.db_host,
         port=settings.db_port,
         database=settings.db_name,
-        query={"sslmode": "require"},
+        # verify-full: the proxy's certificate (ACM, Amazon's roots) is checked, host included.
+        query={"sslmode": settings.db_sslmode, "sslrootcert": settings.db_sslrootcert},
     )
 
 

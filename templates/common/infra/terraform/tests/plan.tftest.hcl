@@ -26,7 +26,7 @@ mock_provider "aws" {
       account_id = {{ f.account_id | hcl }}
     }
   }
-{%- if m.messaging and m.messaging.is_rabbitmq and not m.is_serverless %}
+{%- if m.messaging and m.messaging.is_rabbitmq and not m.is_serverless or m.caches | length > 0 %}
 
   mock_data "aws_secretsmanager_random_password" {
     defaults = {

@@ -20,7 +20,11 @@ resource "aws_vpc_security_group_ingress_rule" "redis" {
   referenced_security_group_id = var.allowed_security_group_ids[count.index]
 }
 
-# The mandatory `default` user is switched off; workloads sign in as `app` with IAM.
+# The mandatory `default` user is switched off; workloads sign in as `app` with a password (Redis
+# AUTH over TLS) that Secrets Manager generates and keeps: the cluster's ExternalSecrets read it
+# from there. The generator returns a new value on every plan: the secret version keeps
+# the first one (ignore_changes) and the user follows the secret, so plans stay empty. To rotate:
+# terraform apply -replace=module.cache_<name>.aws_secretsmanager_secret_version.auth
 resource "aws_elasticache_user" "default" {
   user_id       = "${var.name}-default"
   user_name     = "default"
@@ -32,14 +36,38 @@ resource "aws_elasticache_user" "default" {
   }
 }
 
+data "aws_secretsmanager_random_password" "auth" {
+  password_length     = 48
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "auth" {
+  #checkov:skip=CKV2_AWS_57:ElastiCache user passwords have no managed rotation; rotate by replacing aws_secretsmanager_secret_version.auth and applying
+  name       = "${var.name}-auth"
+  kms_key_id = var.kms_key_arn
+}
+
+resource "aws_secretsmanager_secret_version" "auth" {
+  secret_id = aws_secretsmanager_secret.auth.id
+  secret_string = jsonencode({
+    username = "${var.name}-app"
+    password = data.aws_secretsmanager_random_password.auth.random_password
+  })
+
+  lifecycle {
+    ignore_changes = [secret_string]
+  }
+}
+
 resource "aws_elasticache_user" "app" {
   user_id       = "${var.name}-app"
-  user_name     = "${var.name}-app"
+  user_name     = jsondecode(aws_secretsmanager_secret_version.auth.secret_string).username
   engine        = "redis"
   access_string = "on ~* +@all -@dangerous"
 
   authentication_mode {
-    type = "iam"
+    type      = "password"
+    passwords = [jsondecode(aws_secretsmanager_secret_version.auth.secret_string).password]
   }
 }
 

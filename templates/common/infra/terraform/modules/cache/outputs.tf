@@ -19,17 +19,17 @@ output "security_group_id" {
   value       = aws_security_group.this.id
 }
 
-output "iam_user_id" {
-  description = "ElastiCache user that workloads authenticate as with IAM."
+output "app_user_id" {
+  description = "ElastiCache user the workloads sign in as (password from auth_secret_arn)."
   value       = aws_elasticache_user.app.user_id
 }
 
 output "replication_group_arn" {
-  description = "ARN of the replication group (for elasticache:Connect)."
+  description = "ARN of the replication group."
   value       = aws_elasticache_replication_group.this.arn
 }
 
-output "iam_user_arn" {
-  description = "ARN of the IAM-authenticated user (for elasticache:Connect)."
-  value       = aws_elasticache_user.app.arn
+output "auth_secret_arn" {
+  description = "Secrets Manager secret holding the user name and password of the app user."
+  value       = aws_secretsmanager_secret.auth.arn
 }

@@ -1,0 +1,339 @@
+//! How clients reach the broker, the caches and the databases, per environment (ADR 0003).
+//!
+//! Local work (compose, the system test) talks plaintext to unauthenticated processes on one
+//! network; the base ConfigMaps carry those same values. Every blueprint environment is a cloud
+//! environment and talks to what Terraform provisions: MSK with IAM over TLS on its IAM port,
+//! ElastiCache with TLS and a password user, Amazon MQ over AMQPS, RDS with `verify-full`
+//! against the RDS CA. The addresses of managed endpoints are only known after `terraform
+//! apply`, and TLS checks the host a client dials, so a cloud workload reads them (with the
+//! credentials) from Secrets Manager through an ExternalSecret, never from a ConfigMap.
+//! `tests/transport.rs` checks the generated tree against the Terraform.
+
+use super::data::Data;
+use super::services::{EnvVar, Service};
+use super::{Environment, Names};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// MSK's listener for IAM-authenticated TLS clients (9092 is plaintext, 9094 TLS only).
+pub const MSK_IAM_PORT: u16 = 9098;
+/// Amazon MQ for RabbitMQ accepts AMQP over TLS only, on 5671.
+pub const AMQPS_PORT: u16 = 5671;
+pub const REDIS_PORT: u16 = 6379;
+pub const POSTGRES_PORT: u16 = 5432;
+/// Where a cloud pod finds the RDS CA bundle (a ConfigMap the deploy workflow fills).
+pub const RDS_CA_DIR: &str = "/etc/ssl/rds";
+pub const RDS_CA_FILE: &str = "/etc/ssl/rds/global-bundle.pem";
+/// The ConfigMap holding the RDS CA bundle in each cloud namespace.
+pub const RDS_CA_CONFIG_MAP: &str = "rds-ca-bundle";
+/// The CA bundle of the Lambda runtime (Amazon Linux 2023): RDS Proxy serves an ACM
+/// certificate, which chains to Amazon's roots in that store.
+pub const LAMBDA_CA_FILE: &str = "/etc/pki/tls/certs/ca-bundle.crt";
+
+/// What a client does in one kind of environment.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Mode {
+    pub kafka_port: u16,
+    /// aiokafka's `security_protocol`: `PLAINTEXT` or `SASL_SSL`.
+    pub kafka_security_protocol: &'static str,
+    /// `OAUTHBEARER` (MSK IAM tokens) or empty.
+    pub kafka_sasl_mechanism: &'static str,
+    pub redis_scheme: &'static str,
+    pub redis_port: u16,
+    /// The client signs in with a user name and password (ElastiCache RBAC).
+    pub redis_auth: bool,
+    pub amqp_scheme: &'static str,
+    pub amqp_port: u16,
+    pub amqp_auth_from_secret: bool,
+    pub postgres_port: u16,
+    /// libpq `sslmode`.
+    pub db_sslmode: &'static str,
+    /// libpq `sslrootcert`; empty when no certificate is checked.
+    pub db_sslrootcert: &'static str,
+}
+
+pub const LOCAL: Mode = Mode {
+    kafka_port: 9092,
+    kafka_security_protocol: "PLAINTEXT",
+    kafka_sasl_mechanism: "",
+    redis_scheme: "redis",
+    redis_port: REDIS_PORT,
+    redis_auth: false,
+    amqp_scheme: "amqp",
+    amqp_port: 5672,
+    amqp_auth_from_secret: false,
+    postgres_port: POSTGRES_PORT,
+    db_sslmode: "disable",
+    db_sslrootcert: "",
+};
+
+pub const CLOUD: Mode = Mode {
+    kafka_port: MSK_IAM_PORT,
+    kafka_security_protocol: "SASL_SSL",
+    kafka_sasl_mechanism: "OAUTHBEARER",
+    redis_scheme: "rediss",
+    redis_port: REDIS_PORT,
+    redis_auth: true,
+    amqp_scheme: "amqps",
+    amqp_port: AMQPS_PORT,
+    amqp_auth_from_secret: true,
+    postgres_port: POSTGRES_PORT,
+    db_sslmode: "verify-full",
+    db_sslrootcert: RDS_CA_FILE,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transport {
+    pub local: Mode,
+    pub cloud: Mode,
+    pub rds_ca_dir: &'static str,
+    pub rds_ca_file: &'static str,
+    pub rds_ca_config_map: &'static str,
+    /// Lambda: `sslmode` and `sslrootcert` of the connection to RDS Proxy.
+    pub lambda_db_sslmode: &'static str,
+    pub lambda_db_sslrootcert: &'static str,
+    /// Keys of the per-environment endpoints secret, with the Terraform value of each.
+    pub endpoints: Vec<EndpointValue>,
+    /// Per cloud environment (by name): its secret names and each workload's ExternalSecret.
+    pub environments: IndexMap<String, CloudEnv>,
+    /// Some workload reads cloud settings beyond its ConfigMap (the overlays get transport.yaml).
+    pub needed: bool,
+    /// Per workload (kebab): Terraform expressions of the ARNs of the Secrets Manager secrets
+    /// its ExternalSecret reads (its IAM role may read these and no other); empty for none.
+    pub secret_arns: IndexMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointValue {
+    /// The backing service's name (`kafka`, `sessions`, `rabbitmq`).
+    pub key: String,
+    /// Spaces after the quoted key, so the `=` line up as `terraform fmt` writes them.
+    pub pad: String,
+    /// Terraform expression (a string) of the address a cloud client dials.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudEnv {
+    pub name: String,
+    pub namespace: String,
+    /// Secrets Manager name of the endpoints secret: `<system>-<env>/endpoints`.
+    pub endpoints_secret: String,
+    pub region: String,
+    /// Some workload's ConfigMap gets cloud settings (the overlay has ConfigMap patches).
+    pub config_patches: bool,
+    pub workloads: Vec<WorkloadSecrets>,
+}
+
+/// What one workload reads in a cloud environment beyond its base ConfigMap.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadSecrets {
+    pub workload: String,
+    /// Its service account: the SecretStore signs in to AWS with its IAM role (IRSA).
+    pub service_account: String,
+    /// That IAM role's name (Terraform's `aws_iam_role.workload`: `<system>-<env>-<workload>`),
+    /// which the deploy workflow writes on the service account.
+    pub role: String,
+    pub config_map: String,
+    /// The Kubernetes Secret its ExternalSecret writes (`<workload>-connections`).
+    pub secret: String,
+    /// Its SecretStore (`<workload>-secrets-manager`). Not the bare workload name: `check`
+    /// takes hosts named like a custom resource as made by an operator.
+    pub secret_store: String,
+    /// Plain settings the overlay patches into its ConfigMap.
+    pub config: Vec<EnvVar>,
+    /// Each variable of the Secret and where Secrets Manager keeps it.
+    pub refs: Vec<SecretRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretRef {
+    pub env: String,
+    pub key: String,
+    pub property: String,
+}
+
+/// The Kubernetes Secret a workload's ExternalSecret writes.
+pub fn connections_secret(workload: &str) -> String {
+    format!("{workload}-connections")
+}
+
+pub fn resolve(
+    system: &Names,
+    region: &str,
+    environments: &[Environment],
+    deployables: &[Service],
+    data: &Data,
+) -> Transport {
+    Transport {
+        local: LOCAL,
+        cloud: CLOUD,
+        rds_ca_dir: RDS_CA_DIR,
+        rds_ca_file: RDS_CA_FILE,
+        rds_ca_config_map: RDS_CA_CONFIG_MAP,
+        lambda_db_sslmode: "verify-full",
+        lambda_db_sslrootcert: LAMBDA_CA_FILE,
+        endpoints: endpoints(data),
+        secret_arns: deployables
+            .iter()
+            .map(|d| (d.name.kebab.clone(), secret_arns(d, data)))
+            .collect(),
+        needed: deployables
+            .iter()
+            .any(|d| workload("", "", region, d, data).is_some()),
+        environments: environments
+            .iter()
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    cloud_env(system, region, e, deployables, data),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn endpoints(data: &Data) -> Vec<EndpointValue> {
+    let mut out: Vec<EndpointValue> = data
+        .caches
+        .iter()
+        .map(|c| {
+            let module = format!("module.cache_{}", c.name.snake);
+            EndpointValue {
+                key: c.host.clone(),
+                pad: String::new(),
+                value: format!(
+                    "\"{}://${{{module}.primary_endpoint}}:${{{module}.port}}/0\"",
+                    CLOUD.redis_scheme
+                ),
+            }
+        })
+        .collect();
+    if let Some(m) = &data.messaging {
+        let value = match m.broker {
+            "kafka" => "module.messaging.bootstrap_brokers",
+            "rabbitmq" => "module.messaging.amqp_endpoint",
+            _ => "",
+        };
+        if !value.is_empty() {
+            out.push(EndpointValue {
+                key: m.host.clone(),
+                pad: String::new(),
+                value: value.into(),
+            });
+        }
+    }
+    let width = out.iter().map(|e| e.key.len()).max().unwrap_or(0);
+    for e in &mut out {
+        e.pad = " ".repeat(width - e.key.len());
+    }
+    out
+}
+
+fn uses_broker<'a>(d: &Service, data: &'a Data) -> Option<&'a super::data::Messaging> {
+    let uses = !d.publishes.is_empty() || !d.consumes.is_empty();
+    data.messaging
+        .as_ref()
+        .filter(|m| uses && matches!(m.broker, "kafka" | "rabbitmq"))
+}
+
+fn secret_arns(d: &Service, data: &Data) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(c) = &d.cache {
+        out.push(format!(
+            "module.cache_{}.auth_secret_arn",
+            Names::new(&c.name).snake
+        ));
+    }
+    if uses_broker(d, data).is_some_and(|m| m.broker == "rabbitmq") {
+        out.push("module.messaging.credentials_secret_arn".into());
+    }
+    if !out.is_empty() || uses_broker(d, data).is_some() {
+        out.insert(0, "aws_secretsmanager_secret.endpoints.arn".into());
+    }
+    out
+}
+
+fn cloud_env(
+    system: &Names,
+    region: &str,
+    env: &Environment,
+    deployables: &[Service],
+    data: &Data,
+) -> CloudEnv {
+    let prefix = format!("{}-{}", system.kebab, env.name);
+    let endpoints_secret = format!("{prefix}/endpoints");
+    let workloads: Vec<WorkloadSecrets> = deployables
+        .iter()
+        .filter_map(|d| workload(&prefix, &endpoints_secret, region, d, data))
+        .collect();
+    CloudEnv {
+        name: env.name.clone(),
+        namespace: env.namespace.clone(),
+        endpoints_secret,
+        region: region.into(),
+        config_patches: workloads.iter().any(|w| !w.config.is_empty()),
+        workloads,
+    }
+}
+
+fn workload(
+    prefix: &str,
+    endpoints: &str,
+    region: &str,
+    d: &Service,
+    data: &Data,
+) -> Option<WorkloadSecrets> {
+    let var = |name: &str, value: &str| EnvVar {
+        name: name.into(),
+        value: value.into(),
+    };
+    let r = |env: &str, key: &str, property: &str| SecretRef {
+        env: env.into(),
+        key: key.into(),
+        property: property.into(),
+    };
+    let mut config = Vec::new();
+    let mut refs = Vec::new();
+    if let Some(c) = &d.cache {
+        let host = data
+            .caches
+            .iter()
+            .find(|x| x.name.raw == c.name)
+            .map(|x| x.host.clone())?;
+        let auth = format!("{prefix}-{}-auth", Names::new(&c.name).kebab);
+        refs.push(r(c.env_var, endpoints, &host));
+        refs.push(r("REDIS_USERNAME", &auth, "username"));
+        refs.push(r("REDIS_PASSWORD", &auth, "password"));
+    }
+    if let Some(m) = uses_broker(d, data) {
+        match m.broker {
+            "kafka" => {
+                refs.push(r(m.env_var, endpoints, &m.host));
+                config.push(var(
+                    "KAFKA_SECURITY_PROTOCOL",
+                    CLOUD.kafka_security_protocol,
+                ));
+                config.push(var("KAFKA_SASL_MECHANISM", CLOUD.kafka_sasl_mechanism));
+                config.push(var("AWS_REGION", region));
+            }
+            "rabbitmq" => {
+                let creds = format!("{prefix}-rabbitmq-credentials");
+                refs.push(r(m.env_var, endpoints, &m.host));
+                refs.push(r("AMQP_USERNAME", &creds, "username"));
+                refs.push(r("AMQP_PASSWORD", &creds, "password"));
+            }
+            _ => {}
+        }
+    }
+    (!refs.is_empty() || !config.is_empty()).then(|| WorkloadSecrets {
+        workload: d.name.kebab.clone(),
+        service_account: d.service_account.clone(),
+        role: format!("{prefix}-{}", d.name.kebab),
+        config_map: d.config_map.clone(),
+        secret: connections_secret(&d.name.kebab),
+        secret_store: format!("{}-secrets-manager", d.name.kebab),
+        config,
+        refs,
+    })
+}
