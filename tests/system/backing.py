@@ -32,6 +32,8 @@ class Postgres:
     proc: Proc
     port: int
     socket_dir: Path
+    # With TLS: the throwaway CA that signed the server's certificate (for sslmode=verify-full).
+    ca_file: Path | None = None
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         out = subprocess.run(
@@ -53,9 +55,26 @@ class Postgres:
         ).returncode == 0
 
 
+def make_certificate(home: Path) -> None:
+    """ca.crt (a one-day CA) and tls.crt/tls.key (the server's, for 127.0.0.1 and localhost) in
+    `home`, made as the postgres user, who must own the key."""
+    (home / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    steps = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=system-test CA", "-days", "1",
+         "-keyout", "ca.key", "-out", "ca.crt"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "tls.key", "-out", "tls.csr"],
+        ["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
+         "-extfile", "san.ext", "-out", "tls.crt"],
+    ]
+    for step in steps:
+        subprocess.run(["runuser", "-u", "postgres", "--", "openssl", *step], cwd=home, check=True,
+                       capture_output=True)
+
+
 def start_postgres(sup: Supervisor, run: Path, tls: bool = False) -> Postgres:
-    """PostgreSQL on loopback; with `tls`, also TLS (a throwaway self-signed certificate), for
-    clients that require it (the serverless functions connect with sslmode=require)."""
+    """PostgreSQL on loopback; with `tls`, also TLS with a certificate for 127.0.0.1 and localhost
+    signed by a throwaway CA, so clients that check it (the serverless functions connect with
+    sslmode=verify-full) can, given that CA."""
     home = run / "pg"
     home.mkdir(parents=True)
     # The postgres user must traverse every parent of its folder.
@@ -76,11 +95,7 @@ def start_postgres(sup: Supervisor, run: Path, tls: bool = False) -> Postgres:
     subprocess.run(["runuser", "-u", "postgres", "--", "mkdir", str(sock)], check=True)
     ssl: list[str] = []
     if tls:
-        subprocess.run(
-            ["runuser", "-u", "postgres", "--", "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-             "-subj", "/CN=localhost", "-days", "1", "-keyout", str(home / "tls.key"), "-out", str(home / "tls.crt")],
-            check=True, capture_output=True,
-        )
+        make_certificate(home)
         ssl = ["-c", "ssl=on", "-c", f"ssl_cert_file={home / 'tls.crt'}", "-c", f"ssl_key_file={home / 'tls.key'}"]
     port = free_port()
     proc = Proc(
@@ -92,7 +107,7 @@ def start_postgres(sup: Supervisor, run: Path, tls: bool = False) -> Postgres:
         stop_signal=signal.SIGINT,
     )
     sup.start(proc)
-    pg = Postgres(proc, port, sock)
+    pg = Postgres(proc, port, sock, home / "ca.crt" if tls else None)
     if not wait_for(pg.ready, 30):
         raise RuntimeError(f"postgres did not start:\n{proc.log_tail()}")
     return pg

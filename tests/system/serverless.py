@@ -170,7 +170,10 @@ def api_event(method: str, path: str, query: str, headers: dict[str, str], body:
                            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": "system-test"},
                            "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
-                           "timeEpoch": int(time.time() * 1000)},
+                           "timeEpoch": int(time.time() * 1000),
+                           # What the HTTP API's JWT authorizer passes on for a verified admin.
+                           "authorizer": {"jwt": {"claims": {"sub": "system-test", "roles": "[admin]"},
+                                                  "scopes": None}}},
         "body": body.decode() if body else None, "isBase64Encoded": False,
     }
 
@@ -285,6 +288,10 @@ class Run:
     def function_env(self, fn: Function) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **self.aws_env()}
         env.update({name: self.value(expr) for name, expr in fn.env})
+        if "DB_SSLROOTCERT" in env:
+            # Re-pointed like a host name: the CA bundle of the Lambda runtime becomes the CA that
+            # signed the local server's certificate, so verify-full is checked for real.
+            env["DB_SSLROOTCERT"] = str(self.pg.ca_file)
         return env
 
     def create_resources(self) -> None:

@@ -38,6 +38,13 @@ def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
             "routeKey": f"ANY {path}",
             "stage": "$default",
             "timeEpoch": 0,
+            # What the HTTP API's JWT authorizer passes on for a verified admin.
+            "authorizer": {
+                "jwt": {
+                    "claims": {"sub": "tester", "{{ m.security.roles_claim }}": "[{{ m.security.admin_role }}]"},
+                    "scopes": None,
+                }
+            },
         },
         "body": None if body is None else json.dumps(body),
         "isBase64Encoded": False,
@@ -92,6 +99,15 @@ def test_{{ e.name.snake }}_round_trip(context: Any) -> None:
 @pytest.mark.parametrize("body", [{"unexpected_field": 1}, []])
 def test_{{ e.name.snake }}_invalid_body_is_422(context: Any, body: Any) -> None:
     assert call(context, "POST", "{{ e.code.api_path }}", body)[0] == 422
+{%- if e.code.auth.write and e.code.auth.write.kind != "public" %}
+
+
+def test_{{ e.name.snake }}_write_without_a_verified_caller_is_401(context: Any) -> None:
+    """No claims from the JWT authorizer: the function refuses the write itself."""
+    event = api_event("POST", "{{ e.code.api_path }}", {{ e.name.snake }}_payload(context))
+    del event["requestContext"]["authorizer"]
+    assert handler(event, context)["statusCode"] == 401
+{%- endif %}
 {%- for r in e.code.references %}
 
 
