@@ -24,3 +24,5 @@ SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-dead-letters
+SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=monolith bash scripts/system-test.sh --mutate no-auth
+SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-owner-check
