@@ -27,33 +27,7 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The verified subject of a request and their roles."""
-
-    subject: str
-    roles: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN_ROLE in self.roles
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Who may call a route: `public`, any signed-in `user`, or holders of `role`."""
-
-    kind: str
-    role: str | None = None
-
-
-PUBLIC = Rule("public")
-USER = Rule("user")
-
-
-def role(name: str) -> Rule:
-    return Rule("role", name)
-
+{% include "common/_service/_auth_rules.py" %}
 
 class KeySource(Protocol):
     def get_signing_key_from_jwt(self, token: str) -> Any: ...
@@ -103,16 +77,4 @@ def caller(
     return verify(credentials.credentials)
 
 
-def require(rule: Rule) -> Any:
-    """A dependency that lets a request through when `rule` allows its caller."""
-
-    def check(who: Annotated[Caller | None, Depends(caller)]) -> Caller | None:
-        if rule.kind == "public":
-            return who
-        if who is None:
-            raise HTTPException(401, "authentication required", headers=CHALLENGE)
-        if rule.kind == "role" and rule.role not in who.roles:
-            raise HTTPException(403, f"role {rule.role} required")
-        return who
-
-    return check
+{% include "common/_service/_auth_require.py" %}

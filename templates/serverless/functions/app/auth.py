@@ -20,33 +20,7 @@ ADMIN_ROLE = "{{ m.security.admin_role }}"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The verified subject of a request and their roles."""
-
-    subject: str
-    roles: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN_ROLE in self.roles
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Who may call a route: `public`, any signed-in `user`, or holders of `role`."""
-
-    kind: str
-    role: str | None = None
-
-
-PUBLIC = Rule("public")
-USER = Rule("user")
-
-
-def role(name: str) -> Rule:
-    return Rule("role", name)
-
+{% include "common/_service/_auth_rules.py" %}
 
 def roles_of(value: Any) -> frozenset[str]:
     """The roles claim as the authorizer passes it: a list, or a string such as `[a b]`."""
@@ -68,16 +42,4 @@ def caller(request: Request) -> Caller | None:
     return Caller(str(subject), roles_of(claims.get(ROLES_CLAIM)))
 
 
-def require(rule: Rule) -> Any:
-    """A dependency that lets a request through when `rule` allows its caller."""
-
-    def check(who: Annotated[Caller | None, Depends(caller)]) -> Caller | None:
-        if rule.kind == "public":
-            return who
-        if who is None:
-            raise HTTPException(401, "authentication required", headers=CHALLENGE)
-        if rule.kind == "role" and rule.role not in who.roles:
-            raise HTTPException(403, f"role {rule.role} required")
-        return who
-
-    return check
+{% include "common/_service/_auth_require.py" %}
