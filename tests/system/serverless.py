@@ -162,7 +162,7 @@ class Worker:
         self.log.close()
 
 
-def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict:
+def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict) -> dict:
     return {
         "version": "2.0", "routeKey": f"ANY {path}", "rawPath": path, "rawQueryString": query,
         "headers": {k.lower(): v for k, v in headers.items()},
@@ -172,14 +172,14 @@ def api_event(method: str, path: str, query: str, headers: dict[str, str], body:
                            "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
                            "timeEpoch": int(time.time() * 1000),
                            # What the HTTP API's JWT authorizer passes on for a verified admin.
-                           "authorizer": {"jwt": {"claims": {"sub": "system-test", "roles": "[admin]"},
-                                                  "scopes": None}}},
+                           "authorizer": {"jwt": {"claims": claims, "scopes": None}}},
         "body": body.decode() if body else None, "isBase64Encoded": False,
     }
 
 
-def gateway(workers: dict[str, Worker]) -> ThreadingHTTPServer:
-    """API Gateway's HTTP API for the local run: route prefix → function (longest prefix first)."""
+def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
+    """API Gateway's HTTP API for the local run: route prefix → function (longest prefix first); every
+    request carries `claims`, as the JWT authorizer passes them on."""
 
     def route(path: str) -> Worker | None:
         routes = sorted(((r, w) for w in workers.values() for r in w.fn.routes), key=lambda x: -len(x[0]))
@@ -197,7 +197,7 @@ def gateway(workers: dict[str, Worker]) -> ThreadingHTTPServer:
                 self.end_headers()
                 return
             length = int(self.headers.get("content-length") or 0)
-            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), self.rfile.read(length)))
+            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), self.rfile.read(length), claims))
             response = result.get("ok") or {"statusCode": 502, "body": result.get("error", "")}
             body = response.get("body") or ""
             data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
@@ -222,8 +222,8 @@ def gateway(workers: dict[str, Worker]) -> ThreadingHTTPServer:
 class Run:
     """Everything started for one tree; `stop` ends it all by PID."""
 
-    def __init__(self, root: Path, run: Path, python: Path, sup: Supervisor) -> None:
-        self.root, self.run, self.python, self.sup = root, run, python, sup
+    def __init__(self, root: Path, run: Path, python: Path, sup: Supervisor, model: dict) -> None:
+        self.root, self.run, self.python, self.sup, self.model = root, run, python, sup, model
         self.dep = read_terraform(root)
         self.workers: dict[str, Worker] = {}
         self.server: ThreadingHTTPServer | None = None
@@ -247,7 +247,10 @@ class Run:
             raise RuntimeError("moto_server did not start")
         self.aws = self.clients()
         self.create_resources()
-        self.server = gateway(self.workers)
+        security = self.model["security"]
+        # A verified admin, in the claim names the functions read (the authorizer's string form of a list).
+        admin = {"sub": "system-test", security["roles_claim"]: f"[{security['admin_role']}]"}
+        self.server = gateway(self.workers, admin)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         for fn in self.dep.functions.values():
             self.workers[fn.name] = Worker(fn, self.root / "functions", self.function_env(fn),
@@ -449,7 +452,7 @@ def run_serverless(root: Path, run: Path, python: Path, bin_path: Path, label: s
                    only: set[str] | None = None) -> list[tuple[str, bool, str]]:
     model = json.loads(subprocess.run([str(bin_path), "model", "-f", str(root / "blueprint.yaml")],
                                       check=True, capture_output=True, text=True).stdout)
-    r = Run(root, run, python, sup)
+    r = Run(root, run, python, sup, model)
     try:
         r.start()
         c = Checks(r, model, label)
