@@ -150,7 +150,7 @@ def decode(body: bytes | str, topic: str = "") -> dict[str, Any]:
         uuid.UUID(str(event.get("event_id")))
     except ValueError as exc:
         raise PoisonMessage("the envelope has no valid `event_id`") from exc
-    problem = mismatch(SCHEMAS[topic], event) if topic in SCHEMAS else None
+    problem = first_error(VALIDATORS[topic], event) if topic in VALIDATORS else None
     if problem:
         raise PoisonMessage(f"does not match the {topic} schema: {problem}")
     return event
@@ -161,12 +161,23 @@ SCHEMAS: dict[str, dict[str, Any]] = json.loads(
     Path(__file__).with_name("event_schemas.json").read_text()
 )
 FORMATS = Draft202012Validator.FORMAT_CHECKER
+# Built once per topic, not per message.
+VALIDATORS = {
+    topic: Draft202012Validator(schema, format_checker=FORMATS)
+    for topic, schema in SCHEMAS.items()
+}
 
 
 def mismatch(schema: dict[str, Any], value: Any, where: str = "event") -> str | None:
     """The most relevant way `value` breaks `schema` (JSON Schema 2020-12, formats such as
     `uuid` checked), or None."""
     validator = Draft202012Validator(schema, format_checker=FORMATS)
+    return first_error(validator, value, where)
+
+
+def first_error(
+    validator: Draft202012Validator, value: Any, where: str = "event"
+) -> str | None:
     error = best_match(validator.iter_errors(value))
     if error is None:
         return None
