@@ -11,7 +11,8 @@
 //! `ref` to the user entity belongs to that user (the user entity's own rows belong to
 //! themselves): users see and change their own rows only, holders of the admin role all rows.
 //! An enum field named `status` or `state` of an entity whose service consumes events is moved
-//! by the event flow, so clients cannot change it with PATCH.
+//! by the event flow: clients neither set it on create nor change it with PATCH, and a new row
+//! starts at its default (else the enum's first value).
 
 use super::Names;
 use super::data::Entity;
@@ -164,6 +165,20 @@ fn auth_for<'a>(bp: &'a Blueprint, owner: &str, api_path: &str) -> Option<&'a Au
         .or_else(|| bp.services.get(owner).and_then(|s| s.auth.as_ref()))
 }
 
+/// A column the event flow moves is the service's to set, on create as on update: clients
+/// neither send nor change it, and a new row starts at the blueprint's default, else at the
+/// first value of the enum (in the database's DEFAULT, so every writer agrees).
+fn start_with_flow(c: &mut super::data::Column) {
+    c.code.writable = false;
+    c.code.updatable = false;
+    if c.default_sql.is_none()
+        && let Some(first) = c.enum_values.first()
+    {
+        c.default_sql = Some(format!("'{}'", first.replace('\'', "''")));
+        c.default_py = Some(format!("{first:?}"));
+    }
+}
+
 /// Fill in `code.auth` of every entity (after `pycode::enrich_entities`).
 pub fn link_entities(bp: &Blueprint, entities: &mut [Entity], services: &[Service]) {
     let user_entity = user_entity(bp);
@@ -198,10 +213,12 @@ pub fn link_entities(bp: &Blueprint, entities: &mut [Entity], services: &[Servic
         } else {
             Vec::new()
         };
-        for c in &mut e.columns {
-            if flow_columns.contains(&c.name) {
-                c.code.updatable = false;
-            }
+        for c in e
+            .columns
+            .iter_mut()
+            .filter(|c| flow_columns.contains(&c.name))
+        {
+            start_with_flow(c);
         }
         if e.code
             .patch_column
@@ -433,13 +450,25 @@ mod tests {
     }
 
     #[test]
-    fn a_status_moved_by_events_is_not_updatable_by_clients() {
+    fn a_status_moved_by_events_is_not_set_by_clients() {
         let m = model("ecommerce");
         assert_eq!(auth(&m, "Payment").flow_columns, ["status"]);
         let payment = m.entities.iter().find(|e| e.name.raw == "Payment").unwrap();
         let status = payment.columns.iter().find(|c| c.name == "status").unwrap();
-        assert!(status.code.writable && !status.code.updatable);
+        assert!(!status.code.writable && !status.code.updatable);
+        // No default in the blueprint: a new payment starts at the enum's first value.
+        assert_eq!(status.default_sql.as_deref(), Some("'authorized'"));
+        let order = m.entities.iter().find(|e| e.name.raw == "Order").unwrap();
+        let status = order.columns.iter().find(|c| c.name == "status").unwrap();
+        assert_eq!(status.default_sql.as_deref(), Some("'pending'"));
         assert!(auth(&m, "Product").flow_columns.is_empty());
+        let product = m.entities.iter().find(|e| e.name.raw == "Product").unwrap();
+        assert!(
+            product
+                .columns
+                .iter()
+                .all(|c| c.code.writable != c.server_generated)
+        );
     }
 
     #[test]
