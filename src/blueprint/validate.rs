@@ -44,6 +44,10 @@ pub fn check(bp: &Blueprint, src: &SourceMap, diags: &mut Diagnostics) {
     v.usage();
     v.type_rules();
     v.derived();
+    // Advice for deploying: only worth reading once the blueprint is valid.
+    if !v.diags.has_errors() {
+        v.issuer_rules();
+    }
 }
 
 /// Did-you-mean hints computed per run; beyond this, help lines name the section to look in.

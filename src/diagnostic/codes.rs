@@ -114,6 +114,11 @@ pub const CODES: &[Code] = &[
     w("W0206", "privileged port"),
     w("W0207", "dependency that no field refers to"),
     Code {
+        code: "N0193",
+        severity: Severity::Note,
+        title: "token-protected routes without an identity issuer",
+    },
+    Code {
         code: "N0301",
         severity: Severity::Note,
         title: "reference across databases becomes a logical reference",

@@ -3,7 +3,8 @@
 //! plain tokens.
 
 use super::Check;
-use crate::blueprint::ServiceKind;
+use crate::blueprint::{Access, Auth, ServiceKind};
+use crate::diagnostic::Diagnostic;
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -83,6 +84,52 @@ impl Check<'_> {
             }
         }
         self.identity_rules();
+    }
+
+    /// N0193: some route needs a token, but `identity` names no issuer, so the deployed
+    /// services would trust a placeholder (`https://login.<ingress host>`) nobody runs. Local
+    /// work is unaffected (compose uses the development issuer), and a first blueprint should
+    /// validate clean, hence a note (shown by `validate`, never failing a run), and only for a
+    /// blueprint without errors.
+    pub(super) fn issuer_rules(&mut self) {
+        let bp = self.bp;
+        if bp.identity.as_ref().is_some_and(|i| i.issuer.is_some()) {
+            return;
+        }
+        let public = |a: &Option<Auth>| {
+            a.as_ref()
+                .is_some_and(|a| a.read == Access::Public && a.write == Access::Public)
+        };
+        let needs_token = bp.services.iter().any(|(name, s)| {
+            let serves =
+                s.kind != ServiceKind::Worker && s.image.is_none() && !s.entities.is_empty();
+            let routes: Vec<_> = bp
+                .services
+                .values()
+                .flat_map(|g| g.routes.iter())
+                .filter(|r| &r.to == name)
+                .collect();
+            let all_routes_public = !routes.is_empty() && routes.iter().all(|r| public(&r.auth));
+            serves && !public(&s.auth) && !all_routes_public
+        });
+        if !needs_token {
+            return;
+        }
+        let path = if bp.identity.is_some() {
+            "identity"
+        } else {
+            "name"
+        };
+        let loc = self.src.key(path);
+        self.push(
+            Diagnostic::note(
+                "N0193",
+                path,
+                "routes need a signed-in user, but no `identity.issuer` says who signs the tokens: deployed environments would trust a placeholder issuer",
+            )
+            .with_help("before deploying, add `identity: { issuer: https://login.example.com/realms/shop, audience: shop-api }` with your identity provider's issuer (local work uses the development issuer either way)")
+            .at(loc),
+        );
     }
 
     fn identity_rules(&mut self) {
