@@ -9,7 +9,9 @@ command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with
 bash tools/conformance/install.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo test --all-targets --no-fail-fast
+# Release: the same build the conformance and system tests use (one dependency build, not two),
+# and the tests that run the binary many times run it optimised.
+cargo test --release --all-targets --no-fail-fast
 bash scripts/conformance.sh
 # The validators still tell good from bad (a planted Terraform attribute typo fails at its line, …).
 bash tools/conformance/selftest.sh

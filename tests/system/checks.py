@@ -902,7 +902,7 @@ def load_run(w: World) -> str:
     csv = w.stack.run / "locust"
     out = subprocess.run(
         [str(w.stack.venv / "bin" / "locust"), "-f", str(locustfile), "--headless", "-u", "8", "-r", "4",
-         "-t", "12s", "--host", f"http://127.0.0.1:{gw.port}", "--csv", str(csv), "--only-summary",
+         "-t", "6s", "--host", f"http://127.0.0.1:{gw.port}", "--csv", str(csv), "--only-summary",
          "--stop-timeout", "5"],
         env={"PATH": f"{w.stack.venv / 'bin'}:/usr/bin:/bin", "HOME": str(w.stack.run),
              "LOAD_TOKEN_URL": f"{w.stack.issuer.url}/token" if w.stack.issuer else ""},

@@ -52,7 +52,7 @@ def run_one(args: argparse.Namespace, example: str, arch: str, work: Path) -> li
             python = Path(args.venv) / "bin" / "python"
             results = serverless.run_serverless(root, run, python, Path(args.bin), label, sup, wanted or None)
         else:
-            results = run_stack(args, root, run, sup, label, wanted)
+            results = run_stack(args, root, run, sup, label, wanted, mutation.check if mutation else None)
     except Exception as exc:  # noqa: BLE001 - starting the system is a check of its own
         print(f"FAIL system {label} start: {type(exc).__name__}: {exc}", flush=True)
         results = [("start", False, str(exc))]
@@ -62,8 +62,10 @@ def run_one(args: argparse.Namespace, example: str, arch: str, work: Path) -> li
 
 
 def run_stack(args: argparse.Namespace, root: Path, run: Path, sup: Supervisor, label: str,
-              wanted: set[str]) -> list[tuple[str, bool, str]]:
-    """Start a microservices or monolith tree from its compose file and run the named checks."""
+              wanted: set[str], last: str | None = None) -> list[tuple[str, bool, str]]:
+    """Start a microservices or monolith tree from its compose file and run the named checks, up to
+    and including `last` when given (a mutation's verdict is in; what follows would only wait on
+    what the mutation broke)."""
     tansu = Path(args.tansu) if args.tansu else None
     stack = stackmod.load(root, run, sup, Path(args.venv), Path(args.bin), tansu)
     start = time.monotonic()
@@ -74,6 +76,8 @@ def run_stack(args: argparse.Namespace, root: Path, run: Path, sup: Supervisor, 
         if wanted and name not in wanted and name not in checks.ALWAYS:
             continue
         world.check(name, lambda fn=fn: fn(world))
+        if name == last:
+            break
     for gap in stack.gaps:
         print(f"# gap {label}: {gap}")
     return world.results
