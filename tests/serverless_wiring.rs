@@ -301,3 +301,71 @@ fn an_action_the_code_never_performs_is_found() {
         ["users_api may dynamodb:PutItem, which its code never does"]
     );
 }
+
+/// `(method, path, authorization)` of every route of the generated HTTP API.
+fn api_routes(main: &str) -> Vec<(String, String, String)> {
+    main.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("{ route_key = "))
+        .map(|l| {
+            let q = quoted(l);
+            let (method, path) = q[0].split_once(' ').expect("METHOD /path");
+            (method.to_owned(), path.to_owned(), q[1].clone())
+        })
+        .collect()
+}
+
+/// The operations the blueprint makes public (`auth: { read: public }` …): `(method, path)`.
+fn public_operations(example: &str) -> BTreeSet<(String, String)> {
+    let text = set_top_level(assets::example(example).unwrap(), "type", "serverless");
+    let src = Source {
+        text,
+        file: format!("{example}.yaml"),
+    };
+    let (bp, _) = pipeline::load(&src, false).unwrap();
+    let model = pipeline::model(&bp).unwrap();
+    let mut out = BTreeSet::new();
+    for e in &model.entities {
+        let p = &e.code.api_path;
+        let public = |r: &Option<codex_system_design::resolve::auth::Rule>| {
+            r.as_ref().is_some_and(|r| r.kind == "public")
+        };
+        if public(&e.code.auth.read) {
+            out.insert(("GET".to_owned(), p.clone()));
+            out.insert(("GET".to_owned(), format!("{p}/{{id}}")));
+        }
+        if public(&e.code.auth.write) {
+            out.insert(("POST".to_owned(), p.clone()));
+            out.insert(("PATCH".to_owned(), format!("{p}/{{id}}")));
+            out.insert(("DELETE".to_owned(), format!("{p}/{{id}}")));
+        }
+    }
+    out
+}
+
+#[test]
+fn public_operations_skip_the_authorizer_and_every_other_route_needs_a_token() {
+    let mut seen_public = 0;
+    for example in EXAMPLES {
+        let files = generate(example);
+        let routes = api_routes(&files["infra/terraform/main.tf"]);
+        let public = public_operations(example);
+        let unauthorized: BTreeSet<(String, String)> = routes
+            .iter()
+            .filter(|r| r.2 == "NONE")
+            .map(|r| (r.0.clone(), r.1.clone()))
+            .collect();
+        assert_eq!(unauthorized, public, "{example}: routes without the authorizer");
+        for (method, path, auth) in &routes {
+            assert!(
+                auth == "NONE" || auth == "JWT",
+                "{example}: {method} {path}: {auth}"
+            );
+            if method == "ANY" {
+                assert_eq!(auth, "JWT", "{example}: ANY {path} must carry the authorizer");
+            }
+        }
+        seen_public += public.len();
+    }
+    assert!(seen_public > 0, "no example has a public operation");
+}

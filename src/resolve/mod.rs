@@ -238,6 +238,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             &preset,
             &services,
             &data.databases,
+            &data.entities,
             &mut functions,
         )
     });

@@ -95,6 +95,14 @@ pub struct Lookup {
     pub timeout_seconds: f64,
 }
 
+/// One route of the HTTP API: `ANY /api/orders/{proxy+}`, `GET /api/products/{id}`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiRoute {
+    pub key: String,
+    /// `JWT` (the authorizer checks the token first) or `NONE` (a public operation).
+    pub authorization: &'static str,
+}
+
 /// One statement of a function's IAM policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct Statement {
@@ -127,6 +135,7 @@ pub fn lower(
     preset: &Preset,
     services: &[Service],
     databases: &[Database],
+    entities: &[Entity],
     functions: &mut [Function],
 ) -> Serverless {
     for f in functions.iter_mut() {
@@ -136,6 +145,7 @@ pub fn lower(
         f.calls = calls(s);
         f.env = environment(s, f);
         f.statements = statements(s, f);
+        f.api_routes = api_routes(s, f, entities);
     }
     Serverless {
         data_store: "aurora-postgresql",
@@ -162,6 +172,42 @@ pub fn lower(
         db_min_capacity: 0.5,
         db_max_capacity: max_capacity(&preset.database.instance_class),
     }
+}
+
+/// The routes of an HTTP function. Every path the function serves needs a token (`ANY` on the
+/// path and below it); an operation the blueprint's `auth` makes public gets a route of its own
+/// without the authorizer. API Gateway prefers a route with a method and no greedy variable, so
+/// `GET /api/products/{id}` (public) wins over `ANY /api/products/{proxy+}` (JWT) for reads only.
+/// The function still checks the rule on the claims, so a route left on the authorizer by mistake
+/// only refuses more.
+fn api_routes(s: &Service, f: &Function, entities: &[Entity]) -> Vec<ApiRoute> {
+    if f.trigger != "http" {
+        return Vec::new();
+    }
+    let mut out: Vec<ApiRoute> = Vec::new();
+    let mut add = |key: String, authorization| {
+        if !out.iter().any(|r| r.key == key) {
+            out.push(ApiRoute { key, authorization });
+        }
+    };
+    for r in &f.routes {
+        add(format!("ANY {r}"), "JWT");
+        add(format!("ANY {r}/{{proxy+}}"), "JWT");
+    }
+    let public = |rule: &Option<super::auth::Rule>| rule.as_ref().is_some_and(|r| r.kind == "public");
+    for e in s.entity_ids.iter().map(|&i| &entities[i]) {
+        let p = &e.code.api_path;
+        if public(&e.code.auth.read) {
+            add(format!("GET {p}"), "NONE");
+            add(format!("GET {p}/{{id}}"), "NONE");
+        }
+        if public(&e.code.auth.write) {
+            add(format!("POST {p}"), "NONE");
+            add(format!("PATCH {p}/{{id}}"), "NONE");
+            add(format!("DELETE {p}/{{id}}"), "NONE");
+        }
+    }
+    out
 }
 
 /// The services a service's HTTP function calls: every generated HTTP dependency.

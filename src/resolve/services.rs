@@ -184,6 +184,8 @@ pub struct Function {
     pub calls: Vec<super::serverless::FunctionCall>,
     /// Its IAM policy beyond logging: only what its code does, on what it uses.
     pub statements: Vec<super::serverless::Statement>,
+    /// The HTTP API's routes to it, each with the authorization API Gateway applies.
+    pub api_routes: Vec<super::serverless::ApiRoute>,
 }
 
 pub fn format_seconds(s: f64) -> String {
@@ -682,6 +684,7 @@ pub fn functions(
             env: Vec::new(),
             calls: Vec::new(),
             statements: Vec::new(),
+            api_routes: Vec::new(),
         };
         if s.http && !s.is_worker {
             out.push(base(

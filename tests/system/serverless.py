@@ -83,7 +83,29 @@ class Function:
     handler: str
     env: list[tuple[str, str]]  # name, Terraform expression
     queue: str | None = None  # queue name when triggered by one
-    routes: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # the path prefixes of its `ANY` routes
+
+
+@dataclass
+class Route:
+    method: str  # ANY, GET, POST, …
+    path: str  # as API Gateway reads it: `{id}` one segment, `{proxy+}` the rest
+    authorization: str  # JWT or NONE
+    function: str
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in ("ANY", method):
+            return False
+        want, got = self.path.strip("/").split("/"), path.strip("/").split("/")
+        greedy = want[-1] == "{proxy+}"
+        fixed = want[:-1] if greedy else want
+        if len(got) < len(fixed) + greedy or (not greedy and len(got) != len(fixed)):
+            return False
+        return all(w == g or w.startswith("{") for w, g in zip(fixed, got))
+
+    def rank(self) -> tuple[int, int, int]:
+        """API Gateway's preference: no greedy variable, then a method, then the longer path."""
+        return ("{proxy+}" not in self.path, self.method != "ANY", len(self.path))
 
 
 @dataclass
@@ -94,6 +116,7 @@ class Deployment:
     queues: dict[str, tuple[str, str, int]]  # function label → (queue, rule label, max receives)
     functions: dict[str, Function]
     databases: dict[str, tuple[str, str, str]]  # module label → (folder, db name, user)
+    routes: list[Route] = field(default_factory=list)
 
 
 def read_terraform(root: Path) -> Deployment:
@@ -121,9 +144,12 @@ def read_terraform(root: Path) -> Deployment:
             functions[fn] = Function(fn, json.loads(attr(body, "handler")), env)
     for fn, (queue, _, _) in queues.items():
         functions[fn].queue = queue
-    for route, fn in re.findall(r'route_key = "ANY ([^"{]+?)", function_name = module\.function_(\w+)\.', main):
-        functions[fn].routes.append(route)
-    return Deployment(prefix, prefix, rules, queues, functions, databases)
+    routes = [Route(method, path, auth, fn) for method, path, auth, fn in re.findall(
+        r'route_key = "(\w+) ([^"]+)", authorization = "(\w+)", function_name = module\.function_(\w+)\.', main)]
+    for r in routes:
+        if r.method == "ANY" and "{" not in r.path:
+            functions[r.function].routes.append(r.path)
+    return Deployment(prefix, prefix, rules, queues, functions, databases, routes)
 
 
 # ------------------------------------------------------------------ processes
@@ -162,28 +188,37 @@ class Worker:
         self.log.close()
 
 
-def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict) -> dict:
+def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict | None) -> dict:
+    """An HTTP API (payload 2.0) event; `claims` None is a route without the authorizer."""
+    context = {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                        "sourceIp": "127.0.0.1", "userAgent": "system-test"},
+               "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
+               "timeEpoch": int(time.time() * 1000)}
+    if claims is not None:
+        # What the HTTP API's JWT authorizer passes on for a verified caller.
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return {
         "version": "2.0", "routeKey": f"ANY {path}", "rawPath": path, "rawQueryString": query,
         "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
-                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                    "sourceIp": "127.0.0.1", "userAgent": "system-test"},
-                           "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
-                           "timeEpoch": int(time.time() * 1000),
-                           # What the HTTP API's JWT authorizer passes on for a verified admin.
-                           "authorizer": {"jwt": {"claims": claims, "scopes": None}}},
+        "requestContext": context,
         "body": body.decode() if body else None, "isBase64Encoded": False,
     }
 
 
-def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
-    """API Gateway's HTTP API for the local run: route prefix → function (longest prefix first); every
-    request carries `claims`, as the JWT authorizer passes them on."""
+def select(routes: list[Route], method: str, path: str) -> Route | None:
+    """The route API Gateway picks for a request: the most specific match."""
+    found = sorted((r for r in routes if r.matches(method, path)), key=Route.rank, reverse=True)
+    return found[0] if found else None
 
-    def route(path: str) -> Worker | None:
-        routes = sorted(((r, w) for w in workers.values() for r in w.fn.routes), key=lambda x: -len(x[0]))
-        return next((w for r, w in routes if path == r or path.startswith(r + "/")), None)
+
+def gateway(workers: dict[str, Worker], routes: list[Route], claims: dict) -> ThreadingHTTPServer:
+    """API Gateway's HTTP API for the local run: the generated routes, the most specific match first.
+    On a `JWT` route it plays the authorizer: no bearer token is a 401 before any function runs,
+    a token stands for `claims`, passed on in the event; a `NONE` route passes no claims."""
+
+    def route(method: str, path: str) -> Route | None:
+        return select(routes, method, path)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_: Any) -> None:
@@ -191,13 +226,19 @@ def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
 
         def serve(self) -> None:
             path, _, query = self.path.partition("?")
-            worker = route(path)
-            if worker is None:
-                self.send_response(404)
-                self.end_headers()
-                return
+            matched = route(self.command, path)
             length = int(self.headers.get("content-length") or 0)
-            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), self.rfile.read(length), claims))
+            body = self.rfile.read(length)
+            if matched is None:
+                self.reply(404, b'{"message":"Not Found"}')
+                return
+            signed = (self.headers.get("authorization") or "").startswith("Bearer ")
+            if matched.authorization == "JWT" and not signed:
+                self.reply(401, b'{"message":"Unauthorized"}')
+                return
+            worker = workers[matched.function]
+            passed = claims if matched.authorization == "JWT" else None
+            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), body, passed))
             response = result.get("ok") or {"statusCode": 502, "body": result.get("error", "")}
             body = response.get("body") or ""
             data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
@@ -205,6 +246,13 @@ def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
             for k, v in (response.get("headers") or {}).items():
                 if k.lower() != "content-length":
                     self.send_header(k, v)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def reply(self, status: int, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -250,7 +298,7 @@ class Run:
         security = self.model["security"]
         # A verified admin, in the claim names the functions read (the authorizer's string form of a list).
         admin = {"sub": "system-test", security["roles_claim"]: f"[{security['admin_role']}]"}
-        self.server = gateway(self.workers, admin)
+        self.server = gateway(self.workers, self.dep.routes, admin)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         for fn in self.dep.functions.values():
             self.workers[fn.name] = Worker(fn, self.root / "functions", self.function_env(fn),
@@ -350,7 +398,8 @@ class Checks:
     def http(self) -> Any:
         import httpx
 
-        return httpx.Client(base_url=self.r.endpoint, timeout=30)
+        # Any bearer token: the local gateway stands for the authorizer (see `gateway`).
+        return httpx.Client(base_url=self.r.endpoint, timeout=30, headers={"authorization": "Bearer system-test"})
 
     def resources(self) -> dict[str, payloads.Resource]:
         out = {}
@@ -424,6 +473,34 @@ class Checks:
         assert handled or not published, "no event delivered"
         return "handled " + ", ".join(handled) if handled else "no topic published"
 
+    def route_auth(self) -> str:
+        """Public operations are answered without a token, by a function that gets no claims; the
+        others are refused by the gateway without one, and by the function without claims."""
+        import httpx
+
+        routes = self.r.dep.routes
+        paths = [e["code"]["api_path"] for e in self.model["entities"]]
+        public = [r for r in routes if r.authorization == "NONE" and r.method == "GET" and "{" not in r.path]
+        refused = 0
+        with httpx.Client(base_url=self.r.endpoint, timeout=30) as anonymous:
+            for r in public:
+                got = anonymous.get(r.path)
+                assert got.status_code == 200, f"GET {r.path} without a token: {got.status_code} {got.text[:200]}"
+            for path in paths:
+                r = select(routes, "POST", path)
+                if r is None or r.authorization != "JWT":
+                    continue
+                got = anonymous.post(path, json={})
+                assert got.status_code == 401, f"POST {path} without a token: {got.status_code}"
+                # Past the gateway, the function's own rule refuses a request without claims.
+                event = api_event("POST", path, "", {"content-type": "application/json"}, b"{}", None)
+                out = self.r.workers[r.function].invoke(event)["ok"]
+                assert out["statusCode"] == 401, f"{r.function} POST {path} without claims: {out['statusCode']}"
+                refused += 1
+        assert refused, "no protected route"
+        return (f"{len(public)} public list routes answered without a token; POST on {refused} protected "
+                "routes refused by the gateway and by the function without claims")
+
     def poison(self) -> str:
         sqs = self.r.aws["sqs"]
         if not self.r.queue_urls:
@@ -445,7 +522,7 @@ class Checks:
 
 
 CHECKS = (("cold-start", "cold_start"), ("api-crud", "api_crud"), ("bad-input-4xx", "bad_input"),
-          ("events-delivered", "events"), ("poison-to-dlq", "poison"))
+          ("route-auth", "route_auth"), ("events-delivered", "events"), ("poison-to-dlq", "poison"))
 
 
 def run_serverless(root: Path, run: Path, python: Path, bin_path: Path, label: str, sup: Supervisor,

@@ -173,9 +173,8 @@ module "api" {
   throttle_rate      = var.api_throttle_rate
 
   routes = [
-{%- for f in m.functions %}{% if f.trigger == "http" %}{% for r in f.routes %}
-    { route_key = "ANY {{ r | hcl_in }}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
-    { route_key = "ANY {{ r | hcl_in }}/{proxy+}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
-{%- endfor %}{% endif %}{% endfor %}
+{%- for f in m.functions %}{% for r in f.api_routes %}
+    { route_key = "{{ r.key | hcl_in }}", authorization = "{{ r.authorization }}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
+{%- endfor %}{% endfor %}
   ]
 }

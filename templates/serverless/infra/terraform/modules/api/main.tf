@@ -62,8 +62,9 @@ resource "aws_apigatewayv2_route" "this" {
   api_id             = aws_apigatewayv2_api.this.id
   route_key          = each.key
   target             = "integrations/${aws_apigatewayv2_integration.this[each.value.function_name].id}"
-  authorization_type = "JWT"
-  authorizer_id      = aws_apigatewayv2_authorizer.jwt.id
+  # Public operations (the blueprint's `auth`) skip the authorizer; the function checks the rest.
+  authorization_type = each.value.authorization
+  authorizer_id      = each.value.authorization == "JWT" ? aws_apigatewayv2_authorizer.jwt.id : null
 }
 
 resource "aws_cloudwatch_log_group" "access" {
