@@ -11,7 +11,12 @@ use codex_system_design::pipeline::{self, Source};
 use codex_system_design::render::TemplateSet;
 use std::collections::{BTreeMap, BTreeSet};
 
-const EXAMPLES: [&str; 3] = ["ecommerce", "event-orders", "auth-service"];
+const EXAMPLES: [&str; 4] = [
+    "ecommerce",
+    "event-orders",
+    "auth-service",
+    "serverless-notes",
+];
 
 type Files = BTreeMap<String, String>;
 
@@ -146,6 +151,9 @@ fn code_reads(files: &Files, module: &str) -> BTreeSet<String> {
         if routes.contains("crud_router(") {
             fields.extend(settings_reads(app("db.py")));
             fields.remove("database_url");
+            // DynamoDB: each table names the settings field holding its name.
+            let models = &files[&format!("functions/app/modules/{service}/models.py")];
+            fields.extend(table_settings(models));
         }
         if routes.contains("publishes=(\"") {
             fields.extend(settings_reads(app("events.py")));
@@ -163,9 +171,40 @@ fn code_reads(files: &Files, module: &str) -> BTreeSet<String> {
     fields.iter().map(|f| f.to_uppercase()).collect()
 }
 
-/// The actions a function's code performs, from what it requires and how it is triggered.
-fn expected_actions(code_env: &BTreeSet<String>, queue: bool) -> BTreeSet<String> {
+/// The settings fields a service's DynamoDB models name: `setting="note_table"` and the table
+/// arguments of `RefCheck(…)` / `Referrer(…)` (the quoted `*_table` names).
+fn table_settings(models: &str) -> BTreeSet<String> {
+    models
+        .lines()
+        .filter(|l| l.contains("setting=") || l.contains("RefCheck(") || l.contains("Referrer("))
+        .flat_map(quoted)
+        .filter(|q| q.ends_with("_table"))
+        .collect()
+}
+
+/// The actions a function's code performs, from what it requires and how it is triggered: item
+/// reads and writes where it names a table, `Query` where its models name an index (a user's
+/// rows, rows still referring to a row).
+fn expected_actions(
+    code_env: &BTreeSet<String>,
+    queue: bool,
+    models: Option<&str>,
+) -> BTreeSet<String> {
     let mut a = BTreeSet::new();
+    if code_env.iter().any(|v| v.ends_with("_TABLE")) {
+        for x in [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Scan",
+        ] {
+            a.insert(x.to_owned());
+        }
+        if models.is_some_and(|m| m.contains("Index(") || m.contains("Referrer(")) {
+            a.insert("dynamodb:Query".to_owned());
+        }
+    }
     if code_env.contains("DB_HOST") {
         a.insert("rds-db:connect".to_owned());
     }
@@ -215,7 +254,12 @@ fn problems(files: &Files) -> Vec<String> {
                 out.push(format!("Terraform sets {v} on {name}, which nothing reads"));
             }
         }
-        let want = expected_actions(&code, d.queue);
+        let models = files[&path]
+            .split("create_app(\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|service| files.get(&format!("functions/app/modules/{service}/models.py")));
+        let want = expected_actions(&code, d.queue, models.map(String::as_str));
         for a in d.actions.difference(&want) {
             out.push(format!("{name} may {a}, which its code never does"));
         }

@@ -85,6 +85,8 @@ pub struct Port {
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseRef {
     pub name: String,
+    /// `postgres` or `dynamodb` (serverless only).
+    pub engine: String,
     pub env_var: &'static str,
     pub secret_name: String,
     pub host: String,
@@ -268,6 +270,7 @@ fn service(
         .map(|&i| &data.databases[i])
         .map(|d| DatabaseRef {
             name: d.name.raw.clone(),
+            engine: d.engine.clone(),
             env_var: "DATABASE_URL",
             secret_name: d.secret_name.clone(),
             host: d.host.clone(),
@@ -790,7 +793,9 @@ fn data_items(bp: &Blueprint) -> Vec<String> {
         .databases
         .keys()
         .map(|d| {
-            if serverless {
+            if serverless && bp.databases[d].engine == "dynamodb" {
+                format!("database {d} ({})", super::serverless::DYNAMODB_KIND)
+            } else if serverless {
                 format!("database {d} ({})", super::serverless::DATABASE_KIND)
             } else {
                 format!("database {d}")

@@ -109,6 +109,27 @@ class Route:
 
 
 @dataclass
+class Table:
+    """An `aws_dynamodb_table` as the Terraform declares it."""
+
+    name: str
+    hash_key: str
+    attributes: dict[str, str]  # name → S, N or B
+    indexes: list[tuple[str, str, str]]  # (name, hash key, range key)
+
+
+def dynamodb_tables(main: str, expand: Any) -> dict[str, Table]:
+    out = {}
+    for m in re.finditer(r'^resource "aws_dynamodb_table" "(\w+)" \{\n(.*?)^\}', main, re.M | re.S):
+        body = m.group(2)
+        attributes = dict(re.findall(r'attribute \{\s*name = "([^"]+)"\s*type = "([SNB])"', body))
+        indexes = re.findall(r'global_secondary_index \{\s*name\s*= "([^"]+)"\s*hash_key\s*= "([^"]+)"\s*'
+                             r'range_key\s*= "([^"]+)"', body)
+        out[m.group(1)] = Table(expand(attr(body, "name")), json.loads(attr(body, "hash_key")), attributes, indexes)
+    return out
+
+
+@dataclass
 class Deployment:
     prefix: str
     bus: str
@@ -117,6 +138,7 @@ class Deployment:
     functions: dict[str, Function]
     databases: dict[str, tuple[str, str, str]]  # module label → (folder, db name, user)
     routes: list[Route] = field(default_factory=list)
+    tables: dict[str, Table] = field(default_factory=dict)  # resource label → table
 
 
 def read_terraform(root: Path) -> Deployment:
@@ -149,7 +171,7 @@ def read_terraform(root: Path) -> Deployment:
     for r in routes:
         if r.method == "ANY" and "{" not in r.path:
             functions[r.function].routes.append(r.path)
-    return Deployment(prefix, prefix, rules, queues, functions, databases, routes)
+    return Deployment(prefix, prefix, rules, queues, functions, databases, routes, dynamodb_tables(main, expand))
 
 
 # ------------------------------------------------------------------ processes
@@ -279,7 +301,8 @@ class Run:
 
     def start(self) -> None:
         (self.run / "logs").mkdir(parents=True, exist_ok=True)
-        self.pg = backing.start_postgres(self.sup, self.run, tls=True)
+        # PostgreSQL only where the Terraform has Aurora clusters (a DynamoDB system has none).
+        self.pg = backing.start_postgres(self.sup, self.run, tls=True) if self.dep.databases else None
         for folder, db, user in self.dep.databases.values():
             self.pg.psql(f'CREATE ROLE "{user}" LOGIN')
             self.pg.psql(f'CREATE DATABASE "{db}" OWNER "{user}"')
@@ -320,7 +343,7 @@ class Run:
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                         region_name=REGION)
         url = f"http://127.0.0.1:{self.moto_port}"
-        return {k: session.client(k, endpoint_url=url) for k in ("events", "sqs")}
+        return {k: session.client(k, endpoint_url=url) for k in ("events", "sqs", "dynamodb")}
 
     def value(self, expr: str) -> str:
         """The value of a Terraform expression of a function's environment, here."""
@@ -334,6 +357,9 @@ class Run:
             return self.dep.bus
         if expr == "module.api.endpoint":
             return self.endpoint
+        table = re.fullmatch(r"aws_dynamodb_table\.(\w+)\.name", expr)
+        if table:
+            return self.dep.tables[table.group(1)].name
         raise ValueError(f"no local value for {expr}")
 
     def function_env(self, fn: Function) -> dict[str, str]:
@@ -345,7 +371,24 @@ class Run:
             env["DB_SSLROOTCERT"] = str(self.pg.ca_file)
         return env
 
+    def create_tables(self) -> None:
+        """Each DynamoDB table as the Terraform declares it: name, key, attributes, indexes."""
+        for t in self.dep.tables.values():
+            args: dict[str, Any] = {
+                "TableName": t.name, "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": t.hash_key, "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": ty} for n, ty in t.attributes.items()],
+            }
+            if t.indexes:
+                args["GlobalSecondaryIndexes"] = [
+                    {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
+                     "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
+                                   {"AttributeName": range_key, "KeyType": "RANGE"}]}
+                    for name, hash_key, range_key in t.indexes]
+            self.aws["dynamodb"].create_table(**args)
+
     def create_resources(self) -> None:
+        self.create_tables()
         events, sqs = self.aws["events"], self.aws["sqs"]
         events.create_event_bus(Name=self.dep.bus)
         arns = {}
@@ -473,6 +516,48 @@ class Checks:
         assert handled or not published, "no event delivered"
         return "handled " + ", ".join(handled) if handled else "no topic published"
 
+    def crud_walk(self) -> str:
+        """Every other route on each created row: the list, page by page (limit 1) until the row
+        shows up; PATCH; DELETE refused (409) while a row of the same database refers to it, then
+        children first 204 and 404 after."""
+        resources = self.resources()
+        entities = [e for e in self.model["entities"]
+                    if e["name"]["raw"] in self.created and e["name"]["pascal"] in resources]
+        walked, refused = [], 0
+        with self.http() as http:
+            for e in entities:
+                path, key = resources[e["name"]["pascal"]].path, self.created[e["name"]["raw"]]
+                after, pages = None, 0
+                while True:
+                    got = http.get(path, params={"limit": 1, **({"after": after} if after else {})})
+                    assert got.status_code == 200, f"GET {path}: {got.status_code} {got.text[:200]}"
+                    pages += 1
+                    if any(str(i[e["pk"]]) == str(key) for i in got.json()["items"]):
+                        break
+                    after = got.json()["next"]
+                    assert after is not None and pages < 500, f"{path}: {key} is on no page"
+                patched = http.patch(f"{path}/{key}", json={})
+                assert patched.status_code == 200, f"PATCH {path}/{key}: {patched.status_code} {patched.text[:200]}"
+                assert patched.json() == http.get(f"{path}/{key}").json(), f"PATCH {path}/{key} changed the row"
+                walked.append(f"{e['name']['raw']} ({pages} pages)")
+            for e in entities:
+                children = [x for x in entities for c in x["columns"] if (c.get("reference") or {}).get("entity")
+                            == e["name"]["raw"] and c["reference"]["foreign_key"]]
+                if children:
+                    path, key = resources[e["name"]["pascal"]].path, self.created[e["name"]["raw"]]
+                    got = http.delete(f"{path}/{key}")
+                    assert got.status_code == 409, f"DELETE {path}/{key} still referenced: {got.status_code}"
+                    refused += 1
+            for e in reversed(entities):
+                path, key = resources[e["name"]["pascal"]].path, self.created[e["name"]["raw"]]
+                got = http.delete(f"{path}/{key}")
+                assert got.status_code == 204, f"DELETE {path}/{key}: {got.status_code} {got.text[:200]}"
+                assert http.get(f"{path}/{key}").status_code == 404, f"GET {path}/{key} after DELETE"
+                assert http.delete(f"{path}/{key}").status_code == 404, f"DELETE {path}/{key} twice"
+        assert walked, "no row to walk"
+        return (f"listed (paged) and patched {', '.join(walked)}; {refused} delete(s) of referenced rows "
+                f"refused 409; {len(entities)} deleted (204, then 404)")
+
     def route_auth(self) -> str:
         """Public operations are answered without a token, by a function that gets no claims; the
         others are refused by the gateway without one, and by the function without claims."""
@@ -524,7 +609,8 @@ class Checks:
 
 
 CHECKS = (("cold-start", "cold_start"), ("api-crud", "api_crud"), ("bad-input-4xx", "bad_input"),
-          ("route-auth", "route_auth"), ("events-delivered", "events"), ("poison-to-dlq", "poison"))
+          ("route-auth", "route_auth"), ("events-delivered", "events"), ("poison-to-dlq", "poison"),
+          ("crud-walk", "crud_walk"))
 
 
 def run_serverless(root: Path, run: Path, python: Path, bin_path: Path, label: str, sup: Supervisor,
