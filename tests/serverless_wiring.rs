@@ -399,14 +399,20 @@ fn public_operations_skip_the_authorizer_and_every_other_route_needs_a_token() {
             .filter(|r| r.2 == "NONE")
             .map(|r| (r.0.clone(), r.1.clone()))
             .collect();
-        assert_eq!(unauthorized, public, "{example}: routes without the authorizer");
+        assert_eq!(
+            unauthorized, public,
+            "{example}: routes without the authorizer"
+        );
         for (method, path, auth) in &routes {
             assert!(
                 auth == "NONE" || auth == "JWT",
                 "{example}: {method} {path}: {auth}"
             );
             if method == "ANY" {
-                assert_eq!(auth, "JWT", "{example}: ANY {path} must carry the authorizer");
+                assert_eq!(
+                    auth, "JWT",
+                    "{example}: ANY {path} must carry the authorizer"
+                );
             }
         }
         seen_public += public.len();

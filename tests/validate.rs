@@ -574,7 +574,10 @@ fn every_builtin_example_validates_at_its_types_and_is_refused_at_the_others() {
             } else {
                 // Refused for the stated reason only (no cascade of other errors).
                 assert!(!errors.is_empty(), "{name} as {arch} should be refused");
-                assert!(errors.iter().all(|e| e.starts_with("E0127")), "{name} as {arch}: {errors:?}");
+                assert!(
+                    errors.iter().all(|e| e.starts_with("E0127")),
+                    "{name} as {arch}: {errors:?}"
+                );
             }
         }
     }

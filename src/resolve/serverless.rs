@@ -215,9 +215,15 @@ pub fn lower(
         f.api_routes = api_routes(s, f, entities);
     }
     let (data_store, data_store_title) = if dynamodb {
-        ("dynamodb", "DynamoDB: one on-demand table per entity, point-in-time recovery, KMS encryption")
+        (
+            "dynamodb",
+            "DynamoDB: one on-demand table per entity, point-in-time recovery, KMS encryption",
+        )
     } else {
-        ("aurora-postgresql", "Aurora Serverless v2 (PostgreSQL) behind RDS Proxy, IAM authentication")
+        (
+            "aurora-postgresql",
+            "Aurora Serverless v2 (PostgreSQL) behind RDS Proxy, IAM authentication",
+        )
     };
     Serverless {
         data_store,
@@ -270,7 +276,8 @@ fn api_routes(s: &Service, f: &Function, entities: &[Entity]) -> Vec<ApiRoute> {
         add(format!("ANY {r}"), "JWT");
         add(format!("ANY {r}/{{proxy+}}"), "JWT");
     }
-    let public = |rule: &Option<super::auth::Rule>| rule.as_ref().is_some_and(|r| r.kind == "public");
+    let public =
+        |rule: &Option<super::auth::Rule>| rule.as_ref().is_some_and(|r| r.kind == "public");
     for e in s.entity_ids.iter().map(|&i| &entities[i]) {
         let p = &e.code.api_path;
         if public(&e.code.auth.read) {
@@ -308,7 +315,11 @@ fn dynamo_tables(services: &[Service], entities: &[Entity]) -> Vec<DynamoTable> 
     let owned = |e: &Entity| {
         services
             .iter()
-            .find(|s| s.entity_ids.iter().any(|&i| entities[i].name.raw == e.name.raw))
+            .find(|s| {
+                s.entity_ids
+                    .iter()
+                    .any(|&i| entities[i].name.raw == e.name.raw)
+            })
             .map(|s| s.name.raw.clone())
     };
     let field_of = |entity: &str| format!("{}_table", entity.to_snake_case());
@@ -364,7 +375,12 @@ fn dynamo_tables(services: &[Service], entities: &[Entity]) -> Vec<DynamoTable> 
         .flat_map(|t| {
             let e = entities.iter().find(|e| e.name.raw == t.entity);
             t.checks.iter().filter_map(move |c| {
-                let target = e?.columns.iter().find(|x| x.name == c.column)?.reference.as_ref()?;
+                let target = e?
+                    .columns
+                    .iter()
+                    .find(|x| x.name == c.column)?
+                    .reference
+                    .as_ref()?;
                 Some((
                     target.entity.clone(),
                     Referrer {
@@ -480,7 +496,10 @@ fn environment(s: &Service, f: &Function, tables: &[DynamoTable]) -> Vec<Functio
     }
     if s.database.is_some() && !tables.is_empty() {
         for t in tables_used(s, tables) {
-            env.push(var(&t.env_var, format!("aws_dynamodb_table.{}.name", t.label)));
+            env.push(var(
+                &t.env_var,
+                format!("aws_dynamodb_table.{}.name", t.label),
+            ));
         }
     } else if let Some(db) = &s.database {
         let module = database_module(&db.name);

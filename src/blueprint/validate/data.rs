@@ -264,7 +264,9 @@ impl Check<'_> {
                 self.err(
                     "E0127",
                     path,
-                    format!("database `{name}` uses `dynamodb`, which only a serverless system supports"),
+                    format!(
+                        "database `{name}` uses `dynamodb`, which only a serverless system supports"
+                    ),
                     "use `engine: postgres`, or generate with `--type serverless`".into(),
                 );
             } else if let Some((other, _)) = first_postgres {
@@ -297,8 +299,11 @@ impl Check<'_> {
                 self.err(
                     "E0128",
                     format!("entities.{name}.indexes"),
-                    format!("entity `{name}` is stored in DynamoDB, where `indexes` are not generated"),
-                    "remove `indexes`: each `ref` field gets a global secondary index of its own".into(),
+                    format!(
+                        "entity `{name}` is stored in DynamoDB, where `indexes` are not generated"
+                    ),
+                    "remove `indexes`: each `ref` field gets a global secondary index of its own"
+                        .into(),
                 );
             }
             for (field, spec) in &e.fields {

@@ -23,16 +23,16 @@ output "function_names" {
   ]
 }
 
-{%- if m.serverless.tables %}
+{% if m.serverless.tables -%}
 output "table_names" {
-  description = "DynamoDB table of each entity."
-  value = {
+  description = "DynamoDB table of each entity, in the model's order ({% for t in m.serverless.tables %}{{ t.entity }}{% if not loop.last %}, {% endif %}{% endfor %})."
+  value = [
 {%- for t in m.serverless.tables %}
-    {{ t.entity | hcl }} = aws_dynamodb_table.{{ t.label }}.name
+    aws_dynamodb_table.{{ t.label }}.name,
 {%- endfor %}
-  }
+  ]
 }
-{%- else %}
+{%- else -%}
 output "database_proxy_endpoints" {
   description = "RDS Proxy endpoint of each database (functions connect there with IAM tokens)."
   value = [

@@ -58,10 +58,10 @@ resource "aws_apigatewayv2_integration" "this" {
 }
 
 resource "aws_apigatewayv2_route" "this" {
-  for_each           = { for r in var.routes : r.route_key => r }
-  api_id             = aws_apigatewayv2_api.this.id
-  route_key          = each.key
-  target             = "integrations/${aws_apigatewayv2_integration.this[each.value.function_name].id}"
+  for_each  = { for r in var.routes : r.route_key => r }
+  api_id    = aws_apigatewayv2_api.this.id
+  route_key = each.key
+  target    = "integrations/${aws_apigatewayv2_integration.this[each.value.function_name].id}"
   # Public operations (the blueprint's `auth`) skip the authorizer; the function checks the rest.
   authorization_type = each.value.authorization
   authorizer_id      = each.value.authorization == "JWT" ? aws_apigatewayv2_authorizer.jwt.id : null
