@@ -517,29 +517,41 @@ class Checks:
         return "handled " + ", ".join(handled) if handled else "no topic published"
 
     def crud_walk(self) -> str:
-        """Every other route on each created row: the list, page by page (limit 1) until the row
-        shows up; PATCH; DELETE refused (409) while a row of the same database refers to it, then
-        children first 204 and 404 after."""
+        """Every other route: two more rows per entity, then the list page by page (limit 1) holds
+        each row exactly once; PATCH; DELETE refused (409) while a row of the same database refers
+        to a row, then children first 204 and 404 after."""
         resources = self.resources()
         entities = [e for e in self.model["entities"]
                     if e["name"]["raw"] in self.created and e["name"]["pascal"] in resources]
+        rows: dict[str, list[Any]] = {}
         walked, refused = [], 0
         with self.http() as http:
-            for e in entities:
-                path, key = resources[e["name"]["pascal"]].path, self.created[e["name"]["raw"]]
-                after, pages = None, 0
+            for n, e in enumerate(entities):
+                path, pk = resources[e["name"]["pascal"]].path, e["pk"]
+                rows[e["name"]["raw"]] = [self.created[e["name"]["raw"]]]
+                for i in range(2):
+                    got = http.post(path, json=payloads.body(resources[e["name"]["pascal"]], 300 + 10 * n + i,
+                                                              self.refs(e)))
+                    assert got.status_code == 201, f"POST {path}: {got.status_code} {got.text[:200]}"
+                    rows[e["name"]["raw"]].append(got.json()[pk])
+                seen, after, pages = [], None, 0
                 while True:
                     got = http.get(path, params={"limit": 1, **({"after": after} if after else {})})
                     assert got.status_code == 200, f"GET {path}: {got.status_code} {got.text[:200]}"
                     pages += 1
-                    if any(str(i[e["pk"]]) == str(key) for i in got.json()["items"]):
-                        break
+                    seen += [str(i[pk]) for i in got.json()["items"]]
                     after = got.json()["next"]
-                    assert after is not None and pages < 500, f"{path}: {key} is on no page"
+                    if after is None:
+                        break
+                    assert pages < 500, f"{path}: no end of the list"
+                assert len(seen) == len(set(seen)), f"{path}: a row on two pages: {seen}"
+                missing = {str(k) for k in rows[e["name"]["raw"]]} - set(seen)
+                assert not missing, f"{path}: {missing} on no page"
+                key = rows[e["name"]["raw"]][0]
                 patched = http.patch(f"{path}/{key}", json={})
                 assert patched.status_code == 200, f"PATCH {path}/{key}: {patched.status_code} {patched.text[:200]}"
                 assert patched.json() == http.get(f"{path}/{key}").json(), f"PATCH {path}/{key} changed the row"
-                walked.append(f"{e['name']['raw']} ({pages} pages)")
+                walked.append(f"{e['name']['raw']} ({len(seen)} rows on {pages} pages)")
             for e in entities:
                 children = [x for x in entities for c in x["columns"] if (c.get("reference") or {}).get("entity")
                             == e["name"]["raw"] and c["reference"]["foreign_key"]]
@@ -548,15 +560,18 @@ class Checks:
                     got = http.delete(f"{path}/{key}")
                     assert got.status_code == 409, f"DELETE {path}/{key} still referenced: {got.status_code}"
                     refused += 1
+            deleted = 0
             for e in reversed(entities):
-                path, key = resources[e["name"]["pascal"]].path, self.created[e["name"]["raw"]]
-                got = http.delete(f"{path}/{key}")
-                assert got.status_code == 204, f"DELETE {path}/{key}: {got.status_code} {got.text[:200]}"
-                assert http.get(f"{path}/{key}").status_code == 404, f"GET {path}/{key} after DELETE"
-                assert http.delete(f"{path}/{key}").status_code == 404, f"DELETE {path}/{key} twice"
+                path = resources[e["name"]["pascal"]].path
+                for key in reversed(rows[e["name"]["raw"]]):
+                    got = http.delete(f"{path}/{key}")
+                    assert got.status_code == 204, f"DELETE {path}/{key}: {got.status_code} {got.text[:200]}"
+                    assert http.get(f"{path}/{key}").status_code == 404, f"GET {path}/{key} after DELETE"
+                    assert http.delete(f"{path}/{key}").status_code == 404, f"DELETE {path}/{key} twice"
+                    deleted += 1
         assert walked, "no row to walk"
-        return (f"listed (paged) and patched {', '.join(walked)}; {refused} delete(s) of referenced rows "
-                f"refused 409; {len(entities)} deleted (204, then 404)")
+        return (f"paged (limit 1) and patched {', '.join(walked)}; {refused} delete(s) of referenced rows "
+                f"refused 409; {deleted} rows deleted (204, then 404)")
 
     def route_auth(self) -> str:
         """Public operations are answered without a token, by a function that gets no claims; the
