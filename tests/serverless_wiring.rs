@@ -55,6 +55,22 @@ struct Deployed {
     env: BTreeSet<String>,
     actions: BTreeSet<String>,
     queue: bool,
+    /// DynamoDB tables (resource labels) whose names its environment holds, and those its
+    /// policy names (a table's ARN or one of its indexes).
+    env_tables: BTreeSet<String>,
+    policy_tables: BTreeSet<String>,
+}
+
+/// The `aws_dynamodb_table.<label>` labels on a line.
+fn table_labels(line: &str) -> Vec<String> {
+    line.split("aws_dynamodb_table.")
+        .skip(1)
+        .map(|r| {
+            r.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
 }
 
 fn deployed(main: &str) -> BTreeMap<String, Deployed> {
@@ -68,6 +84,7 @@ fn deployed(main: &str) -> BTreeMap<String, Deployed> {
                 d.handler = quoted(t)[0].clone();
             } else if t.starts_with("{ name = ") {
                 d.env.insert(quoted(t)[0].clone());
+                d.env_tables.extend(table_labels(t));
             } else if t.starts_with("queue_arn ") {
                 d.queue = true;
             } else if t.starts_with("policy_json ") {
@@ -75,6 +92,9 @@ fn deployed(main: &str) -> BTreeMap<String, Deployed> {
                 for l in block(main, &policy).expect("policy document of the function") {
                     if l.trim().starts_with("actions ") {
                         d.actions.extend(quoted(l));
+                    }
+                    if l.trim().starts_with("resources ") {
+                        d.policy_tables.extend(table_labels(l));
                     }
                 }
             }
@@ -259,6 +279,13 @@ fn problems(files: &Files) -> Vec<String> {
             .nth(1)
             .and_then(|r| r.split('"').next())
             .and_then(|service| files.get(&format!("functions/app/modules/{service}/models.py")));
+        // Item and index actions on exactly the tables whose names the function is given.
+        if d.env_tables != d.policy_tables {
+            out.push(format!(
+                "{name} is given tables {:?} but its policy names {:?}",
+                d.env_tables, d.policy_tables
+            ));
+        }
         let want = expected_actions(&code, d.queue, models.map(String::as_str));
         for a in d.actions.difference(&want) {
             out.push(format!("{name} may {a}, which its code never does"));
@@ -330,6 +357,22 @@ fn a_variable_nothing_reads_is_found() {
             .starts_with("Terraform sets REDIS_URL on users_api, which its code does not require")
     );
     assert!(found[1].starts_with("Terraform sets REDIS_URL on users_api, which nothing reads"));
+}
+
+#[test]
+fn a_table_the_function_is_not_given_is_found_in_its_policy() {
+    let mut files = generate("serverless-notes");
+    mutate(
+        &mut files,
+        "resources = [aws_dynamodb_table.table_topic.arn]",
+        "resources = [aws_dynamodb_table.table_topic.arn, aws_dynamodb_table.table_user.arn]",
+    );
+    assert_eq!(
+        problems(&files),
+        [
+            "topics_api is given tables {\"table_topic\"} but its policy names {\"table_topic\", \"table_user\"}"
+        ]
+    );
 }
 
 #[test]
