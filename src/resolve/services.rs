@@ -716,7 +716,9 @@ pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
     phases.push(Phase {
         number: 2,
         name: "data".into(),
-        description: if serverless {
+        description: if serverless && bp.databases.values().any(|d| d.engine == "dynamodb") {
+            "DynamoDB tables, the event bus".into()
+        } else if serverless {
             "databases and migrations, the event bus".into()
         } else {
             "databases and migrations, caches, the message broker".into()
