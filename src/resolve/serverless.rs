@@ -699,3 +699,66 @@ fn lookups(services: &[Service]) -> Vec<Lookup> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    fn model(yaml: &str) -> super::super::Model {
+        let bp = crate::blueprint::load(yaml, "t.yaml").blueprint.unwrap();
+        super::super::resolve(&bp, crate::assets::presets()).unwrap()
+    }
+
+    #[test]
+    fn dynamodb_tables_are_keyed_by_the_entity_with_indexes_for_what_the_code_queries() {
+        let m = model(crate::assets::example("serverless-notes").unwrap());
+        let s = m.serverless.unwrap();
+        assert_eq!(s.data_store, "dynamodb");
+        assert!(
+            s.databases.is_empty(),
+            "no Aurora cluster for a DynamoDB system"
+        );
+        let table = |e: &str| s.tables.iter().find(|t| t.entity == e).unwrap();
+        let comment = table("Comment");
+        assert_eq!((comment.hash_key.as_str(), comment.hash_type), ("id", "S"));
+        let indexes: Vec<(&str, bool)> = comment
+            .indexes
+            .iter()
+            .map(|i| (i.name.as_str(), i.owner))
+            .collect();
+        // note_id: same database (checked, and blocks deleting its note); author_id: the owner.
+        assert_eq!(indexes, [("by_note_id", false), ("by_author_id", true)]);
+        assert_eq!(comment.checks[0].table_field, "note_table");
+        let note = table("Note");
+        assert_eq!(note.referenced_by[0].index, "by_note_id");
+        assert!(
+            note.checks.is_empty(),
+            "author_id is another service's: checked by its API"
+        );
+        assert!(table("Topic").indexes.is_empty());
+        // The users function reads its table only; no DB_* or DATABASE_URL anywhere.
+        let users = m
+            .functions
+            .iter()
+            .find(|f| f.name.raw == "users-api")
+            .unwrap();
+        let env: Vec<&str> = users.env.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            env,
+            ["SERVICE_NAME", "LOG_LEVEL", "USER_TABLE", "EVENT_BUS_NAME"]
+        );
+        assert!(
+            !s.settings
+                .iter()
+                .any(|x| x.name.starts_with("DB_") || x.name == "DATABASE_URL")
+        );
+    }
+
+    #[test]
+    fn aurora_systems_keep_their_clusters_and_no_tables() {
+        let src = crate::assets::example("event-orders").unwrap();
+        let m = model(&src.replace("type: microservices", "type: serverless"));
+        let s = m.serverless.unwrap();
+        assert_eq!(s.data_store, "aurora-postgresql");
+        assert_eq!(s.databases.len(), 3);
+        assert!(s.tables.is_empty());
+    }
+}
