@@ -16,7 +16,18 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 trees=()
 for ex in $EXAMPLES; do
+  supported="$("$BIN" examples types "$ex")"
   for ty in $TYPES; do
+    if ! grep -qx "$ty" <<<"$supported"; then
+      # Not a skip: the generator must refuse this pair with a located error, writing nothing.
+      if "$BIN" --example "$ex" --type "$ty" --quiet --out "$OUT/refused-$ex-$ty" 2>"$OUT/refused-$ex-$ty.err"; then
+        echo "FAIL $ex $ty: generated, but the example is not meant for $ty" >&2
+        exit 1
+      fi
+      [ ! -e "$OUT/refused-$ex-$ty" ] || { echo "FAIL $ex $ty: refused but wrote files" >&2; exit 1; }
+      echo "refused as designed: $ex $ty ($(grep -o 'error\[E[0-9]*\]' "$OUT/refused-$ex-$ty.err" | sort -u | tr '\n' ' '))"
+      continue
+    fi
     for sc in $SCALES; do
       dir="$OUT/$ex-$ty-$sc"
       "$BIN" --example "$ex" --type "$ty" --scale "$sc" --quiet --out "$dir"

@@ -8,6 +8,33 @@ pub static BLUEPRINTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/blueprin
 
 pub const DEFAULT_EXAMPLE: &str = "ecommerce";
 
+/// The architecture types, in the order the matrix runs them.
+pub const TYPES: [&str; 3] = ["microservices", "monolith", "serverless"];
+
+/// Examples that generate for some types only, and why; the others generate for all three.
+/// `engine: dynamodb` is a serverless store: the other types refuse it (E0127).
+const RESTRICTED: [(&str, &[&str], &str); 1] = [(
+    "serverless-notes",
+    &["serverless"],
+    "engine: dynamodb is serverless only (E0127)",
+)];
+
+/// The types a built-in example generates for.
+pub fn example_types(name: &str) -> &'static [&'static str] {
+    RESTRICTED
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map_or(&TYPES, |(_, types, _)| types)
+}
+
+/// Why an example does not generate for the types it leaves out (None: it generates for all).
+pub fn example_restriction(name: &str) -> Option<&'static str> {
+    RESTRICTED
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, why)| *why)
+}
+
 pub fn presets() -> &'static str {
     BLUEPRINTS
         .get_file("presets.yaml")

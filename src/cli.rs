@@ -163,6 +163,8 @@ enum TemplatesAction {
 enum ExamplesAction {
     /// Print an example blueprint.
     Show { name: String },
+    /// Print the architecture types an example generates for, one per line.
+    Types { name: String },
 }
 
 #[derive(clap::Args, Debug)]
@@ -558,10 +560,19 @@ fn examples(action: Option<ExamplesAction>) -> Result<Outcome, Error> {
     match action {
         None => {
             for (name, text) in assets::examples() {
-                outln!("{name:<16} {}", assets::describe(text));
+                let only = assets::example_restriction(name)
+                    .map(|why| format!(" [{} only: {why}]", assets::example_types(name).join(", ")))
+                    .unwrap_or_default();
+                outln!("{name:<16} {}{only}", assets::describe(text));
             }
         }
         Some(ExamplesAction::Show { name }) => out!("{}", example(&name)?),
+        Some(ExamplesAction::Types { name }) => {
+            example(&name)?;
+            for t in assets::example_types(&name) {
+                outln!("{t}");
+            }
+        }
     }
     Ok(Outcome::Done)
 }

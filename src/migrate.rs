@@ -35,6 +35,8 @@ impl Schema {
         let databases = m
             .databases
             .iter()
+            // DynamoDB has no SQL schema: its tables are Terraform's.
+            .filter(|db| db.engine != "dynamodb")
             .map(|db| (db.migrations_dir.clone(), db.tables.clone()))
             .collect();
         Schema { databases }

@@ -105,10 +105,12 @@ impl Collection {
                 .enumerate()
                 .map(|(i, s)| (i, s.name.kebab.clone()))
                 .collect(),
+            // Migrations are SQL: a DynamoDB database has none (its tables are Terraform's).
             Collection::Database => m
                 .databases
                 .iter()
                 .enumerate()
+                .filter(|(_, d)| d.engine != "dynamodb")
                 .map(|(i, d)| (i, d.name.kebab.clone()))
                 .collect(),
             Collection::Env => m
@@ -150,7 +152,7 @@ fn applies(path: &str, m: &Model) -> bool {
         return !m.is_serverless;
     }
     if path == "docs/adr/0008-migration-runner.md" {
-        return !m.databases.is_empty();
+        return has_sql(m);
     }
     if path.starts_with("events/") {
         return !m.is_serverless && m.messaging.is_some();
@@ -179,11 +181,16 @@ fn applies(path: &str, m: &Model) -> bool {
     true
 }
 
+/// Some database is PostgreSQL (has migrations, an RDS or Aurora cluster).
+fn has_sql(m: &Model) -> bool {
+    m.databases.iter().any(|d| d.engine != "dynamodb")
+}
+
 /// Terraform modules are written only when the root module calls them.
 fn terraform_module_applies(module: &str, m: &Model) -> bool {
     match module {
         "cluster" | "registry" => !m.is_serverless,
-        "database" => !m.databases.is_empty(),
+        "database" => has_sql(m),
         "messaging" => !m.is_serverless && m.messaging.is_some(),
         // Functions have no cache-aside yet: a cache would be a cluster nothing reads.
         "cache" => !m.is_serverless && !m.caches.is_empty(),

@@ -11,7 +11,12 @@ use codex_system_design::pipeline::{self, Source};
 use codex_system_design::render::TemplateSet;
 use std::collections::{BTreeMap, BTreeSet};
 
-const EXAMPLES: [&str; 3] = ["ecommerce", "event-orders", "auth-service"];
+const EXAMPLES: [&str; 4] = [
+    "ecommerce",
+    "event-orders",
+    "auth-service",
+    "serverless-notes",
+];
 
 type Files = BTreeMap<String, String>;
 
@@ -50,6 +55,22 @@ struct Deployed {
     env: BTreeSet<String>,
     actions: BTreeSet<String>,
     queue: bool,
+    /// DynamoDB tables (resource labels) whose names its environment holds, and those its
+    /// policy names (a table's ARN or one of its indexes).
+    env_tables: BTreeSet<String>,
+    policy_tables: BTreeSet<String>,
+}
+
+/// The `aws_dynamodb_table.<label>` labels on a line.
+fn table_labels(line: &str) -> Vec<String> {
+    line.split("aws_dynamodb_table.")
+        .skip(1)
+        .map(|r| {
+            r.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
 }
 
 fn deployed(main: &str) -> BTreeMap<String, Deployed> {
@@ -63,6 +84,7 @@ fn deployed(main: &str) -> BTreeMap<String, Deployed> {
                 d.handler = quoted(t)[0].clone();
             } else if t.starts_with("{ name = ") {
                 d.env.insert(quoted(t)[0].clone());
+                d.env_tables.extend(table_labels(t));
             } else if t.starts_with("queue_arn ") {
                 d.queue = true;
             } else if t.starts_with("policy_json ") {
@@ -70,6 +92,9 @@ fn deployed(main: &str) -> BTreeMap<String, Deployed> {
                 for l in block(main, &policy).expect("policy document of the function") {
                     if l.trim().starts_with("actions ") {
                         d.actions.extend(quoted(l));
+                    }
+                    if l.trim().starts_with("resources ") {
+                        d.policy_tables.extend(table_labels(l));
                     }
                 }
             }
@@ -146,6 +171,9 @@ fn code_reads(files: &Files, module: &str) -> BTreeSet<String> {
         if routes.contains("crud_router(") {
             fields.extend(settings_reads(app("db.py")));
             fields.remove("database_url");
+            // DynamoDB: each table names the settings field holding its name.
+            let models = &files[&format!("functions/app/modules/{service}/models.py")];
+            fields.extend(table_settings(models));
         }
         if routes.contains("publishes=(\"") {
             fields.extend(settings_reads(app("events.py")));
@@ -163,9 +191,40 @@ fn code_reads(files: &Files, module: &str) -> BTreeSet<String> {
     fields.iter().map(|f| f.to_uppercase()).collect()
 }
 
-/// The actions a function's code performs, from what it requires and how it is triggered.
-fn expected_actions(code_env: &BTreeSet<String>, queue: bool) -> BTreeSet<String> {
+/// The settings fields a service's DynamoDB models name: `setting="note_table"` and the table
+/// arguments of `RefCheck(…)` / `Referrer(…)` (the quoted `*_table` names).
+fn table_settings(models: &str) -> BTreeSet<String> {
+    models
+        .lines()
+        .filter(|l| l.contains("setting=") || l.contains("RefCheck(") || l.contains("Referrer("))
+        .flat_map(quoted)
+        .filter(|q| q.ends_with("_table"))
+        .collect()
+}
+
+/// The actions a function's code performs, from what it requires and how it is triggered: item
+/// reads and writes where it names a table, `Query` where its models name an index (a user's
+/// rows, rows still referring to a row).
+fn expected_actions(
+    code_env: &BTreeSet<String>,
+    queue: bool,
+    models: Option<&str>,
+) -> BTreeSet<String> {
     let mut a = BTreeSet::new();
+    if code_env.iter().any(|v| v.ends_with("_TABLE")) {
+        for x in [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Scan",
+        ] {
+            a.insert(x.to_owned());
+        }
+        if models.is_some_and(|m| m.contains("Index(") || m.contains("Referrer(")) {
+            a.insert("dynamodb:Query".to_owned());
+        }
+    }
     if code_env.contains("DB_HOST") {
         a.insert("rds-db:connect".to_owned());
     }
@@ -215,7 +274,19 @@ fn problems(files: &Files) -> Vec<String> {
                 out.push(format!("Terraform sets {v} on {name}, which nothing reads"));
             }
         }
-        let want = expected_actions(&code, d.queue);
+        let models = files[&path]
+            .split("create_app(\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|service| files.get(&format!("functions/app/modules/{service}/models.py")));
+        // Item and index actions on exactly the tables whose names the function is given.
+        if d.env_tables != d.policy_tables {
+            out.push(format!(
+                "{name} is given tables {:?} but its policy names {:?}",
+                d.env_tables, d.policy_tables
+            ));
+        }
+        let want = expected_actions(&code, d.queue, models.map(String::as_str));
         for a in d.actions.difference(&want) {
             out.push(format!("{name} may {a}, which its code never does"));
         }
@@ -289,6 +360,22 @@ fn a_variable_nothing_reads_is_found() {
 }
 
 #[test]
+fn a_table_the_function_is_not_given_is_found_in_its_policy() {
+    let mut files = generate("serverless-notes");
+    mutate(
+        &mut files,
+        "resources = [aws_dynamodb_table.table_topic.arn]",
+        "resources = [aws_dynamodb_table.table_topic.arn, aws_dynamodb_table.table_user.arn]",
+    );
+    assert_eq!(
+        problems(&files),
+        [
+            "topics_api is given tables {\"table_topic\"} but its policy names {\"table_topic\", \"table_user\"}"
+        ]
+    );
+}
+
+#[test]
 fn an_action_the_code_never_performs_is_found() {
     let mut files = generate("ecommerce");
     mutate(
@@ -300,4 +387,78 @@ fn an_action_the_code_never_performs_is_found() {
         problems(&files),
         ["users_api may dynamodb:PutItem, which its code never does"]
     );
+}
+
+/// `(method, path, authorization)` of every route of the generated HTTP API.
+fn api_routes(main: &str) -> Vec<(String, String, String)> {
+    main.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("{ route_key = "))
+        .map(|l| {
+            let q = quoted(l);
+            let (method, path) = q[0].split_once(' ').expect("METHOD /path");
+            (method.to_owned(), path.to_owned(), q[1].clone())
+        })
+        .collect()
+}
+
+/// The operations the blueprint makes public (`auth: { read: public }` …): `(method, path)`.
+fn public_operations(example: &str) -> BTreeSet<(String, String)> {
+    let text = set_top_level(assets::example(example).unwrap(), "type", "serverless");
+    let src = Source {
+        text,
+        file: format!("{example}.yaml"),
+    };
+    let (bp, _) = pipeline::load(&src, false).unwrap();
+    let model = pipeline::model(&bp).unwrap();
+    let mut out = BTreeSet::new();
+    for e in &model.entities {
+        let p = &e.code.api_path;
+        let public = |r: &Option<codex_system_design::resolve::auth::Rule>| {
+            r.as_ref().is_some_and(|r| r.kind == "public")
+        };
+        if public(&e.code.auth.read) {
+            out.insert(("GET".to_owned(), p.clone()));
+            out.insert(("GET".to_owned(), format!("{p}/{{id}}")));
+        }
+        if public(&e.code.auth.write) {
+            out.insert(("POST".to_owned(), p.clone()));
+            out.insert(("PATCH".to_owned(), format!("{p}/{{id}}")));
+            out.insert(("DELETE".to_owned(), format!("{p}/{{id}}")));
+        }
+    }
+    out
+}
+
+#[test]
+fn public_operations_skip_the_authorizer_and_every_other_route_needs_a_token() {
+    let mut seen_public = 0;
+    for example in EXAMPLES {
+        let files = generate(example);
+        let routes = api_routes(&files["infra/terraform/main.tf"]);
+        let public = public_operations(example);
+        let unauthorized: BTreeSet<(String, String)> = routes
+            .iter()
+            .filter(|r| r.2 == "NONE")
+            .map(|r| (r.0.clone(), r.1.clone()))
+            .collect();
+        assert_eq!(
+            unauthorized, public,
+            "{example}: routes without the authorizer"
+        );
+        for (method, path, auth) in &routes {
+            assert!(
+                auth == "NONE" || auth == "JWT",
+                "{example}: {method} {path}: {auth}"
+            );
+            if method == "ANY" {
+                assert_eq!(
+                    auth, "JWT",
+                    "{example}: ANY {path} must carry the authorizer"
+                );
+            }
+        }
+        seen_public += public.len();
+    }
+    assert!(seen_public > 0, "no example has a public operation");
 }

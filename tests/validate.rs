@@ -557,9 +557,10 @@ fn yaml_1_1_booleans_are_strings_and_several_documents_are_a_syntax_error() {
 }
 
 #[test]
-fn every_builtin_example_validates_without_errors_at_every_type() {
-    for (name, text) in codex_system_design::assets::examples() {
-        for arch in ["microservices", "monolith", "serverless"] {
+fn every_builtin_example_validates_at_its_types_and_is_refused_at_the_others() {
+    use codex_system_design::assets;
+    for (name, text) in assets::examples() {
+        for arch in assets::TYPES {
             let text = codex_system_design::blueprint::edit::set_top_level(text, "type", arch);
             let d = blueprint::load(&text, name).diagnostics;
             let errors: Vec<_> = d
@@ -568,7 +569,16 @@ fn every_builtin_example_validates_without_errors_at_every_type() {
                 .filter(|x| x.is_error())
                 .map(|x| format!("{} {}", x.code, x.message))
                 .collect();
-            assert!(errors.is_empty(), "{name} as {arch}: {errors:?}");
+            if assets::example_types(name).contains(&arch) {
+                assert!(errors.is_empty(), "{name} as {arch}: {errors:?}");
+            } else {
+                // Refused for the stated reason only (no cascade of other errors).
+                assert!(!errors.is_empty(), "{name} as {arch} should be refused");
+                assert!(
+                    errors.iter().all(|e| e.starts_with("E0127")),
+                    "{name} as {arch}: {errors:?}"
+                );
+            }
         }
     }
 }

@@ -109,7 +109,7 @@ pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
     }
     if let Some(n) = get("databases") {
         bp.databases = r.named_map(n, "databases", |r, n, p| {
-            r.engine(n, p, &["postgres"])
+            r.engine(n, p, &["postgres", "dynamodb"])
                 .map(|engine| Database { engine })
         });
     }

@@ -38,6 +38,7 @@ pub fn check(bp: &Blueprint, src: &SourceMap, diags: &mut Diagnostics) {
     v.dependency_cycles();
     v.references();
     v.entities();
+    v.engines();
     v.ownership();
     v.service_rules();
     v.auth_rules();

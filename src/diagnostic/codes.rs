@@ -67,6 +67,8 @@ pub const CODES: &[Code] = &[
     e("E0124", "entities without a database"),
     e("E0125", "entity owned by two services"),
     e("E0126", "entity owned by no service"),
+    e("E0127", "engine not supported by the architecture type"),
+    e("E0128", "entity that does not fit a DynamoDB table"),
     e("E0130", "both `image` and `language`"),
     e("E0131", "unsupported language"),
     e("E0132", "invalid image reference"),

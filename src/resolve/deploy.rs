@@ -318,6 +318,8 @@ pub fn resolve(
     let migrations: Vec<Migrate> = data
         .databases
         .iter()
+        // DynamoDB tables are Terraform's: nothing to migrate.
+        .filter(|db| db.engine != "dynamodb")
         .filter_map(|db| {
             let b = backing.iter().find(|b| b.name == db.host)?;
             let image_repository = format!("{}/{}-migrations", system.kebab, db.name.kebab);

@@ -232,14 +232,18 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     }
     let mut functions = services::functions(bp, &services, &data.entities, &preset);
     let serverless = (bp.arch == ArchType::Serverless).then(|| {
-        serverless::lower(
+        let mut lowered = serverless::lower(
             unlowered_caches,
             &name,
             &preset,
             &services,
             &data.databases,
+            &data.entities,
             &mut functions,
-        )
+        );
+        // A small system is for trying out: its tables may be deleted with it.
+        lowered.table_deletion_protection = bp.scale.as_str() != "small";
+        lowered
     });
     let docs = docs::build(&docs::Input {
         arch: bp.arch,

@@ -85,6 +85,8 @@ pub struct Port {
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseRef {
     pub name: String,
+    /// `postgres` or `dynamodb` (serverless only).
+    pub engine: String,
     pub env_var: &'static str,
     pub secret_name: String,
     pub host: String,
@@ -184,6 +186,8 @@ pub struct Function {
     pub calls: Vec<super::serverless::FunctionCall>,
     /// Its IAM policy beyond logging: only what its code does, on what it uses.
     pub statements: Vec<super::serverless::Statement>,
+    /// The HTTP API's routes to it, each with the authorization API Gateway applies.
+    pub api_routes: Vec<super::serverless::ApiRoute>,
 }
 
 pub fn format_seconds(s: f64) -> String {
@@ -266,6 +270,7 @@ fn service(
         .map(|&i| &data.databases[i])
         .map(|d| DatabaseRef {
             name: d.name.raw.clone(),
+            engine: d.engine.clone(),
             env_var: "DATABASE_URL",
             secret_name: d.secret_name.clone(),
             host: d.host.clone(),
@@ -682,6 +687,7 @@ pub fn functions(
             env: Vec::new(),
             calls: Vec::new(),
             statements: Vec::new(),
+            api_routes: Vec::new(),
         };
         if s.http && !s.is_worker {
             out.push(base(
@@ -710,7 +716,9 @@ pub fn phases(bp: &Blueprint, services: &[Service]) -> Vec<Phase> {
     phases.push(Phase {
         number: 2,
         name: "data".into(),
-        description: if serverless {
+        description: if serverless && bp.databases.values().any(|d| d.engine == "dynamodb") {
+            "DynamoDB tables, the event bus".into()
+        } else if serverless {
             "databases and migrations, the event bus".into()
         } else {
             "databases and migrations, caches, the message broker".into()
@@ -787,7 +795,9 @@ fn data_items(bp: &Blueprint) -> Vec<String> {
         .databases
         .keys()
         .map(|d| {
-            if serverless {
+            if serverless && bp.databases[d].engine == "dynamodb" {
+                format!("database {d} ({})", super::serverless::DYNAMODB_KIND)
+            } else if serverless {
                 format!("database {d} ({})", super::serverless::DATABASE_KIND)
             } else {
                 format!("database {d}")

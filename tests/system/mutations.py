@@ -90,6 +90,15 @@ def unset_function_variable(root: Path) -> None:
     path.write_text(new)
 
 
+def every_route_jwt(root: Path) -> None:
+    """Per-route auth is lost: every route of the HTTP API carries the JWT authorizer again."""
+    path = root / "infra" / "terraform" / "main.tf"
+    new, n = re.subn(r'authorization = "NONE"', 'authorization = "JWT"', path.read_text())
+    if not n:
+        raise RuntimeError("mutation every-route-jwt found no public route in main.tf")
+    path.write_text(new)
+
+
 def edit_events(root: Path, what: str, edits: list[tuple[str, str]]) -> None:
     hits = 0
     for path in root.glob("services/*/app/events.py"):
@@ -167,6 +176,7 @@ MUTATIONS = {
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
     "swallow-failed-records": Mutation("poison-to-dlq", swallow_failed_records),
     "unset-function-variable": Mutation("cold-start", unset_function_variable),
+    "every-route-jwt": Mutation("route-auth", every_route_jwt),
     "no-migrations": Mutation("migrations-applied", drop_migrations),
     "ignore-depends-on": Mutation("depends-on-verified", ignore_depends_on),
     "exit-without-broker": Mutation("services-live", exit_without_broker),

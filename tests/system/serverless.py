@@ -83,7 +83,50 @@ class Function:
     handler: str
     env: list[tuple[str, str]]  # name, Terraform expression
     queue: str | None = None  # queue name when triggered by one
-    routes: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)  # the path prefixes of its `ANY` routes
+
+
+@dataclass
+class Route:
+    method: str  # ANY, GET, POST, …
+    path: str  # as API Gateway reads it: `{id}` one segment, `{proxy+}` the rest
+    authorization: str  # JWT or NONE
+    function: str
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in ("ANY", method):
+            return False
+        want, got = self.path.strip("/").split("/"), path.strip("/").split("/")
+        greedy = want[-1] == "{proxy+}"
+        fixed = want[:-1] if greedy else want
+        if len(got) < len(fixed) + greedy or (not greedy and len(got) != len(fixed)):
+            return False
+        return all(w == g or w.startswith("{") for w, g in zip(fixed, got))
+
+    def rank(self) -> tuple[int, int, int]:
+        """API Gateway's preference: no greedy variable, then a method, then the longer path."""
+        return ("{proxy+}" not in self.path, self.method != "ANY", len(self.path))
+
+
+@dataclass
+class Table:
+    """An `aws_dynamodb_table` as the Terraform declares it."""
+
+    name: str
+    hash_key: str
+    attributes: dict[str, str]  # name → S, N or B
+    indexes: list[tuple[str, str, str]]  # (name, hash key, range key)
+
+
+def dynamodb_tables(main: str, expand: Any) -> dict[str, Table]:
+    out = {}
+    for m in re.finditer(r'^resource "aws_dynamodb_table" "(\w+)" \{\n(.*?)^\}', main, re.M | re.S):
+        body = m.group(2)
+        attributes = dict(re.findall(r'attribute \{\s*name = "([^"]+)"\s*type = "([SNB])"', body))
+        indexes = re.findall(r'global_secondary_index \{\s*name\s*= "([^"]+)"\s*hash_key\s*= "([^"]+)"\s*'
+                             r'range_key\s*= "([^"]+)"', body)
+        out[m.group(1)] = Table(expand(attr(body, "name")), json.loads(attr(body, "hash_key")), attributes, indexes)
+    return out
 
 
 @dataclass
@@ -94,6 +137,8 @@ class Deployment:
     queues: dict[str, tuple[str, str, int]]  # function label → (queue, rule label, max receives)
     functions: dict[str, Function]
     databases: dict[str, tuple[str, str, str]]  # module label → (folder, db name, user)
+    routes: list[Route] = field(default_factory=list)
+    tables: dict[str, Table] = field(default_factory=dict)  # resource label → table
 
 
 def read_terraform(root: Path) -> Deployment:
@@ -121,9 +166,12 @@ def read_terraform(root: Path) -> Deployment:
             functions[fn] = Function(fn, json.loads(attr(body, "handler")), env)
     for fn, (queue, _, _) in queues.items():
         functions[fn].queue = queue
-    for route, fn in re.findall(r'route_key = "ANY ([^"{]+?)", function_name = module\.function_(\w+)\.', main):
-        functions[fn].routes.append(route)
-    return Deployment(prefix, prefix, rules, queues, functions, databases)
+    routes = [Route(method, path, auth, fn) for method, path, auth, fn in re.findall(
+        r'route_key = "(\w+) ([^"]+)", authorization = "(\w+)", function_name = module\.function_(\w+)\.', main)]
+    for r in routes:
+        if r.method == "ANY" and "{" not in r.path:
+            functions[r.function].routes.append(r.path)
+    return Deployment(prefix, prefix, rules, queues, functions, databases, routes, dynamodb_tables(main, expand))
 
 
 # ------------------------------------------------------------------ processes
@@ -162,28 +210,37 @@ class Worker:
         self.log.close()
 
 
-def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict) -> dict:
+def api_event(method: str, path: str, query: str, headers: dict[str, str], body: bytes, claims: dict | None) -> dict:
+    """An HTTP API (payload 2.0) event; `claims` None is a route without the authorizer."""
+    context = {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
+               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                        "sourceIp": "127.0.0.1", "userAgent": "system-test"},
+               "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
+               "timeEpoch": int(time.time() * 1000)}
+    if claims is not None:
+        # What the HTTP API's JWT authorizer passes on for a verified caller.
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return {
         "version": "2.0", "routeKey": f"ANY {path}", "rawPath": path, "rawQueryString": query,
         "headers": {k.lower(): v for k, v in headers.items()},
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "localhost",
-                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                    "sourceIp": "127.0.0.1", "userAgent": "system-test"},
-                           "requestId": uuid.uuid4().hex, "routeKey": f"ANY {path}", "stage": "$default",
-                           "timeEpoch": int(time.time() * 1000),
-                           # What the HTTP API's JWT authorizer passes on for a verified admin.
-                           "authorizer": {"jwt": {"claims": claims, "scopes": None}}},
+        "requestContext": context,
         "body": body.decode() if body else None, "isBase64Encoded": False,
     }
 
 
-def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
-    """API Gateway's HTTP API for the local run: route prefix → function (longest prefix first); every
-    request carries `claims`, as the JWT authorizer passes them on."""
+def select(routes: list[Route], method: str, path: str) -> Route | None:
+    """The route API Gateway picks for a request: the most specific match."""
+    found = sorted((r for r in routes if r.matches(method, path)), key=Route.rank, reverse=True)
+    return found[0] if found else None
 
-    def route(path: str) -> Worker | None:
-        routes = sorted(((r, w) for w in workers.values() for r in w.fn.routes), key=lambda x: -len(x[0]))
-        return next((w for r, w in routes if path == r or path.startswith(r + "/")), None)
+
+def gateway(workers: dict[str, Worker], routes: list[Route], claims: dict) -> ThreadingHTTPServer:
+    """API Gateway's HTTP API for the local run: the generated routes, the most specific match first.
+    On a `JWT` route it plays the authorizer: no bearer token is a 401 before any function runs,
+    a token stands for `claims`, passed on in the event; a `NONE` route passes no claims."""
+
+    def route(method: str, path: str) -> Route | None:
+        return select(routes, method, path)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_: Any) -> None:
@@ -191,13 +248,19 @@ def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
 
         def serve(self) -> None:
             path, _, query = self.path.partition("?")
-            worker = route(path)
-            if worker is None:
-                self.send_response(404)
-                self.end_headers()
-                return
+            matched = route(self.command, path)
             length = int(self.headers.get("content-length") or 0)
-            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), self.rfile.read(length), claims))
+            body = self.rfile.read(length)
+            if matched is None:
+                self.reply(404, b'{"message":"Not Found"}')
+                return
+            signed = (self.headers.get("authorization") or "").startswith("Bearer ")
+            if matched.authorization == "JWT" and not signed:
+                self.reply(401, b'{"message":"Unauthorized"}')
+                return
+            worker = workers[matched.function]
+            passed = claims if matched.authorization == "JWT" else None
+            result = worker.invoke(api_event(self.command, path, query, dict(self.headers), body, passed))
             response = result.get("ok") or {"statusCode": 502, "body": result.get("error", "")}
             body = response.get("body") or ""
             data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
@@ -205,6 +268,13 @@ def gateway(workers: dict[str, Worker], claims: dict) -> ThreadingHTTPServer:
             for k, v in (response.get("headers") or {}).items():
                 if k.lower() != "content-length":
                     self.send_header(k, v)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def reply(self, status: int, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -231,7 +301,8 @@ class Run:
 
     def start(self) -> None:
         (self.run / "logs").mkdir(parents=True, exist_ok=True)
-        self.pg = backing.start_postgres(self.sup, self.run, tls=True)
+        # PostgreSQL only where the Terraform has Aurora clusters (a DynamoDB system has none).
+        self.pg = backing.start_postgres(self.sup, self.run, tls=True) if self.dep.databases else None
         for folder, db, user in self.dep.databases.values():
             self.pg.psql(f'CREATE ROLE "{user}" LOGIN')
             self.pg.psql(f'CREATE DATABASE "{db}" OWNER "{user}"')
@@ -250,7 +321,7 @@ class Run:
         security = self.model["security"]
         # A verified admin, in the claim names the functions read (the authorizer's string form of a list).
         admin = {"sub": "system-test", security["roles_claim"]: f"[{security['admin_role']}]"}
-        self.server = gateway(self.workers, admin)
+        self.server = gateway(self.workers, self.dep.routes, admin)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         for fn in self.dep.functions.values():
             self.workers[fn.name] = Worker(fn, self.root / "functions", self.function_env(fn),
@@ -272,7 +343,7 @@ class Run:
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                         region_name=REGION)
         url = f"http://127.0.0.1:{self.moto_port}"
-        return {k: session.client(k, endpoint_url=url) for k in ("events", "sqs")}
+        return {k: session.client(k, endpoint_url=url) for k in ("events", "sqs", "dynamodb")}
 
     def value(self, expr: str) -> str:
         """The value of a Terraform expression of a function's environment, here."""
@@ -286,6 +357,9 @@ class Run:
             return self.dep.bus
         if expr == "module.api.endpoint":
             return self.endpoint
+        table = re.fullmatch(r"aws_dynamodb_table\.(\w+)\.name", expr)
+        if table:
+            return self.dep.tables[table.group(1)].name
         raise ValueError(f"no local value for {expr}")
 
     def function_env(self, fn: Function) -> dict[str, str]:
@@ -297,7 +371,24 @@ class Run:
             env["DB_SSLROOTCERT"] = str(self.pg.ca_file)
         return env
 
+    def create_tables(self) -> None:
+        """Each DynamoDB table as the Terraform declares it: name, key, attributes, indexes."""
+        for t in self.dep.tables.values():
+            args: dict[str, Any] = {
+                "TableName": t.name, "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": t.hash_key, "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": ty} for n, ty in t.attributes.items()],
+            }
+            if t.indexes:
+                args["GlobalSecondaryIndexes"] = [
+                    {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
+                     "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
+                                   {"AttributeName": range_key, "KeyType": "RANGE"}]}
+                    for name, hash_key, range_key in t.indexes]
+            self.aws["dynamodb"].create_table(**args)
+
     def create_resources(self) -> None:
+        self.create_tables()
         events, sqs = self.aws["events"], self.aws["sqs"]
         events.create_event_bus(Name=self.dep.bus)
         arns = {}
@@ -350,7 +441,8 @@ class Checks:
     def http(self) -> Any:
         import httpx
 
-        return httpx.Client(base_url=self.r.endpoint, timeout=30)
+        # Any bearer token: the local gateway stands for the authorizer (see `gateway`).
+        return httpx.Client(base_url=self.r.endpoint, timeout=30, headers={"authorization": "Bearer system-test"})
 
     def resources(self) -> dict[str, payloads.Resource]:
         out = {}
@@ -424,6 +516,93 @@ class Checks:
         assert handled or not published, "no event delivered"
         return "handled " + ", ".join(handled) if handled else "no topic published"
 
+    def crud_walk(self) -> str:
+        """Every other route: two more rows per entity, then the list page by page (limit 1) holds
+        each row exactly once; PATCH; DELETE refused (409) while a row of the same database refers
+        to a row, then children first 204 and 404 after."""
+        resources = self.resources()
+        entities = [e for e in self.model["entities"]
+                    if e["name"]["raw"] in self.created and e["name"]["pascal"] in resources]
+        rows: dict[str, list[Any]] = {}
+        walked, refused = [], 0
+        with self.http() as http:
+            for n, e in enumerate(entities):
+                path, pk = resources[e["name"]["pascal"]].path, e["pk"]
+                rows[e["name"]["raw"]] = [self.created[e["name"]["raw"]]]
+                for i in range(2):
+                    got = http.post(path, json=payloads.body(resources[e["name"]["pascal"]], 300 + 10 * n + i,
+                                                              self.refs(e)))
+                    assert got.status_code == 201, f"POST {path}: {got.status_code} {got.text[:200]}"
+                    rows[e["name"]["raw"]].append(got.json()[pk])
+                seen, after, pages = [], None, 0
+                while True:
+                    got = http.get(path, params={"limit": 1, **({"after": after} if after else {})})
+                    assert got.status_code == 200, f"GET {path}: {got.status_code} {got.text[:200]}"
+                    pages += 1
+                    seen += [str(i[pk]) for i in got.json()["items"]]
+                    after = got.json()["next"]
+                    if after is None:
+                        break
+                    assert pages < 500, f"{path}: no end of the list"
+                assert len(seen) == len(set(seen)), f"{path}: a row on two pages: {seen}"
+                missing = {str(k) for k in rows[e["name"]["raw"]]} - set(seen)
+                assert not missing, f"{path}: {missing} on no page"
+                key = rows[e["name"]["raw"]][0]
+                patched = http.patch(f"{path}/{key}", json={})
+                assert patched.status_code == 200, f"PATCH {path}/{key}: {patched.status_code} {patched.text[:200]}"
+                assert patched.json() == http.get(f"{path}/{key}").json(), f"PATCH {path}/{key} changed the row"
+                walked.append(f"{e['name']['raw']} ({len(seen)} rows on {pages} pages)")
+            for e in entities:
+                children = [x for x in entities for c in x["columns"] if (c.get("reference") or {}).get("entity")
+                            == e["name"]["raw"] and c["reference"]["foreign_key"]]
+                if children:
+                    path, key = resources[e["name"]["pascal"]].path, self.created[e["name"]["raw"]]
+                    got = http.delete(f"{path}/{key}")
+                    assert got.status_code == 409, f"DELETE {path}/{key} still referenced: {got.status_code}"
+                    refused += 1
+            deleted = 0
+            for e in reversed(entities):
+                path = resources[e["name"]["pascal"]].path
+                for key in reversed(rows[e["name"]["raw"]]):
+                    got = http.delete(f"{path}/{key}")
+                    assert got.status_code == 204, f"DELETE {path}/{key}: {got.status_code} {got.text[:200]}"
+                    assert http.get(f"{path}/{key}").status_code == 404, f"GET {path}/{key} after DELETE"
+                    assert http.delete(f"{path}/{key}").status_code == 404, f"DELETE {path}/{key} twice"
+                    deleted += 1
+        assert walked, "no row to walk"
+        return (f"paged (limit 1) and patched {', '.join(walked)}; {refused} delete(s) of referenced rows "
+                f"refused 409; {deleted} rows deleted (204, then 404)")
+
+    def route_auth(self) -> str:
+        """Public operations are answered without a token, by a function that gets no claims; the
+        others are refused by the gateway without one, and by the function without claims."""
+        import httpx
+
+        routes = self.r.dep.routes
+        paths = [e["code"]["api_path"] for e in self.model["entities"]]
+        # What the blueprint makes public (the model's rules), served by some function.
+        public = [e["code"]["api_path"] for e in self.model["entities"]
+                  if e["code"]["auth"]["read"]["kind"] == "public" and select(routes, "GET", e["code"]["api_path"])]
+        refused = 0
+        with httpx.Client(base_url=self.r.endpoint, timeout=30) as anonymous:
+            for path in public:
+                got = anonymous.get(path)
+                assert got.status_code == 200, f"GET {path} without a token: {got.status_code} {got.text[:200]}"
+            for path in paths:
+                r = select(routes, "POST", path)
+                if r is None or r.authorization != "JWT":
+                    continue
+                got = anonymous.post(path, json={})
+                assert got.status_code == 401, f"POST {path} without a token: {got.status_code}"
+                # Past the gateway, the function's own rule refuses a request without claims.
+                event = api_event("POST", path, "", {"content-type": "application/json"}, b"{}", None)
+                out = self.r.workers[r.function].invoke(event)["ok"]
+                assert out["statusCode"] == 401, f"{r.function} POST {path} without claims: {out['statusCode']}"
+                refused += 1
+        assert refused, "no protected route"
+        return (f"{len(public)} public list routes answered without a token; POST on {refused} protected "
+                "routes refused by the gateway and by the function without claims")
+
     def poison(self) -> str:
         sqs = self.r.aws["sqs"]
         if not self.r.queue_urls:
@@ -445,7 +624,8 @@ class Checks:
 
 
 CHECKS = (("cold-start", "cold_start"), ("api-crud", "api_crud"), ("bad-input-4xx", "bad_input"),
-          ("events-delivered", "events"), ("poison-to-dlq", "poison"))
+          ("route-auth", "route_auth"), ("events-delivered", "events"), ("poison-to-dlq", "poison"),
+          ("crud-walk", "crud_walk"))
 
 
 def run_serverless(root: Path, run: Path, python: Path, bin_path: Path, label: str, sup: Supervisor,

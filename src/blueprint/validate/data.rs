@@ -245,3 +245,86 @@ impl Check<'_> {
         }
     }
 }
+
+impl Check<'_> {
+    /// Engines per architecture: `dynamodb` is a serverless store (no container type runs it
+    /// yet), a serverless system keeps its data in one kind of store, and an entity in DynamoDB
+    /// must fit the table design resolve makes (a string key the code generates, uniqueness of
+    /// the key only, no secondary indexes but the ones for references).
+    pub(super) fn engines(&mut self) {
+        let bp = self.bp;
+        let serverless = bp.arch == ArchType::Serverless;
+        let first_postgres = bp.databases.iter().find(|(_, d)| d.engine != "dynamodb");
+        for (name, d) in &bp.databases {
+            if d.engine != "dynamodb" {
+                continue;
+            }
+            let path = format!("databases.{name}.engine");
+            if !serverless {
+                self.err(
+                    "E0127",
+                    path,
+                    format!(
+                        "database `{name}` uses `dynamodb`, which only a serverless system supports"
+                    ),
+                    "use `engine: postgres`, or generate with `--type serverless`".into(),
+                );
+            } else if let Some((other, _)) = first_postgres {
+                self.err(
+                    "E0127",
+                    path,
+                    format!("database `{name}` is dynamodb but `{other}` is postgres: a serverless system keeps its data in one kind of store"),
+                    "give every database the same engine".into(),
+                );
+            }
+        }
+        if serverless {
+            self.dynamodb_entities();
+        }
+    }
+
+    fn dynamodb_entities(&mut self) {
+        let bp = self.bp;
+        let owner = owners(bp);
+        for (name, e) in &bp.entities {
+            let in_dynamodb = owner
+                .get(name.as_str())
+                .and_then(|s| bp.services[*s].database.as_ref())
+                .and_then(|db| bp.databases.get(db))
+                .is_some_and(|d| d.engine == "dynamodb");
+            if !in_dynamodb {
+                continue;
+            }
+            if !e.indexes.is_empty() {
+                self.err(
+                    "E0128",
+                    format!("entities.{name}.indexes"),
+                    format!(
+                        "entity `{name}` is stored in DynamoDB, where `indexes` are not generated"
+                    ),
+                    "remove `indexes`: each `ref` field gets a global secondary index of its own"
+                        .into(),
+                );
+            }
+            for (field, spec) in &e.fields {
+                let Ok(f) = fields::parse(spec) else { continue };
+                let path = format!("entities.{name}.fields.{field}");
+                if f.pk && !matches!(f.ty, FieldType::Uuid | FieldType::String(_)) {
+                    self.err(
+                        "E0128",
+                        path,
+                        format!("`{name}.{field}` is the key of a DynamoDB table, which has no generated numeric keys"),
+                        format!("use `{field}: uuid pk`"),
+                    );
+                } else if f.unique && !f.pk {
+                    self.err(
+                        "E0128",
+                        path,
+                        format!("`{name}.{field}` is `unique`, but DynamoDB enforces the uniqueness of the key only"),
+                        "drop `unique`, or store the entity in a postgres database".into(),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -133,7 +133,12 @@ pub(super) fn flow(i: &Input, s: &Service) -> Flow {
     }
     if let Some(db) = &s.database {
         let id = db_id(&db.name);
-        parts.push(p(&id, format!("{} (PostgreSQL)", db.name), "participant"));
+        let engine = if db.engine == "dynamodb" {
+            "DynamoDB"
+        } else {
+            "PostgreSQL"
+        };
+        parts.push(p(&id, format!("{} ({engine})", db.name), "participant"));
         let tables: Vec<String> = s
             .entities
             .iter()

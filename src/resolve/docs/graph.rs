@@ -101,14 +101,12 @@ pub(super) fn broker_label(m: &Messaging, arch: ArchType) -> String {
 }
 
 pub(super) fn db_label(d: &Database, arch: ArchType) -> String {
-    let engine = if d.engine == "postgres" {
-        "PostgreSQL"
-    } else {
-        d.engine.as_str()
-    };
-    match arch {
-        ArchType::Serverless => format!("{}<br/>{engine} (Aurora Serverless v2)", d.name.raw),
-        _ => format!("{}<br/>{engine}", d.name.raw),
+    match (d.engine.as_str(), arch) {
+        ("dynamodb", _) => format!("{}<br/>DynamoDB", d.name.raw),
+        (_, ArchType::Serverless) => {
+            format!("{}<br/>PostgreSQL (Aurora Serverless v2)", d.name.raw)
+        }
+        _ => format!("{}<br/>PostgreSQL", d.name.raw),
     }
 }
 

@@ -45,11 +45,38 @@ def declared_requirements(folder: str) -> tuple:
     """(requirement strings, file they come from) for a service folder."""
     path = os.path.join(folder, "requirements.txt")
     if os.path.exists(path):
-        return [text for _, text in requirement_lines(path)], path
+        runtime = [text for _, text in requirement_lines(path)]
+        extra = test_only_requirements(folder)
+        # With test-only packages the venv lacks, the venv is built from the list, not the file.
+        return runtime + extra, (None if extra else path)
     with open(os.path.join(folder, "pyproject.toml"), "rb") as fh:
         project = tomllib.load(fh).get("project", {})
     extras = project.get("optional-dependencies", {})
     return project.get("dependencies", []) + extras.get("test", []) + extras.get("dev", []), None
+
+
+def test_only_requirements(folder: str) -> list:
+    """Lines of requirements-dev.txt naming a package the conformance venv does not have at all
+    (moto for the DynamoDB functions' tests); tools it has in another version (pytest, ruff) are
+    left to the venv, as before."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    path = os.path.join(folder, "requirements-dev.txt")
+    if not os.path.exists(path):
+        return []
+    out = []
+    for _, text in requirement_lines(path):
+        if text.startswith("-"):
+            continue
+        try:
+            version(Requirement(text).name)
+        except InvalidRequirement:
+            continue
+        except PackageNotFoundError:
+            out.append(text)
+    return out
 
 
 def unmet(requirements: list) -> list:

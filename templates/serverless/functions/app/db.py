@@ -1,4 +1,4 @@
-{{ header }}
+{% if m.serverless.data_store == "dynamodb" %}{% include "serverless/_dynamodb/db.py" %}{% else %}{{ header }}
 """Database engine and sessions: Aurora Serverless v2 (PostgreSQL) through its RDS Proxy.
 
 In AWS a function connects to the proxy at DB_HOST:DB_PORT as DB_USER, with a fresh IAM
@@ -70,3 +70,4 @@ def get_session() -> Iterator[Session]:
     """One session per request (a FastAPI dependency)."""
     with SessionLocal() as session:
         yield session
+{% endif %}

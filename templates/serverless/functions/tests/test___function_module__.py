@@ -108,6 +108,38 @@ def test_{{ e.name.snake }}_write_without_a_verified_caller_is_401(context: Any)
     del event["requestContext"]["authorizer"]
     assert handler(event, context)["statusCode"] == 401
 {%- endif %}
+{%- for t in m.serverless.tables %}{% if t.entity == e.name.raw %}
+{%- for c in t.checks %}
+
+
+def test_{{ e.name.snake }}_{{ c.column }}_of_no_row_is_422(context: Any) -> None:
+    """A reference to a row of the same database that does not exist (checked in its table)."""
+    payload = {{ e.name.snake }}_payload(context)
+    payload["{{ c.column }}"] = str(uuid.uuid4())
+    assert call(context, "POST", "{{ e.code.api_path }}", payload)[0] == 422
+{%- endfor %}
+{%- for r in t.referenced_by %}{% for x in m.entities %}{% if x.name.raw == r.entity %}
+
+
+def test_{{ e.name.snake }}_referred_to_by_{{ x.name.snake }}_is_not_deleted(context: Any) -> None:
+    """A row still referenced is a 409 (found on the referring table's index); then it goes."""
+    key = {{ e.name.snake }}_id(context)
+    payload = {{ x.name.snake }}_payload(context)
+    payload["{{ r.column }}"] = key
+    status, child = call(context, "POST", "{{ x.code.api_path }}", payload)
+    assert status == 201, child
+    assert call(context, "DELETE", f"{{ e.code.api_path }}/{key}")[0] == 409
+    assert call(context, "DELETE", f"{{ x.code.api_path }}/{child['{{ x.pk }}']}")[0] == 204
+    assert call(context, "DELETE", f"{{ e.code.api_path }}/{key}")[0] == 204
+{%- endif %}{% endfor %}{% endfor %}
+
+
+def test_{{ e.name.snake }}_missing_row_is_404(context: Any) -> None:
+    """Conditional writes: a row that is not there is neither changed nor deleted."""
+    url = f"{{ e.code.api_path }}/{uuid.uuid4()}"
+    assert call(context, "PATCH", url, {})[0] == 404
+    assert call(context, "DELETE", url)[0] == 404
+{%- endif %}{% endfor %}
 {%- for r in e.code.references %}
 
 

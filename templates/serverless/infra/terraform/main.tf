@@ -84,6 +84,50 @@ resource "aws_vpc_security_group_egress_rule" "functions_{{ db.module }}" {
   referenced_security_group_id = module.{{ db.module }}.proxy_security_group_id
 }
 {%- endfor %}
+{%- for t in m.serverless.tables %}
+{%- if loop.first %}
+
+# One DynamoDB table per entity, keyed by its primary key; an index per reference the code queries by.
+{%- endif %}
+
+resource "aws_dynamodb_table" "{{ t.label }}" {
+  name                        = "${local.prefix}-{{ t.name_suffix }}"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = {{ t.hash_key | hcl }}
+  deletion_protection_enabled = var.table_deletion_protection
+
+  attribute {
+    name = {{ t.hash_key | hcl }}
+    type = "{{ t.hash_type }}"
+  }
+{%- for i in t.indexes %}
+
+  attribute {
+    name = {{ i.hash_key | hcl }}
+    type = "{{ i.hash_type }}"
+  }
+{%- endfor %}
+{%- for i in t.indexes %}
+
+  # {% if i.owner %}A user's own rows{% else %}Rows referring to a row (a referenced row is not deleted){% endif %}.
+  global_secondary_index {
+    name            = "{{ i.name }}"
+    hash_key        = {{ i.hash_key | hcl }}
+    range_key       = {{ t.hash_key | hcl }}
+    projection_type = "ALL"
+  }
+{%- endfor %}
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = module.kms.key_arn
+  }
+}
+{%- endfor %}
 {%- if m.messaging %}
 
 # Topics are events on one EventBridge bus; every consuming function has its own queue.
@@ -173,9 +217,8 @@ module "api" {
   throttle_rate      = var.api_throttle_rate
 
   routes = [
-{%- for f in m.functions %}{% if f.trigger == "http" %}{% for r in f.routes %}
-    { route_key = "ANY {{ r | hcl_in }}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
-    { route_key = "ANY {{ r | hcl_in }}/{proxy+}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
-{%- endfor %}{% endif %}{% endfor %}
+{%- for f in m.functions %}{% for r in f.api_routes %}
+    { route_key = "{{ r.key | hcl_in }}", authorization = "{{ r.authorization }}", function_name = module.function_{{ f.name.snake }}.function_name, invoke_arn = module.function_{{ f.name.snake }}.invoke_arn },
+{%- endfor %}{% endfor %}
   ]
 }

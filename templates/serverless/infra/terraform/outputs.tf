@@ -23,6 +23,16 @@ output "function_names" {
   ]
 }
 
+{% if m.serverless.tables -%}
+output "table_names" {
+  description = "DynamoDB table of each entity, in the model's order ({% for t in m.serverless.tables %}{{ t.entity }}{% if not loop.last %}, {% endif %}{% endfor %})."
+  value = [
+{%- for t in m.serverless.tables %}
+    aws_dynamodb_table.{{ t.label }}.name,
+{%- endfor %}
+  ]
+}
+{%- else -%}
 output "database_proxy_endpoints" {
   description = "RDS Proxy endpoint of each database (functions connect there with IAM tokens)."
   value = [
@@ -31,6 +41,7 @@ output "database_proxy_endpoints" {
 {%- endfor %}
   ]
 }
+{%- endif %}
 {%- if m.messaging %}
 
 output "event_bus_name" {

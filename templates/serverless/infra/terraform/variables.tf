@@ -3,6 +3,15 @@
 
 {% include "common/_terraform/variables/network.tf" %}
 
+{%- if m.serverless.tables %}
+
+variable "table_deletion_protection" {
+  description = "Whether the DynamoDB tables refuse deletion (scale {{ m.scale }})."
+  type        = bool
+  default     = {{ m.serverless.table_deletion_protection }}
+}
+{%- endif %}
+
 {%- if m.serverless.databases %}
 
 variable "db_instances" {

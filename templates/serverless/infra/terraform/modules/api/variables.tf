@@ -5,12 +5,18 @@ variable "name" {
 }
 
 variable "routes" {
-  description = "Routes of the API, each sent to one function."
+  description = "Routes of the API, each sent to one function; authorization is JWT or NONE (public)."
   type = list(object({
     route_key     = string
+    authorization = string
     function_name = string
     invoke_arn    = string
   }))
+
+  validation {
+    condition     = alltrue([for r in var.routes : contains(["JWT", "NONE"], r.authorization)])
+    error_message = "Each route's authorization is JWT or NONE."
+  }
 }
 
 variable "kms_key_arn" {
