@@ -718,3 +718,68 @@ fn thousands_of_problems_are_counted_but_only_the_first_are_printed() {
         "{err}"
     );
 }
+
+/// Issue 21, part 4: each misleading message found while describing real systems.
+#[test]
+fn an_unsupported_engine_is_one_error_not_also_an_unknown_database() {
+    let text = "version: 1\nname: shop\nservices:\n  users:\n    database: users-db\n    cache: sessions\n    entities: [User]\nentities:\n  User: { fields: { id: uuid pk } }\ndatabases:\n  users-db: { engine: cassandra }\ncaches:\n  sessions: { engine: memcached }\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let got: Vec<(&str, &str)> = d
+        .items
+        .iter()
+        .filter(|x| x.is_error())
+        .map(|x| (x.code, x.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("E0005", "databases.users-db.engine"),
+            ("E0005", "caches.sessions.engine")
+        ]
+    );
+    // A malformed entry is still a declaration too.
+    let text = "version: 1\nname: shop\nservices:\n  users:\n    database: users-db\n    entities: [User]\nentities:\n  User: { fields: { id: uuid pk } }\ndatabases:\n  users-db: postgres\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let codes: Vec<&str> = d.items.iter().map(|x| x.code).collect();
+    assert_eq!(codes, vec!["E0002"]);
+}
+
+#[test]
+fn a_route_key_is_not_suggested_as_a_different_short_word() {
+    let route = |key: &str| {
+        format!(
+            "version: 1\nname: shop\nservices:\n  api: {{}}\n  edge:\n    kind: gateway\n    routes:\n      - {{ path: /api, to: api, {key}: public }}\n"
+        )
+    };
+    let d = blueprint::load(&route("auth"), "bp.yaml").diagnostics;
+    assert!(!d.has_errors(), "{:?}", d.items);
+    let d = blueprint::load(&route("with"), "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0003").unwrap();
+    assert_eq!(e.help.as_deref(), Some("expected one of: path, to, auth"));
+    let d = blueprint::load(&route("auht"), "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0003").unwrap();
+    assert_eq!(e.help.as_deref(), Some("did you mean `auth`?"));
+}
+
+#[test]
+fn a_cycle_through_an_existing_image_is_not_told_to_use_an_event() {
+    let text = "version: 1\nname: shop\nservices:\n  config:\n    image: ghcr.io/acme/config:1.0\n    depends_on: [registry]\n  registry:\n    image: ghcr.io/acme/registry:1.0\n    depends_on: [config]\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0112").unwrap();
+    let help = e.help.as_deref().unwrap();
+    assert!(!help.contains("event"), "{help}");
+    assert!(
+        help.contains("`config` is an existing image") && help.contains("`env`"),
+        "{help}"
+    );
+    let text =
+        "version: 1\nname: shop\nservices:\n  a:\n    depends_on: [b]\n  b:\n    depends_on: [a]\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0112").unwrap();
+    assert!(
+        e.help
+            .as_deref()
+            .unwrap()
+            .contains("break the cycle with an event")
+    );
+}

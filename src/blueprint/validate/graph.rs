@@ -276,14 +276,27 @@ impl Check<'_> {
             .unwrap_or(0);
         let mut path: Vec<&str> = cycle.iter().map(|i| name(*i)).collect();
         path.push(target);
+        let loop_ = path.join(" → ");
+        // An existing image's `depends_on` is configuration (an address and a start-up order),
+        // not a call this tool generates, so "use an event" is no advice for it.
+        let images: Vec<&str> = cycle
+            .iter()
+            .map(|i| name(*i))
+            .filter(|n| bp.services[*n].image.is_some())
+            .collect();
+        let help = match images.first() {
+            None => format!(
+                "synchronous calls must not loop ({loop_}); break the cycle with an event (publishes/consumes)"
+            ),
+            Some(img) => format!(
+                "`depends_on` also orders start-up, which cannot loop ({loop_}); `{img}` is an existing image, so give it the address it needs under `env` instead (`NAME: {{ service: ... }}`), which passes the address without a start-up order"
+            ),
+        };
         self.err(
             "E0112",
             format!("services.{}.depends_on[{at}]", name(last)),
-            format!("dependency cycle: {}", path.join(" → ")),
-            format!(
-                "synchronous calls must not loop ({}); break the cycle with an event (publishes/consumes)",
-                path.join(" → ")
-            ),
+            format!("dependency cycle: {loop_}"),
+            help,
         );
     }
 }
