@@ -179,6 +179,22 @@ fn applies(path: &str, m: &Model) -> bool {
     true
 }
 
+/// Files of one deployable that only some deployables have: a Service needs a port, and
+/// volume claims a persistent volume.
+fn item_applies(f: &PlannedFile, m: &Model) -> bool {
+    let Some((Collection::Deployable, i)) = f.item else {
+        return true;
+    };
+    let d = &m.deployables[i];
+    if f.template.ends_with("__deployable__/service.yaml") {
+        return !d.ports.is_empty();
+    }
+    if f.template.ends_with("__deployable__/volume-claims.yaml") {
+        return d.run.volumes.iter().any(|v| v.persistent);
+    }
+    true
+}
+
 /// Terraform modules are written only when the root module calls them.
 fn terraform_module_applies(module: &str, m: &Model) -> bool {
     match module {
@@ -253,7 +269,7 @@ pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec
             }
         }
     }
-    files.retain(|f| applies(&f.path, m));
+    files.retain(|f| applies(&f.path, m) && item_applies(f, m));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

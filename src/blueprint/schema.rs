@@ -6,6 +6,8 @@ use super::node::{Node, Value};
 use super::*;
 use crate::diagnostic::{Diagnostic, Diagnostics, suggest};
 
+mod container;
+
 const TOP_KEYS: &[&str] = &[
     "version",
     "name",
@@ -44,6 +46,13 @@ const SERVICE_KEYS: &[&str] = &[
     "resilience",
     "routes",
     "auth",
+    "ports",
+    "probes",
+    "env",
+    "security",
+    "volumes",
+    "command",
+    "args",
 ];
 pub const LANGUAGES: &[&str] = &["python"];
 
@@ -443,7 +452,8 @@ impl Reader<'_> {
                 }
                 "resilience" => s.resilience = self.resilience(v, &p),
                 "auth" => s.auth = self.auth(v, &p),
-                _ => s.routes = self.routes(v, &p),
+                "routes" => s.routes = self.routes(v, &p),
+                _ => self.container(&mut s.container, k, v, &p),
             }
         }
         Some(s)

@@ -7,6 +7,7 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 pub mod auth;
+pub mod container;
 mod data;
 pub mod ddl;
 pub mod deploy;

@@ -3,7 +3,7 @@
 //! dependency becomes (`ORDERS_URL`), which must not collide with the ones every service gets.
 
 use super::{Check, names};
-use crate::blueprint::{Broker, Protocol, Service, ServiceKind};
+use crate::blueprint::{Broker, Service, ServiceKind};
 use heck::ToShoutySnakeCase;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,12 +27,6 @@ pub fn is_route_path(p: &str) -> bool {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
             }))
-}
-
-/// Whether a service answers HTTP: not a worker, and not grpc-only.
-fn serves_http(s: &Service) -> bool {
-    s.kind != ServiceKind::Worker
-        && (s.protocols.is_empty() || s.protocols.contains(&Protocol::Http))
 }
 
 impl Check<'_> {
@@ -123,7 +117,7 @@ impl Check<'_> {
                         help,
                     );
                 }
-                Some(target) if !serves_http(target) => self.err(
+                Some(target) if !target.serves_http() => self.err(
                     "E0113",
                     format!("{p}.routes[{i}].to"),
                     format!(
@@ -192,12 +186,7 @@ impl Check<'_> {
             if !seen.insert(dep.as_str()) {
                 continue; // a repeated entry is E0114, not a collision with itself
             }
-            let upper = dep.to_shouty_snake_case();
-            let var = if d.protocols.is_empty() || d.protocols.contains(&Protocol::Http) {
-                format!("{upper}_URL")
-            } else {
-                format!("{upper}_GRPC_ADDR")
-            };
+            let var = d.address_var(&dep.to_shouty_snake_case());
             if let Some(owner) = taken.get(&var) {
                 self.err(
                     "E0108",
