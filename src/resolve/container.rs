@@ -86,9 +86,21 @@ pub fn resolve(service: &str, c: &Container, ports: &[EffectivePort]) -> Contain
         .iter()
         .find(|p| p.kind == "readinessProbe" && p.handler == "exec")
         .map(|p| p.command.clone());
+    let mut security = security(c.security.as_ref());
+    // The blueprint chose no probe of this kind for the image: checkov asks for one.
+    for (kind, check) in [
+        ("livenessProbe", "CKV_K8S_8"),
+        ("readinessProbe", "CKV_K8S_9"),
+    ] {
+        if !probes.iter().any(|p| p.kind == kind) {
+            security.checkov_skips.push(format!(
+                "{check}=the blueprint declares no {kind} for this existing image"
+            ));
+        }
+    }
     ContainerRun {
         probes,
-        security: security(c.security.as_ref()),
+        security,
         has_claims: c.volumes.iter().any(|v| v.persistent),
         volumes: c
             .volumes
@@ -285,14 +297,19 @@ fn security(s: Option<&blueprint::container::Security>) -> Security {
         }
         if u == 0 {
             skip("CKV_K8S_23");
-            skip("CKV_K8S_6");
         }
     }
     if s.read_only_root == Some(false) {
         skip("CKV_K8S_22");
     }
     if !s.capabilities.is_empty() {
-        skip("CKV_K8S_37");
+        skip("CKV_K8S_25");
+    }
+    // Capabilities checkov names on their own.
+    for (cap, check) in [("NET_RAW", "CKV_K8S_28"), ("SYS_ADMIN", "CKV_K8S_39")] {
+        if s.capabilities.iter().any(|c| c == cap) {
+            skip(check);
+        }
     }
     if let Some(u) = s.user {
         out.run_as_user = u;
