@@ -783,3 +783,55 @@ fn a_cycle_through_an_existing_image_is_not_told_to_use_an_event() {
             .contains("break the cycle with an event")
     );
 }
+
+#[test]
+fn an_image_contract_is_checked_where_it_is_written() {
+    let base = "version: 1\nname: shop\nservices:\n  lg:\n    kind: worker\n    image: ghcr.io/acme/lg:1.0\n    ports: []\n    probes: none\n";
+    let d = blueprint::load(base, "bp.yaml").diagnostics;
+    assert!(!d.has_errors(), "{:?}", d.items);
+    let codes = |extra: &str| -> Vec<(&'static str, String)> {
+        blueprint::load(&format!("{base}{extra}"), "bp.yaml")
+            .diagnostics
+            .items
+            .into_iter()
+            .filter(|x| x.is_error())
+            .map(|x| (x.code, x.path))
+            .collect()
+    };
+    assert_eq!(
+        codes("  api:\n    depends_on: [lg]\n"),
+        [("E0135", "services.api.depends_on[0]".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    env: { API: { service: nope } }\n"),
+        [("E0110", "services.web.env.API.service".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    env: { R: { cache: nope } }\n"),
+        [("E0121", "services.web.env.R.cache".to_owned())]
+    );
+    assert_eq!(
+        codes(
+            "  web:\n    image: nginx:1.27\n    ports: [{ port: 8080, protocol: grpc }]\n    env: { ME: { service: lg2, form: url } }\n  lg2:\n    image: nginx:1.27\n    ports: [{ port: 7000, protocol: grpc }]\n"
+        ),
+        [("E0137", "services.web.env.ME.form".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    probes: { http: /x, tcp: 80 }\n"),
+        [("E0136", "services.web.probes".to_owned())]
+    );
+    assert_eq!(
+        codes(
+            "  web:\n    image: nginx:1.27\n    security: { capabilities: [CAP_NET_ADMIN], reason: r }\n"
+        ),
+        [("E0138", "services.web.security.capabilities[0]".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    port: 80\n    ports: [{ port: 8080 }]\n"),
+        [("E0135", "services.web.port".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    volumes: [{ name: a, path: /a, size: 1G }]\n"),
+        [("E0139", "services.web.volumes[0].size".to_owned())]
+    );
+}

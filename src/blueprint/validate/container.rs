@@ -86,6 +86,7 @@ impl Check<'_> {
         let all_images = bp.services.values().all(|s| s.image.is_some());
         for (name, s) in &bp.services {
             let p = format!("services.{name}");
+            self.calls_to_portless(name, s);
             if s.image.is_none() {
                 if let Some(key) = CONTAINER_KEYS
                     .iter()
@@ -109,6 +110,25 @@ impl Check<'_> {
             self.env_of_image(name, s);
             self.security_of_image(name, s);
             self.volumes_of_image(name, s);
+        }
+    }
+
+    /// `depends_on` wires an address: a service that listens on nothing (`ports: []`) has none.
+    fn calls_to_portless(&mut self, name: &str, s: &Service) {
+        for (i, dep) in s.depends_on.iter().enumerate() {
+            if self
+                .bp
+                .services
+                .get(dep)
+                .is_some_and(|d| d.effective_ports().is_empty())
+            {
+                self.err(
+                    "E0135",
+                    format!("services.{name}.depends_on[{i}]"),
+                    format!("`{name}` depends on `{dep}`, which listens on no port"),
+                    format!("give `{dep}` a port under `ports`, or remove it from `depends_on`"),
+                );
+            }
         }
     }
 
