@@ -149,6 +149,11 @@ fn online_boutique_runs_on_its_own_ports_probes_and_addresses() {
         c["services"]["loadgenerator"]["environment"]["FRONTEND_ADDR"],
         "frontend:8080"
     );
+    // Nothing to build or exercise through an API: no image job, the load test GETs the routes.
+    let deploy = tree.read(".github/workflows/deploy.yml");
+    assert!(!deploy.contains("  images:") && !deploy.contains("needs: images"));
+    let locust = tree.read("tests/load/locustfile.py");
+    assert!(locust.contains("def gateway_routes(self)") && locust.contains("for path in [\"/\"]:"));
     let nginx = tree.read("deploy/compose/gateway/nginx.conf");
     assert!(
         nginx.contains("proxy_pass http://frontend:8080;"),

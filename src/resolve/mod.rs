@@ -97,6 +97,9 @@ pub struct Model {
     pub ci: Ci,
     /// Build phases from the dependency graph.
     pub phases: Vec<Phase>,
+    /// The load test's plain GETs: the gateway's route prefixes when no entity has a public API
+    /// to exercise (a system of existing images), else none.
+    pub load_paths: Vec<String>,
     /// Kubernetes / Istio / compose wiring (deployments per version, callers, backing services).
     pub deploy: deploy::Deploy,
     /// Terraform defaults and the offline plan tests' expectations and fixtures.
@@ -279,6 +282,15 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     );
     let transport = transport::resolve(&name, &bp.cloud.region, &environments, &deployables, &data);
     let security = auth::resolve(bp, &name, &preset, &data.entities, &deployables);
+    let load_paths = if data.entities.iter().any(|e| e.code.public) {
+        Vec::new()
+    } else {
+        deploy
+            .edge
+            .iter()
+            .flat_map(|e| e.routes.iter().map(|r| r.path.clone()))
+            .collect()
+    };
     Ok(Model {
         security,
         tool: Tool {
@@ -329,6 +341,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             github: bp.ci.provider == "github",
         },
         phases,
+        load_paths,
         deploy,
         terraform,
         transport,
