@@ -252,3 +252,20 @@ fn an_image_that_declares_nothing_keeps_the_tool_contract() {
         "http://inventory:8080"
     );
 }
+
+#[test]
+fn a_generated_caller_checks_an_image_with_its_own_probes_by_connecting() {
+    let bp = "version: 1\nname: shop\nservices:\n  orders:\n    depends_on: [search, catalog]\n  search:\n    image: ghcr.io/acme/search:1.0\n    ports: [{ port: 9200 }]\n    probes: { http: /_cluster/health }\n  catalog:\n    image: ghcr.io/acme/catalog:1.0\n    port: 9000\n";
+    let tree = Project::text(bp).generate();
+    let health = tree.read("services/orders/app/health.py");
+    assert!(
+        health.contains("\"search\": (\"search_url\", \"tcp\")"),
+        "{health}"
+    );
+    assert!(
+        health.contains("\"catalog\": (\"catalog_url\", \"http\")"),
+        "{health}"
+    );
+    assert!(health.contains("urlsplit(address if \"://\" in address else f\"//{address}\")"));
+    assert_eq!(config(&tree, "orders")["SEARCH_URL"], "http://search:9200");
+}

@@ -133,6 +133,9 @@ pub struct Dependency {
     pub env_var: String,
     pub address: String,
     pub protocol: &'static str,
+    /// How the caller's `/readyz` checks it: `http` (a GET of the tool's `/healthz`) when it
+    /// keeps the tool's probes, else `tcp` (a connection to its port).
+    pub check: &'static str,
     pub port: u16,
     /// The callee's container port (what a NetworkPolicy egress rule names).
     pub target_port: u16,
@@ -465,10 +468,16 @@ fn dependency(name: &str, s: &blueprint::Service) -> Option<Dependency> {
         PortProtocol::Grpc => ("grpc", format!("{}:{}", n.kebab, p.port)),
         PortProtocol::Tcp => ("tcp", format!("{}:{}", n.kebab, p.port)),
     };
+    let own_probes = s.container.probes.is_none();
     Some(Dependency {
         env_var: s.address_var(&n.upper),
         address,
         protocol,
+        check: if protocol == "http" && own_probes {
+            "http"
+        } else {
+            "tcp"
+        },
         port: p.port,
         target_port: p.container_port,
         ready_key: ready_key(name),
