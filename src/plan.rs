@@ -179,8 +179,8 @@ fn applies(path: &str, m: &Model) -> bool {
     true
 }
 
-/// Files of one deployable that only some deployables have: a Service needs a port, and
-/// volume claims a persistent volume.
+/// Files of one deployable that only some deployables have: a Service needs a port, volume
+/// claims a persistent volume, and autoscaling more than the one pod a claim allows.
 fn item_applies(f: &PlannedFile, m: &Model) -> bool {
     let Some((Collection::Deployable, i)) = f.item else {
         return true;
@@ -190,7 +190,14 @@ fn item_applies(f: &PlannedFile, m: &Model) -> bool {
         return !d.ports.is_empty();
     }
     if f.template.ends_with("__deployable__/volume-claims.yaml") {
-        return d.run.volumes.iter().any(|v| v.persistent);
+        return d.run.has_claims;
+    }
+    if f.template.ends_with("__deployable__/autoscaling.yaml") {
+        return m
+            .deploy
+            .workloads
+            .get(&d.name.kebab)
+            .is_none_or(|w| w.scaled);
     }
     true
 }

@@ -195,6 +195,21 @@ fn every_part_of_an_image_contract_reaches_kubernetes_and_compose() {
     assert_eq!(claims[0]["spec"]["resources"]["requests"]["storage"], "2Gi");
     let kustomization = tree.read("deploy/k8s/base/web/kustomization.yaml");
     assert!(kustomization.contains("volume-claims.yaml"));
+    // One pod mounts a ReadWriteOnce claim: one replica, replaced (not rolled), no autoscaler.
+    assert_eq!(d["spec"]["replicas"], 1);
+    assert_eq!(d["spec"]["strategy"]["type"], "Recreate");
+    assert!(!kustomization.contains("autoscaling.yaml"));
+    assert!(
+        !tree
+            .path()
+            .join("deploy/k8s/base/web/autoscaling.yaml")
+            .exists()
+    );
+    assert!(
+        tree.path()
+            .join("deploy/k8s/base/api/autoscaling.yaml")
+            .exists()
+    );
     let env = config(&tree, "web");
     assert_eq!(env["API_URL"], "http://api:8000");
     assert_eq!(env["API_GRPC"], "api:9000");

@@ -97,6 +97,12 @@ pub struct Workload {
     pub build_context: String,
     /// The migrate service of its database, which must complete before it starts.
     pub migrate: Option<String>,
+    /// Replicas of each Deployment: the scale preset's minimum, or one for a workload holding a
+    /// persistent (ReadWriteOnce) volume.
+    pub replicas: u32,
+    /// Scaled horizontally (HPA, PodDisruptionBudget, rolling updates); false for a workload
+    /// with a persistent volume, which one pod mounts at a time.
+    pub scaled: bool,
     /// Ports the monitoring namespace may reach (metrics, and the mesh's merged metrics);
     /// empty: no rule at all (an empty port list would open every port).
     pub monitoring_ports: Vec<u16>,
@@ -187,6 +193,7 @@ pub fn resolve(
     deployables: &[Service],
     data: &data::Data,
     environments: &[Environment],
+    replicas_min: u32,
 ) -> Deploy {
     let dns_zone = format!("{}.internal", system.kebab);
     let backing = backing(bp, &dns_zone, data);
@@ -199,6 +206,7 @@ pub fn resolve(
     let deployed = |name: &str| deployed_names.contains(name);
     // Istio's merged metrics port, where the mesh runs (a monolith has none).
     let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
+    let preset_min = replicas_min;
     let deployed_kebab: HashSet<&str> = deployables.iter().map(|d| d.name.kebab.as_str()).collect();
     let edge_name = edge.as_ref().map(|e| e.name.clone());
     let workloads = deployables
@@ -314,6 +322,8 @@ pub fn resolve(
                     .is_some_and(|s| s.image.is_some()),
                 build_context: format!("../../services/{}", d.name.kebab),
                 migrate,
+                replicas: if d.run.has_claims { 1 } else { preset_min },
+                scaled: !d.run.has_claims,
                 monitoring_ports: if bp.observability.metrics {
                     d.scrape_port
                         .into_iter()

@@ -273,7 +273,15 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             is_prod: e == "prod" || e == "production",
         })
         .collect();
-    let deploy = deploy::resolve(bp, &name, &services, &deployables, &data, &environments);
+    let deploy = deploy::resolve(
+        bp,
+        &name,
+        &services,
+        &deployables,
+        &data,
+        &environments,
+        preset.replicas.min,
+    );
     let terraform = terraform::resolve(
         &preset,
         bp.scale.as_str(),
