@@ -124,6 +124,12 @@ pub fn compose(s: &str) -> String {
     yaml(s).replace('$', "$$")
 }
 
+/// Kubernetes expands `$(VAR)` in a container's `command` and `args` and reads `$$` as `$`, so a
+/// blueprint's word stays literal with every `$` doubled, as for compose.
+pub fn kube_arg(s: &str) -> String {
+    compose(s)
+}
+
 /// GitHub Actions evaluates `${{ … }}` in workflow values after YAML has been read, so YAML
 /// escaping alone cannot stop it: `${{` is written as the expression `${{ '${{' }}`.
 pub fn gha_in(s: &str) -> String {
@@ -205,6 +211,7 @@ pub const ESCAPERS: &[(&str, Escaper)] = &[
     ("yaml", yaml),
     ("yaml_in", yaml_in),
     ("compose", compose),
+    ("kube_arg", kube_arg),
     ("gha", gha),
     ("gha_in", gha_in),
     ("toml", toml),

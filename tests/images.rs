@@ -225,6 +225,8 @@ fn every_part_of_an_image_contract_reaches_kubernetes_and_compose() {
     let api = container(&tree, "api");
     assert_eq!(api["command"][0], "/usr/local/bin/api");
     assert_eq!(api["args"][3], ":50051");
+    // Kubernetes would expand `$(HOSTNAME)`: every `$` is doubled to stay literal.
+    assert_eq!(api["args"][4], "--banner=$$(HOSTNAME) $$$$x");
     assert_eq!(api["livenessProbe"]["exec"]["command"][1], "-addr=:50051");
     assert_eq!(api["readinessProbe"]["grpc"]["port"], 50051);
     assert!(api.get("startupProbe").is_none());

@@ -29,9 +29,15 @@ fn is_port_name(s: &str) -> bool {
     is_dns_label(s, 15) && s.bytes().any(|b| b.is_ascii_lowercase()) && !s.contains("--")
 }
 
-/// A POSIX-portable environment variable name.
+/// Words YAML 1.1 readers (kubectl's among them) take for a boolean or null, even as a key.
+const YAML_11_WORDS: [&str; 11] = [
+    "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf",
+];
+
+/// A POSIX-portable environment variable name that stays a string in every YAML reader.
 fn is_env_name(s: &str) -> bool {
-    !s.is_empty()
+    !YAML_11_WORDS.contains(&s.to_ascii_lowercase().as_str())
+        && !s.is_empty()
         && s.len() <= 128
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -343,7 +349,7 @@ impl Check<'_> {
                     "E0137",
                     vp.clone(),
                     format!("`{var}` is not an environment variable name"),
-                    "use letters, digits and `_`, not starting with a digit".into(),
+                    "use letters, digits and `_`, not starting with a digit, and not a word YAML reads as a boolean or null (`ON`, `NO`, `NULL`, …)".into(),
                 );
             } else if taken.contains(var) {
                 self.err_key(
@@ -532,6 +538,7 @@ mod tests {
                 && !is_env_name("1X")
                 && !is_env_name("A-B")
         );
+        assert!(!is_env_name("ON") && !is_env_name("No") && is_env_name("ONE"));
         assert!(
             is_mount_path("/var/cache/nginx")
                 && !is_mount_path("/a/../b")
