@@ -121,6 +121,17 @@ fn online_boutique_runs_on_its_own_ports_probes_and_addresses() {
             .join("deploy/k8s/base/loadgenerator/service.yaml")
             .exists()
     );
+    let vs = docs(&tree, "deploy/istio/prod/virtual-services.yaml");
+    let redis_vs = vs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "redis-cart")
+        .unwrap();
+    assert!(
+        redis_vs["spec"].get("http").is_none(),
+        "a tcp port is routed as tcp"
+    );
+    assert_eq!(redis_vs["spec"]["tcp"][0]["route"][0]["weight"], 100);
+    assert!(!vs.iter().any(|d| d["metadata"]["name"] == "loadgenerator"));
     let lg = container(&tree, "loadgenerator");
     assert!(lg.get("ports").is_none() && lg.get("readinessProbe").is_none());
     // The caller may reach the callee's container port; nothing else opens.

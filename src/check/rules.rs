@@ -682,11 +682,18 @@ impl<'a> Ctx<'a> {
                                 .is_some_and(|t| t.starts_with("io.codex-system-design.local-only"))
                         })
                 });
-                // A workload without ports (a load generator, a worker) has no Service.
+                // A workload whose containers declare no port (a load generator) has no Service.
+                let portless = |d: &&Obj| {
+                    seq_at(&d.node, &["spec", "template", "spec", "containers"])
+                        .iter()
+                        .all(|c| seq_at(c, &["ports"]).is_empty())
+                };
+                let deployments = self.named("Deployment", &key.name);
+                let portless_workload = !deployments.is_empty() && deployments.iter().all(portless);
                 if !k8s_services.is_empty()
                     && !local_only
+                    && !portless_workload
                     && self.named("Service", &key.name).is_empty()
-                    && self.named("Deployment", &key.name).is_empty()
                 {
                     let k8s_names: Vec<&str> =
                         k8s_services.iter().map(|s| s.name.as_str()).collect();

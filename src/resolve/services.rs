@@ -34,6 +34,8 @@ pub struct Service {
     /// Where Prometheus scrapes it (the http container port), when it serves the tool's
     /// `/metrics`: generated code, or an image that declares no ports of its own.
     pub scrape_port: Option<u16>,
+    /// Every port is plain TCP: the mesh routes it as TCP (no HTTP timeouts or retries).
+    pub mesh_tcp: bool,
     /// Probes, user, filesystem, volumes and command of its container; see `container`.
     pub run: super::container::ContainerRun,
     pub health_path: &'static str,
@@ -366,6 +368,8 @@ fn service(
         http_port,
         grpc_port,
         scrape_port: http_port.filter(|_| bp.observability.metrics && s.container.ports.is_none()),
+        mesh_tcp: !effective.is_empty()
+            && effective.iter().all(|p| p.protocol == PortProtocol::Tcp),
         run: super::container::resolve(&n.kebab, &s.container, &effective),
         ports,
         health_path: "/healthz",
@@ -714,6 +718,7 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
         protocol: "http",
     }];
     app.scrape_port = Some(HTTP_PORT).filter(|_| bp.observability.metrics);
+    app.mesh_tcp = false;
     app.run = super::container::resolve(&name.kebab, &Default::default(), &app_ports());
     app.cache = services.iter().find_map(|s| s.cache.clone());
     for e in &mut app.env {
