@@ -3,6 +3,8 @@
 #   CONFORMANCE_VENV   validators' venv (default .venv-conformance; made by tools/conformance/install.sh)
 #   CONFORMANCE_OUT    where the trees go (default target/conformance)
 #   MATRIX_EXAMPLES / MATRIX_TYPES / MATRIX_SCALES   narrow the matrix (space-separated)
+#   MATRIX_BLUEPRINTS  blueprint files generated once each, as written, beside the matrix (default:
+#                      the existing-image fixtures; empty for none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${CONFORMANCE_VENV:-.venv-conformance}"
@@ -34,6 +36,12 @@ for ex in $EXAMPLES; do
       trees+=("$dir")
     done
   done
+done
+BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml}"
+for bp in $BLUEPRINTS; do
+  dir="$OUT/$(basename "$bp" .yaml)"
+  "$BIN" --blueprint "$bp" --quiet --out "$dir"
+  trees+=("$dir")
 done
 echo "generated ${#trees[@]} trees under $OUT"
 export CONFORMANCE_STRICT_TOOLS="${CONFORMANCE_STRICT_TOOLS:-1}"

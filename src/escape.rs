@@ -118,6 +118,18 @@ pub fn yaml_in(s: &str) -> String {
     body
 }
 
+/// docker compose interpolates `$VAR` and `${VAR}` in every value after YAML has been read,
+/// so `$` is written `$$`, compose's own escape, inside a YAML string.
+pub fn compose(s: &str) -> String {
+    yaml(s).replace('$', "$$")
+}
+
+/// Kubernetes expands `$(VAR)` in a container's `command` and `args` and reads `$$` as `$`, so a
+/// blueprint's word stays literal with every `$` doubled, as for compose.
+pub fn kube_arg(s: &str) -> String {
+    compose(s)
+}
+
 /// GitHub Actions evaluates `${{ … }}` in workflow values after YAML has been read, so YAML
 /// escaping alone cannot stop it: `${{` is written as the expression `${{ '${{' }}`.
 pub fn gha_in(s: &str) -> String {
@@ -198,6 +210,8 @@ pub const ESCAPERS: &[(&str, Escaper)] = &[
     ("hcl_in", hcl_in),
     ("yaml", yaml),
     ("yaml_in", yaml_in),
+    ("compose", compose),
+    ("kube_arg", kube_arg),
     ("gha", gha),
     ("gha_in", gha_in),
     ("toml", toml),
@@ -221,6 +235,11 @@ mod tests {
 
     const HOSTILE: &str =
         "a\"\"\"b' ${file(\"/etc/hostname\")} %{ if x } `id` $(id) #c {{ d }}\\ \n-- ;DROP";
+
+    #[test]
+    fn compose_values_are_not_interpolated() {
+        assert_eq!(compose("a ${HOME} $x"), "\"a $${HOME} $$x\"");
+    }
 
     #[test]
     fn python_forms_cannot_close_their_string() {

@@ -186,6 +186,29 @@ fn has_sql(m: &Model) -> bool {
     m.databases.iter().any(|d| d.engine != "dynamodb")
 }
 
+/// Files of one deployable that only some deployables have: a Service needs a port, volume
+/// claims a persistent volume, and autoscaling more than the one pod a claim allows.
+fn item_applies(f: &PlannedFile, m: &Model) -> bool {
+    let Some((Collection::Deployable, i)) = f.item else {
+        return true;
+    };
+    let d = &m.deployables[i];
+    if f.template.ends_with("__deployable__/service.yaml") {
+        return !d.ports.is_empty();
+    }
+    if f.template.ends_with("__deployable__/volume-claims.yaml") {
+        return d.run.has_claims;
+    }
+    if f.template.ends_with("__deployable__/autoscaling.yaml") {
+        return m
+            .deploy
+            .workloads
+            .get(&d.name.kebab)
+            .is_none_or(|w| w.scaled);
+    }
+    true
+}
+
 /// Terraform modules are written only when the root module calls them.
 fn terraform_module_applies(module: &str, m: &Model) -> bool {
     match module {
@@ -260,7 +283,7 @@ pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec
             }
         }
     }
-    files.retain(|f| applies(&f.path, m));
+    files.retain(|f| applies(&f.path, m) && item_applies(f, m));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }

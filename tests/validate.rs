@@ -728,3 +728,120 @@ fn thousands_of_problems_are_counted_but_only_the_first_are_printed() {
         "{err}"
     );
 }
+
+/// Issue 21, part 4: each misleading message found while describing real systems.
+#[test]
+fn an_unsupported_engine_is_one_error_not_also_an_unknown_database() {
+    let text = "version: 1\nname: shop\nservices:\n  users:\n    database: users-db\n    cache: sessions\n    entities: [User]\nentities:\n  User: { fields: { id: uuid pk } }\ndatabases:\n  users-db: { engine: cassandra }\ncaches:\n  sessions: { engine: memcached }\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let got: Vec<(&str, &str)> = d
+        .items
+        .iter()
+        .filter(|x| x.is_error())
+        .map(|x| (x.code, x.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("E0005", "databases.users-db.engine"),
+            ("E0005", "caches.sessions.engine")
+        ]
+    );
+    // A malformed entry is still a declaration too.
+    let text = "version: 1\nname: shop\nservices:\n  users:\n    database: users-db\n    entities: [User]\nentities:\n  User: { fields: { id: uuid pk } }\ndatabases:\n  users-db: postgres\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let codes: Vec<&str> = d.items.iter().map(|x| x.code).collect();
+    assert_eq!(codes, vec!["E0002"]);
+}
+
+#[test]
+fn a_route_key_is_not_suggested_as_a_different_short_word() {
+    let route = |key: &str| {
+        format!(
+            "version: 1\nname: shop\nservices:\n  api: {{}}\n  edge:\n    kind: gateway\n    routes:\n      - {{ path: /api, to: api, {key}: public }}\n"
+        )
+    };
+    let d = blueprint::load(&route("auth"), "bp.yaml").diagnostics;
+    assert!(!d.has_errors(), "{:?}", d.items);
+    let d = blueprint::load(&route("with"), "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0003").unwrap();
+    assert_eq!(e.help.as_deref(), Some("expected one of: path, to, auth"));
+    let d = blueprint::load(&route("auht"), "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0003").unwrap();
+    assert_eq!(e.help.as_deref(), Some("did you mean `auth`?"));
+}
+
+#[test]
+fn a_cycle_through_an_existing_image_is_not_told_to_use_an_event() {
+    let text = "version: 1\nname: shop\nservices:\n  config:\n    image: ghcr.io/acme/config:1.0\n    depends_on: [registry]\n  registry:\n    image: ghcr.io/acme/registry:1.0\n    depends_on: [config]\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0112").unwrap();
+    let help = e.help.as_deref().unwrap();
+    assert!(!help.contains("event"), "{help}");
+    assert!(
+        help.contains("`config` is an existing image") && help.contains("`env`"),
+        "{help}"
+    );
+    let text =
+        "version: 1\nname: shop\nservices:\n  a:\n    depends_on: [b]\n  b:\n    depends_on: [a]\n";
+    let d = blueprint::load(text, "bp.yaml").diagnostics;
+    let e = d.items.iter().find(|x| x.code == "E0112").unwrap();
+    assert!(
+        e.help
+            .as_deref()
+            .unwrap()
+            .contains("break the cycle with an event")
+    );
+}
+
+#[test]
+fn an_image_contract_is_checked_where_it_is_written() {
+    let base = "version: 1\nname: shop\nservices:\n  lg:\n    kind: worker\n    image: ghcr.io/acme/lg:1.0\n    ports: []\n    probes: none\n";
+    let d = blueprint::load(base, "bp.yaml").diagnostics;
+    assert!(!d.has_errors(), "{:?}", d.items);
+    let codes = |extra: &str| -> Vec<(&'static str, String)> {
+        blueprint::load(&format!("{base}{extra}"), "bp.yaml")
+            .diagnostics
+            .items
+            .into_iter()
+            .filter(|x| x.is_error())
+            .map(|x| (x.code, x.path))
+            .collect()
+    };
+    assert_eq!(
+        codes("  api:\n    depends_on: [lg]\n"),
+        [("E0135", "services.api.depends_on[0]".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    env: { API: { service: nope } }\n"),
+        [("E0110", "services.web.env.API.service".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    env: { R: { cache: nope } }\n"),
+        [("E0121", "services.web.env.R.cache".to_owned())]
+    );
+    assert_eq!(
+        codes(
+            "  web:\n    image: nginx:1.27\n    ports: [{ port: 8080, protocol: grpc }]\n    env: { ME: { service: lg2, form: url } }\n  lg2:\n    image: nginx:1.27\n    ports: [{ port: 7000, protocol: grpc }]\n"
+        ),
+        [("E0137", "services.web.env.ME.form".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    probes: { http: /x, tcp: 80 }\n"),
+        [("E0136", "services.web.probes".to_owned())]
+    );
+    assert_eq!(
+        codes(
+            "  web:\n    image: nginx:1.27\n    security: { capabilities: [CAP_NET_ADMIN], reason: r }\n"
+        ),
+        [("E0138", "services.web.security.capabilities[0]".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    port: 80\n    ports: [{ port: 8080 }]\n"),
+        [("E0135", "services.web.port".to_owned())]
+    );
+    assert_eq!(
+        codes("  web:\n    image: nginx:1.27\n    volumes: [{ name: a, path: /a, size: 1G }]\n"),
+        [("E0139", "services.web.volumes[0].size".to_owned())]
+    );
+}

@@ -5,6 +5,7 @@
 //! [`validate::check`] (cross-reference rules). Nothing here applies defaults beyond what the
 //! format itself defines; the `resolve` stage does that.
 
+pub mod container;
 pub mod edit;
 pub mod fields;
 pub mod node;
@@ -213,6 +214,8 @@ pub struct Service {
     pub resilience: Option<Resilience>,
     pub routes: Vec<Route>,
     pub auth: Option<Auth>,
+    /// An existing image's own contract (ports, probes, env, …); empty for generated code.
+    pub container: container::Container,
 }
 
 #[derive(Debug, Clone)]

@@ -6,6 +6,8 @@ use super::node::{Node, Value};
 use super::*;
 use crate::diagnostic::{Diagnostic, Diagnostics, suggest};
 
+mod container;
+
 const TOP_KEYS: &[&str] = &[
     "version",
     "name",
@@ -44,6 +46,13 @@ const SERVICE_KEYS: &[&str] = &[
     "resilience",
     "routes",
     "auth",
+    "ports",
+    "probes",
+    "env",
+    "security",
+    "volumes",
+    "command",
+    "args",
 ];
 pub const LANGUAGES: &[&str] = &["python"];
 
@@ -109,13 +118,16 @@ pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
     }
     if let Some(n) = get("databases") {
         bp.databases = r.named_map(n, "databases", |r, n, p| {
-            r.engine(n, p, &["postgres", "dynamodb"])
-                .map(|engine| Database { engine })
+            Some(Database {
+                engine: r.engine(n, p, &["postgres", "dynamodb"]),
+            })
         });
     }
     if let Some(n) = get("caches") {
         bp.caches = r.named_map(n, "caches", |r, n, p| {
-            r.engine(n, p, &["redis"]).map(|engine| Cache { engine })
+            Some(Cache {
+                engine: r.engine(n, p, &["redis"]),
+            })
         });
     }
     if let Some(n) = get("messaging") {
@@ -324,27 +336,32 @@ impl Reader<'_> {
         }
     }
 
-    fn engine(&mut self, n: &Node, path: &str, engines: &[&str]) -> Option<String> {
+    fn engine(&mut self, n: &Node, path: &str, engines: &[&str]) -> String {
+        // A datastore whose entry is malformed is still declared (an empty engine: the error
+        // already stops generation), so what names it is not also reported as unknown.
         let entries = if matches!(n.value, Value::Null) {
             Vec::new()
         } else {
-            self.map(n, path, &["engine"])?
+            let Some(entries) = self.map(n, path, &["engine"]) else {
+                return String::new();
+            };
+            entries
         };
         let Some((_, e)) = entries.first() else {
-            return Some(engines[0].to_owned());
+            return engines[0].to_owned();
         };
         let p = join(path, "engine");
-        let s = self.string(e, &p)?;
-        if engines.contains(&s.as_str()) {
-            Some(s)
-        } else {
+        let Some(s) = self.string(e, &p) else {
+            return String::new();
+        };
+        if !engines.contains(&s.as_str()) {
             self.push(
                 Diagnostic::error("E0005", p, format!("engine `{s}` is not supported"))
                     .with_help(suggest(&s, engines))
                     .at(e.loc),
             );
-            None
         }
+        s
     }
 
     fn cloud(&mut self, n: &Node) -> Cloud {
@@ -435,7 +452,8 @@ impl Reader<'_> {
                 }
                 "resilience" => s.resilience = self.resilience(v, &p),
                 "auth" => s.auth = self.auth(v, &p),
-                _ => s.routes = self.routes(v, &p),
+                "routes" => s.routes = self.routes(v, &p),
+                _ => self.container(&mut s.container, k, v, &p),
             }
         }
         Some(s)

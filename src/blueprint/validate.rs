@@ -12,6 +12,7 @@
 //! [`usage`] (unused and shared resources).
 
 mod auth;
+mod container;
 mod data;
 mod derived;
 mod graph;
@@ -41,6 +42,7 @@ pub fn check(bp: &Blueprint, src: &SourceMap, diags: &mut Diagnostics) {
     v.engines();
     v.ownership();
     v.service_rules();
+    v.container_rules();
     v.auth_rules();
     v.usage();
     v.type_rules();

@@ -22,7 +22,7 @@ fn containers(spec: &Node) -> impl Iterator<Item = &Node> {
 }
 
 /// A pod's declared container ports: (name, number).
-fn container_ports(p: &Pod) -> Vec<(Option<String>, u16)> {
+pub(super) fn container_ports(p: &Pod) -> Vec<(Option<String>, u16)> {
     let Some(spec) = p.spec else {
         return Vec::new();
     };

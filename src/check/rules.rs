@@ -176,6 +176,34 @@ impl<'a> Ctx<'a> {
             .any(|o| overlaps(&o.namespaces, ns))
     }
 
+    /// The container ports a Service sends to: numeric targets as written, named ones looked
+    /// up in the pods it selects, and the port itself when there is no target.
+    pub(super) fn target_numbers(&self, s: &Obj) -> Vec<u16> {
+        let sel = labels(get(&s.node, &["spec", "selector"]));
+        let pods = self.pods_selected(&sel, &s.namespaces);
+        let mut out = Vec::new();
+        for port in seq_at(&s.node, &["spec", "ports"]) {
+            let Some(target) = get(port, &["targetPort"])
+                .or_else(|| get(port, &["port"]))
+                .and_then(scalar)
+            else {
+                continue;
+            };
+            match target.parse::<u16>() {
+                Ok(n) => out.push(n),
+                Err(_) => out.extend(pods.iter().flat_map(|p| {
+                    super::pods::container_ports(p)
+                        .into_iter()
+                        .filter(|(name, _)| name.as_deref() == Some(target.as_ref()))
+                        .map(|(_, n)| n)
+                })),
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The pods in one of `ns` whose labels include `sel`, in tree order.
     pub(super) fn pods_selected(
         &self,
@@ -633,13 +661,14 @@ impl<'a> Ctx<'a> {
                             suggest(host, &names),
                         ));
                     } else if let (Some(p), Some(k)) = (port, self.named("Service", host).first()) {
-                        let ports = service_ports(k);
+                        // compose dials the container itself: the port the Service targets.
+                        let ports = self.target_numbers(k);
                         if !ports.is_empty() && !ports.contains(&p) {
                             found.push(("C018", 
                                 c.file.clone(),
                                 value.1,
-                                format!("compose service `{}`: {var} uses port {p} of `{host}`, but its Kubernetes Service exposes {}", key.name, join_ports(&ports)),
-                                "use the same port in compose and Kubernetes".into(),
+                                format!("compose service `{}`: {var} uses port {p} of `{host}`, but its Kubernetes Service targets container port {}", key.name, join_ports(&ports)),
+                                "use in compose the container port the Kubernetes Service targets (compose has no Service in front of the container)".into(),
                             ));
                         }
                     }
@@ -653,8 +682,17 @@ impl<'a> Ctx<'a> {
                                 .is_some_and(|t| t.starts_with("io.codex-system-design.local-only"))
                         })
                 });
+                // A workload whose containers declare no port (a load generator) has no Service.
+                let portless = |d: &&Obj| {
+                    seq_at(&d.node, &["spec", "template", "spec", "containers"])
+                        .iter()
+                        .all(|c| seq_at(c, &["ports"]).is_empty())
+                };
+                let deployments = self.named("Deployment", &key.name);
+                let portless_workload = !deployments.is_empty() && deployments.iter().all(portless);
                 if !k8s_services.is_empty()
                     && !local_only
+                    && !portless_workload
                     && self.named("Service", &key.name).is_empty()
                 {
                     let k8s_names: Vec<&str> =

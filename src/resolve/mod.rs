@@ -7,6 +7,7 @@
 //! microservices and monolith, functions for serverless). Templates never derive names.
 
 pub mod auth;
+pub mod container;
 mod data;
 pub mod ddl;
 pub mod deploy;
@@ -96,6 +97,9 @@ pub struct Model {
     pub ci: Ci,
     /// Build phases from the dependency graph.
     pub phases: Vec<Phase>,
+    /// The load test's plain GETs: the gateway's route prefixes when no entity has a public API
+    /// to exercise (a system of existing images), else none.
+    pub load_paths: Vec<String>,
     /// Kubernetes / Istio / compose wiring (deployments per version, callers, backing services).
     pub deploy: deploy::Deploy,
     /// Terraform defaults and the offline plan tests' expectations and fixtures.
@@ -273,7 +277,15 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             is_prod: e == "prod" || e == "production",
         })
         .collect();
-    let deploy = deploy::resolve(bp, &name, &services, &deployables, &data, &environments);
+    let deploy = deploy::resolve(
+        bp,
+        &name,
+        &services,
+        &deployables,
+        &data,
+        &environments,
+        preset.replicas.min,
+    );
     let terraform = terraform::resolve(
         &preset,
         bp.scale.as_str(),
@@ -282,6 +294,15 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
     );
     let transport = transport::resolve(&name, &bp.cloud.region, &environments, &deployables, &data);
     let security = auth::resolve(bp, &name, &preset, &data.entities, &deployables);
+    let load_paths = if data.entities.iter().any(|e| e.code.public) {
+        Vec::new()
+    } else {
+        deploy
+            .edge
+            .iter()
+            .flat_map(|e| e.routes.iter().map(|r| r.path.clone()))
+            .collect()
+    };
     Ok(Model {
         security,
         tool: Tool {
@@ -332,6 +353,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             github: bp.ci.provider == "github",
         },
         phases,
+        load_paths,
         deploy,
         terraform,
         transport,

@@ -3,11 +3,11 @@
 
 use super::data::Data;
 use super::{Names, Phase, Preset};
-use crate::blueprint::{self, ArchType, Blueprint, Protocol, ServiceKind};
+use crate::blueprint::container::{AddressForm, EffectivePort, EnvValue, PortProtocol, PortRef};
+use crate::blueprint::{self, ArchType, Blueprint, ServiceKind};
 use serde::Serialize;
 
-pub const HTTP_PORT: u16 = 8080;
-pub const GRPC_PORT: u16 = 50051;
+pub use crate::blueprint::container::HTTP_PORT;
 pub const IMAGE_TAG: &str = "0.1.0";
 
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +31,13 @@ pub struct Service {
     pub http_port: Option<u16>,
     pub grpc_port: Option<u16>,
     pub ports: Vec<Port>,
+    /// Where Prometheus scrapes it (the http container port), when it serves the tool's
+    /// `/metrics`: generated code, or an image that declares no ports of its own.
+    pub scrape_port: Option<u16>,
+    /// Every port is plain TCP: the mesh routes it as TCP (no HTTP timeouts or retries).
+    pub mesh_tcp: bool,
+    /// Probes, user, filesystem, volumes and command of its container; see `container`.
+    pub run: super::container::ContainerRun,
     pub health_path: &'static str,
     pub ready_path: &'static str,
     pub metrics_path: &'static str,
@@ -45,6 +52,9 @@ pub struct Service {
     pub publishes: Vec<Names>,
     pub consumes: Vec<Names>,
     pub depends_on: Vec<Dependency>,
+    /// Services whose address an existing image is given under `env` (calls without a start-up
+    /// order), with the container port it dials.
+    pub addressed: Vec<(String, u16)>,
     /// References verified through a dependency's API on create and update (microservices:
     /// a `ref` to an entity owned by a service in `depends_on`); see `pycode::link_calls`.
     pub references: Vec<super::pytypes::VerifiedRef>,
@@ -55,8 +65,11 @@ pub struct Service {
     pub resilience: Resilience,
     /// Gateway only: path prefix → service.
     pub routes: Vec<Route>,
-    /// Plain configuration, identical in compose and the Kubernetes ConfigMap.
+    /// Plain configuration, the Kubernetes ConfigMap's.
     pub env: Vec<EnvVar>,
+    /// The same names for compose, where an address names the callee's container port (there is
+    /// no Service in front of it); identical to `env` unless a callee maps its ports.
+    pub local_env: Vec<EnvVar>,
     /// Credentials, from a Secret in Kubernetes (never literal there).
     pub secret_env: Vec<SecretEnv>,
     /// Monolith only: the blueprint services that are modules of this app.
@@ -78,8 +91,13 @@ pub struct Service {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Port {
-    pub name: &'static str,
+    pub name: String,
+    /// The Service port other workloads dial.
     pub port: u16,
+    /// Where the container listens (NetworkPolicy, the mesh's policies and compose use it).
+    pub container_port: u16,
+    /// The Service's `appProtocol`: `http`, `grpc` or `tcp`.
+    pub protocol: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,7 +137,12 @@ pub struct Dependency {
     pub env_var: String,
     pub address: String,
     pub protocol: &'static str,
+    /// How the caller's `/readyz` checks it: `http` (a GET of the tool's `/healthz`) when it
+    /// keeps the tool's probes, else `tcp` (a connection to its port).
+    pub check: &'static str,
     pub port: u16,
+    /// The callee's container port (what a NetworkPolicy egress rule names).
+    pub target_port: u16,
     /// Its key in the caller's `/readyz` checks: the service name, or `service.<name>` when
     /// that would clash with a check of the caller's own (`database`, `schema`, `broker`, `cache`).
     pub ready_key: String,
@@ -153,6 +176,8 @@ pub struct Route {
     pub path: String,
     pub service: String,
     pub port: u16,
+    /// The target's container port (what compose's nginx dials).
+    pub local_port: u16,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -203,23 +228,21 @@ fn has_code(s: &blueprint::Service) -> bool {
     s.image.is_none() && (s.language.is_some() || s.kind != ServiceKind::Gateway)
 }
 
-fn protocols(s: &blueprint::Service) -> (bool, bool) {
-    let grpc = s.protocols.contains(&Protocol::Grpc);
-    let http = s.protocols.is_empty() || s.protocols.contains(&Protocol::Http);
-    (http, grpc)
+/// The ports a service runs with: serverless functions serve HTTP only (validation warns).
+fn ports_in(bp: &Blueprint, s: &blueprint::Service) -> Vec<EffectivePort> {
+    let mut ports = s.effective_ports();
+    if bp.arch == ArchType::Serverless {
+        ports.retain(|p| p.protocol != PortProtocol::Grpc);
+    }
+    ports
 }
 
-fn ports_of(s: &blueprint::Service) -> (Option<u16>, Option<u16>) {
-    let (http, grpc) = protocols(s);
-    let http_port = http.then(|| s.port.unwrap_or(HTTP_PORT));
-    let grpc_port = grpc.then(|| {
-        if http {
-            GRPC_PORT
-        } else {
-            s.port.unwrap_or(GRPC_PORT)
-        }
-    });
-    (http_port, grpc_port)
+/// The container port of the first port speaking `protocol`.
+fn first(ports: &[EffectivePort], protocol: PortProtocol) -> Option<u16> {
+    ports
+        .iter()
+        .find(|p| p.protocol == protocol)
+        .map(|p| p.container_port)
 }
 
 pub fn resolve(bp: &Blueprint, preset: &Preset, data: &Data) -> Vec<Service> {
@@ -242,28 +265,26 @@ fn service(
     callers: Vec<String>,
 ) -> Service {
     let n = Names::new(name);
-    let (http_port, mut grpc_port) = ports_of(s);
-    if bp.arch == ArchType::Serverless {
-        grpc_port = None; // functions serve HTTP only (validation warns)
-    }
+    let effective = ports_in(bp, s);
+    let (http_port, grpc_port) = (
+        first(&effective, PortProtocol::Http),
+        first(&effective, PortProtocol::Grpc),
+    );
     let generated = has_code(s);
     let (image_repository, image_tag) = match &s.image {
         Some(img) => split_image(img),
         None => (format!("{}/{}", bp.name, n.kebab), IMAGE_TAG.to_owned()),
     };
-    let mut ports = Vec::new();
-    if let Some(p) = http_port {
-        ports.push(Port {
-            name: "http",
-            port: p,
-        });
-    }
-    if let Some(p) = grpc_port {
-        ports.push(Port {
-            name: "grpc",
-            port: p,
-        });
-    }
+    let ports: Vec<Port> = effective
+        .iter()
+        .map(|p| Port {
+            name: p.name.clone(),
+            port: p.port,
+            container_port: p.container_port,
+            protocol: p.protocol.as_str(),
+        })
+        .collect();
+    let main_port = s.main_port().map_or(HTTP_PORT, |p| p.port);
     let database = data
         .service_db
         .get(name)
@@ -295,7 +316,7 @@ fn service(
     let depends_on: Vec<Dependency> = s
         .depends_on
         .iter()
-        .filter_map(|d| bp.services.get(d).map(|ds| dependency(d, ds)))
+        .filter_map(|d| bp.services.get(d).and_then(|ds| dependency(d, ds)))
         .collect();
     let versions = versions(s);
     let timeout = s
@@ -314,12 +335,12 @@ fn service(
         .routes
         .iter()
         .filter_map(|r| {
-            let target = bp.services.get(&r.to)?;
-            let (h, g) = ports_of(target);
+            let target = bp.services.get(&r.to)?.main_port()?;
             Some(Route {
                 path: r.path.clone(),
                 service: Names::new(&r.to).kebab,
-                port: h.or(g).unwrap_or(HTTP_PORT),
+                port: target.port,
+                local_port: target.container_port,
             })
         })
         .collect();
@@ -348,9 +369,13 @@ fn service(
         image_tag,
         http: http_port.is_some(),
         grpc: grpc_port.is_some(),
-        port: http_port.or(grpc_port).unwrap_or(HTTP_PORT),
+        port: main_port,
         http_port,
         grpc_port,
+        scrape_port: http_port.filter(|_| bp.observability.metrics && s.container.ports.is_none()),
+        mesh_tcp: !effective.is_empty()
+            && effective.iter().all(|p| p.protocol == PortProtocol::Tcp),
+        run: super::container::resolve(&n.kebab, &s.container, &effective),
         ports,
         health_path: "/healthz",
         ready_path: "/readyz",
@@ -364,6 +389,7 @@ fn service(
         publishes: s.publishes.iter().map(|t| Names::new(t)).collect(),
         consumes: s.consumes.iter().map(|t| Names::new(t)).collect(),
         depends_on,
+        addressed: Vec::new(),
         references: Vec::new(),
         callers,
         has_versions: versions.len() > 1,
@@ -377,6 +403,7 @@ fn service(
         },
         routes,
         env: Vec::new(),
+        local_env: Vec::new(),
         secret_env: Vec::new(),
         modules: Vec::new(),
         entity_ids: Vec::new(),
@@ -388,8 +415,20 @@ fn service(
         name: n,
     };
     (svc.env, svc.secret_env) = wiring(bp, data, &svc);
+    svc.local_env = svc.env.clone();
+    declared_env(bp, data, s, &mut svc);
     svc.python = python_deps(&svc, data);
     svc
+}
+
+/// The monolith app's one port.
+fn app_ports() -> Vec<EffectivePort> {
+    vec![EffectivePort {
+        name: "http".into(),
+        port: HTTP_PORT,
+        container_port: HTTP_PORT,
+        protocol: PortProtocol::Http,
+    }]
 }
 
 /// The packages its code imports: a Redis client with a cache, the broker's client when it
@@ -430,34 +469,85 @@ pub fn try_timeout(timeout: f64, retries: u32) -> f64 {
     ms / 1000.0
 }
 
-fn dependency(name: &str, s: &blueprint::Service) -> Dependency {
+fn dependency(name: &str, s: &blueprint::Service) -> Option<Dependency> {
     let n = Names::new(name);
-    let (http_port, grpc_port) = ports_of(s);
-    let generated = has_code(s) && s.kind != ServiceKind::Gateway;
-    match http_port {
-        Some(p) => Dependency {
-            env_var: format!("{}_URL", n.upper),
-            address: format!("http://{}:{p}", n.kebab),
-            protocol: "http",
-            port: p,
-            ready_key: ready_key(name),
-            generated,
-            client: Default::default(),
-            name: n,
+    let p = s.main_port()?;
+    let (protocol, address) = match p.protocol {
+        PortProtocol::Http => ("http", format!("http://{}:{}", n.kebab, p.port)),
+        PortProtocol::Grpc => ("grpc", format!("{}:{}", n.kebab, p.port)),
+        PortProtocol::Tcp => ("tcp", format!("{}:{}", n.kebab, p.port)),
+    };
+    let own_probes = s.container.probes.is_none();
+    Some(Dependency {
+        env_var: s.address_var(&n.upper),
+        address,
+        protocol,
+        check: if protocol == "http" && own_probes {
+            "http"
+        } else {
+            "tcp"
         },
-        None => {
-            let p = grpc_port.unwrap_or(GRPC_PORT);
-            Dependency {
-                env_var: format!("{}_GRPC_ADDR", n.upper),
-                address: format!("{}:{p}", n.kebab),
-                protocol: "grpc",
-                port: p,
-                ready_key: ready_key(name),
-                generated,
-                client: Default::default(),
-                name: n,
+        port: p.port,
+        target_port: p.container_port,
+        ready_key: ready_key(name),
+        generated: has_code(s) && s.kind != ServiceKind::Gateway,
+        client: Default::default(),
+        name: n,
+    })
+}
+
+/// The variables an existing image declares under `env`: literals as written, addresses of
+/// services (their Service port in Kubernetes, their container port in compose) and caches.
+fn declared_env(bp: &Blueprint, data: &Data, s: &blueprint::Service, svc: &mut Service) {
+    for (name, value) in &s.container.env {
+        let (k8s, local) = match value {
+            EnvValue::Literal(v) => (v.clone(), v.clone()),
+            EnvValue::Service {
+                service,
+                port,
+                form,
+            } => {
+                let Some(target) = bp.services.get(service) else {
+                    continue;
+                };
+                let ports = target.effective_ports();
+                let chosen = match port {
+                    Some(PortRef::Name(n)) => ports.iter().find(|p| &p.name == n).cloned(),
+                    Some(PortRef::Number(n)) => ports.iter().find(|p| p.port == *n).cloned(),
+                    None => target.main_port(),
+                };
+                let Some(p) = chosen else { continue };
+                let host = Names::new(service).kebab;
+                svc.addressed.push((host.clone(), p.container_port));
+                let scheme = if *form == AddressForm::Url {
+                    "http://"
+                } else {
+                    ""
+                };
+                (
+                    format!("{scheme}{host}:{}", p.port),
+                    format!("{scheme}{host}:{}", p.container_port),
+                )
             }
-        }
+            EnvValue::Cache { cache, form } => {
+                let Some(c) = data.caches.iter().find(|c| &c.name.raw == cache) else {
+                    continue;
+                };
+                let v = match form {
+                    AddressForm::Url => c.url.clone(),
+                    AddressForm::Address => format!("{}:{}", c.host, c.port),
+                };
+                (v.clone(), v)
+            }
+        };
+        svc.env.push(EnvVar {
+            name: name.clone(),
+            value: k8s,
+        });
+        svc.local_env.push(EnvVar {
+            name: name.clone(),
+            value: local,
+        });
     }
 }
 
@@ -467,7 +557,14 @@ fn callers(bp: &Blueprint) -> std::collections::HashMap<&str, Vec<String>> {
     let mut map: std::collections::HashMap<&str, Vec<String>> = Default::default();
     for (caller, s) in &bp.services {
         let callees = s.depends_on.iter().map(String::as_str);
-        for callee in callees.chain(s.routes.iter().map(|r| r.to.as_str())) {
+        let addressed = s.container.env.values().filter_map(|v| match v {
+            EnvValue::Service { service, .. } => Some(service.as_str()),
+            _ => None,
+        });
+        for callee in callees
+            .chain(s.routes.iter().map(|r| r.to.as_str()))
+            .chain(addressed)
+        {
             map.entry(callee).or_default().push(caller.clone());
         }
     }
@@ -509,10 +606,15 @@ fn wiring(bp: &Blueprint, data: &Data, s: &Service) -> (Vec<EnvVar>, Vec<SecretE
         var("SERVICE_NAME", s.name.kebab.clone()),
         var("LOG_LEVEL", "INFO".into()),
     ];
-    if let Some(p) = s.http_port {
+    // The tool's port contract; an image that declares its ports sets its own variables.
+    let own_ports = bp
+        .services
+        .get(&s.name.raw)
+        .is_some_and(|b| b.container.ports.is_some());
+    if let Some(p) = s.http_port.filter(|_| !own_ports) {
         env.push(var("PORT", p.to_string()));
     }
-    if let Some(p) = s.grpc_port {
+    if let Some(p) = s.grpc_port.filter(|_| !own_ports) {
         env.push(var("GRPC_PORT", p.to_string()));
     }
     if bp.observability.tracing {
@@ -596,6 +698,7 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     app.publishes = dedup(services.iter().flat_map(|s| s.publishes.clone()).collect());
     app.consumes = dedup(services.iter().flat_map(|s| s.consumes.clone()).collect());
     app.depends_on = Vec::new();
+    app.addressed = Vec::new();
     app.references = Vec::new();
     app.callers = services
         .iter()
@@ -614,9 +717,14 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     app.http_port = Some(HTTP_PORT);
     app.grpc_port = None;
     app.ports = vec![Port {
-        name: "http",
+        name: "http".into(),
         port: HTTP_PORT,
+        container_port: HTTP_PORT,
+        protocol: "http",
     }];
+    app.scrape_port = Some(HTTP_PORT).filter(|_| bp.observability.metrics);
+    app.mesh_tcp = false;
+    app.run = super::container::resolve(&name.kebab, &Default::default(), &app_ports());
     app.cache = services.iter().find_map(|s| s.cache.clone());
     for e in &mut app.env {
         if e.name == "SERVICE_NAME" || e.name == "OTEL_SERVICE_NAME" {
@@ -629,6 +737,7 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
         .filter(|e| !app.env.iter().any(|x| x.name == e.name) && e.name != "GRPC_PORT")
         .collect();
     app.env.extend(dedup_env(extra));
+    app.local_env = app.env.clone();
     app.name = name;
     // What any of its modules imports.
     app.python = python_deps(&app, data);

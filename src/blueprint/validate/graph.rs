@@ -3,7 +3,7 @@
 //! dependency becomes (`ORDERS_URL`), which must not collide with the ones every service gets.
 
 use super::{Check, names};
-use crate::blueprint::{Broker, Protocol, Service, ServiceKind};
+use crate::blueprint::{Broker, Service, ServiceKind};
 use heck::ToShoutySnakeCase;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,12 +27,6 @@ pub fn is_route_path(p: &str) -> bool {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
             }))
-}
-
-/// Whether a service answers HTTP: not a worker, and not grpc-only.
-fn serves_http(s: &Service) -> bool {
-    s.kind != ServiceKind::Worker
-        && (s.protocols.is_empty() || s.protocols.contains(&Protocol::Http))
 }
 
 impl Check<'_> {
@@ -123,7 +117,7 @@ impl Check<'_> {
                         help,
                     );
                 }
-                Some(target) if !serves_http(target) => self.err(
+                Some(target) if !target.serves_http() => self.err(
                     "E0113",
                     format!("{p}.routes[{i}].to"),
                     format!(
@@ -192,12 +186,7 @@ impl Check<'_> {
             if !seen.insert(dep.as_str()) {
                 continue; // a repeated entry is E0114, not a collision with itself
             }
-            let upper = dep.to_shouty_snake_case();
-            let var = if d.protocols.is_empty() || d.protocols.contains(&Protocol::Http) {
-                format!("{upper}_URL")
-            } else {
-                format!("{upper}_GRPC_ADDR")
-            };
+            let var = d.address_var(&dep.to_shouty_snake_case());
             if let Some(owner) = taken.get(&var) {
                 self.err(
                     "E0108",
@@ -276,14 +265,27 @@ impl Check<'_> {
             .unwrap_or(0);
         let mut path: Vec<&str> = cycle.iter().map(|i| name(*i)).collect();
         path.push(target);
+        let loop_ = path.join(" → ");
+        // An existing image's `depends_on` is configuration (an address and a start-up order),
+        // not a call this tool generates, so "use an event" is no advice for it.
+        let images: Vec<&str> = cycle
+            .iter()
+            .map(|i| name(*i))
+            .filter(|n| bp.services[*n].image.is_some())
+            .collect();
+        let help = match images.first() {
+            None => format!(
+                "synchronous calls must not loop ({loop_}); break the cycle with an event (publishes/consumes)"
+            ),
+            Some(img) => format!(
+                "`depends_on` also orders start-up, which cannot loop ({loop_}); `{img}` is an existing image, so give it the address it needs under `env` instead (`NAME: {{ service: ... }}`), which passes the address without a start-up order"
+            ),
+        };
         self.err(
             "E0112",
             format!("services.{}.depends_on[{at}]", name(last)),
-            format!("dependency cycle: {}", path.join(" → ")),
-            format!(
-                "synchronous calls must not loop ({}); break the cycle with an event (publishes/consumes)",
-                path.join(" → ")
-            ),
+            format!("dependency cycle: {loop_}"),
+            help,
         );
     }
 }

@@ -37,7 +37,7 @@ REQUIRED = ("database", "schema", "broker")
 {%- if svc.depends_on %}
 DEPENDENCIES: dict[str, tuple[str, str]] = {
 {%- for d in svc.depends_on %}
-    "{{ d.ready_key }}": ("{{ d.env_var | lower }}", "{{ d.protocol }}"),
+    "{{ d.ready_key }}": ("{{ d.env_var | lower }}", "{{ d.check }}"),
 {%- endfor %}
 }
 {%- else %}
@@ -137,7 +137,8 @@ async def dependency_check(key: str, address: str, protocol: str) -> dict[str, s
             async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
                 response = await client.get(address.rstrip("/") + "{{ svc.health_path }}")
             return {key: "ok" if response.status_code == 200 else "unreachable"}
-        parts = urlsplit(f"//{address}")
+        # host:port, or the URL of a service whose own probes are not the tool's
+        parts = urlsplit(address if "://" in address else f"//{address}")
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname, parts.port), PROBE_TIMEOUT
         )

@@ -388,6 +388,9 @@ def start(ctx: Context) -> None:
 
 
 def pytest(ctx: Context, tree: Tree) -> None:
+    if not tree.py_services:  # a system of existing images only: no generated code to test
+        ctx.skipped("pytest", tree, ".", "no generated Python service")
+        return
     runs = ctx.jobs["pytest"]
 
     def report(rel: str) -> None:

@@ -106,3 +106,10 @@ class ApiUser(HttpUser):
         path = "{{ e.code.api_path }}"
         self.create(path, self.{{ e.name.snake }}_payload(), "{{ e.pk }}")
 {%- endif %}{% endfor %}
+{%- if m.load_paths %}
+
+    @task
+    def gateway_routes(self) -> None:
+        for path in [{% for p in m.load_paths %}{{ p | py_str }}{% if not loop.last %}, {% endif %}{% endfor %}]:
+            self.client.get(path, name=path)
+{%- endif %}
