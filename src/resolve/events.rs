@@ -2,8 +2,8 @@
 //! table of handled event ids, which topics a monolith delivers in-process, how often a handler
 //! is tried before its event is dead-lettered, and the dead-letter topic of each topic.
 
-use super::data::{Database, Entity, Messaging};
-use super::services::Service;
+use super::data::{Database, Entity, Messaging, Topic};
+use super::services::{EnvVar, Service};
 use super::{Names, Preset};
 use serde::Serialize;
 
@@ -32,6 +32,178 @@ pub struct EventsCode {
     pub max_attempts: u32,
     /// Days a handled event id is kept (redeliveries older than that are not recognised).
     pub retention_days: u32,
+    /// SNS/SQS only (empty for the other brokers): the SNS topic of each topic it sends to the
+    /// broker, the queue of each topic it consumes from the broker, and the dead-letter queue
+    /// of each topic it consumes. The code reads each name from its variable.
+    pub sns_topics: Vec<AwsName>,
+    pub sqs_queues: Vec<AwsName>,
+    pub sqs_dead_letter_queues: Vec<AwsName>,
+}
+
+/// One SNS topic or SQS queue a workload uses, under the name its variable carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct AwsName {
+    /// The blueprint topic it carries.
+    pub topic: String,
+    /// The environment variable holding the name (the setting is its lower case).
+    pub env_var: String,
+    /// The name after the `<system>-<environment>-` prefix (Terraform's `local.prefix`).
+    pub suffix: String,
+    /// The name locally (compose, the base ConfigMap): `<system>-local-<suffix>`.
+    pub local: String,
+}
+
+/// What Terraform and the local provisioning create for SNS/SQS, in one place: an SNS FIFO
+/// topic per topic that goes through the broker, and per consuming workload and topic a FIFO
+/// queue subscribed to it (raw delivery) with a redrive policy to its dead-letter queue.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SqsLayout {
+    /// Prefix of every name locally (`<system>-local`).
+    pub local_prefix: String,
+    pub topics: Vec<SnsTopic>,
+    pub queues: Vec<SqsQueue>,
+    /// A message received this often without being deleted (its consumer crashed on it each
+    /// time) goes to the dead-letter queue: the scale preset's handler tries.
+    pub max_receive_count: u32,
+    /// Longer than a consumer needs for every try of a handler with its backoff.
+    pub visibility_timeout_seconds: u32,
+    /// Dead letters are kept 14 days, queued events 4 (SQS allows 1 minute to 14 days).
+    pub dead_letter_retention_seconds: u32,
+    pub retention_seconds: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnsTopic {
+    pub topic: String,
+    pub suffix: String,
+    pub local: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SqsQueue {
+    /// `<topic>/<workload>`: the key of Terraform's maps.
+    pub key: String,
+    pub topic: String,
+    pub workload: String,
+    pub suffix: String,
+    pub local: String,
+    pub dead_letter_suffix: String,
+    pub dead_letter_local: String,
+    /// Subscribed to the topic's SNS topic. False for a topic a monolith delivers in-process:
+    /// only its dead-letter queue exists then (where its poison events go).
+    pub subscribed: bool,
+}
+
+/// SQS and SNS names are at most 80 characters (`.fifo` included) of letters, digits, `-`
+/// and `_`.
+const AWS_NAME_MAX: usize = 80;
+const FIFO: &str = ".fifo";
+pub const SQS_VISIBILITY_TIMEOUT_SECONDS: u32 = 60;
+/// The AWS SDK's own variable for one endpoint of every service (the local emulator).
+pub const AWS_ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
+
+/// The suffix of a FIFO topic or queue name made of `parts`, short enough that the longest
+/// prefix (`prefix_len` characters and a `-`) still fits AWS's limit: a longer one keeps its
+/// start and ends with a hash of the whole, so two names never meet.
+fn aws_suffix(parts: &[&str], prefix_len: usize) -> String {
+    let base: String = parts
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect();
+    let room = AWS_NAME_MAX.saturating_sub(prefix_len + 1 + FIFO.len()).max(16);
+    if base.len() <= room {
+        return format!("{base}{FIFO}");
+    }
+    let hash = blake3::hash(base.as_bytes()).to_hex();
+    format!("{}-{}{FIFO}", &base[..room - 9], &hash[..8])
+}
+
+/// The SNS/SQS names of every workload's events (filled into `events` and its environment)
+/// and the layout Terraform creates. `prefix_len` is the longest `<system>-<environment>`.
+pub fn link_sqs(
+    workloads: &mut [Service],
+    topics: &[Topic],
+    endpoint: &str,
+    system: &str,
+    prefix_len: usize,
+    preset: &Preset,
+) -> SqsLayout {
+    let local_prefix = format!("{system}-local");
+    let prefix_len = prefix_len.max(local_prefix.len());
+    let name = |parts: &[&str]| {
+        let suffix = aws_suffix(parts, prefix_len);
+        let local = format!("{local_prefix}-{suffix}");
+        (suffix, local)
+    };
+    let mut layout = SqsLayout {
+        max_receive_count: preset.messaging.max_attempts,
+        visibility_timeout_seconds: SQS_VISIBILITY_TIMEOUT_SECONDS,
+        dead_letter_retention_seconds: 14 * 24 * 3600,
+        retention_seconds: 4 * 24 * 3600,
+        ..Default::default()
+    };
+    let mut via_broker: Vec<String> = Vec::new();
+    for w in workloads.iter_mut() {
+        let in_process = |t: &Names| w.events.in_process.contains(t);
+        let sent: Vec<Names> = w.publishes.iter().filter(|t| !in_process(t)).cloned().collect();
+        let aws = |t: &Names, var: &str, (suffix, local): (String, String)| AwsName {
+            topic: t.raw.clone(),
+            env_var: format!("{var}_{}", t.upper),
+            suffix,
+            local,
+        };
+        w.events.sns_topics = sent
+            .iter()
+            .map(|t| aws(t, "SNS_TOPIC", name(&[&t.kebab])))
+            .collect();
+        let workload = w.name.kebab.clone();
+        for t in &w.consumes {
+            let subscribed = !in_process(t);
+            let queue = aws(t, "SQS_QUEUE", name(&[&workload, &t.kebab]));
+            let dead = aws(t, "SQS_DLQ", name(&[&workload, &t.kebab, "dlq"]));
+            layout.queues.push(SqsQueue {
+                key: format!("{}/{workload}", t.raw),
+                topic: t.raw.clone(),
+                workload: workload.clone(),
+                suffix: queue.suffix.clone(),
+                local: queue.local.clone(),
+                dead_letter_suffix: dead.suffix.clone(),
+                dead_letter_local: dead.local.clone(),
+                subscribed,
+            });
+            if subscribed {
+                w.events.sqs_queues.push(queue);
+            }
+            w.events.sqs_dead_letter_queues.push(dead);
+        }
+        via_broker.extend(sent.iter().map(|t| t.raw.clone()));
+        via_broker.extend(w.events.from_broker.iter().map(|t| t.raw.clone()));
+        // Every AWS client of the workload (SNS, SQS, STS) goes to the local emulator; the cloud
+        // overlays set it empty (AWS's own endpoints).
+        if !sent.is_empty() || !w.consumes.is_empty() {
+            w.env.push(EnvVar {
+                name: AWS_ENDPOINT_ENV.into(),
+                value: endpoint.into(),
+            });
+        }
+        let names = w.events.sns_topics.iter();
+        let names = names.chain(&w.events.sqs_queues).chain(&w.events.sqs_dead_letter_queues);
+        let vars: Vec<EnvVar> = names
+            .map(|n| EnvVar {
+                name: n.env_var.clone(),
+                value: n.local.clone(),
+            })
+            .collect();
+        w.env.extend(vars);
+    }
+    for t in topics.iter().filter(|t| via_broker.contains(&t.name.raw)) {
+        let (suffix, local) = name(&[&t.name.kebab]);
+        let topic = t.name.raw.clone();
+        layout.topics.push(SnsTopic { topic, suffix, local });
+    }
+    layout.local_prefix = local_prefix;
+    layout
 }
 
 /// The dead-letter topic (Kafka) or queue routing key (RabbitMQ) of a topic.
@@ -71,6 +243,7 @@ pub fn link(
             from_broker,
             max_attempts: preset.messaging.max_attempts,
             retention_days: preset.messaging.processed_retention_days,
+            ..Default::default()
         };
         if let Some(db) = &s.database
             && (s.events.outbox || s.events.inbox)
