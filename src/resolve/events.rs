@@ -84,6 +84,8 @@ pub struct SqsQueue {
     /// `<topic>/<workload>`: the key of Terraform's maps.
     pub key: String,
     pub topic: String,
+    /// The local name of the topic's SNS topic (the provisioning script subscribes to it).
+    pub topic_local: String,
     pub workload: String,
     pub suffix: String,
     pub local: String,
@@ -165,6 +167,7 @@ pub fn link_sqs(
             layout.queues.push(SqsQueue {
                 key: format!("{}/{workload}", t.raw),
                 topic: t.raw.clone(),
+                topic_local: name(&[&t.kebab]).1,
                 workload: workload.clone(),
                 suffix: queue.suffix.clone(),
                 local: queue.local.clone(),
