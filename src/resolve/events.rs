@@ -75,6 +75,8 @@ pub struct SqsLayout {
 #[derive(Debug, Clone, Serialize)]
 pub struct SnsTopic {
     pub topic: String,
+    /// Spaces after the quoted topic, so the `=` of a Terraform map line up (`terraform fmt`).
+    pub pad: String,
     pub suffix: String,
     pub local: String,
 }
@@ -83,6 +85,8 @@ pub struct SnsTopic {
 pub struct SqsQueue {
     /// `<topic>/<workload>`: the key of Terraform's maps.
     pub key: String,
+    /// Spaces after the quoted key, so the `=` of a Terraform map line up.
+    pub pad: String,
     pub topic: String,
     /// The local name of the topic's SNS topic (the provisioning script subscribes to it).
     pub topic_local: String,
@@ -166,6 +170,7 @@ pub fn link_sqs(
             let dead = aws(t, "SQS_DLQ", name(&[&workload, &t.kebab, "dlq"]));
             layout.queues.push(SqsQueue {
                 key: format!("{}/{workload}", t.raw),
+                pad: String::new(),
                 topic: t.raw.clone(),
                 topic_local: name(&[&t.kebab]).1,
                 workload: workload.clone(),
@@ -203,7 +208,20 @@ pub fn link_sqs(
     for t in topics.iter().filter(|t| via_broker.contains(&t.name.raw)) {
         let (suffix, local) = name(&[&t.name.kebab]);
         let topic = t.name.raw.clone();
-        layout.topics.push(SnsTopic { topic, suffix, local });
+        layout.topics.push(SnsTopic {
+            topic,
+            pad: String::new(),
+            suffix,
+            local,
+        });
+    }
+    let width = layout.topics.iter().map(|t| t.topic.len()).max().unwrap_or(0);
+    for t in &mut layout.topics {
+        t.pad = " ".repeat(width - t.topic.len());
+    }
+    let width = layout.queues.iter().map(|q| q.key.len()).max().unwrap_or(0);
+    for q in &mut layout.queues {
+        q.pad = " ".repeat(width - q.key.len());
     }
     layout.local_prefix = local_prefix;
     layout
