@@ -1032,10 +1032,21 @@ class Consumer:
         self.connected = True
         backoff.reset()
         log.info("event consumer connected (%d queues)", len(urls))
-        # One long-polling loop per queue; the first to fail ends the session.
-        async with asyncio.TaskGroup() as tasks:
-            for topic, url in urls.items():
-                tasks.create_task(self._poll(client, topic, url))
+        # One long-polling loop per queue; the first to fail ends the session. Not a TaskGroup:
+        # on Python 3.11 one whose child failed can leave this task "cancelling", and the
+        # consumer would then stop at its next backoff instead of reconnecting.
+        polls = [
+            asyncio.create_task(self._poll(client, topic, url), name=f"poll {topic}")
+            for topic, url in urls.items()
+        ]
+        try:
+            done, _ = await asyncio.wait(polls, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            for task in polls:
+                task.cancel()
+            await asyncio.wait(polls, timeout=SHUTDOWN_SECONDS)
 
     async def _poll(self, client: Any, topic: str, url: str) -> None:
         while True:
