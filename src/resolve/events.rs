@@ -284,3 +284,98 @@ pub fn link_topics(messaging: Option<&mut Messaging>, entities: &[Entity]) {
             .position(|e| e.code.publishes.iter().any(|p| p.raw == t.name.raw));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::resolve::Model;
+
+    fn model(arch: &str, system: &str) -> Model {
+        let src = crate::assets::example("event-orders")
+            .unwrap()
+            .replace("type: microservices", &format!("type: {arch}"))
+            .replace("name: orderflow", &format!("name: {system}"));
+        let bp = crate::blueprint::load(&src, "t.yaml").blueprint.unwrap();
+        crate::resolve::resolve(&bp, crate::assets::presets()).unwrap()
+    }
+
+    fn env<'a>(m: &'a Model, workload: &str, var: &str) -> Option<&'a str> {
+        let d = m.deployables.iter().find(|d| d.name.kebab == workload)?;
+        let e = d.env.iter().find(|e| e.name == var)?;
+        Some(e.value.as_str())
+    }
+
+    #[test]
+    fn every_consumer_of_a_topic_gets_its_own_queue_subscribed_to_one_sns_topic() {
+        let m = model("microservices", "orderflow");
+        let l = m.messaging.as_ref().unwrap().sqs.as_ref().unwrap();
+        let topics: Vec<&str> = l.topics.iter().map(|t| t.local.as_str()).collect();
+        assert_eq!(
+            topics,
+            [
+                "orderflow-local-order-placed.fifo",
+                "orderflow-local-stock-reserved.fifo",
+                "orderflow-local-shipment-dispatched.fifo"
+            ]
+        );
+        // stock.reserved has two consumers: two queues, both subscribed, each with a DLQ.
+        let stock: Vec<&str> = l
+            .queues
+            .iter()
+            .filter(|q| q.topic == "stock.reserved")
+            .map(|q| q.suffix.as_str())
+            .collect();
+        assert_eq!(
+            stock,
+            ["orders-stock-reserved.fifo", "shipping-stock-reserved.fifo"]
+        );
+        assert!(l.queues.iter().all(|q| q.subscribed));
+        assert_eq!(l.max_receive_count, m.preset.messaging.max_attempts);
+        // The services read exactly these names.
+        assert_eq!(
+            env(&m, "shipping", "SQS_QUEUE_STOCK_RESERVED"),
+            Some("orderflow-local-shipping-stock-reserved.fifo")
+        );
+        assert_eq!(
+            env(&m, "shipping", "SQS_DLQ_STOCK_RESERVED"),
+            Some("orderflow-local-shipping-stock-reserved-dlq.fifo")
+        );
+        assert_eq!(
+            env(&m, "inventory", "SNS_TOPIC_STOCK_RESERVED"),
+            Some("orderflow-local-stock-reserved.fifo")
+        );
+        assert_eq!(
+            env(&m, "orders", "AWS_ENDPOINT_URL"),
+            Some("http://moto:5000")
+        );
+    }
+
+    #[test]
+    fn a_monolith_keeps_in_process_topics_off_the_broker_but_has_their_dead_letter_queues() {
+        let m = model("monolith", "orderflow");
+        let l = m.messaging.as_ref().unwrap().sqs.as_ref().unwrap();
+        assert!(l.topics.is_empty(), "{:?}", l.topics);
+        assert_eq!(l.queues.len(), 3);
+        assert!(l.queues.iter().all(|q| !q.subscribed));
+        let app = &m.deployables[0];
+        assert!(app.events.sns_topics.is_empty() && app.events.sqs_queues.is_empty());
+        assert_eq!(app.events.sqs_dead_letter_queues.len(), 3);
+    }
+
+    #[test]
+    fn long_names_fit_aws_limit_with_every_environment_prefix_and_stay_distinct() {
+        let system = "a-very-long-system-name-that-keeps-going-and-going";
+        let m = model("microservices", system);
+        let l = m.messaging.as_ref().unwrap().sqs.as_ref().unwrap();
+        let longest_env = m.environments.iter().map(|e| e.name.len()).max().unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for q in &l.queues {
+            for suffix in [&q.suffix, &q.dead_letter_suffix] {
+                let cloud = system.len() + 1 + longest_env + 1 + suffix.len();
+                assert!(cloud <= 80, "{suffix}: {cloud}");
+                assert!(suffix.ends_with(".fifo"));
+                assert!(seen.insert(suffix.clone()), "{suffix} twice");
+            }
+            assert!(q.local.len() <= 80, "{}", q.local);
+        }
+    }
+}
