@@ -129,6 +129,9 @@ pub struct Workload {
     /// The one-shot service creating the SNS topics and SQS queues on the local emulator,
     /// which must complete before it starts (it publishes or consumes through SNS/SQS).
     pub provision: Option<String>,
+    /// Its ConfigMap: its compose environment, except that the AWS endpoints are AWS's own
+    /// (the emulator runs in compose only).
+    pub config_map_env: Vec<EnvVar>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -330,6 +333,21 @@ pub fn resolve(
             if provision.is_some() {
                 local_secret_env.extend(emulator_credentials());
             }
+            let config_map_env = d
+                .env
+                .iter()
+                .map(|e| match (&sqs_provision, e.name.as_str()) {
+                    (Some(_), "SQS_ENDPOINT_URL") => EnvVar {
+                        name: e.name.clone(),
+                        value: super::transport::sqs_endpoint(&bp.cloud.region),
+                    },
+                    (Some(_), super::events::AWS_ENDPOINT_ENV) => EnvVar {
+                        name: e.name.clone(),
+                        value: String::new(),
+                    },
+                    _ => e.clone(),
+                })
+                .collect();
             let single = d.versions.len() <= 1;
             let w = Workload {
                 deployments: d
@@ -357,6 +375,7 @@ pub fn resolve(
                 build_context: format!("../../services/{}", d.name.kebab),
                 migrate,
                 provision,
+                config_map_env,
             };
             (d.name.kebab.clone(), w)
         })

@@ -341,9 +341,9 @@ fn workload(
     })
 }
 
-/// SNS/SQS in a cloud environment: AWS's endpoints (SQS's regional one is the broker address
-/// the readiness probe dials; the SDK finds the others), and the environment's own topic and
-/// queue names, as Terraform names them (`<system>-<environment>-<suffix>`).
+/// SNS/SQS in a cloud environment: the region, and the environment's own topic and queue names,
+/// as Terraform names them (`<system>-<environment>-<suffix>`). The base ConfigMap already points
+/// at AWS's endpoints (`deploy::Workload::config_map_env`).
 fn sqs_config(prefix: &str, region: &str, d: &Service) -> Vec<EnvVar> {
     let ev = &d.events;
     let names = ev.sns_topics.iter().chain(&ev.sqs_queues);
@@ -362,8 +362,6 @@ fn sqs_config(prefix: &str, region: &str, d: &Service) -> Vec<EnvVar> {
         value,
     };
     out.insert(0, var("AWS_REGION", region.into()));
-    out.insert(0, var(super::events::AWS_ENDPOINT_ENV, String::new()));
-    out.insert(0, var("SQS_ENDPOINT_URL", sqs_endpoint(region)));
     out
 }
 
