@@ -115,9 +115,17 @@ fn aws_suffix(parts: &[&str], prefix_len: usize) -> String {
     let base: String = parts
         .join("-")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    let room = AWS_NAME_MAX.saturating_sub(prefix_len + 1 + FIFO.len()).max(16);
+    let room = AWS_NAME_MAX
+        .saturating_sub(prefix_len + 1 + FIFO.len())
+        .max(16);
     if base.len() <= room {
         return format!("{base}{FIFO}");
     }
@@ -152,7 +160,12 @@ pub fn link_sqs(
     let mut via_broker: Vec<String> = Vec::new();
     for w in workloads.iter_mut() {
         let in_process = |t: &Names| w.events.in_process.contains(t);
-        let sent: Vec<Names> = w.publishes.iter().filter(|t| !in_process(t)).cloned().collect();
+        let sent: Vec<Names> = w
+            .publishes
+            .iter()
+            .filter(|t| !in_process(t))
+            .cloned()
+            .collect();
         let aws = |t: &Names, var: &str, (suffix, local): (String, String)| AwsName {
             topic: t.raw.clone(),
             env_var: format!("{var}_{}", t.upper),
@@ -196,7 +209,9 @@ pub fn link_sqs(
             });
         }
         let names = w.events.sns_topics.iter();
-        let names = names.chain(&w.events.sqs_queues).chain(&w.events.sqs_dead_letter_queues);
+        let names = names
+            .chain(&w.events.sqs_queues)
+            .chain(&w.events.sqs_dead_letter_queues);
         let vars: Vec<EnvVar> = names
             .map(|n| EnvVar {
                 name: n.env_var.clone(),
@@ -215,7 +230,12 @@ pub fn link_sqs(
             local,
         });
     }
-    let width = layout.topics.iter().map(|t| t.topic.len()).max().unwrap_or(0);
+    let width = layout
+        .topics
+        .iter()
+        .map(|t| t.topic.len())
+        .max()
+        .unwrap_or(0);
     for t in &mut layout.topics {
         t.pad = " ".repeat(width - t.topic.len());
     }
