@@ -386,21 +386,33 @@ def endpoints(address: str) -> list[tuple[str, int]]:
 # The SNS FIFO topic each sent topic goes to, the SQS FIFO queue (subscribed to it, raw
 # delivery) each consumed topic comes from, and the dead-letter queue of each consumed topic:
 # the setting holding each name (the environment; Terraform creates them in the cloud).
+{% if ev.sns_topics -%}
 SNS_TOPICS: dict[str, str] = {
 {%- for n in ev.sns_topics %}
     "{{ n.topic }}": "{{ n.env_var | lower }}",
 {%- endfor %}
 }
+{%- else -%}
+SNS_TOPICS: dict[str, str] = {}
+{%- endif %}
+{% if ev.sqs_queues -%}
 QUEUES: dict[str, str] = {
 {%- for n in ev.sqs_queues %}
     "{{ n.topic }}": "{{ n.env_var | lower }}",
 {%- endfor %}
 }
+{%- else -%}
+QUEUES: dict[str, str] = {}
+{%- endif %}
+{% if ev.sqs_dead_letter_queues -%}
 DEAD_LETTER_QUEUES: dict[str, str] = {
 {%- for n in ev.sqs_dead_letter_queues %}
     "{{ n.topic }}": "{{ n.env_var | lower }}",
 {%- endfor %}
 }
+{%- else -%}
+DEAD_LETTER_QUEUES: dict[str, str] = {}
+{%- endif %}
 # Seconds one receive waits for messages (long polling).
 RECEIVE_WAIT_SECONDS = 5
 

@@ -17,11 +17,15 @@ import json
 
 import boto3
 
+{% if l.topics -%}
 TOPICS = [
 {%- for t in l.topics %}
     "{{ t.local }}",
 {%- endfor %}
 ]
+{%- else -%}
+TOPICS: list[str] = []
+{%- endif %}
 # (SNS topic or None, queue or None, dead-letter queue)
 QUEUES = [
 {%- for q in l.queues %}
