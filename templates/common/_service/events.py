@@ -421,10 +421,16 @@ def setting(name: str) -> str:
     return str(getattr(get_settings(), name))
 
 
-def aws_client(service: str, endpoint: str | None = None) -> Any:
+async def aws_client(service: str, endpoint: str | None = None) -> Any:
     """A boto3 client: the local emulator (AWS_ENDPOINT_URL) when set, else AWS's endpoint
     of the region. Long polls fit within its read timeout; one try per call (the caller
-    retries with backoff)."""
+    retries with backoff). Made in a worker thread with a session of its own: making one
+    loads service models (the event loop must not wait for that) and boto3's default
+    session is not thread-safe."""
+    return await asyncio.to_thread(_aws_client, service, endpoint)
+
+
+def _aws_client(service: str, endpoint: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -434,7 +440,7 @@ def aws_client(service: str, endpoint: str | None = None) -> Any:
         read_timeout=RECEIVE_WAIT_SECONDS + settings.request_timeout_seconds,
         retries={"max_attempts": 1},
     )
-    return boto3.client(
+    return boto3.session.Session().client(
         service,
         endpoint_url=endpoint or settings.aws_endpoint_url or None,
         region_name=settings.aws_region,
@@ -553,19 +559,20 @@ class Publisher:
 {%- elif mq and mq.is_sqs %}
         # A topic's ARN is AWS's `arn:<partition>:sns:<region>:<account>:<name>`: the account
         # is the caller's (GetCallerIdentity needs no permission).
-        identity = await asyncio.to_thread(aws_client("sts").get_caller_identity)
+        sts = await aws_client("sts")
+        identity = await asyncio.to_thread(sts.get_caller_identity)
         partition = str(identity["Arn"]).split(":")[1]
         region, account = get_settings().aws_region, identity["Account"]
         arns = {
             topic: f"arn:{partition}:sns:{region}:{account}:{setting(name)}"
             for topic, name in SNS_TOPICS.items()
         }
-        sqs = aws_client("sqs", address)
+        sqs = await aws_client("sqs", address)
         letters = {
             topic + DEAD_LETTER_SUFFIX: await queue_url(sqs, name)
             for topic, name in DEAD_LETTER_QUEUES.items()
         }
-        return aws_client("sns"), arns, sqs, letters
+        return await aws_client("sns"), arns, sqs, letters
 {%- else %}
         raise BrokerUnavailable("no broker in the blueprint")
 {%- endif %}
@@ -1039,7 +1046,7 @@ class Consumer:
 
         return on_message
 {%- elif mq and mq.is_sqs %}
-        client = aws_client("sqs", address)
+        client = await aws_client("sqs", address)
         urls = {topic: await queue_url(client, name) for topic, name in QUEUES.items()}
         self.connected = True
         backoff.reset()
