@@ -26,5 +26,9 @@ SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-dead-letters
+# The same three event mutations through SNS/SQS (event-orders).
+SYSTEM_EXAMPLES=event-orders SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox
+SYSTEM_EXAMPLES=event-orders SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
+SYSTEM_EXAMPLES=event-orders SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-dead-letters
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=monolith bash scripts/system-test.sh --mutate no-auth
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-owner-check

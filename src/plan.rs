@@ -148,6 +148,9 @@ fn applies(path: &str, m: &Model) -> bool {
     if path == "deploy/compose/otel-collector.yaml" {
         return !m.is_serverless && m.observability.tracing;
     }
+    if path.starts_with("deploy/compose/sqs-provision/") {
+        return !m.is_serverless && m.deploy.sqs_provision.is_some();
+    }
     if path.starts_with("deploy/compose/") {
         return !m.is_serverless;
     }

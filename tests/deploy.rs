@@ -399,7 +399,7 @@ fn every_secret_a_pod_reads_is_written_by_each_deploy_job_before_the_manifests_a
 
 #[test]
 fn every_external_name_outside_the_cluster_is_a_record_of_the_terraform_private_zone() {
-    for (example, arch) in [("ecommerce", "microservices"), ("event-orders", "monolith")] {
+    for (example, arch) in [("ecommerce", "microservices"), ("auth-service", "monolith")] {
         let dir = generate(example, arch, "small");
         let root = out(&dir);
         let terraform = std::fs::read_to_string(root.join("infra/terraform/main.tf")).unwrap();

@@ -548,12 +548,23 @@ fn sqs_broker_and_a_blueprint_without_data_stores_pass_the_checks_for_every_type
     let m = file(&files, "infra/terraform/modules/messaging/main.tf");
     assert!(m.contains("resource \"aws_sns_topic\" \"this\""));
     let main = file(&files, "infra/terraform/main.tf");
-    assert!(
-        main.contains(
-            "{ name = \"order.created\", consumers = [\"payments\", \"notifications\"] },"
-        )
-    );
+    // Names come from the model (events::link_sqs); Terraform prefixes them with the environment.
+    assert!(main.contains(
+        "\"order.created/payments\"        = { topic = \"order.created\", queue = \"payments-order-created.fifo\", dead_letter = \"payments-order-created-dlq.fifo\", subscribed = true }"
+    ), "{main}");
     assert!(main.contains("module.messaging.queue_arns[\"order.created/payments\"]"));
+    assert!(main.contains("module.messaging.dead_letter_queue_arns[\"order.created/payments\"]"));
+    assert!(m.contains("name                       = \"${var.name}-${each.value.queue}\""));
+    // The redrive policy dead-letters after the preset's tries (the consumers' own retries).
+    assert!(
+        m.contains("maxReceiveCount     = var.max_receive_count"),
+        "{m}"
+    );
+    // ecommerce is `scale: medium`, whose preset tries a handler 5 times.
+    assert!(
+        main.contains("max_receive_count             = 5\n"),
+        "{main}"
+    );
     let tiny = render(minimal);
     assert!(!tiny.iter().any(|(p, _)| p.contains("modules/database/")
         || p.contains("modules/cache/")

@@ -173,6 +173,8 @@ pub struct Messaging {
     pub env_var: &'static str,
     pub address: String,
     pub topics: Vec<Topic>,
+    /// SNS/SQS only: the topics, queues and dead-letter queues (see `events::link_sqs`).
+    pub sqs: Option<super::events::SqsLayout>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -630,12 +632,14 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
             // host:port, so the port is explicit wherever the address is set (compose, ConfigMaps).
             "rabbitmq:5672".to_owned(),
         ),
+        // Locally moto's server plays SNS and SQS (compose); in the cloud the variable is empty
+        // and the SDK uses AWS's regional endpoints.
         Broker::Sqs => (
             "sqs",
-            "localstack",
-            4566,
+            "moto",
+            5000,
             "SQS_ENDPOINT_URL",
-            "http://localstack:4566".to_owned(),
+            "http://moto:5000".to_owned(),
         ),
     };
     // Each topic's publishers and consumers in service order, gathered in one pass.
@@ -663,6 +667,7 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
         port,
         env_var,
         address,
+        sqs: None,
         topics: m
             .topics
             .iter()

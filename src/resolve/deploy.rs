@@ -19,7 +19,8 @@ pub const POSTGRES_IMAGE: &str = "postgres:15.10-alpine";
 pub const REDIS_IMAGE: &str = "redis:7.4.1-alpine";
 pub const KAFKA_IMAGE: &str = "apache/kafka:3.9.0";
 pub const RABBITMQ_IMAGE: &str = "rabbitmq:3.13.7-management-alpine";
-pub const LOCALSTACK_IMAGE: &str = "localstack/localstack:3.8.1";
+/// moto's server: SNS, SQS and STS on one local endpoint (compose only; the cloud uses AWS's).
+pub const MOTO_IMAGE: &str = "motoserver/moto:5.1.18";
 pub const OTEL_IMAGE: &str = "otel/opentelemetry-collector-contrib:0.114.0";
 pub const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
 /// The migration runner (dbmate): compose's migrate services, the base of the migration images
@@ -50,6 +51,39 @@ pub struct Deploy {
     /// ECR repositories the deploy workflow pushes to: the generated workloads', then the
     /// migration images'.
     pub registry_repositories: Vec<String>,
+    /// SNS/SQS locally: the one-shot compose service creating what Terraform creates in the
+    /// cloud, on the emulator.
+    pub sqs_provision: Option<SqsProvision>,
+}
+
+/// compose's one-shot `sqs-provision`: runs `script` (in `dir`, beside the compose file) with
+/// the emulator image's Python and boto3 against the emulator.
+#[derive(Debug, Clone, Serialize)]
+pub struct SqsProvision {
+    pub name: String,
+    pub dir: String,
+    pub script: String,
+    pub image: String,
+    /// The emulator's compose service and its URL.
+    pub emulator: String,
+    pub endpoint: String,
+    /// What the emulator takes as credentials locally (any value; never used in the cloud).
+    pub env: Vec<EnvVar>,
+}
+
+pub const SQS_PROVISION: &str = "sqs-provision";
+
+/// Local-only AWS credentials: moto accepts any, and the SDK signs nothing without some.
+/// Compose only: in Kubernetes, IRSA gives the workload its role.
+fn emulator_credentials() -> Vec<EnvVar> {
+    let var = |n: &str, v: &str| EnvVar {
+        name: n.into(),
+        value: v.into(),
+    };
+    vec![
+        var("AWS_ACCESS_KEY_ID", "local"),
+        var("AWS_SECRET_ACCESS_KEY", "local"),
+    ]
 }
 
 /// How one database's migrations are applied (dbmate) in each deployment.
@@ -106,6 +140,12 @@ pub struct Workload {
     /// Ports the monitoring namespace may reach (metrics, and the mesh's merged metrics);
     /// empty: no rule at all (an empty port list would open every port).
     pub monitoring_ports: Vec<u16>,
+    /// The one-shot service creating the SNS topics and SQS queues on the local emulator,
+    /// which must complete before it starts (it publishes or consumes through SNS/SQS).
+    pub provision: Option<String>,
+    /// Its ConfigMap: its compose environment, except that the AWS endpoints are AWS's own
+    /// (the emulator runs in compose only).
+    pub config_map_env: Vec<EnvVar>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +181,9 @@ pub struct Backing {
     /// Terraform expression for the host name of the managed endpoint that `external_name`
     /// is a CNAME of in the private zone; empty when there is none (SQS, the collector).
     pub managed_host: String,
+    /// Compose only (the local AWS emulator): Kubernetes has no Service for it, and workloads
+    /// reach AWS's own endpoints over HTTPS instead.
+    pub local_only: bool,
     /// Local-development credentials (compose only).
     pub db_name: String,
     pub user: String,
@@ -197,6 +240,26 @@ pub fn resolve(
 ) -> Deploy {
     let dns_zone = format!("{}.internal", system.kebab);
     let backing = backing(bp, &dns_zone, data);
+    let sqs_provision = data.messaging.as_ref().filter(|m| m.is_sqs).map(|m| {
+        let mut env = vec![EnvVar {
+            name: "AWS_ENDPOINT_URL".into(),
+            value: m.address.clone(),
+        }];
+        env.push(EnvVar {
+            name: "AWS_DEFAULT_REGION".into(),
+            value: bp.cloud.region.clone(),
+        });
+        env.extend(emulator_credentials());
+        SqsProvision {
+            name: SQS_PROVISION.into(),
+            dir: SQS_PROVISION.into(),
+            script: "provision.py".into(),
+            image: MOTO_IMAGE.into(),
+            emulator: m.host.clone(),
+            endpoint: m.address.clone(),
+            env,
+        }
+    });
     let mut backing_index: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, b) in backing.iter().enumerate() {
         backing_index.entry(b.name.as_str()).or_default().push(i);
@@ -275,7 +338,7 @@ pub fn resolve(
                 .collect();
             used.sort_unstable();
             used.dedup();
-            let backing_used = used
+            let backing_used: Vec<Endpoint> = used
                 .into_iter()
                 .map(|i| &backing[i])
                 .map(|b| Endpoint {
@@ -284,7 +347,7 @@ pub fn resolve(
                 })
                 .collect();
             let migrate = d.database.as_ref().map(|db| format!("{}-migrate", db.host));
-            let local_secret_env = d
+            let mut local_secret_env = d
                 .database
                 .as_ref()
                 .and_then(|db| backing.iter().find(|b| b.name == db.host))
@@ -295,6 +358,28 @@ pub fn resolve(
                     }]
                 })
                 .unwrap_or_default();
+            let provision = sqs_provision
+                .as_ref()
+                .filter(|p| backing_used.iter().any(|b| b.name == p.emulator))
+                .map(|p| p.name.clone());
+            if provision.is_some() {
+                local_secret_env.extend(emulator_credentials());
+            }
+            let config_map_env = d
+                .env
+                .iter()
+                .map(|e| match (&sqs_provision, e.name.as_str()) {
+                    (Some(_), "SQS_ENDPOINT_URL") => EnvVar {
+                        name: e.name.clone(),
+                        value: super::transport::sqs_endpoint(&bp.cloud.region),
+                    },
+                    (Some(_), super::events::AWS_ENDPOINT_ENV) => EnvVar {
+                        name: e.name.clone(),
+                        value: String::new(),
+                    },
+                    _ => e.clone(),
+                })
+                .collect();
             let single = d.versions.len() <= 1;
             let w = Workload {
                 deployments: d
@@ -332,6 +417,8 @@ pub fn resolve(
                 } else {
                     Vec::new()
                 },
+                provision,
+                config_map_env,
             };
             (d.name.kebab.clone(), w)
         })
@@ -402,6 +489,7 @@ pub fn resolve(
         dbmate_image: DBMATE_IMAGE.into(),
         dbmate_version: DBMATE_IMAGE.rsplit_once(':').map_or("", |(_, v)| v).into(),
         registry_repositories,
+        sqs_provision,
     }
 }
 
@@ -443,6 +531,7 @@ fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
         image: image.to_owned(),
         external_name: format!("{name}.{zone}"),
         managed_host: String::new(),
+        local_only: false,
         db_name: String::new(),
         user: String::new(),
         password: String::new(),
@@ -464,9 +553,10 @@ fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
         let image = match m.broker {
             "kafka" => KAFKA_IMAGE,
             "rabbitmq" => RABBITMQ_IMAGE,
-            _ => LOCALSTACK_IMAGE,
+            _ => MOTO_IMAGE,
         };
         let mut b = item(&m.host, m.broker, m.port, image);
+        b.local_only = m.is_sqs;
         // The first broker of MSK's `host:port,…` list; Amazon MQ's `amqps://host:port`.
         b.managed_host = match m.broker {
             "kafka" => r#"split(":", split(",", module.messaging.bootstrap_brokers)[0])[0]"#.into(),

@@ -221,6 +221,26 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         let mq = data.messaging.as_ref();
         events::link(&mut services, &mut data.databases, &preset, mq);
         events::link(&mut deployables, &mut data.databases, &preset, mq);
+        if let Some(mq) = data.messaging.as_mut().filter(|m| m.is_sqs) {
+            let prefix_len = bp.environments.iter().map(|e| e.len()).max().unwrap_or(0);
+            let prefix_len = name.kebab.len() + 1 + prefix_len;
+            let layout = events::link_sqs(
+                &mut deployables,
+                &mq.topics,
+                &mq.address,
+                &name.kebab,
+                prefix_len,
+                &preset,
+            );
+            mq.sqs = Some(layout);
+            // Microservices render each service from `services`: the same names as its workload.
+            for s in &mut services {
+                if let Some(d) = deployables.iter().find(|d| d.name.raw == s.name.raw) {
+                    s.events = d.events.clone();
+                    s.env = d.env.clone();
+                }
+            }
+        }
     }
     for d in &mut data.databases {
         d.tables = d

@@ -31,7 +31,7 @@ pub const KAFKA: &str = "aiokafka==0.14.0";
 /// With Kafka: MSK IAM sign-in (OAUTHBEARER tokens) in the cloud environments (ADR 0003).
 pub const KAFKA_IAM: &str = "aws-msk-iam-sasl-signer-python==1.0.2";
 pub const RABBITMQ: &str = "aio-pika==10.2.1";
-pub const SQS: &str = "boto3==1.44.8";
+pub const SQS: &str = "boto3==1.44.18";
 /// The `test` extra (and requirements-dev.txt): the test runner and the linter CI runs.
 pub const TEST: &[&str] = &["pytest==9.2.0", "ruff==0.17.6"];
 

@@ -33,9 +33,11 @@ pub struct Expect {
     pub kafka_broker_nodes: u32,
     /// RabbitMQ: one broker, or a cluster across zones when the preset asks for more.
     pub rabbitmq_deployment_mode: &'static str,
-    /// SNS/SQS: one topic per declared event, one queue (and dead-letter queue) per consumer of it.
+    /// SNS/SQS: one topic per topic through the broker, one subscribed queue per consuming
+    /// workload and topic from the broker, one dead-letter queue per consuming workload and topic.
     pub sns_topics: usize,
     pub sqs_queues: usize,
+    pub sqs_dead_letter_queues: usize,
     pub nat_gateways: usize,
 }
 
@@ -72,7 +74,7 @@ pub fn resolve(
         Some(m) if m.is_rabbitmq => "mq.m5.large".to_owned(),
         _ => preset.messaging.instance_type.clone(),
     };
-    let sqs_topics = messaging.filter(|m| m.is_sqs).map(|m| m.topics.as_slice());
+    let sqs = messaging.and_then(|m| m.sqs.as_ref());
     Terraform {
         expect: Expect {
             db_multi_az: preset.database.multi_az,
@@ -86,8 +88,9 @@ pub fn resolve(
             } else {
                 "SINGLE_INSTANCE"
             },
-            sns_topics: sqs_topics.map_or(0, <[_]>::len),
-            sqs_queues: sqs_topics.map_or(0, |ts| ts.iter().map(|t| t.consumers.len()).sum()),
+            sns_topics: sqs.map_or(0, |l| l.topics.len()),
+            sqs_queues: sqs.map_or(0, |l| l.queues.iter().filter(|q| q.subscribed).count()),
+            sqs_dead_letter_queues: sqs.map_or(0, |l| l.queues.len()),
             nat_gateways: if single_nat_gateway { 1 } else { zone_count },
         },
         fixture: Fixture {

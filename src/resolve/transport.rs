@@ -326,6 +326,9 @@ fn workload(
             _ => {}
         }
     }
+    if data.messaging.as_ref().is_some_and(|m| m.is_sqs) {
+        config.extend(sqs_config(prefix, region, d));
+    }
     (!refs.is_empty() || !config.is_empty()).then(|| WorkloadSecrets {
         workload: d.name.kebab.clone(),
         service_account: d.service_account.clone(),
@@ -336,4 +339,33 @@ fn workload(
         config,
         refs,
     })
+}
+
+/// SNS/SQS in a cloud environment: the region, and the environment's own topic and queue names,
+/// as Terraform names them (`<system>-<environment>-<suffix>`). The base ConfigMap already points
+/// at AWS's endpoints (`deploy::Workload::config_map_env`).
+fn sqs_config(prefix: &str, region: &str, d: &Service) -> Vec<EnvVar> {
+    let ev = &d.events;
+    let names = ev.sns_topics.iter().chain(&ev.sqs_queues);
+    let names = names.chain(&ev.sqs_dead_letter_queues);
+    let mut out: Vec<EnvVar> = names
+        .map(|n| EnvVar {
+            name: n.env_var.clone(),
+            value: format!("{prefix}-{}", n.suffix),
+        })
+        .collect();
+    if out.is_empty() {
+        return out;
+    }
+    let var = |name: &str, value: String| EnvVar {
+        name: name.into(),
+        value,
+    };
+    out.insert(0, var("AWS_REGION", region.into()));
+    out
+}
+
+/// SQS's regional endpoint.
+pub fn sqs_endpoint(region: &str) -> String {
+    format!("https://sqs.{region}.amazonaws.com")
 }

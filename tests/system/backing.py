@@ -260,6 +260,22 @@ def start_kafka(sup: Supervisor, run: Path, tansu: Path, port: int) -> Kafka:
     return Kafka(proc, port)
 
 
+@dataclass
+class Moto:
+    proc: Proc
+    port: int
+
+
+def start_moto(sup: Supervisor, run: Path, venv: Path, port: int) -> Moto:
+    """moto's server (SNS, SQS, STS in memory) on a loopback port: the compose file's AWS emulator."""
+    proc = Proc("moto", [str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                base_env(), run, run / "logs" / "moto.log")
+    sup.start(proc)
+    if not wait_for(lambda: port_open(port), 30):
+        raise RuntimeError(f"moto_server did not start:\n{proc.log_tail()}")
+    return Moto(proc, port)
+
+
 def create_kafka_topics(port: int, topics: dict[str, int]) -> None:
     """Create each topic with its partition count (replication 1: one local broker)."""
     import asyncio

@@ -840,7 +840,9 @@ def events_poison(w: World) -> str:
 
 
 def dead_letters_seen(w: World, f: Flow) -> str:
-    """Read the dead-letter topic back from Kafka (the poison body with its error header)."""
+    """Read the dead letters back from the broker (the poison body with its error header)."""
+    if w.stack.aws is not None:
+        return sqs_dead_letters_seen(w, f)
     if w.stack.kafka is None:
         return ""
     import asyncio
@@ -862,6 +864,34 @@ def dead_letters_seen(w: World, f: Flow) -> str:
     headers = dict(found[0].headers or [])
     expect("error" in headers and "attempts" in headers, f"dead letter without error/attempts headers: {headers}")
     return f" (in {f.topic}.dlq: {headers['error'].decode()[:40]!r})"
+
+
+def sqs_dead_letters_seen(w: World, f: Flow) -> str:
+    """Each consumer's dead-letter queue of the topic (named by the variable its environment
+    sets) holds the poison body, with the error and the attempt count as message attributes."""
+    import boto3
+
+    url = f"http://127.0.0.1:{w.stack.aws.port}"
+    sqs = boto3.client("sqs", endpoint_url=url, region_name=w.model["cloud"]["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    seen = []
+    for app in f.consumers:
+        svc = next(d for d in w.model["deployables"] if d["name"]["kebab"] == app)
+        var = next(n["env_var"] for n in svc["events"]["sqs_dead_letter_queues"] if n["topic"] == f.topic)
+        name = w.stack.apps[app].env[var]
+        queue = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        found = []
+        for _ in range(5):
+            reply = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                        WaitTimeSeconds=1)
+            found += [m for m in reply.get("Messages", []) if m["Body"] == "{not json"]
+            if found:
+                break
+        expect(found, f"{app}: no poison message in its dead-letter queue {name}")
+        attrs = found[0].get("MessageAttributes") or {}
+        expect("error" in attrs and "attempts" in attrs, f"{app}: dead letter without error/attempts attributes: {attrs}")
+        seen.append(f"{name}: {attrs['error']['StringValue'][:40]!r}")
+    return f" (in {'; '.join(seen)})"
 
 
 def events_metrics(w: World) -> str:

@@ -55,6 +55,7 @@ def exit_without_broker(root: Path) -> None:
         "    from app.config import get_settings as _settings\n"
         "    _s = _settings()\n"
         "    _addr = getattr(_s, 'kafka_bootstrap_servers', '') or getattr(_s, 'amqp_host', '')\n"
+        "    _addr = _addr or getattr(_s, 'sqs_endpoint_url', '').partition('://')[2].rstrip('/')\n"
         "    if _addr:\n"
         "        _host, _, _port = _addr.split(',')[0].rpartition(':')\n"
         "        socket.create_connection((_host, int(_port)), timeout=1).close()\n"

@@ -54,6 +54,7 @@ class Stack:
     rabbit: backing.Rabbit | None = None
     kafka: backing.Kafka | None = None
     tansu: Path | None = None
+    aws: backing.Moto | None = None  # moto's server playing SNS/SQS (the compose file's emulator)
     apps: dict[str, App] = field(default_factory=dict)
     gateway: backing.Nginx | None = None
     issuer: App | None = None  # the compose file's development token issuer
@@ -71,6 +72,8 @@ class Stack:
         labels = svc.get("labels") or {}
         if "build" in svc and isinstance(labels, dict) and labels.get("io.codex-system-design.dev-issuer"):
             return "issuer"
+        if isinstance(labels, dict) and labels.get("io.codex-system-design.provisions") == "sqs":
+            return "aws-provision"
         if "build" in svc:
             return "app"
         existing = {x["name"]["raw"] for x in self.model["services"] if not x.get("generated") and not x.get("is_gateway")}
@@ -144,10 +147,10 @@ class Stack:
             elif kind == "redis":
                 self.redis[name] = backing.start_redis(self.sup, self.run / name)
                 self.endpoints[name] = self.redis[name].port
-            elif kind in ("rabbitmq", "kafka"):
+            elif kind in ("rabbitmq", "kafka", "aws"):
                 # The broker starts after the workloads (start_broker): they must come up without it.
                 self.endpoints[name] = free_port()
-            elif kind == "otel":
+            elif kind in ("otel", "aws-provision"):
                 self.endpoints[name] = free_port()
             elif kind in ("app", "issuer"):
                 self.endpoints[name] = free_port()
@@ -272,12 +275,41 @@ class Stack:
                 self.start_gateway(name)
 
     def broker_names(self) -> list[str]:
-        return [n for n, k in sorted(self.kinds.items()) if k in ("rabbitmq", "kafka")]
+        return [n for n, k in sorted(self.kinds.items()) if k in ("rabbitmq", "kafka", "aws")]
+
+    def provision_aws(self) -> None:
+        """Each one-shot provisioning service, as compose runs it once the emulator is up: its
+        entrypoint (the generated script) with its environment, the emulator's address re-pointed."""
+        for name, kind in sorted(self.kinds.items()):
+            if kind != "aws-provision":
+                continue
+            svc = self.services[name]
+            mounts = {}
+            for vol in svc.get("volumes") or []:
+                src, dst = str(vol).split(":")[:2]
+                mounts[dst] = (self.root / "deploy" / "compose" / src).resolve()
+            argv = []
+            for arg in svc.get("entrypoint") or []:
+                for dst, src in mounts.items():
+                    if arg.startswith(dst + "/"):
+                        arg = str(src) + arg[len(dst):]
+                argv.append(str(self.venv / "bin" / "python") if arg == "python" else arg)
+            env = backing.base_env() | self.env_of(svc)
+            out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+            (self.run / "logs").mkdir(exist_ok=True)
+            (self.run / "logs" / f"{name}.log").write_text(out.stdout + out.stderr)
+            if out.returncode != 0:
+                raise RuntimeError(f"{name} failed (exit {out.returncode}): {out.stderr.strip()[-800:]}")
 
     def start_broker(self) -> None:
         for name in self.broker_names():
             port = self.endpoints[name]
-            if self.kinds[name] == "rabbitmq":
+            if self.kinds[name] == "aws":
+                # moto keeps everything in memory: a (re)start is empty, so the resources are
+                # created again as compose's provisioning service creates them.
+                self.aws = backing.start_moto(self.sup, self.run, self.venv, port)
+                self.provision_aws()
+            elif self.kinds[name] == "rabbitmq":
                 # A fresh node each time (new epmd and distribution ports; the AMQP port and the
                 # data folder stay): Erlang's ports of the node just stopped may still be held.
                 self.rabbit = backing.start_rabbitmq(self.sup, self.run, port)
@@ -297,6 +329,8 @@ class Stack:
 
     def stop_broker(self) -> None:
         procs = [self.kafka.proc] if self.kafka else []
+        if self.aws:
+            procs.append(self.aws.proc)
         if self.rabbit:
             procs += [self.rabbit.proc, self.rabbit.epmd]
         for proc in procs:
@@ -305,15 +339,18 @@ class Stack:
     def cut_broker(self) -> None:
         """The broker becomes unreachable but keeps what it stored, as a real broker does over
         an outage. RabbitMQ keeps its data folder across a restart; tansu's memory storage does
-        not (topics and offsets would be gone), so tansu is frozen (SIGSTOP) instead."""
-        if self.kafka is not None:
-            os.kill(self.kafka.proc.pid, signal.SIGSTOP)
+        not (topics and offsets would be gone), so tansu is frozen (SIGSTOP) instead; so is moto,
+        which keeps SNS and SQS in memory too."""
+        frozen = self.kafka or self.aws
+        if frozen is not None:
+            os.kill(frozen.proc.pid, signal.SIGSTOP)
         else:
             self.stop_broker()
 
     def restore_broker(self) -> None:
-        if self.kafka is not None:
-            os.kill(self.kafka.proc.pid, signal.SIGCONT)
+        frozen = self.kafka or self.aws
+        if frozen is not None:
+            os.kill(frozen.proc.pid, signal.SIGCONT)
         else:
             self.start_broker()
 

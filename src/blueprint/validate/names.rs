@@ -50,6 +50,8 @@ pub(super) const INFRA_NAMES: &[&str] = &[
     "zookeeper",
     "rabbitmq",
     "localstack",
+    "moto",
+    "sqs-provision",
     "otel-collector",
     "prometheus",
     "grafana",

@@ -11,8 +11,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-{% for e in svc.env %}    {{ e.name | lower }}: str = {{ e.value | py_str }}
-{% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.name | lower }}: str = "postgresql://{{ svc.database.user }}@localhost:5432/{{ svc.database.db_name }}"
+{% for e in svc.env %}{% set value = e.value | py_str %}{% if e.name | length + value | length > 75 %}    {{ e.name | lower }}: str = (
+        {{ value }}
+    )
+{% else %}    {{ e.name | lower }}: str = {{ value }}
+{% endif %}{% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.name | lower }}: str = "postgresql://{{ svc.database.user }}@localhost:5432/{{ svc.database.db_name }}"
 {% else %}    {{ s.name | lower }}: str = ""
 {% endif %}{% endfor %}{% if not svc.cache %}    redis_url: str = ""
 {% endif %}{% if m.messaging and not (svc.publishes or svc.consumes) %}    {{ m.messaging.env_var | lower }}: str = ""

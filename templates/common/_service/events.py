@@ -19,8 +19,16 @@ Every event is an envelope `{"event_id", "topic", "key", "occurred_at", "data"}`
 remember handled `event_id`s{% if ev.inbox %} in `processed_events` (in the transaction of the handler's
 own writes){% else %} in memory{% endif %}, so a redelivered event has no second effect. A handler is tried
 {{ ev.max_attempts }} times with capped backoff; then, or at once for a message that is not a valid
-envelope, the message goes to the dead letters (`<topic>.dlq`, with the error and the attempt
+envelope, the message goes to the dead letters ({% if mq and mq.is_sqs %}this service's dead-letter queue of the topic{% else %}`<topic>.dlq`{% endif %}, with the error and the attempt
 count) and the consumer moves on.
+{%- if mq and mq.is_sqs %}
+
+Through SNS and SQS (ADR 0004): each sent topic is an SNS FIFO topic, and this service reads
+each consumed topic from a FIFO queue of its own subscribed to it (raw delivery), so every
+consuming service gets every event; the message group is the aggregate key, so one
+aggregate's events arrive in order. The queue's redrive policy moves a message received
+{{ ev.max_attempts }} times without being deleted (its consumer crashed on it) to the dead-letter queue.
+{%- endif %}
 
 The broker may be down when the service starts, or go away later: the publisher and the
 consumer each connect in one background task, retrying with capped exponential backoff
@@ -375,27 +383,85 @@ def endpoints(address: str) -> list[tuple[str, int]]:
     return [(parts.hostname or "localhost", parts.port or default)]
 
 
-def queue_name(topic: str) -> str:
-    """The SQS queue of a topic (`order.created` → `order-created`)."""
-    return topic.replace(".", "-").replace("_", "-")
+# The SNS FIFO topic each sent topic goes to, the SQS FIFO queue (subscribed to it, raw
+# delivery) each consumed topic comes from, and the dead-letter queue of each consumed topic:
+# the setting holding each name (the environment; Terraform creates them in the cloud).
+{% if ev.sns_topics -%}
+SNS_TOPICS: dict[str, str] = {
+{%- for n in ev.sns_topics %}
+    "{{ n.topic }}": "{{ n.env_var | lower }}",
+{%- endfor %}
+}
+{%- else -%}
+SNS_TOPICS: dict[str, str] = {}
+{%- endif %}
+{% if ev.sqs_queues -%}
+QUEUES: dict[str, str] = {
+{%- for n in ev.sqs_queues %}
+    "{{ n.topic }}": "{{ n.env_var | lower }}",
+{%- endfor %}
+}
+{%- else -%}
+QUEUES: dict[str, str] = {}
+{%- endif %}
+{% if ev.sqs_dead_letter_queues -%}
+DEAD_LETTER_QUEUES: dict[str, str] = {
+{%- for n in ev.sqs_dead_letter_queues %}
+    "{{ n.topic }}": "{{ n.env_var | lower }}",
+{%- endfor %}
+}
+{%- else -%}
+DEAD_LETTER_QUEUES: dict[str, str] = {}
+{%- endif %}
+# Seconds one receive waits for messages (long polling).
+RECEIVE_WAIT_SECONDS = 5
 
 
-def sqs_client(endpoint: str) -> Any:
+def setting(name: str) -> str:
+    return str(getattr(get_settings(), name))
+
+
+async def aws_client(service: str, endpoint: str | None = None) -> Any:
+    """A boto3 client: the local emulator (AWS_ENDPOINT_URL) when set, else AWS's endpoint
+    of the region. Long polls fit within its read timeout; one try per call (the caller
+    retries with backoff). Made in a worker thread with a session of its own: making one
+    loads service models (the event loop must not wait for that) and boto3's default
+    session is not thread-safe."""
+    return await asyncio.to_thread(_aws_client, service, endpoint)
+
+
+def _aws_client(service: str, endpoint: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
-    timeout = get_settings().request_timeout_seconds
+    settings = get_settings()
     config = Config(
         connect_timeout=PROBE_TIMEOUT,
-        read_timeout=max(timeout, 6),
+        read_timeout=RECEIVE_WAIT_SECONDS + settings.request_timeout_seconds,
         retries={"max_attempts": 1},
     )
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint or None,
-        region_name=get_settings().aws_region,
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint or settings.aws_endpoint_url or None,
+        region_name=settings.aws_region,
         config=config,
     )
+
+
+async def queue_url(client: Any, setting_name: str) -> str:
+    name = setting(setting_name)
+    reply = await asyncio.to_thread(client.get_queue_url, QueueName=name)
+    return str(reply["QueueUrl"])
+
+
+def attributes(headers: dict[str, str]) -> dict[str, Any]:
+    """Message attributes carrying what Kafka headers carry (error, attempts, topic)."""
+    return {
+        name: {"DataType": "String", "StringValue": value}
+        for name, value in headers.items()
+    }
+
+
 {%- endif %}
 {%- if mq %}
 
@@ -491,14 +557,22 @@ class Publisher:
             await connection.close()
             raise
 {%- elif mq and mq.is_sqs %}
-        client = sqs_client(address)
-        urls = {}
-        for topic in PUBLISHES:
-            reply = await asyncio.to_thread(
-                client.get_queue_url, QueueName=queue_name(topic)
-            )
-            urls[topic] = reply["QueueUrl"]
-        return client, urls
+        # A topic's ARN is AWS's `arn:<partition>:sns:<region>:<account>:<name>`: the account
+        # is the caller's (GetCallerIdentity needs no permission).
+        sts = await aws_client("sts")
+        identity = await asyncio.to_thread(sts.get_caller_identity)
+        partition = str(identity["Arn"]).split(":")[1]
+        region, account = get_settings().aws_region, identity["Account"]
+        arns = {
+            topic: f"arn:{partition}:sns:{region}:{account}:{setting(name)}"
+            for topic, name in SNS_TOPICS.items()
+        }
+        sqs = await aws_client("sqs", address)
+        letters = {
+            topic + DEAD_LETTER_SUFFIX: await queue_url(sqs, name)
+            for topic, name in DEAD_LETTER_QUEUES.items()
+        }
+        return await aws_client("sns"), arns, sqs, letters
 {%- else %}
         raise BrokerUnavailable("no broker in the blueprint")
 {%- endif %}
@@ -553,15 +627,27 @@ class Publisher:
         target = 2 if topic.endswith(DEAD_LETTER_SUFFIX) else 1
         await self._client[target].publish(message, routing_key=topic)
 {%- elif mq and mq.is_sqs %}
-        client, urls = self._client
-        if topic not in urls:
-            reply = await asyncio.to_thread(
-                client.get_queue_url, QueueName=queue_name(topic)
+        sns, arns, sqs, letters = self._client
+        # FIFO: the aggregate's events stay in order (one message group per key). Each send
+        # has its own deduplication id: SNS's five-minute deduplication is not relied on, the
+        # consumers' processed event ids are (as with the other brokers).
+        message = {
+            "MessageGroupId": key or topic,
+            "MessageDeduplicationId": str(uuid.uuid4()),
+        }
+        if headers:
+            message["MessageAttributes"] = attributes(headers)
+        if topic in letters:
+            await asyncio.to_thread(
+                sqs.send_message,
+                QueueUrl=letters[topic],
+                MessageBody=body.decode(errors="replace"),
+                **message,
             )
-            urls[topic] = reply["QueueUrl"]
-        await asyncio.to_thread(
-            client.send_message, QueueUrl=urls[topic], MessageBody=body.decode()
-        )
+        else:
+            await asyncio.to_thread(
+                sns.publish, TopicArn=arns[topic], Message=body.decode(), **message
+            )
 {%- else %}
         raise BrokerUnavailable(f"{topic}: no broker in the blueprint")
 {%- endif %}
@@ -960,30 +1046,53 @@ class Consumer:
 
         return on_message
 {%- elif mq and mq.is_sqs %}
-        client = sqs_client(address)
-        urls = {}
-        for topic in FROM_BROKER:
-            reply = await asyncio.to_thread(
-                client.get_queue_url, QueueName=queue_name(topic)
-            )
-            urls[topic] = reply["QueueUrl"]
+        client = await aws_client("sqs", address)
+        urls = {topic: await queue_url(client, name) for topic, name in QUEUES.items()}
         self.connected = True
         backoff.reset()
+        log.info("event consumer connected (%d queues)", len(urls))
+        # One long-polling loop per queue; the first to fail ends the session. Not a TaskGroup:
+        # on Python 3.11 one whose child failed can leave this task "cancelling", and the
+        # consumer would then stop at its next backoff instead of reconnecting.
+        polls = [
+            asyncio.create_task(self._poll(client, topic, url), name=f"poll {topic}")
+            for topic, url in urls.items()
+        ]
+        try:
+            done, _ = await asyncio.wait(polls, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            for task in polls:
+                task.cancel()
+            await asyncio.wait(polls, timeout=SHUTDOWN_SECONDS)
+
+    async def _poll(self, client: Any, topic: str, url: str) -> None:
         while True:
-            for topic, url in urls.items():
-                reply = await asyncio.to_thread(
-                    client.receive_message,
+            raise_if_cancelled()
+            reply = await asyncio.to_thread(
+                client.receive_message,
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
+            )
+            for message in reply.get("Messages", []):
+                # Deleted only once handled, duplicate or dead-lettered: a crash before that
+                # redelivers it after the visibility timeout (the queue's redrive policy
+                # dead-letters one that keeps coming back), and `process` makes it harmless.
+                await handle(topic, message["Body"])
+                await asyncio.to_thread(
+                    client.delete_message,
                     QueueUrl=url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=5,
+                    ReceiptHandle=message["ReceiptHandle"],
                 )
-                for message in reply.get("Messages", []):
-                    await handle(topic, message["Body"])
-                    await asyncio.to_thread(
-                        client.delete_message,
-                        QueueUrl=url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                    )
+            waiting = await asyncio.to_thread(
+                client.get_queue_attributes,
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages"],
+            )
+            count = int(waiting["Attributes"]["ApproximateNumberOfMessages"])
+            CONSUMER_LAG.labels(topic, "0").set(count)
 {%- else %}
         log.info("group %s: no broker in the blueprint", group)
         await asyncio.Event().wait()

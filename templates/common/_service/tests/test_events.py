@@ -183,6 +183,9 @@ def test_starts_without_its_broker_and_reports_it(
 
     address = "{% if mq.is_sqs %}http://{% endif %}127.0.0.1:%d" % closed_port()
     monkeypatch.setattr(get_settings(), "{{ mq.env_var | lower }}", address)
+{%- if mq.is_sqs %}
+    monkeypatch.setattr(get_settings(), "aws_endpoint_url", address)
+{%- endif %}
     monkeypatch.setattr(events, "BACKOFF_START", 0.01)
     monkeypatch.setattr(events, "BACKOFF_MAX", 0.05)
     with warnings.catch_warnings(record=True) as caught:

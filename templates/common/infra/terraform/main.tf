@@ -90,11 +90,22 @@ module "messaging" {
   name        = local.prefix
   kms_key_arn = module.kms.key_arn
 {%- if m.messaging.is_sqs %}
-  topics = [
-{%- for t in m.messaging.topics %}
-    { name = {{ t.name.raw | quote }}, consumers = [{% if m.is_monolith %}{{ m.deployables[0].name.kebab | quote }}{% else %}{% for c in t.consumers %}{% if not loop.first %}, {% endif %}{{ c | kebab | quote }}{% endfor %}{% endif %}] },
+{%- set l = m.messaging.sqs %}
+  # Names after the prefix, as the services' environment gives them (deploy/k8s/overlays/*).
+  topics = {
+{%- for t in l.topics %}
+    {{ t.topic | quote }}{{ t.pad }} = {{ t.suffix | quote }}
 {%- endfor %}
-  ]
+  }
+  queues = {
+{%- for q in l.queues %}
+    {{ q.key | quote }}{{ q.pad }} = { topic = {{ q.topic | quote }}, queue = {{ q.suffix | quote }}, dead_letter = {{ q.dead_letter_suffix | quote }}, subscribed = {{ q.subscribed }} }
+{%- endfor %}
+  }
+  max_receive_count             = {{ l.max_receive_count }}
+  visibility_timeout_seconds    = {{ l.visibility_timeout_seconds }}
+  retention_seconds             = {{ l.retention_seconds }}
+  dead_letter_retention_seconds = {{ l.dead_letter_retention_seconds }}
 {%- else %}
 
   topics                     = [{% for t in m.messaging.topics %}{% if not loop.first %}, {% endif %}{{ t.name.raw | quote }}, {{ t.dead_letter | quote }}{% endfor %}]
@@ -298,26 +309,39 @@ data "aws_iam_policy_document" "{{ d.name.snake }}" {
 {%- endif %}
 {%- endif %}
 {%- if uses_messaging and m.messaging.is_sqs %}
-{%- if d.publishes | length > 0 %}
+{%- if d.events.sns_topics | length > 0 %}
 
   statement {
     sid     = "PublishTopics"
     actions = ["sns:Publish"]
     resources = [
-{%- for t in d.publishes %}
-      module.messaging.topic_arns[{{ t.raw | quote }}],
+{%- for n in d.events.sns_topics %}
+      module.messaging.topic_arns[{{ n.topic | quote }}],
 {%- endfor %}
     ]
   }
 {%- endif %}
 {%- if d.consumes | length > 0 %}
 
+{%- if d.events.sqs_queues | length > 0 %}
+
   statement {
     sid     = "ConsumeQueues"
-    actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    actions = ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
     resources = [
-{%- for t in d.consumes %}
-      module.messaging.queue_arns["{{ t.raw }}/{{ d.name.kebab }}"],
+{%- for n in d.events.sqs_queues %}
+      module.messaging.queue_arns["{{ n.topic }}/{{ d.name.kebab }}"],
+{%- endfor %}
+    ]
+  }
+{%- endif %}
+
+  statement {
+    sid     = "DeadLetterQueues"
+    actions = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    resources = [
+{%- for n in d.events.sqs_dead_letter_queues %}
+      module.messaging.dead_letter_queue_arns["{{ n.topic }}/{{ d.name.kebab }}"],
 {%- endfor %}
     ]
   }

@@ -257,11 +257,21 @@ run "messaging" {
     name        = "{{ m.name.kebab }}-test"
     kms_key_arn = {{ f.kms_key_arn | hcl }}
 {% if m.messaging.is_sqs %}
-    topics = [
-{%- for tp in m.messaging.topics %}
-      { name = {{ tp.name.raw | hcl }}, consumers = [{% for c in tp.consumers %}{% if not loop.first %}, {% endif %}{{ c | kebab | hcl }}{% endfor %}] },
+{%- set l = m.messaging.sqs %}
+    topics = {
+{%- for tp in l.topics %}
+      {{ tp.topic | hcl }}{{ tp.pad }} = {{ tp.suffix | hcl }}
 {%- endfor %}
-    ]
+    }
+    queues = {
+{%- for q in l.queues %}
+      {{ q.key | hcl }}{{ q.pad }} = { topic = {{ q.topic | hcl }}, queue = {{ q.suffix | hcl }}, dead_letter = {{ q.dead_letter_suffix | hcl }}, subscribed = {{ q.subscribed }} }
+{%- endfor %}
+    }
+    max_receive_count             = {{ l.max_receive_count }}
+    visibility_timeout_seconds    = {{ l.visibility_timeout_seconds }}
+    retention_seconds             = {{ l.retention_seconds }}
+    dead_letter_retention_seconds = {{ l.dead_letter_retention_seconds }}
 {%- else %}
     topics                     = [{% for tp in m.messaging.topics %}{% if not loop.first %}, {% endif %}{{ tp.name.raw | hcl }}{% endfor %}]
     vpc_id                     = {{ f.vpc_id | hcl }}
@@ -315,9 +325,21 @@ run "messaging" {
 {%- else %}
 
   assert {
-    condition     = length(aws_sns_topic.this) == {{ t.expect.sns_topics }} && length(aws_sqs_queue.consumer) == {{ t.expect.sqs_queues }} && length(aws_sqs_queue.dead_letter) == {{ t.expect.sqs_queues }}
-    error_message = "One topic per event ({{ t.expect.sns_topics }}) and one queue with its dead-letter queue per consumer ({{ t.expect.sqs_queues }})."
+    condition     = length(aws_sns_topic.this) == {{ t.expect.sns_topics }} && length(aws_sqs_queue.consumer) == {{ t.expect.sqs_queues }} && length(aws_sqs_queue.dead_letter) == {{ t.expect.sqs_dead_letter_queues }} && length(aws_sns_topic_subscription.consumer) == {{ t.expect.sqs_queues }}
+    error_message = "{{ t.expect.sns_topics }} SNS topics, {{ t.expect.sqs_queues }} subscribed queues (one per consuming service and topic) and {{ t.expect.sqs_dead_letter_queues }} dead-letter queues."
   }
+
+  assert {
+    condition     = alltrue(concat([for q in aws_sqs_queue.consumer : q.fifo_queue], [for tp in aws_sns_topic.this : tp.fifo_topic], [for q in aws_sqs_queue.dead_letter : q.fifo_queue], [for sub in aws_sns_topic_subscription.consumer : sub.raw_message_delivery]))
+    error_message = "FIFO topics and queues (one message group per aggregate), with raw delivery."
+  }
+{%- for q in m.messaging.sqs.queues %}{% if loop.first %}
+
+  assert {
+    condition     = aws_sqs_queue.dead_letter[{{ q.key | hcl }}].name == "{{ m.name.kebab }}-test-{{ q.dead_letter_suffix }}"
+    error_message = "Queue names are the ones the services read from their environment."
+  }
+{%- endif %}{% endfor %}
 
   assert {
     condition     = alltrue(concat([for q in aws_sqs_queue.consumer : q.kms_master_key_id == {{ f.kms_key_arn | hcl }}], [for tp in aws_sns_topic.this : tp.kms_master_key_id == {{ f.kms_key_arn | hcl }}]))

@@ -169,43 +169,46 @@ resource "aws_mq_broker" "this" {
   }
 }
 {%- else -%}
-locals {
-  topics = { for t in var.topics : t.name => t }
-  subscriptions = merge([
-    for t in var.topics : {
-      for c in t.consumers : "${t.name}/${c}" => { topic = t.name, consumer = c }
-    }
-  ]...)
-}
-
+# FIFO throughout (docs/adr/0004-messaging.md): the services publish with the aggregate key as the
+# message group, so one aggregate's events reach every consumer in order.
 resource "aws_sns_topic" "this" {
-  for_each          = local.topics
-  name              = "${var.name}-${replace(each.key, ".", "-")}"
-  kms_master_key_id = var.kms_key_arn
+  for_each                    = var.topics
+  name                        = "${var.name}-${each.value}"
+  fifo_topic                  = true
+  content_based_deduplication = false
+  kms_master_key_id           = var.kms_key_arn
 }
 
 resource "aws_sqs_queue" "dead_letter" {
-  for_each                  = local.subscriptions
-  name                      = "${var.name}-${replace(each.value.topic, ".", "-")}-${each.value.consumer}-dlq"
-  message_retention_seconds = 1209600
+  for_each                  = var.queues
+  name                      = "${var.name}-${each.value.dead_letter}"
+  fifo_queue                = true
+  message_retention_seconds = var.dead_letter_retention_seconds
   kms_master_key_id         = var.kms_key_arn
 }
 
+locals {
+  # Queues subscribed to a topic; a topic a monolith delivers in-process has a dead-letter queue only.
+  subscribed = { for k, q in var.queues : k => q if q.subscribed }
+}
+
 resource "aws_sqs_queue" "consumer" {
-  for_each                   = local.subscriptions
-  name                       = "${var.name}-${replace(each.value.topic, ".", "-")}-${each.value.consumer}"
-  message_retention_seconds  = 345600
-  visibility_timeout_seconds = 60
+  for_each                   = local.subscribed
+  name                       = "${var.name}-${each.value.queue}"
+  fifo_queue                 = true
+  message_retention_seconds  = var.retention_seconds
+  visibility_timeout_seconds = var.visibility_timeout_seconds
   kms_master_key_id          = var.kms_key_arn
 
+  # A message received this often without being deleted (its consumer crashed on it each time).
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dead_letter[each.key].arn
-    maxReceiveCount     = 5
+    maxReceiveCount     = var.max_receive_count
   })
 }
 
 data "aws_iam_policy_document" "queue" {
-  for_each = local.subscriptions
+  for_each = local.subscribed
 
   statement {
     sid       = "FromTopic"
@@ -226,13 +229,13 @@ data "aws_iam_policy_document" "queue" {
 }
 
 resource "aws_sqs_queue_policy" "consumer" {
-  for_each  = local.subscriptions
+  for_each  = local.subscribed
   queue_url = aws_sqs_queue.consumer[each.key].id
   policy    = data.aws_iam_policy_document.queue[each.key].json
 }
 
 resource "aws_sns_topic_subscription" "consumer" {
-  for_each             = local.subscriptions
+  for_each             = local.subscribed
   topic_arn            = aws_sns_topic.this[each.value.topic].arn
   protocol             = "sqs"
   endpoint             = aws_sqs_queue.consumer[each.key].arn

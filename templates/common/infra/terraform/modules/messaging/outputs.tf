@@ -46,4 +46,9 @@ output "queue_arns" {
   description = "SQS queue ARN per topic and consuming service (`topic/service`)."
   value       = { for k, q in aws_sqs_queue.consumer : k => q.arn }
 }
+
+output "dead_letter_queue_arns" {
+  description = "SQS dead-letter queue ARN per topic and consuming service (`topic/service`)."
+  value       = { for k, q in aws_sqs_queue.dead_letter : k => q.arn }
+}
 {%- endif %}

@@ -4,17 +4,47 @@ variable "name" {
   type        = string
 }
 
-variable "topics" {
-  description = "Topics of the system{% if m.messaging.is_sqs %}, each with the services that consume it{% endif %}."
 {%- if m.messaging.is_sqs %}
-  type = list(object({
-    name      = string
-    consumers = list(string)
-  }))
-{%- else %}
-  type        = list(string)
-{%- endif %}
+variable "topics" {
+  description = "SNS FIFO topic per topic that goes through the broker: the name after the prefix."
+  type        = map(string)
 }
+
+variable "queues" {
+  description = "Per `topic/service`: its queue and dead-letter queue (names after the prefix), and whether the queue is subscribed to the topic."
+  type = map(object({
+    topic       = string
+    queue       = string
+    dead_letter = string
+    subscribed  = bool
+  }))
+}
+
+variable "max_receive_count" {
+  description = "Receives of a message without a delete before it goes to the dead-letter queue."
+  type        = number
+}
+
+variable "visibility_timeout_seconds" {
+  description = "How long a received message stays hidden from other consumers."
+  type        = number
+}
+
+variable "retention_seconds" {
+  description = "How long a queued event is kept."
+  type        = number
+}
+
+variable "dead_letter_retention_seconds" {
+  description = "How long a dead letter is kept."
+  type        = number
+}
+{%- else %}
+variable "topics" {
+  description = "Topics of the system."
+  type        = list(string)
+}
+{%- endif %}
 
 variable "kms_key_arn" {
   description = "KMS key for data at rest and the broker logs."
