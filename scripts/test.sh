@@ -23,6 +23,7 @@ SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=monolith bash scripts/system-test.sh --mutate exit-without-broker
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --mutate swallow-failed-records
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --mutate unset-function-variable
+SYSTEM_EXAMPLES=event-orders SYSTEM_TYPES=serverless bash scripts/system-test.sh --mutate every-route-jwt
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-dead-letters
