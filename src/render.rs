@@ -7,11 +7,13 @@ pub use crate::escape;
 
 use crate::plan::{Collection, PlannedFile, header_for};
 use crate::resolve::Model;
+use crate::slices::Reads;
 use heck::{
     ToKebabCase, ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase, ToTitleCase,
 };
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use tera::{Context, Kwargs, State, Tera, Value};
 
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
@@ -153,6 +155,79 @@ impl Renderer {
         Ok(out)
     }
 
+    /// Render the planned files given each with what it reads (see [`crate::slices`]): the
+    /// template is given exactly that part of the model, so the text depends on nothing else.
+    /// A render that fails on the part it was given (it reads more than the analysis found) is
+    /// done again with the whole model, and reported so: `(path, text, read everything)`.
+    pub fn render_reads(
+        &self,
+        m: &Model,
+        files: &[(&PlannedFile, &Reads)],
+    ) -> Result<Vec<(String, String, bool)>, RenderError> {
+        let model = Value::from_serializable(m);
+        let rendered = crate::parallel::batches(files, 64, |batch, cache: &mut Cache| {
+            batch
+                .iter()
+                .map(|(f, reads)| self.render_one(m, &model, f, reads, cache))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let mut out = Vec::with_capacity(files.len());
+        for r in rendered {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    fn render_one(
+        &self,
+        m: &Model,
+        model: &Value,
+        f: &PlannedFile,
+        reads: &Reads,
+        cache: &mut Cache,
+    ) -> Result<(String, String, bool), RenderError> {
+        let item = f.item.map(|(coll, i)| {
+            let v = cache
+                .items
+                .entry((coll, i))
+                .or_insert_with(|| item_value(m, coll, i))
+                .clone();
+            (coll.var(), v)
+        });
+        if let Reads::Fields(fields) = reads {
+            let view = cache.view(model, fields);
+            if let Ok(text) = self.render_with(f, view, item.clone()) {
+                return Ok((f.path.clone(), text, false));
+            }
+        }
+        let text = self.render_with(f, model.clone(), item)?;
+        Ok((f.path.clone(), text, true))
+    }
+
+    fn render_with(
+        &self,
+        f: &PlannedFile,
+        model: Value,
+        item: Option<(&'static str, Value)>,
+    ) -> Result<String, RenderError> {
+        let mut ctx = Context::new();
+        ctx.insert_value("m", model);
+        ctx.insert("header", &header_for(&f.path));
+        ctx.insert("path", &f.path);
+        if let Some((var, value)) = item {
+            ctx.insert_value(var, value);
+        }
+        let text = self
+            .tera
+            .render(&f.template, &ctx)
+            .map_err(|e| RenderError {
+                template: f.template.clone(),
+                path: f.path.clone(),
+                message: error_text(&e),
+            })?;
+        Ok(normalize(text))
+    }
+
     /// Render `files` in order. A service has some thirty files: `items` keeps each item's
     /// value, built once and shared (values are reference-counted), not serialized per file.
     fn render_batch(
@@ -185,6 +260,54 @@ impl Renderer {
             out.push((f.path.clone(), normalize(text)));
         }
         Ok(out)
+    }
+}
+
+/// Values a rendering thread builds once and shares among its files.
+#[derive(Default)]
+struct Cache {
+    items: HashMap<(Collection, usize), Value>,
+    /// A list with only some elements defined, by field and elements.
+    lists: HashMap<(String, Arc<BTreeSet<usize>>), Value>,
+}
+
+impl Cache {
+    /// The part of the model a file reads: the fields it reads, lists cut to their elements
+    /// (the others undefined, so indices stay those of the model).
+    fn view(&mut self, model: &Value, fields: &[(String, Option<Arc<BTreeSet<usize>>>)]) -> Value {
+        let all = model.as_map();
+        let mut map = tera::value::Map::default();
+        for (name, only) in fields {
+            let Some((key, value)) =
+                all.and_then(|a| a.iter().find(|(k, _)| k.as_str() == Some(name)))
+            else {
+                continue;
+            };
+            let value = match only {
+                None => value.clone(),
+                Some(set) => self
+                    .lists
+                    .entry((name.clone(), set.clone()))
+                    .or_insert_with(|| {
+                        let items = value.as_array().unwrap_or_default();
+                        let cut: Vec<Value> = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| {
+                                if set.contains(&i) {
+                                    v.clone()
+                                } else {
+                                    Value::undefined()
+                                }
+                            })
+                            .collect();
+                        Value::from(cut)
+                    })
+                    .clone(),
+            };
+            map.insert(key.clone(), value);
+        }
+        Value::from(map)
     }
 }
 
