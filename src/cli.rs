@@ -192,6 +192,10 @@ struct GenerateArgs {
     /// the ones that differ as yours (reported, never overwritten).
     #[arg(long, conflicts_with_all = ["check", "diff", "dry_run"])]
     adopt: bool,
+    /// Render every file, even those whose inputs did not change since the last generation
+    /// (the result is the same; for when the tree is suspected to be out of step).
+    #[arg(long)]
+    full: bool,
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
@@ -423,6 +427,7 @@ fn generate(a: &GenerateArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
         a.deny_warnings,
         &mut rep.tracker,
         last.as_ref().map(|s| (out.as_path(), s)),
+        a.full,
     )?;
     rep.warnings(&generated.diagnostics, &src);
     rep.out = Some(out.display().to_string());

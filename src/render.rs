@@ -397,8 +397,13 @@ fn register_filters(tera: &mut Tera) {
 pub struct Generated {
     pub model: Model,
     pub plan: Vec<PlannedFile>,
-    /// The rendered files, in plan order; empty when `reused`.
+    /// The rendered files, in plan order; empty when `reused`. Files `trusted` are left out.
     pub files: Vec<(String, String)>,
+    /// Every planned file's render key (`slices::Index::key`); empty when not computed.
+    pub keys: Vec<String>,
+    /// Per planned file: not rendered, as the last generation's render of it is still exact
+    /// and the file on disk is as recorded (see `write::Output::trusted`); empty: none.
+    pub trusted: Vec<bool>,
     pub diagnostics: crate::diagnostic::Diagnostics,
     /// `pipeline::fingerprint` of this generation's inputs.
     pub inputs: String,

@@ -59,21 +59,60 @@ pub enum WriteError {
 }
 
 /// One file the render produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Output {
     pub path: String,
     pub content: String,
     pub policy: Policy,
+    /// The render's `slices::Index::key` (empty: not known).
+    pub key: String,
+    /// Not rendered: its key is the recorded one and the file on disk is as recorded, so the
+    /// render would be the recorded content and the file would be unchanged (`content` is
+    /// empty). A write-once file with a record is never rendered either: its content is unused.
+    pub trusted: bool,
 }
 
-/// Pair the plan with its render (same order) into outputs.
-pub fn outputs(plan: &[crate::plan::PlannedFile], files: Vec<(String, String)>) -> Vec<Output> {
-    plan.iter()
-        .zip(files)
-        .map(|(p, (path, content))| Output {
-            policy: p.policy,
+impl Output {
+    pub fn new(path: String, content: String, policy: Policy) -> Output {
+        Output {
             path,
             content,
+            policy,
+            ..Default::default()
+        }
+    }
+}
+
+/// Pair the plan with its render into outputs: `files` holds the rendered files in plan order,
+/// `keys` every planned file's key and `trusted` whether it was left unrendered.
+pub fn outputs(
+    plan: &[crate::plan::PlannedFile],
+    files: Vec<(String, String)>,
+    keys: &[String],
+    trusted: &[bool],
+) -> Vec<Output> {
+    let mut files = files.into_iter();
+    plan.iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let key = keys.get(i).cloned().unwrap_or_default();
+            if trusted.get(i).copied().unwrap_or(false) {
+                return Some(Output {
+                    path: p.path.clone(),
+                    content: String::new(),
+                    policy: p.policy,
+                    key,
+                    trusted: true,
+                });
+            }
+            let (path, content) = files.next()?;
+            Some(Output {
+                path,
+                content,
+                policy: p.policy,
+                key,
+                trusted: false,
+            })
         })
         .collect()
 }
@@ -171,6 +210,9 @@ pub struct Preview {
     objects: state::Pack,
     /// The new pack of merge bases (name, text), when it differs from the last one.
     pack: Option<(String, String)>,
+    /// Paths whose file holds exactly its record's content once the changes are written: their
+    /// records get a stat stamp after the write.
+    stamp: Vec<String>,
 }
 
 impl Preview {
@@ -293,10 +335,12 @@ pub fn prepare(
             files: BTreeMap::new(),
             schema: None,
             bases: String::new(),
+            packs: Vec::new(),
             inputs: String::new(),
         },
         objects: state::Pack::default(),
         pack: None,
+        stamp: Vec::new(),
     };
     let bases = state::Bases::open(out, previous);
     let pending = state::read_pending(out);
@@ -310,8 +354,27 @@ pub fn prepare(
             continue;
         }
         produced.insert(o.path.clone());
-        let disk = reader.read(out, &o.path)?;
         let prev = prev_files.get(&o.path);
+        if let (true, Policy::Merge, Some(rec)) = (o.trusted, o.policy, prev) {
+            // What the full path concludes for a file on disk as rendered: unchanged, and
+            // no conflict left.
+            p.state.files.insert(
+                o.path.clone(),
+                FileRecord {
+                    conflicted: false,
+                    policy: o.policy,
+                    ..rec.clone()
+                },
+            );
+            push(&mut p, &o.path, Action::Unchanged, None, None);
+            continue;
+        }
+        let disk = if o.policy == Policy::WriteOnce && prev.is_some() {
+            // Only whether it exists matters.
+            reader.exists(out, &o.path)?
+        } else {
+            reader.read(out, &o.path)?
+        };
         match (o.policy, prev) {
             (Policy::WriteOnce, Some(rec)) => keep_write_once(&bases, &o.path, rec, disk, &mut p),
             (_, None) => {
@@ -355,46 +418,68 @@ pub fn prepare(
         });
     }
     p.changes.sort_by(|a, b| a.path.cmp(&b.path));
-    // One pack holds the base of every recorded file; it is rewritten only when the set of
-    // bases changed.
-    let hashes = |files: &BTreeMap<String, FileRecord>| -> BTreeSet<String> {
-        files.values().map(|r| r.hash.clone()).collect()
-    };
-    let wanted = hashes(&p.state.files);
-    match previous {
-        Some(prev) if !prev.bases.is_empty() && hashes(prev_files) == wanted => {
-            p.state.bases = prev.bases.clone();
-        }
-        _ => {
-            // Bases kept from the last run (files left as the user has them) join those
-            // rendered now.
-            for h in &wanted {
-                if !p.objects.contains(h)
-                    && let Some(text) = bases.get(h)
-                {
-                    p.objects.add(h, text);
-                }
-            }
-            let (name, text) = std::mem::take(&mut p.objects).finish();
-            p.state.bases = name.clone();
-            p.pack = Some((name, text));
-        }
-    }
+    store_bases(&mut p, previous, &bases);
     Ok(p)
 }
 
-/// Record `content` as generated for `path` (and keep it as the next merge base).
-fn record(p: &mut Preview, path: &str, content: &str, policy: Policy, conflicted: bool) {
-    let h = hash(content);
-    p.objects.add(&h, content);
-    p.state.files.insert(
-        path.to_owned(),
-        FileRecord {
-            hash: h,
-            policy,
-            conflicted,
-        },
-    );
+/// Most packs a state names before they are merged into one.
+const MAX_PACKS: usize = 8;
+
+/// Keep a merge base for every recorded file: the last run's packs as they are when they
+/// hold them all, else those packs and a new one with the contents recorded now that they lack
+/// (their files are the only ones the last state did not record). When that would make too
+/// many packs, or the new one is a large part of the tree, one pack of exactly the recorded
+/// contents replaces them all (the old packs are read for what this run did not render).
+fn store_bases(p: &mut Preview, previous: Option<&State>, bases: &state::Bases) {
+    let wanted: BTreeSet<&String> = p.state.files.values().map(|r| &r.hash).collect();
+    let had: BTreeSet<&String> = previous
+        .filter(|s| !s.bases.is_empty())
+        .map(|s| s.files.values().map(|r| &r.hash).collect())
+        .unwrap_or_default();
+    let new: Vec<&String> = wanted.iter().filter(|h| !had.contains(*h)).copied().collect();
+    let prev = previous.filter(|s| !s.bases.is_empty());
+    if let Some(prev) = prev
+        && (new.is_empty() || (prev.packs.len() + 1 < MAX_PACKS && new.len() * 4 < wanted.len()))
+    {
+        p.state.bases = prev.bases.clone();
+        p.state.packs = prev.packs.clone();
+        if !new.is_empty() {
+            let mut delta = state::Pack::default();
+            for h in new {
+                if let Some(text) = p.objects.get(h) {
+                    delta.add(h, text);
+                }
+            }
+            let (name, text) = delta.finish();
+            p.state.packs.push(name.clone());
+            p.pack = Some((name, text));
+        }
+        p.objects = state::Pack::default();
+        return;
+    }
+    let mut pack = std::mem::take(&mut p.objects).retain(&wanted);
+    for h in &wanted {
+        if !pack.contains(h)
+            && let Some(text) = bases.get(h)
+        {
+            pack.add(h, text);
+        }
+    }
+    let (name, text) = pack.finish();
+    p.state.bases = name.clone();
+    p.pack = Some((name, text));
+}
+
+/// Record `content` as generated for `path` with its render `key` (and keep it as the next
+/// merge base).
+fn record(p: &mut Preview, o: &Output, conflicted: bool) {
+    let h = hash(&o.content);
+    p.objects.add(&h, &o.content);
+    let rec = FileRecord {
+        key: o.key.clone(),
+        ..FileRecord::new(h, o.policy, conflicted)
+    };
+    p.state.files.insert(o.path.clone(), rec);
 }
 
 fn push(
@@ -413,20 +498,35 @@ fn push(
     });
 }
 
+/// [`record`] a file that holds exactly the render once the run is written.
+fn record_clean(p: &mut Preview, o: &Output) {
+    record(p, o, false);
+    p.stamp.push(o.path.clone());
+}
+
+/// A record kept for a file whose content differs from it.
+fn unstamped(rec: &FileRecord) -> FileRecord {
+    FileRecord {
+        size: 0,
+        mtime: 0,
+        ..rec.clone()
+    }
+}
+
 /// A path with no record: create it, adopt an identical file, or leave a user's file alone.
 fn first_write(o: Output, disk: Option<String>, pending: bool, p: &mut Preview) {
     match disk {
         None => {
-            record(p, &o.path, &o.content, o.policy, false);
+            record_clean(p, &o);
             push(p, &o.path, Action::Created, None, Some(o.content));
         }
         // An interrupted run was creating it: whatever is there is ours, complete or not.
         Some(d) if pending && d != o.content => {
-            record(p, &o.path, &o.content, o.policy, false);
+            record_clean(p, &o);
             push(p, &o.path, Action::Created, Some(d), Some(o.content));
         }
         Some(d) if d == o.content => {
-            record(p, &o.path, &o.content, o.policy, false);
+            record_clean(p, &o);
             push(p, &o.path, Action::Unchanged, None, None);
         }
         Some(d) => push(p, &o.path, Action::NotOurs, Some(d), None),
@@ -446,7 +546,10 @@ fn keep_write_once(
     match disk {
         Some(_) => push(p, path, Action::Unchanged, None, None),
         None => match bases.get(&rec.hash) {
-            Some(text) => push(p, path, Action::Recreated, None, Some(text.to_owned())),
+            Some(text) => {
+                p.stamp.push(path.to_owned());
+                push(p, path, Action::Recreated, None, Some(text.to_owned()))
+            }
             None => {
                 // Nothing to recreate it from: forget it rather than invent history.
                 p.state.files.remove(path);
@@ -467,18 +570,18 @@ fn regenerate(
 ) {
     let new_hash = hash(&o.content);
     let Some(disk) = disk else {
-        record(p, &o.path, &o.content, o.policy, false);
+        record_clean(p, &o);
         push(p, &o.path, Action::Recreated, None, Some(o.content));
         return;
     };
     if disk == o.content {
-        record(p, &o.path, &o.content, o.policy, false);
+        record_clean(p, &o);
         push(p, &o.path, Action::Unchanged, None, None);
         return;
     }
     let disk_hash = hash(&disk);
     if disk_hash == rec.hash {
-        record(p, &o.path, &o.content, o.policy, false);
+        record_clean(p, &o);
         push(p, &o.path, Action::Updated, Some(disk), Some(o.content));
         return;
     }
@@ -487,24 +590,25 @@ fn regenerate(
     let unresolved = merge::has_markers(&disk)
         || (rec.conflicted && out.join(format!("{}.rej", o.path)).exists());
     if unresolved {
-        p.state.files.insert(o.path.clone(), rec.clone());
+        p.state.files.insert(o.path.clone(), unstamped(rec));
         push(p, &o.path, Action::Unresolved, Some(disk), None);
         return;
     }
     if new_hash == rec.hash {
-        p.state.files.insert(o.path.clone(), rec.clone());
-        p.state
-            .files
-            .get_mut(&o.path)
-            .expect("just inserted")
-            .conflicted = false;
+        // The render is the recorded content: its key is this render's.
+        let kept = FileRecord {
+            conflicted: false,
+            key: o.key.clone(),
+            ..unstamped(rec)
+        };
+        p.state.files.insert(o.path.clone(), kept);
         push(p, &o.path, Action::Edited, Some(disk), None);
         return;
     }
     let base = bases.get(&rec.hash).unwrap_or_default();
     let m = merge::merge(&o.path, base, &disk, &o.content, style);
     let conflicted = m.conflicts > 0;
-    record(p, &o.path, &o.content, o.policy, conflicted);
+    record(p, &o, conflicted);
     let action = match (conflicted, m.text == disk) {
         (true, _) => Action::Conflicted,
         (false, true) => Action::Edited,
@@ -564,7 +668,7 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
         Ok::<(), WriteError>(())
     });
     written.into_iter().collect::<Result<(), WriteError>>()?;
-    state::write_state(out, &p.state)?;
+    state::write_state(out, &stamped(out, p))?;
     for c in p.changes.iter().filter(|c| c.action == Action::Converted) {
         atomic::remove(out, &c.path)?;
     }
@@ -574,6 +678,29 @@ pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     }
     atomic::clean_tmp(out);
     Ok(())
+}
+
+/// The state with a stat stamp on every record whose file now holds exactly its content (see
+/// `state::stat_clean`); taken after the writes and before the state is written, so every stamp
+/// is older than the state file unless in the same clock tick.
+fn stamped(out: &Path, p: &Preview) -> State {
+    let mut state = p.state.clone();
+    let stamps = crate::parallel::batches(&p.stamp, 256, |batch: &[String], _: &mut ()| {
+        batch
+            .iter()
+            .filter_map(|path| {
+                let meta = fs::symlink_metadata(out.join(path)).ok()?;
+                meta.is_file().then(|| (path.clone(), state::stamp(&meta)))
+            })
+            .collect::<Vec<_>>()
+    });
+    for (path, (size, mtime)) in stamps.into_iter().flatten() {
+        if let Some(rec) = state.files.get_mut(path.as_str()) {
+            rec.size = size;
+            rec.mtime = mtime;
+        }
+    }
+    state
 }
 
 /// `prepare` + `apply` in one go.
@@ -595,11 +722,7 @@ mod tests {
     fn outs(files: &[(&str, &str)]) -> Vec<Output> {
         files
             .iter()
-            .map(|(p, c)| Output {
-                path: (*p).to_owned(),
-                content: (*c).to_owned(),
-                policy: Policy::for_path(p),
-            })
+            .map(|(p, c)| Output::new((*p).to_owned(), (*c).to_owned(), Policy::for_path(p)))
             .collect()
     }
 
@@ -718,9 +841,9 @@ mod tests {
     fn state_of_a_future_format_is_refused_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join(STATE_DIR)).unwrap();
-        fs::write(dir.path().join(STATE_FILE), r#"{"format": 3, "files": {}}"#).unwrap();
+        fs::write(dir.path().join(STATE_FILE), r#"{"format": 4, "files": {}}"#).unwrap();
         let e = read_state(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("format 3") && e.contains("upgrade"), "{e}");
+        assert!(e.contains("format 4") && e.contains("upgrade"), "{e}");
     }
 
     #[test]
