@@ -4,10 +4,10 @@ use crate::blueprint::{self, Loaded};
 use crate::diagnostic::Diagnostics;
 use crate::error::Error;
 use crate::plan::{self, PlannedFile};
-use crate::slices::{Index, Reads};
 use crate::progress::{Stage, Tracker};
 use crate::render::{Renderer, TemplateSet};
 use crate::resolve::{self, Model};
+use crate::slices::{Index, Reads};
 
 /// Where the blueprint text came from, for messages.
 pub struct Source {
@@ -128,7 +128,11 @@ pub fn generate_reusing(
         Renderer::new(templates)?.render_reads(&model, &todo)?
     };
     let mut files = Vec::with_capacity(rendered.len());
-    let redo = plan.iter().zip(&trusted).enumerate().filter(|(_, (_, t))| !**t);
+    let redo = plan
+        .iter()
+        .zip(&trusted)
+        .enumerate()
+        .filter(|(_, (_, t))| !**t);
     for ((i, (f, _)), (path, text, whole)) in redo.zip(rendered) {
         // It read more than its slices: its text depends on the whole model.
         if whole {

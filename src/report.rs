@@ -383,7 +383,9 @@ fn state_under_lock(
         return Ok(None);
     }
     let now = write::read_state(out)?;
-    if g.reused && now.as_ref() != before {
+    // Files left unrendered were judged against `before`: only valid if it is still the state.
+    let judged = g.reused || g.trusted.iter().any(|t| *t);
+    if judged && now.as_ref() != before {
         return Err(Error::Write(write::WriteError::Locked(
             out.display().to_string(),
             "its state, changed by a run that finished meanwhile".to_owned(),

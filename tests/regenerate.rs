@@ -689,11 +689,7 @@ mod property {
         let outputs: Vec<Output> = gen_files
             .iter()
             .map(|(f, lines)| {
-                Output::new(
-                    FILES[*f].to_owned(),
-                    lines.join("\n") + "\n",
-                    Policy::Merge,
-                )
+                Output::new(FILES[*f].to_owned(), lines.join("\n") + "\n", Policy::Merge)
             })
             .collect();
         let prev = write::read_state(out).unwrap();

@@ -436,7 +436,11 @@ fn store_bases(p: &mut Preview, previous: Option<&State>, bases: &state::Bases) 
         .filter(|s| !s.bases.is_empty())
         .map(|s| s.files.values().map(|r| &r.hash).collect())
         .unwrap_or_default();
-    let new: Vec<&String> = wanted.iter().filter(|h| !had.contains(*h)).copied().collect();
+    let new: Vec<&String> = wanted
+        .iter()
+        .filter(|h| !had.contains(*h))
+        .copied()
+        .collect();
     let prev = previous.filter(|s| !s.bases.is_empty());
     if let Some(prev) = prev
         && (new.is_empty() || (prev.packs.len() + 1 < MAX_PACKS && new.len() * 4 < wanted.len()))

@@ -30,12 +30,7 @@ pub fn prepare_run(
         return Ok(unchanged(state));
     }
     // The rendered text moves into the outputs: a large tree is not held twice.
-    let mut outs = outputs(
-        &g.plan,
-        std::mem::take(&mut g.files),
-        &g.keys,
-        &g.trusted,
-    );
+    let mut outs = outputs(&g.plan, std::mem::take(&mut g.files), &g.keys, &g.trusted);
     let schema = Schema::from_model(&g.model);
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();
@@ -285,7 +280,8 @@ fn convert_legacy(out: &Path, dirs: &BTreeSet<String>, previous: Option<&State>)
                     .unwrap_or_default()
                     .to_owned(),
             );
-            l.outputs.push(Output::new(c.path, c.content, Policy::WriteOnce));
+            l.outputs
+                .push(Output::new(c.path, c.content, Policy::WriteOnce));
         }
     }
     if !versions.is_empty() {

@@ -132,10 +132,7 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
                 .into_iter()
                 .map(|(path, hash)| {
                     let policy = Policy::for_path(&path);
-                    (
-                        path,
-                        FileRecord::new(hash, policy, false),
-                    )
+                    (path, FileRecord::new(hash, policy, false))
                 })
                 .collect();
             Ok(Some(State {
@@ -167,13 +164,20 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
 /// The merge bases of the last generation, read from disk on first use: the main pack and
 /// those added since, the newest searched first.
 pub struct Bases {
-    packs: Vec<(std::path::PathBuf, std::cell::OnceCell<BTreeMap<String, String>>)>,
+    packs: Vec<(
+        std::path::PathBuf,
+        std::cell::OnceCell<BTreeMap<String, String>>,
+    )>,
 }
 
 impl Bases {
     pub fn open(out: &Path, state: Option<&State>) -> Bases {
         let names = state
-            .map(|s| std::iter::once(&s.bases).chain(&s.packs).collect::<Vec<_>>())
+            .map(|s| {
+                std::iter::once(&s.bases)
+                    .chain(&s.packs)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         let packs = names
             .into_iter()
