@@ -125,7 +125,7 @@ pub fn generate_reusing(
     let rendered = if todo.is_empty() {
         Vec::new()
     } else {
-        Renderer::new(templates)?.render_reads(&model, &todo)?
+        Renderer::new(templates)?.render_reads(&model, &index, &todo)?
     };
     let mut files = Vec::with_capacity(rendered.len());
     let redo = plan

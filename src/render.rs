@@ -13,7 +13,7 @@ use heck::{
 };
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use tera::{Context, Kwargs, State, Tera, Value};
 
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
@@ -162,13 +162,14 @@ impl Renderer {
     pub fn render_reads(
         &self,
         m: &Model,
+        index: &crate::slices::Index,
         files: &[(&PlannedFile, &Reads)],
     ) -> Result<Vec<(String, String, bool)>, RenderError> {
-        let model = Value::from_serializable(m);
+        let values = Values::new(m, index);
         let rendered = crate::parallel::batches(files, 64, |batch, cache: &mut Cache| {
             batch
                 .iter()
-                .map(|(f, reads)| self.render_one(m, &model, f, reads, cache))
+                .map(|(f, reads)| self.render_one(m, &values, f, reads, cache))
                 .collect::<Result<Vec<_>, _>>()
         });
         let mut out = Vec::with_capacity(files.len());
@@ -181,7 +182,7 @@ impl Renderer {
     fn render_one(
         &self,
         m: &Model,
-        model: &Value,
+        values: &Values,
         f: &PlannedFile,
         reads: &Reads,
         cache: &mut Cache,
@@ -195,12 +196,12 @@ impl Renderer {
             (coll.var(), v)
         });
         if let Reads::Fields(fields) = reads {
-            let view = cache.view(model, fields);
+            let view = cache.view(values, fields);
             if let Ok(text) = self.render_with(f, view, item.clone()) {
                 return Ok((f.path.clone(), text, false));
             }
         }
-        let text = self.render_with(f, model.clone(), item)?;
+        let text = self.render_with(f, values.whole().clone(), item)?;
         Ok((f.path.clone(), text, true))
     }
 
@@ -274,41 +275,89 @@ struct Cache {
 impl Cache {
     /// The part of the model a file reads: the fields it reads, lists cut to their elements
     /// (the others undefined, so indices stay those of the model).
-    fn view(&mut self, model: &Value, fields: &[(String, Option<Arc<BTreeSet<usize>>>)]) -> Value {
-        let all = model.as_map();
+    fn view(
+        &mut self,
+        values: &Values,
+        fields: &[(String, Option<Arc<BTreeSet<usize>>>)],
+    ) -> Value {
         let mut map = tera::value::Map::default();
         for (name, only) in fields {
-            let Some((key, value)) =
-                all.and_then(|a| a.iter().find(|(k, _)| k.as_str() == Some(name)))
-            else {
-                continue;
-            };
             let value = match only {
-                None => value.clone(),
+                None => values.field(name),
                 Some(set) => self
                     .lists
                     .entry((name.clone(), set.clone()))
-                    .or_insert_with(|| {
-                        let items = value.as_array().unwrap_or_default();
-                        let cut: Vec<Value> = items
-                            .iter()
-                            .enumerate()
-                            .map(|(i, v)| {
-                                if set.contains(&i) {
-                                    v.clone()
-                                } else {
-                                    Value::undefined()
-                                }
-                            })
-                            .collect();
-                        Value::from(cut)
-                    })
+                    .or_insert_with(|| values.cut(name, set))
                     .clone(),
             };
-            map.insert(key.clone(), value);
+            map.insert(tera::value::Key::from(name.clone()), value);
         }
         Value::from(map)
     }
+}
+
+/// The model as template values, built on first use and shared by the rendering threads: a
+/// run that renders a few files converts only the parts they read.
+struct Values<'a> {
+    model: &'a Model,
+    index: &'a crate::slices::Index,
+    whole: OnceLock<Value>,
+    fields: Mutex<HashMap<String, Value>>,
+    elems: Mutex<HashMap<(String, usize), Value>>,
+}
+
+impl<'a> Values<'a> {
+    fn new(model: &'a Model, index: &'a crate::slices::Index) -> Self {
+        Values {
+            model,
+            index,
+            whole: OnceLock::new(),
+            fields: Mutex::default(),
+            elems: Mutex::default(),
+        }
+    }
+
+    fn whole(&self) -> &Value {
+        self.whole
+            .get_or_init(|| Value::from_serializable(self.model))
+    }
+
+    fn field(&self, name: &str) -> Value {
+        if let Some(v) = self.fields.lock().expect("not poisoned").get(name) {
+            return v.clone();
+        }
+        let v = parse(self.index.raw_field(name));
+        self.fields
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_owned(), v.clone());
+        v
+    }
+
+    /// A list with only the elements in `set` defined.
+    fn cut(&self, name: &str, set: &BTreeSet<usize>) -> Value {
+        let len = self.index.list_len(name).unwrap_or(0);
+        let mut items = vec![Value::undefined(); len];
+        for i in set.iter().filter(|i| **i < len) {
+            let key = (name.to_owned(), *i);
+            let known = self.elems.lock().expect("not poisoned").get(&key).cloned();
+            items[*i] = known.unwrap_or_else(|| {
+                let v = parse(self.index.raw_elem(name, *i));
+                self.elems
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(key, v.clone());
+                v
+            });
+        }
+        Value::from(items)
+    }
+}
+
+/// A template value from serialized model text (undefined when absent).
+fn parse(raw: Option<&str>) -> Value {
+    raw.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .map_or_else(Value::undefined, |v| Value::from_serializable(&v))
 }
 
 fn item_value(m: &Model, coll: Collection, i: usize) -> Value {

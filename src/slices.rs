@@ -58,6 +58,8 @@ pub struct Uses {
 
 struct Field {
     hash: Digest,
+    /// Where the field's value is in the serialized model.
+    range: Range<usize>,
     /// The element ranges (in the serialized model) and hashes, for a list.
     elems: Option<Vec<(Range<usize>, Digest)>>,
 }
@@ -98,6 +100,23 @@ impl Index {
     /// The fingerprint of everything a render reads (see `pipeline::fingerprint`).
     pub fn fingerprint(&self) -> String {
         hex(&self.whole)
+    }
+
+    /// The serialized text of a top-level field.
+    pub fn raw_field(&self, name: &str) -> Option<&str> {
+        let f = self.fields.get(name)?;
+        Some(&self.json[f.range.clone()])
+    }
+
+    /// The serialized text of element `i` of a top-level list.
+    pub fn raw_elem(&self, name: &str, i: usize) -> Option<&str> {
+        let e = self.fields.get(name)?.elems.as_ref()?.get(i)?;
+        Some(&self.json[e.0.clone()])
+    }
+
+    /// The length of a top-level list.
+    pub fn list_len(&self, name: &str) -> Option<usize> {
+        Some(self.fields.get(name)?.elems.as_ref()?.len())
     }
 
     /// What each planned file reads, in plan order.
@@ -299,7 +318,8 @@ fn split(json: &str) -> (BTreeMap<String, Field>, Nested) {
                 }
             }
         }
-        fields.insert(name, Field { hash, elems });
+        let range = offset(raw);
+        fields.insert(name, Field { hash, range, elems });
     }
     (fields, nested)
 }

@@ -36,7 +36,7 @@ fn same_both_ways(label: &str, text: &str) -> usize {
     let renderer = Renderer::new(&templates).unwrap();
     let whole = renderer.render_all(&model, &plan).unwrap();
     let pairs: Vec<(&plan::PlannedFile, &Reads)> = plan.iter().zip(&reads).collect();
-    let cut = renderer.render_reads(&model, &pairs).unwrap();
+    let cut = renderer.render_reads(&model, &index, &pairs).unwrap();
     let mut narrowed = 0;
     for ((path, want), ((p2, got, fell_back), r)) in whole.iter().zip(cut.iter().zip(&reads)) {
         assert_eq!(path, p2);
