@@ -53,6 +53,40 @@ pub struct State {
     /// `pipeline::fingerprint`. Empty: unknown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub inputs: String,
+    /// Which state file this was read from (not part of the state: equal states compare equal).
+    #[serde(skip)]
+    pub read_from: ReadFrom,
+}
+
+/// The identity of the state file a [`State`] was read from: device, inode, size and
+/// modification time. A run that re-reads the state under the lock skips the parse when the
+/// file is still that one (the state is replaced by rename, so a rewrite is a new inode).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadFrom(pub Option<(u64, u64, u64, i64)>);
+
+impl PartialEq for ReadFrom {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The identity of the state file now, if there is one.
+pub fn state_file_id(out: &Path) -> ReadFrom {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        ReadFrom(
+            fs::symlink_metadata(out.join(STATE_FILE))
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| (m.dev(), m.ino(), m.len(), stamp(&m).1)),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = out;
+        ReadFrom(None)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -118,6 +152,11 @@ pub fn hash(text: &str) -> String {
 }
 
 pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
+    let id = state_file_id(out);
+    Ok(read_state_text(out)?.map(|s| State { read_from: id, ..s }))
+}
+
+fn read_state_text(out: &Path) -> Result<Option<State>, WriteError> {
     let p = out.join(STATE_FILE);
     let bad = |e: String| WriteError::BadState(p.display().to_string(), e);
     let Some(text) = atomic::read_regular(&p)? else {
@@ -143,6 +182,7 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
                 bases: String::new(),
                 packs: Vec::new(),
                 inputs: String::new(),
+                read_from: ReadFrom::default(),
             }))
         }
         2 | STATE_FORMAT => serde_json::from_str(&text)
@@ -418,6 +458,26 @@ mod tests {
         for cut in [1, 10, text.len() / 2, text.len() - 1] {
             assert!(unpack(&text[..cut]).is_none(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_stamp_is_trusted_only_when_it_matches_and_is_older_than_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("a.txt"), "one\n").unwrap();
+        let (size, mtime) = stamp(&fs::metadata(out.join("a.txt")).unwrap());
+        let rec = FileRecord {
+            size,
+            mtime,
+            ..FileRecord::new(hash("one\n"), Policy::Merge, false)
+        };
+        assert!(stat_clean(out, "a.txt", &rec, mtime + 1));
+        // Racily clean: stamped in the tick the state was written, an edit could keep the time.
+        assert!(!stat_clean(out, "a.txt", &rec, mtime));
+        assert!(!stat_clean(out, "a.txt", &FileRecord { mtime: 0, ..rec.clone() }, i64::MAX));
+        assert!(!stat_clean(out, "../a.txt", &rec, i64::MAX));
+        fs::write(out.join("a.txt"), "one!\n").unwrap();
+        assert!(!stat_clean(out, "a.txt", &rec, i64::MAX), "a size change is seen");
     }
 
     #[test]
