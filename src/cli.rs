@@ -422,7 +422,11 @@ fn generate(a: &GenerateArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
     // it is reported by `check_target` below.
     // Read once: a large tree's state is megabytes of JSON.
     let read = write::read_state(&out);
-    let last = read.as_ref().ok().and_then(Option::as_ref).filter(|_| !a.adopt);
+    let last = read
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .filter(|_| !a.adopt);
     let mut generated = pipeline::generate_reusing(
         &src,
         &templates,

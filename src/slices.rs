@@ -311,10 +311,7 @@ fn split(json: &str) -> (BTreeMap<String, Field>, Nested) {
         if let Ok(obj) = serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()) {
             for (key, inner) in obj {
                 if let Ok(list) = serde_json::from_str::<Vec<&RawValue>>(inner.get()) {
-                    nested.insert(
-                        (name.clone(), key),
-                        list.into_iter().map(|e| offset(e)).collect(),
-                    );
+                    nested.insert((name.clone(), key), list.into_iter().map(&offset).collect());
                 }
             }
         }

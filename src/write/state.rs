@@ -474,10 +474,21 @@ mod tests {
         assert!(stat_clean(out, "a.txt", &rec, mtime + 1));
         // Racily clean: stamped in the tick the state was written, an edit could keep the time.
         assert!(!stat_clean(out, "a.txt", &rec, mtime));
-        assert!(!stat_clean(out, "a.txt", &FileRecord { mtime: 0, ..rec.clone() }, i64::MAX));
+        assert!(!stat_clean(
+            out,
+            "a.txt",
+            &FileRecord {
+                mtime: 0,
+                ..rec.clone()
+            },
+            i64::MAX
+        ));
         assert!(!stat_clean(out, "../a.txt", &rec, i64::MAX));
         fs::write(out.join("a.txt"), "one!\n").unwrap();
-        assert!(!stat_clean(out, "a.txt", &rec, i64::MAX), "a size change is seen");
+        assert!(
+            !stat_clean(out, "a.txt", &rec, i64::MAX),
+            "a size change is seen"
+        );
     }
 
     #[test]
