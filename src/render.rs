@@ -166,6 +166,11 @@ impl Renderer {
         files: &[(&PlannedFile, &Reads)],
     ) -> Result<Vec<(String, String, bool)>, RenderError> {
         let values = Values::new(m, index);
+        // Many files, or one that reads everything: converting the whole model once is cheaper
+        // than converting its parts from text one by one.
+        if files.len() > 256 || files.iter().any(|(_, r)| **r == Reads::All) {
+            values.whole();
+        }
         let rendered = crate::parallel::batches(files, 64, |batch, cache: &mut Cache| {
             batch
                 .iter()
@@ -322,7 +327,18 @@ impl<'a> Values<'a> {
             .get_or_init(|| Value::from_serializable(self.model))
     }
 
+    /// The whole model's value of a field, when the whole model was converted.
+    fn from_whole(&self, name: &str) -> Option<&Value> {
+        let map = self.whole.get()?.as_map()?;
+        map.iter()
+            .find(|(k, _)| k.as_str() == Some(name))
+            .map(|(_, v)| v)
+    }
+
     fn field(&self, name: &str) -> Value {
+        if let Some(v) = self.from_whole(name) {
+            return v.clone();
+        }
         if let Some(v) = self.fields.lock().expect("not poisoned").get(name) {
             return v.clone();
         }
@@ -338,6 +354,12 @@ impl<'a> Values<'a> {
     fn cut(&self, name: &str, set: &BTreeSet<usize>) -> Value {
         let len = self.index.list_len(name).unwrap_or(0);
         let mut items = vec![Value::undefined(); len];
+        if let Some(all) = self.from_whole(name).and_then(Value::as_array) {
+            for i in set.iter().filter(|i| **i < len.min(all.len())) {
+                items[*i] = all[*i].clone();
+            }
+            return Value::from(items);
+        }
         for i in set.iter().filter(|i| **i < len) {
             let key = (name.to_owned(), *i);
             let known = self.elems.lock().expect("not poisoned").get(&key).cloned();
