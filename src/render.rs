@@ -328,7 +328,7 @@ impl<'a> Values<'a> {
     }
 
     /// The whole model's value of a field, when the whole model was converted.
-    fn from_whole(&self, name: &str) -> Option<&Value> {
+    fn in_whole(&self, name: &str) -> Option<&Value> {
         let map = self.whole.get()?.as_map()?;
         map.iter()
             .find(|(k, _)| k.as_str() == Some(name))
@@ -336,7 +336,7 @@ impl<'a> Values<'a> {
     }
 
     fn field(&self, name: &str) -> Value {
-        if let Some(v) = self.from_whole(name) {
+        if let Some(v) = self.in_whole(name) {
             return v.clone();
         }
         if let Some(v) = self.fields.lock().expect("not poisoned").get(name) {
@@ -354,7 +354,7 @@ impl<'a> Values<'a> {
     fn cut(&self, name: &str, set: &BTreeSet<usize>) -> Value {
         let len = self.index.list_len(name).unwrap_or(0);
         let mut items = vec![Value::undefined(); len];
-        if let Some(all) = self.from_whole(name).and_then(Value::as_array) {
+        if let Some(all) = self.in_whole(name).and_then(Value::as_array) {
             for i in set.iter().filter(|i| **i < len.min(all.len())) {
                 items[*i] = all[*i].clone();
             }
