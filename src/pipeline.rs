@@ -61,7 +61,7 @@ pub fn generate_tracked(
 /// file's path and its header), the template sources and the tool version. Output is
 /// deterministic, so equal fingerprints mean an identical render.
 pub fn fingerprint(model: &Model, templates: &TemplateSet) -> String {
-    Index::new(model, templates).fingerprint()
+    Index::new(model, &templates.sources).fingerprint()
 }
 
 /// [`generate_tracked`] that, given `previous` (an output folder and its state), renders only
@@ -83,7 +83,7 @@ pub fn generate_reusing(
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = plan::plan(&model, templates.names());
-    let index = Index::new(&model, templates);
+    let index = Index::new(&model, &templates.sources);
     let inputs = index.fingerprint();
     let previous = previous.filter(|_| !full);
     if let Some((out, state)) = previous

@@ -21,7 +21,6 @@
 //! fails loudly there rather than in a user's tree.
 
 use crate::plan::{Collection, PlannedFile};
-use crate::render::TemplateSet;
 use crate::resolve::Model;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -78,7 +77,7 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn new(model: &Model, templates: &TemplateSet) -> Index {
+    pub fn new(model: &Model, templates: &[(String, String)]) -> Index {
         let json = serde_json::to_string(model).expect("the model serializes");
         let common = common_digest(templates);
         let mut h = blake3::Hasher::new();
@@ -97,7 +96,7 @@ impl Index {
         }
     }
 
-    /// The fingerprint of everything a render reads (see `pipeline::fingerprint`).
+    /// The fingerprint of everything a render reads (the no-op shortcut compares it with the state's).
     pub fn fingerprint(&self) -> String {
         hex(&self.whole)
     }
@@ -272,12 +271,11 @@ fn hex(d: &Digest) -> String {
     blake3::Hash::from(*d).to_hex()[..32].to_owned()
 }
 
-fn common_digest(templates: &TemplateSet) -> Digest {
+fn common_digest(templates: &[(String, String)]) -> Digest {
     let mut h = blake3::Hasher::new();
     h.update(b"slices 1 ");
     h.update(crate::resolve::TOOL_VERSION.as_bytes());
-    h.update(&crate::write::STATE_FORMAT.to_le_bytes());
-    for (name, source) in &templates.sources {
+    for (name, source) in templates {
         for part in [name.as_bytes(), source.as_bytes()] {
             h.update(&(part.len() as u64).to_le_bytes());
             h.update(part);
@@ -350,9 +348,8 @@ fn ids_in(json: &str, out: &mut BTreeSet<usize>) {
 }
 
 /// Every template's uses, with those of the templates it includes, imports or extends.
-fn template_uses(templates: &TemplateSet) -> HashMap<String, Uses> {
+fn template_uses(templates: &[(String, String)]) -> HashMap<String, Uses> {
     let own: HashMap<&str, (Uses, Vec<&str>)> = templates
-        .sources
         .iter()
         .map(|(name, src)| (name.as_str(), scan(src, templates)))
         .collect();
@@ -384,12 +381,16 @@ fn template_uses(templates: &TemplateSet) -> HashMap<String, Uses> {
 /// One template's own uses of `m`, and the templates it names (string literals in its tags
 /// that are template names). A tag that includes, imports or extends by anything but a literal
 /// template name reads everything.
-pub fn scan<'a>(src: &str, templates: &'a TemplateSet) -> (Uses, Vec<&'a str>) {
+pub fn scan<'a>(src: &str, templates: &'a [(String, String)]) -> (Uses, Vec<&'a str>) {
     let mut uses = Uses::default();
     let mut refs = Vec::new();
     for tag in tags(src) {
         let literals = literals(tag);
-        let named: Vec<&'a str> = templates.names().filter(|n| literals.contains(n)).collect();
+        let named: Vec<&'a str> = templates
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| literals.contains(n))
+            .collect();
         let word = tag.trim_start_matches(['-', '+', ' ', '\n', '\t']);
         let loads = ["include", "import", "extends", "from"]
             .iter()
@@ -517,9 +518,7 @@ mod tests {
     use super::*;
 
     fn uses(src: &str) -> Uses {
-        let set = TemplateSet {
-            sources: vec![("t".into(), src.into())],
-        };
+        let set = vec![("t".to_owned(), src.to_owned())];
         scan(src, &set).0
     }
 
@@ -544,44 +543,13 @@ mod tests {
 
     #[test]
     fn included_templates_add_their_uses_and_a_computed_include_reads_everything() {
-        let set = TemplateSet {
-            sources: vec![
-                ("a".into(), "{% include \"b\" %}".into()),
-                ("b".into(), "{{ m.security.x }}".into()),
-                ("c".into(), "{% include name %}".into()),
-            ],
-        };
+        let set: Vec<(String, String)> = vec![
+            ("a".into(), "{% include \"b\" %}".into()),
+            ("b".into(), "{{ m.security.x }}".into()),
+            ("c".into(), "{% include name %}".into()),
+        ];
         let all = template_uses(&set);
         assert!(all["a"].fields["security"].whole);
         assert!(all["c"].all);
-    }
-
-    #[test]
-    fn every_collection_names_a_model_field() {
-        let src = crate::pipeline::Source {
-            text: crate::assets::example("ecommerce")
-                .expect("example")
-                .to_owned(),
-            file: "blueprint.yaml".into(),
-        };
-        let (bp, _) = crate::pipeline::load(&src, false).unwrap();
-        let model = crate::pipeline::model(&bp).unwrap();
-        let index = Index::new(&model, &TemplateSet::embedded());
-        for coll in [
-            Collection::Service,
-            Collection::Grpc,
-            Collection::Deployable,
-            Collection::Database,
-            Collection::Env,
-            Collection::Function,
-            Collection::Topic,
-        ] {
-            assert!(index.fields.contains_key(field_of(coll)), "{coll:?}");
-        }
-        assert!(
-            index
-                .nested
-                .contains_key(&("messaging".to_owned(), "topics".to_owned()))
-        );
     }
 }

@@ -31,7 +31,7 @@ fn same_both_ways(label: &str, text: &str) -> usize {
     let templates = TemplateSet::embedded();
     let model = model_of(text);
     let plan = plan::plan(&model, templates.names());
-    let index = Index::new(&model, &templates);
+    let index = Index::new(&model, &templates.sources);
     let reads = index.reads_all(&plan);
     let renderer = Renderer::new(&templates).unwrap();
     let whole = renderer.render_all(&model, &plan).unwrap();
@@ -257,5 +257,24 @@ proptest! {
             prop_assert_eq!(regenerate(&inc, false), a);
             prop_assert_eq!(outcome(&inc).0, fa);
         }
+    }
+}
+
+#[test]
+fn every_collection_names_a_model_field() {
+    use codex_system_design::plan::Collection;
+    use codex_system_design::slices::field_of;
+    let model = model_of(assets::example("ecommerce").unwrap());
+    let index = Index::new(&model, &TemplateSet::embedded().sources);
+    for coll in [
+        Collection::Service,
+        Collection::Grpc,
+        Collection::Deployable,
+        Collection::Database,
+        Collection::Env,
+        Collection::Function,
+        Collection::Topic,
+    ] {
+        assert!(index.raw_field(field_of(coll)).is_some(), "{coll:?}");
     }
 }
