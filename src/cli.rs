@@ -194,6 +194,10 @@ struct GenerateArgs {
     /// the ones that differ as yours (reported, never overwritten).
     #[arg(long, conflicts_with_all = ["check", "diff", "dry_run"])]
     adopt: bool,
+    /// Render every file, even those whose inputs did not change since the last generation
+    /// (the result is the same; for when the tree is suspected to be out of step).
+    #[arg(long)]
+    full: bool,
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
@@ -418,23 +422,31 @@ fn generate(a: &GenerateArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
     });
     // The last state, if readable, lets an untouched tree skip the render; any problem with
     // it is reported by `check_target` below.
-    let last = write::read_state(&out).ok().flatten().filter(|_| !a.adopt);
+    // Read once: a large tree's state is megabytes of JSON.
+    let read = write::read_state(&out);
+    let last = read
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .filter(|_| !a.adopt);
     let mut generated = pipeline::generate_reusing(
         &src,
         &templates,
         a.deny_warnings,
         &mut rep.tracker,
-        last.as_ref().map(|s| (out.as_path(), s)),
+        last.map(|s| (out.as_path(), s)),
+        a.full,
     )?;
     rep.warnings(&generated.diagnostics, &src);
     rep.out = Some(out.display().to_string());
     if a.adopt {
-        if let Ok(Some(_)) = write::read_state(&out) {
+        if let Ok(Some(_)) = read {
             return Err(Error::AdoptWithState(out.display().to_string()));
         }
         return finish_write(&out, &mut generated, None, rep, mode);
     }
-    let state = write::check_target(&out, a.force || out.join("blueprint.yaml").exists())?;
+    let state =
+        write::check_target_read(&out, a.force || out.join("blueprint.yaml").exists(), read)?;
     let mode = Mode {
         refuse_untracked: state.is_none() && !a.force && !write::interrupted(&out),
         ..mode

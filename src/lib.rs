@@ -45,6 +45,7 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod resolve;
+pub mod slices;
 pub mod stdio;
 pub mod wizard;
 pub mod write;

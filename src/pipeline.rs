@@ -3,10 +3,11 @@
 use crate::blueprint::{self, Loaded};
 use crate::diagnostic::Diagnostics;
 use crate::error::Error;
-use crate::plan;
+use crate::plan::{self, PlannedFile};
 use crate::progress::{Stage, Tracker};
 use crate::render::{Renderer, TemplateSet};
 use crate::resolve::{self, Model};
+use crate::slices::{Index, Reads};
 
 /// Where the blueprint text came from, for messages.
 pub struct Source {
@@ -53,38 +54,28 @@ pub fn generate_tracked(
     deny_warnings: bool,
     tracker: &mut Tracker,
 ) -> Result<Generated, Error> {
-    generate_reusing(src, templates, deny_warnings, tracker, None)
+    generate_reusing(src, templates, deny_warnings, tracker, None, true)
 }
 
 /// What the rendered tree depends on: the resolved model (every template reads only it, the
 /// file's path and its header), the template sources and the tool version. Output is
 /// deterministic, so equal fingerprints mean an identical render.
 pub fn fingerprint(model: &Model, templates: &TemplateSet) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(crate::resolve::TOOL_VERSION.as_bytes());
-    h.update(&crate::write::STATE_FORMAT.to_le_bytes());
-    // Buffered: serde writes many tiny pieces, and each hasher update has a fixed cost.
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut h);
-    serde_json::to_writer(&mut w, model).expect("the model serializes");
-    drop(w);
-    for (name, source) in &templates.sources {
-        for part in [name.as_bytes(), source.as_bytes()] {
-            h.update(&(part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-    }
-    h.finalize().to_hex()[..32].to_owned()
+    Index::new(model, &templates.sources).fingerprint()
 }
 
-/// [`generate_tracked`] that skips rendering when `previous` (an output folder and its state)
-/// was generated from the same inputs and is untouched since: then nothing would change, and
-/// a no-op regeneration costs a read of the tree instead of a render.
+/// [`generate_tracked`] that, given `previous` (an output folder and its state), renders only
+/// what changed: nothing when the tree was generated from the same inputs and is untouched
+/// since, else only the files whose key (what they read of the model, see [`crate::slices`])
+/// differs from the recorded one or whose file on disk is not as recorded. `full` renders
+/// everything (the result is the same; the property test in `tests/incremental.rs` holds it so).
 pub fn generate_reusing(
     src: &Source,
     templates: &TemplateSet,
     deny_warnings: bool,
     tracker: &mut Tracker,
     previous: Option<(&std::path::Path, &crate::write::State)>,
+    full: bool,
 ) -> Result<Generated, Error> {
     tracker.stage(Stage::Parse, "validating the blueprint");
     let (bp, diagnostics) = load(src, deny_warnings)?;
@@ -92,7 +83,9 @@ pub fn generate_reusing(
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = plan::plan(&model, templates.names());
-    let inputs = fingerprint(&model, templates);
+    let index = Index::new(&model, &templates.sources);
+    let inputs = index.fingerprint();
+    let previous = previous.filter(|_| !full);
     if let Some((out, state)) = previous
         && !state.inputs.is_empty()
         && state.inputs == inputs
@@ -103,21 +96,95 @@ pub fn generate_reusing(
                 model,
                 plan,
                 files: Vec::new(),
+                keys: Vec::new(),
+                trusted: Vec::new(),
                 diagnostics,
                 inputs,
                 reused: true,
             });
         }
     }
-    tracker.stage(Stage::Render, &format!("rendering {} files", plan.len()));
-    let renderer = Renderer::new(templates)?;
-    let files = renderer.render_all(&model, &plan)?;
+    let reads = index.reads_all(&plan);
+    let mut keys: Vec<String> = plan
+        .iter()
+        .zip(&reads)
+        .map(|(f, r)| index.key(f, r))
+        .collect();
+    let trusted = match previous {
+        Some((out, state)) => trusted_files(out, state, &plan, &keys, &index),
+        None => vec![false; plan.len()],
+    };
+    let todo: Vec<(&PlannedFile, &Reads)> = plan
+        .iter()
+        .zip(&reads)
+        .zip(&trusted)
+        .filter(|(_, t)| !**t)
+        .map(|(pair, _)| pair)
+        .collect();
+    tracker.stage(Stage::Render, &format!("rendering {} files", todo.len()));
+    let rendered = if todo.is_empty() {
+        Vec::new()
+    } else {
+        Renderer::new(templates)?.render_reads(&model, &index, &todo)?
+    };
+    let mut files = Vec::with_capacity(rendered.len());
+    let redo = plan
+        .iter()
+        .zip(&trusted)
+        .enumerate()
+        .filter(|(_, (_, t))| !**t);
+    for ((i, (f, _)), (path, text, whole)) in redo.zip(rendered) {
+        // It read more than its slices: its text depends on the whole model.
+        if whole {
+            keys[i] = index.key(f, &Reads::All);
+        }
+        files.push((path, text));
+    }
     Ok(Generated {
         model,
         plan,
         files,
+        keys,
+        trusted,
         diagnostics,
         inputs,
         reused: false,
     })
+}
+
+/// Per planned file, whether its last render is still exact and on disk as recorded: a
+/// merge-policy file whose recorded key is its key now (or the key of a render from the whole
+/// model, when that is what it had) and whose stat stamp holds; a write-once file with a
+/// record, whose content regeneration never reads.
+fn trusted_files(
+    out: &std::path::Path,
+    state: &crate::write::State,
+    plan: &[PlannedFile],
+    keys: &[String],
+    index: &Index,
+) -> Vec<bool> {
+    use crate::write::state::{stat_clean, state_time};
+    let since = state_time(out);
+    let items: Vec<(&PlannedFile, &String)> = plan.iter().zip(keys).collect();
+    crate::parallel::batches(&items, 256, |batch, _: &mut ()| {
+        batch
+            .iter()
+            .map(|(f, key)| {
+                let Some(rec) = state.files.get(&f.path) else {
+                    return false;
+                };
+                match f.policy {
+                    plan::Policy::WriteOnce => true,
+                    plan::Policy::Merge => {
+                        !rec.key.is_empty()
+                            && (rec.key == **key || rec.key == index.key(f, &Reads::All))
+                            && stat_clean(out, &f.path, rec, since)
+                    }
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }

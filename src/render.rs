@@ -7,11 +7,13 @@ pub use crate::escape;
 
 use crate::plan::{Collection, PlannedFile, header_for};
 use crate::resolve::Model;
+use crate::slices::Reads;
 use heck::{
     ToKebabCase, ToLowerCamelCase, ToPascalCase, ToShoutySnakeCase, ToSnakeCase, ToTitleCase,
 };
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 use tera::{Context, Kwargs, State, Tera, Value};
 
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
@@ -153,6 +155,85 @@ impl Renderer {
         Ok(out)
     }
 
+    /// Render the planned files given each with what it reads (see [`crate::slices`]): the
+    /// template is given exactly that part of the model, so the text depends on nothing else.
+    /// A render that fails on the part it was given (it reads more than the analysis found) is
+    /// done again with the whole model, and reported so: `(path, text, read everything)`.
+    pub fn render_reads(
+        &self,
+        m: &Model,
+        index: &crate::slices::Index,
+        files: &[(&PlannedFile, &Reads)],
+    ) -> Result<Vec<(String, String, bool)>, RenderError> {
+        let values = Values::new(m, index);
+        // Many files, or one that reads everything: converting the whole model once is cheaper
+        // than converting its parts from text one by one.
+        if files.len() > 256 || files.iter().any(|(_, r)| **r == Reads::All) {
+            values.whole();
+        }
+        let rendered = crate::parallel::batches(files, 64, |batch, cache: &mut Cache| {
+            batch
+                .iter()
+                .map(|(f, reads)| self.render_one(m, &values, f, reads, cache))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let mut out = Vec::with_capacity(files.len());
+        for r in rendered {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    fn render_one(
+        &self,
+        m: &Model,
+        values: &Values,
+        f: &PlannedFile,
+        reads: &Reads,
+        cache: &mut Cache,
+    ) -> Result<(String, String, bool), RenderError> {
+        let item = f.item.map(|(coll, i)| {
+            let v = cache
+                .items
+                .entry((coll, i))
+                .or_insert_with(|| item_value(m, coll, i))
+                .clone();
+            (coll.var(), v)
+        });
+        if let Reads::Fields(fields) = reads {
+            let view = cache.view(values, fields);
+            if let Ok(text) = self.render_with(f, view, item.clone()) {
+                return Ok((f.path.clone(), text, false));
+            }
+        }
+        let text = self.render_with(f, values.whole().clone(), item)?;
+        Ok((f.path.clone(), text, true))
+    }
+
+    fn render_with(
+        &self,
+        f: &PlannedFile,
+        model: Value,
+        item: Option<(&'static str, Value)>,
+    ) -> Result<String, RenderError> {
+        let mut ctx = Context::new();
+        ctx.insert_value("m", model);
+        ctx.insert("header", &header_for(&f.path));
+        ctx.insert("path", &f.path);
+        if let Some((var, value)) = item {
+            ctx.insert_value(var, value);
+        }
+        let text = self
+            .tera
+            .render(&f.template, &ctx)
+            .map_err(|e| RenderError {
+                template: f.template.clone(),
+                path: f.path.clone(),
+                message: error_text(&e),
+            })?;
+        Ok(normalize(text))
+    }
+
     /// Render `files` in order. A service has some thirty files: `items` keeps each item's
     /// value, built once and shared (values are reference-counted), not serialized per file.
     fn render_batch(
@@ -186,6 +267,119 @@ impl Renderer {
         }
         Ok(out)
     }
+}
+
+/// Values a rendering thread builds once and shares among its files.
+#[derive(Default)]
+struct Cache {
+    items: HashMap<(Collection, usize), Value>,
+    /// A list with only some elements defined, by field and elements.
+    lists: HashMap<(String, Arc<BTreeSet<usize>>), Value>,
+}
+
+impl Cache {
+    /// The part of the model a file reads: the fields it reads, lists cut to their elements
+    /// (the others undefined, so indices stay those of the model).
+    fn view(
+        &mut self,
+        values: &Values,
+        fields: &[(String, Option<Arc<BTreeSet<usize>>>)],
+    ) -> Value {
+        let mut map = tera::value::Map::default();
+        for (name, only) in fields {
+            let value = match only {
+                None => values.field(name),
+                Some(set) => self
+                    .lists
+                    .entry((name.clone(), set.clone()))
+                    .or_insert_with(|| values.cut(name, set))
+                    .clone(),
+            };
+            map.insert(tera::value::Key::from(name.clone()), value);
+        }
+        Value::from(map)
+    }
+}
+
+/// The model as template values, built on first use and shared by the rendering threads: a
+/// run that renders a few files converts only the parts they read.
+struct Values<'a> {
+    model: &'a Model,
+    index: &'a crate::slices::Index,
+    whole: OnceLock<Value>,
+    fields: Mutex<HashMap<String, Value>>,
+    elems: Mutex<HashMap<(String, usize), Value>>,
+}
+
+impl<'a> Values<'a> {
+    fn new(model: &'a Model, index: &'a crate::slices::Index) -> Self {
+        Values {
+            model,
+            index,
+            whole: OnceLock::new(),
+            fields: Mutex::default(),
+            elems: Mutex::default(),
+        }
+    }
+
+    fn whole(&self) -> &Value {
+        self.whole
+            .get_or_init(|| Value::from_serializable(self.model))
+    }
+
+    /// The whole model's value of a field, when the whole model was converted.
+    fn in_whole(&self, name: &str) -> Option<&Value> {
+        let map = self.whole.get()?.as_map()?;
+        map.iter()
+            .find(|(k, _)| k.as_str() == Some(name))
+            .map(|(_, v)| v)
+    }
+
+    fn field(&self, name: &str) -> Value {
+        if let Some(v) = self.in_whole(name) {
+            return v.clone();
+        }
+        if let Some(v) = self.fields.lock().expect("not poisoned").get(name) {
+            return v.clone();
+        }
+        let v = parse(self.index.raw_field(name));
+        self.fields
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_owned(), v.clone());
+        v
+    }
+
+    /// A list with only the elements in `set` defined.
+    fn cut(&self, name: &str, set: &BTreeSet<usize>) -> Value {
+        let len = self.index.list_len(name).unwrap_or(0);
+        let mut items = vec![Value::undefined(); len];
+        if let Some(all) = self.in_whole(name).and_then(Value::as_array) {
+            for i in set.iter().filter(|i| **i < len.min(all.len())) {
+                items[*i] = all[*i].clone();
+            }
+            return Value::from(items);
+        }
+        for i in set.iter().filter(|i| **i < len) {
+            let key = (name.to_owned(), *i);
+            let known = self.elems.lock().expect("not poisoned").get(&key).cloned();
+            items[*i] = known.unwrap_or_else(|| {
+                let v = parse(self.index.raw_elem(name, *i));
+                self.elems
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(key, v.clone());
+                v
+            });
+        }
+        Value::from(items)
+    }
+}
+
+/// A template value from serialized model text (undefined when absent).
+fn parse(raw: Option<&str>) -> Value {
+    raw.and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .map_or_else(Value::undefined, |v| Value::from_serializable(&v))
 }
 
 fn item_value(m: &Model, coll: Collection, i: usize) -> Value {
@@ -274,8 +468,13 @@ fn register_filters(tera: &mut Tera) {
 pub struct Generated {
     pub model: Model,
     pub plan: Vec<PlannedFile>,
-    /// The rendered files, in plan order; empty when `reused`.
+    /// The rendered files, in plan order; empty when `reused`. Files `trusted` are left out.
     pub files: Vec<(String, String)>,
+    /// Every planned file's render key (`slices::Index::key`); empty when not computed.
+    pub keys: Vec<String>,
+    /// Per planned file: not rendered, as the last generation's render of it is still exact
+    /// and the file on disk is as recorded (see `write::Output::trusted`); empty: none.
+    pub trusted: Vec<bool>,
     pub diagnostics: crate::diagnostic::Diagnostics,
     /// `pipeline::fingerprint` of this generation's inputs.
     pub inputs: String,

@@ -382,8 +382,19 @@ fn state_under_lock(
     if mode.adopt {
         return Ok(None);
     }
-    let now = write::read_state(out)?;
-    if g.reused && now.as_ref() != before {
+    // Unchanged since it was read (same file, size and time): no need to parse it again.
+    let unchanged = before.is_some_and(|b| {
+        let now = write::state::state_file_id(out);
+        b.read_from.0.is_some() && now.0 == b.read_from.0
+    });
+    let now = if unchanged {
+        before.cloned()
+    } else {
+        write::read_state(out)?
+    };
+    // Files left unrendered were judged against `before`: only valid if it is still the state.
+    let judged = g.reused || g.trusted.iter().any(|t| *t);
+    if judged && now.as_ref() != before {
         return Err(Error::Write(write::WriteError::Locked(
             out.display().to_string(),
             "its state, changed by a run that finished meanwhile".to_owned(),

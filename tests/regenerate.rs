@@ -525,7 +525,7 @@ fn state_from_a_newer_tool_is_refused_with_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path(), "ecommerce", &[]);
     edit(&dir.join(".codex-system-design/state.json"), |t| {
-        t.replace("\"format\": 2", "\"format\": 9")
+        t.replace("\"format\": 3", "\"format\": 9")
     });
     let snap = snapshot(&dir);
     regenerate(&dir)
@@ -535,8 +535,33 @@ fn state_from_a_newer_tool_is_refused_with_a_clear_error() {
     assert_eq!(snapshot(&dir), snap);
 }
 
-/// Every file under `dir`, state included.
+/// The state without the files' stat stamps (size, modification time), which differ between
+/// any two runs.
+fn without_stamps(state: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(state);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            !(l.starts_with("\"size\": ") || l.starts_with("\"mtime\": "))
+        })
+        .collect();
+    lines.join("\n").into_bytes()
+}
+
+/// Every file under `dir`, state included (without its stat stamps).
 fn full_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut all = raw_snapshot(dir);
+    for (rel, bytes) in all.iter_mut() {
+        if rel.ends_with("state.json") {
+            *bytes = without_stamps(bytes);
+        }
+    }
+    all
+}
+
+/// Every file under `dir`, byte for byte.
+fn raw_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -555,7 +580,7 @@ fn full_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 fn copy_dir(from: &Path, to: &Path) {
     let _ = fs::remove_dir_all(to);
-    for (rel, bytes) in full_snapshot(from) {
+    for (rel, bytes) in raw_snapshot(from) {
         let p = to.join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, bytes).unwrap();
@@ -677,10 +702,8 @@ mod property {
     fn regenerate(out: &Path, gen_files: &BTreeMap<usize, Vec<String>>, rej: bool) {
         let outputs: Vec<Output> = gen_files
             .iter()
-            .map(|(f, lines)| Output {
-                path: FILES[*f].to_owned(),
-                content: lines.join("\n") + "\n",
-                policy: Policy::Merge,
+            .map(|(f, lines)| {
+                Output::new(FILES[*f].to_owned(), lines.join("\n") + "\n", Policy::Merge)
             })
             .collect();
         let prev = write::read_state(out).unwrap();

@@ -231,6 +231,27 @@ impl Reader {
         read_regular(&out.join(rel))
     }
 
+    /// Whether a regular file is at `rel` (`Some` of an empty text), without reading it;
+    /// symbolic links and special files are refused as by [`Reader::read`].
+    pub fn exists(&mut self, out: &Path, rel: &str) -> Result<Option<String>, WriteError> {
+        check_relative(rel)?;
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        if !self.dir_exists(out, dir)? {
+            return Ok(None);
+        }
+        let p = out.join(rel);
+        match fs::symlink_metadata(&p) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                Err(WriteError::Symlink(p.display().to_string()))
+            }
+            Ok(meta) if meta.is_file() => Ok(Some(String::new())),
+            Ok(meta) if meta.is_dir() => read_if_exists(&p),
+            Ok(_) => Err(WriteError::Special(p.display().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(WriteError::Io(p.display().to_string(), e)),
+        }
+    }
+
     fn dir_exists(&mut self, out: &Path, dir: &str) -> Result<bool, WriteError> {
         if let Some(known) = self.dirs.get(dir) {
             return Ok(*known);

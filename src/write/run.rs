@@ -30,7 +30,7 @@ pub fn prepare_run(
         return Ok(unchanged(state));
     }
     // The rendered text moves into the outputs: a large tree is not held twice.
-    let mut outs = outputs(&g.plan, std::mem::take(&mut g.files));
+    let mut outs = outputs(&g.plan, std::mem::take(&mut g.files), &g.keys, &g.trusted);
     let schema = Schema::from_model(&g.model);
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();
@@ -96,11 +96,7 @@ pub fn prepare_run(
         adopt_interrupted(out, &untracked, &pending, &mut m);
         migrations.push(m.path.clone());
         warnings.append(&mut m.warnings);
-        outs.push(Output {
-            path: m.path,
-            content: m.content,
-            policy: Policy::WriteOnce,
-        });
+        outs.push(Output::new(m.path, m.content, Policy::WriteOnce));
     }
     // Converted files first: they win over any render at the same path.
     let mut all = legacy.outputs;
@@ -153,6 +149,7 @@ fn unchanged(state: &State) -> Run {
             state: state.clone(),
             objects: Default::default(),
             pack: None,
+            stamp: Vec::new(),
         },
         migrations: Vec::new(),
         warnings: Vec::new(),
@@ -283,11 +280,8 @@ fn convert_legacy(out: &Path, dirs: &BTreeSet<String>, previous: Option<&State>)
                     .unwrap_or_default()
                     .to_owned(),
             );
-            l.outputs.push(Output {
-                path: c.path,
-                content: c.content,
-                policy: Policy::WriteOnce,
-            });
+            l.outputs
+                .push(Output::new(c.path, c.content, Policy::WriteOnce));
         }
     }
     if !versions.is_empty() {

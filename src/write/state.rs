@@ -26,7 +26,9 @@ pub const BASES_DIR: &str = ".codex-system-design/bases";
 /// Paths a run is about to create, written before it creates them and removed after the state:
 /// if the run is killed, the next one knows those files (complete or not) are its own.
 pub const PENDING_FILE: &str = ".codex-system-design/pending";
-pub const STATE_FORMAT: u32 = 2;
+/// Format 3 adds each file's render key and stat stamp, and packs of merge bases added since
+/// the main one; format 2 is read as is (no keys, no stamps: every file is checked once).
+pub const STATE_FORMAT: u32 = 3;
 /// The advisory lock a writing run holds (see [`super::lock`]); empty, kept between runs.
 pub const LOCK_FILE: &str = ".codex-system-design/lock";
 
@@ -42,11 +44,49 @@ pub struct State {
     /// Name of the pack holding the generated contents (`bases/<name>.pack`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub bases: String,
+    /// Smaller packs written since (`bases/<name>.pack`, oldest first): a run that renders a
+    /// few files adds one instead of rewriting the main pack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<String>,
     /// Fingerprint of what the last generation rendered from (resolved model, templates, tool
     /// version), stored only when every generated file's record is exactly that render; see
     /// `pipeline::fingerprint`. Empty: unknown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub inputs: String,
+    /// Which state file this was read from (not part of the state: equal states compare equal).
+    #[serde(skip)]
+    pub read_from: ReadFrom,
+}
+
+/// The identity of the state file a [`State`] was read from: device, inode, size and
+/// modification time. A run that re-reads the state under the lock skips the parse when the
+/// file is still that one (the state is replaced by rename, so a rewrite is a new inode).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadFrom(pub Option<(u64, u64, u64, i64)>);
+
+impl PartialEq for ReadFrom {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The identity of the state file now, if there is one.
+pub fn state_file_id(out: &Path) -> ReadFrom {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        ReadFrom(
+            fs::symlink_metadata(out.join(STATE_FILE))
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| (m.dev(), m.ino(), m.len(), stamp(&m).1)),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = out;
+        ReadFrom(None)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -58,6 +98,37 @@ pub struct FileRecord {
     /// The last merge left conflict markers (or a `.rej`) for the user to resolve.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conflicted: bool,
+    /// `slices::Index::key` of the render recorded in `hash`: while it is the same, so is the
+    /// render, and the file need not be rendered again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// Size and modification time (nanoseconds) of the file when its content was known to be
+    /// `hash`; 0: not known. See [`stat_clean`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "is_zero_i")]
+    pub mtime: i64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_i(n: &i64) -> bool {
+    *n == 0
+}
+
+impl FileRecord {
+    pub fn new(hash: String, policy: Policy, conflicted: bool) -> FileRecord {
+        FileRecord {
+            hash,
+            policy,
+            conflicted,
+            key: String::new(),
+            size: 0,
+            mtime: 0,
+        }
+    }
 }
 
 fn is_merge(p: &Policy) -> bool {
@@ -81,6 +152,11 @@ pub fn hash(text: &str) -> String {
 }
 
 pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
+    let id = state_file_id(out);
+    Ok(read_state_text(out)?.map(|s| State { read_from: id, ..s }))
+}
+
+fn read_state_text(out: &Path) -> Result<Option<State>, WriteError> {
     let p = out.join(STATE_FILE);
     let bad = |e: String| WriteError::BadState(p.display().to_string(), e);
     let Some(text) = atomic::read_regular(&p)? else {
@@ -95,14 +171,7 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
                 .into_iter()
                 .map(|(path, hash)| {
                     let policy = Policy::for_path(&path);
-                    (
-                        path,
-                        FileRecord {
-                            hash,
-                            policy,
-                            conflicted: false,
-                        },
-                    )
+                    (path, FileRecord::new(hash, policy, false))
                 })
                 .collect();
             Ok(Some(State {
@@ -111,11 +180,18 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
                 files,
                 schema: None,
                 bases: String::new(),
+                packs: Vec::new(),
                 inputs: String::new(),
+                read_from: ReadFrom::default(),
             }))
         }
-        STATE_FORMAT => serde_json::from_str(&text)
-            .map(Some)
+        2 | STATE_FORMAT => serde_json::from_str(&text)
+            .map(|s: State| {
+                Some(State {
+                    format: STATE_FORMAT,
+                    ..s
+                })
+            })
             .map_err(|e| bad(e.to_string())),
         n => Err(WriteError::FutureState(
             p.display().to_string(),
@@ -125,42 +201,53 @@ pub fn read_state(out: &Path) -> Result<Option<State>, WriteError> {
     }
 }
 
-/// The merge bases of the last generation, read from disk on first use.
+/// The merge bases of the last generation, read from disk on first use: the main pack and
+/// those added since, the newest searched first.
 pub struct Bases {
-    path: Option<std::path::PathBuf>,
-    loaded: std::cell::OnceCell<BTreeMap<String, String>>,
+    packs: Vec<(
+        std::path::PathBuf,
+        std::cell::OnceCell<BTreeMap<String, String>>,
+    )>,
 }
 
 impl Bases {
     pub fn open(out: &Path, state: Option<&State>) -> Bases {
-        let path = state
-            .filter(|s| !s.bases.is_empty())
-            .map(|s| out.join(pack_path(&s.bases)));
-        Bases {
-            path,
-            loaded: std::cell::OnceCell::new(),
-        }
+        let names = state
+            .map(|s| {
+                std::iter::once(&s.bases)
+                    .chain(&s.packs)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let packs = names
+            .into_iter()
+            .rev()
+            .filter(|n| !n.is_empty())
+            .map(|n| (out.join(pack_path(n)), std::cell::OnceCell::new()))
+            .collect();
+        Bases { packs }
     }
 
-    /// The content generated with this hash, if the pack has it (and it is intact).
+    /// The content generated with this hash, if a pack has it (and it is intact).
     pub fn get(&self, hash: &str) -> Option<&str> {
-        let map = self.loaded.get_or_init(|| {
-            let Some(path) = &self.path else {
-                return BTreeMap::new();
-            };
-            match atomic::read_regular(path) {
-                Ok(Some(text)) => unpack(&text).unwrap_or_default(),
-                // Written by an earlier version.
-                _ => atomic::read_regular(&path.with_extension("json"))
-                    .ok()
-                    .flatten()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .unwrap_or_default(),
-            }
-        });
-        map.get(hash)
-            .map(String::as_str)
-            .filter(|text| self::hash(text) == hash)
+        self.packs.iter().find_map(|(path, cell)| {
+            cell.get_or_init(|| load_pack(path))
+                .get(hash)
+                .map(String::as_str)
+                .filter(|text| self::hash(text) == hash)
+        })
+    }
+}
+
+fn load_pack(path: &Path) -> BTreeMap<String, String> {
+    match atomic::read_regular(path) {
+        Ok(Some(text)) => unpack(&text).unwrap_or_default(),
+        // Written by an earlier version.
+        _ => atomic::read_regular(&path.with_extension("json"))
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -174,14 +261,15 @@ const PACK_HEADER: &str = "codex-system-design pack 1\n";
 #[derive(Debug)]
 pub struct Pack {
     text: String,
-    hashes: std::collections::HashSet<String>,
+    /// Where each content is in `text`.
+    at: std::collections::HashMap<String, std::ops::Range<usize>>,
 }
 
 impl Default for Pack {
     fn default() -> Self {
         Pack {
             text: PACK_HEADER.to_owned(),
-            hashes: Default::default(),
+            at: Default::default(),
         }
     }
 }
@@ -189,16 +277,37 @@ impl Default for Pack {
 impl Pack {
     /// Add `content` under `hash` unless the pack has it already.
     pub fn add(&mut self, hash: &str, content: &str) {
-        if !self.hashes.insert(hash.to_owned()) {
+        if self.at.contains_key(hash) {
             return;
         }
         self.text.push_str(&format!("{hash} {}\n", content.len()));
+        let start = self.text.len();
         self.text.push_str(content);
+        self.at.insert(hash.to_owned(), start..self.text.len());
         self.text.push('\n');
     }
 
     pub fn contains(&self, hash: &str) -> bool {
-        self.hashes.contains(hash)
+        self.at.contains_key(hash)
+    }
+
+    pub fn get(&self, hash: &str) -> Option<&str> {
+        self.at.get(hash).map(|r| &self.text[r.clone()])
+    }
+
+    /// The pack of only the contents whose hash is in `keep`, in the same order.
+    pub fn retain(self, keep: &std::collections::BTreeSet<&String>) -> Pack {
+        if self.at.keys().all(|h| keep.contains(h)) {
+            return self;
+        }
+        let mut order: Vec<(&String, &std::ops::Range<usize>)> =
+            self.at.iter().filter(|(h, _)| keep.contains(h)).collect();
+        order.sort_by_key(|(_, r)| r.start);
+        let mut out = Pack::default();
+        for (h, r) in order {
+            out.add(h, &self.text[r.clone()]);
+        }
+        out
     }
 
     /// The pack's name (the blake3 of its text) and text.
@@ -242,18 +351,53 @@ pub fn clear_pending(out: &Path) {
 }
 
 /// Whether every file the state records is on disk exactly as recorded and none is in
-/// conflict: then a generation from unchanged inputs would change nothing. Files are read on
-/// every core; anything odd (a missing file, a symlink) answers "no".
+/// conflict: then a generation from unchanged inputs would change nothing. Files are checked
+/// by [`stat_clean`] first and read only when that cannot tell, on every core; anything odd (a
+/// missing file, a symlink) answers "no".
 pub fn tree_intact(out: &Path, state: &State) -> bool {
+    let since = state_time(out);
     let files: Vec<(&String, &FileRecord)> = state.files.iter().collect();
-    crate::parallel::batches(&files, 64, |batch, reader: &mut atomic::Reader| {
+    crate::parallel::batches(&files, 256, |batch, reader: &mut atomic::Reader| {
         batch.iter().all(|(path, rec)| {
             !rec.conflicted
-                && matches!(reader.read(out, path), Ok(Some(text)) if hash(&text) == rec.hash)
+                && (stat_clean(out, path, rec, since)
+                    || matches!(reader.read(out, path), Ok(Some(text)) if hash(&text) == rec.hash))
         })
     })
     .into_iter()
     .all(|ok| ok)
+}
+
+/// The modification time of the state file (nanoseconds), 0 when unknown: the moment the last
+/// run finished writing.
+pub fn state_time(out: &Path) -> i64 {
+    fs::symlink_metadata(out.join(STATE_FILE)).map_or(0, |m| stamp(&m).1)
+}
+
+/// A file's size and modification time in nanoseconds.
+pub fn stamp(meta: &fs::Metadata) -> (u64, i64) {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    (meta.len(), mtime)
+}
+
+/// Whether `path` certainly still holds the content its record was stamped with, told by its
+/// size and modification time alone (like git's index). Stamps are taken right after the run
+/// wrote or compared the file and the state is written after them, so a stamp is older than the
+/// state file unless the file changed in the same clock tick as the state was written — where an
+/// edit would keep the time (file systems store times at a tick's resolution). Such a *racily
+/// clean* stamp (time not strictly before `since`, the state file's time) is not trusted: the
+/// caller reads and hashes the file instead. Edits that restore both size and time (`touch -d`)
+/// go unseen, as in git.
+pub fn stat_clean(out: &Path, path: &str, rec: &FileRecord, since: i64) -> bool {
+    if rec.mtime == 0 || rec.mtime >= since || atomic::check_relative(path).is_err() {
+        return false;
+    }
+    fs::symlink_metadata(out.join(path))
+        .is_ok_and(|m| m.is_file() && stamp(&m) == (rec.size, rec.mtime))
 }
 
 /// Store a pack (no-op when it is already there).
@@ -277,12 +421,15 @@ pub fn write_state(out: &Path, state: &State) -> Result<(), WriteError> {
 
 /// Remove packs the state no longer names (after the state is written).
 pub fn collect_garbage(out: &Path, state: &State) {
-    let live = format!("{}.pack", state.bases);
+    let live: Vec<String> = std::iter::once(&state.bases)
+        .chain(&state.packs)
+        .map(|n| format!("{n}.pack"))
+        .collect();
     let Ok(entries) = fs::read_dir(out.join(BASES_DIR)) else {
         return;
     };
     for e in entries.flatten() {
-        if e.file_name().to_string_lossy() != live {
+        if !live.contains(&e.file_name().to_string_lossy().into_owned()) {
             let _ = fs::remove_file(e.path());
         }
     }
@@ -311,6 +458,37 @@ mod tests {
         for cut in [1, 10, text.len() / 2, text.len() - 1] {
             assert!(unpack(&text[..cut]).is_none(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_stamp_is_trusted_only_when_it_matches_and_is_older_than_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("a.txt"), "one\n").unwrap();
+        let (size, mtime) = stamp(&fs::metadata(out.join("a.txt")).unwrap());
+        let rec = FileRecord {
+            size,
+            mtime,
+            ..FileRecord::new(hash("one\n"), Policy::Merge, false)
+        };
+        assert!(stat_clean(out, "a.txt", &rec, mtime + 1));
+        // Racily clean: stamped in the tick the state was written, an edit could keep the time.
+        assert!(!stat_clean(out, "a.txt", &rec, mtime));
+        assert!(!stat_clean(
+            out,
+            "a.txt",
+            &FileRecord {
+                mtime: 0,
+                ..rec.clone()
+            },
+            i64::MAX
+        ));
+        assert!(!stat_clean(out, "../a.txt", &rec, i64::MAX));
+        fs::write(out.join("a.txt"), "one!\n").unwrap();
+        assert!(
+            !stat_clean(out, "a.txt", &rec, i64::MAX),
+            "a size change is seen"
+        );
     }
 
     #[test]

@@ -1,0 +1,555 @@
+//! Dependency tracking from the resolved model to each planned file (issue 23): what a file
+//! reads, and a key that changes whenever anything it reads changes.
+//!
+//! The model is serialized once; each top-level field is a *slice* with its own hash, and a
+//! field that is a list (services, entities, databases, …) also has a hash per element. A
+//! template's *uses* come from its text and that of every template it includes or imports:
+//! the model fields it names as `m.<field>`, and whether it only indexes a list
+//! (`m.entities[i]`) or reads it whole (loops, `length`). A template that uses `m` any other way
+//! reads everything.
+//!
+//! A file then *reads* (see [`Reads`]): its item (the service, database, … it is rendered for),
+//! each field its template uses whole, and of a list it only indexes, the elements its item links
+//! to (numbers under `…_id`/`…_ids` keys in the item, followed once through lists nested in the
+//! model's objects, such as a topic's entity) and the constant indices the template names.
+//!
+//! Soundness does not rest on that analysis being right: the render *is given only what the file
+//! reads* (the other list elements are undefined, the other fields absent), so the text is a
+//! function of the key by construction. A render that touches something it was not given fails
+//! and is done again with the whole model, under the whole model's key; a test renders every
+//! example both ways and requires the same bytes, so a template whose reads the analysis misses
+//! fails loudly there rather than in a user's tree.
+
+use crate::plan::{Collection, PlannedFile};
+use crate::resolve::Model;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
+
+type Digest = [u8; 32];
+
+/// What one planned file reads of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Reads {
+    /// The whole model.
+    All,
+    /// These top-level fields: whole (`None`), or only these elements of a list.
+    Fields(Vec<(String, Option<Arc<BTreeSet<usize>>>)>),
+}
+
+/// How a template (with what it includes) uses one model field.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Use {
+    /// Read other than by indexing (a loop, a filter, a property): the whole field.
+    pub whole: bool,
+    /// Constant indices (`m.deployables[0]`).
+    pub consts: BTreeSet<usize>,
+}
+
+/// How a template uses the model.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Uses {
+    /// `m` itself is passed on, indexed by a string or bound to another name.
+    pub all: bool,
+    pub fields: BTreeMap<String, Use>,
+}
+
+struct Field {
+    hash: Digest,
+    /// Where the field's value is in the serialized model.
+    range: Range<usize>,
+    /// The element ranges (in the serialized model) and hashes, for a list.
+    elems: Option<Vec<(Range<usize>, Digest)>>,
+}
+
+/// The serialized model, its slices' hashes and the templates' uses.
+pub struct Index {
+    json: String,
+    /// The tool version, state format and every template source.
+    common: Digest,
+    /// The whole model with `common`: the key of a file that reads everything.
+    whole: Digest,
+    fields: BTreeMap<String, Field>,
+    /// Lists directly inside the model's object fields (`messaging.topics`), by field and key.
+    nested: BTreeMap<(String, String), Vec<Range<usize>>>,
+    uses: HashMap<String, Uses>,
+}
+
+impl Index {
+    pub fn new(model: &Model, templates: &[(String, String)]) -> Index {
+        let json = serde_json::to_string(model).expect("the model serializes");
+        let common = common_digest(templates);
+        let mut h = blake3::Hasher::new();
+        h.update(&common);
+        h.update(json.as_bytes());
+        let whole = *h.finalize().as_bytes();
+        let (fields, nested) = split(&json);
+        let uses = template_uses(templates);
+        Index {
+            json,
+            common,
+            whole,
+            fields,
+            nested,
+            uses,
+        }
+    }
+
+    /// The fingerprint of everything a render reads (the no-op shortcut compares it with the state's).
+    pub fn fingerprint(&self) -> String {
+        hex(&self.whole)
+    }
+
+    /// The serialized text of a top-level field.
+    pub fn raw_field(&self, name: &str) -> Option<&str> {
+        let f = self.fields.get(name)?;
+        Some(&self.json[f.range.clone()])
+    }
+
+    /// The serialized text of element `i` of a top-level list.
+    pub fn raw_elem(&self, name: &str, i: usize) -> Option<&str> {
+        let e = self.fields.get(name)?.elems.as_ref()?.get(i)?;
+        Some(&self.json[e.0.clone()])
+    }
+
+    /// The length of a top-level list.
+    pub fn list_len(&self, name: &str) -> Option<usize> {
+        Some(self.fields.get(name)?.elems.as_ref()?.len())
+    }
+
+    /// What each planned file reads, in plan order.
+    pub fn reads_all(&self, plan: &[PlannedFile]) -> Vec<Reads> {
+        let mut links: HashMap<(Collection, usize), BTreeSet<usize>> = HashMap::new();
+        let mut shared: HashMap<(String, Vec<usize>), Arc<BTreeSet<usize>>> = HashMap::new();
+        plan.iter()
+            .map(|f| {
+                let Some(uses) = self.uses.get(&f.template) else {
+                    return Reads::All;
+                };
+                if uses.all {
+                    return Reads::All;
+                }
+                let mut fields = Vec::new();
+                for (name, u) in &uses.fields {
+                    let Some(field) = self.fields.get(name) else {
+                        continue;
+                    };
+                    let Some(elems) = field.elems.as_ref().filter(|_| !u.whole) else {
+                        fields.push((name.clone(), None));
+                        continue;
+                    };
+                    let linked = match f.item {
+                        Some(item) => links
+                            .entry(item)
+                            .or_insert_with(|| self.links(item))
+                            .clone(),
+                        None => BTreeSet::new(),
+                    };
+                    let set: Vec<usize> = linked
+                        .union(&u.consts)
+                        .copied()
+                        .filter(|i| *i < elems.len())
+                        .collect();
+                    let arc = shared
+                        .entry((name.clone(), set.clone()))
+                        .or_insert_with(|| Arc::new(set.into_iter().collect()))
+                        .clone();
+                    fields.push((name.clone(), Some(arc)));
+                }
+                Reads::Fields(fields)
+            })
+            .collect()
+    }
+
+    /// The key of a file's render: it changes when anything the file reads changes (the
+    /// templates and tool version included).
+    pub fn key(&self, f: &PlannedFile, reads: &Reads) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.common);
+        for part in [f.path.as_str(), f.template.as_str()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        match f.item {
+            Some((coll, i)) => {
+                h.update(format!("item {coll:?} {i} ").as_bytes());
+                h.update(&self.item_hash(coll, i));
+            }
+            None => {
+                h.update(b"no item");
+            }
+        }
+        match reads {
+            Reads::All => {
+                h.update(b"all");
+                h.update(&self.whole);
+            }
+            Reads::Fields(fields) => {
+                for (name, elems) in fields {
+                    let Some(field) = self.fields.get(name) else {
+                        continue;
+                    };
+                    h.update(&(name.len() as u64).to_le_bytes());
+                    h.update(name.as_bytes());
+                    match (elems, &field.elems) {
+                        (Some(set), Some(all)) => {
+                            h.update(format!("len {} ", all.len()).as_bytes());
+                            for i in set.iter() {
+                                h.update(&(*i as u64).to_le_bytes());
+                                h.update(&all[*i].1);
+                            }
+                        }
+                        _ => {
+                            h.update(b"whole");
+                            h.update(&field.hash);
+                        }
+                    }
+                }
+            }
+        }
+        hex(h.finalize().as_bytes())
+    }
+
+    /// The hash of the item a file is rendered for; the whole model's when the collection's
+    /// field is not found (never wrong, only slower: see the test that every collection maps).
+    fn item_hash(&self, coll: Collection, i: usize) -> Digest {
+        let field = field_of(coll);
+        let Some(f) = self.fields.get(field) else {
+            return self.whole;
+        };
+        match &f.elems {
+            Some(elems) if coll != Collection::Topic => elems.get(i).map_or(self.whole, |e| e.1),
+            _ => f.hash,
+        }
+    }
+
+    /// The indices an item links to: numbers under `…_id`/`…_ids` keys in its value, and in the
+    /// elements at those indices of the lists nested in the model's objects.
+    fn links(&self, (coll, i): (Collection, usize)) -> BTreeSet<usize> {
+        let range = match coll {
+            Collection::Topic => self
+                .nested
+                .get(&(field_of(coll).to_owned(), "topics".to_owned()))
+                .and_then(|r| r.get(i)),
+            _ => self
+                .fields
+                .get(field_of(coll))
+                .and_then(|f| f.elems.as_ref())
+                .and_then(|e| e.get(i))
+                .map(|e| &e.0),
+        };
+        let mut ids = BTreeSet::new();
+        if let Some(r) = range {
+            ids_in(&self.json[r.clone()], &mut ids);
+        }
+        let first: Vec<usize> = ids.iter().copied().collect();
+        for list in self.nested.values() {
+            for i in &first {
+                if let Some(r) = list.get(*i) {
+                    ids_in(&self.json[r.clone()], &mut ids);
+                }
+            }
+        }
+        ids
+    }
+}
+
+/// The model field an item of a collection comes from (a topic: from `messaging`).
+pub fn field_of(coll: Collection) -> &'static str {
+    match coll {
+        Collection::Service | Collection::Grpc => "services",
+        Collection::Deployable => "deployables",
+        Collection::Database => "databases",
+        Collection::Env => "environments",
+        Collection::Function => "functions",
+        Collection::Topic => "messaging",
+    }
+}
+
+fn hex(d: &Digest) -> String {
+    blake3::Hash::from(*d).to_hex()[..32].to_owned()
+}
+
+fn common_digest(templates: &[(String, String)]) -> Digest {
+    let mut h = blake3::Hasher::new();
+    h.update(b"slices 1 ");
+    h.update(crate::resolve::TOOL_VERSION.as_bytes());
+    for (name, source) in templates {
+        for part in [name.as_bytes(), source.as_bytes()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
+type Nested = BTreeMap<(String, String), Vec<Range<usize>>>;
+
+/// The model's top-level fields with their hashes (and their elements', for lists), and the
+/// lists directly inside its object fields.
+fn split(json: &str) -> (BTreeMap<String, Field>, Nested) {
+    let offset = |raw: &RawValue| {
+        let start = raw.get().as_ptr() as usize - json.as_ptr() as usize;
+        start..start + raw.get().len()
+    };
+    let top: BTreeMap<String, &RawValue> =
+        serde_json::from_str(json).expect("the model serializes to an object");
+    let mut fields = BTreeMap::new();
+    let mut nested = BTreeMap::new();
+    for (name, raw) in top {
+        let hash = *blake3::hash(raw.get().as_bytes()).as_bytes();
+        let elems = serde_json::from_str::<Vec<&RawValue>>(raw.get())
+            .ok()
+            .map(|list| {
+                list.into_iter()
+                    .map(|e| (offset(e), *blake3::hash(e.get().as_bytes()).as_bytes()))
+                    .collect()
+            });
+        if let Ok(obj) = serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()) {
+            for (key, inner) in obj {
+                if let Ok(list) = serde_json::from_str::<Vec<&RawValue>>(inner.get()) {
+                    nested.insert((name.clone(), key), list.into_iter().map(&offset).collect());
+                }
+            }
+        }
+        let range = offset(raw);
+        fields.insert(name, Field { hash, range, elems });
+    }
+    (fields, nested)
+}
+
+/// Numbers under keys ending in `_id` or `_ids`, at any depth.
+fn ids_in(json: &str, out: &mut BTreeSet<usize>) {
+    fn walk(v: &serde_json::Value, key: Option<&str>, out: &mut BTreeSet<usize>) {
+        let is_id = key.is_some_and(|k| k.ends_with("_id") || k.ends_with("_ids"));
+        match v {
+            serde_json::Value::Number(n) if is_id => {
+                if let Some(n) = n.as_u64() {
+                    out.insert(n as usize);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(item, if is_id { key } else { None }, out);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    walk(item, Some(k), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(json) {
+        walk(&v, None, out);
+    }
+}
+
+/// Every template's uses, with those of the templates it includes, imports or extends.
+fn template_uses(templates: &[(String, String)]) -> HashMap<String, Uses> {
+    let own: HashMap<&str, (Uses, Vec<&str>)> = templates
+        .iter()
+        .map(|(name, src)| (name.as_str(), scan(src, templates)))
+        .collect();
+    own.keys()
+        .map(|name| {
+            let mut uses = Uses::default();
+            let mut seen = BTreeSet::new();
+            let mut todo = vec![*name];
+            while let Some(t) = todo.pop() {
+                if !seen.insert(t) {
+                    continue;
+                }
+                let Some((u, refs)) = own.get(t) else {
+                    continue;
+                };
+                uses.all |= u.all;
+                for (field, fu) in &u.fields {
+                    let e = uses.fields.entry(field.clone()).or_default();
+                    e.whole |= fu.whole;
+                    e.consts.extend(&fu.consts);
+                }
+                todo.extend(refs);
+            }
+            ((*name).to_owned(), uses)
+        })
+        .collect()
+}
+
+/// One template's own uses of `m`, and the templates it names (string literals in its tags
+/// that are template names). A tag that includes, imports or extends by anything but a literal
+/// template name reads everything.
+pub fn scan<'a>(src: &str, templates: &'a [(String, String)]) -> (Uses, Vec<&'a str>) {
+    let mut uses = Uses::default();
+    let mut refs = Vec::new();
+    for tag in tags(src) {
+        let literals = literals(tag);
+        let named: Vec<&'a str> = templates
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| literals.contains(n))
+            .collect();
+        let word = tag.trim_start_matches(['-', '+', ' ', '\n', '\t']);
+        let loads = ["include", "import", "extends", "from"]
+            .iter()
+            .any(|k| word.starts_with(k));
+        if loads && named.is_empty() {
+            uses.all = true;
+        }
+        refs.extend(named);
+        scan_tag(tag, &mut uses);
+    }
+    (uses, refs)
+}
+
+/// The insides of `{{ … }}` and `{% … %}` tags (comments skipped).
+fn tags(src: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(at) = rest.find('{') {
+        let after = &rest[at + 1..];
+        let close = match after.as_bytes().first() {
+            Some(b'{') => "}}",
+            Some(b'%') => "%}",
+            Some(b'#') => "#}",
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let body = &after[1..];
+        let end = body.find(close).unwrap_or(body.len());
+        if close != "#}" {
+            out.push(&body[..end]);
+        }
+        rest = body.get(end + close.len()..).unwrap_or("");
+    }
+    out
+}
+
+fn literals(tag: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = tag;
+    while let Some(at) = rest.find(['"', '\'', '`']) {
+        let q = rest.as_bytes()[at] as char;
+        let body = &rest[at + 1..];
+        let end = body.find(q).unwrap_or(body.len());
+        out.push(&body[..end]);
+        rest = body.get(end + 1..).unwrap_or("");
+    }
+    out
+}
+
+/// Record every use of the identifier `m` in one tag (outside string literals).
+fn scan_tag(tag: &str, uses: &mut Uses) {
+    let code = strip_literals(tag);
+    let b = code.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    for i in 0..b.len() {
+        if b[i] != b'm' || (i > 0 && (ident(b[i - 1]) || b[i - 1] == b'.')) {
+            continue;
+        }
+        if b.get(i + 1).is_some_and(|c| ident(*c)) {
+            continue;
+        }
+        // Preceded by `.` across white space (`x. m`) is a property, not the variable.
+        let before = code[..i].trim_end();
+        if before.ends_with('.') {
+            continue;
+        }
+        let j = skip_ws(i + 1);
+        if b.get(j) != Some(&b'.') {
+            uses.all = true;
+            continue;
+        }
+        let start = skip_ws(j + 1);
+        let mut end = start;
+        while end < b.len() && ident(b[end]) {
+            end += 1;
+        }
+        if end == start {
+            uses.all = true;
+            continue;
+        }
+        let u = uses.fields.entry(code[start..end].to_owned()).or_default();
+        let k = skip_ws(end);
+        if b.get(k) != Some(&b'[') {
+            u.whole = true;
+            continue;
+        }
+        let close = code[k..].find(']').map_or(b.len(), |e| k + e);
+        if let Ok(n) = code[k + 1..close].trim().parse::<usize>() {
+            u.consts.insert(n);
+        }
+    }
+}
+
+/// The tag with every string literal blanked (an `m` inside quotes is text).
+fn strip_literals(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len());
+    let mut quote = None;
+    for c in tag.chars() {
+        match quote {
+            Some(q) if c == q => {
+                quote = None;
+                out.push(' ');
+            }
+            Some(_) => out.push(' '),
+            None if matches!(c, '"' | '\'' | '`') => {
+                quote = Some(c);
+                out.push(' ');
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uses(src: &str) -> Uses {
+        let set = vec![("t".to_owned(), src.to_owned())];
+        scan(src, &set).0
+    }
+
+    #[test]
+    fn indexing_loops_and_bare_uses_are_told_apart() {
+        let u = uses(
+            "{% for i in s.ids %}{{ m.entities[i].name }}{% endfor %}{{ m.deployables[0].x }}",
+        );
+        assert!(!u.all);
+        assert!(!u.fields["entities"].whole);
+        assert_eq!(u.fields["deployables"].consts, BTreeSet::from([0]));
+        let u = uses("{% for e in m.entities %}{{ e }}{% endfor %}{{ m.name.raw }} m.other");
+        assert!(u.fields["entities"].whole && u.fields["name"].whole);
+        assert!(
+            !u.fields.contains_key("other"),
+            "text outside tags is not code"
+        );
+        assert!(uses("{{ m | json }}").all);
+        assert!(uses("{{ m[\"x\"] }}").all);
+        assert!(!uses("{{ item.m.x }}{{ \"m\" }}{{ mm }}").all);
+    }
+
+    #[test]
+    fn included_templates_add_their_uses_and_a_computed_include_reads_everything() {
+        let set: Vec<(String, String)> = vec![
+            ("a".into(), "{% include \"b\" %}".into()),
+            ("b".into(), "{{ m.security.x }}".into()),
+            ("c".into(), "{% include name %}".into()),
+        ];
+        let all = template_uses(&set);
+        assert!(all["a"].fields["security"].whole);
+        assert!(all["c"].all);
+    }
+}

@@ -1,0 +1,280 @@
+//! Incremental regeneration (issue 23): each file is rendered from only the part of the model
+//! it reads (`slices`), so its text is a function of its key. These tests pin that the part is
+//! enough — the same bytes as a render from the whole model — for every shipped template.
+
+mod support;
+
+use codex_system_design::blueprint::edit::set_top_level;
+use codex_system_design::error::Outcome;
+use codex_system_design::pipeline::{self, Source};
+use codex_system_design::render::{Renderer, TemplateSet};
+use codex_system_design::report::{self, Mode, Reporter};
+use codex_system_design::slices::{Index, Reads};
+use codex_system_design::{assets, plan, write};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use support::synth;
+
+fn model_of(text: &str) -> codex_system_design::resolve::Model {
+    let src = Source {
+        text: text.to_owned(),
+        file: "blueprint.yaml".into(),
+    };
+    let (bp, _) = pipeline::load(&src, false).expect("valid");
+    pipeline::model(&bp).expect("resolves")
+}
+
+/// Render every planned file both ways; the texts must be equal and no file may need the
+/// whole model after all (that would mean the analysis missed a read: still correct, but
+/// every change would re-render the file).
+fn same_both_ways(label: &str, text: &str) -> usize {
+    let templates = TemplateSet::embedded();
+    let model = model_of(text);
+    let plan = plan::plan(&model, templates.names());
+    let index = Index::new(&model, &templates.sources);
+    let reads = index.reads_all(&plan);
+    let renderer = Renderer::new(&templates).unwrap();
+    let whole = renderer.render_all(&model, &plan).unwrap();
+    let pairs: Vec<(&plan::PlannedFile, &Reads)> = plan.iter().zip(&reads).collect();
+    let cut = renderer.render_reads(&model, &index, &pairs).unwrap();
+    let mut narrowed = 0;
+    for ((path, want), ((p2, got, fell_back), r)) in whole.iter().zip(cut.iter().zip(&reads)) {
+        assert_eq!(path, p2);
+        assert!(
+            !fell_back,
+            "{label}: {path} read more of the model than its template names"
+        );
+        assert!(
+            got == want,
+            "{label}: {path} differs when rendered from what it reads"
+        );
+        if *r != Reads::All {
+            narrowed += 1;
+        }
+    }
+    narrowed
+}
+
+#[test]
+fn every_example_and_type_renders_the_same_from_the_slices_each_file_reads() {
+    for (name, text) in assets::examples() {
+        for arch in ["microservices", "monolith", "serverless"] {
+            let text = set_top_level(text, "type", arch);
+            let narrowed = same_both_ways(&format!("{name}/{arch}"), &text);
+            assert!(
+                narrowed > 0,
+                "{name}/{arch}: every file reads the whole model"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_synthetic_blueprint_renders_the_same_from_slices() {
+    for arch in ["microservices", "monolith", "serverless"] {
+        same_both_ways(arch, &synth::blueprint_for(12, arch));
+    }
+}
+
+/// The binary's `generate` in a tree, in process: the last state, then only what changed
+/// rendered (or everything with `full`), then the write under the lock.
+fn regenerate(out: &std::path::Path, full: bool) -> Result<Outcome, String> {
+    let text = std::fs::read_to_string(out.join("blueprint.yaml")).unwrap();
+    let src = Source {
+        text,
+        file: "blueprint.yaml".into(),
+    };
+    let last = write::read_state(out).map_err(|e| e.to_string())?;
+    let templates = TemplateSet::embedded();
+    let mut quiet = Reporter::new(true, false, false);
+    let mut g = pipeline::generate_reusing(
+        &src,
+        &templates,
+        false,
+        &mut quiet.tracker,
+        last.as_ref().map(|s| (out, s)),
+        full,
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    report::finish_write(out, &mut g, last.as_ref(), &mut quiet, Mode::default())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Everything a run leaves that regeneration depends on: the files outside the state folder,
+/// the records (without stat stamps, which differ between any two runs), the schema, and the
+/// merge base of every record.
+fn outcome(out: &std::path::Path) -> (BTreeMap<String, Vec<u8>>, String) {
+    let mut files = BTreeMap::new();
+    for e in walkdir::WalkDir::new(out).sort_by_file_name() {
+        let e = e.unwrap();
+        let rel = e
+            .path()
+            .strip_prefix(out)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if e.file_type().is_file() && !rel.starts_with(write::STATE_DIR) {
+            files.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+    let state = write::read_state(out).unwrap().expect("a state");
+    let bases = write::state::Bases::open(out, Some(&state));
+    let mut summary = String::new();
+    for (path, rec) in &state.files {
+        let base = bases.get(&rec.hash).map(write::hash);
+        summary.push_str(&format!(
+            "{path} {} {:?} {} {} base={base:?}\n",
+            rec.hash, rec.policy, rec.conflicted, rec.key
+        ));
+    }
+    summary.push_str(&serde_json::to_string(&state.schema).unwrap());
+    summary.push_str(&state.inputs);
+    (files, summary)
+}
+
+#[derive(Debug, Clone)]
+enum Change {
+    /// A field added to the `n`th entity.
+    Field(usize, u8),
+    /// The description (read by docs and READMEs only).
+    Describe(u8),
+    Scale(&'static str),
+    Arch(&'static str),
+    Rename(u8),
+}
+
+#[derive(Debug, Clone)]
+enum Hand {
+    /// A line of the user's at the top of the `n`th file.
+    Prepend(usize),
+    Append(usize),
+    /// The file's first line replaced (a conflict when the render changes it too).
+    Replace(usize),
+    Delete(usize),
+}
+
+fn apply_change(out: &std::path::Path, c: &Change) {
+    let path = out.join("blueprint.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = match c {
+        Change::Field(n, k) => {
+            let at = format!("  Item{:03}:\n    fields:\n      id: uuid pk\n", n % 3 + 1);
+            text.replacen(&at, &format!("{at}      extra{k}: text nullable\n"), 1)
+        }
+        Change::Describe(k) => set_top_level(&text, "description", &format!("Version {k}")),
+        Change::Scale(s) => set_top_level(&text, "scale", s),
+        Change::Arch(a) => set_top_level(&text, "type", a),
+        Change::Rename(k) => set_top_level(&text, "name", &format!("synthetic-{k}")),
+    };
+    std::fs::write(&path, text).unwrap();
+}
+
+fn apply_hand(out: &std::path::Path, h: &Hand) {
+    let (files, _) = outcome(out);
+    let files: Vec<&String> = files.keys().filter(|k| *k != "blueprint.yaml").collect();
+    let pick = |n: usize| out.join(files[n % files.len()]);
+    let edit = |p: std::path::PathBuf, f: &dyn Fn(String) -> String| {
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, f(text)).unwrap();
+    };
+    match h {
+        Hand::Prepend(n) => edit(pick(*n), &|t| format!("mine at the top\n{t}")),
+        Hand::Append(n) => edit(pick(*n), &|t| format!("{t}mine at the end\n")),
+        Hand::Replace(n) => edit(pick(*n), &|t| {
+            let rest = t.split_once('\n').map_or("", |(_, r)| r);
+            format!("my first line\n{rest}")
+        }),
+        Hand::Delete(n) => std::fs::remove_file(pick(*n)).unwrap(),
+    }
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        4 => (0..3usize, 0..4u8).prop_map(|(n, k)| Change::Field(n, k)),
+        2 => (0..4u8).prop_map(Change::Describe),
+        1 => prop::sample::select(vec!["small", "medium", "large"]).prop_map(Change::Scale),
+        1 => prop::sample::select(vec!["microservices", "monolith"]).prop_map(Change::Arch),
+        1 => (0..2u8).prop_map(Change::Rename),
+    ]
+}
+
+fn hand() -> impl Strategy<Value = Hand> {
+    prop_oneof![
+        (0..10_000usize).prop_map(Hand::Prepend),
+        (0..10_000usize).prop_map(Hand::Append),
+        (0..10_000usize).prop_map(Hand::Replace),
+        (0..10_000usize).prop_map(Hand::Delete),
+    ]
+}
+
+/// Cases of the property test: `INCREMENTAL_CASES` (default 16; each case is some ten
+/// generations of a three-service system, twice).
+fn cases() -> u32 {
+    std::env::var("INCREMENTAL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// After any sequence of blueprint changes and hand edits, a regeneration that renders only
+    /// what changed leaves exactly what one rendering everything (`--full`) leaves: the same
+    /// bytes in every file, the same records and merge bases.
+    #[test]
+    fn rendering_only_what_changed_leaves_what_a_full_render_leaves(
+        steps in prop::collection::vec((prop::option::of(change()), prop::collection::vec(hand(), 0..3)), 1..6)
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let inc = tmp.path().join("incremental");
+        let full = tmp.path().join("full");
+        for dir in [&inc, &full] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("blueprint.yaml"), synth::blueprint(3)).unwrap();
+        }
+        prop_assert_eq!(regenerate(&inc, false), regenerate(&full, true));
+        for (c, hands) in &steps {
+            for dir in [&inc, &full] {
+                if let Some(c) = c {
+                    apply_change(dir, c);
+                }
+                for h in hands {
+                    apply_hand(dir, h);
+                }
+            }
+            let a = regenerate(&inc, false);
+            let b = regenerate(&full, true);
+            prop_assert_eq!(&a, &b);
+            let (fa, sa) = outcome(&inc);
+            let (fb, sb) = outcome(&full);
+            prop_assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+            for (k, v) in &fa {
+                prop_assert!(fb[k] == *v, "{} differs", k);
+            }
+            prop_assert_eq!(sa, sb);
+            // And regenerating again changes nothing either way.
+            prop_assert_eq!(regenerate(&inc, false), a);
+            prop_assert_eq!(outcome(&inc).0, fa);
+        }
+    }
+}
+
+#[test]
+fn every_collection_names_a_model_field() {
+    use codex_system_design::plan::Collection;
+    use codex_system_design::slices::field_of;
+    let model = model_of(assets::example("ecommerce").unwrap());
+    let index = Index::new(&model, &TemplateSet::embedded().sources);
+    for coll in [
+        Collection::Service,
+        Collection::Grpc,
+        Collection::Deployable,
+        Collection::Database,
+        Collection::Env,
+        Collection::Function,
+        Collection::Topic,
+    ] {
+        assert!(index.raw_field(field_of(coll)).is_some(), "{coll:?}");
+    }
+}
