@@ -58,7 +58,7 @@ fn same_both_ways(label: &str, text: &str) -> usize {
 #[test]
 fn every_example_and_type_renders_the_same_from_the_slices_each_file_reads() {
     for (name, text) in assets::examples() {
-        for arch in ["microservices", "monolith", "serverless"] {
+        for &arch in assets::example_types(name) {
             let text = set_top_level(text, "type", arch);
             let narrowed = same_both_ways(&format!("{name}/{arch}"), &text);
             assert!(
