@@ -245,25 +245,14 @@ impl Renderer {
     ) -> Result<Vec<(String, String)>, RenderError> {
         let mut out = Vec::with_capacity(files.len());
         for f in files {
-            let mut ctx = Context::new();
-            ctx.insert_value("m", model.clone());
-            ctx.insert("header", &header_for(&f.path));
-            ctx.insert("path", &f.path);
-            if let Some((coll, i)) = f.item {
+            let item = f.item.map(|(coll, i)| {
                 let value = items
                     .entry((coll, i))
                     .or_insert_with(|| item_value(m, coll, i));
-                ctx.insert_value(coll.var(), value.clone());
-            }
-            let text = self
-                .tera
-                .render(&f.template, &ctx)
-                .map_err(|e| RenderError {
-                    template: f.template.clone(),
-                    path: f.path.clone(),
-                    message: error_text(&e),
-                })?;
-            out.push((f.path.clone(), normalize(text)));
+                (coll.var(), value.clone())
+            });
+            let text = self.render_with(f, model.clone(), item)?;
+            out.push((f.path.clone(), text));
         }
         Ok(out)
     }
