@@ -202,8 +202,9 @@ pub fn link_sqs(
         via_broker.extend(w.events.from_broker.iter().map(|t| t.raw.clone()));
         // Every AWS client of the workload (SNS, SQS, STS) goes to the local emulator; the cloud
         // overlays set it empty (AWS's own endpoints).
+        let mut vars = Vec::new();
         if !sent.is_empty() || !w.consumes.is_empty() {
-            w.env.push(EnvVar {
+            vars.push(EnvVar {
                 name: AWS_ENDPOINT_ENV.into(),
                 value: endpoint.into(),
             });
@@ -212,13 +213,13 @@ pub fn link_sqs(
         let names = names
             .chain(&w.events.sqs_queues)
             .chain(&w.events.sqs_dead_letter_queues);
-        let vars: Vec<EnvVar> = names
-            .map(|n| EnvVar {
-                name: n.env_var.clone(),
-                value: n.local.clone(),
-            })
-            .collect();
-        w.env.extend(vars);
+        vars.extend(names.map(|n| EnvVar {
+            name: n.env_var.clone(),
+            value: n.local.clone(),
+        }));
+        // Both lists: compose prints `local_env` (the container-port view of `env`).
+        w.env.extend(vars.iter().cloned());
+        w.local_env.extend(vars);
     }
     for t in topics.iter().filter(|t| via_broker.contains(&t.name.raw)) {
         let (suffix, local) = name(&[&t.name.kebab]);
@@ -318,10 +319,16 @@ mod tests {
         crate::resolve::resolve(&bp, crate::assets::presets()).unwrap()
     }
 
+    /// A workload's variable, which compose (`local_env`) must carry with the same value.
     fn env<'a>(m: &'a Model, workload: &str, var: &str) -> Option<&'a str> {
         let d = m.deployables.iter().find(|d| d.name.kebab == workload)?;
-        let e = d.env.iter().find(|e| e.name == var)?;
-        Some(e.value.as_str())
+        let value = |list: &'a [crate::resolve::services::EnvVar]| {
+            list.iter()
+                .find(|e| e.name == var)
+                .map(|e| e.value.as_str())
+        };
+        assert_eq!(value(&d.env), value(&d.local_env), "{workload} {var}");
+        value(&d.env)
     }
 
     #[test]
