@@ -172,6 +172,9 @@ fn applies(path: &str, m: &Model) -> bool {
     if path.starts_with("deploy/k8s/") {
         return !m.is_serverless;
     }
+    if path.starts_with("deploy/istio/") && path.contains("/ingress-gateway/") {
+        return m.mesh.enabled && m.deploy.edge.is_some();
+    }
     if path.starts_with("deploy/istio/") {
         return m.mesh.enabled;
     }

@@ -437,3 +437,84 @@ fn every_external_name_outside_the_cluster_is_a_record_of_the_terraform_private_
         }
     }
 }
+
+/// The scale presets' edge limits, read from the data file itself (not through the tool).
+fn preset_edge(scale: &str) -> (u64, u64) {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("blueprints/presets.yaml"),
+    )
+    .unwrap();
+    let all: Value = serde_saphyr::from_str(&text).unwrap();
+    let edge = &all[scale]["edge"];
+    (
+        edge["rate_limit_rps"].as_u64().unwrap(),
+        edge["rate_limit_burst"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn kubernetes_limits_each_client_at_the_edge_with_the_presets_numbers() {
+    for scale in ["small", "large"] {
+        let (rps, burst) = preset_edge(scale);
+        // With Istio: an EnvoyFilter on the ingress gateway, one token bucket per client address.
+        let dir = generate("ecommerce", "microservices", scale);
+        let root = out(&dir);
+        for env in ["dev", "prod"] {
+            let folder = root.join(format!("deploy/istio/{env}/ingress-gateway"));
+            let objs = objects(&folder);
+            let filters = of_kind(&objs, "EnvoyFilter");
+            assert_eq!(filters.len(), 1, "{scale}/{env}: one EnvoyFilter");
+            let f = filters[0];
+            assert_eq!(f["metadata"]["namespace"], "istio-system");
+            assert_eq!(
+                f["spec"]["workloadSelector"]["labels"]["istio"],
+                "ingressgateway"
+            );
+            let cfg = &f["spec"]["configPatches"][0]["patch"]["value"]["typed_config"];
+            assert_eq!(
+                cfg["rate_limits"][0]["actions"][0]["remote_address"],
+                serde_json::json!({})
+            );
+            let d = &cfg["descriptors"][0];
+            assert_eq!(d["entries"][0]["key"], "remote_address");
+            assert_eq!(
+                d["entries"][0]["value"], "",
+                "an empty value: a bucket per client"
+            );
+            assert_eq!(d["token_bucket"]["tokens_per_fill"].as_u64(), Some(rps));
+            assert_eq!(d["token_bucket"]["max_tokens"].as_u64(), Some(burst));
+            assert_eq!(d["token_bucket"]["fill_interval"], "1s");
+            assert_eq!(cfg["always_consume_default_token_bucket"], false);
+            let kust = std::fs::read_to_string(folder.join("kustomization.yaml")).unwrap();
+            assert!(kust.contains("namespace: istio-system"), "{kust}");
+            // The deploy job applies the folder (the overlay would move it to the app namespace).
+            let deploy =
+                std::fs::read_to_string(root.join(".github/workflows/deploy.yml")).unwrap();
+            assert!(
+                deploy.contains(&format!(
+                    "kubectl apply -k deploy/istio/{env}/ingress-gateway"
+                )),
+                "the deploy workflow applies the {env} rate limit"
+            );
+        }
+        // Without a mesh: the ingress-nginx annotations, per client address as nginx does it.
+        let dir = generate("ecommerce", "monolith", scale);
+        let k8s = objects(&out(&dir).join("deploy/k8s/base"));
+        let ing = of_kind(&k8s, "Ingress");
+        let a = &ing[0]["metadata"]["annotations"];
+        assert_eq!(
+            a["nginx.ingress.kubernetes.io/limit-rps"],
+            rps.to_string(),
+            "{scale}"
+        );
+        let mult: u64 = a["nginx.ingress.kubernetes.io/limit-burst-multiplier"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            rps * mult >= burst && rps * (mult - 1) < burst,
+            "{scale}: {mult}"
+        );
+    }
+}

@@ -591,6 +591,15 @@ impl<'a> Ctx<'a> {
             }
         }
         // AuthorizationPolicy principals: cluster.local/ns/<ns>/sa/<sa>
+        // Only namespaces whose service accounts this folder creates: a folder that merely places
+        // an object in another namespace (an EnvoyFilter on istio-system's gateway) does not own
+        // that namespace's accounts.
+        let mut sa_ns: BTreeSet<&str> = BTreeSet::new();
+        let mut sa_anywhere = false; // an account placed in no namespace counts in each
+        for o in self.objects("ServiceAccount") {
+            sa_anywhere |= o.namespaces.is_empty();
+            sa_ns.extend(o.namespaces.iter().map(String::as_str));
+        }
         let known_ns = &self.index.namespaces;
         for ap in self.objects("AuthorizationPolicy") {
             for rule in seq_at(&ap.node, &["spec", "rules"]) {
@@ -601,7 +610,8 @@ impl<'a> Ctx<'a> {
                         let [_, "ns", ns, "sa", sa] = parts.as_slice() else {
                             continue;
                         };
-                        if !known_ns.contains(ns) || ns.contains('*') || sa.contains('*') {
+                        let owned = sa_ns.contains(ns) || (sa_anywhere && known_ns.contains(ns));
+                        if !owned || ns.contains('*') || sa.contains('*') {
                             continue; // another namespace (e.g. istio-system): not in this tree
                         }
                         let exists = self

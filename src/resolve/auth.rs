@@ -81,6 +81,25 @@ pub struct Cors {
 pub struct RateLimit {
     pub rps: u32,
     pub burst: u32,
+    /// ingress-nginx states the burst as a multiple of the rate (`limit-burst-multiplier`):
+    /// the burst divided by the rate, rounded up so the burst is never smaller than the preset's.
+    pub burst_multiplier: u32,
+    /// How many clients' token buckets the Istio ingress gateway keeps (least recently seen go
+    /// first); a forgotten client starts again with a full bucket.
+    pub clients_tracked: u32,
+}
+
+/// Client buckets an Istio ingress gateway pod keeps: Envoy's default (20) would forget busy
+/// clients at once; 10 000 buckets are a few MB per pod.
+const CLIENTS_TRACKED: u32 = 10_000;
+
+fn rate_limit(rps: u32, burst: u32) -> RateLimit {
+    RateLimit {
+        rps,
+        burst,
+        burst_multiplier: burst.div_ceil(rps.max(1)).max(1),
+        clients_tracked: CLIENTS_TRACKED,
+    }
 }
 
 /// One access rule as the templates print it.
@@ -325,10 +344,7 @@ pub fn resolve(
         env,
         local_env,
         cors,
-        rate_limit: RateLimit {
-            rps: preset.edge.rate_limit_rps,
-            burst: preset.edge.rate_limit_burst,
-        },
+        rate_limit: rate_limit(preset.edge.rate_limit_rps, preset.edge.rate_limit_burst),
         user_entity: user_entity(bp),
         mesh_policies: mesh_policies(bp, entities, deployables),
     }

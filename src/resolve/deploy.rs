@@ -198,6 +198,9 @@ pub struct Edge {
     pub deployed: bool,
     /// Istio Gateway / Kubernetes Ingress object name.
     pub resource_name: String,
+    /// The EnvoyFilter that limits each client's rate at the Istio ingress gateway (it lives in
+    /// the gateway's namespace, shared by every system of the cluster, hence the system's name).
+    pub rate_limit_filter: String,
     pub routes: Vec<EdgeRoute>,
     /// Distinct targets of the routes (nginx upstreams).
     pub upstreams: Vec<Endpoint>,
@@ -625,6 +628,7 @@ fn edge(
         name: gw.name.kebab.clone(),
         deployed,
         resource_name: format!("{}-gateway", system.kebab),
+        rate_limit_filter: format!("{}-per-client-rate-limit", system.kebab),
         routes,
         upstreams,
         mesh_namespace: "istio-system".into(),
