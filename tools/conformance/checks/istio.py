@@ -197,7 +197,7 @@ def check_objects(ctx: Context, tree: Tree, target: str, objects: list) -> None:
         else:
             checked += 1
     if errors or checked:
-        ctx.verdict("istio-schema", tree, target, errors, f"{checked} object(s), Istio 1.30 CRD schemas, strict, CEL")
+        ctx.verdict("istio-schema", tree, target, errors, f"{checked} object(s), Istio CRD schemas, strict, CEL")
     if skips:
         ctx.skipped("istio-schema", tree, target, "; ".join(skips))
 
