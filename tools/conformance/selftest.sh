@@ -37,6 +37,23 @@ for v in "${VALIDATORS[@]}"; do
   expect "broken/ is rejected by $v" grep -q "^FAIL $v broken/" "$TMP/both.out"
 done
 
+# the errors planted in the custom resources are the ones named (not only some error of the file)
+named() { # named NAME VALIDATOR FILE REGEX
+  expect "$1" grep -qE "^FAIL $2 broken/$3 .*$4" "$TMP/both.out"
+}
+named "istio-schema names the misspelt RequestAuthentication field" istio-schema \
+  deploy/istio/requestauthentication.yaml "'jwtRule' was unexpected"
+named "istio-schema refuses an ftp:// jwksUri (CEL url() rule)" istio-schema deploy/istio/requestauthentication.yaml \
+  'RequestAuthentication/ftp-keys: spec.jwtRules\[0\].jwksUri: url must have scheme'
+named "istio-schema names the unknown EnvoyFilter applyTo" istio-schema deploy/istio/envoyfilter.yaml \
+  "'HTTP_FILTERS' is not one of"
+named "kubernetes-validate checks an ExternalSecret against its CRD schema" kubernetes-validate \
+  deploy/k8s/base/orders/externalsecret.yaml "'keyy' was unexpected"
+named "kubernetes-validate checks a SecretStore against its CRD schema" kubernetes-validate \
+  deploy/k8s/base/orders/externalsecret.yaml "SecretStore/orders-aws .*'SecretManager' is not one of"
+expect "valid/ ExternalSecret and SecretStore are checked, not skipped" grep -qE \
+  '^PASS kubernetes-validate valid/deploy/k8s/overlays/dev/transport.yaml .*2 custom resource' "$TMP/both.out"
+
 # ---------------------------------------------------------------- dedup
 # broken-copy/ is broken/ again: its checks are copies of broken/'s, and a copy of a FAIL must FAIL
 results() { # results FILE TREE: "STATUS VALIDATOR TARGET" of one tree, without the tree prefix, sorted

@@ -7,72 +7,30 @@ fail), and the CEL rules in `x-kubernetes-validations`, evaluated here with cel-
 
 from __future__ import annotations
 
-import copy
 import functools
-import json
 import logging
 import os
 
-from . import apirules, kube
+from . import apirules, crds, kube
 from .context import Context
 from .tree import Tree, api_group, doc_role
 
 # Kinds Istio serves whose schemas are not saved here are skipped, but these must match a saved version.
-SAVED_KINDS = ("Gateway", "VirtualService", "DestinationRule", "PeerAuthentication", "AuthorizationPolicy")
+SAVED_KINDS = (
+    "Gateway",
+    "VirtualService",
+    "DestinationRule",
+    "EnvoyFilter",
+    "PeerAuthentication",
+    "AuthorizationPolicy",
+    "RequestAuthentication",
+)
 
 
-def forbid_unknown_fields(node):
-    if isinstance(node, dict):
-        if (
-            "properties" in node
-            and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            node["additionalProperties"] = False
-        for value in node.values():
-            forbid_unknown_fields(value)
-    elif isinstance(node, list):
-        for value in node:
-            forbid_unknown_fields(value)
-    return node
-
-
-def drop_nulls(value):
-    """The API server prunes null fields that the schema does not declare nullable."""
-    if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
-    return value
-
-
-@functools.cache
 def crd_schema(schemas_dir: str, kind: str, api_version: str):
     """(raw schema for CEL, strict JSON Schema validator) or None when no schema is saved."""
-    import jsonschema
-
     group, _, version = api_version.partition("/")
-    path = os.path.join(schemas_dir, f"{kind.lower()}-{group}-{version}.json")
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as fh:
-        raw = json.load(fh)
-    strict = forbid_unknown_fields(copy.deepcopy(raw))
-    props = strict.setdefault("properties", {})
-    props.setdefault("apiVersion", {"type": "string"})
-    props.setdefault("kind", {"type": "string"})
-    props.setdefault("metadata", {"type": "object"})
-    return raw, jsonschema.Draft7Validator(strict)
-
-
-@functools.cache
-def object_meta_validator():
-    import jsonschema
-    from kubernetes_validate import utils
-
-    registry = kube.definitions(utils.latest_version())
-    ref = {"$ref": "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
-    return jsonschema.Draft202012Validator(ref, registry=registry)
+    return crds.strict_validator(os.path.join(schemas_dir, f"{kind.lower()}-{group}-{version}.json"))
 
 
 def preload_cel_parser(cache_dir: str) -> None:
@@ -106,8 +64,38 @@ def preload_cel_parser(cache_dir: str) -> None:
         celparser.CELParser.CEL_PARSER = None
 
 
+def kubernetes_url_library(celtypes) -> dict:
+    """The URL functions of the Kubernetes CEL library (url, isURL and the getters the CRDs use), which
+    cel-python lacks. `url` accepts what Go's url.ParseRequestURI accepts: an absolute URI or an absolute path."""
+    import re
+    import urllib.parse
+
+    def parse(text: str):
+        absolute = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text) or text.startswith("/")
+        if not absolute or re.search(r"[\s\x00-\x1f\x7f]", text):
+            raise ValueError(f"URL parse error: {text!r}")
+        return urllib.parse.urlsplit(text)
+
+    def is_url(text) -> bool:
+        try:
+            parse(str(text))
+        except ValueError:
+            return False
+        return True
+
+    return {
+        "url": lambda text: parse(str(text)),
+        "isURL": lambda text: celtypes.BoolType(is_url(text)),
+        "getScheme": lambda u: celtypes.StringType(u.scheme),
+        "getHost": lambda u: celtypes.StringType(u.netloc.rpartition("@")[2]),
+        "getHostname": lambda u: celtypes.StringType(u.hostname or ""),
+        "getEscapedPath": lambda u: celtypes.StringType(u.path),
+    }
+
+
 class CelRules:
-    """Evaluates x-kubernetes-validations rules; rules cel-python cannot compile are left out."""
+    """Evaluates x-kubernetes-validations rules; rules cel-python cannot compile, or that call a Kubernetes
+    CEL function it lacks (other than the URL ones added here), are left out."""
 
     def __init__(self, cache_dir: str):
         import celpy
@@ -116,12 +104,13 @@ class CelRules:
         preload_cel_parser(cache_dir)
         self.celpy = celpy
         self.env = celpy.Environment()
+        self.functions = kubernetes_url_library(celpy.celtypes)
         self.programs = {}
 
     def program(self, rule: str):
         if rule not in self.programs:
             try:
-                self.programs[rule] = self.env.program(self.env.compile(rule))
+                self.programs[rule] = self.env.program(self.env.compile(rule), functions=self.functions)
             except Exception:  # noqa: BLE001 - a Kubernetes CEL extension cel-python lacks
                 self.programs[rule] = None
         return self.programs[rule]
@@ -132,9 +121,14 @@ class CelRules:
             return True
         try:
             result = prog.evaluate({"self": self.celpy.json_to_cel(value)})
-        except Exception:  # noqa: BLE001 - an evaluation error (e.g. a bad duration) rejects the object
-            return False
-        return not isinstance(result, Exception) and bool(result)
+        except Exception as e:  # noqa: BLE001 - an evaluation error (e.g. a bad duration) rejects the object
+            return self.lacks_function(e)
+        return self.lacks_function(result) if isinstance(result, Exception) else bool(result)
+
+    @staticmethod
+    def lacks_function(error: Exception) -> bool:
+        """True (the rule is left out) when the error is a call of a function cel-python does not have."""
+        return "undeclared reference" in str(error.args[0] if error.args else error)
 
     def violations(self, schema, value, path: str = "") -> list:
         if not isinstance(schema, dict):
@@ -177,14 +171,14 @@ def object_errors(doc: dict, schemas_dir: str, cel: CelRules) -> tuple:
             return [f"{ident}: {api} is not a served version of {kind}"], None
         return [], f"{ident}: no schema saved for {kind} {api_group(doc)}"
     raw, validator = found
-    doc = drop_nulls(doc)
+    doc = crds.drop_nulls(doc)
     errors = [
         f"{ident}: {kube.path_of(e)}: {e.message}"
         for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     ]
     errors += [
         f"{ident}: metadata.{kube.path_of(e)}: {e.message}"
-        for e in object_meta_validator().iter_errors(doc.get("metadata") or {})
+        for e in kube.object_meta_validator().iter_errors(doc.get("metadata") or {})
     ]
     errors += [f"{ident}: {p}" for p in apirules.metadata_problems(doc)]
     errors += [f"{ident}: {p}" for p in cel.violations(raw, doc)]
@@ -203,7 +197,7 @@ def check_objects(ctx: Context, tree: Tree, target: str, objects: list) -> None:
         else:
             checked += 1
     if errors or checked:
-        ctx.verdict("istio-schema", tree, target, errors, f"{checked} object(s), Istio 1.30 CRD schemas, strict, CEL")
+        ctx.verdict("istio-schema", tree, target, errors, f"{checked} object(s), Istio CRD schemas, strict, CEL")
     if skips:
         ctx.skipped("istio-schema", tree, target, "; ".join(skips))
 

@@ -11,7 +11,7 @@ import json
 import os
 import re
 
-from . import apirules
+from . import apirules, crds
 from .context import Context
 from .tree import Tree, api_group, doc_role
 
@@ -63,6 +63,16 @@ def validator_for(version: str, kind: str, api_version: str):
     return jsonschema.Draft202012Validator(schema, registry=definitions(version))
 
 
+@functools.cache
+def object_meta_validator():
+    import jsonschema
+    from kubernetes_validate import utils
+
+    registry = definitions(utils.latest_version())
+    ref = {"$ref": "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    return jsonschema.Draft202012Validator(ref, registry=registry)
+
+
 def is_builtin_group(group: str) -> bool:
     return group == "" or "." not in group or group.endswith(".k8s.io")
 
@@ -71,7 +81,21 @@ def ident(doc: dict) -> str:
     return f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
 
 
-def schema_errors(doc: dict, versions: list) -> tuple:
+def custom_resource_errors(doc: dict, schemas_root: str) -> tuple:
+    """(errors, skip note) for a custom resource: against its CRD's saved schema, strict, with ObjectMeta."""
+    api, kind = str(doc["apiVersion"]), str(doc["kind"])
+    group, _, version = api.partition("/")
+    path = crds.saved_schema_path(schemas_root, group, kind, version)
+    found = crds.strict_validator(path) if path else None
+    if found is None:
+        return [], f"{ident(doc)}: custom resource {kind} of {api}, no schema saved"
+    doc = crds.drop_nulls(doc)
+    errors = sorted(found[1].iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    errors += object_meta_validator().iter_errors(doc.get("metadata") or {})
+    return [f"{ident(doc)} ({api} CRD schema): {path_of(e)}: {e.message}" for e in errors], None
+
+
+def schema_errors(doc: dict, versions: list, schemas_root: str) -> tuple:
     """(errors, skip note) for one object, against every wanted Kubernetes version."""
     api, kind = str(doc["apiVersion"]), str(doc["kind"])
     for version in versions:
@@ -80,7 +104,7 @@ def schema_errors(doc: dict, versions: list) -> tuple:
             if is_builtin_group(api_group(doc)):
                 reason = f"{api} {kind} is not served by Kubernetes {version} (removed or unknown API)"
                 return [f"{ident(doc)}: {reason}"], None
-            return [], f"{ident(doc)}: custom resource of {api_group(doc)}, no schema offline"
+            return custom_resource_errors(doc, schemas_root)
         errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             return [f"{ident(doc)} (k8s {version}): {path_of(e)}: {e.message}" for e in errors[:5]], None
@@ -97,21 +121,24 @@ def k8s_objects(docs: list, roles: tuple = ("k8s",)) -> list:
 
 def check_schemas(ctx: Context, tree: Tree, target: str, objects: list) -> None:
     versions = k8s_versions()
-    errors, skips, checked = [], [], 0
+    schemas_root = os.path.join(ctx.here, "schemas")
+    errors, skips, checked, custom = [], [], 0, 0
     for doc in objects:
-        errs, skip = schema_errors(doc, versions)
+        errs, skip = schema_errors(doc, versions, schemas_root)
         errors += errs
         if skip:
             skips.append(skip)
         else:
             checked += 1
+            custom += not is_builtin_group(api_group(doc))
     if errors or checked:
+        against_crds = f", {custom} custom resource(s) against their CRD schemas" if custom else ""
         ctx.verdict(
             "kubernetes-validate",
             tree,
             target,
             errors,
-            f"{checked} object(s), strict, Kubernetes {' and '.join(versions)}",
+            f"{checked} object(s), strict, Kubernetes {' and '.join(versions)}{against_crds}",
         )
     if skips:
         ctx.skipped("kubernetes-validate", tree, target, "; ".join(skips))
