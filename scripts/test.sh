@@ -6,24 +6,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONFORMANCE_VENV="${CONFORMANCE_VENV:-$PWD/.venv-conformance}"
 command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with rustup first" >&2; exit 2; }
-echo "[test.sh] $SECONDSs: install"
+echo "[test.sh] ${SECONDS}s: install"
 bash tools/conformance/install.sh
-echo "[test.sh] $SECONDSs: fmt"
+echo "[test.sh] ${SECONDS}s: fmt"
 cargo fmt --all -- --check
-echo "[test.sh] $SECONDSs: clippy"
+echo "[test.sh] ${SECONDS}s: clippy"
 cargo clippy --all-targets -- -D warnings
 # Release: the same build the conformance and system tests use (one dependency build, not two),
 # and the tests that run the binary many times run it optimised.
-echo "[test.sh] $SECONDSs: cargo test"
+echo "[test.sh] ${SECONDS}s: cargo test"
 cargo test --release --all-targets --no-fail-fast
-echo "[test.sh] $SECONDSs: conformance"
+echo "[test.sh] ${SECONDS}s: conformance"
 bash scripts/conformance.sh
 # The validators still tell good from bad (a planted Terraform attribute typo fails at its line, …).
-echo "[test.sh] $SECONDSs: selftest"
+echo "[test.sh] ${SECONDS}s: selftest"
 bash tools/conformance/selftest.sh
 # The system test: every example × {microservices, monolith, serverless} started for real, then the test of the
 # test (each mutation must be caught by its check).
-echo "[test.sh] $SECONDSs: system test"
+echo "[test.sh] ${SECONDS}s: system test"
 bash scripts/system-test.sh
 # Mutations: each run generates, breaks one mechanism and must see its check fail. The runs mostly
 # wait on processes they started (ports are picked free, so runs do not collide): two at a time.
@@ -43,7 +43,7 @@ mutation() {
 }
 export -f mutation
 # The first run builds what the others share (the release binary, the service venv, brokers).
-echo "[test.sh] $SECONDSs: mutations"
+echo "[test.sh] ${SECONDS}s: mutations"
 mutation ecommerce microservices no-migrations
 xargs -P 2 -L 1 bash -c 'mutation "$@"' _ <<'LIST'
 ecommerce microservices ignore-depends-on
