@@ -38,9 +38,11 @@ TYPES="${SYSTEM_TYPES:-microservices monolith serverless}"
 # One venv for every generated service, installed from their own dependency files.
 reqs="$(mktemp -d)"
 trap 'rm -rf "$reqs"' EXIT
-for ex in $EXAMPLES; do
+# One venv for every example and type, whichever are run now: a narrowed run (a mutation, --only)
+# reuses the venv of the full run instead of building its own (about 2.5 minutes each).
+for ex in $("$BIN" examples | awk '{print $1}'); do
   supported="$("$BIN" examples types "$ex")"
-  for ty in $TYPES; do
+  for ty in microservices monolith serverless; do
     grep -qx "$ty" <<<"$supported" || continue  # refused by design; system_test.py says so
     "$BIN" --example "$ex" --type "$ty" --scale small --quiet --out "$reqs/$ex-$ty"
   done
