@@ -21,6 +21,7 @@ pub const MSK_IAM_PORT: u16 = 9098;
 pub const AMQPS_PORT: u16 = 5671;
 pub const REDIS_PORT: u16 = 6379;
 pub const POSTGRES_PORT: u16 = 5432;
+pub const MYSQL_PORT: u16 = 3306;
 /// Where a cloud pod finds the RDS CA bundle (a ConfigMap the deploy workflow fills).
 pub const RDS_CA_DIR: &str = "/etc/ssl/rds";
 pub const RDS_CA_FILE: &str = "/etc/ssl/rds/global-bundle.pem";

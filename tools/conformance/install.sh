@@ -38,7 +38,7 @@ VALIDATORS=(
 # generated service and no per-service venv has to be built (keep in step with templates/**/requirements*.txt).
 SERVICE_DEPS=(
   "fastapi==0.165.0" "uvicorn[standard]==0.54.0" "pydantic==2.14.4" "pydantic-settings==2.16.3"
-  "SQLAlchemy==2.1.9" "psycopg[binary]==3.3.9" "httpx==0.28.1" "pytest==9.2.0" "prometheus-client==0.26.0"
+  "SQLAlchemy==2.1.9" "psycopg[binary]==3.3.9" "PyMySQL[rsa]==1.2.4" "httpx==0.28.1" "pytest==9.2.0" "prometheus-client==0.26.0"
   "PyYAML==6.0.4" "opentelemetry-api==1.45.2" "opentelemetry-sdk==1.45.2"
   "opentelemetry-exporter-otlp-proto-grpc==1.45.2" "aiokafka==0.14.0" "aws-msk-iam-sasl-signer-python==1.0.2" "aio-pika==10.2.1" "redis==8.1.0"
   "mangum==0.22.0" "python-json-logger" "PyJWT[crypto]==2.15.1"

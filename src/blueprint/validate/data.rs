@@ -254,8 +254,18 @@ impl Check<'_> {
     pub(super) fn engines(&mut self) {
         let bp = self.bp;
         let serverless = bp.arch == ArchType::Serverless;
-        let first_postgres = bp.databases.iter().find(|(_, d)| d.engine != "dynamodb");
+        let first_postgres = bp.databases.iter().find(|(_, d)| d.engine == "postgres");
         for (name, d) in &bp.databases {
+            if serverless && d.engine == "mysql" {
+                // Aurora Serverless MySQL behind RDS Proxy would need its own IAM token path in
+                // the functions (ADR 0007): refused rather than half-made.
+                self.err(
+                    "E0127",
+                    format!("databases.{name}.engine"),
+                    format!("database `{name}` uses `mysql`, which a serverless system does not support yet"),
+                    "use `engine: postgres` (Aurora Serverless v2) or `engine: dynamodb`, or generate with `--type microservices` or `--type monolith`".into(),
+                );
+            }
             if d.engine != "dynamodb" {
                 continue;
             }
@@ -267,7 +277,7 @@ impl Check<'_> {
                     format!(
                         "database `{name}` uses `dynamodb`, which only a serverless system supports"
                     ),
-                    "use `engine: postgres`, or generate with `--type serverless`".into(),
+                    "use `engine: postgres` or `engine: mysql`, or generate with `--type serverless`".into(),
                 );
             } else if let Some((other, _)) = first_postgres {
                 self.err(
