@@ -762,6 +762,13 @@ mod tests {
         }
     }
 
+    fn check(name: &str, expr: &str) -> Check {
+        Check {
+            name: name.into(),
+            expr: expr.into(),
+        }
+    }
+
     fn mysql(tables: Vec<Table>) -> Schema {
         Schema {
             mysql: ["migrations/db".to_owned()].into(),
@@ -775,6 +782,60 @@ mod tests {
             history: ["migrations/db".to_owned()].into(),
             templated: ["migrations/db".to_owned()].into(),
         }
+    }
+
+    #[test]
+    fn mysql_migrations_restate_columns_and_name_each_constraint_apart() {
+        let mut id = col("id", "BIGINT");
+        id.pk = true;
+        let mut email = col("email", "VARCHAR(40)");
+        email.checks = vec![check("ck_users_email_not_empty", "`email` <> ''")];
+        let mut group = col("group_id", "BIGINT");
+        group.references = Some("groups(id)".into());
+        let before = mysql(vec![table("users", vec![id.clone(), email, group])]);
+        let mut wider = col("email", "VARCHAR(80)");
+        wider.nullable = true;
+        let mut nick = col("nick", "VARCHAR(20)");
+        nick.unique = true;
+        nick.nullable = true;
+        nick.checks = vec![check("ck_users_nick_not_empty", "`nick` <> ''")];
+        let after = mysql(vec![table("users", vec![id, wider, nick])]);
+        let m = plan(Some(&before), &after, &history());
+        let (up, down) = blocks(&m[0].content);
+        for want in [
+            // One MODIFY restates type and nullability; MySQL has no ALTER COLUMN … TYPE.
+            "ALTER TABLE `users` MODIFY COLUMN `email` VARCHAR(80);\n",
+            // A check goes by name (no IF EXISTS in MySQL 8), before the column it uses.
+            "ALTER TABLE `users` DROP CONSTRAINT `ck_users_email_not_empty`;\n",
+            // Constraints of an added column are clauses of its ALTER TABLE, never inline.
+            "ALTER TABLE `users` ADD COLUMN `nick` VARCHAR(20), ADD CONSTRAINT `uq_users_nick` UNIQUE (`nick`), ADD CONSTRAINT `ck_users_nick_not_empty` CHECK (`nick` <> '');\n",
+            // The foreign key goes before its column.
+            "ALTER TABLE `users` DROP FOREIGN KEY `fk_users_group_id`;\nALTER TABLE `users` DROP COLUMN `group_id`;\n",
+        ] {
+            assert!(up.contains(want), "{want}\nnot in\n{up}");
+        }
+        assert!(!up.contains('"') && !up.contains("IF EXISTS"), "{up}");
+        assert!(
+            down.contains("ALTER TABLE `users` MODIFY COLUMN `email` VARCHAR(40) NOT NULL;"),
+            "{down}"
+        );
+        assert!(down.contains("ADD CONSTRAINT `fk_users_group_id` FOREIGN KEY (`group_id`) REFERENCES `groups`(`id`)"), "{down}");
+        assert!(down.contains("ALTER TABLE `users` DROP COLUMN `nick`;"), "{down}");
+    }
+
+    #[test]
+    fn mysql_tables_are_created_in_their_dialect() {
+        let mut id = col("id", "BIGINT");
+        id.pk = true;
+        let mut note = col("note", "TEXT");
+        note.default = Some("('x')".into());
+        let after = mysql(vec![table("notes", vec![id, note])]);
+        let m = plan(Some(&mysql(vec![])), &after, &history());
+        let (up, down) = blocks(&m[0].content);
+        assert!(up.contains("CREATE TABLE `notes` (\n    `id` BIGINT NOT NULL AUTO_INCREMENT,\n    `note` TEXT NOT NULL DEFAULT ('x'),"), "{up}");
+        assert!(up.contains(") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin COMMENT = '';"), "{up}");
+        assert!(!up.contains("COMMENT ON") && !up.contains("IDENTITY"), "{up}");
+        assert_eq!(down.trim(), "DROP TABLE IF EXISTS `notes`;");
     }
 
     #[test]

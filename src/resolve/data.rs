@@ -131,6 +131,9 @@ pub struct Database {
     pub engine: String,
     /// The SQL its migrations and queries are written in.
     pub dialect: Dialect,
+    /// RDS's engine and major version in the cloud (`postgres` 16, `mysql` 8.4).
+    pub rds_engine: &'static str,
+    pub rds_engine_version: &'static str,
     pub services: Vec<String>,
     pub entities: Vec<String>,
     /// Host name in compose and Kubernetes (in the cloud it is an RDS endpoint in the Secret).
@@ -331,6 +334,8 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 },
                 engine,
                 dialect,
+                rds_engine: if dialect.is_mysql() { "mysql" } else { "postgres" },
+                rds_engine_version: if dialect.is_mysql() { "8.4" } else { "16" },
                 host: n.kebab.clone(),
                 db_name: n.snake.clone(),
                 user: n.snake.clone(),
@@ -748,6 +753,32 @@ mod tests {
         );
         assert!(lo.len() <= 63 && hi.len() <= 63);
         assert_ne!(lo, hi);
+    }
+
+    #[test]
+    fn a_mysql_database_gets_mysql_types_checks_and_port() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { database: db, entities: [Item] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      at: timestamp default now\n      doc: json nullable\n      note: text default 'n/a'\n      code: string(9) pattern '^a\\.b$'\ndatabases: { db: { engine: mysql } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        let db = &m.databases[0];
+        assert_eq!((db.dialect, db.port), (Dialect::Mysql, 3306));
+        let col = |n: &str| m.entities[0].columns.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(col("id").sql_type, "CHAR(32)");
+        assert_eq!(col("id").sa_type, "Uuid(native_uuid=False)");
+        assert_eq!(col("at").sql_type, "DATETIME(6)");
+        assert_eq!(col("at").default_sql.as_deref(), Some("CURRENT_TIMESTAMP(6)"));
+        assert_eq!(col("doc").sql_type, "JSON");
+        // MySQL takes a TEXT default only as an expression.
+        assert_eq!(col("note").default_sql.as_deref(), Some("('n/a')"));
+        // Backticks, REGEXP, and the backslash doubled inside a MySQL literal.
+        let pattern = col("code").checks.iter().find(|k| k.name.ends_with("_pattern")).unwrap();
+        assert_eq!(pattern.expr, "`code` REGEXP '^a\\\\.b$'");
+        assert!(db.init_up.contains("`id` CHAR(32) NOT NULL DEFAULT (REPLACE(UUID(), '-', ''))"), "{}", db.init_up);
+        // A monolith whose databases are all MySQL keeps its one database in MySQL too.
+        let mono = src.replace("version: 1\n", "version: 1\ntype: monolith\n");
+        let bp = crate::blueprint::load(&mono, "t.yaml").blueprint.unwrap();
+        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        assert_eq!(m.databases[0].dialect, Dialect::Mysql);
     }
 
     #[test]

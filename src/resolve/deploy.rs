@@ -108,6 +108,9 @@ pub struct Migrate {
     /// Serverless deploy: RDS identifier suffix, user and database name to build the URL.
     pub db_name: String,
     pub user: String,
+    /// Kubernetes: the CA file dbmate checks a MySQL server against (`SSL_CERT_FILE`, read by
+    /// Go's TLS; its URL says only `tls=true`); empty for PostgreSQL, whose URL names the CA.
+    pub ca_file_env: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -470,6 +473,11 @@ pub fn resolve(
                 image_repository,
                 db_name: db.db_name.clone(),
                 user: db.user.clone(),
+                ca_file_env: if db.dialect.is_mysql() {
+                    super::transport::RDS_CA_FILE.into()
+                } else {
+                    String::new()
+                },
             })
         })
         .collect();

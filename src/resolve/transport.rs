@@ -83,6 +83,22 @@ pub const CLOUD: Mode = Mode {
     db_sslrootcert: RDS_CA_FILE,
 };
 
+/// The `printf` format (user, password, host, port, database) of a cloud database's URL, which
+/// the apps and dbmate read alike. PostgreSQL: libpq's `sslmode=verify-full` against the RDS CA.
+/// MySQL: `tls=true`, dbmate's (Go) spelling, which checks the certificate against the roots
+/// `SSL_CERT_FILE` names (the migration Job points it at the RDS CA); the apps turn it into
+/// PyMySQL's TLS against the same bundle, host name checked (`app/db.py`).
+pub fn cloud_database_url_format(dialect: super::ddl::Dialect) -> String {
+    if dialect.is_mysql() {
+        "mysql://%s:%s@%s:%s/%s?tls=true".into()
+    } else {
+        format!(
+            "postgresql://%s:%s@%s:%s/%s?sslmode={}&sslrootcert={}",
+            CLOUD.db_sslmode, CLOUD.db_sslrootcert
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Transport {
     pub local: Mode,

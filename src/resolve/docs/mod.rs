@@ -87,6 +87,9 @@ pub struct DatabaseSecret {
     pub key: &'static str,
     pub user: String,
     pub db_name: String,
+    /// `printf` format of the URL from user, password, host, port and database: TLS with the
+    /// server checked, as each engine's clients (and dbmate) spell it (ADR 0003, ADR 0007).
+    pub url_format: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -254,6 +257,7 @@ pub fn build(i: &Input) -> Docs {
                     key: "DATABASE_URL",
                     user: d.user.clone(),
                     db_name: d.db_name.clone(),
+                    url_format: super::transport::cloud_database_url_format(d.dialect),
                 })
                 .collect(),
         })

@@ -3,8 +3,11 @@
 """Database engine and sessions (SQLAlchemy 2 with PyMySQL, on MySQL 8 or MariaDB)."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+from pymysql.constants import FIELD_TYPE
+from pymysql.converters import conversions, convert_datetime, escape_datetime
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -24,6 +27,27 @@ RDS_CA_FILE = "{{ m.transport.rds_ca_file }}"
 QUERY_CANCELED = (1969, 3024)
 
 
+def utc_from_server(value: Any) -> Any:
+    """A `DATETIME` read back as the UTC instant it holds (MySQL stores no offset)."""
+    parsed = convert_datetime(value)
+    return parsed.replace(tzinfo=UTC) if isinstance(parsed, datetime) else parsed
+
+
+def utc_to_server(value: datetime, mapping: Any = None) -> str:
+    """An instant written as its UTC wall time (the driver would drop any other offset)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return escape_datetime(value, mapping)
+
+
+# The driver's conversions, with instants kept in UTC both ways, as PostgreSQL's TIMESTAMPTZ.
+CONVERSIONS = {
+    **conversions,
+    FIELD_TYPE.DATETIME: utc_from_server,
+    datetime: utc_to_server,
+}
+
+
 def sqlalchemy_url(url: str) -> tuple[URL, dict[str, Any]]:
     """The SQLAlchemy URL (PyMySQL driver) and PyMySQL's TLS settings of a `mysql://` URL.
 
@@ -35,7 +59,11 @@ def sqlalchemy_url(url: str) -> tuple[URL, dict[str, Any]]:
     parsed = parsed.difference_update_query(["tls"])
     if parsed.drivername == "mysql":
         parsed = parsed.set(drivername="{{ svc.database.sa_driver }}")
-    args: dict[str, Any] = {"connect_timeout": 3, "charset": "utf8mb4"}
+    args: dict[str, Any] = {
+        "connect_timeout": 3,
+        "charset": "utf8mb4",
+        "conv": CONVERSIONS,
+    }
     if tls:
         args["ssl"] = {"ca": RDS_CA_FILE, "check_hostname": True}
     return parsed, args

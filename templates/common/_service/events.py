@@ -228,7 +228,13 @@ class OutboxEvent(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+{%- if svc.database.mysql %}
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.{{ svc.database.uuid_type }}, nullable=False, unique=True
+    )
+{%- else %}
     event_id: Mapped[uuid.UUID] = mapped_column(sa.{{ svc.database.uuid_type }}, nullable=False, unique=True)
+{%- endif %}
     topic: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     aggregate_key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     payload: Mapped[str] = mapped_column(sa.Text, nullable=False)
@@ -245,7 +251,13 @@ class ProcessedEvent(Base):
 
     __tablename__ = "processed_events"
 
+{%- if svc.database.mysql %}
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.{{ svc.database.uuid_type }}, primary_key=True
+    )
+{%- else %}
     event_id: Mapped[uuid.UUID] = mapped_column(sa.{{ svc.database.uuid_type }}, primary_key=True)
+{%- endif %}
     topic: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()

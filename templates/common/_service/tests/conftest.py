@@ -59,7 +59,7 @@ def prepare_schema() -> None:
             # One statement per call (the driver sends no multi-statement queries); the
             # generated statements end with `;` at the end of a line.
             for statement in up.split(";\n"):
-                code = [line for line in statement.splitlines() if not line.startswith("--")]
+                code = [line for line in statement.splitlines() if line[:2] != "--"]
                 if "".join(code).strip():
                     conn.exec_driver_sql(statement)
 {%- else %}

@@ -167,8 +167,8 @@ def test_{{ e.name.snake }}_statement_over_the_timeout_is_503(
 {%- if svc.database.mysql %}
         server = conn.exec_driver_sql("SELECT VERSION()").scalar()
         if "MariaDB" in server:
-            limit = float(conn.exec_driver_sql("SELECT @@SESSION.max_statement_time").scalar())
-            assert round(limit * 1000) == {{ svc.database.statement_timeout_ms }}
+            limit = conn.exec_driver_sql("SELECT @@SESSION.max_statement_time").scalar()
+            assert round(float(limit) * 1000) == {{ svc.database.statement_timeout_ms }}
         else:
             limit = conn.exec_driver_sql("SELECT @@SESSION.max_execution_time").scalar()
             assert int(limit) == {{ svc.database.statement_timeout_ms }}
