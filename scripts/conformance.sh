@@ -41,7 +41,7 @@ for ex in $EXAMPLES; do
     done
   done
 done
-BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml}"
+BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml tests/fixtures/valid/mysql-monolith.yaml}"
 for bp in $BLUEPRINTS; do
   dir="$OUT/$(basename "$bp" .yaml)"
   "$BIN" --blueprint "$bp" --quiet --out "$dir"

@@ -26,6 +26,8 @@ SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --
 SYSTEM_EXAMPLES=event-orders SYSTEM_TYPES=serverless bash scripts/system-test.sh --mutate every-route-jwt
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
+# MySQL's inbox (INSERT IGNORE) and outbox relay (GET_LOCK), on MariaDB.
+SYSTEM_EXAMPLES=polyglot-shop SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-idempotency
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-dead-letters
 # The same three event mutations through SNS/SQS (event-orders).
 SYSTEM_EXAMPLES=event-orders SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-outbox

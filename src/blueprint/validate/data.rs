@@ -290,6 +290,47 @@ impl Check<'_> {
         }
         if serverless {
             self.dynamodb_entities();
+        } else {
+            self.mysql_entities();
+        }
+    }
+
+    /// MySQL indexes a `TEXT` or `JSON` column only by a prefix: `unique` or an index on one would
+    /// fail when the migration runs, so it is refused here (E0129).
+    fn mysql_entities(&mut self) {
+        let bp = self.bp;
+        let owner = owners(bp);
+        let all_mysql =
+            !bp.databases.is_empty() && bp.databases.values().all(|d| d.engine == "mysql");
+        for (name, e) in &bp.entities {
+            let in_mysql = if bp.arch == ArchType::Monolith {
+                all_mysql
+            } else {
+                owner
+                    .get(name.as_str())
+                    .and_then(|s| bp.services[*s].database.as_ref())
+                    .and_then(|db| bp.databases.get(db))
+                    .is_some_and(|d| d.engine == "mysql")
+            };
+            if !in_mysql {
+                continue;
+            }
+            let indexed: HashSet<&str> = e.indexes.iter().flatten().map(String::as_str).collect();
+            for (field, spec) in &e.fields {
+                let Ok(f) = fields::parse(spec) else { continue };
+                if !matches!(f.ty, FieldType::Text | FieldType::Json) {
+                    continue;
+                }
+                let what = if f.unique { "`unique`" } else { "indexed" };
+                if f.unique || indexed.contains(field.as_str()) {
+                    self.err(
+                        "E0129",
+                        format!("entities.{name}.fields.{field}"),
+                        format!("`{name}.{field}` is {what}, but MySQL indexes `text` and `json` columns only by a prefix"),
+                        format!("use `{field}: string(N)` (N up to 768), or drop `unique` and the index"),
+                    );
+                }
+            }
         }
     }
 
