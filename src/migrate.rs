@@ -388,7 +388,12 @@ fn added_constraints(sql: Dialect, table: &str, c: &Column) -> String {
         );
     }
     for k in &c.checks {
-        let _ = write!(s, ", ADD CONSTRAINT {} CHECK ({})", sql.quote(&k.name), k.expr);
+        let _ = write!(
+            s,
+            ", ADD CONSTRAINT {} CHECK ({})",
+            sql.quote(&k.name),
+            k.expr
+        );
     }
     s
 }
@@ -633,7 +638,9 @@ fn alter_column(
     if o.references != c.references {
         let name = sql.quote(&constraint::foreign_key(table, &c.name));
         let drop = |r: &Option<String>| match sql {
-            Dialect::Postgres => Some(format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n")),
+            Dialect::Postgres => Some(format!(
+                "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n"
+            )),
             // No IF EXISTS: drop only the key that exists.
             Dialect::Mysql => r
                 .as_ref()
@@ -820,7 +827,10 @@ mod tests {
             "{down}"
         );
         assert!(down.contains("ADD CONSTRAINT `fk_users_group_id` FOREIGN KEY (`group_id`) REFERENCES `groups`(`id`)"), "{down}");
-        assert!(down.contains("ALTER TABLE `users` DROP COLUMN `nick`;"), "{down}");
+        assert!(
+            down.contains("ALTER TABLE `users` DROP COLUMN `nick`;"),
+            "{down}"
+        );
     }
 
     #[test]
@@ -833,8 +843,16 @@ mod tests {
         let m = plan(Some(&mysql(vec![])), &after, &history());
         let (up, down) = blocks(&m[0].content);
         assert!(up.contains("CREATE TABLE `notes` (\n    `id` BIGINT NOT NULL AUTO_INCREMENT,\n    `note` TEXT NOT NULL DEFAULT ('x'),"), "{up}");
-        assert!(up.contains(") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin COMMENT = '';"), "{up}");
-        assert!(!up.contains("COMMENT ON") && !up.contains("IDENTITY"), "{up}");
+        assert!(
+            up.contains(
+                ") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin COMMENT = '';"
+            ),
+            "{up}"
+        );
+        assert!(
+            !up.contains("COMMENT ON") && !up.contains("IDENTITY"),
+            "{up}"
+        );
         assert_eq!(down.trim(), "DROP TABLE IF EXISTS `notes`;");
     }
 

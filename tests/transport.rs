@@ -363,7 +363,7 @@ fn database(files: &Files, out: &mut Vec<String>) {
     if !forced("this", "\"rds.force_ssl\"", "\"1\"") {
         out.push("RDS PostgreSQL does not force TLS".into());
     }
-    if !forced("mysql", "\"require_secure_transport\"", "\"ON\"") {
+    if !forced("mysql", "\"require_secure_transport\"", "\"1\"") {
         out.push("RDS MySQL does not force TLS".into());
     }
     let port = ingress_port(&body, "postgres");
@@ -424,7 +424,9 @@ fn mysql_url(files: &Files, url: &str, out: &mut Vec<String>) {
             && text.contains("tls = parsed.query.get(\"tls\") == \"true\"")
             && text.contains("args[\"ssl\"] = {\"ca\": RDS_CA_FILE, \"check_hostname\": True}");
         if !verified {
-            out.push(format!("{path}: tls=true does not check the server against {ca}"));
+            out.push(format!(
+                "{path}: tls=true does not check the server against {ca}"
+            ));
         }
     }
     let jobs: Vec<&String> = files
@@ -437,7 +439,9 @@ fn mysql_url(files: &Files, url: &str, out: &mut Vec<String>) {
         .iter()
         .filter(|t| t.contains(&format!("name: SSL_CERT_FILE\n              value: {ca}")))
         .count();
-    let mysql_modules = files["infra/terraform/main.tf"].matches("engine                     = \"mysql\"").count();
+    let mysql_modules = files["infra/terraform/main.tf"]
+        .matches("engine                     = \"mysql\"")
+        .count();
     if mysql_jobs != mysql_modules || mysql_jobs == 0 {
         out.push(format!(
             "{mysql_jobs} migration Job(s) trust the RDS CA for dbmate, {mysql_modules} RDS MySQL database(s)"
@@ -601,10 +605,14 @@ fn a_plaintext_or_misrouted_client_is_caught() {
     let weak = mutated(
         &files,
         "infra/terraform/modules/database/main.tf",
-        "\"require_secure_transport\"\n    value = \"ON\"",
-        "\"require_secure_transport\"\n    value = \"OFF\"",
+        "\"require_secure_transport\"\n    value = \"1\"",
+        "\"require_secure_transport\"\n    value = \"0\"",
     );
-    assert!(problems(&weak).iter().any(|p| p.contains("MySQL does not force TLS")));
+    assert!(
+        problems(&weak)
+            .iter()
+            .any(|p| p.contains("MySQL does not force TLS"))
+    );
     let out = "infra/terraform/modules/cache/outputs.tf";
     let given = mutated(
         &files,
@@ -637,13 +645,30 @@ fn a_mysql_client_without_tls_is_caught() {
     assert!(problems(&files).is_empty(), "{:?}", problems(&files));
     let wf = ".github/workflows/deploy.yml";
     let plain = mutated(&files, wf, "/%s?tls=true'", "/%s'");
-    assert!(problems(&plain).iter().any(|p| p.contains("asks for no TLS")));
+    assert!(
+        problems(&plain)
+            .iter()
+            .any(|p| p.contains("asks for no TLS"))
+    );
     let db = "services/orders/app/db.py";
-    let unchecked = mutated(&files, db, "\"check_hostname\": True", "\"check_hostname\": False");
-    assert!(problems(&unchecked).iter().any(|p| p.contains("does not check the server")));
+    let unchecked = mutated(
+        &files,
+        db,
+        "\"check_hostname\": True",
+        "\"check_hostname\": False",
+    );
+    assert!(
+        problems(&unchecked)
+            .iter()
+            .any(|p| p.contains("does not check the server"))
+    );
     let job = "deploy/k8s/migrations/base/orders-db.yaml";
     let untrusted = mutated(&files, job, "name: SSL_CERT_FILE", "name: SSL_CERT_DIR");
-    assert!(problems(&untrusted).iter().any(|p| p.contains("trust the RDS CA")));
+    assert!(
+        problems(&untrusted)
+            .iter()
+            .any(|p| p.contains("trust the RDS CA"))
+    );
 }
 
 #[test]

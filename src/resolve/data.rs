@@ -334,7 +334,11 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 },
                 engine,
                 dialect,
-                rds_engine: if dialect.is_mysql() { "mysql" } else { "postgres" },
+                rds_engine: if dialect.is_mysql() {
+                    "mysql"
+                } else {
+                    "postgres"
+                },
                 rds_engine_version: if dialect.is_mysql() { "8.4" } else { "16" },
                 host: n.kebab.clone(),
                 db_name: n.snake.clone(),
@@ -766,14 +770,26 @@ mod tests {
         assert_eq!(col("id").sql_type, "CHAR(32)");
         assert_eq!(col("id").sa_type, "Uuid(native_uuid=False)");
         assert_eq!(col("at").sql_type, "DATETIME(6)");
-        assert_eq!(col("at").default_sql.as_deref(), Some("CURRENT_TIMESTAMP(6)"));
+        assert_eq!(
+            col("at").default_sql.as_deref(),
+            Some("CURRENT_TIMESTAMP(6)")
+        );
         assert_eq!(col("doc").sql_type, "JSON");
         // MySQL takes a TEXT default only as an expression.
         assert_eq!(col("note").default_sql.as_deref(), Some("('n/a')"));
         // Backticks, REGEXP, and the backslash doubled inside a MySQL literal.
-        let pattern = col("code").checks.iter().find(|k| k.name.ends_with("_pattern")).unwrap();
+        let pattern = col("code")
+            .checks
+            .iter()
+            .find(|k| k.name.ends_with("_pattern"))
+            .unwrap();
         assert_eq!(pattern.expr, "`code` REGEXP '^a\\\\.b$'");
-        assert!(db.init_up.contains("`id` CHAR(32) NOT NULL DEFAULT (REPLACE(UUID(), '-', ''))"), "{}", db.init_up);
+        assert!(
+            db.init_up
+                .contains("`id` CHAR(32) NOT NULL DEFAULT (REPLACE(UUID(), '-', ''))"),
+            "{}",
+            db.init_up
+        );
         // A monolith whose databases are all MySQL keeps its one database in MySQL too.
         let mono = src.replace("version: 1\n", "version: 1\ntype: monolith\n");
         let bp = crate::blueprint::load(&mono, "t.yaml").blueprint.unwrap();

@@ -326,7 +326,14 @@ fn service(
             quote: if d.dialect.is_mysql() { "`" } else { "\"" },
             uuid_type: super::data::uuid_sa(d.dialect),
             local_url: local_url(d, &d.user),
-            test_url: local_url(d, if d.dialect.is_mysql() { "root" } else { "postgres" }),
+            test_url: local_url(
+                d,
+                if d.dialect.is_mysql() {
+                    "root"
+                } else {
+                    "postgres"
+                },
+            ),
             env_var: "DATABASE_URL",
             secret_name: d.secret_name.clone(),
             host: d.host.clone(),

@@ -34,9 +34,10 @@ resource "aws_db_parameter_group" "mysql" {
   name   = var.identifier
   family = "mysql${var.engine_version}"
 
+  # A MySQL boolean: 1 is ON (the spelling checkov's CKV2_AWS_69 reads).
   parameter {
     name  = "require_secure_transport"
-    value = "ON"
+    value = "1"
   }
 
   parameter {
