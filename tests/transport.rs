@@ -14,7 +14,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 const EXAMPLES: [&str; 4] = ["ecommerce", "event-orders", "auth-service", "polyglot-shop"];
-const TYPES: [&str; 3] = ["microservices", "monolith", "serverless"];
 
 type Files = BTreeMap<String, String>;
 
