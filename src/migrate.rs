@@ -437,8 +437,21 @@ fn drop_index(sql: Dialect, table: &str, name: &str) -> String {
     }
 }
 
-/// MySQL refuses to drop a column a foreign key or a CHECK constraint uses: those go first.
+/// MySQL refuses to drop a column a foreign key or a CHECK constraint uses, or an index a
+/// foreign key needs: those constraints go first ([`release`]).
 fn drop_column(sql: Dialect, t: &Table, c: &Column) -> String {
+    format!(
+        "{}ALTER TABLE {} DROP COLUMN {}{};\n",
+        release(sql, t, c),
+        sql.quote(&t.name),
+        if_exists(sql),
+        sql.quote(&c.name)
+    )
+}
+
+/// MySQL: drops the foreign key and the checks of a column about to be dropped (its `ADD
+/// COLUMN` in the other direction adds them back as clauses); nothing in PostgreSQL.
+fn release(sql: Dialect, t: &Table, c: &Column) -> String {
     let table = sql.quote(&t.name);
     let mut s = String::new();
     if sql.is_mysql() {
@@ -450,12 +463,6 @@ fn drop_column(sql: Dialect, t: &Table, c: &Column) -> String {
             s.push_str(&drop_check(sql, &table, k));
         }
     }
-    let _ = writeln!(
-        s,
-        "ALTER TABLE {table} DROP COLUMN {}{};",
-        if_exists(sql),
-        sql.quote(&c.name)
-    );
     s
 }
 
@@ -498,25 +505,17 @@ fn alter_table(
             Some(_) => {}
         }
     }
-    for c in o
+    let dropped: Vec<&Column> = o
         .columns
         .iter()
         .filter(|c| !new.contains_key(c.name.as_str()))
-    {
-        d.up.push(drop_column(sql, t, c));
-        down.push(add_column(
-            sql,
-            t,
-            &Column {
-                nullable: true,
-                ..c.clone()
-            },
-        ));
-        d.warnings.push(format!(
-            "drops column {}.{}: its data is lost",
-            t.name, c.name
-        ));
-        what.push(format!("drop_{}_{}", t.name, c.name));
+        .collect();
+    // A dropped column's foreign key goes before the indexes (MySQL keeps the index it uses).
+    for c in &dropped {
+        let r = release(sql, t, c);
+        if !r.is_empty() {
+            d.up.push(r);
+        }
     }
     let old_ix: BTreeMap<&str, &Index> = o.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
     let new_ix: BTreeMap<&str, &Index> = t.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
@@ -541,6 +540,30 @@ fn alter_table(
         d.up.push(drop_index(sql, &o.name, &i.name));
         down.push(create_index(sql, &o.name, i));
         what.push(format!("drop_index_{}", t.name));
+    }
+    // Columns go after the indexes: an index on a dropped column is dropped while the column is
+    // there (MySQL drops it with the column, and has no `DROP INDEX IF EXISTS`), and rolled back
+    // only once the column is back.
+    for c in dropped {
+        d.up.push(format!(
+            "ALTER TABLE {} DROP COLUMN {}{};\n",
+            sql.quote(&t.name),
+            if_exists(sql),
+            sql.quote(&c.name)
+        ));
+        down.push(add_column(
+            sql,
+            t,
+            &Column {
+                nullable: true,
+                ..c.clone()
+            },
+        ));
+        d.warnings.push(format!(
+            "drops column {}.{}: its data is lost",
+            t.name, c.name
+        ));
+        what.push(format!("drop_{}_{}", t.name, c.name));
     }
 }
 
@@ -799,7 +822,13 @@ mod tests {
         email.checks = vec![check("ck_users_email_not_empty", "`email` <> ''")];
         let mut group = col("group_id", "BIGINT");
         group.references = Some("groups(id)".into());
-        let before = mysql(vec![table("users", vec![id.clone(), email, group])]);
+        let mut users = table("users", vec![id.clone(), email, group]);
+        users.indexes = vec![Index {
+            name: "ix_users_group_id".into(),
+            columns: vec!["group_id".into()],
+            predicate: None,
+        }];
+        let before = mysql(vec![users]);
         let mut wider = col("email", "VARCHAR(80)");
         wider.nullable = true;
         let mut nick = col("nick", "VARCHAR(20)");
@@ -816,11 +845,21 @@ mod tests {
             "ALTER TABLE `users` DROP CONSTRAINT `ck_users_email_not_empty`;\n",
             // Constraints of an added column are clauses of its ALTER TABLE, never inline.
             "ALTER TABLE `users` ADD COLUMN `nick` VARCHAR(20), ADD CONSTRAINT `uq_users_nick` UNIQUE (`nick`), ADD CONSTRAINT `ck_users_nick_not_empty` CHECK (`nick` <> '');\n",
-            // The foreign key goes before its column.
-            "ALTER TABLE `users` DROP FOREIGN KEY `fk_users_group_id`;\nALTER TABLE `users` DROP COLUMN `group_id`;\n",
+            "ALTER TABLE `users` DROP COLUMN `group_id`;\n",
         ] {
             assert!(up.contains(want), "{want}\nnot in\n{up}");
         }
+        // The foreign key goes first (MySQL keeps the index it uses), then its index, then the
+        // column; rolled back in the reverse order (verified on MariaDB by hand and in the
+        // conformance run).
+        let at = |s: &str| up.find(s).unwrap_or_else(|| panic!("{s} not in {up}"));
+        assert!(
+            at("DROP FOREIGN KEY `fk_users_group_id`")
+                < at("DROP INDEX `ix_users_group_id` ON `users`")
+        );
+        assert!(at("DROP INDEX `ix_users_group_id`") < at("DROP COLUMN `group_id`"));
+        let back = |s: &str| down.find(s).unwrap_or_else(|| panic!("{s} not in {down}"));
+        assert!(back("ADD COLUMN `group_id`") < back("CREATE INDEX `ix_users_group_id`"));
         assert!(!up.contains('"') && !up.contains("IF EXISTS"), "{up}");
         assert!(
             down.contains("ALTER TABLE `users` MODIFY COLUMN `email` VARCHAR(40) NOT NULL;"),
