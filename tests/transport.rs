@@ -692,3 +692,32 @@ fn rabbitmq_and_serverless_mistakes_are_caught() {
     );
     assert!(problems(&lax).iter().any(|p| p.contains("verify-full")));
 }
+
+/// CI runs each service's tests and migrations on its own engine: a MySQL service against the
+/// job's MySQL, a PostgreSQL one against its PostgreSQL.
+#[test]
+fn ci_tests_each_service_on_its_own_engine() {
+    let files = generate("polyglot-shop", "microservices");
+    let ci = &files[".github/workflows/ci.yml"];
+    let doc: Value = serde_saphyr::from_str(ci).unwrap();
+    let job = &doc["jobs"]["service"];
+    assert!(
+        job["services"]["mysql"]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("mysql:8")),
+        "{ci}"
+    );
+    assert_eq!(job["env"]["DATABASE_URL"], "${{ matrix.database_url }}");
+    for entry in job["strategy"]["matrix"]["include"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let want = match name {
+            "orders" | "payments" => "mysql://",
+            _ => "postgresql://",
+        };
+        let url = entry["database_url"].as_str().unwrap();
+        assert!(url.starts_with(want), "{name}: {url}");
+        assert!(entry["migrate_url"].as_str().unwrap().starts_with(want));
+    }
+    let only_postgres = generate("ecommerce", "microservices");
+    assert!(!only_postgres[".github/workflows/ci.yml"].contains("mysql"));
+}
