@@ -20,13 +20,14 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
+command -v mariadb-install-db >/dev/null || need+=(mariadb-server)  # engine: mysql (ADR 0007)
 if [ ${#need[@]} -gt 0 ]; then
   log "apt-get install ${need[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # Debian starts these as system services on install; the test runs its own processes only.
-for unit in postgresql redis-server nginx rabbitmq-server; do
+for unit in postgresql mariadb redis-server nginx rabbitmq-server; do
   as_root service "$unit" stop >/dev/null 2>&1 || true
 done
 

@@ -53,6 +53,7 @@ ecommerce serverless unset-function-variable
 event-orders serverless every-route-jwt
 ecommerce microservices no-outbox
 auth-service microservices no-idempotency
+polyglot-shop microservices no-idempotency
 ecommerce microservices no-dead-letters
 event-orders microservices no-outbox
 event-orders microservices no-idempotency

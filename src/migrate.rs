@@ -15,8 +15,9 @@
 use crate::resolve::Model;
 use crate::resolve::constraint;
 // Every identifier is written quoted, as the first migration writes it (one writer): a name like an
-// SQL keyword (`user`, `order`, `current_date`) stays a name whatever the PostgreSQL version.
-use crate::resolve::ddl::{self, quoted as ident};
+// SQL keyword (`user`, `order`, `current_date`) stays a name whatever the server version. Each
+// database's statements are in its dialect (PostgreSQL, or MySQL that MariaDB also runs).
+use crate::resolve::ddl::{self, Dialect};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -26,6 +27,9 @@ use std::fmt::Write as _;
 pub struct Schema {
     /// Migrations folder (`migrations/orders-db`) → its tables.
     pub databases: BTreeMap<String, Vec<Table>>,
+    /// Folders of MySQL databases (the rest are PostgreSQL); absent from older states.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub mysql: BTreeSet<String>,
 }
 
 pub use crate::resolve::ddl::{Check, Column, Index, Table};
@@ -39,7 +43,22 @@ impl Schema {
             .filter(|db| db.engine != "dynamodb")
             .map(|db| (db.migrations_dir.clone(), db.tables.clone()))
             .collect();
-        Schema { databases }
+        let mysql = m
+            .databases
+            .iter()
+            .filter(|db| db.dialect.is_mysql())
+            .map(|db| db.migrations_dir.clone())
+            .collect();
+        Schema { databases, mysql }
+    }
+
+    /// The dialect of a migrations folder.
+    pub fn dialect(&self, dir: &str) -> Dialect {
+        if self.mysql.contains(dir) {
+            Dialect::Mysql
+        } else {
+            Dialect::Postgres
+        }
     }
 }
 
@@ -84,7 +103,7 @@ pub fn plan(previous: Option<&Schema>, current: &Schema, known: &Known) -> Vec<M
         } else {
             continue;
         };
-        let d = diff(from, tables);
+        let d = diff(current.dialect(dir), from, tables);
         if d.up.is_empty() {
             continue;
         }
@@ -202,7 +221,7 @@ struct Diff {
 }
 
 /// Statements taking `from` to `to` (up) and back (down, in reverse order).
-fn diff(from: &[Table], to: &[Table]) -> Diff {
+fn diff(sql: Dialect, from: &[Table], to: &[Table]) -> Diff {
     let mut d = Diff::default();
     let mut down: Vec<String> = Vec::new();
     let mut what: Vec<String> = Vec::new();
@@ -213,19 +232,19 @@ fn diff(from: &[Table], to: &[Table]) -> Diff {
     let created = order_by_references(to.iter().filter(|t| !old.contains_key(t.name.as_str())));
     if !created.is_empty() {
         d.up.push(
-            ddl::create_tables(created.iter().copied())
+            ddl::create_tables(sql, created.iter().copied())
                 .trim_start()
                 .to_owned()
                 + "\n",
         );
     }
     for t in created {
-        down.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
+        down.push(format!("DROP TABLE IF EXISTS {};\n", sql.quote(&t.name)));
         what.push(format!("create_{}", t.name));
     }
     for t in to {
         if let Some(o) = old.get(t.name.as_str()) {
-            alter_table(o, t, &mut d, &mut down, &mut what);
+            alter_table(sql, o, t, &mut d, &mut down, &mut what);
         }
     }
     let dropped: Vec<&Table> = from
@@ -233,9 +252,9 @@ fn diff(from: &[Table], to: &[Table]) -> Diff {
         .filter(|t| !new.contains_key(t.name.as_str()))
         .collect();
     for t in order_by_references(dropped.into_iter()).into_iter().rev() {
-        d.up.push(format!("DROP TABLE IF EXISTS {};\n", ident(&t.name)));
+        d.up.push(format!("DROP TABLE IF EXISTS {};\n", sql.quote(&t.name)));
         down.push(
-            ddl::create_tables(std::iter::once(t))
+            ddl::create_tables(sql, std::iter::once(t))
                 .trim_start()
                 .to_owned()
                 + "\n",
@@ -306,9 +325,15 @@ fn referenced_table(c: &Column) -> Option<&str> {
     c.references.as_deref().and_then(|r| r.split('(').next())
 }
 
-/// Constraints carry the names [`constraint`] builds (the first migration's too), so a later
-/// migration can drop them by name.
-fn column_def(table: &str, c: &Column) -> String {
+/// A column as `ADD COLUMN` writes it. PostgreSQL takes its constraints inline, with the names
+/// [`constraint`] builds (the first migration's too), so a later migration can drop them by
+/// name. MySQL ignores an inline `REFERENCES` and has no inline named `UNIQUE`: there the
+/// constraints follow as clauses of the same `ALTER TABLE` ([`added_constraints`]).
+fn column_def(sql: Dialect, table: &str, c: &Column) -> String {
+    if sql.is_mysql() {
+        return ddl::column_def(sql, c, false);
+    }
+    let ident = |n: &str| sql.quote(n);
     let mut s = format!("{} {}", ident(&c.name), c.sql_type);
     if c.pk {
         let _ = write!(
@@ -334,7 +359,7 @@ fn column_def(table: &str, c: &Column) -> String {
             s,
             " CONSTRAINT {} REFERENCES {}",
             ident(&constraint::foreign_key(table, &c.name)),
-            target(r)
+            target(sql, r)
         );
     }
     for k in &c.checks {
@@ -343,44 +368,128 @@ fn column_def(table: &str, c: &Column) -> String {
     s
 }
 
-fn add_check(t: &str, k: &Check) -> String {
+/// MySQL: the named constraints of an added column, as further `ALTER TABLE` clauses.
+fn added_constraints(sql: Dialect, table: &str, c: &Column) -> String {
+    if !sql.is_mysql() {
+        return String::new();
+    }
+    let col = sql.quote(&c.name);
+    let mut s = String::new();
+    if c.unique && !c.pk {
+        let name = sql.quote(&constraint::unique(table, &c.name));
+        let _ = write!(s, ", ADD CONSTRAINT {name} UNIQUE ({col})");
+    }
+    if let Some(r) = &c.references {
+        let name = sql.quote(&constraint::foreign_key(table, &c.name));
+        let _ = write!(
+            s,
+            ", ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {}",
+            target(sql, r)
+        );
+    }
+    for k in &c.checks {
+        let _ = write!(
+            s,
+            ", ADD CONSTRAINT {} CHECK ({})",
+            sql.quote(&k.name),
+            k.expr
+        );
+    }
+    s
+}
+
+fn add_check(sql: Dialect, t: &str, k: &Check) -> String {
     format!(
         "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({});\n",
-        ident(&k.name),
+        sql.quote(&k.name),
         k.expr
     )
 }
 
-fn drop_check(t: &str, k: &Check) -> String {
+/// `IF EXISTS` where the server has it: MySQL 8 has none for constraints, columns or indexes.
+fn drop_check(sql: Dialect, t: &str, k: &Check) -> String {
     format!(
-        "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {};\n",
-        ident(&k.name)
+        "ALTER TABLE {t} DROP CONSTRAINT {}{};\n",
+        if_exists(sql),
+        sql.quote(&k.name)
     )
 }
 
-fn create_index(table: &str, i: &Index) -> String {
-    let def = ddl::index_def(table, i);
+fn if_exists(sql: Dialect) -> &'static str {
+    if sql.is_mysql() { "" } else { "IF EXISTS " }
+}
+
+fn create_index(sql: Dialect, table: &str, i: &Index) -> String {
+    let def = ddl::index_def(sql, table, i);
+    if sql.is_mysql() {
+        return format!("{def};\n");
+    }
     format!(
         "{};\n",
         def.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
     )
 }
 
-fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what: &mut Vec<String>) {
-    let table = ident(&t.name);
+fn drop_index(sql: Dialect, table: &str, name: &str) -> String {
+    match sql {
+        Dialect::Postgres => format!("DROP INDEX IF EXISTS {};\n", sql.quote(name)),
+        Dialect::Mysql => format!("DROP INDEX {} ON {};\n", sql.quote(name), sql.quote(table)),
+    }
+}
+
+/// MySQL refuses to drop a column a foreign key or a CHECK constraint uses, or an index a
+/// foreign key needs: those constraints go first ([`release`]).
+fn drop_column(sql: Dialect, t: &Table, c: &Column) -> String {
+    format!(
+        "{}ALTER TABLE {} DROP COLUMN {}{};\n",
+        release(sql, t, c),
+        sql.quote(&t.name),
+        if_exists(sql),
+        sql.quote(&c.name)
+    )
+}
+
+/// MySQL: drops the foreign key and the checks of a column about to be dropped (its `ADD
+/// COLUMN` in the other direction adds them back as clauses); nothing in PostgreSQL.
+fn release(sql: Dialect, t: &Table, c: &Column) -> String {
+    let table = sql.quote(&t.name);
+    let mut s = String::new();
+    if sql.is_mysql() {
+        if c.references.is_some() {
+            let fk = sql.quote(&constraint::foreign_key(&t.name, &c.name));
+            let _ = writeln!(s, "ALTER TABLE {table} DROP FOREIGN KEY {fk};");
+        }
+        for k in &c.checks {
+            s.push_str(&drop_check(sql, &table, k));
+        }
+    }
+    s
+}
+
+fn add_column(sql: Dialect, t: &Table, c: &Column) -> String {
+    format!(
+        "ALTER TABLE {} ADD COLUMN {}{};\n",
+        sql.quote(&t.name),
+        column_def(sql, &t.name, c),
+        added_constraints(sql, &t.name, c)
+    )
+}
+
+fn alter_table(
+    sql: Dialect,
+    o: &Table,
+    t: &Table,
+    d: &mut Diff,
+    down: &mut Vec<String>,
+    what: &mut Vec<String>,
+) {
     let old: BTreeMap<&str, &Column> = o.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new: BTreeMap<&str, &Column> = t.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     for c in &t.columns {
         match old.get(c.name.as_str()) {
             None => {
-                d.up.push(format!(
-                    "ALTER TABLE {table} ADD COLUMN {};\n",
-                    column_def(&t.name, c)
-                ));
-                down.push(format!(
-                    "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
-                    ident(&c.name)
-                ));
+                d.up.push(add_column(sql, t, c));
+                down.push(drop_column(sql, t, c));
                 if !c.nullable && !c.pk && c.default.is_none() {
                     d.warnings.push(format!(
                         "adds NOT NULL column {}.{} without a default: fails if the table has rows (add `default` or `nullable`)",
@@ -390,49 +499,36 @@ fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what:
                 what.push(format!("add_{}_{}", t.name, c.name));
             }
             Some(prev) if *prev != c => {
-                alter_column(&t.name, prev, c, d, down);
+                alter_column(sql, &t.name, prev, c, d, down);
                 what.push(format!("alter_{}_{}", t.name, c.name));
             }
             Some(_) => {}
         }
     }
-    for c in o
+    let dropped: Vec<&Column> = o
         .columns
         .iter()
         .filter(|c| !new.contains_key(c.name.as_str()))
-    {
-        d.up.push(format!(
-            "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
-            ident(&c.name)
-        ));
-        down.push(format!(
-            "ALTER TABLE {table} ADD COLUMN {};\n",
-            column_def(
-                &t.name,
-                &Column {
-                    nullable: true,
-                    ..c.clone()
-                }
-            )
-        ));
-        d.warnings.push(format!(
-            "drops column {}.{}: its data is lost",
-            t.name, c.name
-        ));
-        what.push(format!("drop_{}_{}", t.name, c.name));
+        .collect();
+    // A dropped column's foreign key goes before the indexes (MySQL keeps the index it uses).
+    for c in &dropped {
+        let r = release(sql, t, c);
+        if !r.is_empty() {
+            d.up.push(r);
+        }
     }
     let old_ix: BTreeMap<&str, &Index> = o.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
     let new_ix: BTreeMap<&str, &Index> = t.indexes.iter().map(|i| (i.name.as_str(), i)).collect();
     for i in &t.indexes {
         if old_ix.get(i.name.as_str()) != Some(&i) {
             if old_ix.contains_key(i.name.as_str()) {
-                d.up.push(format!("DROP INDEX IF EXISTS {};\n", ident(&i.name)));
+                d.up.push(drop_index(sql, &t.name, &i.name));
             }
-            d.up.push(create_index(&t.name, i));
+            d.up.push(create_index(sql, &t.name, i));
             if let Some(prev) = old_ix.get(i.name.as_str()) {
-                down.push(create_index(&t.name, prev));
+                down.push(create_index(sql, &t.name, prev));
             }
-            down.push(format!("DROP INDEX IF EXISTS {};\n", ident(&i.name)));
+            down.push(drop_index(sql, &t.name, &i.name));
             what.push(format!("index_{}__{}", t.name, i.columns.join("_")));
         }
     }
@@ -441,17 +537,60 @@ fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what:
         .iter()
         .filter(|i| !new_ix.contains_key(i.name.as_str()))
     {
-        d.up.push(format!("DROP INDEX IF EXISTS {};\n", ident(&i.name)));
-        down.push(create_index(&o.name, i));
+        d.up.push(drop_index(sql, &o.name, &i.name));
+        down.push(create_index(sql, &o.name, i));
         what.push(format!("drop_index_{}", t.name));
+    }
+    // Columns go after the indexes: an index on a dropped column is dropped while the column is
+    // there (MySQL drops it with the column, and has no `DROP INDEX IF EXISTS`), and rolled back
+    // only once the column is back.
+    for c in dropped {
+        d.up.push(format!(
+            "ALTER TABLE {} DROP COLUMN {}{};\n",
+            sql.quote(&t.name),
+            if_exists(sql),
+            sql.quote(&c.name)
+        ));
+        down.push(add_column(
+            sql,
+            t,
+            &Column {
+                nullable: true,
+                ..c.clone()
+            },
+        ));
+        d.warnings.push(format!(
+            "drops column {}.{}: its data is lost",
+            t.name, c.name
+        ));
+        what.push(format!("drop_{}_{}", t.name, c.name));
     }
 }
 
-fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Vec<String>) {
-    let t = ident(table);
-    let col = ident(&c.name);
-    let mut up = Vec::new();
-    let mut back = Vec::new();
+/// The type, nullability and default of a column. PostgreSQL changes each alone; MySQL
+/// restates the whole column (`MODIFY COLUMN`), which sets all three at once.
+fn alter_definition(
+    sql: Dialect,
+    t: &str,
+    o: &Column,
+    c: &Column,
+    up: &mut Vec<String>,
+    back: &mut Vec<String>,
+) {
+    let col = sql.quote(&c.name);
+    if sql.is_mysql() {
+        if o.sql_type != c.sql_type || o.nullable != c.nullable || o.default != c.default {
+            up.push(format!(
+                "ALTER TABLE {t} MODIFY COLUMN {};\n",
+                ddl::column_def(sql, c, c.pk)
+            ));
+            back.push(format!(
+                "ALTER TABLE {t} MODIFY COLUMN {};\n",
+                ddl::column_def(sql, o, o.pk)
+            ));
+        }
+        return;
+    }
     if o.sql_type != c.sql_type {
         up.push(format!(
             "ALTER TABLE {t} ALTER COLUMN {col} TYPE {} USING {col}::{};\n",
@@ -461,12 +600,6 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
             "ALTER TABLE {t} ALTER COLUMN {col} TYPE {} USING {col}::{};\n",
             o.sql_type, o.sql_type
         ));
-        if !widens(&o.sql_type, &c.sql_type) {
-            d.warnings.push(format!(
-                "changes {table}.{} from {} to {}: values that do not fit are lost or make the migration fail",
-                c.name, o.sql_type, c.sql_type
-            ));
-        }
     }
     if o.nullable != c.nullable && !c.pk {
         let (set, unset) = ("SET NOT NULL", "DROP NOT NULL");
@@ -477,12 +610,6 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         };
         up.push(format!("ALTER TABLE {t} ALTER COLUMN {col} {u};\n"));
         back.push(format!("ALTER TABLE {t} ALTER COLUMN {col} {b};\n"));
-        if !c.nullable {
-            d.warnings.push(format!(
-                "makes {table}.{} NOT NULL: fails while rows hold NULL",
-                c.name
-            ));
-        }
     }
     if o.default != c.default {
         let set = |v: &Option<String>| match v {
@@ -492,55 +619,99 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         up.push(set(&c.default));
         back.push(set(&o.default));
     }
+}
+
+fn alter_column(
+    sql: Dialect,
+    table: &str,
+    o: &Column,
+    c: &Column,
+    d: &mut Diff,
+    down: &mut Vec<String>,
+) {
+    let t = sql.quote(table);
+    let col = sql.quote(&c.name);
+    let mut up = Vec::new();
+    let mut back = Vec::new();
+    alter_definition(sql, &t, o, c, &mut up, &mut back);
+    if o.sql_type != c.sql_type && !widens(&o.sql_type, &c.sql_type) {
+        d.warnings.push(format!(
+            "changes {table}.{} from {} to {}: values that do not fit are lost or make the migration fail",
+            c.name, o.sql_type, c.sql_type
+        ));
+    }
+    if o.nullable != c.nullable && !c.pk && !c.nullable {
+        d.warnings.push(format!(
+            "makes {table}.{} NOT NULL: fails while rows hold NULL",
+            c.name
+        ));
+    }
     if o.unique != c.unique && !c.pk {
-        // The name the creating migration gave it.
-        let name = ident(&constraint::unique(table, &c.name));
+        // The name the creating migration gave it (MySQL keeps a unique constraint as an index).
+        let name = sql.quote(&constraint::unique(table, &c.name));
         let add = format!("ALTER TABLE {t} ADD CONSTRAINT {name} UNIQUE ({col});\n");
-        let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
+        let drop = match sql {
+            Dialect::Postgres => format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n"),
+            Dialect::Mysql => format!("ALTER TABLE {t} DROP INDEX {name};\n"),
+        };
         let (u, b) = if c.unique { (add, drop) } else { (drop, add) };
         up.push(u);
         back.push(b);
     }
     if o.references != c.references {
-        let name = ident(&constraint::foreign_key(table, &c.name));
-        let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
+        let name = sql.quote(&constraint::foreign_key(table, &c.name));
+        let drop = |r: &Option<String>| match sql {
+            Dialect::Postgres => Some(format!(
+                "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n"
+            )),
+            // No IF EXISTS: drop only the key that exists.
+            Dialect::Mysql => r
+                .as_ref()
+                .map(|_| format!("ALTER TABLE {t} DROP FOREIGN KEY {name};\n")),
+        };
         let add = |r: &Option<String>| {
             r.as_ref().map(|r| {
                 format!(
                     "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {};\n",
-                    target(r)
+                    target(sql, r)
                 )
             })
         };
-        up.push(drop.clone());
+        up.extend(drop(&o.references));
         up.extend(add(&c.references));
-        back.push(drop);
+        back.extend(drop(&c.references));
         back.extend(add(&o.references));
     }
     if o.checks != c.checks {
         // Replaced as a whole: dropping by name first also makes the step safe on a database
-        // whose V001 already has a constraint the recorded schema does not know of.
+        // whose V001 already has a constraint the recorded schema does not know of (PostgreSQL;
+        // MySQL has no `IF EXISTS` for it, so there only what is known is dropped).
         let (gone, came): (Vec<&Check>, Vec<&Check>) = (
             o.checks.iter().filter(|k| !c.checks.contains(k)).collect(),
             c.checks.iter().filter(|k| !o.checks.contains(k)).collect(),
         );
+        let guarded = !sql.is_mysql();
         for k in &gone {
-            up.push(drop_check(&t, k));
+            up.push(drop_check(sql, &t, k));
         }
         for k in &came {
-            up.push(drop_check(&t, k));
-            up.push(add_check(&t, k));
+            if guarded {
+                up.push(drop_check(sql, &t, k));
+            }
+            up.push(add_check(sql, &t, k));
             d.warnings.push(format!(
                 "adds CHECK {} on {table}.{} ({}): fails while rows break it",
                 k.name, c.name, k.expr
             ));
         }
         for k in &came {
-            back.push(drop_check(&t, k));
+            back.push(drop_check(sql, &t, k));
         }
         for k in &gone {
-            back.push(drop_check(&t, k));
-            back.push(add_check(&t, k));
+            if guarded {
+                back.push(drop_check(sql, &t, k));
+            }
+            back.push(add_check(sql, &t, k));
         }
     }
     d.up.extend(up);
@@ -568,22 +739,22 @@ fn widens(from: &str, to: &str) -> bool {
     };
     match (f.as_str(), t.as_str()) {
         ("VARCHAR", "VARCHAR") => ta.first() >= fa.first(),
-        ("VARCHAR" | "UUID", "TEXT") | ("INTEGER", "BIGINT") => true,
+        ("VARCHAR" | "UUID" | "CHAR", "TEXT") | ("INTEGER", "BIGINT") => true,
         ("NUMERIC", "NUMERIC") => match (fa.as_slice(), ta.as_slice()) {
             ([fp, fs], [tp, ts]) => ts >= fs && tp - ts >= fp - fs,
             _ => false,
         },
-        ("DATE", "TIMESTAMPTZ") | ("JSON", "JSONB") => true,
+        ("DATE", "TIMESTAMPTZ" | "DATETIME") | ("JSON", "JSONB") => true,
         _ => false,
     }
 }
 
 /// A foreign key's target as the schema records it, `table(column)`, with both names quoted.
 /// (The record keeps the plain form so that trees generated before quoting compare equal.)
-fn target(reference: &str) -> String {
+fn target(sql: Dialect, reference: &str) -> String {
     match reference.trim_end_matches(')').split_once('(') {
-        Some((table, column)) => format!("{}({})", ident(table), ident(column)),
-        None => ident(reference),
+        Some((table, column)) => format!("{}({})", sql.quote(table), sql.quote(column)),
+        None => sql.quote(reference),
     }
 }
 
@@ -617,6 +788,21 @@ mod tests {
     fn schema(tables: Vec<Table>) -> Schema {
         Schema {
             databases: [("migrations/db".to_owned(), tables)].into(),
+            mysql: BTreeSet::new(),
+        }
+    }
+
+    fn check(name: &str, expr: &str) -> Check {
+        Check {
+            name: name.into(),
+            expr: expr.into(),
+        }
+    }
+
+    fn mysql(tables: Vec<Table>) -> Schema {
+        Schema {
+            mysql: ["migrations/db".to_owned()].into(),
+            ..schema(tables)
         }
     }
 
@@ -626,6 +812,87 @@ mod tests {
             history: ["migrations/db".to_owned()].into(),
             templated: ["migrations/db".to_owned()].into(),
         }
+    }
+
+    #[test]
+    fn mysql_migrations_restate_columns_and_name_each_constraint_apart() {
+        let mut id = col("id", "BIGINT");
+        id.pk = true;
+        let mut email = col("email", "VARCHAR(40)");
+        email.checks = vec![check("ck_users_email_not_empty", "`email` <> ''")];
+        let mut group = col("group_id", "BIGINT");
+        group.references = Some("groups(id)".into());
+        let mut users = table("users", vec![id.clone(), email, group]);
+        users.indexes = vec![Index {
+            name: "ix_users_group_id".into(),
+            columns: vec!["group_id".into()],
+            predicate: None,
+        }];
+        let before = mysql(vec![users]);
+        let mut wider = col("email", "VARCHAR(80)");
+        wider.nullable = true;
+        let mut nick = col("nick", "VARCHAR(20)");
+        nick.unique = true;
+        nick.nullable = true;
+        nick.checks = vec![check("ck_users_nick_not_empty", "`nick` <> ''")];
+        let after = mysql(vec![table("users", vec![id, wider, nick])]);
+        let m = plan(Some(&before), &after, &history());
+        let (up, down) = blocks(&m[0].content);
+        for want in [
+            // One MODIFY restates type and nullability; MySQL has no ALTER COLUMN … TYPE.
+            "ALTER TABLE `users` MODIFY COLUMN `email` VARCHAR(80);\n",
+            // A check goes by name (no IF EXISTS in MySQL 8), before the column it uses.
+            "ALTER TABLE `users` DROP CONSTRAINT `ck_users_email_not_empty`;\n",
+            // Constraints of an added column are clauses of its ALTER TABLE, never inline.
+            "ALTER TABLE `users` ADD COLUMN `nick` VARCHAR(20), ADD CONSTRAINT `uq_users_nick` UNIQUE (`nick`), ADD CONSTRAINT `ck_users_nick_not_empty` CHECK (`nick` <> '');\n",
+            "ALTER TABLE `users` DROP COLUMN `group_id`;\n",
+        ] {
+            assert!(up.contains(want), "{want}\nnot in\n{up}");
+        }
+        // The foreign key goes first (MySQL keeps the index it uses), then its index, then the
+        // column; rolled back in the reverse order (verified on MariaDB by hand and in the
+        // conformance run).
+        let at = |s: &str| up.find(s).unwrap_or_else(|| panic!("{s} not in {up}"));
+        assert!(
+            at("DROP FOREIGN KEY `fk_users_group_id`")
+                < at("DROP INDEX `ix_users_group_id` ON `users`")
+        );
+        assert!(at("DROP INDEX `ix_users_group_id`") < at("DROP COLUMN `group_id`"));
+        let back = |s: &str| down.find(s).unwrap_or_else(|| panic!("{s} not in {down}"));
+        assert!(back("ADD COLUMN `group_id`") < back("CREATE INDEX `ix_users_group_id`"));
+        assert!(!up.contains('"') && !up.contains("IF EXISTS"), "{up}");
+        assert!(
+            down.contains("ALTER TABLE `users` MODIFY COLUMN `email` VARCHAR(40) NOT NULL;"),
+            "{down}"
+        );
+        assert!(down.contains("ADD CONSTRAINT `fk_users_group_id` FOREIGN KEY (`group_id`) REFERENCES `groups`(`id`)"), "{down}");
+        assert!(
+            down.contains("ALTER TABLE `users` DROP COLUMN `nick`;"),
+            "{down}"
+        );
+    }
+
+    #[test]
+    fn mysql_tables_are_created_in_their_dialect() {
+        let mut id = col("id", "BIGINT");
+        id.pk = true;
+        let mut note = col("note", "TEXT");
+        note.default = Some("('x')".into());
+        let after = mysql(vec![table("notes", vec![id, note])]);
+        let m = plan(Some(&mysql(vec![])), &after, &history());
+        let (up, down) = blocks(&m[0].content);
+        assert!(up.contains("CREATE TABLE `notes` (\n    `id` BIGINT NOT NULL AUTO_INCREMENT,\n    `note` TEXT NOT NULL DEFAULT ('x'),"), "{up}");
+        assert!(
+            up.contains(
+                ") ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin COMMENT = '';"
+            ),
+            "{up}"
+        );
+        assert!(
+            !up.contains("COMMENT ON") && !up.contains("IDENTITY"),
+            "{up}"
+        );
+        assert_eq!(down.trim(), "DROP TABLE IF EXISTS `notes`;");
     }
 
     #[test]

@@ -13,8 +13,7 @@ use hcl_edit::structure::{Block, Body};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const EXAMPLES: [&str; 3] = ["ecommerce", "event-orders", "auth-service"];
-const TYPES: [&str; 3] = ["microservices", "monolith", "serverless"];
+const EXAMPLES: [&str; 4] = ["ecommerce", "event-orders", "auth-service", "polyglot-shop"];
 
 type Files = BTreeMap<String, String>;
 
@@ -343,31 +342,60 @@ fn amqp(files: &Files, main: &Body, prefix: &str, c: &Client, fail: &mut impl Fn
     }
 }
 
-/// RDS: TLS forced by the parameter group, and the URL the deploy workflow builds checks the
-/// certificate (verify-full) against the CA bundle the pods mount.
+/// RDS: TLS forced by the parameter group of each engine, and the URL the deploy workflow builds
+/// checks the certificate against the CA bundle the pods mount: PostgreSQL's `verify-full` with
+/// `sslrootcert`, MySQL's `tls=true`, which the apps turn into PyMySQL's TLS against the bundle
+/// (host name checked) and dbmate checks against `SSL_CERT_FILE`.
 fn database(files: &Files, out: &mut Vec<String>) {
     let Some(db) = files.get("infra/terraform/modules/database/main.tf") else {
         return;
     };
     let body = hcl_edit::parser::parse_body(db).unwrap();
-    let params = resource(&body, "aws_db_parameter_group", "this").unwrap();
-    let forced = params.body.get_blocks("parameter").any(|p| {
-        attr(&p.body, "name").as_deref() == Some("\"rds.force_ssl\"")
-            && attr(&p.body, "value").as_deref() == Some("\"1\"")
-    });
-    if !forced {
-        out.push("RDS does not force TLS".into());
+    let forced = |group: &str, name: &str, value: &str| {
+        resource(&body, "aws_db_parameter_group", group).is_some_and(|g| {
+            g.body.get_blocks("parameter").any(|p| {
+                attr(&p.body, "name").as_deref() == Some(name)
+                    && attr(&p.body, "value").as_deref() == Some(value)
+            })
+        })
+    };
+    if !forced("this", "\"rds.force_ssl\"", "\"1\"") {
+        out.push("RDS PostgreSQL does not force TLS".into());
+    }
+    if !forced("mysql", "\"require_secure_transport\"", "\"1\"") {
+        out.push("RDS MySQL does not force TLS".into());
     }
     let port = ingress_port(&body, "postgres");
+    let locals = body.get_blocks("locals").next().map(|l| l.body.clone());
+    let port_of = locals.and_then(|l| attr(&l, "port")).unwrap_or_default();
+    if port != "local.port" || port_of != "local.mysql ? 3306 : 5432" {
+        out.push(format!("database port: security group {port} ({port_of})"));
+    }
     let deploy = &files[".github/workflows/deploy.yml"];
-    let url = deploy
+    if !deploy.contains("Endpoint.Port") {
+        out.push("the database URL does not take RDS's port".into());
+    }
+    let formats: Vec<&str> = deploy
         .lines()
-        .find(|l| l.contains("printf 'postgresql://"))
-        .unwrap_or_default();
+        .filter(|l| l.trim_start().starts_with("put_secret "))
+        .filter_map(|l| l.split('\'').nth(1))
+        .collect();
+    for url in &formats {
+        if url.starts_with("postgresql://") {
+            postgres_url(files, url, out);
+        } else if url.starts_with("mysql://") {
+            mysql_url(files, url, out);
+        } else {
+            out.push(format!("DATABASE_URL of an unknown engine: {url}"));
+        }
+    }
+}
+
+fn postgres_url(files: &Files, url: &str, out: &mut Vec<String>) {
     let Some(ca) = url
         .split("sslrootcert=")
         .nth(1)
-        .and_then(|r| r.split('\'').next())
+        .map(|r| r.split('&').next().unwrap_or(r))
     else {
         out.push(format!("DATABASE_URL checks no CA: {url}"));
         return;
@@ -375,9 +403,53 @@ fn database(files: &Files, out: &mut Vec<String>) {
     if !url.contains("sslmode=verify-full") {
         out.push(format!("DATABASE_URL does not verify the server: {url}"));
     }
-    if !deploy.contains("Endpoint.Port") || port != "5432" {
-        out.push(format!("database port: security group {port}"));
+    ca_mounted(files, ca, out);
+}
+
+fn mysql_url(files: &Files, url: &str, out: &mut Vec<String>) {
+    if !url.ends_with("?tls=true") {
+        out.push(format!("MySQL DATABASE_URL asks for no TLS: {url}"));
     }
+    let ca = "/etc/ssl/rds/global-bundle.pem";
+    let apps: Vec<(&String, &String)> = files
+        .iter()
+        .filter(|(p, t)| p.ends_with("/app/db.py") && t.contains("mysql+pymysql"))
+        .collect();
+    if apps.is_empty() {
+        out.push("a MySQL URL, but no app reaches MySQL".into());
+    }
+    for (path, text) in apps {
+        let verified = text.contains(&format!("RDS_CA_FILE = \"{ca}\""))
+            && text.contains("tls = parsed.query.get(\"tls\") == \"true\"")
+            && text.contains("args[\"ssl\"] = {\"ca\": RDS_CA_FILE, \"check_hostname\": True}");
+        if !verified {
+            out.push(format!(
+                "{path}: tls=true does not check the server against {ca}"
+            ));
+        }
+    }
+    let jobs: Vec<&String> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("deploy/k8s/migrations/base/") && p.ends_with(".yaml"))
+        .map(|(_, t)| t)
+        .filter(|t| t.contains("kind: Job"))
+        .collect();
+    let mysql_jobs = jobs
+        .iter()
+        .filter(|t| t.contains(&format!("name: SSL_CERT_FILE\n              value: {ca}")))
+        .count();
+    let mysql_modules = files["infra/terraform/main.tf"]
+        .matches("engine                     = \"mysql\"")
+        .count();
+    if mysql_jobs != mysql_modules || mysql_jobs == 0 {
+        out.push(format!(
+            "{mysql_jobs} migration Job(s) trust the RDS CA for dbmate, {mysql_modules} RDS MySQL database(s)"
+        ));
+    }
+    ca_mounted(files, ca, out);
+}
+
+fn ca_mounted(files: &Files, ca: &str, out: &mut Vec<String>) {
     let dir = ca.rsplit_once('/').map(|(d, _)| d).unwrap_or_default();
     for (path, text) in files {
         let is_db_pod = (path.starts_with("deploy/k8s/base/")
@@ -461,7 +533,7 @@ fn cloud_clients_match_the_terraform_that_provisions_them() {
     let mut all = Vec::new();
     let mut seen = BTreeMap::<&str, usize>::new();
     for ex in EXAMPLES {
-        for ty in TYPES {
+        for ty in assets::example_types(ex) {
             let files = generate(ex, ty);
             for p in problems(&files).into_iter().chain(secrets_stay_put(&files)) {
                 all.push(format!("{ex} × {ty}: {p}"));
@@ -529,6 +601,17 @@ fn a_plaintext_or_misrouted_client_is_caught() {
     let lax = mutated(&files, wf, "sslmode=verify-full", "sslmode=require");
     assert!(problems(&lax).iter().any(|p| p.contains("does not verify")));
     assert!(secrets_stay_put(&files).is_empty());
+    let weak = mutated(
+        &files,
+        "infra/terraform/modules/database/main.tf",
+        "\"require_secure_transport\"\n    value = \"1\"",
+        "\"require_secure_transport\"\n    value = \"0\"",
+    );
+    assert!(
+        problems(&weak)
+            .iter()
+            .any(|p| p.contains("MySQL does not force TLS"))
+    );
     let out = "infra/terraform/modules/cache/outputs.tf";
     let given = mutated(
         &files,
@@ -556,6 +639,38 @@ fn a_plaintext_or_misrouted_client_is_caught() {
 }
 
 #[test]
+fn a_mysql_client_without_tls_is_caught() {
+    let files = generate("polyglot-shop", "microservices");
+    assert!(problems(&files).is_empty(), "{:?}", problems(&files));
+    let wf = ".github/workflows/deploy.yml";
+    let plain = mutated(&files, wf, "/%s?tls=true'", "/%s'");
+    assert!(
+        problems(&plain)
+            .iter()
+            .any(|p| p.contains("asks for no TLS"))
+    );
+    let db = "services/orders/app/db.py";
+    let unchecked = mutated(
+        &files,
+        db,
+        "\"check_hostname\": True",
+        "\"check_hostname\": False",
+    );
+    assert!(
+        problems(&unchecked)
+            .iter()
+            .any(|p| p.contains("does not check the server"))
+    );
+    let job = "deploy/k8s/migrations/base/orders-db.yaml";
+    let untrusted = mutated(&files, job, "name: SSL_CERT_FILE", "name: SSL_CERT_DIR");
+    assert!(
+        problems(&untrusted)
+            .iter()
+            .any(|p| p.contains("trust the RDS CA"))
+    );
+}
+
+#[test]
 fn rabbitmq_and_serverless_mistakes_are_caught() {
     let files = generate("auth-service", "microservices");
     assert!(problems(&files).is_empty());
@@ -576,4 +691,33 @@ fn rabbitmq_and_serverless_mistakes_are_caught() {
         "value = \"require\"",
     );
     assert!(problems(&lax).iter().any(|p| p.contains("verify-full")));
+}
+
+/// CI runs each service's tests and migrations on its own engine: a MySQL service against the
+/// job's MySQL, a PostgreSQL one against its PostgreSQL.
+#[test]
+fn ci_tests_each_service_on_its_own_engine() {
+    let files = generate("polyglot-shop", "microservices");
+    let ci = &files[".github/workflows/ci.yml"];
+    let doc: Value = serde_saphyr::from_str(ci).unwrap();
+    let job = &doc["jobs"]["service"];
+    assert!(
+        job["services"]["mysql"]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("mysql:8")),
+        "{ci}"
+    );
+    assert_eq!(job["env"]["DATABASE_URL"], "${{ matrix.database_url }}");
+    for entry in job["strategy"]["matrix"]["include"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let want = match name {
+            "orders" | "payments" => "mysql://",
+            _ => "postgresql://",
+        };
+        let url = entry["database_url"].as_str().unwrap();
+        assert!(url.starts_with(want), "{name}: {url}");
+        assert!(entry["migrate_url"].as_str().unwrap().starts_with(want));
+    }
+    let only_postgres = generate("ecommerce", "microservices");
+    assert!(!only_postgres[".github/workflows/ci.yml"].contains("mysql"));
 }

@@ -119,7 +119,7 @@ pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
     if let Some(n) = get("databases") {
         bp.databases = r.named_map(n, "databases", |r, n, p| {
             Some(Database {
-                engine: r.engine(n, p, &["postgres", "dynamodb"]),
+                engine: r.engine(n, p, &["postgres", "mysql", "dynamodb"]),
             })
         });
     }

@@ -69,6 +69,7 @@ pub const CODES: &[Code] = &[
     e("E0126", "entity owned by no service"),
     e("E0127", "engine not supported by the architecture type"),
     e("E0128", "entity that does not fit a DynamoDB table"),
+    e("E0129", "text or json column indexed in a MySQL database"),
     e("E0130", "both `image` and `language`"),
     e("E0131", "unsupported language"),
     e("E0132", "invalid image reference"),

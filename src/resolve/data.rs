@@ -1,5 +1,6 @@
 //! Data layer of the model: entities as tables and columns, databases, caches and messaging.
 
+use super::ddl::Dialect;
 use super::{Names, Preset};
 use crate::blueprint::fields::{self, FieldType};
 use crate::blueprint::{ArchType, Blueprint, Broker};
@@ -126,7 +127,13 @@ pub struct Index {
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {
     pub name: Names,
+    /// `postgres`, `mysql` or `dynamodb` (serverless only).
     pub engine: String,
+    /// The SQL its migrations and queries are written in.
+    pub dialect: Dialect,
+    /// RDS's engine and major version in the cloud (`postgres` 16, `mysql` 8.4).
+    pub rds_engine: &'static str,
+    pub rds_engine_version: &'static str,
     pub services: Vec<String>,
     pub entities: Vec<String>,
     /// Host name in compose and Kubernetes (in the cloud it is an RDS endpoint in the Secret).
@@ -230,6 +237,9 @@ struct Owners<'a> {
     owner: HashMap<&'a str, &'a str>,
     /// A monolith's one database, when any service needs one.
     monolith: Option<String>,
+    /// Its engine: `mysql` when every database the blueprint declares is MySQL, else PostgreSQL
+    /// (a monolith keeps one database, so the tables of differing engines meet in the default).
+    monolith_engine: String,
 }
 
 impl<'a> Owners<'a> {
@@ -247,11 +257,29 @@ impl<'a> Owners<'a> {
                 .values()
                 .any(|s| s.database.is_some() || !s.entities.is_empty()))
         .then(|| monolith_db(bp));
+        let all_mysql =
+            !bp.databases.is_empty() && bp.databases.values().all(|d| d.engine == "mysql");
         Owners {
             bp,
             owner,
             monolith,
+            monolith_engine: if all_mysql { "mysql" } else { "postgres" }.into(),
         }
+    }
+
+    /// The engine of a database after lowering (`postgres` when it is not declared).
+    fn engine(&self, db: &str) -> String {
+        if self.bp.arch == ArchType::Monolith {
+            return self.monolith_engine.clone();
+        }
+        self.bp
+            .databases
+            .get(db)
+            .map_or("postgres".into(), |d| d.engine.clone())
+    }
+
+    fn dialect(&self, db: Option<&str>) -> Dialect {
+        db.map_or(Dialect::Postgres, |db| Dialect::of(&self.engine(db)))
     }
 
     fn owner(&self, entity: &str) -> Option<&'a str> {
@@ -296,13 +324,23 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 .flat_map(|s| bp.services[s].entities.clone())
                 .collect();
             let n = Names::new(&db);
+            let engine = owners.engine(&db);
+            let dialect = Dialect::of(&engine);
             Database {
-                engine: bp
-                    .databases
-                    .get(&db)
-                    .map_or("postgres".into(), |d| d.engine.clone()),
+                port: if dialect.is_mysql() {
+                    super::transport::MYSQL_PORT
+                } else {
+                    super::transport::POSTGRES_PORT
+                },
+                engine,
+                dialect,
+                rds_engine: if dialect.is_mysql() {
+                    "mysql"
+                } else {
+                    "postgres"
+                },
+                rds_engine_version: if dialect.is_mysql() { "8.4" } else { "16" },
                 host: n.kebab.clone(),
-                port: 5432,
                 db_name: n.snake.clone(),
                 user: n.snake.clone(),
                 secret_name: format!("{}-credentials", n.kebab),
@@ -397,6 +435,8 @@ fn column(
     name: &str,
     f: &fields::FieldSpec,
 ) -> Column {
+    let dialect = owners.dialect(database.as_deref());
+    let types = dialect.types();
     let mut c = Column {
         name: name.to_owned(),
         kind: "",
@@ -429,7 +469,7 @@ fn column(
     let simple =
         |kind, sql: &str, sa: &str, py: &str| (kind, sql.to_owned(), sa.to_owned(), py.to_owned());
     let (kind, sql, sa, py) = match &f.ty {
-        FieldType::Uuid => simple("uuid", "UUID", "Uuid", "uuid.UUID"),
+        FieldType::Uuid => simple("uuid", types.uuid, uuid_sa(dialect), "uuid.UUID"),
         FieldType::String(n) => {
             c.max_length = Some(*n);
             (
@@ -451,12 +491,12 @@ fn column(
         FieldType::Bool => simple("bool", "BOOLEAN", "Boolean", "bool"),
         FieldType::Timestamp => simple(
             "timestamp",
-            "TIMESTAMPTZ",
+            types.timestamp,
             "DateTime(timezone=True)",
             "datetime",
         ),
         FieldType::Date => simple("date", "DATE", "Date", "date"),
-        FieldType::Json => simple("json", "JSONB", "JSON", "dict"),
+        FieldType::Json => simple("json", types.json, "JSON", "dict"),
         FieldType::Enum(values) => {
             c.enum_values = values.clone();
             let len = values.iter().map(String::len).max().unwrap_or(1).max(16);
@@ -487,7 +527,7 @@ fn column(
                 foreign_key: target_db.is_some() && &target_db == database,
             });
             if pk_ty == FieldType::Uuid {
-                simple("ref", "UUID", "Uuid", "uuid.UUID")
+                simple("ref", types.uuid, uuid_sa(dialect), "uuid.UUID")
             } else {
                 simple("ref", "BIGINT", "BigInteger", "int")
             }
@@ -522,20 +562,21 @@ fn column(
         Some(fields::Format::Url) => c.json_schema_format = Some("uri"),
         None => {}
     }
-    c.checks = checks(table, &c);
+    c.checks = checks(dialect, table, &c);
     if let Some(d) = &f.default {
-        c.default_sql = Some(match (&f.ty, d.as_str()) {
+        let value = match (&f.ty, d.as_str()) {
             (_, "now") => {
                 if kind == "date" {
-                    "CURRENT_DATE".into()
+                    types.today.into()
                 } else {
-                    "now()".into()
+                    types.now.into()
                 }
             }
             (FieldType::Bool, v) => v.to_uppercase(),
             (FieldType::Int | FieldType::BigInt | FieldType::Decimal(..), v) => v.to_owned(),
             (_, v) => format!("'{v}'"),
-        });
+        };
+        c.default_sql = Some(dialect.default_for(&sql, &value));
         if d != "now" {
             c.default_py = Some(match &f.ty {
                 FieldType::Bool => {
@@ -558,11 +599,23 @@ fn column(
     c
 }
 
+/// SQLAlchemy's type of a UUID column: in MySQL always 32 hex digits in `CHAR(32)`, never the
+/// native type SQLAlchemy would pick on MariaDB ≥ 10.7, so MySQL 8 and MariaDB store the same.
+pub fn uuid_sa(dialect: Dialect) -> &'static str {
+    if dialect.is_mysql() {
+        "Uuid(native_uuid=False)"
+    } else {
+        "Uuid"
+    }
+}
+
 /// The CHECK constraints that enforce a column's rules in the database: enum membership,
-/// bounds, pattern (with `email` / `url`) and non-empty text.
-fn checks(table: &str, c: &Column) -> Vec<CheckConstraint> {
-    let col = format!("\"{}\"", c.name);
-    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+/// bounds, pattern (with `email` / `url`) and non-empty text. A pattern is `~` in PostgreSQL
+/// and `REGEXP` in MySQL (the tables' binary collation keeps it case-sensitive).
+fn checks(dialect: Dialect, table: &str, c: &Column) -> Vec<CheckConstraint> {
+    let col = dialect.quote(&c.name);
+    let literal = |s: &str| dialect.literal(s);
+    let matches = if dialect.is_mysql() { "REGEXP" } else { "~" };
     let mut out = Vec::new();
     let mut add = |rule: &str, expr: String| {
         out.push(CheckConstraint {
@@ -586,7 +639,7 @@ fn checks(table: &str, c: &Column) -> Vec<CheckConstraint> {
     if let Some(p) = &c.pattern {
         add(
             c.format.unwrap_or("pattern"),
-            format!("{col} ~ {}", literal(p)),
+            format!("{col} {matches} {}", literal(p)),
         );
     }
     out
@@ -704,6 +757,44 @@ mod tests {
         );
         assert!(lo.len() <= 63 && hi.len() <= 63);
         assert_ne!(lo, hi);
+    }
+
+    #[test]
+    fn a_mysql_database_gets_mysql_types_checks_and_port() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { database: db, entities: [Item] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      at: timestamp default now\n      doc: json nullable\n      note: text default 'n/a'\n      code: string(9) pattern '^a\\.b$'\ndatabases: { db: { engine: mysql } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        let db = &m.databases[0];
+        assert_eq!((db.dialect, db.port), (Dialect::Mysql, 3306));
+        let col = |n: &str| m.entities[0].columns.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(col("id").sql_type, "CHAR(32)");
+        assert_eq!(col("id").sa_type, "Uuid(native_uuid=False)");
+        assert_eq!(col("at").sql_type, "DATETIME(6)");
+        assert_eq!(
+            col("at").default_sql.as_deref(),
+            Some("CURRENT_TIMESTAMP(6)")
+        );
+        assert_eq!(col("doc").sql_type, "JSON");
+        // MySQL takes a TEXT default only as an expression.
+        assert_eq!(col("note").default_sql.as_deref(), Some("('n/a')"));
+        // Backticks, REGEXP, and the backslash doubled inside a MySQL literal.
+        let pattern = col("code")
+            .checks
+            .iter()
+            .find(|k| k.name.ends_with("_pattern"))
+            .unwrap();
+        assert_eq!(pattern.expr, "`code` REGEXP '^a\\\\.b$'");
+        assert!(
+            db.init_up
+                .contains("`id` CHAR(32) NOT NULL DEFAULT (REPLACE(UUID(), '-', ''))"),
+            "{}",
+            db.init_up
+        );
+        // A monolith whose databases are all MySQL keeps its one database in MySQL too.
+        let mono = src.replace("version: 1\n", "version: 1\ntype: monolith\n");
+        let bp = crate::blueprint::load(&mono, "t.yaml").blueprint.unwrap();
+        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        assert_eq!(m.databases[0].dialect, Dialect::Mysql);
     }
 
     #[test]

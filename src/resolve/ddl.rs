@@ -12,6 +12,51 @@ use super::data::constraint;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
+/// The SQL a database speaks: PostgreSQL, or MySQL (MySQL 8 and MariaDB ≥ 10.6 alike; ADR 0007).
+/// Everything written for a database goes through its dialect, so its first migration, its
+/// later ones and the generated code agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    #[default]
+    Postgres,
+    Mysql,
+}
+
+impl Dialect {
+    /// The dialect of a database engine (`postgres`, `mysql`; DynamoDB has no SQL).
+    pub fn of(engine: &str) -> Dialect {
+        if engine == "mysql" {
+            Dialect::Mysql
+        } else {
+            Dialect::Postgres
+        }
+    }
+
+    pub fn is_mysql(self) -> bool {
+        self == Dialect::Mysql
+    }
+
+    /// A quoted identifier (our names are snake case; quoting keeps reserved words usable):
+    /// `"name"` in PostgreSQL, `` `name` `` in MySQL (whose `"` quotes strings by default).
+    pub fn quote(self, name: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+            Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        }
+    }
+
+    /// A string literal. MySQL also reads backslashes as escapes in literals (unless
+    /// `NO_BACKSLASH_ESCAPES`), so a pattern's `\.` is written `\\.` there.
+    pub fn literal(self, text: &str) -> String {
+        let text = text.replace('\'', "''");
+        match self {
+            Dialect::Postgres => format!("'{text}'"),
+            Dialect::Mysql => format!("'{}'", text.replace('\\', "\\\\")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     pub name: String,
@@ -135,12 +180,22 @@ fn index(name: &str, column: &str, predicate: Option<&str>) -> Index {
 /// published event, written in the transaction of its row, until the relay has sent it;
 /// `processed_events` holds the ids of events already handled, so a redelivery has no second
 /// effect. They follow the entities' tables, so a tree generated before them gets them in a
-/// later migration.
-pub fn event_tables() -> Vec<Table> {
+/// later migration. MySQL has no partial index: its relay's lookup of unsent rows uses an
+/// index on (`sent_at`, `id`) instead.
+pub fn event_tables(d: Dialect) -> Vec<Table> {
+    let types = d.types();
     let mut id = col("id", "BIGINT", false, None);
     id.pk = true;
-    let mut event_id = col("event_id", "UUID", false, None);
+    let mut event_id = col("event_id", types.uuid, false, None);
     event_id.unique = true;
+    let unsent = match d {
+        Dialect::Postgres => index("ix_outbox_unsent", "id", Some("\"sent_at\" IS NULL")),
+        Dialect::Mysql => Index {
+            name: "ix_outbox_unsent".into(),
+            columns: vec!["sent_at".into(), "id".into()],
+            predicate: None,
+        },
+    };
     let outbox = Table {
         name: "outbox".into(),
         columns: vec![
@@ -149,18 +204,15 @@ pub fn event_tables() -> Vec<Table> {
             col("topic", "VARCHAR(255)", false, None),
             col("aggregate_key", "VARCHAR(255)", false, None),
             col("payload", "TEXT", false, None),
-            col("created_at", "TIMESTAMPTZ", false, Some("now()")),
-            col("sent_at", "TIMESTAMPTZ", true, None),
+            col("created_at", types.timestamp, false, Some(types.now)),
+            col("sent_at", types.timestamp, true, None),
             col("attempts", "INTEGER", false, Some("0")),
             col("last_error", "TEXT", true, None),
         ],
-        indexes: vec![
-            index("ix_outbox_unsent", "id", Some("\"sent_at\" IS NULL")),
-            index("ix_outbox_sent_at", "sent_at", None),
-        ],
+        indexes: vec![unsent, index("ix_outbox_sent_at", "sent_at", None)],
         comment: "Transactional outbox: events written with their row, sent by the relay.".into(),
     };
-    let mut handled = col("event_id", "UUID", false, None);
+    let mut handled = col("event_id", types.uuid, false, None);
     handled.pk = true;
     let mut topic = col("topic", "VARCHAR(255)", false, None);
     topic.pk = true;
@@ -169,7 +221,7 @@ pub fn event_tables() -> Vec<Table> {
         columns: vec![
             handled,
             topic,
-            col("processed_at", "TIMESTAMPTZ", false, Some("now()")),
+            col("processed_at", types.timestamp, false, Some(types.now)),
         ],
         indexes: vec![index(
             "ix_processed_events_processed_at",
@@ -181,106 +233,162 @@ pub fn event_tables() -> Vec<Table> {
     vec![outbox, processed]
 }
 
-/// A quoted identifier (our names are snake case; quoting keeps reserved words usable).
-pub fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+/// The column types and defaults that differ between the dialects.
+#[derive(Debug, Clone, Copy)]
+pub struct Types {
+    /// A UUID: PostgreSQL's own type; in MySQL 32 hex digits, what SQLAlchemy's `Uuid`
+    /// writes where the server has no UUID type (`native_uuid=False`: the same on MySQL 8 and
+    /// on MariaDB, whose own UUID type SQLAlchemy would otherwise pick from 10.7 on).
+    pub uuid: &'static str,
+    /// An instant: `TIMESTAMPTZ`; MySQL's `DATETIME(6)` holds UTC (the sessions' time zone).
+    pub timestamp: &'static str,
+    pub json: &'static str,
+    /// The default of a timestamp set on insert.
+    pub now: &'static str,
+    /// The default of a date set on insert.
+    pub today: &'static str,
+    /// The server-side default of a UUID key.
+    pub new_uuid: &'static str,
 }
 
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+impl Dialect {
+    pub fn types(self) -> Types {
+        match self {
+            Dialect::Postgres => Types {
+                uuid: "UUID",
+                timestamp: "TIMESTAMPTZ",
+                json: "JSONB",
+                now: "now()",
+                today: "CURRENT_DATE",
+                new_uuid: "gen_random_uuid()",
+            },
+            // Expression defaults are written in parentheses (MySQL ≥ 8.0.13, MariaDB ≥ 10.2).
+            Dialect::Mysql => Types {
+                uuid: "CHAR(32)",
+                timestamp: "DATETIME(6)",
+                json: "JSON",
+                now: "CURRENT_TIMESTAMP(6)",
+                today: "(CURRENT_DATE)",
+                new_uuid: "(REPLACE(UUID(), '-', ''))",
+            },
+        }
+    }
+
+    /// MySQL accepts a default for TEXT and JSON columns only as an expression.
+    pub fn default_for(self, sql_type: &str, value: &str) -> String {
+        if self.is_mysql() && matches!(sql_type, "TEXT" | "JSON") && value.starts_with('\'') {
+            format!("({value})")
+        } else {
+            value.to_owned()
+        }
+    }
 }
 
 /// The `migrate:up` block of a database's first migration.
-pub fn init_up(tables: &[Table]) -> String {
-    create_tables(tables.iter())
+pub fn init_up(d: Dialect, tables: &[Table]) -> String {
+    create_tables(d, tables.iter())
 }
 
-/// The `migrate:down` block of a database's first migration.
-pub fn init_down(tables: &[Table]) -> String {
+/// The `migrate:down` block of a database's first migration. (MySQL accepts and ignores
+/// `CASCADE`; the tables go in reverse order, so no foreign key points at a dropped table.)
+pub fn init_down(d: Dialect, tables: &[Table]) -> String {
     let mut s =
         String::from("-- Undo version 001: drop the tables (their indexes and keys go with them).");
     for t in tables.iter().rev() {
-        let _ = write!(s, "\nDROP TABLE IF EXISTS {} CASCADE;", quoted(&t.name));
+        let _ = write!(s, "\nDROP TABLE IF EXISTS {} CASCADE;", d.quote(&t.name));
     }
     s
 }
 
 /// `CREATE TABLE` with its comments and indexes for each table, then the foreign keys, so
 /// tables may reference each other in any order.
-pub fn create_tables<'a>(tables: impl Iterator<Item = &'a Table> + Clone) -> String {
+pub fn create_tables<'a>(d: Dialect, tables: impl Iterator<Item = &'a Table> + Clone) -> String {
     let mut s = String::new();
     for t in tables.clone() {
         s.push('\n');
-        s.push_str(&create_table(t));
+        s.push_str(&create_table(d, t));
     }
     for t in tables {
         for c in t.columns.iter().filter(|c| c.references.is_some()) {
-            s.push_str(&add_foreign_key(&t.name, c));
+            s.push_str(&add_foreign_key(d, &t.name, c));
         }
     }
     s
 }
 
-fn create_table(t: &Table) -> String {
-    let mut s = format!("\nCREATE TABLE {} (", quoted(&t.name));
+fn create_table(d: Dialect, t: &Table) -> String {
+    let mut s = format!("\nCREATE TABLE {} (", d.quote(&t.name));
     let pk: Vec<&Column> = t.columns.iter().filter(|c| c.pk).collect();
     for c in &t.columns {
-        let _ = write!(s, "\n    {},", column_def(c, pk.len() == 1));
+        let _ = write!(s, "\n    {},", column_def(d, c, pk.len() == 1));
     }
-    let keys: Vec<String> = pk.iter().map(|c| quoted(&c.name)).collect();
+    let keys: Vec<String> = pk.iter().map(|c| d.quote(&c.name)).collect();
     let _ = write!(
         s,
         "\n    CONSTRAINT {} PRIMARY KEY ({})",
-        quoted(&constraint::primary_key(&t.name)),
+        d.quote(&constraint::primary_key(&t.name)),
         keys.join(", ")
     );
     for c in t.columns.iter().filter(|c| c.unique && !c.pk) {
         let _ = write!(
             s,
             ",\n    CONSTRAINT {} UNIQUE ({})",
-            quoted(&constraint::unique(&t.name, &c.name)),
-            quoted(&c.name)
+            d.quote(&constraint::unique(&t.name, &c.name)),
+            d.quote(&c.name)
         );
     }
     for k in t.columns.iter().flat_map(|c| &c.checks) {
         let _ = write!(
             s,
             ",\n    CONSTRAINT {} CHECK ({})",
-            quoted(&k.name),
+            d.quote(&k.name),
             k.expr
         );
     }
-    s.push_str("\n);");
-    let _ = write!(
-        s,
-        "\nCOMMENT ON TABLE {} IS {};",
-        quoted(&t.name),
-        literal(&t.comment)
-    );
-    for c in &t.columns {
-        if let Some(comment) = &c.comment {
+    match d {
+        Dialect::Postgres => {
+            s.push_str("\n);");
             let _ = write!(
                 s,
-                "\nCOMMENT ON COLUMN {}.{} IS {};",
-                quoted(&t.name),
-                quoted(&c.name),
-                literal(comment)
+                "\nCOMMENT ON TABLE {} IS {};",
+                d.quote(&t.name),
+                d.literal(&t.comment)
+            );
+            for c in &t.columns {
+                if let Some(comment) = &c.comment {
+                    let _ = write!(
+                        s,
+                        "\nCOMMENT ON COLUMN {}.{} IS {};",
+                        d.quote(&t.name),
+                        d.quote(&c.name),
+                        d.literal(comment)
+                    );
+                }
+            }
+        }
+        // InnoDB (foreign keys, transactions), utf8mb4, and a binary collation: text compares,
+        // is unique and matches patterns case-sensitively, as in PostgreSQL.
+        Dialect::Mysql => {
+            let _ = write!(
+                s,
+                "\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin COMMENT = {};",
+                d.literal(&t.comment)
             );
         }
     }
     for i in &t.indexes {
-        let _ = write!(s, "\n{};", index_def(&t.name, i));
+        let _ = write!(s, "\n{};", index_def(d, &t.name, i));
     }
     s
 }
 
 /// `CREATE INDEX "name" ON "table" ("a", "b")[ WHERE …]`, without the semicolon.
-pub fn index_def(table: &str, i: &Index) -> String {
-    let cols: Vec<String> = i.columns.iter().map(|c| quoted(c)).collect();
+pub fn index_def(d: Dialect, table: &str, i: &Index) -> String {
+    let cols: Vec<String> = i.columns.iter().map(|c| d.quote(c)).collect();
     let mut s = format!(
         "CREATE INDEX {} ON {} ({})",
-        quoted(&i.name),
-        quoted(table),
+        d.quote(&i.name),
+        d.quote(table),
         cols.join(", ")
     );
     if let Some(p) = &i.predicate {
@@ -289,27 +397,34 @@ pub fn index_def(table: &str, i: &Index) -> String {
     s
 }
 
-/// One column: an integer key is an identity and a UUID key defaults to a random UUID, so an
-/// insert may leave the key out (a column of a composite key gets neither).
-fn column_def(c: &Column, single_key: bool) -> String {
+/// A column's type, nullability, key default and comment as `CREATE TABLE` and `ADD COLUMN`
+/// write it: an integer key is an identity (MySQL: `AUTO_INCREMENT`) and a UUID key defaults to
+/// a random UUID, so an insert may leave the key out (a column of a composite key gets neither).
+pub fn column_def(d: Dialect, c: &Column, single_key: bool) -> String {
     let key = c.pk && single_key;
     let identity = key && matches!(c.sql_type.as_str(), "INTEGER" | "BIGINT");
-    let mut s = format!("{} {}", quoted(&c.name), c.sql_type);
-    if identity {
+    let mut s = format!("{} {}", d.quote(&c.name), c.sql_type);
+    if identity && !d.is_mysql() {
         s.push_str(" GENERATED BY DEFAULT AS IDENTITY");
     }
     if !c.nullable {
         s.push_str(" NOT NULL");
     }
-    if key && c.sql_type == "UUID" {
-        s.push_str(" DEFAULT gen_random_uuid()");
-    } else if let Some(d) = &c.default {
-        let _ = write!(s, " DEFAULT {d}");
+    if identity && d.is_mysql() {
+        s.push_str(" AUTO_INCREMENT");
+    }
+    if key && c.sql_type == d.types().uuid {
+        let _ = write!(s, " DEFAULT {}", d.types().new_uuid);
+    } else if let Some(v) = &c.default {
+        let _ = write!(s, " DEFAULT {v}");
+    }
+    if let (Dialect::Mysql, Some(comment)) = (d, &c.comment) {
+        let _ = write!(s, " COMMENT {}", d.literal(comment));
     }
     s
 }
 
-fn add_foreign_key(table: &str, c: &Column) -> String {
+fn add_foreign_key(d: Dialect, table: &str, c: &Column) -> String {
     let target = c.references.as_deref().unwrap_or_default();
     let (ref_table, ref_col) = target
         .trim_end_matches(')')
@@ -317,10 +432,10 @@ fn add_foreign_key(table: &str, c: &Column) -> String {
         .unwrap_or((target, "id"));
     format!(
         "\n\nALTER TABLE {}\n    ADD CONSTRAINT {}\n    FOREIGN KEY ({}) REFERENCES {} ({});",
-        quoted(table),
-        quoted(&constraint::foreign_key(table, &c.name)),
-        quoted(&c.name),
-        quoted(ref_table),
-        quoted(ref_col)
+        d.quote(table),
+        d.quote(&constraint::foreign_key(table, &c.name)),
+        d.quote(&c.name),
+        d.quote(ref_table),
+        d.quote(ref_col)
     )
 }

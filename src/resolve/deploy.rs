@@ -16,6 +16,8 @@ use std::collections::{HashMap, HashSet};
 
 /// Pinned images for local development (compose). Tags, never `latest`.
 pub const POSTGRES_IMAGE: &str = "postgres:15.10-alpine";
+/// MySQL 8.4 (the LTS line RDS runs as `8.4`); tests run MariaDB 10.11 from Debian (ADR 0007).
+pub const MYSQL_IMAGE: &str = "mysql:8.4.3";
 pub const REDIS_IMAGE: &str = "redis:7.4.1-alpine";
 pub const KAFKA_IMAGE: &str = "apache/kafka:3.9.0";
 pub const RABBITMQ_IMAGE: &str = "rabbitmq:3.13.7-management-alpine";
@@ -106,6 +108,9 @@ pub struct Migrate {
     /// Serverless deploy: RDS identifier suffix, user and database name to build the URL.
     pub db_name: String,
     pub user: String,
+    /// Kubernetes: the CA file dbmate checks a MySQL server against (`SSL_CERT_FILE`, read by
+    /// Go's TLS; its URL says only `tls=true`); empty for PostgreSQL, whose URL names the CA.
+    pub ca_file_env: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,7 +176,7 @@ pub struct Endpoint {
 pub struct Backing {
     /// Service name in compose and Kubernetes (the host in every address).
     pub name: String,
-    /// `postgres`, `redis`, `kafka`, `rabbitmq`, `sqs` or `otel-collector`.
+    /// `postgres`, `mysql`, `redis`, `kafka`, `rabbitmq`, `sqs` or `otel-collector`.
     pub kind: &'static str,
     pub port: u16,
     /// Pinned image for compose.
@@ -460,12 +465,22 @@ pub fn resolve(
                 database: db.name.kebab.clone(),
                 name: format!("{}-migrate", db.host),
                 dir: db.migrations_dir.clone(),
-                local_url: format!("{}?sslmode=disable", local_database_url(b)),
+                // dbmate's MySQL driver speaks plaintext unless `tls` is asked for.
+                local_url: if db.dialect.is_mysql() {
+                    local_database_url(b)
+                } else {
+                    format!("{}?sslmode=disable", local_database_url(b))
+                },
                 secret: db.secret_name.clone(),
                 image: format!("{image_repository}:{}", super::services::IMAGE_TAG),
                 image_repository,
                 db_name: db.db_name.clone(),
                 user: db.user.clone(),
+                ca_file_env: if db.dialect.is_mysql() {
+                    super::transport::RDS_CA_FILE.into()
+                } else {
+                    String::new()
+                },
             })
         })
         .collect();
@@ -506,8 +521,13 @@ fn local_port(s: &Service) -> u16 {
 
 /// The local (compose) address of a database, as the apps and its migrate service use it.
 fn local_database_url(b: &Backing) -> String {
+    let scheme = if b.kind == "mysql" {
+        "mysql"
+    } else {
+        "postgresql"
+    };
     format!(
-        "postgresql://{}:{}@{}:{}/{}",
+        "{scheme}://{}:{}@{}:{}/{}",
         b.user, b.password, b.name, b.port, b.db_name
     )
 }
@@ -540,7 +560,11 @@ fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
         password: String::new(),
     };
     for db in &data.databases {
-        let mut b = item(&db.host, "postgres", db.port, POSTGRES_IMAGE);
+        let mut b = if db.dialect.is_mysql() {
+            item(&db.host, "mysql", db.port, MYSQL_IMAGE)
+        } else {
+            item(&db.host, "postgres", db.port, POSTGRES_IMAGE)
+        };
         b.db_name = db.db_name.clone();
         b.user = db.user.clone();
         b.password = format!("{}-local", db.user);

@@ -249,10 +249,10 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             .map(|&i| ddl::table(&data.entities[i]))
             .collect();
         if d.events {
-            d.tables.extend(ddl::event_tables());
+            d.tables.extend(ddl::event_tables(d.dialect));
         }
-        d.init_up = ddl::init_up(&d.tables);
-        d.init_down = ddl::init_down(&d.tables);
+        d.init_up = ddl::init_up(d.dialect, &d.tables);
+        d.init_down = ddl::init_down(d.dialect, &d.tables);
     }
     let mut functions = services::functions(bp, &services, &data.entities, &preset);
     let serverless = (bp.arch == ArchType::Serverless).then(|| {

@@ -12,7 +12,7 @@ pub const BASE: &[&str] = &[
     "pydantic==2.14.4",
     "pydantic-settings==2.16.3",
     "SQLAlchemy==2.1.9",
-    "psycopg[binary]==3.3.9",
+    POSTGRES,
     "prometheus-client==0.26.0",
     "httpx==0.28.1",
     // Event envelopes are checked against their topic's JSON Schema (events.py).
@@ -24,6 +24,12 @@ pub const BASE: &[&str] = &[
     // Bearer tokens: signature from the issuer's JWKS, issuer, audience, expiry (app/auth.py).
     "PyJWT[crypto]==2.15.1",
 ];
+/// The database driver under SQLAlchemy: psycopg 3 for PostgreSQL (every service without a
+/// MySQL database keeps it, as before), PyMySQL for MySQL and MariaDB (synchronous like the
+/// rest of the data access; the `rsa` extra signs in to MySQL 8's `caching_sha2_password`
+/// over a plaintext local connection). See ADR 0007.
+pub const POSTGRES: &str = "psycopg[binary]==3.3.9";
+pub const MYSQL: &str = "PyMySQL[rsa]==1.2.4";
 /// A service with `cache:`.
 pub const REDIS: &str = "redis==8.1.0";
 /// The broker client of a service that publishes or consumes, by broker.
@@ -43,10 +49,15 @@ pub struct PythonDeps {
     pub test: Vec<String>,
 }
 
-/// The packages of a service with (or without) a cache and a broker client (`kafka`,
-/// `rabbitmq`, `sqs`; `None` when it neither publishes nor consumes).
-pub fn for_service(cache: bool, broker: Option<&str>) -> PythonDeps {
-    let mut runtime: Vec<String> = BASE.iter().map(|s| (*s).to_owned()).collect();
+/// The packages of a service with (or without) a MySQL database, a cache and a broker client
+/// (`kafka`, `rabbitmq`, `sqs`; `None` when it neither publishes nor consumes).
+pub fn for_service(mysql: bool, cache: bool, broker: Option<&str>) -> PythonDeps {
+    let driver = if mysql { MYSQL } else { POSTGRES };
+    let mut runtime: Vec<String> = BASE
+        .iter()
+        .map(|s| if *s == POSTGRES { driver } else { s })
+        .map(|s| s.to_owned())
+        .collect();
     if cache {
         runtime.push(REDIS.into());
     }
@@ -74,23 +85,27 @@ mod tests {
 
     #[test]
     fn broker_and_cache_add_their_client() {
-        let plain = for_service(false, None);
+        let plain = for_service(false, false, None);
         assert_eq!(plain.runtime.len(), BASE.len());
-        let full = for_service(true, Some("kafka"));
+        let full = for_service(false, true, Some("kafka"));
         assert!(full.runtime.contains(&REDIS.to_owned()));
         assert!(full.runtime.contains(&KAFKA.to_owned()));
         assert!(full.runtime.contains(&KAFKA_IAM.to_owned()));
         assert!(
-            for_service(false, Some("rabbitmq"))
+            for_service(false, false, Some("rabbitmq"))
                 .runtime
                 .contains(&RABBITMQ.to_owned())
         );
         assert!(
-            for_service(false, Some("sqs"))
+            for_service(false, false, Some("sqs"))
                 .runtime
                 .contains(&SQS.to_owned())
         );
         assert_eq!(plain.test, ["pytest==9.2.0", "ruff==0.17.6"]);
+        assert!(plain.runtime.contains(&POSTGRES.to_owned()));
+        let mysql = for_service(true, false, None).runtime;
+        assert!(mysql.contains(&MYSQL.to_owned()) && !mysql.contains(&POSTGRES.to_owned()));
+        assert_eq!(mysql.len(), BASE.len());
     }
 
     #[test]
@@ -98,7 +113,7 @@ mod tests {
         let install = include_str!("../../tools/conformance/install.sh");
         let all = BASE
             .iter()
-            .chain([REDIS, KAFKA, KAFKA_IAM, RABBITMQ].iter())
+            .chain([MYSQL, REDIS, KAFKA, KAFKA_IAM, RABBITMQ].iter())
             .chain(TEST.iter());
         for pin in all {
             let (name, version) = name_and_version(pin);

@@ -103,8 +103,22 @@ pub struct Port {
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseRef {
     pub name: String,
-    /// `postgres` or `dynamodb` (serverless only).
+    /// `postgres`, `mysql` or `dynamodb` (serverless only).
     pub engine: String,
+    /// The SQL the service's code and tests speak (`postgres` or `mysql`), and the pieces of
+    /// it the templates print.
+    pub dialect: super::ddl::Dialect,
+    pub mysql: bool,
+    /// SQLAlchemy's dialect and driver: `postgresql+psycopg` or `mysql+pymysql` (ADR 0007).
+    pub sa_driver: &'static str,
+    /// What quotes an identifier in raw SQL (`"` or a backtick).
+    pub quote: &'static str,
+    /// SQLAlchemy's type of a UUID column (the event tables'; entities' columns carry theirs).
+    pub uuid_type: &'static str,
+    /// The URL a developer's local server answers on (settings default; the tests' default
+    /// connects as the server's superuser, `postgres` or `root`).
+    pub local_url: String,
+    pub test_url: String,
     pub env_var: &'static str,
     pub secret_name: String,
     pub host: String,
@@ -224,6 +238,16 @@ pub fn format_seconds(s: f64) -> String {
     }
 }
 
+/// A database's URL on a developer's machine, signed in as `user` without a password.
+fn local_url(d: &super::data::Database, user: &str) -> String {
+    let scheme = if d.dialect.is_mysql() {
+        "mysql"
+    } else {
+        "postgresql"
+    };
+    format!("{scheme}://{user}@localhost:{}/{}", d.port, d.db_name)
+}
+
 fn has_code(s: &blueprint::Service) -> bool {
     s.image.is_none() && (s.language.is_some() || s.kind != ServiceKind::Gateway)
 }
@@ -292,6 +316,24 @@ fn service(
         .map(|d| DatabaseRef {
             name: d.name.raw.clone(),
             engine: d.engine.clone(),
+            dialect: d.dialect,
+            mysql: d.dialect.is_mysql(),
+            sa_driver: if d.dialect.is_mysql() {
+                "mysql+pymysql"
+            } else {
+                "postgresql+psycopg"
+            },
+            quote: if d.dialect.is_mysql() { "`" } else { "\"" },
+            uuid_type: super::data::uuid_sa(d.dialect),
+            local_url: local_url(d, &d.user),
+            test_url: local_url(
+                d,
+                if d.dialect.is_mysql() {
+                    "root"
+                } else {
+                    "postgres"
+                },
+            ),
             env_var: "DATABASE_URL",
             secret_name: d.secret_name.clone(),
             host: d.host.clone(),
@@ -439,7 +481,8 @@ fn python_deps(s: &Service, data: &Data) -> super::pydeps::PythonDeps {
         .as_ref()
         .filter(|_| !s.publishes.is_empty() || !s.consumes.is_empty())
         .map(|m| m.broker);
-    super::pydeps::for_service(s.cache.is_some(), broker)
+    let mysql = s.database.as_ref().is_some_and(|d| d.mysql);
+    super::pydeps::for_service(mysql, s.cache.is_some(), broker)
 }
 
 fn split_image(img: &str) -> (String, String) {

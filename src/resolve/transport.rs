@@ -21,6 +21,7 @@ pub const MSK_IAM_PORT: u16 = 9098;
 pub const AMQPS_PORT: u16 = 5671;
 pub const REDIS_PORT: u16 = 6379;
 pub const POSTGRES_PORT: u16 = 5432;
+pub const MYSQL_PORT: u16 = 3306;
 /// Where a cloud pod finds the RDS CA bundle (a ConfigMap the deploy workflow fills).
 pub const RDS_CA_DIR: &str = "/etc/ssl/rds";
 pub const RDS_CA_FILE: &str = "/etc/ssl/rds/global-bundle.pem";
@@ -81,6 +82,22 @@ pub const CLOUD: Mode = Mode {
     db_sslmode: "verify-full",
     db_sslrootcert: RDS_CA_FILE,
 };
+
+/// The `printf` format (user, password, host, port, database) of a cloud database's URL, which
+/// the apps and dbmate read alike. PostgreSQL: libpq's `sslmode=verify-full` against the RDS CA.
+/// MySQL: `tls=true`, dbmate's (Go) spelling, which checks the certificate against the roots
+/// `SSL_CERT_FILE` names (the migration Job points it at the RDS CA); the apps turn it into
+/// PyMySQL's TLS against the same bundle, host name checked (`app/db.py`).
+pub fn cloud_database_url_format(dialect: super::ddl::Dialect) -> String {
+    if dialect.is_mysql() {
+        "mysql://%s:%s@%s:%s/%s?tls=true".into()
+    } else {
+        format!(
+            "postgresql://%s:%s@%s:%s/%s?sslmode={}&sslrootcert={}",
+            CLOUD.db_sslmode, CLOUD.db_sslrootcert
+        )
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Transport {

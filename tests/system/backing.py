@@ -1,4 +1,5 @@
-"""Backing services as local processes on loopback: PostgreSQL, Redis, RabbitMQ and nginx.
+"""Backing services as local processes on loopback: PostgreSQL, MariaDB (for `engine: mysql`), Redis,
+RabbitMQ and nginx.
 
 Each runs in the foreground under the Supervisor, with its data, sockets and logs in the run folder,
 on a port chosen by binding to 0. PostgreSQL runs as the `postgres` user (initdb refuses root).
@@ -32,6 +33,7 @@ class Postgres:
     proc: Proc
     port: int
     socket_dir: Path
+    kind = "postgres"
     # With TLS: the throwaway CA that signed the server's certificate (for sslmode=verify-full).
     ca_file: Path | None = None
 
@@ -111,6 +113,72 @@ def start_postgres(sup: Supervisor, run: Path, tls: bool = False) -> Postgres:
     if not wait_for(pg.ready, 30):
         raise RuntimeError(f"postgres did not start:\n{proc.log_tail()}")
     return pg
+
+
+@dataclass
+class MariaDB:
+    """MariaDB from Debian standing in for compose's `mysql:8` (ADR 0007). The harness's own queries
+    run with ANSI_QUOTES, so a check's `"table"` is a name on either server."""
+
+    proc: Proc
+    port: int
+    socket: Path
+    kind = "mysql"
+
+    def psql(self, sql: str, db: str = "") -> str:
+        ansi = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES'); "
+        out = subprocess.run(
+            ["mariadb", "--protocol=socket", "-S", str(self.socket), "-u", "root", "-N", "-B",
+             *([db] if db else []), "-e", ansi + sql],
+            capture_output=True, text=True, check=True, timeout=30,
+        )
+        return out.stdout.strip()
+
+    def create_database(self, name: str, user: str, password: str) -> None:
+        lit = password.replace("'", "''")
+        self.psql(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{lit}'")
+        self.psql(f'CREATE DATABASE "{name}"')
+        self.psql(f"GRANT ALL ON \"{name}\".* TO '{user}'@'%'")
+
+    def ready(self) -> bool:
+        return subprocess.run(
+            ["mariadb-admin", "--protocol=socket", "-S", str(self.socket), "-u", "root", "ping"],
+            capture_output=True,
+        ).returncode == 0
+
+
+def start_mariadb(sup: Supervisor, run: Path) -> MariaDB:
+    """MariaDB on loopback, as the `mysql` user (mariadbd refuses root), fast and throwaway."""
+    home = run / "mariadb"
+    home.mkdir(parents=True)
+    for parent in [home, *home.parents]:
+        if parent == Path("/"):
+            break
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o711)
+    account = pwd.getpwnam("mysql")
+    os.chown(home, account.pw_uid, account.pw_gid)
+    data, sock = home / "data", home / "sock"
+    subprocess.run(
+        ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=mysql",
+         "--auth-root-authentication-method=normal", "--skip-test-db"],
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    proc = Proc(
+        "mariadb",
+        [shutil.which("mariadbd") or "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}", "--user=mysql",
+         "--bind-address=127.0.0.1", f"--port={port}", f"--socket={sock}", f"--pid-file={home / 'pid'}",
+         "--skip-log-bin", "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
+         "--innodb-buffer-pool-size=64M", "--max-connections=300"],
+        base_env(), home, run / "logs" / "mariadb.log",
+    )
+    sup.start(proc)
+    db = MariaDB(proc, port, sock)
+    if not wait_for(db.ready, 60):
+        raise RuntimeError(f"mariadb did not start:\n{proc.log_tail()}")
+    return db
 
 
 @dataclass

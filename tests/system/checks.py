@@ -186,7 +186,7 @@ def route_template(path: str) -> str:
 
 def migrations_applied(w: World) -> str:
     s = w.stack
-    expect(s.pg is not None or not w.model["databases"], "databases declared but no PostgreSQL in compose")
+    expect(s.db_servers or not w.model["databases"], "databases declared but no database server in compose")
     done = []
     for db in w.model["databases"]:
         name = db["name"]["raw"]
@@ -194,10 +194,8 @@ def migrations_applied(w: World) -> str:
         expect(migrate, f"database {name}: compose has no migration service for it, so nothing applies its schema")
         for m in migrate:
             expect(s.migrations[m] == "ok", f"{m}: {s.migrations[m]}")
-        tables = set(s.pg.psql(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-            db=db["db_name"],
-        ).split())
+        expect(db["db_name"] in s.db_servers, f"database {name}: compose has no server holding {db['db_name']}")
+        tables = s.tables(db["db_name"])
         want = {w.entity(e)["table"] for e in db.get("entities", [])}
         missing = want - tables
         expect(not missing, f"database {name}: tables {sorted(missing)} missing after {migrate}")
@@ -205,7 +203,7 @@ def migrations_applied(w: World) -> str:
     # Every app that uses a database waits for its migration (compose condition).
     for app in s.apps:
         deps = s.deps(app)
-        uses_db = any(s.kinds.get(d) == "postgres" for d in deps)
+        uses_db = any(s.kinds.get(d) in ("postgres", "mysql") for d in deps)
         if uses_db:
             waits = [d for d, c in deps.items() if s.kinds.get(d) == "migrate" and c == "service_completed_successfully"]
             expect(waits, f"{app} uses a database but does not wait for its migration (service_completed_successfully)")
@@ -333,7 +331,7 @@ def database_of(w: World, ent: dict) -> dict:
 def rows(w: World, entity: str) -> int:
     ent = w.entity(entity)
     db = database_of(w, ent)
-    return int(w.stack.pg.psql(f'SELECT count(*) FROM "{ent["table"]}"', db=db["db_name"]))
+    return int(w.stack.db(db["db_name"]).psql(f'SELECT count(*) FROM "{ent["table"]}"', db=db["db_name"]))
 
 
 def dependency_down(w: World) -> str:
@@ -461,11 +459,11 @@ def pagination(w: World) -> str:
 
 
 def database_down(w: World) -> str:
-    pg = w.stack.pg
-    if pg is None:
+    if not w.stack.db_servers:
         return "no database"
     entity = min(w.resources)
     app = w.app_for(entity)
+    pg = w.stack.db(database_of(w, w.entity(entity))["db_name"])
     w.stack.sup.stop(pg.proc)
     try:
         ok = wait_for(lambda: w.ready(app)[0] == 503, 15, interval=0.5)
@@ -534,23 +532,31 @@ def conflict_409(w: World) -> str:
 
 def statement_timeout(w: World) -> str:
     """A statement blocked longer than DB_STATEMENT_TIMEOUT_MS is cancelled and answered 503 in time."""
-    pg = w.stack.pg
-    if pg is None:
+    if not w.stack.db_servers:
         return "no database"
     entity = min(w.resources)
     app = w.app_for(entity)
     ent = w.entity(entity)
+    pg = w.stack.db(database_of(w, ent)["db_name"])
     # The environment overrides the preset's value that the code carries as its default.
     preset = (w.service(ent["owner"]).get("database") or {}).get("statement_timeout_ms", 0)
     limit_ms = int(w.stack.apps[app].env.get("DB_STATEMENT_TIMEOUT_MS", preset))
     expect(limit_ms > 0, f"{app}: no statement timeout in the model or the compose environment")
     db = database_of(w, ent)
     hold = limit_ms / 1000 + 6
-    locker = subprocess.Popen(
-        [str(backing.PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", db["db_name"],
-         "-c", f'BEGIN; LOCK TABLE "{ent["table"]}" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({hold}); COMMIT;'],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PGAPPNAME": "system-test-locker"},
-    )
+    if pg.kind == "mysql":
+        # A write lock held by a sleeping session; the server's own limit must stop the app's read.
+        locker = subprocess.Popen(
+            ["mariadb", "--protocol=socket", "-S", str(pg.socket), "-u", "root", db["db_name"], "-e",
+             f"LOCK TABLES `{ent['table']}` WRITE; SELECT SLEEP({hold}) AS system_test_locker;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    else:
+        locker = subprocess.Popen(
+            [str(backing.PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", db["db_name"],
+             "-c", f'BEGIN; LOCK TABLE "{ent["table"]}" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({hold}); COMMIT;'],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PGAPPNAME": "system-test-locker"},
+        )
     try:
         time.sleep(0.5)
         start = time.monotonic()
@@ -558,7 +564,12 @@ def statement_timeout(w: World) -> str:
         took = time.monotonic() - start
     finally:
         # The server keeps the lock until pg_sleep ends unless the backend itself is ended.
-        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'system-test-locker'")
+        if pg.kind == "mysql":
+            for pid in pg.psql("SELECT id FROM information_schema.processlist "
+                               "WHERE info LIKE '%system_test_locker%' AND info NOT LIKE '%processlist%'").split():
+                pg.psql(f"KILL {pid}")
+        else:
+            pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'system-test-locker'")
         locker.wait(timeout=10)
     expect(r.status_code == 503, f"GET {w.resources[entity].path} on a locked table → {r.status_code} {r.text[:200]}, expected 503")
     expect(took <= limit_ms / 1000 + 2, f"answered after {took:.1f}s; the statement timeout is {limit_ms} ms")
@@ -569,8 +580,7 @@ def statement_timeout(w: World) -> str:
 
 def schema_behind(w: World) -> str:
     """A copy of a workload against an empty database of its own: alive, /readyz 503 naming the schema."""
-    pg = w.stack.pg
-    if pg is None:
+    if not w.stack.db_servers:
         return "no database"
     entity = min(w.resources)
     app = w.stack.apps[w.app_for(entity)]
@@ -578,9 +588,14 @@ def schema_behind(w: World) -> str:
     expect(url, f"{app.name} has no DATABASE_URL")
     ent = w.entity(entity)
     db = database_of(w, ent)
+    pg = w.stack.db(db["db_name"])
     empty = f"{db['db_name']}_empty"
     pg.psql(f'DROP DATABASE IF EXISTS "{empty}"')
-    pg.psql(f'CREATE DATABASE "{empty}" OWNER "{db["user"]}"')
+    if pg.kind == "mysql":
+        pg.psql(f'CREATE DATABASE "{empty}"')
+        pg.psql(f"GRANT ALL ON \"{empty}\".* TO '{db['user']}'@'%'")
+    else:
+        pg.psql(f'CREATE DATABASE "{empty}" OWNER "{db["user"]}"')
     port = procs.free_port()
     env = app.env | {"DATABASE_URL": url.rsplit("/", 1)[0] + "/" + empty, "PORT": str(port)}
     copy = procs.Proc(f"{app.name}-empty", w.stack.app_command(app.dir, port), env, app.dir,
@@ -691,14 +706,19 @@ def flows(w: World) -> list[Flow]:
 
 
 def outbox_events(w: World, f: Flow, key: str) -> list[str]:
-    """Event ids the publisher wrote for the row `key` on this topic."""
-    out = w.stack.pg.psql(
+    """Event ids the publisher wrote for the row `key` on this topic (MySQL keeps them as 32 hex digits)."""
+    out = w.stack.db(f.db).psql(
         f"SELECT event_id FROM outbox WHERE topic = '{f.topic}' AND aggregate_key = '{key}' ORDER BY id", db=f.db)
-    return out.split()
+    return [str(uuid.UUID(x)) for x in out.split()]
+
+
+def event_id_literal(w: World, db: str, event_id: str) -> str:
+    """An event id as its database stores it."""
+    return uuid.UUID(event_id).hex if w.stack.db(db).kind == "mysql" else event_id
 
 
 def unsent(w: World, dbs: set[str]) -> int:
-    return sum(int(w.stack.pg.psql("SELECT count(*) FROM outbox WHERE sent_at IS NULL", db=db)) for db in dbs)
+    return sum(int(w.stack.db(db).psql("SELECT count(*) FROM outbox WHERE sent_at IS NULL", db=db)) for db in dbs)
 
 
 def handled_times(w: World, app: str, topic: str, event_id: str) -> int:
@@ -810,7 +830,8 @@ def events_redelivered(w: World) -> str:
         [event_id] = publish_some(w, f, 1)
         await_handled_once(w, f, [event_id])
         before = {a: consumed_total(w, a, f.topic, "duplicate") for a in f.consumers}
-        w.stack.pg.psql(f"UPDATE outbox SET sent_at = NULL WHERE event_id = '{event_id}'", db=f.db)
+        stored = event_id_literal(w, f.db, event_id)
+        w.stack.db(f.db).psql(f"UPDATE outbox SET sent_at = NULL WHERE event_id = '{stored}'", db=f.db)
         for a in f.consumers:
             ok = wait_for(lambda: consumed_total(w, a, f.topic, "duplicate") >= before[a] + 1, 60, interval=0.5)
             expect(ok, f"{a}: the redelivered {f.topic} event {event_id} was not seen as a duplicate "
@@ -826,9 +847,11 @@ def events_poison(w: World) -> str:
     out = []
     for f in flows(w):
         before = {a: consumed_total(w, a, f.topic, "dead_lettered") for a in f.consumers}
-        w.stack.pg.psql(
+        server = w.stack.db(f.db)
+        new_id = "REPLACE(UUID(), '-', '')" if server.kind == "mysql" else "gen_random_uuid()"
+        server.psql(
             "INSERT INTO outbox (event_id, topic, aggregate_key, payload) "
-            f"VALUES (gen_random_uuid(), '{f.topic}', 'poison', '{{not json')", db=f.db)
+            f"VALUES ({new_id}, '{f.topic}', 'poison', '{{not json')", db=f.db)
         ids = publish_some(w, f, 1)
         await_handled_once(w, f, ids)
         for a in f.consumers:

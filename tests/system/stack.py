@@ -50,6 +50,8 @@ class Stack:
     endpoints: dict[str, int] = field(default_factory=dict)  # compose service -> loopback port
     kinds: dict[str, str] = field(default_factory=dict)  # compose service -> postgres|redis|...
     pg: backing.Postgres | None = None
+    mysql: backing.MariaDB | None = None  # MariaDB playing compose's mysql:8 (engine: mysql)
+    db_servers: dict = field(default_factory=dict)  # database name -> the server holding it
     redis: dict[str, backing.Redis] = field(default_factory=dict)
     rabbit: backing.Rabbit | None = None
     kafka: backing.Kafka | None = None
@@ -80,7 +82,7 @@ class Stack:
         if name in existing:
             return "external"
         for prefix, kind in (
-            ("postgres", "postgres"), ("redis", "redis"), ("apache/kafka", "kafka"),
+            ("postgres", "postgres"), ("mysql", "mysql"), ("mariadb", "mysql"), ("redis", "redis"), ("apache/kafka", "kafka"),
             ("bitnami/kafka", "kafka"), ("rabbitmq", "rabbitmq"), ("nginx", "gateway"),
             ("otel/", "otel"), ("ghcr.io/amacneil/dbmate", "migrate"), ("amacneil/dbmate", "migrate"),
             ("localstack", "aws"), ("motoserver", "aws"),
@@ -143,7 +145,17 @@ class Stack:
                 self.pg.create_database(
                     str(env["POSTGRES_DB"]), str(env["POSTGRES_USER"]), str(env["POSTGRES_PASSWORD"])
                 )
+                self.db_servers[str(env["POSTGRES_DB"])] = self.pg
                 self.endpoints[name] = self.pg.port
+            elif kind == "mysql":
+                if self.mysql is None:
+                    self.mysql = backing.start_mariadb(self.sup, self.run)
+                env = svc.get("environment") or {}
+                self.mysql.create_database(
+                    str(env["MYSQL_DATABASE"]), str(env["MYSQL_USER"]), str(env["MYSQL_PASSWORD"])
+                )
+                self.db_servers[str(env["MYSQL_DATABASE"])] = self.mysql
+                self.endpoints[name] = self.mysql.port
             elif kind == "redis":
                 self.redis[name] = backing.start_redis(self.sup, self.run / name)
                 self.endpoints[name] = self.redis[name].port
@@ -158,6 +170,16 @@ class Stack:
                 self.gaps.append(f"{name}: an existing image ({svc.get('image')}) cannot run without a container runtime")
             elif kind == "unknown":
                 raise RuntimeError(f"compose service `{name}` has an image the system test does not know: {svc.get('image')}")
+
+    def db(self, name: str):
+        """The server (PostgreSQL or MariaDB) holding database `name`."""
+        return self.db_servers[name]
+
+    def tables(self, name: str) -> set[str]:
+        schema = "DATABASE()" if self.db(name).kind == "mysql" else "current_schema()"
+        return set(self.db(name).psql(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = {schema}", db=name
+        ).split())
 
     def run_migrations(self) -> None:
         """Each one-shot migrate service, as compose would run it: its command, env and mount."""

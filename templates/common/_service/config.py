@@ -15,7 +15,7 @@ class Settings(BaseSettings):
         {{ value }}
     )
 {% else %}    {{ e.name | lower }}: str = {{ value }}
-{% endif %}{% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.name | lower }}: str = "postgresql://{{ svc.database.user }}@localhost:5432/{{ svc.database.db_name }}"
+{% endif %}{% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.name | lower }}: str = "{{ svc.database.local_url }}"
 {% else %}    {{ s.name | lower }}: str = ""
 {% endif %}{% endfor %}{% if not svc.cache %}    redis_url: str = ""
 {% endif %}{% if m.messaging and not (svc.publishes or svc.consumes) %}    {{ m.messaging.env_var | lower }}: str = ""

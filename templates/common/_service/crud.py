@@ -31,8 +31,14 @@ from app.references import Ref, verify
 
 ModelT = TypeVar("ModelT", bound=Base)
 
+{%- if svc.database and svc.database.mysql %}
+# MySQL's error numbers: a duplicate key; a row still referenced, a referenced row missing.
+UNIQUE_VIOLATION = (1062,)
+FOREIGN_KEY_VIOLATION = (1451, 1452)
+{%- else %}
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
+{%- endif %}
 
 
 class Repository(Generic[ModelT]):
@@ -97,12 +103,22 @@ class Repository(Generic[ModelT]):
 
 def integrity_error(exc: IntegrityError, *, deleting: bool) -> HTTPException:
     """The HTTP error for a constraint the database rejected."""
+{%- if svc.database and svc.database.mysql %}
+    args = getattr(exc.orig, "args", ())
+    code = args[0] if args else None
+    if code in UNIQUE_VIOLATION:
+        return HTTPException(409, "a row with the same unique value already exists")
+    if code in FOREIGN_KEY_VIOLATION and deleting:
+        return HTTPException(409, "the row is still referenced by other rows")
+    if code in FOREIGN_KEY_VIOLATION:
+{%- else %}
     code = getattr(exc.orig, "sqlstate", None)
     if code == UNIQUE_VIOLATION:
         return HTTPException(409, "a row with the same unique value already exists")
     if code == FOREIGN_KEY_VIOLATION and deleting:
         return HTTPException(409, "the row is still referenced by other rows")
     if code == FOREIGN_KEY_VIOLATION:
+{%- endif %}
         return HTTPException(422, "a referenced row does not exist")
     return HTTPException(422, "the row violates a database constraint")
 

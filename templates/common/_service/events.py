@@ -57,7 +57,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from prometheus_client import Counter, Gauge
 {%- if ev.inbox %}
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.{% if svc.database.mysql %}mysql{% else %}postgresql{% endif %} import insert
 {%- endif %}
 {%- if ev.outbox or ev.inbox %}
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -65,7 +65,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.config import get_settings
 {%- if ev.outbox or ev.inbox %}
-from app.db import Base, SessionLocal
+from app.db import Base, SessionLocal{% if ev.outbox and svc.database.mysql %}, engine{% endif %}
 {%- endif %}
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,13 @@ class OutboxEvent(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False, unique=True)
+{%- if svc.database.mysql %}
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.{{ svc.database.uuid_type }}, nullable=False, unique=True
+    )
+{%- else %}
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.{{ svc.database.uuid_type }}, nullable=False, unique=True)
+{%- endif %}
     topic: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     aggregate_key: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     payload: Mapped[str] = mapped_column(sa.Text, nullable=False)
@@ -245,7 +251,13 @@ class ProcessedEvent(Base):
 
     __tablename__ = "processed_events"
 
-    event_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+{%- if svc.database.mysql %}
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.{{ svc.database.uuid_type }}, primary_key=True
+    )
+{%- else %}
+    event_id: Mapped[uuid.UUID] = mapped_column(sa.{{ svc.database.uuid_type }}, primary_key=True)
+{%- endif %}
     topic: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
@@ -685,6 +697,16 @@ def process(topic: str, event: dict[str, Any]) -> bool:
     """Record the event id and run its handler in one transaction; False when it was
     handled before (the insert finds the id)."""
     with SessionLocal() as session, session.begin():
+{%- if svc.database.mysql %}
+        # INSERT IGNORE: a duplicate key inserts nothing (0 rows) instead of failing.
+        record = (
+            insert(ProcessedEvent)
+            .values(event_id=uuid.UUID(event["event_id"]), topic=topic)
+            .prefix_with("IGNORE")
+        )
+        if session.execute(record).rowcount == 0:
+            return False
+{%- else %}
         record = (
             insert(ProcessedEvent)
             .values(event_id=uuid.UUID(event["event_id"]), topic=topic)
@@ -693,6 +715,7 @@ def process(topic: str, event: dict[str, Any]) -> bool:
         )
         if session.execute(record).first() is None:
             return False
+{%- endif %}
         HANDLERS[topic](event, session)
     return True
 
@@ -851,12 +874,27 @@ class Relay:
     async def drain(self) -> tuple[int, bool]:
         """Send one batch in outbox order: (events sent, whether one failed). A failure stops
         the batch, so nothing overtakes an event that is still waiting."""
+{%- if svc.database.mysql %}
+        # MySQL's named lock (GET_LOCK) belongs to a connection, not a transaction: the whole
+        # drain runs on one connection, which gives the lock back before it returns to the pool.
+        connection = await asyncio.to_thread(engine.connect)
+        session = Session(bind=connection, expire_on_commit=False)
+        locked = False
+{%- else %}
         session = SessionLocal()
+{%- endif %}
         sent, failed = 0, False
         try:
+{%- if svc.database.mysql %}
+            lock = sa.select(sa.func.get_lock(f"outbox-relay-{RELAY_LOCK}", 0))
+            locked = bool(await asyncio.to_thread(session.scalar, lock))
+            if not locked:
+                return 0, False
+{%- else %}
             lock = sa.select(sa.func.pg_try_advisory_xact_lock(RELAY_LOCK))
             if not await asyncio.to_thread(session.scalar, lock):
                 return 0, False
+{%- endif %}
             pending = (
                 sa.select(OutboxEvent)
                 .where(OutboxEvent.sent_at.is_(None))
@@ -882,6 +920,12 @@ class Relay:
             await asyncio.to_thread(session.commit)
         finally:
             await asyncio.to_thread(session.close)
+{%- if svc.database.mysql %}
+            if locked:
+                release = sa.select(sa.func.release_lock(f"outbox-relay-{RELAY_LOCK}"))
+                await asyncio.to_thread(connection.execute, release)
+            await asyncio.to_thread(connection.close)
+{%- endif %}
         return sent, failed
 
     async def deliver(self, row: Any) -> None:

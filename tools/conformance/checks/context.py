@@ -40,6 +40,7 @@ VALIDATORS = (
     "pglast",
     "postgres-migrate",
     "postgres-roundtrip",
+    "mysql-migrate",
     "py-compile",
     "ruff-check",
     "ruff-format",
@@ -58,7 +59,8 @@ GROUPS = {
     "grafana": ("grafana-dashboard", "grafana-promql"),
     "terraform": ("terraform-fmt", "python-hcl2", "terraform-validate", "terraform-test"),
     "proto": ("protoc", "buf-lint"),
-    "sql": ("pglast", "postgres-migrate", "postgres-roundtrip"),
+    "sql": ("pglast", "postgres-migrate", "postgres-roundtrip", "mysql-migrate"),
+    "mysql": ("mysql-migrate",),
     "postgres": ("postgres-migrate", "postgres-roundtrip"),
     "python": ("py-compile", "ruff-check", "ruff-format", "requirements", "pytest"),
     "ruff": ("ruff-check", "ruff-format"),
@@ -91,6 +93,7 @@ class Context:
     strict_tools: bool = False
     jobs: dict = field(default_factory=dict)
     postgres: object = None
+    mariadb: object = None
     memo: Memo = field(default_factory=lambda: Memo(True))
     _pool: object = None
     _tool_notes: set = field(default_factory=set)

@@ -159,9 +159,30 @@ def service_set(tree: Tree, rel: str):
     return migration_set_for(tree, os.path.basename(os.path.abspath(tree.path(rel))))
 
 
+def prepare_mysql(ctx: Context, tree: Tree, svc: Service) -> None:
+    """A fresh MariaDB database: the service's own test setup applies its migrations (conftest)."""
+    from .mariadb import MariaDBError
+
+    server = ctx.mariadb
+    if server is None or not server.ready():
+        svc.note = (svc.note + "; " if svc.note else "") + "no MariaDB: DATABASE_URL not set"
+        return
+    db = database_name(tree, "svc", svc.rel)
+    try:
+        server.create_database(db)
+    except MariaDBError as e:
+        svc.error = f"cannot prepare its database: {e}"
+        return
+    svc.env = {"DATABASE_URL": server.url(db)}
+
+
 def prepare_database(ctx: Context, tree: Tree, svc: Service, templates: Templates) -> None:
     import psycopg
 
+    ms = service_set(tree, svc.rel)
+    if ms is not None and ms.dialect == "mysql":
+        prepare_mysql(ctx, tree, svc)
+        return
     server = ctx.postgres
     if server is None or not server.ready():
         svc.note = (svc.note + "; " if svc.note else "") + "no PostgreSQL: DATABASE_URL not set"

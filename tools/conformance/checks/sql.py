@@ -58,11 +58,19 @@ def script(tree: Tree, rel: str, direction: str) -> str:
     return blocks[0] if direction == "up" else blocks[1]
 
 
+def mysql_files(tree: Tree) -> set:
+    return {rel for ms in tree.migration_sets if ms.dialect == "mysql" for rel in ms.ups + ms.downs}
+
+
 def pglast(ctx: Context, tree: Tree) -> None:
     import pglast as pg
 
     major = pg.parser.get_postgresql_version()[0]
+    mysql = mysql_files(tree)
     for rel in tree.sql_files:
+        if rel in mysql:
+            ctx.skipped("pglast", tree, rel, "MySQL dialect: mysql-migrate applies it to MariaDB")
+            continue
         text = read(tree, rel)
         try:
             statements = pg.parse_sql(text)
@@ -146,7 +154,7 @@ class MigrationRuns:
             (t.index, ms.rel): ctx.submit(run_set, ctx.postgres, t, ms, roundtrip)
             for t in ctx.trees
             for ms in t.migration_sets
-            if ms.ups and ctx.memo.claim(("postgres-set", set_key(ctx, t, ms)), t, ms.rel)
+            if ms.ups and ms.dialect == "postgres" and ctx.memo.claim(("postgres-set", set_key(ctx, t, ms)), t, ms.rel)
         }
 
     def result(self, tree: Tree, ms: MigrationSet) -> SetOutcome:
@@ -227,6 +235,9 @@ def dbmate_layout_errors(tree: Tree, ms: MigrationSet) -> dict:
 
 def postgres_migrate(ctx: Context, tree: Tree) -> None:
     def report(ms: MigrationSet) -> None:
+        if ms.dialect != "postgres":
+            ctx.skipped("postgres-migrate", tree, ms.rel, "a MySQL database: see mysql-migrate")
+            return
         outcome = ctx.jobs["migrations"].result(tree, ms)
         if unavailable(ctx, tree, "postgres-migrate", ms, outcome):
             return
@@ -248,6 +259,9 @@ def postgres_migrate(ctx: Context, tree: Tree) -> None:
 
 def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
     def report(ms: MigrationSet) -> None:
+        if ms.dialect != "postgres":
+            ctx.skipped("postgres-roundtrip", tree, ms.rel, "a MySQL database: see mysql-migrate")
+            return
         if not ms.downs:
             ctx.skipped("postgres-roundtrip", tree, ms.rel, "no down scripts")
             return
@@ -269,3 +283,55 @@ def postgres_roundtrip(ctx: Context, tree: Tree) -> None:
 
     for ms in (m for m in tree.migration_sets if m.ups):
         ctx.once(("postgres-roundtrip", set_key(ctx, tree, ms)), tree, ms.rel, lambda ms=ms: report(ms))
+
+
+# ---------------------------------------------------------------- MySQL (MariaDB)
+
+
+def mysql_errors(server, tree: Tree, ms: MigrationSet) -> list:
+    """Every up script applied in order to a fresh database, then (when every migration has a down block) the
+    downs in reverse to an empty schema and the ups again, as postgres-migrate and postgres-roundtrip do."""
+    from .mariadb import LEFTOVERS, apply_script
+
+    db = database_name(tree, "mig", ms.rel)
+    server.create_database(db)
+    with server.connect(db, multi=True) as conn:
+        for rel in ms.ups:
+            error = apply_script(conn, script(tree, rel, "up"))
+            if error:
+                return [f"{rel}: {error}"]
+        for rel in ms.downs:
+            error = apply_script(conn, script(tree, rel, "down"))
+            if error:
+                return [f"{rel} (down): {error}"]
+        with conn.cursor() as cur:
+            cur.execute(LEFTOVERS)
+            left = [row[0] for row in cur.fetchall()]
+        if left:
+            return ["left after every down script: " + ", ".join(left[:8])]
+        for rel in ms.ups:
+            error = apply_script(conn, script(tree, rel, "up"))
+            if error:
+                return [f"after the downs, {rel}: {error}"]
+    return []
+
+
+def mysql_migrate(ctx: Context, tree: Tree) -> None:
+    from .mariadb import MariaDBError
+
+    for ms in tree.migration_sets:
+        if ms.dialect != "mysql" or not ms.ups:
+            continue
+        server = ctx.mariadb
+        if server is None or not server.ready():
+            why = (server.error if server else None) or "MariaDB did not start"
+            missing = server is None or not server.bin
+            ctx.emit("SKIP" if missing and not ctx.strict_tools else "FAIL", "mysql-migrate", tree, ms.rel, why)
+            continue
+        layout = dbmate_layout_errors(tree, ms)
+        try:
+            errors = [e for es in layout.values() for e in es] + mysql_errors(server, tree, ms)
+        except MariaDBError as e:
+            errors = [str(e)]
+        note = f"applied, rolled back and applied again on MariaDB {server.version}"
+        ctx.verdict("mysql-migrate", tree, ms.rel, errors, note)

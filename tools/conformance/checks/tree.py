@@ -123,6 +123,8 @@ class MigrationSet:
     name: str
     ups: list = field(default_factory=list)
     downs: list = field(default_factory=list)
+    # "mysql" for a MySQL database (the generator's state lists them), else "postgres".
+    dialect: str = "postgres"
 
 
 @dataclass
@@ -180,6 +182,10 @@ def scan(root: str, label: str, prefix: str, index: int) -> Tree:
     # terraform fmt also formats test files (`tests/*.tftest.hcl`)
     tree.tf_dirs = sorted({parent(f) for f in tree.hcl_files + tree.tftest_files if not f.endswith(".tfvars")})
     tree.migration_sets = migration_sets(tree.sql_files, lambda rel: is_dbmate_file(tree.path(rel)))
+    mysql = mysql_folders(root)
+    for ms in tree.migration_sets:
+        if ms.rel in mysql:
+            ms.dialect = "mysql"
     tree.python_projects, tree.py_services = python_projects(root, files)
     return tree
 
@@ -298,6 +304,15 @@ def proto_root(rel: str) -> str:
         if parts[i] == "proto":
             return "/".join(parts[: i + 1])
     return "/".join(parts) or "."
+
+
+def mysql_folders(root: str) -> set:
+    """The migration folders of MySQL databases, as a generated tree's state records them."""
+    try:
+        with open(os.path.join(root, ".codex-system-design", "state.json"), encoding="utf-8") as fh:
+            return set(json.load(fh).get("schema", {}).get("mysql", []))
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 def migration_sets(sql_files: list, is_dbmate=lambda rel: False) -> list:

@@ -1,5 +1,5 @@
 {{ header }}
-"""Test setup: the real PostgreSQL in DATABASE_URL; no broker, no cache, no trace export."""
+"""Test setup: the real {% if svc.database and svc.database.mysql %}MySQL (or MariaDB){% else %}PostgreSQL{% endif %} in DATABASE_URL; no broker, no cache, no trace export."""
 
 import os
 import time
@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 {% if svc.database -%}
-LOCAL_DATABASE = "postgresql://postgres@localhost:5432/{{ svc.database.db_name }}"
+LOCAL_DATABASE = "{{ svc.database.test_url }}"
 os.environ.setdefault("DATABASE_URL", LOCAL_DATABASE)
 {% endif -%}
 {% if m.messaging -%}
@@ -55,7 +55,16 @@ def prepare_schema() -> None:
         for _, script in versions:
             text = script.read_text()
             up = text.split("-- migrate:up", 1)[-1].split("-- migrate:down", 1)[0]
+{%- if svc.database.mysql %}
+            # One statement per call (the driver sends no multi-statement queries); the
+            # generated statements end with `;` at the end of a line.
+            for statement in up.split(";\n"):
+                code = [line for line in statement.splitlines() if line[:2] != "--"]
+                if "".join(code).strip():
+                    conn.exec_driver_sql(statement)
+{%- else %}
             conn.exec_driver_sql(up)
+{%- endif %}
 
 
 {% endif -%}

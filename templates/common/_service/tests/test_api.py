@@ -164,8 +164,19 @@ def test_{{ e.name.snake }}_statement_over_the_timeout_is_503(
 
     assert get_settings().db_statement_timeout_ms == {{ svc.database.statement_timeout_ms }}
     with db.engine.connect() as conn:
+{%- if svc.database.mysql %}
+        server = conn.exec_driver_sql("SELECT VERSION()").scalar()
+        if "MariaDB" in server:
+            limit = conn.exec_driver_sql("SELECT @@SESSION.max_statement_time").scalar()
+            assert round(float(limit) * 1000) == {{ svc.database.statement_timeout_ms }}
+        else:
+            limit = conn.exec_driver_sql("SELECT @@SESSION.max_execution_time").scalar()
+            assert int(limit) == {{ svc.database.statement_timeout_ms }}
+        assert conn.exec_driver_sql("SELECT @@SESSION.time_zone").scalar() == "+00:00"
+{%- else %}
         setting = "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'"
         assert conn.exec_driver_sql(setting).scalar() == "{{ svc.database.statement_timeout_ms }}"
+{%- endif %}
     assert db.engine.pool.size() == {{ svc.database.pool_size }}
 
     short = get_settings().model_copy(update={"db_statement_timeout_ms": 200})
@@ -173,10 +184,18 @@ def test_{{ e.name.snake }}_statement_over_the_timeout_is_503(
     monkeypatch.setattr(db, "SessionLocal", sessionmaker(bind=quick))
     try:
         with db.engine.connect() as locker, locker.begin():
+{%- if svc.database.mysql %}
+            # A write lock makes the app's read wait, until the server's limit stops it.
+            locker.exec_driver_sql("LOCK TABLES `{{ e.table }}` WRITE")
+{%- else %}
             locker.exec_driver_sql('LOCK TABLE "{{ e.table }}" IN ACCESS EXCLUSIVE MODE')
+{%- endif %}
             started = time.monotonic()
             response = client.get("{{ e.code.api_path }}")
             elapsed = time.monotonic() - started
+{%- if svc.database.mysql %}
+            locker.exec_driver_sql("UNLOCK TABLES")
+{%- endif %}
     finally:
         quick.dispose()
     assert response.status_code == 503, response.text

@@ -87,6 +87,7 @@ def valid_body(topic: str, key: str) -> bytes:
     samples = {
         "uuid": key,
         "date-time": "2026-01-01T00:00:00+00:00",
+        "date": "2026-01-01",
         "email": "someone@example.com",
     }
     by_type = {"string": "x", "integer": 1, "number": 1, "boolean": True}

@@ -58,7 +58,7 @@ def test_readyz_is_503_naming_the_database_when_it_is_unreachable(
 
     from app import db
 
-    url = f"postgresql+psycopg://app@127.0.0.1:{closed_port()}/app"
+    url = f"{{ svc.database.sa_driver }}://app@127.0.0.1:{closed_port()}/app"
     monkeypatch.setattr(db, "engine", create_engine(url))
     response = client.get("/readyz")
     assert response.status_code == 503

@@ -92,7 +92,11 @@ def test_an_unavailable_owner_is_a_503_naming_it() -> None:
 
 def rows(table: str, column: str, value: Any) -> int:
     # Quoted: a table or column may be named like an SQL keyword (`user`, `order`).
+{%- if svc.database and svc.database.mysql %}
+    query = text(f"SELECT count(*) FROM `{table}` WHERE `{column}` = :value")
+{%- else %}
     query = text(f'SELECT count(*) FROM "{table}" WHERE "{column}" = :value')
+{%- endif %}
     with engine.connect() as conn:
         return int(conn.execute(query, {"value": value}).scalar_one())
 {%- endif %}

@@ -55,6 +55,10 @@ module "database_{{ db.name.snake }}" {
   identifier                 = "${local.prefix}-{{ db.name.kebab }}"
   db_name                    = "{{ db.db_name }}"
   username                   = "{{ db.user }}"
+{%- if db.rds_engine != "postgres" %}
+  engine                     = "{{ db.rds_engine }}"
+  engine_version             = "{{ db.rds_engine_version }}"
+{%- endif %}
   instance_class             = var.db_instance_class
   multi_az                   = var.db_multi_az
   read_replicas              = var.db_read_replicas

@@ -4,23 +4,55 @@ resource "aws_db_subnet_group" "this" {
   subnet_ids = var.subnet_ids
 }
 
+locals {
+  mysql = var.engine == "mysql"
+  # The engine's name in descriptions, its port, and the logs it sends to CloudWatch.
+  engine_name = local.mysql ? "MySQL" : "PostgreSQL"
+  port        = local.mysql ? 3306 : 5432
+  log_exports = local.mysql ? ["error", "slowquery"] : ["postgresql", "upgrade"]
+}
+
 resource "aws_security_group" "this" {
   name        = "${var.identifier}-db"
-  description = "PostgreSQL ${var.identifier}: reachable from the cluster only"
+  description = "${local.engine_name} ${var.identifier}: reachable from the cluster only"
   vpc_id      = var.vpc_id
 }
 
 resource "aws_vpc_security_group_ingress_rule" "postgres" {
   count                        = length(var.allowed_security_group_ids)
   security_group_id            = aws_security_group.this.id
-  description                  = "PostgreSQL from the workloads"
+  description                  = "${local.engine_name} from the workloads"
   ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
+  from_port                    = local.port
+  to_port                      = local.port
   referenced_security_group_id = var.allowed_security_group_ids[count.index]
 }
 
+# One parameter group per engine, each forcing TLS; the instance uses its engine's.
+resource "aws_db_parameter_group" "mysql" {
+  count  = local.mysql ? 1 : 0
+  name   = var.identifier
+  family = "mysql${var.engine_version}"
+
+  # A MySQL boolean: 1 is ON (the spelling checkov's CKV2_AWS_69 reads).
+  parameter {
+    name  = "require_secure_transport"
+    value = "1"
+  }
+
+  parameter {
+    name  = "slow_query_log"
+    value = "1"
+  }
+
+  parameter {
+    name  = "long_query_time"
+    value = "0.5"
+  }
+}
+
 resource "aws_db_parameter_group" "this" {
+  count  = local.mysql ? 0 : 1
   name   = var.identifier
   family = "postgres${var.engine_version}"
 
@@ -66,12 +98,12 @@ resource "aws_db_instance" "primary" {
   #checkov:skip=CKV_AWS_157:scale {{ m.scale }} runs a single instance by design (set db_multi_az = true for a standby)
 {%- endif %}
   identifier     = var.identifier
-  engine         = "postgres"
+  engine         = var.engine
   engine_version = var.engine_version
   instance_class = var.instance_class
   db_name        = var.db_name
   username       = var.username
-  port           = 5432
+  port           = local.port
 
   manage_master_user_password   = true
   master_user_secret_kms_key_id = var.kms_key_arn
@@ -86,7 +118,7 @@ resource "aws_db_instance" "primary" {
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
   publicly_accessible    = false
-  parameter_group_name   = aws_db_parameter_group.this.name
+  parameter_group_name   = local.mysql ? aws_db_parameter_group.mysql[0].name : aws_db_parameter_group.this[0].name
   ca_cert_identifier     = "rds-ca-rsa2048-g1"
 
   iam_database_authentication_enabled = true
@@ -104,7 +136,7 @@ resource "aws_db_instance" "primary" {
   performance_insights_retention_period = 7
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
-  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports       = local.log_exports
 
   depends_on = [aws_iam_role_policy_attachment.monitoring]
 }
@@ -122,7 +154,7 @@ resource "aws_db_instance" "replica" {
 
   vpc_security_group_ids = [aws_security_group.this.id]
   publicly_accessible    = false
-  parameter_group_name   = aws_db_parameter_group.this.name
+  parameter_group_name   = local.mysql ? aws_db_parameter_group.mysql[0].name : aws_db_parameter_group.this[0].name
   ca_cert_identifier     = "rds-ca-rsa2048-g1"
 
   iam_database_authentication_enabled = true
@@ -137,5 +169,5 @@ resource "aws_db_instance" "replica" {
   performance_insights_retention_period = 7
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
-  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports       = local.log_exports
 }

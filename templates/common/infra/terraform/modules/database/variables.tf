@@ -14,8 +14,19 @@ variable "username" {
   type        = string
 }
 
+variable "engine" {
+  description = "RDS engine: postgres or mysql."
+  type        = string
+  default     = "postgres"
+
+  validation {
+    condition     = contains(["postgres", "mysql"], var.engine)
+    error_message = "engine is postgres or mysql."
+  }
+}
+
 variable "engine_version" {
-  description = "PostgreSQL major version."
+  description = "Major version: PostgreSQL 16, or MySQL 8.4; the parameter group family follows it."
   type        = string
   default     = "16"
 }
