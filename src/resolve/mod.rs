@@ -13,6 +13,7 @@ pub mod ddl;
 pub mod deploy;
 pub mod docs;
 pub mod events;
+mod images;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
@@ -305,7 +306,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         &data,
         &environments,
         preset.replicas.min,
-    );
+    )?;
     let terraform = terraform::resolve(
         &preset,
         bp.scale.as_str(),
