@@ -529,12 +529,12 @@ fn backing(bp: &Blueprint, zone: &str, data: &data::Data, images: &Images) -> Ve
         b.db_name = db.db_name.clone();
         b.user = db.user.clone();
         b.password = format!("{}-local", db.user);
-        b.managed_host = format!("module.database_{}.address", db.name.snake);
+        b.managed_host = format!("module.{}.address", db.module);
         out.push(b);
     }
     for c in &data.caches {
         let mut b = item(&c.host, "redis", c.port, &images.redis);
-        b.managed_host = format!("module.cache_{}.primary_endpoint", c.name.snake);
+        b.managed_host = format!("module.{}.primary_endpoint", c.module);
         out.push(b);
     }
     if let Some(m) = &data.messaging {

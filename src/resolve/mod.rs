@@ -36,6 +36,13 @@ use std::collections::HashMap;
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The service's settings attribute filled from the environment variable `env_var`:
+/// pydantic-settings matches names case-insensitively, and the code spells attributes in lower
+/// case. Every template printing a setting reads this (`setting` beside `env_var` or `name`).
+pub fn setting_name(env_var: &str) -> String {
+    env_var.to_lowercase()
+}
+
 /// One name in every spelling the outputs need.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Names {

@@ -103,6 +103,8 @@ pub struct Port {
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseRef {
     pub name: String,
+    /// The database's Terraform module (see `data::Database::module`).
+    pub module: String,
     /// `postgres` or `dynamodb` (serverless only).
     pub engine: String,
     pub env_var: &'static str,
@@ -124,6 +126,8 @@ pub struct DatabaseRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheRef {
     pub name: String,
+    /// The cache's Terraform module (see `data::Cache::module`).
+    pub module: String,
     pub env_var: &'static str,
     pub url: String,
     /// Lifetime of a row cached by id (the scale preset's `cache.ttl_seconds`).
@@ -133,8 +137,9 @@ pub struct CacheRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct Dependency {
     pub name: Names,
-    /// `ORDERS_URL` (http) or `ORDERS_GRPC_ADDR` (grpc only).
+    /// `ORDERS_URL` (http) or `ORDERS_GRPC_ADDR` (grpc only), and its settings attribute.
     pub env_var: String,
+    pub setting: String,
     pub address: String,
     pub protocol: &'static str,
     /// How the caller's `/readyz` checks it: `http` (a GET of the tool's `/healthz`) when it
@@ -180,17 +185,42 @@ pub struct Route {
     pub local_port: u16,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A variable and its value; serialized with its `setting` (see [`super::setting_name`]).
+#[derive(Debug, Clone)]
 pub struct EnvVar {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Serialize for EnvVar {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("EnvVar", 3)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("value", &self.value)?;
+        st.serialize_field("setting", &super::setting_name(&self.name))?;
+        st.end()
+    }
+}
+
+/// A variable read from a Secret; serialized with its `setting` (see [`super::setting_name`]).
+#[derive(Debug, Clone)]
 pub struct SecretEnv {
     pub name: String,
     pub secret: String,
     pub key: String,
+}
+
+impl Serialize for SecretEnv {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("SecretEnv", 4)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("secret", &self.secret)?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("setting", &super::setting_name(&self.name))?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -291,6 +321,7 @@ fn service(
         .map(|&i| &data.databases[i])
         .map(|d| DatabaseRef {
             name: d.name.raw.clone(),
+            module: d.module.clone(),
             engine: d.engine.clone(),
             env_var: "DATABASE_URL",
             secret_name: d.secret_name.clone(),
@@ -309,6 +340,7 @@ fn service(
         .and_then(|c| data.caches.iter().find(|x| &x.name.raw == c))
         .map(|c| CacheRef {
             name: c.name.raw.clone(),
+            module: c.module.clone(),
             env_var: "REDIS_URL",
             url: c.url.clone(),
             ttl_seconds: preset.cache.ttl_seconds,
@@ -478,8 +510,10 @@ fn dependency(name: &str, s: &blueprint::Service) -> Option<Dependency> {
         PortProtocol::Tcp => ("tcp", format!("{}:{}", n.kebab, p.port)),
     };
     let own_probes = s.container.probes.is_none();
+    let env_var = s.address_var(&n.upper);
     Some(Dependency {
-        env_var: s.address_var(&n.upper),
+        setting: super::setting_name(&env_var),
+        env_var,
         address,
         protocol,
         check: if protocol == "http" && own_probes {
