@@ -222,9 +222,7 @@ pub fn link_sqs(
             name: n.env_var.clone(),
             value: n.local.clone(),
         }));
-        // Both lists: compose prints `local_env` (the container-port view of `env`).
-        w.env.extend(vars.iter().cloned());
-        w.local_env.extend(vars);
+        w.env.extend(vars);
     }
     for t in topics.iter().filter(|t| via_broker.contains(&t.name.raw)) {
         let (suffix, local) = name(&[&t.name.kebab]);

@@ -250,6 +250,9 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             }
         }
     }
+    // Every variable is in `env` now: compose's list follows from it.
+    services::derive_local_env(&mut services);
+    services::derive_local_env(&mut deployables);
     for d in &mut data.databases {
         d.tables = d
             .entity_ids
