@@ -19,7 +19,6 @@ use crate::resolve::constraint;
 use crate::resolve::ddl::{self, quoted as ident};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 /// Every database's tables, as the migrations see them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -306,49 +305,8 @@ fn referenced_table(c: &Column) -> Option<&str> {
     c.references.as_deref().and_then(|r| r.split('(').next())
 }
 
-/// Constraints carry the names [`constraint`] builds (the first migration's too), so a later
-/// migration can drop them by name.
-fn column_def(table: &str, c: &Column) -> String {
-    let mut s = format!("{} {}", ident(&c.name), c.sql_type);
-    if c.pk {
-        let _ = write!(
-            s,
-            " CONSTRAINT {} PRIMARY KEY",
-            ident(&constraint::primary_key(table))
-        );
-    } else if !c.nullable {
-        s.push_str(" NOT NULL");
-    }
-    if c.unique && !c.pk {
-        let _ = write!(
-            s,
-            " CONSTRAINT {} UNIQUE",
-            ident(&constraint::unique(table, &c.name))
-        );
-    }
-    if let Some(d) = &c.default {
-        let _ = write!(s, " DEFAULT {d}");
-    }
-    if let Some(r) = &c.references {
-        let _ = write!(
-            s,
-            " CONSTRAINT {} REFERENCES {}",
-            ident(&constraint::foreign_key(table, &c.name)),
-            target(r)
-        );
-    }
-    for k in &c.checks {
-        let _ = write!(s, " CONSTRAINT {} CHECK ({})", ident(&k.name), k.expr);
-    }
-    s
-}
-
 fn add_check(t: &str, k: &Check) -> String {
-    format!(
-        "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({});\n",
-        ident(&k.name),
-        k.expr
-    )
+    format!("ALTER TABLE {t} ADD {};\n", ddl::check(k).sql())
 }
 
 fn drop_check(t: &str, k: &Check) -> String {
@@ -373,10 +331,8 @@ fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what:
     for c in &t.columns {
         match old.get(c.name.as_str()) {
             None => {
-                d.up.push(format!(
-                    "ALTER TABLE {table} ADD COLUMN {};\n",
-                    column_def(&t.name, c)
-                ));
+                // As a first migration creates it (one writer: resolve::ddl).
+                d.up.push(ddl::add_column(t, c));
                 down.push(format!(
                     "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
                     ident(&c.name)
@@ -405,16 +361,12 @@ fn alter_table(o: &Table, t: &Table, d: &mut Diff, down: &mut Vec<String>, what:
             "ALTER TABLE {table} DROP COLUMN IF EXISTS {};\n",
             ident(&c.name)
         ));
-        down.push(format!(
-            "ALTER TABLE {table} ADD COLUMN {};\n",
-            column_def(
-                &t.name,
-                &Column {
-                    nullable: true,
-                    ..c.clone()
-                }
-            )
-        ));
+        // Back without its rows: nullable, so that the step succeeds on a table holding some.
+        let back = Column {
+            nullable: true,
+            ..c.clone()
+        };
+        down.push(ddl::add_column(o, &back));
         d.warnings.push(format!(
             "drops column {}.{}: its data is lost",
             t.name, c.name
@@ -492,30 +444,31 @@ fn alter_column(table: &str, o: &Column, c: &Column, d: &mut Diff, down: &mut Ve
         up.push(set(&c.default));
         back.push(set(&o.default));
     }
+    let add = |k: ddl::Constraint| format!("ALTER TABLE {t} ADD {};\n", k.sql());
     if o.unique != c.unique && !c.pk {
         // The name the creating migration gave it.
         let name = ident(&constraint::unique(table, &c.name));
-        let add = format!("ALTER TABLE {t} ADD CONSTRAINT {name} UNIQUE ({col});\n");
         let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
-        let (u, b) = if c.unique { (add, drop) } else { (drop, add) };
+        let unique = Column {
+            unique: true,
+            ..c.clone()
+        };
+        let added = ddl::unique(table, &unique).map(add).unwrap_or_default();
+        let (u, b) = if c.unique {
+            (added, drop)
+        } else {
+            (drop, added)
+        };
         up.push(u);
         back.push(b);
     }
     if o.references != c.references {
         let name = ident(&constraint::foreign_key(table, &c.name));
         let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};\n");
-        let add = |r: &Option<String>| {
-            r.as_ref().map(|r| {
-                format!(
-                    "ALTER TABLE {t} ADD CONSTRAINT {name} FOREIGN KEY ({col}) REFERENCES {};\n",
-                    target(r)
-                )
-            })
-        };
         up.push(drop.clone());
-        up.extend(add(&c.references));
+        up.extend(ddl::foreign_key(table, c).map(add));
         back.push(drop);
-        back.extend(add(&o.references));
+        back.extend(ddl::foreign_key(table, o).map(add));
     }
     if o.checks != c.checks {
         // Replaced as a whole: dropping by name first also makes the step safe on a database
@@ -578,15 +531,6 @@ fn widens(from: &str, to: &str) -> bool {
     }
 }
 
-/// A foreign key's target as the schema records it, `table(column)`, with both names quoted.
-/// (The record keeps the plain form so that trees generated before quoting compare equal.)
-fn target(reference: &str) -> String {
-    match reference.trim_end_matches(')').split_once('(') {
-        Some((table, column)) => format!("{}({})", ident(table), ident(column)),
-        None => ident(reference),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,6 +590,51 @@ mod tests {
         );
         assert!(down.contains("ALTER TABLE \"users\" DROP COLUMN IF EXISTS \"nick\";\n"));
         assert!(m[0].warnings.is_empty());
+    }
+
+    /// The bug of two writers: a column added later lacked what a fresh first migration
+    /// gives it. Now both print resolve::ddl's definition, constraints and comment.
+    #[test]
+    fn an_added_column_gets_what_a_first_migration_gives_it() {
+        let old = table("orders", vec![col("id", "BIGINT")]);
+        let mut new = old.clone();
+        new.columns.push(Column {
+            unique: true,
+            default: Some("'n'".into()),
+            references: Some("users(id)".into()),
+            checks: vec![Check {
+                name: "ck_orders_code_values".into(),
+                expr: "\"code\" IN ('n', 'y')".into(),
+            }],
+            ..col("code", "VARCHAR(16)")
+        });
+        new.columns.push(Column {
+            nullable: true,
+            comment: Some("Logical reference.".into()),
+            ..col("shop_id", "UUID")
+        });
+        let m = &plan(
+            Some(&schema(vec![old])),
+            &schema(vec![new.clone()]),
+            &history(),
+        )[0];
+        let (up, _) = blocks(&m.content);
+        let fresh = ddl::create_tables(std::iter::once(&new));
+        for part in [
+            "\"code\" VARCHAR(16) NOT NULL DEFAULT 'n'",
+            "CONSTRAINT \"uq_orders_code\" UNIQUE (\"code\")",
+            "CONSTRAINT \"ck_orders_code_values\" CHECK (\"code\" IN ('n', 'y'))",
+            "FOREIGN KEY (\"code\") REFERENCES \"users\" (\"id\")",
+            "COMMENT ON COLUMN \"orders\".\"shop_id\" IS 'Logical reference.';",
+        ] {
+            assert!(
+                fresh.contains(part),
+                "first migration lacks {part}:\n{fresh}"
+            );
+            assert!(up.contains(part), "added column lacks {part}:\n{up}");
+        }
+        // The table's integer key is an identity in both.
+        assert!(fresh.contains("\"id\" BIGINT GENERATED BY DEFAULT AS IDENTITY NOT NULL"));
     }
 
     #[test]
@@ -888,7 +877,7 @@ mod tests {
                 "{up}"
             );
         }
-        assert!(up.contains("REFERENCES \"groups\"(\"key\")"), "{up}");
+        assert!(up.contains("REFERENCES \"groups\" (\"key\")"), "{up}");
         assert!(
             !up.contains(" full ") && !up.contains("groups(key)"),
             "{up}"

@@ -223,32 +223,16 @@ pub fn create_tables<'a>(tables: impl Iterator<Item = &'a Table> + Clone) -> Str
 
 fn create_table(t: &Table) -> String {
     let mut s = format!("\nCREATE TABLE {} (", quoted(&t.name));
-    let pk: Vec<&Column> = t.columns.iter().filter(|c| c.pk).collect();
+    let single_key = single_key(t);
     for c in &t.columns {
-        let _ = write!(s, "\n    {},", column_def(c, pk.len() == 1));
+        let _ = write!(s, "\n    {},", column_def(c, single_key));
     }
-    let keys: Vec<String> = pk.iter().map(|c| quoted(&c.name)).collect();
-    let _ = write!(
-        s,
-        "\n    CONSTRAINT {} PRIMARY KEY ({})",
-        quoted(&constraint::primary_key(&t.name)),
-        keys.join(", ")
-    );
-    for c in t.columns.iter().filter(|c| c.unique && !c.pk) {
-        let _ = write!(
-            s,
-            ",\n    CONSTRAINT {} UNIQUE ({})",
-            quoted(&constraint::unique(&t.name, &c.name)),
-            quoted(&c.name)
-        );
+    let _ = write!(s, "\n    {}", primary_key(t).sql());
+    for k in t.columns.iter().filter_map(|c| unique(&t.name, c)) {
+        let _ = write!(s, ",\n    {}", k.sql());
     }
-    for k in t.columns.iter().flat_map(|c| &c.checks) {
-        let _ = write!(
-            s,
-            ",\n    CONSTRAINT {} CHECK ({})",
-            quoted(&k.name),
-            k.expr
-        );
+    for k in t.columns.iter().flat_map(checks) {
+        let _ = write!(s, ",\n    {}", k.sql());
     }
     s.push_str("\n);");
     let _ = write!(
@@ -258,18 +242,120 @@ fn create_table(t: &Table) -> String {
         literal(&t.comment)
     );
     for c in &t.columns {
-        if let Some(comment) = &c.comment {
-            let _ = write!(
-                s,
-                "\nCOMMENT ON COLUMN {}.{} IS {};",
-                quoted(&t.name),
-                quoted(&c.name),
-                literal(comment)
-            );
+        if let Some(comment) = column_comment(&t.name, c) {
+            let _ = write!(s, "\n{comment}");
         }
     }
     for i in &t.indexes {
         let _ = write!(s, "\n{};", index_def(&t.name, i));
+    }
+    s
+}
+
+/// A named constraint: `CREATE TABLE` lists a column's after the columns (a foreign key is
+/// added once every table exists); a later migration adds the same with `ALTER TABLE … ADD`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    pub name: String,
+    /// What it asserts: `UNIQUE ("email")`, `CHECK (…)`, `FOREIGN KEY (…) REFERENCES …`.
+    pub body: String,
+}
+
+impl Constraint {
+    /// `CONSTRAINT "name" <body>`.
+    pub fn sql(&self) -> String {
+        format!("CONSTRAINT {} {}", quoted(&self.name), self.body)
+    }
+}
+
+/// The table has one key column (an identity or a random UUID then), not a composite key.
+pub fn single_key(t: &Table) -> bool {
+    t.columns.iter().filter(|c| c.pk).count() == 1
+}
+
+/// The primary key over the table's key columns.
+pub fn primary_key(t: &Table) -> Constraint {
+    let keys: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.pk)
+        .map(|c| quoted(&c.name))
+        .collect();
+    Constraint {
+        name: constraint::primary_key(&t.name),
+        body: format!("PRIMARY KEY ({})", keys.join(", ")),
+    }
+}
+
+/// The column's `UNIQUE` constraint (a key column has none: the primary key covers it).
+pub fn unique(table: &str, c: &Column) -> Option<Constraint> {
+    (c.unique && !c.pk).then(|| Constraint {
+        name: constraint::unique(table, &c.name),
+        body: format!("UNIQUE ({})", quoted(&c.name)),
+    })
+}
+
+/// The column's CHECK constraints, under the names the model gave them.
+pub fn checks(c: &Column) -> impl Iterator<Item = Constraint> + '_ {
+    c.checks.iter().map(check)
+}
+
+pub fn check(k: &Check) -> Constraint {
+    Constraint {
+        name: k.name.clone(),
+        body: format!("CHECK ({})", k.expr),
+    }
+}
+
+/// The column's foreign key, when it references a table of the same database.
+pub fn foreign_key(table: &str, c: &Column) -> Option<Constraint> {
+    let target = c.references.as_deref()?;
+    let (ref_table, ref_col) = target
+        .trim_end_matches(')')
+        .split_once('(')
+        .unwrap_or((target, "id"));
+    Some(Constraint {
+        name: constraint::foreign_key(table, &c.name),
+        body: format!(
+            "FOREIGN KEY ({}) REFERENCES {} ({})",
+            quoted(&c.name),
+            quoted(ref_table),
+            quoted(ref_col)
+        ),
+    })
+}
+
+/// `COMMENT ON COLUMN …;` for a column with a comment (a logical reference).
+pub fn column_comment(table: &str, c: &Column) -> Option<String> {
+    let comment = c.comment.as_ref()?;
+    Some(format!(
+        "COMMENT ON COLUMN {}.{} IS {};",
+        quoted(table),
+        quoted(&c.name),
+        literal(comment)
+    ))
+}
+
+/// A column added to an existing table `t` (which lists it), as `CREATE TABLE` would have made
+/// it: the same definition, then its constraints and comment, one statement a line.
+pub fn add_column(t: &Table, c: &Column) -> String {
+    let table = quoted(&t.name);
+    let mut s = format!(
+        "ALTER TABLE {table} ADD COLUMN {};\n",
+        column_def(c, single_key(t))
+    );
+    let key = c.pk.then(|| primary_key(t));
+    let constraints = key
+        .into_iter()
+        .chain(unique(&t.name, c))
+        .chain(checks(c))
+        .chain(foreign_key(&t.name, c));
+    for k in constraints {
+        let _ = writeln!(s, "ALTER TABLE {table} ADD {};", k.sql());
+    }
+    if let Some(comment) = column_comment(&t.name, c) {
+        s.push_str(&comment);
+        s.push('\n');
     }
     s
 }
@@ -310,17 +396,13 @@ fn column_def(c: &Column, single_key: bool) -> String {
 }
 
 fn add_foreign_key(table: &str, c: &Column) -> String {
-    let target = c.references.as_deref().unwrap_or_default();
-    let (ref_table, ref_col) = target
-        .trim_end_matches(')')
-        .split_once('(')
-        .unwrap_or((target, "id"));
+    let Some(k) = foreign_key(table, c) else {
+        return String::new();
+    };
     format!(
-        "\n\nALTER TABLE {}\n    ADD CONSTRAINT {}\n    FOREIGN KEY ({}) REFERENCES {} ({});",
+        "\n\nALTER TABLE {}\n    ADD CONSTRAINT {}\n    {};",
         quoted(table),
-        quoted(&constraint::foreign_key(table, &c.name)),
-        quoted(&c.name),
-        quoted(ref_table),
-        quoted(ref_col)
+        quoted(&k.name),
+        k.body
     )
 }
