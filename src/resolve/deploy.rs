@@ -224,7 +224,7 @@ pub fn resolve(
     data: &data::Data,
     environments: &[Environment],
     replicas_min: u32,
-) -> Result<Deploy, String> {
+) -> Result<Deploy, super::ResolveError> {
     let images = images::load(crate::assets::images())?;
     let dns_zone = format!("{}.internal", system.kebab);
     let backing = backing(bp, &dns_zone, data, &images);

@@ -2,6 +2,7 @@
 //! resolve. Bumping an image edits that file only; the model carries each reference to the
 //! templates (compose, migration images, CI, docs).
 
+use super::ResolveError;
 use serde::Deserialize;
 
 /// One pinned reference per backing service or tool, as `repository:tag`.
@@ -40,10 +41,15 @@ pub fn tag(image: &str) -> &str {
 }
 
 /// Parses the data file and checks every reference is pinned.
-pub fn load(source: &str) -> Result<Images, String> {
-    let images: Images = serde_saphyr::from_str(source).map_err(|e| format!("images.yaml: {e}"))?;
+pub fn load(source: &str) -> Result<Images, ResolveError> {
+    let images: Images =
+        serde_saphyr::from_str(source).map_err(|e| ResolveError::Images(Box::new(e)))?;
     for (key, image) in images.entries() {
-        check_pinned(image).map_err(|why| format!("images.yaml: `{key}: {image}`: {why}"))?;
+        check_pinned(image).map_err(|why| ResolveError::Unpinned {
+            key,
+            image: image.to_owned(),
+            why,
+        })?;
     }
     Ok(images)
 }
@@ -93,7 +99,7 @@ mod tests {
             ("Redis:7", "lowercase"),
         ] {
             let src = file.replace("redis:7.4.1-alpine", bad);
-            let e = load(&src).unwrap_err();
+            let e = load(&src).unwrap_err().to_string();
             assert!(e.contains("`redis: ") && e.contains(why), "{bad}: {e}");
         }
     }

@@ -197,7 +197,27 @@ fn link_docs(services: &mut [services::Service], docs: &docs::Docs) {
     }
 }
 
-pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
+/// Why a valid blueprint does not resolve: a built-in data file (scale presets, pinned images)
+/// does not load, or the blueprint's `overrides` do not fit its preset.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("presets.yaml: {0}")]
+    Presets(#[source] Box<serde_saphyr::Error>),
+    #[error("presets.yaml has no `{0}` preset")]
+    NoPreset(String),
+    #[error("`overrides`: {0}")]
+    Overrides(#[source] serde_json::Error),
+    #[error("images.yaml: {0}")]
+    Images(#[source] Box<serde_saphyr::Error>),
+    #[error("images.yaml: `{key}: {image}`: {why}")]
+    Unpinned {
+        key: &'static str,
+        image: String,
+        why: &'static str,
+    },
+}
+
+pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError> {
     let preset = presets::load(presets_src, bp.scale.as_str(), &bp.overrides)?;
     let name = Names::new(&bp.name);
     let namespace = name.kebab.clone();
