@@ -50,13 +50,24 @@ pub fn presets() -> &'static str {
         .expect("blueprints/presets.yaml is embedded")
 }
 
+/// Pinned images of the generated system (`blueprints/images.yaml`).
+pub fn images() -> &'static str {
+    BLUEPRINTS
+        .get_file("images.yaml")
+        .and_then(|f| f.contents_utf8())
+        .expect("blueprints/images.yaml is embedded")
+}
+
+/// The data files beside the examples in `blueprints/`: not examples themselves.
+const DATA_FILES: [&str; 2] = ["presets", "images"];
+
 /// Built-in example blueprints: (name, source), sorted by name.
 pub fn examples() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<_> = BLUEPRINTS
         .files()
         .filter_map(|f| {
             let name = f.path().file_name()?.to_str()?.strip_suffix(".yaml")?;
-            (name != "presets").then_some((name, f.contents_utf8()?))
+            (!DATA_FILES.contains(&name)).then_some((name, f.contents_utf8()?))
         })
         .collect();
     out.sort_by_key(|(n, _)| *n);
@@ -76,4 +87,21 @@ pub fn describe(source: &str) -> &str {
         .lines()
         .find_map(|l| l.strip_prefix("description:"))
         .map_or("", str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_data_files_are_not_examples() {
+        let names: Vec<_> = super::examples().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "auth-service",
+                "ecommerce",
+                "event-orders",
+                "serverless-notes"
+            ]
+        );
+    }
 }

@@ -10,7 +10,8 @@
 //! [`Error::help`] is the separate `help:` line, printed under the message.
 
 use crate::diagnostic::Diagnostics;
-use crate::render::RenderError;
+use crate::render::{RenderError, TemplatesError};
+use crate::resolve::ResolveError;
 use crate::write::WriteError;
 
 /// What `init` says when it has no terminal to ask in.
@@ -51,11 +52,11 @@ pub enum Error {
     #[error("{0}")]
     NotText(String),
     /// The blueprint is valid but cannot be resolved (presets and the like).
-    #[error("{0}")]
-    Resolve(String),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     /// A `--templates` folder that cannot be used.
-    #[error("{0}")]
-    Templates(String),
+    #[error(transparent)]
+    Templates(#[from] TemplatesError),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error(transparent)]
@@ -86,7 +87,10 @@ pub enum Error {
     #[error("{0}")]
     Man(std::io::Error),
     #[error("{file} is not a valid answers file: {reason}")]
-    AnswersUnparsable { file: String, reason: String },
+    AnswersUnparsable {
+        file: String,
+        reason: Box<serde_saphyr::Error>,
+    },
     #[error("{file} has {count} invalid answer(s); nothing was written\n{list}")]
     AnswersInvalid {
         file: String,

@@ -467,12 +467,24 @@ fn release(sql: Dialect, t: &Table, c: &Column) -> String {
 }
 
 fn add_column(sql: Dialect, t: &Table, c: &Column) -> String {
-    format!(
+    let mut s = format!(
         "ALTER TABLE {} ADD COLUMN {}{};\n",
         sql.quote(&t.name),
         column_def(sql, &t.name, c),
         added_constraints(sql, &t.name, c)
-    )
+    );
+    // PostgreSQL keeps column comments apart from the definition (MySQL's column_def carries
+    // them inline): an added column gets the comment a first migration gives it.
+    if let (false, Some(comment)) = (sql.is_mysql(), &c.comment) {
+        let _ = writeln!(
+            s,
+            "COMMENT ON COLUMN {}.{} IS {};",
+            sql.quote(&t.name),
+            sql.quote(&c.name),
+            sql.literal(comment)
+        );
+    }
+    s
 }
 
 fn alter_table(

@@ -34,35 +34,37 @@ impl TemplateSet {
     }
 
     /// Templates from a user's folder, named by their path relative to it (`common/README.md`).
-    pub fn read_dir(dir: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    pub fn read_dir(dir: &std::path::Path) -> Result<Vec<(String, String)>, TemplatesError> {
         // A file given by mistake would otherwise become one template named "" and be ignored.
         if !std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
-            return Err(format!(
-                "E0405: --templates {} is not a folder: pass the folder that `templates copy` wrote",
-                dir.display()
-            ));
+            return Err(TemplatesError::NotAFolder(dir.display().to_string()));
         }
         let mut out = Vec::new();
         for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-            let entry = entry
-                .map_err(|e| format!("cannot read templates folder {}: {e}", dir.display()))?;
+            let entry = entry.map_err(|source| TemplatesError::Walk {
+                dir: dir.display().to_string(),
+                source,
+            })?;
             if !entry.file_type().is_file() {
                 continue;
             }
             let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
             let name = rel.to_string_lossy().replace('\\', "/");
-            let text = std::fs::read_to_string(entry.path())
-                .map_err(|e| format!("cannot read template {}: {e}", entry.path().display()))?;
+            let text =
+                std::fs::read_to_string(entry.path()).map_err(|source| TemplatesError::Read {
+                    file: entry.path().display().to_string(),
+                    source,
+                })?;
             out.push((name, text));
         }
         if out.is_empty() {
-            return Err(format!("templates folder {} has no files", dir.display()));
+            return Err(TemplatesError::Empty(dir.display().to_string()));
         }
         Ok(out)
     }
 
     /// Embedded templates overlaid with a user's folder, when one is given.
-    pub fn with_overrides(dir: Option<&std::path::Path>) -> Result<Self, String> {
+    pub fn with_overrides(dir: Option<&std::path::Path>) -> Result<Self, TemplatesError> {
         let mut set = Self::embedded();
         if let Some(d) = dir {
             set.overlay(Self::read_dir(d)?);
@@ -94,6 +96,22 @@ fn collect(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, String)>) {
     for d in dir.dirs() {
         collect(d, out);
     }
+}
+
+/// A user's `--templates` folder that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplatesError {
+    #[error("E0405: --templates {0} is not a folder: pass the folder that `templates copy` wrote")]
+    NotAFolder(String),
+    #[error("cannot read templates folder {dir}: {source}")]
+    Walk { dir: String, source: walkdir::Error },
+    #[error("cannot read template {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("templates folder {0} has no files")]
+    Empty(String),
 }
 
 #[derive(Debug)]

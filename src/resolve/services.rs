@@ -68,8 +68,13 @@ pub struct Service {
     /// Plain configuration, the Kubernetes ConfigMap's.
     pub env: Vec<EnvVar>,
     /// The same names for compose, where an address names the callee's container port (there is
-    /// no Service in front of it); identical to `env` unless a callee maps its ports.
+    /// no Service in front of it); identical to `env` unless a callee maps its ports. Derived
+    /// from `env` and `local_values` once, at the end of resolve ([`derive_local_env`]): an
+    /// addition to `env` reaches compose without a second list to keep in step.
     pub local_env: Vec<EnvVar>,
+    /// compose's value of each variable of `env` whose value differs there.
+    #[serde(skip)]
+    pub local_values: Vec<EnvVar>,
     /// Credentials, from a Secret in Kubernetes (never literal there).
     pub secret_env: Vec<SecretEnv>,
     /// Monolith only: the blueprint services that are modules of this app.
@@ -103,6 +108,8 @@ pub struct Port {
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseRef {
     pub name: String,
+    /// The database's Terraform module (see `data::Database::module`).
+    pub module: String,
     /// `postgres`, `mysql` or `dynamodb` (serverless only).
     pub engine: String,
     /// The SQL the service's code and tests speak (`postgres` or `mysql`), and the pieces of
@@ -138,6 +145,8 @@ pub struct DatabaseRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheRef {
     pub name: String,
+    /// The cache's Terraform module (see `data::Cache::module`).
+    pub module: String,
     pub env_var: &'static str,
     pub url: String,
     /// Lifetime of a row cached by id (the scale preset's `cache.ttl_seconds`).
@@ -147,8 +156,9 @@ pub struct CacheRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct Dependency {
     pub name: Names,
-    /// `ORDERS_URL` (http) or `ORDERS_GRPC_ADDR` (grpc only).
+    /// `ORDERS_URL` (http) or `ORDERS_GRPC_ADDR` (grpc only), and its settings attribute.
     pub env_var: String,
+    pub setting: String,
     pub address: String,
     pub protocol: &'static str,
     /// How the caller's `/readyz` checks it: `http` (a GET of the tool's `/healthz`) when it
@@ -194,17 +204,42 @@ pub struct Route {
     pub local_port: u16,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A variable and its value; serialized with its `setting` (see [`super::setting_name`]).
+#[derive(Debug, Clone)]
 pub struct EnvVar {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Serialize for EnvVar {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("EnvVar", 3)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("value", &self.value)?;
+        st.serialize_field("setting", &super::setting_name(&self.name))?;
+        st.end()
+    }
+}
+
+/// A variable read from a Secret; serialized with its `setting` (see [`super::setting_name`]).
+#[derive(Debug, Clone)]
 pub struct SecretEnv {
     pub name: String,
     pub secret: String,
     pub key: String,
+}
+
+impl Serialize for SecretEnv {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("SecretEnv", 4)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("secret", &self.secret)?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("setting", &super::setting_name(&self.name))?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -315,6 +350,7 @@ fn service(
         .map(|&i| &data.databases[i])
         .map(|d| DatabaseRef {
             name: d.name.raw.clone(),
+            module: d.module.clone(),
             engine: d.engine.clone(),
             dialect: d.dialect,
             mysql: d.dialect.is_mysql(),
@@ -351,6 +387,7 @@ fn service(
         .and_then(|c| data.caches.iter().find(|x| &x.name.raw == c))
         .map(|c| CacheRef {
             name: c.name.raw.clone(),
+            module: c.module.clone(),
             env_var: "REDIS_URL",
             url: c.url.clone(),
             ttl_seconds: preset.cache.ttl_seconds,
@@ -446,6 +483,7 @@ fn service(
         routes,
         env: Vec::new(),
         local_env: Vec::new(),
+        local_values: Vec::new(),
         secret_env: Vec::new(),
         modules: Vec::new(),
         entity_ids: Vec::new(),
@@ -457,7 +495,6 @@ fn service(
         name: n,
     };
     (svc.env, svc.secret_env) = wiring(bp, data, &svc);
-    svc.local_env = svc.env.clone();
     declared_env(bp, data, s, &mut svc);
     svc.python = python_deps(&svc, data);
     svc
@@ -521,8 +558,10 @@ fn dependency(name: &str, s: &blueprint::Service) -> Option<Dependency> {
         PortProtocol::Tcp => ("tcp", format!("{}:{}", n.kebab, p.port)),
     };
     let own_probes = s.container.probes.is_none();
+    let env_var = s.address_var(&n.upper);
     Some(Dependency {
-        env_var: s.address_var(&n.upper),
+        setting: super::setting_name(&env_var),
+        env_var,
         address,
         protocol,
         check: if protocol == "http" && own_probes {
@@ -583,14 +622,29 @@ fn declared_env(bp: &Blueprint, data: &Data, s: &blueprint::Service, svc: &mut S
                 (v.clone(), v)
             }
         };
+        if local != k8s {
+            svc.local_values.push(EnvVar {
+                name: name.clone(),
+                value: local,
+            });
+        }
         svc.env.push(EnvVar {
             name: name.clone(),
             value: k8s,
         });
-        svc.local_env.push(EnvVar {
-            name: name.clone(),
-            value: local,
-        });
+    }
+}
+
+/// compose's variables of each workload: its `env`, with the compose value of the variables
+/// that have one (`local_values`). Called once every variable is in `env`.
+pub fn derive_local_env(workloads: &mut [Service]) {
+    for w in workloads {
+        let local = |e: &EnvVar| w.local_values.iter().find(|l| l.name == e.name);
+        w.local_env = w
+            .env
+            .iter()
+            .map(|e| local(e).cloned().unwrap_or_else(|| e.clone()))
+            .collect();
     }
 }
 
@@ -780,7 +834,8 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
         .filter(|e| !app.env.iter().any(|x| x.name == e.name) && e.name != "GRPC_PORT")
         .collect();
     app.env.extend(dedup_env(extra));
-    app.local_env = app.env.clone();
+    // One app in compose as in Kubernetes: it addresses no image by a mapped port.
+    app.local_values = Vec::new();
     app.name = name;
     // What any of its modules imports.
     app.python = python_deps(&app, data);
@@ -1024,6 +1079,68 @@ mod tests {
 
     fn service<'a>(m: &'a super::super::Model, name: &str) -> &'a Service {
         m.services.iter().find(|s| s.name.raw == name).unwrap()
+    }
+
+    /// compose's list against Kubernetes': the same names in the same order, and a value of
+    /// its own only where `local_values` gives one.
+    fn assert_compose_has_every_variable(w: &Service, what: &str) {
+        let names = |l: &[EnvVar]| l.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&w.env), names(&w.local_env), "{what}");
+        for (k8s, local) in w.env.iter().zip(&w.local_env) {
+            let own = w.local_values.iter().find(|l| l.name == k8s.name);
+            let expected = own.map_or(&k8s.value, |l| &l.value);
+            assert_eq!(&local.value, expected, "{what} {}", k8s.name);
+        }
+    }
+
+    /// The SQS names come last in resolve (`events::link_sqs`); before compose's list was
+    /// derived from `env`, it was a copy taken early and missed them.
+    #[test]
+    fn compose_gets_every_variable_whatever_step_adds_it() {
+        for (name, _) in crate::assets::examples() {
+            for arch in crate::assets::example_types(name) {
+                let m = example(name, arch);
+                for w in m.deployables.iter().chain(&m.services) {
+                    assert_compose_has_every_variable(w, &format!("{name} {arch} {}", w.name.raw));
+                }
+            }
+        }
+        let m = example("event-orders", "microservices");
+        let orders = m
+            .deployables
+            .iter()
+            .find(|d| d.name.raw == "orders")
+            .unwrap();
+        assert!(
+            orders
+                .local_env
+                .iter()
+                .any(|e| e.name.starts_with("SNS_TOPIC_"))
+        );
+    }
+
+    #[test]
+    fn compose_addresses_a_mapped_port_by_its_container_port() {
+        let m = model(include_str!(
+            "../../tests/fixtures/valid/images-contract.yaml"
+        ));
+        let w = m
+            .deployables
+            .iter()
+            .find(|d| !d.local_values.is_empty())
+            .unwrap();
+        assert_compose_has_every_variable(w, &w.name.raw);
+        let value = |l: &[EnvVar]| {
+            l.iter()
+                .find(|e| e.name == "API_GRPC")
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(
+            (value(&w.env), value(&w.local_env)),
+            ("api:9000".into(), "api:50051".into())
+        );
     }
 
     #[test]

@@ -215,7 +215,7 @@ fn endpoints(data: &Data) -> Vec<EndpointValue> {
         .caches
         .iter()
         .map(|c| {
-            let module = format!("module.cache_{}", c.name.snake);
+            let module = format!("module.{}", c.module);
             EndpointValue {
                 key: c.host.clone(),
                 pad: String::new(),
@@ -257,10 +257,7 @@ fn uses_broker<'a>(d: &Service, data: &'a Data) -> Option<&'a super::data::Messa
 fn secret_arns(d: &Service, data: &Data) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(c) = &d.cache {
-        out.push(format!(
-            "module.cache_{}.auth_secret_arn",
-            Names::new(&c.name).snake
-        ));
+        out.push(format!("module.{}.auth_secret_arn", c.module));
     }
     if uses_broker(d, data).is_some_and(|m| m.broker == "rabbitmq") {
         out.push("module.messaging.credentials_secret_arn".into());

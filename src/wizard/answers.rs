@@ -306,8 +306,8 @@ pub fn example_services(example: &str) -> Vec<ServiceAnswers> {
 }
 
 /// Read an answers file (YAML, or JSON which is YAML too).
-pub fn parse(text: &str) -> Result<Answers, String> {
-    serde_saphyr::from_str::<Answers>(text).map_err(|e| e.to_string())
+pub fn parse(text: &str) -> Result<Answers, serde_saphyr::Error> {
+    serde_saphyr::from_str::<Answers>(text)
 }
 
 /// Every answer checked the way the prompts check them; messages name the answer's path.

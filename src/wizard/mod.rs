@@ -202,7 +202,7 @@ fn from_file(path: &std::path::Path, a: &InitArgs) -> Result<Answers, Error> {
     })?;
     let mut ans = answers::parse(&text).map_err(|reason| Error::AnswersUnparsable {
         file: path.display().to_string(),
-        reason,
+        reason: Box::new(reason),
     })?;
     if let Some(n) = &a.name {
         ans.name = n.clone();

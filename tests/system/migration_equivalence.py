@@ -1,7 +1,7 @@
 """Migrations from one source (issue 22): a history of migrations builds the schema a fresh first
 migration builds.
 
-For seeded random sequences of blueprint edits (add a field, add an entity with an integer or
+For seeded random sequences of blueprint edits (add a field, a reference among them, add an entity with an integer or
 UUID key, enums, bounds, references and indexes), each step regenerates the project, so every
 change lands as a new `00N_*.sql`. Then, on a real PostgreSQL: database A gets the whole history
 (`dbmate up`), database B a fresh generation of the final blueprint; their `pg_dump --schema-only`
@@ -26,7 +26,9 @@ import backing
 from procs import Supervisor
 
 FIELD_KINDS = ["string(80)", "int", "decimal(10,2) min 0", "bool default true", "timestamp default now",
-               "enum(new, done)", "string(40) unique", "int min 1 max 9"]
+               "enum(new, done)", "string(40) unique", "int min 1 max 9",
+               # A foreign key within a database, a commented logical reference across two.
+               "ref User", "ref Product"]
 DATABASES = {"users": "users-db", "products": "products-db", "orders": "orders-db"}
 
 

@@ -33,7 +33,7 @@ pub struct Docs {
     /// What CI lints, tests and builds into an image: one entry per code folder.
     pub builds: Vec<Build>,
     /// CI runs a MySQL server beside PostgreSQL (some build's database is MySQL), this image.
-    pub ci_mysql_image: Option<&'static str>,
+    pub ci_mysql_image: Option<String>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
     /// Environment variables that wire the system together (dependencies, database, cache,
@@ -132,6 +132,7 @@ pub struct Input<'a> {
     pub preset: &'a Preset,
     pub presets_src: &'a str,
     pub environments: &'a [String],
+    pub images: &'a super::images::Images,
 }
 
 pub fn svc_id(name: &str) -> String {
@@ -243,7 +244,7 @@ pub fn build(i: &Input) -> Docs {
         .builds
         .iter()
         .any(|b| b.database_url == CI_MYSQL_URL)
-        .then_some(super::deploy::MYSQL_IMAGE);
+        .then(|| i.images.mysql.clone());
     docs.depends_on = i
         .services
         .iter()

@@ -266,7 +266,7 @@ def client(name: str) -> ServiceClient:
 {%- if svc.depends_on %}
         urls: dict[str, str] = {
 {%- for d in svc.depends_on %}{% if d.protocol == "http" %}
-            "{{ d.name.raw }}": settings.{{ d.env_var | lower }},
+            "{{ d.name.raw }}": settings.{{ d.setting }},
 {%- endif %}{% endfor %}
         }
 {%- else %}

@@ -11,14 +11,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-{% for e in svc.env %}{% set value = e.value | py_str %}{% if e.name | length + value | length > 75 %}    {{ e.name | lower }}: str = (
+{% for e in svc.env %}{% set value = e.value | py_str %}{% if e.name | length + value | length > 75 %}    {{ e.setting }}: str = (
         {{ value }}
     )
-{% else %}    {{ e.name | lower }}: str = {{ value }}
-{% endif %}{% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.name | lower }}: str = "{{ svc.database.local_url }}"
-{% else %}    {{ s.name | lower }}: str = ""
+{% else %}    {{ e.setting }}: str = {{ value }}
+{% endif %}{% endfor %}{% for s in svc.secret_env %}{% if svc.database and s.name == svc.database.env_var %}    {{ s.setting }}: str = "{{ svc.database.local_url }}"
+{% else %}    {{ s.setting }}: str = ""
 {% endif %}{% endfor %}{% if not svc.cache %}    redis_url: str = ""
-{% endif %}{% if m.messaging and not (svc.publishes or svc.consumes) %}    {{ m.messaging.env_var | lower }}: str = ""
+{% endif %}{% if m.messaging and not (svc.publishes or svc.consumes) %}    {{ m.messaging.setting }}: str = ""
 {% endif %}{% if not m.observability.tracing %}    otel_exporter_otlp_endpoint: str = ""
     otel_service_name: str = {{ svc.name.kebab | quote }}
 {% endif %}    otel_sdk_disabled: bool = False
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
 {%- endif %}
     # Bearer tokens (app.auth): the issuer, the audience they must name and the issuer's keys.
 {%- for e in m.security.local_env %}
-    {{ e.name | lower }}: str = {{ e.value | py_str }}
+    {{ e.setting }}: str = {{ e.value | py_str }}
 {%- endfor %}
 
     @property

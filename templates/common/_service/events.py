@@ -124,7 +124,7 @@ class PoisonMessage(ValueError):
 def broker_address() -> str:
     """Where the broker is; empty means no broker."""
 {%- if mq %}
-    return get_settings().{{ mq.env_var | lower }}
+    return get_settings().{{ mq.setting }}
 {%- else %}
     return ""
 {%- endif %}
@@ -398,33 +398,17 @@ def endpoints(address: str) -> list[tuple[str, int]]:
 # The SNS FIFO topic each sent topic goes to, the SQS FIFO queue (subscribed to it, raw
 # delivery) each consumed topic comes from, and the dead-letter queue of each consumed topic:
 # the setting holding each name (the environment; Terraform creates them in the cloud).
-{% if ev.sns_topics -%}
-SNS_TOPICS: dict[str, str] = {
-{%- for n in ev.sns_topics %}
-    "{{ n.topic }}": "{{ n.env_var | lower }}",
+{% for table in [["SNS_TOPICS", ev.sns_topics], ["QUEUES", ev.sqs_queues], ["DEAD_LETTER_QUEUES", ev.sqs_dead_letter_queues]] %}
+{%- if table[1] -%}
+{{ table[0] }}: dict[str, str] = {
+{%- for n in table[1] %}
+    "{{ n.topic }}": "{{ n.setting }}",
 {%- endfor %}
 }
 {%- else -%}
-SNS_TOPICS: dict[str, str] = {}
-{%- endif %}
-{% if ev.sqs_queues -%}
-QUEUES: dict[str, str] = {
-{%- for n in ev.sqs_queues %}
-    "{{ n.topic }}": "{{ n.env_var | lower }}",
-{%- endfor %}
-}
-{%- else -%}
-QUEUES: dict[str, str] = {}
-{%- endif %}
-{% if ev.sqs_dead_letter_queues -%}
-DEAD_LETTER_QUEUES: dict[str, str] = {
-{%- for n in ev.sqs_dead_letter_queues %}
-    "{{ n.topic }}": "{{ n.env_var | lower }}",
-{%- endfor %}
-}
-{%- else -%}
-DEAD_LETTER_QUEUES: dict[str, str] = {}
-{%- endif %}
+{{ table[0] }}: dict[str, str] = {}
+{%- endif %}{% if not loop.last %}
+{% endif %}{% endfor %}
 # Seconds one receive waits for messages (long polling).
 RECEIVE_WAIT_SECONDS = 5
 

@@ -37,7 +37,7 @@ REQUIRED = ("database", "schema", "broker")
 {%- if svc.depends_on %}
 DEPENDENCIES: dict[str, tuple[str, str]] = {
 {%- for d in svc.depends_on %}
-    "{{ d.ready_key }}": ("{{ d.env_var | lower }}", "{{ d.check }}"),
+    "{{ d.ready_key }}": ("{{ d.setting }}", "{{ d.check }}"),
 {%- endfor %}
 }
 {%- else %}

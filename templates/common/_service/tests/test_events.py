@@ -183,7 +183,7 @@ def test_starts_without_its_broker_and_reports_it(
     from app.main import app
 
     address = "{% if mq.is_sqs %}http://{% endif %}127.0.0.1:%d" % closed_port()
-    monkeypatch.setattr(get_settings(), "{{ mq.env_var | lower }}", address)
+    monkeypatch.setattr(get_settings(), "{{ mq.setting }}", address)
 {%- if mq.is_sqs %}
     monkeypatch.setattr(get_settings(), "aws_endpoint_url", address)
 {%- endif %}

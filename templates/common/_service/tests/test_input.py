@@ -41,19 +41,19 @@ def {{ e.name.snake }}_body() -> dict[str, Any]:
     }
 
 
-{{ e.name.snake | upper }}_INVALID = {
+{{ e.name.upper }}_INVALID = {
 {%- for c in e.columns %}{% for v in c.code.invalid %}
     "{{ v.case }}": ("{{ c.name }}", {{ v.value }}),
 {%- endfor %}{% endfor %}
 }
 
 
-@pytest.mark.parametrize("case", list({{ e.name.snake | upper }}_INVALID))
+@pytest.mark.parametrize("case", list({{ e.name.upper }}_INVALID))
 def test_{{ e.name.snake }}_refuses_invalid_input(
     client: TestClient,
     case: str,
 ) -> None:
-    field, value = {{ e.name.snake | upper }}_INVALID[case]
+    field, value = {{ e.name.upper }}_INVALID[case]
     path = "{{ e.code.api_path }}"
     created = client.post(path, json={**{{ e.name.snake }}_body(), field: value})
     assert field in refused_fields(created)

@@ -50,7 +50,7 @@ module "registry" {
 }
 {%- for db in m.databases %}
 
-module "database_{{ db.name.snake }}" {
+module "{{ db.module }}" {
   source                     = "./modules/database"
   identifier                 = "${local.prefix}-{{ db.name.kebab }}"
   db_name                    = "{{ db.db_name }}"
@@ -73,7 +73,7 @@ module "database_{{ db.name.snake }}" {
 {%- endfor %}
 {%- for c in m.caches %}
 
-module "cache_{{ c.name.snake }}" {
+module "{{ c.module }}" {
   source                     = "./modules/cache"
   name                       = "${local.prefix}-{{ c.name.kebab }}"
   node_type                  = var.cache_node_type
@@ -222,7 +222,7 @@ data "aws_iam_policy_document" "{{ d.name.snake }}" {
   statement {
     sid       = "ReadDatabaseCredentials"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [module.database_{{ d.database.name | snake }}.master_user_secret_arn]
+    resources = [module.{{ d.database.module }}.master_user_secret_arn]
   }
 
   statement {

@@ -35,10 +35,10 @@ output "databases" {
   value = {
 {%- for db in m.databases %}
     {{ db.name.raw | quote }} = {
-      address           = module.database_{{ db.name.snake }}.address
-      port              = module.database_{{ db.name.snake }}.port
-      replica_addresses = module.database_{{ db.name.snake }}.replica_addresses
-      secret_arn        = module.database_{{ db.name.snake }}.master_user_secret_arn
+      address           = module.{{ db.module }}.address
+      port              = module.{{ db.module }}.port
+      replica_addresses = module.{{ db.module }}.replica_addresses
+      secret_arn        = module.{{ db.module }}.master_user_secret_arn
     }
 {%- endfor %}
   }
@@ -51,9 +51,9 @@ output "caches" {
   value = {
 {%- for c in m.caches %}
     {{ c.name.raw | quote }} = {
-      primary_endpoint = module.cache_{{ c.name.snake }}.primary_endpoint
-      reader_endpoint  = module.cache_{{ c.name.snake }}.reader_endpoint
-      port             = module.cache_{{ c.name.snake }}.port
+      primary_endpoint = module.{{ c.module }}.primary_endpoint
+      reader_endpoint  = module.{{ c.module }}.reader_endpoint
+      port             = module.{{ c.module }}.port
     }
 {%- endfor %}
   }
