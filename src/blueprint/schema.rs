@@ -54,7 +54,7 @@ const SERVICE_KEYS: &[&str] = &[
     "command",
     "args",
 ];
-pub const LANGUAGES: &[&str] = &["python"];
+pub const LANGUAGES: &[&str] = crate::resolve::lang::ALL;
 
 pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Option<Blueprint> {
     let mut r = Reader { sources, diags };
