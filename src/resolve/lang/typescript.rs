@@ -52,6 +52,8 @@ pub struct TsService {
     pub entities: Vec<TsEntity>,
     /// One typed client per generated HTTP dependency.
     pub clients: Vec<TsClient>,
+    /// Some entity has a reference checked through a client (test/references.test.ts).
+    pub has_references: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,7 +173,11 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             .iter()
             .map(|&i| entity(&entities[i], entities))
             .collect();
+        let owned: Vec<TsEntity> = owned;
         s.ts = Some(TsService {
+            has_references: owned
+                .iter()
+                .any(|e| !e.references.is_empty() && e.sample.is_some()),
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
@@ -370,11 +376,11 @@ fn property(c: &Column, nullable: bool, input: bool) -> Value {
         p.insert("pattern".into(), json!(pat));
     }
     if c.kind != "decimal" {
-        if let Some(v) = c.minimum.as_ref().and_then(|v| v.parse::<f64>().ok()) {
-            p.insert("minimum".into(), json!(v));
+        if let Some(v) = c.minimum.as_deref().and_then(number) {
+            p.insert("minimum".into(), v);
         }
-        if let Some(v) = c.maximum.as_ref().and_then(|v| v.parse::<f64>().ok()) {
-            p.insert("maximum".into(), json!(v));
+        if let Some(v) = c.maximum.as_deref().and_then(number) {
+            p.insert("maximum".into(), v);
         }
     }
     if !c.enum_values.is_empty() && input {
@@ -385,6 +391,14 @@ fn property(c: &Column, nullable: bool, input: bool) -> Value {
         p.insert("enum".into(), Value::Array(values));
     }
     Value::Object(p)
+}
+
+/// A bound as a JSON number: an integer when it is one (`1`, not `1.0`).
+fn number(v: &str) -> Option<Value> {
+    v.parse::<i64>()
+        .map(Value::from)
+        .ok()
+        .or_else(|| v.parse::<f64>().ok().map(Value::from))
 }
 
 /// A valid create payload, when every required field can be given without another row.
@@ -418,8 +432,10 @@ fn sample_value(c: &Column) -> Option<Value> {
     Some(match (c.kind, c.format) {
         (_, Some("email")) => json!("someone@example.com"),
         (_, Some("url")) => json!("https://example.com/a"),
-        ("uuid", _) => json!("00000000-0000-4000-8000-000000000001"),
-        ("int" | "bigint", _) => json!(low.map_or(1, |v| v.ceil() as i64).max(1)),
+        _ if c.json_schema_format == Some("uuid") => json!("00000000-0000-4000-8000-000000000001"),
+        _ if c.json_schema_type == "integer" => {
+            json!(low.map_or(1, |v| v.ceil() as i64).max(1))
+        }
         ("decimal", _) => json!(format!("{}", low.map_or(1.0, |v| v.max(1.0)))),
         ("bool", _) => json!(true),
         ("timestamp", _) => json!("2024-01-02T03:04:05Z"),
