@@ -32,6 +32,9 @@ pub struct Docs {
     pub monitored: Vec<Monitored>,
     /// What CI lints, tests and builds into an image: one entry per code folder.
     pub builds: Vec<Build>,
+    /// The same split by language: CI's Python job and its Node.js job.
+    pub python_builds: Vec<Build>,
+    pub node_builds: Vec<Build>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
     /// Environment variables that wire the system together (dependencies, database, cache,
@@ -65,6 +68,10 @@ pub struct Build {
     pub image_repository: String,
     /// Migrations folder of its database, empty when it has none.
     pub migrations: String,
+    /// TypeScript code (npm, tsc, eslint, node --test) rather than Python.
+    pub typescript: bool,
+    /// Its Node.js major version (TypeScript only).
+    pub node_major: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,6 +205,8 @@ pub fn build(i: &Input) -> Docs {
             path: "functions".into(),
             image_repository: String::new(),
             migrations: String::new(),
+            typescript: false,
+            node_major: "",
         }]
     } else {
         monitored
@@ -213,9 +222,17 @@ pub fn build(i: &Input) -> Docs {
                     .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
                     .map(|d| d.migrations_dir.clone())
                     .unwrap_or_default(),
+                typescript: s.is_typescript,
+                node_major: if s.is_typescript {
+                    crate::resolve::lang::typescript::NODE_MAJOR
+                } else {
+                    ""
+                },
             })
             .collect()
     };
+    (docs.node_builds, docs.python_builds) =
+        docs.builds.iter().cloned().partition(|b| b.typescript);
     docs.depends_on = i
         .services
         .iter()
