@@ -98,7 +98,7 @@ impl Check<'_> {
     /// What the TypeScript lowering does not cover yet is refused where it is written, instead
     /// of generating a service that ignores it.
     fn typescript_rules(&mut self, name: &str, s: &Service) {
-        if s.image.is_some() || s.language.as_deref() != Some(crate::resolve::lang::TYPESCRIPT) {
+        if s.image.is_some() || s.language.as_deref() != Some(schema::TYPESCRIPT) {
             return;
         }
         let p = format!("services.{name}");

@@ -12,9 +12,9 @@ use super::data::Entity;
 use super::services::Service;
 
 pub const PYTHON: &str = "python";
-pub const TYPESCRIPT: &str = "typescript";
-/// Every language a service may be written in (`language:`).
-pub const ALL: &[&str] = &[PYTHON, TYPESCRIPT];
+pub const TYPESCRIPT: &str = crate::blueprint::schema::TYPESCRIPT;
+/// Every language a service may be written in (`language:`), as validation accepts them.
+pub const ALL: &[&str] = crate::blueprint::schema::LANGUAGES;
 
 /// The language-specific views of the services that are not Python (Python's `code` is filled
 /// in before, for every service: the other languages read its language-neutral parts).

@@ -444,3 +444,61 @@ fn sample_value(c: &Column) -> Option<Value> {
         _ => json!("sample"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded lockfile was produced once with npm for exactly these pins: a changed pin
+    /// needs a new lockfile (see the README's design notes), or `npm ci` refuses the tree.
+    #[test]
+    fn the_embedded_lockfile_locks_every_pin_at_its_version() {
+        let text = include_str!(
+            "../../../templates/lang/typescript/services/__service__/package-lock.json"
+        );
+        let lock: Value = serde_json::from_str(text).expect("the lockfile template is JSON");
+        let root = &lock["packages"][""];
+        for (section, pins) in [
+            ("dependencies", DEPENDENCIES),
+            ("devDependencies", DEV_DEPENDENCIES),
+        ] {
+            let declared = root[section].as_object().expect(section);
+            assert_eq!(declared.len(), pins.len(), "{section}");
+            for (name, version) in pins {
+                assert_eq!(declared[*name], json!(version), "{name} in {section}");
+                let locked = &lock["packages"][format!("node_modules/{name}")]["version"];
+                assert_eq!(locked, &json!(version), "{name} locked at another version");
+            }
+        }
+    }
+
+    #[test]
+    fn request_schemas_follow_the_columns_constraints() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { language: typescript, database: db, entities: [Item] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      qty: int min 1 max 9\n      price: decimal(6,2) min 0.5\n      mail: string(99) email unique\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let ts = m.services[0].ts.as_ref().expect("a typescript view");
+        let e = &ts.entities[0];
+        let create: Value = serde_json::from_str(&e.create_schema).unwrap();
+        assert_eq!(create["additionalProperties"], json!(false));
+        assert_eq!(create["properties"]["qty"]["minimum"], json!(1));
+        assert_eq!(create["properties"]["qty"]["maximum"], json!(9));
+        assert_eq!(create["properties"]["mail"]["format"], json!("email"));
+        assert!(
+            create["properties"].get("id").is_none(),
+            "the key is the server's"
+        );
+        let update: Value = serde_json::from_str(&e.update_schema).unwrap();
+        assert_eq!(
+            update["properties"]["qty"]["type"],
+            json!(["integer", "null"])
+        );
+        assert!(update.get("required").is_none());
+        assert_eq!(e.decimal_bounds[0].minimum.as_deref(), Some("0.5"));
+        assert_eq!(e.unique[0].form, "email");
+        assert!(
+            m.services[0].python.runtime.is_empty(),
+            "no Python packages"
+        );
+    }
+}

@@ -45,6 +45,9 @@ VALIDATORS = (
     "ruff-format",
     "requirements",
     "pytest",
+    "tsc",
+    "eslint",
+    "node-test",
     "checkov",
 )
 # Shorthands accepted in CONFORMANCE_SKIP/ONLY.
@@ -61,6 +64,7 @@ GROUPS = {
     "sql": ("pglast", "postgres-migrate", "postgres-roundtrip"),
     "postgres": ("postgres-migrate", "postgres-roundtrip"),
     "python": ("py-compile", "ruff-check", "ruff-format", "requirements", "pytest"),
+    "typescript": ("tsc", "eslint", "node-test"),
     "ruff": ("ruff-check", "ruff-format"),
 }
 
