@@ -73,6 +73,8 @@ if [ $# -eq 0 ]; then
   "$VENV/bin/python" tests/system/migration_equivalence.py --bin "$BIN" --venv "$VENV" --seeds 3 --steps 6
 fi
 
+# Blueprint files run as written beside the examples: Python and TypeScript services side by side.
+BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml}"
 # shellcheck disable=SC2086
 exec "$VENV/bin/python" tests/system/system_test.py --bin "$BIN" --venv "$VENV" --tansu "$TANSU" \
-  --examples $EXAMPLES --types $TYPES "$@"
+  --examples $EXAMPLES --types $TYPES --blueprints $BLUEPRINTS "$@"

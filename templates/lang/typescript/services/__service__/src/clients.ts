@@ -20,6 +20,17 @@ export class DependencyError extends Error {
 
 const IDEMPOTENT = new Set(["GET", "PATCH", "DELETE"]);
 
+/** Headers passed on from the request being served: its token and request id. */
+export type Forwarded = Record<string, string>;
+
+export function forwarded(headers: Record<string, string | string[] | undefined>, requestId: string): Forwarded {
+  const out: Forwarded = { "x-request-id": requestId };
+  if (typeof headers.authorization === "string") {
+    out.authorization = headers.authorization;
+  }
+  return out;
+}
+
 export class ServiceClient {
   constructor(
     readonly name: string,
@@ -27,17 +38,15 @@ export class ServiceClient {
     private readonly config: Settings,
   ) {}
 
-  /** The JSON body of a call, or null for a 404 (an unknown row). */
+  /** The JSON body of a call, or null for a 404 (an unknown row). `forwarded` carries the
+   * caller's `Authorization` and `X-Request-ID`. */
   async request(
     method: string,
     path: string,
-    authorization: string | undefined,
+    forwarded: Forwarded,
     body?: unknown,
   ): Promise<unknown> {
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (authorization) {
-      headers.authorization = authorization;
-    }
+    const headers: Record<string, string> = { accept: "application/json", ...forwarded };
     if (body !== undefined) {
       headers["content-type"] = "application/json";
     }
@@ -87,28 +96,28 @@ export class {{ c.class }} extends ServiceClient {
 {%- for o in c.operations %}
 {%- if o.kind == "get" %}
   /** {{ o.operation_id }}: {{ o.http_method }} {{ o.path }}/{id}; null when there is none. */
-  async {{ o.method }}(id: string | number, authorization?: string): Promise<{{ o.entity }} | null> {
-    return (await this.request("GET", `{{ o.path }}/${encodeURIComponent(String(id))}`, authorization)) as {{ o.entity }} | null;
+  async {{ o.method }}(id: string | number, forwarded: Forwarded = {}): Promise<{{ o.entity }} | null> {
+    return (await this.request("GET", `{{ o.path }}/${encodeURIComponent(String(id))}`, forwarded)) as {{ o.entity }} | null;
   }
 {%- elif o.kind == "list" %}
   /** {{ o.operation_id }}: one page in key order. */
-  async {{ o.method }}(authorization?: string): Promise<{ items: {{ o.entity }}[]; next: unknown }> {
-    return (await this.request("GET", "{{ o.path }}", authorization)) as { items: {{ o.entity }}[]; next: unknown };
+  async {{ o.method }}(forwarded: Forwarded = {}): Promise<{ items: {{ o.entity }}[]; next: unknown }> {
+    return (await this.request("GET", "{{ o.path }}", forwarded)) as { items: {{ o.entity }}[]; next: unknown };
   }
 {%- elif o.kind == "create" %}
   /** {{ o.operation_id }}: {{ o.http_method }} {{ o.path }}. */
-  async {{ o.method }}(body: Partial<{{ o.entity }}>, authorization?: string): Promise<{{ o.entity }}> {
-    return (await this.request("POST", "{{ o.path }}", authorization, body)) as {{ o.entity }};
+  async {{ o.method }}(body: Partial<{{ o.entity }}>, forwarded: Forwarded = {}): Promise<{{ o.entity }}> {
+    return (await this.request("POST", "{{ o.path }}", forwarded, body)) as {{ o.entity }};
   }
 {%- elif o.kind == "update" %}
   /** {{ o.operation_id }}: {{ o.http_method }} {{ o.path }}/{id}. */
-  async {{ o.method }}(id: string | number, body: Partial<{{ o.entity }}>, authorization?: string): Promise<{{ o.entity }} | null> {
-    return (await this.request("PATCH", `{{ o.path }}/${encodeURIComponent(String(id))}`, authorization, body)) as {{ o.entity }} | null;
+  async {{ o.method }}(id: string | number, body: Partial<{{ o.entity }}>, forwarded: Forwarded = {}): Promise<{{ o.entity }} | null> {
+    return (await this.request("PATCH", `{{ o.path }}/${encodeURIComponent(String(id))}`, forwarded, body)) as {{ o.entity }} | null;
   }
 {%- elif o.kind == "delete" %}
   /** {{ o.operation_id }}: {{ o.http_method }} {{ o.path }}/{id}. */
-  async {{ o.method }}(id: string | number, authorization?: string): Promise<void> {
-    await this.request("DELETE", `{{ o.path }}/${encodeURIComponent(String(id))}`, authorization);
+  async {{ o.method }}(id: string | number, forwarded: Forwarded = {}): Promise<void> {
+    await this.request("DELETE", `{{ o.path }}/${encodeURIComponent(String(id))}`, forwarded);
   }
 {%- endif %}
 {%- endfor %}

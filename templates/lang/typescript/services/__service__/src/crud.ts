@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { require, type Caller, type Verifier } from "./auth.js";
-import { DependencyUnavailable, type Clients } from "./clients.js";
+import { DependencyUnavailable, forwarded, type Clients } from "./clients.js";
 import type { EntitySpec } from "./entities.js";
 import { HttpError } from "./errors.js";
 
@@ -60,7 +60,7 @@ function checkDecimals(spec: EntitySpec, values: Row): void {
   }
 }
 
-async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, authorization?: string): Promise<void> {
+async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, req: FastifyRequest): Promise<void> {
   for (const ref of spec.references) {
     const key = values[ref.field];
     if (key === undefined || key === null) {
@@ -68,7 +68,7 @@ async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, au
     }
     let exists: boolean;
     try {
-      exists = await ref.exists(deps.clients, key, authorization);
+      exists = await ref.exists(deps.clients, key, forwarded(req.headers, req.id));
     } catch (err) {
       if (err instanceof DependencyUnavailable) {
         throw new HttpError(503, `${ref.target} owner unavailable`);
@@ -145,7 +145,7 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
       own(who, values[spec.owner]);
     }
     checkDecimals(spec, values);
-    await checkReferences(spec, values, deps, req.headers.authorization);
+    await checkReferences(spec, values, deps, req);
     const names = Object.keys(values);
     const sql = names.length
       ? `INSERT INTO ${table} (${names.map(ident).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING ${columns}`
@@ -179,7 +179,7 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
       own(who, values[spec.owner]);
     }
     checkDecimals(spec, values);
-    await checkReferences(spec, values, deps, req.headers.authorization);
+    await checkReferences(spec, values, deps, req);
     const names = Object.keys(values);
     if (names.length === 0) {
       return row;

@@ -8,6 +8,20 @@ import type { Settings } from "./config.js";
 pg.types.setTypeParser(pg.types.builtins.DATE, (value: string) => value);
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
+/** SQLSTATE of a statement cancelled by `statement_timeout`. */
+export const QUERY_CANCELED = "57014";
+
+/** An error meaning the database cannot serve now: connection refused or lost, the pool's wait
+ * ran out, a statement cancelled (timeout), the server shutting down (SQLSTATE class 57, 08). */
+export function unavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") {
+    return code.startsWith("57") || code.startsWith("08") || ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT"].includes(code);
+  }
+  const message = err instanceof Error ? err.message : "";
+  return /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}
+
 export function createPool(config: Settings): pg.Pool {
 {%- if svc.database %}
   return new pg.Pool({

@@ -2,13 +2,13 @@
 // The entities this service owns, as the CRUD routes serve them: table, columns, the request
 // bodies' JSON Schemas (the OpenAPI contract's), access rules and checked references.
 import type { Rule } from "./auth.js";
-import type { Clients } from "./clients.js";
+import type { Clients, Forwarded } from "./clients.js";
 
 export interface Reference {
   field: string;
   target: string;
   /** The row exists (false), or the owner cannot say (throws DependencyUnavailable). */
-  exists: (clients: Clients, key: unknown, authorization?: string) => Promise<boolean>;
+  exists: (clients: Clients, key: unknown, forwarded: Forwarded) => Promise<boolean>;
 }
 
 export interface EntitySpec {
@@ -60,8 +60,8 @@ export const entities: readonly EntitySpec[] = [
       {
         field: "{{ r.field }}",
         target: "{{ r.target }}",
-        exists: async (clients, key, authorization) =>
-          (await clients.{{ r.client }}.{{ r.method }}(String(key), authorization)) !== null,
+        exists: async (clients, key, forwarded) =>
+          (await clients.{{ r.client }}.{{ r.method }}(String(key), forwarded)) !== null,
       },
 {%- endfor %}
     ],
