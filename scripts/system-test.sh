@@ -32,7 +32,7 @@ done
 
 cargo build --release --quiet
 BIN="$PWD/target/release/codex-system-design"
-EXAMPLES="${SYSTEM_EXAMPLES:-$($BIN examples | awk '{print $1}')}"
+EXAMPLES="${SYSTEM_EXAMPLES-$($BIN examples | awk '{print $1}')}"
 TYPES="${SYSTEM_TYPES:-microservices monolith serverless}"
 
 # One venv for every generated service, installed from their own dependency files.
@@ -73,8 +73,14 @@ if [ $# -eq 0 ]; then
   "$VENV/bin/python" tests/system/migration_equivalence.py --bin "$BIN" --venv "$VENV" --seeds 3 --steps 6
 fi
 
-# Blueprint files run as written beside the examples: Python and TypeScript services side by side.
-BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml}"
+# Blueprint files run as written beside the examples (microservices): Python and TypeScript services
+# side by side. By default only in a run of every example (SYSTEM_EXAMPLES unset); SYSTEM_BLUEPRINTS
+# names them for a narrowed run (SYSTEM_EXAMPLES= for none of the examples).
+if [ -z "${SYSTEM_EXAMPLES+set}" ]; then
+  BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml}"
+else
+  BLUEPRINTS="${SYSTEM_BLUEPRINTS-}"
+fi
 # shellcheck disable=SC2086
 exec "$VENV/bin/python" tests/system/system_test.py --bin "$BIN" --venv "$VENV" --tansu "$TANSU" \
   --examples $EXAMPLES --types $TYPES --blueprints $BLUEPRINTS "$@"

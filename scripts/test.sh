@@ -20,6 +20,8 @@ bash tools/conformance/selftest.sh
 bash scripts/system-test.sh
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate no-migrations
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate ignore-depends-on
+SYSTEM_EXAMPLES= SYSTEM_BLUEPRINTS=tests/fixtures/polyglot/polyglot.yaml SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate ts-ignore-depends-on
+SYSTEM_EXAMPLES= SYSTEM_BLUEPRINTS=tests/fixtures/polyglot/polyglot.yaml SYSTEM_TYPES=microservices bash scripts/system-test.sh --mutate ts-no-owner-check
 SYSTEM_EXAMPLES=auth-service SYSTEM_TYPES=monolith bash scripts/system-test.sh --mutate exit-without-broker
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --mutate swallow-failed-records
 SYSTEM_EXAMPLES=ecommerce SYSTEM_TYPES=serverless bash scripts/system-test.sh --mutate unset-function-variable
