@@ -193,7 +193,7 @@ def ts_ignore_depends_on(root: Path) -> None:
 def ts_no_owner_check(root: Path) -> None:
     """TypeScript services forget row owners: any signed-in user reads and changes every row."""
     edit_ts(root, "ts-no-owner-check", "crud.ts",
-            r"const restricted = \(who: Caller \| null\): who is Caller => ", "const restricted = (who: Caller | null): who is Caller => false && ")
+            r"(const restricted = \(who: Caller \| null\): who is Caller => )[^;]*;", r"\1false;")
 
 
 MUTATIONS = {
