@@ -33,7 +33,7 @@ done
 
 cargo build --release --quiet
 BIN="$PWD/target/release/codex-system-design"
-EXAMPLES="${SYSTEM_EXAMPLES:-$($BIN examples | awk '{print $1}')}"
+EXAMPLES="${SYSTEM_EXAMPLES-$($BIN examples | awk '{print $1}')}"
 TYPES="${SYSTEM_TYPES:-microservices monolith serverless}"
 
 # One venv for every generated service, installed from their own dependency files.
@@ -47,6 +47,9 @@ for ex in $("$BIN" examples | awk '{print $1}'); do
     grep -qx "$ty" <<<"$supported" || continue  # refused by design; system_test.py says so
     "$BIN" --example "$ex" --type "$ty" --scale small --quiet --out "$reqs/$ex-$ty"
   done
+done
+for bp in tests/fixtures/polyglot/polyglot.yaml; do
+  "$BIN" generate -f "$bp" --out "$reqs/$(basename "$bp" .yaml)" --quiet
 done
 files=$( (find "$reqs" -path '*/services/*/requirements.txt'; find "$reqs" -path '*/functions/requirements.txt') | sort)
 key=$( (cat tests/system/requirements.txt; for f in $files; do grep -v '^#' "$f"; done) | sort -u | sha256sum | cut -c1-16)
@@ -76,6 +79,14 @@ if [ $# -eq 0 ]; then
   "$VENV/bin/python" tests/system/migration_equivalence.py --bin "$BIN" --venv "$VENV" --seeds 3 --steps 6
 fi
 
+# Blueprint files run as written beside the examples (microservices): Python and TypeScript services
+# side by side. By default only in a run of every example (SYSTEM_EXAMPLES unset); SYSTEM_BLUEPRINTS
+# names them for a narrowed run (SYSTEM_EXAMPLES= for none of the examples).
+if [ -z "${SYSTEM_EXAMPLES+set}" ]; then
+  BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml}"
+else
+  BLUEPRINTS="${SYSTEM_BLUEPRINTS-}"
+fi
 # shellcheck disable=SC2086
 exec "$VENV/bin/python" tests/system/system_test.py --bin "$BIN" --venv "$VENV" --tansu "$TANSU" \
-  --examples $EXAMPLES --types $TYPES "$@"
+  --examples $EXAMPLES --types $TYPES --blueprints $BLUEPRINTS "$@"

@@ -31,7 +31,11 @@ bash scripts/system-test.sh
 mutation() {
     local log
     log=$(mktemp)
-    if SYSTEM_EXAMPLES=$1 SYSTEM_TYPES=$2 bash scripts/system-test.sh --mutate "$3" >"$log" 2>&1; then
+    # An example's name, or a blueprint's path (a test fixture, run alone).
+    local examples=$1 blueprints=
+    case $1 in */*) examples= blueprints=$1 ;; esac
+    if SYSTEM_EXAMPLES=$examples SYSTEM_BLUEPRINTS=$blueprints SYSTEM_TYPES=$2 \
+        bash scripts/system-test.sh --mutate "$3" >"$log" 2>&1; then
         cat "$log"
     else
         cat "$log"
@@ -47,6 +51,8 @@ echo "[test.sh] ${SECONDS}s: mutations"
 mutation ecommerce microservices no-migrations
 xargs -P 2 -L 1 bash -c 'mutation "$@"' _ <<'LIST'
 ecommerce microservices ignore-depends-on
+tests/fixtures/polyglot/polyglot.yaml microservices ts-ignore-depends-on
+tests/fixtures/polyglot/polyglot.yaml microservices ts-no-owner-check
 auth-service monolith exit-without-broker
 ecommerce serverless swallow-failed-records
 ecommerce serverless unset-function-variable

@@ -261,8 +261,9 @@ fn is_partial(rel: &str) -> bool {
 }
 
 pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {
+    let names: Vec<&str> = template_names.collect();
     let mut files = Vec::new();
-    for (rel, template) in templates_for(template_names, m.arch) {
+    for (rel, template) in templates_for(names.iter().copied(), m.arch) {
         let rel = single_deployable(rel, m);
         if let Some((p, coll)) = MODULE_PLACEHOLDERS.iter().find(|(p, _)| rel.contains(p)) {
             for (i, name) in coll.items(m) {
@@ -290,8 +291,52 @@ pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec
         }
     }
     files.retain(|f| applies(&f.path, m) && item_applies(f, m));
+    files.retain(|f| !languages::replaced(f, m));
+    files.extend(languages::files(m, &names));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// Services in a language other than Python: the templates of `lang/<language>/` (paths as
+/// in the output, `__service__` repeated over that language's services) replace the Python
+/// files of `services/__service__/`. Microservices only (validation refuses the others).
+mod languages {
+    use super::{Collection, Model, PlannedFile, file};
+
+    /// A Python file planned for a service written in another language.
+    pub fn replaced(f: &PlannedFile, m: &Model) -> bool {
+        matches!(f.item, Some((Collection::Service | Collection::Grpc, i)) if m.services[i].is_typescript)
+    }
+
+    pub fn files(m: &Model, names: &[&str]) -> Vec<PlannedFile> {
+        let mut out = Vec::new();
+        if !m.is_microservices {
+            return out;
+        }
+        for name in names {
+            let Some(rel) = name.strip_prefix("lang/typescript/") else {
+                continue;
+            };
+            if super::is_partial(rel) {
+                continue;
+            }
+            for (i, s) in m.services.iter().enumerate() {
+                let tested = s.ts.as_ref().is_some_and(|t| t.has_references);
+                if rel.ends_with("test/references.test.ts") && !tested {
+                    continue;
+                }
+                if s.is_typescript && !s.is_gateway {
+                    let path = rel.replace("__service__", &s.name.kebab);
+                    out.push(file(
+                        path,
+                        (*name).to_owned(),
+                        Some((Collection::Service, i)),
+                    ));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Placeholders naming a Python module: the item's name in snake case (`order_items.py`).

@@ -184,21 +184,21 @@ fn a_planted_cycle_is_found() {
 }
 
 /// The Python code generation reads the core model and is not woven into it: `resolve::data`
-/// and `resolve::services` hold the `code` fields' types (`resolve::pytypes`) but never import
-/// `resolve::pycode`, which fills them in.
+/// and `resolve::services` hold the `code` fields' types (`resolve::lang::python::types`) but
+/// never import `resolve::lang::python::code`, which fills them in.
 #[test]
 fn the_core_model_does_not_import_the_python_code_generation() {
     let resolve = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/resolve");
-    for file in ["data.rs", "services.rs", "pytypes.rs"] {
+    for file in ["data.rs", "services.rs", "lang/python/types.rs"] {
         let text = std::fs::read_to_string(resolve.join(file)).unwrap();
         let uses: Vec<&str> = text
             .lines()
             .filter(|l| !l.trim_start().starts_with("//"))
-            .filter(|l| l.split("//").next().unwrap_or("").contains("pycode"))
+            .filter(|l| l.split("//").next().unwrap_or("").contains("python::code"))
             .collect();
         assert!(
             uses.is_empty(),
-            "src/resolve/{file} imports pycode: {uses:?}"
+            "src/resolve/{file} imports lang::python::code: {uses:?}"
         );
     }
 }

@@ -54,7 +54,9 @@ const SERVICE_KEYS: &[&str] = &[
     "command",
     "args",
 ];
-pub const LANGUAGES: &[&str] = &["python"];
+pub const LANGUAGES: &[&str] = &["python", TYPESCRIPT];
+/// The language whose services have their own rules (`validate::services`).
+pub const TYPESCRIPT: &str = "typescript";
 
 pub fn read(root: &Node, sources: &mut SourceMap, diags: &mut Diagnostics) -> Option<Blueprint> {
     let mut r = Reader { sources, diags };

@@ -104,6 +104,11 @@ pub const CODES: &[Code] = &[
     e("E0150", "traffic names an undeclared version"),
     e("E0151", "traffic weights do not sum to 100"),
     e("E0152", "duplicate version"),
+    e(
+        "E0153",
+        "TypeScript service using what its lowering lacks yet",
+    ),
+    e("E0154", "TypeScript service outside microservices"),
     e("E0160", "grpc-only service in a serverless blueprint"),
     e("E0170", "port collision"),
     e("E0171", "port 0"),

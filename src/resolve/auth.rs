@@ -198,7 +198,7 @@ fn start_with_flow(c: &mut super::data::Column) {
     }
 }
 
-/// Fill in `code.auth` of every entity (after `pycode::enrich_entities`).
+/// Fill in `code.auth` of every entity (after `lang::python::code::enrich_entities`).
 pub fn link_entities(bp: &Blueprint, entities: &mut [Entity], services: &[Service]) {
     let user_entity = user_entity(bp);
     let consumers: HashMap<&str, bool> = services

@@ -21,8 +21,8 @@ pub struct Entity {
     /// Name of the primary key constraint ([`constraint::primary_key`]).
     pub pk_constraint: String,
     pub indexes: Vec<Index>,
-    /// Code-generation details (API path, events, test values); see `pycode`.
-    pub code: super::pytypes::EntityCode,
+    /// Code-generation details (API path, events, test values); see `lang::python::code`.
+    pub code: super::lang::python::types::EntityCode,
     /// Columns declared `unique` (not the primary key): looked up by value.
     pub unique_columns: Vec<String>,
 }
@@ -68,8 +68,8 @@ pub struct Column {
     pub min_length: Option<u32>,
     /// The column's CHECK constraints, named once here for V001 and every later migration.
     pub checks: Vec<CheckConstraint>,
-    /// Code-generation details (Python and Pydantic types, sample value); see `pycode`.
-    pub code: super::pytypes::ColumnCode,
+    /// Code-generation details (Python and Pydantic types, sample value); see `lang::python::code`.
+    pub code: super::lang::python::types::ColumnCode,
 }
 
 /// Constraint names, built here and nowhere else: the first migration (template) reads them

@@ -14,10 +14,8 @@ pub mod deploy;
 pub mod docs;
 pub mod events;
 mod images;
+pub mod lang;
 mod presets;
-pub mod pycode;
-pub mod pydeps;
-mod pytypes;
 pub mod serverless;
 mod services;
 pub mod terraform;
@@ -223,8 +221,8 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
     let namespace = name.kebab.clone();
     let mut data = data::resolve(bp, &preset);
     let mut services = services::resolve(bp, &preset, &data);
-    pycode::enrich_columns(&mut data.entities);
-    pycode::enrich_entities(&mut data.entities, &services);
+    lang::python::code::enrich_columns(&mut data.entities);
+    lang::python::code::enrich_entities(&mut data.entities, &services);
     auth::link_entities(bp, &mut data.entities, &services);
     // Cache-aside is not lowered to functions yet: a serverless system has no cache (no route gets
     // a cache prefix, no cluster is created); the docs name the blueprint's caches left out.
@@ -239,10 +237,11 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
     } else {
         Vec::new()
     };
-    pycode::link_entities(&mut services, &mut data.databases, &data.entities);
-    pycode::link_calls(&mut services, &mut data.entities);
+    lang::python::code::link_entities(&mut services, &mut data.databases, &data.entities);
+    lang::python::code::link_calls(&mut services, &mut data.entities);
+    lang::lower(&mut services, &data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
-    pycode::link_entities(&mut deployables, &mut [], &data.entities);
+    lang::python::code::link_entities(&mut deployables, &mut [], &data.entities);
     events::link_topics(data.messaging.as_mut(), &data.entities);
     if bp.arch != ArchType::Serverless {
         // Functions publish after the commit (no outbox or relay there yet).

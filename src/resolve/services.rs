@@ -56,8 +56,8 @@ pub struct Service {
     /// order), with the container port it dials.
     pub addressed: Vec<(String, u16)>,
     /// References verified through a dependency's API on create and update (microservices:
-    /// a `ref` to an entity owned by a service in `depends_on`); see `pycode::link_calls`.
-    pub references: Vec<super::pytypes::VerifiedRef>,
+    /// a `ref` to an entity owned by a service in `depends_on`); see `lang::python::code::link_calls`.
+    pub references: Vec<super::lang::python::types::VerifiedRef>,
     /// Services (and the gateway) allowed to call it.
     pub callers: Vec<String>,
     pub versions: Vec<Version>,
@@ -86,10 +86,15 @@ pub struct Service {
     /// each), set once the docs model is built.
     pub monitored_ids: Vec<usize>,
     pub flow_ids: Vec<usize>,
-    /// Code-generation details (import lines, router order); see `pycode`.
-    pub code: super::pytypes::ServiceCode,
-    /// Pinned Python packages (pyproject.toml, requirements.txt); see `pydeps`.
-    pub python: super::pydeps::PythonDeps,
+    /// Code-generation details (import lines, router order); see `lang::python::code`.
+    pub code: super::lang::python::types::ServiceCode,
+    /// Pinned Python packages (pyproject.toml, requirements.txt); see `lang::python::deps`.
+    pub python: super::lang::python::deps::PythonDeps,
+    /// The TypeScript view (packages, entities, clients) of a `language: typescript` service;
+    /// see `lang::typescript`.
+    pub ts: Option<super::lang::typescript::TsService>,
+    /// Its code is TypeScript: the templates of `templates/lang/typescript/` render it.
+    pub is_typescript: bool,
     /// Outbox, idempotent consumption, retries and dead letters; see `events`.
     pub events: super::events::EventsCode,
 }
@@ -173,8 +178,8 @@ pub struct Dependency {
     /// The callee has generated code (an HTTP API with an OpenAPI contract) rather than an image.
     pub generated: bool,
     /// Its typed client: the Python class and one method per endpoint of the callee (filled
-    /// in by `pycode::link_calls`).
-    pub client: super::pytypes::ClientCode,
+    /// in by `lang::python::code::link_calls`).
+    pub client: super::lang::python::types::ClientCode,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -491,6 +496,8 @@ fn service(
         flow_ids: Vec::new(),
         code: Default::default(),
         python: Default::default(),
+        ts: None,
+        is_typescript: generated && s.language.as_deref() == Some(super::lang::TYPESCRIPT),
         events: Default::default(),
         name: n,
     };
@@ -512,14 +519,14 @@ fn app_ports() -> Vec<EffectivePort> {
 
 /// The packages its code imports: a Redis client with a cache, the broker's client when it
 /// publishes or consumes.
-fn python_deps(s: &Service, data: &Data) -> super::pydeps::PythonDeps {
+fn python_deps(s: &Service, data: &Data) -> super::lang::python::deps::PythonDeps {
     let broker = data
         .messaging
         .as_ref()
         .filter(|_| !s.publishes.is_empty() || !s.consumes.is_empty())
         .map(|m| m.broker);
     let mysql = s.database.as_ref().is_some_and(|d| d.mysql);
-    super::pydeps::for_service(mysql, s.cache.is_some(), broker)
+    super::lang::python::deps::for_service(mysql, s.cache.is_some(), broker)
 }
 
 fn split_image(img: &str) -> (String, String) {
@@ -839,6 +846,9 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     app.name = name;
     // What any of its modules imports.
     app.python = python_deps(&app, data);
+    // The app is Python (validation refuses a monolith with modules in another language).
+    app.is_typescript = false;
+    app.ts = None;
     app
 }
 
@@ -1178,18 +1188,27 @@ mod tests {
         let m = example("ecommerce", "microservices");
         let has = |s: &Service, pin: &str| s.python.runtime.iter().any(|p| p == pin);
         let users = service(&m, "users");
-        assert!(has(users, super::super::pydeps::REDIS) && has(users, super::super::pydeps::KAFKA));
+        assert!(
+            has(users, crate::resolve::lang::python::deps::REDIS)
+                && has(users, crate::resolve::lang::python::deps::KAFKA)
+        );
         let products = service(&m, "products");
-        assert!(!has(products, super::super::pydeps::REDIS));
-        assert!(!has(products, super::super::pydeps::KAFKA));
-        assert_eq!(products.python.test, super::super::pydeps::TEST);
+        assert!(!has(products, crate::resolve::lang::python::deps::REDIS));
+        assert!(!has(products, crate::resolve::lang::python::deps::KAFKA));
+        assert_eq!(
+            products.python.test,
+            crate::resolve::lang::python::deps::TEST
+        );
         let mono = example("ecommerce", "monolith");
         let app = &mono.deployables[0];
-        assert!(has(app, super::super::pydeps::REDIS) && has(app, super::super::pydeps::KAFKA));
+        assert!(
+            has(app, crate::resolve::lang::python::deps::REDIS)
+                && has(app, crate::resolve::lang::python::deps::KAFKA)
+        );
         let auth = example("auth-service", "microservices");
         assert!(has(
             service(&auth, "identity"),
-            super::super::pydeps::RABBITMQ
+            crate::resolve::lang::python::deps::RABBITMQ
         ));
     }
 

@@ -52,7 +52,7 @@ impl Default for Answers {
 pub struct ServiceAnswers {
     pub name: String,
     pub kind: String,
-    /// Generated code in this language (python); ignored when `image` is set.
+    /// Generated code in this language (python, typescript); ignored when `image` is set.
     pub language: String,
     /// An existing container image: infrastructure only, no code.
     pub image: Option<String>,

@@ -224,11 +224,21 @@ fn service(p: &mut dyn Prompter, before: &[ServiceAnswers], arch: &str) -> Answe
     if s.kind == "gateway" {
         return Ok(s);
     }
-    let code = [
+    let mut code = vec![
         "generate code  python (FastAPI)".to_owned(),
         "existing image infrastructure only, no code".to_owned(),
     ];
-    if p.select(&format!("Code for `{n}`"), &code, 0)? == 1 {
+    // TypeScript services: an HTTP API with a database, in microservices (no cache, no events).
+    let ts_offered = arch == "microservices" && s.kind == "api";
+    if ts_offered {
+        code.push("generate code  typescript (Fastify, Node.js)".to_owned());
+    }
+    let choice = p.select(&format!("Code for `{n}`"), &code, 0)?;
+    let ts = ts_offered && choice == 2;
+    if ts {
+        s.language = crate::blueprint::schema::TYPESCRIPT.into();
+    }
+    if choice == 1 {
         let image = p.text(&format!("Container image of `{n}`"), "", &|x| {
             if x.is_empty() || x.contains(char::is_whitespace) {
                 Err("an image reference such as `ghcr.io/acme/search:1.4.2`".into())
@@ -246,12 +256,14 @@ fn service(p: &mut dyn Prompter, before: &[ServiceAnswers], arch: &str) -> Answe
         })?;
         s.port = port.parse().ok();
     }
-    if s.kind != "worker" && arch != "serverless" {
+    if s.kind != "worker" && arch != "serverless" && !ts {
         let i = p.select(&format!("Protocol of `{n}`"), &items(&PROTOCOL_HELP), 0)?;
         s.protocol = PROTOCOL_HELP[i].0.into();
     }
     s.database = store(p, before, &n, "database", "db", s.kind == "api")?;
-    s.cache = store(p, before, &n, "cache", "cache", false)?;
+    if !ts {
+        s.cache = store(p, before, &n, "cache", "cache", false)?;
+    }
     if s.database.is_some() && s.image.is_none() {
         s.entities = entities(p, before, &n)?;
     }
@@ -263,6 +275,9 @@ fn service(p: &mut dyn Prompter, before: &[ServiceAnswers], arch: &str) -> Answe
             &vec![false; others.len()],
         )?;
         s.depends_on = picked.into_iter().map(|i| others[i].clone()).collect();
+    }
+    if ts {
+        return Ok(s);
     }
     let known: Vec<&String> = before
         .iter()

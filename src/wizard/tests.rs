@@ -285,3 +285,37 @@ fn services_can_be_added_to_an_example_and_use_its_names() {
     assert_eq!(bp.entities["Review"].fields["product_id"], "ref Product");
     assert!(bp.messaging.unwrap().topics.contains_key("review.posted"));
 }
+
+#[test]
+fn a_typescript_service_is_offered_in_microservices_and_skips_what_it_lacks() {
+    // name, description, microservices, scale, start empty, service name, kind api, typescript
+    let mut script = Script::new([
+        Default,
+        Default,
+        Default,
+        Default,
+        Default,
+        Default,
+        Default,
+        Select(2),
+    ]);
+    let a = ask(&mut script, &Answers::default()).unwrap();
+    let s = &a.services[0];
+    assert_eq!(s.language, "typescript");
+    let name = &s.name;
+    for skipped in [
+        format!("Protocol of `{name}`"),
+        format!("Events `{name}` publishes"),
+    ] {
+        assert!(
+            !script.asked.iter().any(|q| q.starts_with(&skipped)),
+            "{skipped}: {:?}",
+            script.asked
+        );
+    }
+    let bp = load(&a);
+    assert_eq!(
+        bp.services[name.as_str()].language.as_deref(),
+        Some("typescript")
+    );
+}

@@ -7,6 +7,8 @@ on a port chosen by binding to 0. PostgreSQL runs as the `postgres` user (initdb
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pwd
 import signal
@@ -362,3 +364,38 @@ def create_kafka_topics(port: int, topics: dict[str, int]) -> None:
             await admin.close()
 
     asyncio.run(create())
+
+
+NODE_CACHE = Path.home() / ".cache" / "codex-system-design" / "node-modules"
+
+
+def node_lock_key(folder: Path) -> str:
+    """The lockfile's hash without the package's own name: every generated TypeScript service locks the same set."""
+    lock = json.loads((folder / "package-lock.json").read_text())
+    lock.pop("name", None)
+    lock.get("packages", {}).get("", {}).pop("name", None)
+    return hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def install_node_service(folder: Path, log: Path) -> None:
+    """A TypeScript service from its own dependency files, as its Dockerfile builds it: `npm ci` of its
+    package-lock.json (installed once per lockfile under the cache and linked in), then `tsc -p
+    tsconfig.build.json` into dist/."""
+    target = NODE_CACHE / node_lock_key(folder)
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(folder / name, target / name)
+        subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=target, check=True,
+                       capture_output=True, timeout=900)
+        (target / ".complete").touch()
+    link = folder / "node_modules"
+    if not link.exists():
+        link.symlink_to(target / "node_modules")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run([str(target / "node_modules" / ".bin" / "tsc"), "-p", "tsconfig.build.json"], cwd=folder,
+                         capture_output=True, text=True, timeout=300)
+    log.write_text(out.stdout + out.stderr)
+    if out.returncode:
+        raise RuntimeError(f"{folder.name}: tsc failed: {out.stdout[-800:]}")

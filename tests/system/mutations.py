@@ -174,6 +174,30 @@ def no_owner_check(root: Path) -> None:
         raise RuntimeError("mutation no-owner-check found no `restricted` in services/*/app/crud.py")
 
 
+def edit_ts(root: Path, what: str, file: str, pattern: str, replacement: str) -> None:
+    """One edit in every TypeScript service's `file` (services/*/src/...)."""
+    hits = 0
+    for path in root.glob(f"services/*/src/{file}"):
+        text = path.read_text()
+        new, n = re.subn(pattern, replacement, text)
+        hits += n
+        path.write_text(new)
+    if not hits:
+        raise RuntimeError(f"mutation {what} matched nothing in services/*/src/{file}")
+
+
+def ts_ignore_depends_on(root: Path) -> None:
+    """TypeScript services stop checking references through their dependencies."""
+    edit_ts(root, "ts-ignore-depends-on", "crud.ts",
+            r"(async function checkReferences\([^\n]*\{\n)", r"\1  return;\n")
+
+
+def ts_no_owner_check(root: Path) -> None:
+    """TypeScript services forget row owners: any signed-in user reads and changes every row."""
+    edit_ts(root, "ts-no-owner-check", "crud.ts",
+            r"(const restricted = \(who: Caller \| null\): who is Caller => )[^;]*;", r"\1false;")
+
+
 MUTATIONS = {
     "no-auth": Mutation("auth-anonymous-401", no_auth),
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
@@ -186,4 +210,6 @@ MUTATIONS = {
     "no-outbox": Mutation("events-broker-outage", no_outbox),
     "no-idempotency": Mutation("events-redelivered", no_idempotency),
     "no-dead-letters": Mutation("events-poison", no_dead_letters),
+    "ts-ignore-depends-on": Mutation("depends-on-verified", ts_ignore_depends_on),
+    "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
 }

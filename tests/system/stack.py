@@ -259,6 +259,8 @@ class Stack:
         svc = self.services[name]
         ctx = (self.root / "deploy" / "compose" / svc["build"]["context"]).resolve()
         port = self.endpoints[name]
+        if (ctx / "package.json").exists():
+            backing.install_node_service(ctx, self.run / "logs" / f"{name}-build.log")
         env = backing.base_env() | self.env_of(svc)
         env["PORT"] = str(port)  # every workload listens on 8080 in its container; here each needs its own
         env["PATH"] = f"{self.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"

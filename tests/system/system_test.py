@@ -32,12 +32,14 @@ GAPS = Path(__file__).resolve().parent / "GAPS.md"
 
 
 def run_one(args: argparse.Namespace, example: str, arch: str, work: Path) -> list[tuple[str, bool, str]]:
-    label = f"{example}-{arch}"
+    """One built-in example, or with `example` a path ending in .yaml one blueprint file, as written."""
+    source = ["--blueprint", example] if example.endswith(".yaml") else ["--example", example]
+    label = f"{Path(example).stem}-{arch}"
     root = work / label / "tree"
     run = work / label / "run"
     run.mkdir(parents=True)
     subprocess.run(
-        [args.bin, "--example", example, "--type", arch, "--scale", args.scale, "--quiet", "--out", str(root)],
+        [args.bin, *source, "--type", arch, "--scale", args.scale, "--quiet", "--out", str(root)],
         check=True,
     )
     mutation = None
@@ -99,9 +101,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", required=True)
     parser.add_argument("--venv", required=True)
-    parser.add_argument("--examples", nargs="+", default=["ecommerce", "auth-service", "event-orders"])
+    parser.add_argument("--examples", nargs="*", default=["ecommerce", "auth-service", "event-orders"])
     parser.add_argument("--types", nargs="+", default=["microservices", "monolith", "serverless"])
     parser.add_argument("--scale", default="small")
+    parser.add_argument("--blueprints", nargs="*", default=[],
+                        help="blueprint files run as written (microservices), beside the examples")
     parser.add_argument("--tansu", help="the Kafka-protocol broker binary (tansu)")
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--mutate", choices=sorted(mutations.MUTATIONS))
@@ -123,6 +127,8 @@ def main() -> int:
                     print(f"# not applicable: {example} is generated for {', '.join(supported)} only", flush=True)
                     continue
                 results += run_one(args, example, arch, work)
+        for blueprint in args.blueprints:
+            results += run_one(args, blueprint, "microservices", work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -119,6 +119,7 @@ def steps() -> list:
         kustomize,
         lint,
         linters,
+        node,
         prometheus,
         proto,
         pytest_run,
@@ -161,15 +162,22 @@ def steps() -> list:
         ("ruff-format", python.ruff_format),
         ("requirements", python.requirements),
         ("pytest", pytest_run.pytest),
+        # One entry runs the three TypeScript validators (tsc, eslint, node-test) of a tree.
+        ("node-test", node.check),
         ("checkov", checkov.checkov),
     ]
 
 
 def needs_postgres(ctx) -> bool:
+    from checks.node import node_services
+
     migrations = any(ms.ups for t in ctx.trees for ms in t.migration_sets)
     services = any(t.py_services for t in ctx.trees)
-    return (migrations and (ctx.enabled("postgres-migrate") or ctx.enabled("postgres-roundtrip"))) or (
-        services and ctx.enabled("pytest")
+    node = any(node_services(t) for t in ctx.trees)
+    return (
+        (migrations and (ctx.enabled("postgres-migrate") or ctx.enabled("postgres-roundtrip")))
+        or (services and ctx.enabled("pytest"))
+        or (node and ctx.enabled("node-test"))
     )
 
 

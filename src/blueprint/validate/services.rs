@@ -4,7 +4,7 @@
 
 use super::Check;
 use super::names::is_dns_label;
-use crate::blueprint::{ArchType, Protocol, Service, schema};
+use crate::blueprint::{ArchType, Protocol, Service, ServiceKind, schema};
 use crate::diagnostic::suggest;
 
 /// The port the generated code serves grpc on when a service speaks both protocols.
@@ -89,8 +89,58 @@ impl Check<'_> {
         }
         for (name, s) in &bp.services {
             self.image_or_language(name, s);
+            self.typescript_rules(name, s);
             self.ports(name, s);
             self.traffic(name, s);
+        }
+    }
+
+    /// What the TypeScript lowering does not cover yet is refused where it is written, instead
+    /// of generating a service that ignores it.
+    fn typescript_rules(&mut self, name: &str, s: &Service) {
+        if s.image.is_some() || s.language.as_deref() != Some(schema::TYPESCRIPT) {
+            return;
+        }
+        let p = format!("services.{name}");
+        if self.bp.arch != ArchType::Microservices {
+            let what = if self.bp.arch == ArchType::Monolith {
+                "a monolith is one Python app (its modules share one language)"
+            } else {
+                "serverless functions are Python"
+            };
+            self.err(
+                "E0154",
+                format!("{p}.language"),
+                format!("service `{name}` is written in typescript, but {what}"),
+                "use `language: python` here, or `--type microservices` for TypeScript services"
+                    .into(),
+            );
+            return;
+        }
+        let unsupported = [
+            (
+                "publishes",
+                !s.publishes.is_empty(),
+                "events (outbox, relay, consumers)",
+            ),
+            (
+                "consumes",
+                !s.consumes.is_empty(),
+                "events (outbox, relay, consumers)",
+            ),
+            ("cache", s.cache.is_some(), "cache-aside"),
+            ("protocol", s.protocols.contains(&Protocol::Grpc), "grpc"),
+            ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
+        ];
+        for (key, used, what) in unsupported {
+            if used {
+                self.err(
+                    "E0153",
+                    format!("{p}.{key}"),
+                    format!("service `{name}` is written in typescript, whose services have no {what} yet"),
+                    "use `language: python` for this service, or remove the key".into(),
+                );
+            }
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Docs {
     pub builds: Vec<Build>,
     /// CI runs a MySQL server beside PostgreSQL (some build's database is MySQL), this image.
     pub ci_mysql_image: Option<String>,
+    /// The same split by language: CI's Python job and its Node.js job.
+    pub python_builds: Vec<Build>,
+    pub node_builds: Vec<Build>,
     /// Some service serves gRPC (after lowering).
     pub uses_grpc: bool,
     /// Environment variables that wire the system together (dependencies, database, cache,
@@ -71,6 +74,10 @@ pub struct Build {
     /// the one dbmate applies its migrations with.
     pub database_url: &'static str,
     pub migrate_url: &'static str,
+    /// TypeScript code (npm, tsc, eslint, node --test) rather than Python.
+    pub typescript: bool,
+    /// Its Node.js major version (TypeScript only).
+    pub node_major: &'static str,
 }
 
 /// CI's throwaway servers, reachable from the job only, without a password.
@@ -214,6 +221,8 @@ pub fn build(i: &Input) -> Docs {
             migrations: String::new(),
             database_url: CI_POSTGRES_URL,
             migrate_url: "postgresql://app@localhost:5432/app?sslmode=disable",
+            typescript: false,
+            node_major: "",
         }]
     } else {
         monitored
@@ -236,6 +245,12 @@ pub fn build(i: &Input) -> Docs {
                     } else {
                         "postgresql://app@localhost:5432/app?sslmode=disable"
                     },
+                    typescript: s.is_typescript,
+                    node_major: if s.is_typescript {
+                        crate::resolve::lang::typescript::NODE_MAJOR
+                    } else {
+                        ""
+                    },
                 }
             })
             .collect()
@@ -245,6 +260,8 @@ pub fn build(i: &Input) -> Docs {
         .iter()
         .any(|b| b.database_url == CI_MYSQL_URL)
         .then(|| i.images.mysql.clone());
+    (docs.node_builds, docs.python_builds) =
+        docs.builds.iter().cloned().partition(|b| b.typescript);
     docs.depends_on = i
         .services
         .iter()

@@ -46,6 +46,9 @@ VALIDATORS = (
     "ruff-format",
     "requirements",
     "pytest",
+    "tsc",
+    "eslint",
+    "node-test",
     "checkov",
 )
 # Shorthands accepted in CONFORMANCE_SKIP/ONLY.
@@ -63,6 +66,7 @@ GROUPS = {
     "mysql": ("mysql-migrate",),
     "postgres": ("postgres-migrate", "postgres-roundtrip"),
     "python": ("py-compile", "ruff-check", "ruff-format", "requirements", "pytest"),
+    "typescript": ("tsc", "eslint", "node-test"),
     "ruff": ("ruff-check", "ruff-format"),
 }
 

@@ -1,9 +1,9 @@
 //! The Python code-generation fields of the model (`code` of each column, entity and service,
-//! a caller's `client`, verified references): their shape only. [`super::pycode`] fills them in
+//! a caller's `client`, verified references): their shape only. [`super::code`] fills them in
 //! from the resolved entities and services; keeping the types apart lets `data` and `services`
 //! hold them without importing the code that reads `data` and `services`.
 
-use super::Names;
+use crate::resolve::Names;
 use serde::Serialize;
 
 /// Per column: how it is spelled in Python, Pydantic and tests.
@@ -71,7 +71,7 @@ pub struct EntityCode {
     /// `<prefix>:<id>` with the prefix `<service>:<table>`.
     pub cache_key_prefix: Option<String>,
     /// Who may read and write, whose rows they are, what PATCH cannot change; see `auth`.
-    pub auth: super::auth::EntityAuth,
+    pub auth: crate::resolve::auth::EntityAuth,
 }
 
 /// A `ref` field whose target is owned by a service this one calls (microservices): verified

@@ -6,13 +6,13 @@
 //! field of each column, entity and service filled in. Pure and deterministic: everything is
 //! derived from names and types, in blueprint order.
 
-use super::Names;
-use super::data::{Column, Database, Entity};
-use super::services::Service;
 use crate::blueprint::{fields, pattern};
+use crate::resolve::Names;
+use crate::resolve::data::{Column, Database, Entity};
+use crate::resolve::services::Service;
 use std::collections::{BTreeSet, HashMap};
 
-pub use super::pytypes::{
+pub use super::types::{
     ClientCode, ClientOperation, ColumnCode, EntityCode, InvalidValue, Parent, ProtoNames,
     ServiceCode, VerifiedRef,
 };
@@ -30,7 +30,7 @@ pub fn enrich_columns(entities: &mut [Entity]) {
                 let alias = format!(
                     "{}{}Value",
                     e.name.pascal,
-                    super::Names::new(&c.name).pascal
+                    crate::resolve::Names::new(&c.name).pascal
                 );
                 c.code.schema_alias = Some(alias_definition(&alias, inner));
                 c.code.schema_type = alias;
@@ -461,7 +461,7 @@ pub fn enrich_entities(entities: &mut [Entity], services: &[Service]) {
                 .get(e.owner.as_str())
                 .filter(|o| o.cache.is_some())
                 .map(|o| format!("{}:{}", o.name.kebab, e.table)),
-            auth: super::auth::EntityAuth::default(),
+            auth: crate::resolve::auth::EntityAuth::default(),
         };
     }
     let public: HashMap<String, bool> = entities
@@ -787,7 +787,7 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
 mod tests {
     use super::*;
 
-    fn ecommerce() -> super::super::Model {
+    fn ecommerce() -> crate::resolve::Model {
         let src = crate::assets::examples()
             .into_iter()
             .find(|(n, _)| *n == "ecommerce")
@@ -796,10 +796,10 @@ mod tests {
         let bp = crate::blueprint::load(src, "ecommerce.yaml")
             .blueprint
             .unwrap();
-        super::super::resolve(&bp, crate::assets::presets()).unwrap()
+        crate::resolve::resolve(&bp, crate::assets::presets()).unwrap()
     }
 
-    fn entity<'a>(m: &'a super::super::Model, name: &str) -> &'a Entity {
+    fn entity<'a>(m: &'a crate::resolve::Model, name: &str) -> &'a Entity {
         m.entities.iter().find(|e| e.name.raw == name).unwrap()
     }
 
@@ -970,7 +970,7 @@ mod tests {
         let bp = crate::blueprint::load(&src, "ecommerce.yaml")
             .blueprint
             .unwrap();
-        let m = super::super::resolve(&bp, crate::assets::presets()).unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
         assert!(m.services.iter().all(|s| s.references.is_empty()));
         assert!(m.entities.iter().all(|e| e.code.references.is_empty()));
         assert!(m.deployables[0].depends_on.is_empty());

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn every_pin_is_exact_and_the_conformance_venv_pins_the_same_version() {
-        let install = include_str!("../../tools/conformance/install.sh");
+        let install = include_str!("../../../../tools/conformance/install.sh");
         let all = BASE
             .iter()
             .chain([MYSQL, REDIS, KAFKA, KAFKA_IAM, RABBITMQ].iter())

@@ -1,0 +1,504 @@
+//! TypeScript (Node.js, Fastify) lowering: per TypeScript service, what its templates print —
+//! the npm packages (pinned; the embedded `package-lock.json` locks the same set), and per
+//! owned entity its table, columns, request-body JSON Schemas, access rules and the references
+//! verified through a dependency; per dependency a typed client.
+//!
+//! Input: the model after the neutral lowering (`code.api_path`, `code.auth`, `code.required`,
+//! the clients' operations). Output: `ts` of each TypeScript service. Pure and deterministic.
+
+use crate::resolve::data::{Column, Entity};
+use crate::resolve::services::Service;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// Runtime packages, exact versions: the lockfile template pins these (a test keeps them in step).
+pub const DEPENDENCIES: &[(&str, &str)] = &[
+    ("@opentelemetry/api", "1.9.1"),
+    ("@opentelemetry/exporter-trace-otlp-grpc", "0.223.0"),
+    ("@opentelemetry/instrumentation", "0.223.0"),
+    ("@opentelemetry/instrumentation-http", "0.223.0"),
+    ("@opentelemetry/resources", "2.12.0"),
+    ("@opentelemetry/sdk-trace-node", "2.12.0"),
+    ("fastify", "5.12.8"),
+    ("jose", "6.2.19"),
+    ("pg", "8.23.1"),
+    ("prom-client", "15.1.3"),
+];
+/// Compiler, type declarations and linter (`npm ci` installs them for the tests and CI).
+pub const DEV_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@eslint/js", "9.39.5"),
+    ("@types/node", "20.19.43"),
+    ("@types/pg", "8.23.1"),
+    ("eslint", "9.39.5"),
+    ("typescript", "5.9.3"),
+    ("typescript-eslint", "8.74.0"),
+];
+/// The Node.js major version of the image and of CI (its LTS line the packages support).
+pub const NODE_MAJOR: &str = "22";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Pin {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// A TypeScript service's view of the model.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TsService {
+    pub dependencies: Vec<Pin>,
+    pub dev_dependencies: Vec<Pin>,
+    pub node_major: &'static str,
+    /// Owned entities, in router order (nested paths first).
+    pub entities: Vec<TsEntity>,
+    /// One typed client per generated HTTP dependency.
+    pub clients: Vec<TsClient>,
+    /// Some entity has a reference checked through a client (test/references.test.ts).
+    pub has_references: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsEntity {
+    pub name: String,
+    pub pascal: String,
+    pub table: String,
+    pub api_path: String,
+    pub pk: String,
+    /// The key is an integer (else a UUID string).
+    pub int_key: bool,
+    /// Every column, in table order (what a row reads back).
+    pub columns: Vec<String>,
+    /// Fields of the `<Entity>` interface.
+    pub fields: Vec<TsField>,
+    /// JSON Schemas of the create and update bodies (the OpenAPI contract's), as JSON text.
+    pub create_schema: String,
+    pub update_schema: String,
+    /// JSON Schema of the key in a path (`{id}`) and of `after`.
+    pub key_schema: String,
+    pub read_rule: TsRule,
+    pub write_rule: TsRule,
+    pub owner: Option<String>,
+    /// Decimal columns with bounds (JSON Schema bounds do not apply to their string form).
+    pub decimal_bounds: Vec<DecimalBound>,
+    /// `ref` fields checked through a dependency before a write.
+    pub references: Vec<TsReference>,
+    /// A valid create payload (generated tests), as JSON text; None when one cannot be built
+    /// without other rows (a same-database parent).
+    pub sample: Option<String>,
+    /// Unique text fields of the sample, which a test makes fresh for each row.
+    pub unique: Vec<TsUnique>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsUnique {
+    pub name: String,
+    /// `email`, `url` or `text`: the shape of a fresh value.
+    pub form: &'static str,
+    pub max_length: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsField {
+    pub name: String,
+    pub ts_type: &'static str,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsRule {
+    /// `public`, `user` or `role`.
+    pub kind: &'static str,
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecimalBound {
+    pub column: String,
+    pub minimum: Option<String>,
+    pub maximum: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsReference {
+    pub field: String,
+    pub target: String,
+    /// The client property (`users`) and its method (`getUser`).
+    pub client: String,
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsClient {
+    /// Class (`UsersClient`), property on the clients object (`users`), address variable.
+    pub class: String,
+    pub property: String,
+    pub env_var: String,
+    pub operations: Vec<TsOperation>,
+    /// The callee's entity shapes the methods return.
+    pub types: Vec<TsType>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsOperation {
+    /// camelCase of the callee's operation id (`getUser` for `get_user`).
+    pub method: String,
+    pub operation_id: String,
+    pub http_method: &'static str,
+    /// The collection path (`/api/users`); item operations append `/{id}`.
+    pub path: String,
+    pub kind: &'static str,
+    pub entity: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsType {
+    pub name: String,
+    pub fields: Vec<TsField>,
+}
+
+/// Fill in `ts` of every TypeScript service.
+pub fn lower(services: &mut [Service], entities: &[Entity]) {
+    for s in services
+        .iter_mut()
+        .filter(|s| s.language.as_deref() == Some(super::TYPESCRIPT))
+    {
+        let clients = s
+            .depends_on
+            .iter()
+            .filter(|d| d.generated && d.protocol == "http")
+            .map(|d| client(d, entities))
+            .collect();
+        let owned = s
+            .code
+            .router_ids
+            .iter()
+            .map(|&i| entity(&entities[i], entities))
+            .collect();
+        let owned: Vec<TsEntity> = owned;
+        s.ts = Some(TsService {
+            has_references: owned
+                .iter()
+                .any(|e| !e.references.is_empty() && e.sample.is_some()),
+            dependencies: pins(DEPENDENCIES),
+            dev_dependencies: pins(DEV_DEPENDENCIES),
+            node_major: NODE_MAJOR,
+            entities: owned,
+            clients,
+        });
+        s.python = Default::default();
+    }
+}
+
+fn pins(list: &[(&'static str, &'static str)]) -> Vec<Pin> {
+    list.iter()
+        .map(|&(name, version)| Pin { name, version })
+        .collect()
+}
+
+fn camel(snake: &str) -> String {
+    heck::ToLowerCamelCase::to_lower_camel_case(snake)
+}
+
+fn client(d: &crate::resolve::services::Dependency, entities: &[Entity]) -> TsClient {
+    let operations: Vec<TsOperation> = d
+        .client
+        .operations
+        .iter()
+        .map(|o| TsOperation {
+            method: camel(&o.name),
+            operation_id: o.name.clone(),
+            http_method: o.method,
+            path: o
+                .path
+                .trim_end_matches("/{id}")
+                .trim_end_matches('/')
+                .to_owned(),
+            kind: o.kind,
+            entity: o.entity.clone(),
+        })
+        .collect();
+    let mut types: Vec<TsType> = Vec::new();
+    for o in &d.client.operations {
+        if types.iter().any(|t| t.name == o.entity) {
+            continue;
+        }
+        if let Some(e) = entities.iter().find(|e| e.name.pascal == o.entity) {
+            types.push(TsType {
+                name: e.name.pascal.clone(),
+                fields: e.columns.iter().map(field).collect(),
+            });
+        }
+    }
+    TsClient {
+        class: d.client.class.clone(),
+        property: d.name.camel.clone(),
+        env_var: d.env_var.clone(),
+        operations,
+        types,
+    }
+}
+
+fn ts_type(c: &Column) -> &'static str {
+    match c.kind {
+        "int" | "bigint" => "number",
+        "bool" => "boolean",
+        "json" => "unknown",
+        _ => "string",
+    }
+}
+
+fn field(c: &Column) -> TsField {
+    TsField {
+        name: c.name.clone(),
+        ts_type: ts_type(c),
+        nullable: c.nullable,
+    }
+}
+
+fn rule(r: Option<&crate::resolve::auth::Rule>) -> TsRule {
+    match r {
+        Some(r) => TsRule {
+            kind: r.kind,
+            role: r.role.clone(),
+        },
+        None => TsRule {
+            kind: "user",
+            role: None,
+        },
+    }
+}
+
+fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
+    let pk = e.columns.iter().find(|c| c.pk);
+    let int_key = pk.is_some_and(|c| matches!(c.kind, "int" | "bigint"));
+    TsEntity {
+        name: e.name.snake.clone(),
+        pascal: e.name.pascal.clone(),
+        table: e.table.clone(),
+        api_path: e.code.api_path.clone(),
+        pk: e.pk.clone(),
+        int_key,
+        columns: e.columns.iter().map(|c| c.name.clone()).collect(),
+        fields: e.columns.iter().map(field).collect(),
+        create_schema: body_schema(e, false).to_string(),
+        update_schema: body_schema(e, true).to_string(),
+        key_schema: pk
+            .map(|c| property(c, false, false))
+            .unwrap_or(json!({}))
+            .to_string(),
+        read_rule: rule(e.code.auth.read.as_ref()),
+        write_rule: rule(e.code.auth.write.as_ref()),
+        owner: e.code.auth.owner_column.clone(),
+        decimal_bounds: e
+            .columns
+            .iter()
+            .filter(|c| c.kind == "decimal" && (c.minimum.is_some() || c.maximum.is_some()))
+            .map(|c| DecimalBound {
+                column: c.name.clone(),
+                minimum: c.minimum.clone(),
+                maximum: c.maximum.clone(),
+            })
+            .collect(),
+        references: e
+            .code
+            .references
+            .iter()
+            .map(|r| TsReference {
+                field: r.field.clone(),
+                target: r.target.clone(),
+                client: heck::ToLowerCamelCase::to_lower_camel_case(r.service.as_str()),
+                method: camel(&r.operation),
+            })
+            .collect(),
+        sample: sample(e, all),
+        unique: e
+            .columns
+            .iter()
+            .filter(|c| c.unique && !c.pk && c.code.writable && matches!(c.kind, "string" | "text"))
+            .map(|c| TsUnique {
+                name: c.name.clone(),
+                form: c.format.unwrap_or("text"),
+                max_length: c.max_length.unwrap_or(255),
+            })
+            .collect(),
+    }
+}
+
+/// The create (or update) body's JSON Schema: the same properties, types and constraints as
+/// the OpenAPI contract's `<Entity>Create` / `<Entity>Update`.
+fn body_schema(e: &Entity, update: bool) -> Value {
+    let mut props = Map::new();
+    for c in &e.columns {
+        let included = if update {
+            c.code.updatable
+        } else {
+            c.code.writable
+        };
+        if included {
+            props.insert(c.name.clone(), property(c, c.nullable || update, true));
+        }
+    }
+    let mut schema =
+        json!({ "type": "object", "additionalProperties": false, "properties": props });
+    if !update {
+        schema["required"] = json!(e.code.required);
+    }
+    schema
+}
+
+fn property(c: &Column, nullable: bool, input: bool) -> Value {
+    let ty = c.json_schema_type;
+    let mut p = Map::new();
+    p.insert(
+        "type".into(),
+        if nullable {
+            json!([ty, "null"])
+        } else {
+            json!(ty)
+        },
+    );
+    match c.json_schema_format {
+        // A decimal travels as a string of digits (exact); ajv knows no `decimal` format.
+        Some("decimal") => {
+            p.insert("pattern".into(), json!(r"^-?\d+(\.\d+)?$"));
+        }
+        Some(f) => {
+            p.insert("format".into(), json!(f));
+        }
+        None => {}
+    }
+    if let (Some(n), true) = (c.min_length, input) {
+        p.insert("minLength".into(), json!(n));
+    }
+    if let (Some(n), "string") = (c.max_length, c.kind) {
+        p.insert("maxLength".into(), json!(n));
+    }
+    if let Some(pat) = &c.pattern {
+        p.insert("pattern".into(), json!(pat));
+    }
+    if c.kind != "decimal" {
+        if let Some(v) = c.minimum.as_deref().and_then(number) {
+            p.insert("minimum".into(), v);
+        }
+        if let Some(v) = c.maximum.as_deref().and_then(number) {
+            p.insert("maximum".into(), v);
+        }
+    }
+    if !c.enum_values.is_empty() && input {
+        let mut values: Vec<Value> = c.enum_values.iter().map(|v| json!(v)).collect();
+        if nullable {
+            values.push(Value::Null);
+        }
+        p.insert("enum".into(), Value::Array(values));
+    }
+    Value::Object(p)
+}
+
+/// A bound as a JSON number: an integer when it is one (`1`, not `1.0`).
+fn number(v: &str) -> Option<Value> {
+    v.parse::<i64>()
+        .map(Value::from)
+        .ok()
+        .or_else(|| v.parse::<f64>().ok().map(Value::from))
+}
+
+/// A valid create payload, when every required field can be given without another row.
+fn sample(e: &Entity, _all: &[Entity]) -> Option<String> {
+    let mut body = Map::new();
+    for c in e.columns.iter().filter(|c| c.code.writable) {
+        let required = e.code.required.contains(&c.name);
+        if c.reference.as_ref().is_some_and(|r| r.foreign_key) {
+            if required {
+                return None;
+            }
+            continue;
+        }
+        if !required && c.nullable {
+            continue;
+        }
+        body.insert(c.name.clone(), sample_value(c)?);
+    }
+    Some(Value::Object(body).to_string())
+}
+
+fn sample_value(c: &Column) -> Option<Value> {
+    if let Some(first) = c.enum_values.first() {
+        return Some(json!(first));
+    }
+    if c.pattern.is_some() && c.format.is_none() {
+        // A user's pattern: no value is known to match it.
+        return None;
+    }
+    let low = c.minimum.as_ref().and_then(|v| v.parse::<f64>().ok());
+    Some(match (c.kind, c.format) {
+        (_, Some("email")) => json!("someone@example.com"),
+        (_, Some("url")) => json!("https://example.com/a"),
+        _ if c.json_schema_format == Some("uuid") => json!("00000000-0000-4000-8000-000000000001"),
+        _ if c.json_schema_type == "integer" => {
+            json!(low.map_or(1, |v| v.ceil() as i64).max(1))
+        }
+        ("decimal", _) => json!(format!("{}", low.map_or(1.0, |v| v.max(1.0)))),
+        ("bool", _) => json!(true),
+        ("timestamp", _) => json!("2024-01-02T03:04:05Z"),
+        ("date", _) => json!("2024-01-02"),
+        ("json", _) => json!({ "key": "value" }),
+        _ => json!("sample"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded lockfile was produced once with npm for exactly these pins: a changed pin
+    /// needs a new lockfile (see the README's design notes), or `npm ci` refuses the tree.
+    #[test]
+    fn the_embedded_lockfile_locks_every_pin_at_its_version() {
+        let text = include_str!(
+            "../../../templates/lang/typescript/services/__service__/package-lock.json"
+        );
+        let lock: Value = serde_json::from_str(text).expect("the lockfile template is JSON");
+        let root = &lock["packages"][""];
+        for (section, pins) in [
+            ("dependencies", DEPENDENCIES),
+            ("devDependencies", DEV_DEPENDENCIES),
+        ] {
+            let declared = root[section].as_object().expect(section);
+            assert_eq!(declared.len(), pins.len(), "{section}");
+            for (name, version) in pins {
+                assert_eq!(declared[*name], json!(version), "{name} in {section}");
+                let locked = &lock["packages"][format!("node_modules/{name}")]["version"];
+                assert_eq!(locked, &json!(version), "{name} locked at another version");
+            }
+        }
+    }
+
+    #[test]
+    fn request_schemas_follow_the_columns_constraints() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { language: typescript, database: db, entities: [Item] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      qty: int min 1 max 9\n      price: decimal(6,2) min 0.5\n      mail: string(99) email unique\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let ts = m.services[0].ts.as_ref().expect("a typescript view");
+        let e = &ts.entities[0];
+        let create: Value = serde_json::from_str(&e.create_schema).unwrap();
+        assert_eq!(create["additionalProperties"], json!(false));
+        assert_eq!(create["properties"]["qty"]["minimum"], json!(1));
+        assert_eq!(create["properties"]["qty"]["maximum"], json!(9));
+        assert_eq!(create["properties"]["mail"]["format"], json!("email"));
+        assert!(
+            create["properties"].get("id").is_none(),
+            "the key is the server's"
+        );
+        let update: Value = serde_json::from_str(&e.update_schema).unwrap();
+        assert_eq!(
+            update["properties"]["qty"]["type"],
+            json!(["integer", "null"])
+        );
+        assert!(update.get("required").is_none());
+        assert_eq!(e.decimal_bounds[0].minimum.as_deref(), Some("0.5"));
+        assert_eq!(e.unique[0].form, "email");
+        assert!(
+            m.services[0].python.runtime.is_empty(),
+            "no Python packages"
+        );
+    }
+}

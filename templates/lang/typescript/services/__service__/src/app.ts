@@ -1,0 +1,97 @@
+{%- set svc = service %}{{ header }}
+// The Fastify app: JSON logs (pino; one line per request received and answered) with trace ids, one span and one metric sample per
+// request named by its route template, the health endpoints and the CRUD routes.
+import { randomUUID } from "node:crypto";
+import { trace } from "@opentelemetry/api";
+import Fastify, { type FastifyInstance } from "fastify";
+import type pg from "pg";
+import { remoteKeys, verifier, type Verifier } from "./auth.js";
+import { createClients, type Clients } from "./clients.js";
+import type { Settings } from "./config.js";
+import { registerCrud } from "./crud.js";
+import { createPool, QUERY_CANCELED, unavailable } from "./db.js";
+import { entities } from "./entities.js";
+import { HttpError } from "./errors.js";
+import { latency, registerHealth, requests } from "./health.js";
+
+export interface AppOptions {
+  config: Settings;
+  /** Overrides for tests: the token check and the database pool. */
+  verify?: Verifier;
+  pool?: pg.Pool;
+  clients?: Clients;
+}
+
+/** A route as the OpenAPI contract writes it (`/api/items/{id}`), for span names and metrics. */
+function template(url: string | undefined): string {
+  return url === undefined ? "unmatched" : url.replace(/:(\w+)/g, "{$1}");
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { config } = options;
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL.toLowerCase(),
+      // Every line carries the active trace and span ids.
+      mixin() {
+        const span = trace.getActiveSpan()?.spanContext();
+        return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+      },
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+    // The caller's X-Request-ID (else a new one) names the request in logs, the response and
+    // the calls it makes to other services.
+    requestIdHeader: "x-request-id",
+    genReqId: () => randomUUID(),
+  });
+  const pool = options.pool ?? {% if svc.database %}createPool(config){% else %}null{% endif %};
+  // A pooled connection the server closed (restart, outage) must not stop the process:
+  // readiness reports the database, requests answer 503 until it is back.
+  pool?.on("error", (err) => app.log.warn({ err }, "database connection lost"));
+  const verify = options.verify ?? verifier(config, remoteKeys(config));
+  const clients = options.clients ?? createClients(config);
+
+  app.addHook("onRequest", async (req, reply) => {
+    const route = template(req.routeOptions.url);
+    trace.getActiveSpan()?.updateName(`${req.method} ${route}`);
+    trace.getActiveSpan()?.setAttribute("http.route", route);
+    reply.header("x-request-id", req.id);
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    const route = template(req.routeOptions.url);
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err: unknown, req, reply) => {
+    if (err instanceof HttpError) {
+      return reply.code(err.status).headers(err.headers).send({ detail: err.detail });
+    }
+    const e = err as { validation?: unknown; statusCode?: number; message?: string; code?: unknown };
+    if (unavailable(err)) {
+      // The database unreachable, the pool exhausted, or a statement over the statement
+      // timeout: 503 (retryable), not 500.
+      const detail = e.code === QUERY_CANCELED ? "database statement timeout" : "database unavailable";
+      req.log.warn({ method: req.method, url: req.url }, detail);
+      return reply.code(503).send({ detail });
+    }
+    if (e.validation) {
+      return reply.code(422).send({ detail: e.validation });
+    }
+    if (e.statusCode !== undefined && e.statusCode < 500) {
+      return reply.code(e.statusCode).send({ detail: e.message });
+    }
+    req.log.error({ err }, "unhandled error");
+    return reply.code(500).send({ detail: "internal error" });
+  });
+
+  registerHealth(app, config, pool);
+  if (pool !== null) {
+    for (const spec of entities) {
+      registerCrud(app, spec, { pool, verify, clients });
+    }
+    if (options.pool === undefined) {
+      app.addHook("onClose", async () => pool.end());
+    }
+  }
+  return app;
+}

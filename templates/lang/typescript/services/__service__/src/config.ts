@@ -1,0 +1,40 @@
+{%- set svc = service %}{{ header }}
+// Settings from the environment: the same names as in compose and Kubernetes; the defaults
+// suit a local run.
+
+function env(name: string, fallback: string): string {
+  return process.env[name] ?? fallback;
+}
+
+export function settings() {
+  return {
+{%- for e in svc.env %}
+    {{ e.name }}: env("{{ e.name }}", {{ e.value | json }}),
+{%- endfor %}
+{%- for s in svc.secret_env %}
+{%- if svc.database and s.name == svc.database.env_var %}
+    {{ s.name }}: env("{{ s.name }}", "postgresql://{{ svc.database.user }}@localhost:5432/{{ svc.database.db_name }}"),
+{%- else %}
+    {{ s.name }}: env("{{ s.name }}", ""),
+{%- endif %}
+{%- endfor %}
+{%- for e in m.security.local_env %}
+    {{ e.name }}: env("{{ e.name }}", {{ e.value | json }}),
+{%- endfor %}
+{%- if not m.observability.tracing %}
+    OTEL_EXPORTER_OTLP_ENDPOINT: env("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+{%- endif %}
+    OTEL_SDK_DISABLED: env("OTEL_SDK_DISABLED", "false") === "true",
+    REQUEST_TIMEOUT_SECONDS: Number(env("REQUEST_TIMEOUT_SECONDS", "{{ svc.resilience.timeout_seconds }}")),
+    REQUEST_RETRIES: Number(env("REQUEST_RETRIES", "{{ svc.resilience.retries }}")),
+    // One try of a call to another service: the budget over retries + 1 tries.
+    REQUEST_TRY_TIMEOUT_SECONDS: Number(env("REQUEST_TRY_TIMEOUT_SECONDS", "{{ svc.resilience.try_timeout_seconds }}")),
+{%- if svc.database %}
+    // From the `{{ m.scale }}` scale preset (blueprints/presets.yaml, `database:`).
+    DB_STATEMENT_TIMEOUT_MS: Number(env("DB_STATEMENT_TIMEOUT_MS", "{{ svc.database.statement_timeout_ms }}")),
+    DB_POOL_SIZE: Number(env("DB_POOL_SIZE", "{{ svc.database.pool_size }}")),
+{%- endif %}
+  };
+}
+
+export type Settings = ReturnType<typeof settings>;

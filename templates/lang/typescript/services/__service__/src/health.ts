@@ -1,0 +1,93 @@
+{%- set svc = service %}{{ header }}
+// Liveness (`/healthz`), readiness (`/readyz`) and Prometheus metrics (`/metrics`).
+//
+// `/healthz` answers as long as the process runs: it checks nothing. `/readyz` is 503 unless
+// {% if svc.database %}the database answers and its schema has every table and column the entities need{% else %}the process runs{% endif %}.
+// The services this one calls are reported but do not make it unready: a dependency outage
+// must not cascade (its calls answer 503 instead). Every probe gives up after PROBE_TIMEOUT_MS.
+import type { FastifyInstance } from "fastify";
+import type pg from "pg";
+import client from "prom-client";
+import type { Settings } from "./config.js";
+import { schemaBehind } from "./db.js";
+import { entities } from "./entities.js";
+
+const PROBE_TIMEOUT_MS = 1000;
+// The checks that make the service not ready; the others are informational.
+const REQUIRED = new Set(["database", "schema"]);
+// Services this one calls: readiness key -> settings name of its address.
+const DEPENDENCIES: Record<string, keyof Settings> = {
+{%- for d in svc.depends_on %}
+  "{{ d.ready_key }}": "{{ d.env_var }}",
+{%- endfor %}
+};
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+export const requests = new client.Counter({
+  name: "http_requests_total",
+  help: "HTTP requests by method, route template and status.",
+  labelNames: ["method", "route", "status"],
+  registers: [registry],
+});
+export const latency = new client.Histogram({
+  name: "http_request_duration_seconds",
+  help: "HTTP request duration by method and route template.",
+  labelNames: ["method", "route"],
+  registers: [registry],
+});
+
+async function bounded<T>(probe: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timed out")), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function probeDependency(address: string): Promise<string> {
+  const response = await fetch(new URL("{{ svc.health_path }}", address), {
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  });
+  return response.ok ? "ok" : `status ${response.status}`;
+}
+
+export function registerHealth(app: FastifyInstance, config: Settings, pool: pg.Pool | null): void {
+  let schemaOk = false;
+  app.get("{{ svc.health_path }}", async () => ({ status: "ok" }));
+  app.get("{{ svc.ready_path }}", async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    if (pool !== null) {
+      try {
+        await bounded(pool.query("SELECT 1"));
+        checks.database = "ok";
+        if (!schemaOk) {
+          const behind = await bounded(schemaBehind(pool, entities));
+          schemaOk = behind === null;
+          checks.schema = behind ?? "ok";
+        } else {
+          checks.schema = "ok";
+        }
+      } catch (err) {
+        checks.database ??= `unavailable: ${err instanceof Error ? err.message : String(err)}`;
+        checks.schema ??= "unknown";
+      }
+    }
+    for (const [key, name] of Object.entries(DEPENDENCIES)) {
+      try {
+        checks[key] = await probeDependency(String(config[name]));
+      } catch (err) {
+        checks[key] = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    const ready = Object.entries(checks).every(([k, v]) => !REQUIRED.has(k) || v === "ok");
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable", checks });
+  });
+  app.get("{{ svc.metrics_path }}", async (_req, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+}

@@ -1,0 +1,61 @@
+{%- set svc = service %}{{ header }}
+// Test setup: the real PostgreSQL in DATABASE_URL (its migrations applied as dbmate applies
+// them), a test issuer whose tokens the app verifies, no trace export.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { generateKeyPair, SignJWT } from "jose";
+import { ADMIN_ROLE, ROLES_CLAIM, verifier, type Verifier } from "../src/auth.js";
+import { settings } from "../src/config.js";
+{%- if svc.database %}
+import { createPool } from "../src/db.js";
+{%- endif %}
+
+process.env.OTEL_SDK_DISABLED = "true";
+process.env.LOG_LEVEL ??= "warn";
+{%- if svc.database %}
+process.env.{{ svc.database.env_var }} ??= "postgresql://postgres@localhost:5432/{{ svc.database.db_name }}";
+{%- endif %}
+export const config = settings();
+
+const keys = await generateKeyPair("RS256");
+export const verify: Verifier = verifier(config, async () => keys.publicKey);
+
+export async function token(sub: string, roles: string[] = []): Promise<string> {
+  return new SignJWT({ [ROLES_CLAIM]: roles })
+    .setProtectedHeader({ alg: "RS256", kid: "test" })
+    .setIssuer(config.AUTH_ISSUER)
+    .setAudience(config.AUTH_AUDIENCE)
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime("1h")
+    .sign(keys.privateKey);
+}
+
+export async function admin(): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await token("admin", [ADMIN_ROLE])}` };
+}
+{%- if svc.database %}
+
+export const pool = createPool(config);
+
+/** Apply the database's migrations (the `-- migrate:up` blocks, in version order) unless the
+ * tables exist already (CI applies them). */
+export async function prepareSchema(): Promise<void> {
+  const { rows } = await pool.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() LIMIT 1");
+  if (rows.length > 0) {
+    return;
+  }
+  const folder = path.resolve(process.cwd(), "../..", "{{ svc.database.migrations_dir }}");
+  const files = readdirSync(folder).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  for (const f of files) {
+    const text = readFileSync(path.join(folder, f), "utf8");
+    const up = (text.split("-- migrate:up")[1] ?? "").split("-- migrate:down")[0] ?? "";
+    await pool.query(up);
+  }
+}
+{%- else %}
+
+export const pool = undefined;
+
+export async function prepareSchema(): Promise<void> {}
+{%- endif %}

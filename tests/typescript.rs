@@ -1,0 +1,118 @@
+//! TypeScript services (issue 21): a `language: typescript` service gets the templates of
+//! `templates/lang/typescript/` instead of the Python ones, the same OpenAPI contract and
+//! migrations as if it were Python, a lockfile that pins exactly the packages its package.json
+//! names, and the Node.js wiring in compose and CI. Their runtime behaviour is proven by their
+//! own tests (`node --test`, run by the conformance script against PostgreSQL).
+
+mod support;
+
+use serde_json::Value;
+use support::project::Project;
+
+const FIXTURE: &str = "polyglot/polyglot.yaml";
+
+fn exists(tree: &support::project::Tree, rel: &str) -> bool {
+    tree.path().join(rel).exists()
+}
+
+#[test]
+fn a_typescript_service_gets_node_files_and_no_python_ones() {
+    let tree = Project::fixture(FIXTURE).generate();
+    for f in [
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "eslint.config.js",
+        "Dockerfile",
+        "src/app.ts",
+        "src/crud.ts",
+        "test/api.test.ts",
+    ] {
+        assert!(exists(&tree, &format!("services/catalog/{f}")), "{f}");
+    }
+    for f in [
+        "app/main.py",
+        "pyproject.toml",
+        "requirements.txt",
+        "tests/conftest.py",
+    ] {
+        assert!(!exists(&tree, &format!("services/catalog/{f}")), "{f}");
+    }
+    // The Python service next to it keeps its Python files.
+    assert!(exists(&tree, "services/users/app/main.py"));
+    assert!(!exists(&tree, "services/users/package.json"));
+    // Only the service whose entities refer to another service's rows tests those checks.
+    assert!(exists(&tree, "services/reviews/test/references.test.ts"));
+    assert!(!exists(&tree, "services/catalog/test/references.test.ts"));
+}
+
+#[test]
+fn the_contract_and_migrations_are_the_same_whatever_the_language() {
+    let ts = Project::fixture(FIXTURE).generate();
+    let py = Project::fixture(FIXTURE)
+        .edit(|b| b.replace("language: typescript", "language: python"))
+        .generate();
+    for rel in [
+        "services/catalog/openapi.yaml",
+        "services/reviews/openapi.yaml",
+        "migrations/catalog-db/001_init.sql",
+        "migrations/reviews-db/001_init.sql",
+    ] {
+        assert_eq!(
+            ts.read(rel),
+            py.read(rel),
+            "{rel} differs between the languages"
+        );
+    }
+}
+
+#[test]
+fn the_lockfile_pins_exactly_what_package_json_names() {
+    let tree = Project::fixture(FIXTURE).generate();
+    let package: Value = serde_json::from_str(&tree.read("services/catalog/package.json")).unwrap();
+    let lock: Value =
+        serde_json::from_str(&tree.read("services/catalog/package-lock.json")).unwrap();
+    assert_eq!(lock["name"], "catalog");
+    let root = &lock["packages"][""];
+    assert_eq!(root["name"], "catalog");
+    for section in ["dependencies", "devDependencies"] {
+        assert_eq!(root[section], package[section], "{section}");
+        for (name, version) in package[section].as_object().unwrap() {
+            let locked = &lock["packages"][format!("node_modules/{name}")]["version"];
+            assert_eq!(locked, version, "{name} is locked at another version");
+        }
+    }
+}
+
+#[test]
+fn compose_and_ci_run_typescript_services_with_node() {
+    let tree = Project::fixture(FIXTURE).generate();
+    let compose = tree.read("deploy/compose/docker-compose.yml");
+    let catalog = compose.split("\n  catalog:\n").nth(1).unwrap();
+    let catalog = catalog.split("\n  reviews:\n").next().unwrap();
+    assert!(catalog.contains("\"node\", \"-e\""), "{catalog}");
+    let ci = tree.read(".github/workflows/ci.yml");
+    let node_job = ci
+        .split("\n  node-service:\n")
+        .nth(1)
+        .expect("a Node.js job");
+    let node_job = node_job.split("\n  manifests:\n").next().unwrap();
+    assert!(node_job.contains("npm ci") && node_job.contains("npm test"));
+    assert!(node_job.contains("path: services/catalog") && !node_job.contains("services/users"));
+    let python_job = ci.split("\n  node-service:\n").next().unwrap();
+    assert!(python_job.contains("path: services/users"));
+    assert!(!python_job.contains("services/catalog"));
+}
+
+#[test]
+fn the_dockerfile_builds_in_two_stages_and_runs_as_non_root() {
+    let tree = Project::fixture(FIXTURE).generate();
+    let docker = tree.read("services/catalog/Dockerfile");
+    let stages = docker
+        .lines()
+        .filter(|l| l.starts_with("FROM node:"))
+        .count();
+    assert_eq!(stages, 2, "{docker}");
+    assert!(docker.contains("npm ci --ignore-scripts"));
+    assert!(docker.contains("USER 10001:10001"));
+}

@@ -1,0 +1,128 @@
+"""TypeScript services: every `services/<name>/` folder with package.json, package-lock.json and tsconfig.json.
+
+`npm ci` runs once per locked dependency set: node_modules is installed under
+~/.cache/codex-system-design/node-modules/<hash of the lockfile without the package's own name> and linked
+into the service folder (every generated service locks the same set, so one install serves them all). Then
+`tsc --noEmit` (tsc), `eslint .` (eslint) and `npm test` (node-test: compile, `node --test`) against a fresh
+PostgreSQL database holding the service's migrations. The link and the compiled output are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+
+from .context import Context
+from .postgres import PostgresError
+from .pytest_run import service_set
+from .sql import Templates, database_name
+from .tree import Tree
+
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "codex-system-design", "node-modules")
+_lock = threading.Lock()
+_templates = Templates()
+
+
+def node_services(tree: Tree) -> list:
+    """Relative folders of the TypeScript services of a tree."""
+    root = tree.path("services")
+    if not os.path.isdir(root):
+        return []
+    out = []
+    for name in sorted(os.listdir(root)):
+        folder = os.path.join(root, name)
+        if all(os.path.exists(os.path.join(folder, f)) for f in ("package.json", "package-lock.json", "tsconfig.json")):
+            out.append(f"services/{name}")
+    return out
+
+
+def lock_key(folder: str) -> str:
+    """The lockfile's hash with the root package's name left out."""
+    with open(os.path.join(folder, "package-lock.json"), encoding="utf-8") as fh:
+        lock = json.load(fh)
+    lock.pop("name", None)
+    lock.get("packages", {}).get("", {}).pop("name", None)
+    return hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def installed(ctx: Context, folder: str) -> tuple:
+    """(node_modules folder for this lockfile, error)."""
+    target = os.path.join(CACHE, lock_key(folder))
+    with _lock:
+        if os.path.exists(os.path.join(target, ".complete")):
+            return os.path.join(target, "node_modules"), ""
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(target)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(os.path.join(folder, name), target)
+        status, out = ctx.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=target, timeout=900)
+        if status:
+            return "", f"npm ci failed: {out.strip()[-300:]}"
+        open(os.path.join(target, ".complete"), "w").close()
+        return os.path.join(target, "node_modules"), ""
+
+
+def run_service(ctx: Context, tree: Tree, rel: str) -> None:
+    if not any(ctx.enabled(v) for v in ("tsc", "eslint", "node-test")):
+        return
+    folder = tree.path(rel)
+    modules, error = installed(ctx, folder)
+    if error:
+        for validator in ("tsc", "eslint", "node-test"):
+            if ctx.enabled(validator):
+                ctx.failed(validator, tree, rel, error)
+        return
+    link = os.path.join(folder, "node_modules")
+    os.symlink(modules, link)
+    try:
+        bin_dir = os.path.join(modules, ".bin")
+        if ctx.enabled("tsc"):
+            status, out = ctx.run([os.path.join(bin_dir, "tsc"), "--noEmit"], cwd=folder)
+            ctx.verdict("tsc", tree, rel, [out.strip()[-600:]] if status else [], "tsc --noEmit clean")
+        if ctx.enabled("eslint"):
+            status, out = ctx.run([os.path.join(bin_dir, "eslint"), "."], cwd=folder)
+            ctx.verdict("eslint", tree, rel, [out.strip()[-600:]] if status else [], "eslint clean")
+        if ctx.enabled("node-test"):
+            node_test(ctx, tree, rel)
+    finally:
+        os.unlink(link)
+        shutil.rmtree(os.path.join(folder, "dist"), ignore_errors=True)
+
+
+def node_test(ctx: Context, tree: Tree, rel: str) -> None:
+    server = ctx.postgres
+    env = dict(os.environ)
+    if server is not None and server.ready():
+        db = database_name(tree, "node", rel)
+        ms = service_set(tree, rel)
+        try:
+            if ms is not None and ms.ups:
+                _templates.database_from(ctx, tree, ms, db)
+            else:
+                server.create_database(db)
+        except (PostgresError, OSError) as e:
+            ctx.failed("node-test", tree, rel, f"cannot prepare its database: {e}")
+            return
+        env["DATABASE_URL"] = server.url(db)
+    status, out = ctx.run(["npm", "test"], cwd=tree.path(rel), timeout=600, env=env)
+    lines = out.splitlines()
+    summary = " ".join(ln.lstrip("# ") for ln in lines if ln.startswith(("# pass", "# fail")))
+    failures = [ln for ln in lines if ln.startswith("not ok")][:6]
+    ctx.verdict("node-test", tree, rel, [summary, *failures] if status else [], summary or "passed")
+
+
+def check(ctx: Context, tree: Tree) -> None:
+    services = node_services(tree)
+    if not services:
+        for validator in ("tsc", "eslint", "node-test"):
+            if ctx.enabled(validator):
+                ctx.skipped(validator, tree, ".", "no TypeScript service")
+        return
+    if not shutil.which("npm"):
+        ctx.require(None, "npm", "node-test", tree)
+        return
+    for rel in services:
+        run_service(ctx, tree, rel)
