@@ -230,8 +230,8 @@ pub fn resolve(
     data: &data::Data,
     environments: &[Environment],
     replicas_min: u32,
-    images: &Images,
 ) -> Result<Deploy, super::ResolveError> {
+    let images = &images::load(crate::assets::images())?;
     let dns_zone = format!("{}.internal", system.kebab);
     let backing = backing(bp, &dns_zone, data, images);
     let sqs_provision = data.messaging.as_ref().filter(|m| m.is_sqs).map(|m| {

@@ -337,7 +337,6 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
         &data,
         &environments,
         preset.replicas.min,
-        &images,
     )?;
     let terraform = terraform::resolve(
         &preset,
