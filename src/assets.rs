@@ -100,6 +100,7 @@ mod tests {
                 "auth-service",
                 "ecommerce",
                 "event-orders",
+                "polyglot-shop",
                 "serverless-notes"
             ]
         );
