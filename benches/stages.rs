@@ -2,12 +2,14 @@
 //! and 1 000 services: `cargo bench --bench stages`. Each group reports time per run and, through
 //! the element throughput, time per service, which stays flat while a stage is linear in size.
 //! Whole-process figures (fresh generation, regeneration, peak RSS, `cp -r`) come from
-//! `bench/run.py`.
+//! `bench/run.py`. The `check` group times `check` over a generated tree written to a temporary
+//! folder (issue 19: under a second at 1 000 services).
 
 #[path = "../tests/support/synth.rs"]
 mod synth;
 
 use codex_system_design::blueprint::{self, SourceMap, node, schema, validate};
+use codex_system_design::check;
 use codex_system_design::diagnostic::Diagnostics;
 use codex_system_design::pipeline;
 use codex_system_design::plan;
@@ -85,5 +87,48 @@ fn resolve_plan_render(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, read_and_check, resolve_plan_render);
+/// A generated tree of `n` services on disk, with a state file so that `check` treats it as a
+/// generated project (the parity rules run, as on a real tree).
+fn generated_tree(n: usize, templates: &TemplateSet, renderer: &Renderer) -> tempfile::TempDir {
+    let text = synth::blueprint(n);
+    let bp = blueprint::load(&text, "synthetic.yaml").blueprint.unwrap();
+    let model = pipeline::model(&bp).ok().unwrap();
+    let files = plan::plan(&model, templates.names());
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for (path, content) in renderer.render_all(&model, &files).unwrap() {
+        let target = dir.path().join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, content).unwrap();
+    }
+    let state = dir.path().join(".codex-system-design");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("state.json"), "{}").unwrap();
+    dir
+}
+
+fn check_tree(c: &mut Criterion) {
+    let templates = TemplateSet::embedded();
+    let renderer = Renderer::new(&templates).expect("built-in templates compile");
+    for (stage, sub) in [("check", ""), ("check deploy", "deploy")] {
+        let mut g = group(c, stage);
+        for &n in sizes() {
+            let tree = generated_tree(n, &templates, &renderer);
+            let root = tree.path().join(sub);
+            g.throughput(Throughput::Elements(n as u64));
+            if n >= 200 {
+                g.sample_size(10);
+            }
+            g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+                b.iter(|| {
+                    let report = check::check(&root, check::Options::default()).unwrap();
+                    assert!(report.findings.is_empty(), "{}", check::render(&report));
+                    report
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, read_and_check, resolve_plan_render, check_tree);
 criterion_main!(benches);

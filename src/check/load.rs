@@ -4,7 +4,7 @@
 //! kustomize root, e.g. one per overlay), else its own `metadata.namespace`.
 
 use crate::blueprint::node::{Key, Loc, Node, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 const SKIP_DIRS: [&str; 6] = [
@@ -75,15 +75,46 @@ fn read(path: &Path) -> std::io::Result<Read> {
         }
     };
     Ok(match parse_docs(&text) {
-        Ok(d) => Read::Docs(d),
+        Ok(d) => Read::Docs(kept(path, d)),
         Err((msg, loc)) => Read::Broken(msg, loc),
     })
 }
 
+/// The documents of a file that [`load`] uses, the others dropped while still on the worker
+/// thread: an OpenAPI document, a Prometheus rules file or a CI workflow is parsed (a file
+/// that does not parse is reported) but its tree is not kept, which halves peak memory.
+fn kept(path: &Path, mut docs: Vec<Node>) -> Vec<Node> {
+    let name = path
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().to_lowercase());
+    if name == "kustomization.yaml" || name == "kustomization.yml" {
+        docs.truncate(1);
+    } else if is_compose_name(&name) {
+        let services = docs.into_iter().find(|d| get(d, &["services"]).is_some());
+        docs = services.into_iter().collect();
+    } else {
+        docs.retain(
+            |d| match (str_at(d, &["apiVersion"]), str_at(d, &["kind"])) {
+                (Some(api), Some(_)) => !api.contains("kustomize.config.k8s.io"),
+                _ => false,
+            },
+        );
+    }
+    docs
+}
+
 pub fn load(root: &Path) -> std::io::Result<Tree> {
     let mut paths = Vec::new();
-    walk(root, &mut paths)?;
+    let mut dirs = HashSet::new();
+    walk(root, &mut paths, &mut dirs)?;
     paths.sort();
+    // What the walk saw needs no stat to know it exists (a kustomization per service names
+    // every file of its folder).
+    let walked: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let exists = |p: &Path| {
+        let plain = p.components().all(|c| c != std::path::Component::ParentDir);
+        (plain && (walked.contains(p) || dirs.contains(p))) || p.exists()
+    };
     // Parsing is most of `check`'s time and each file parses on its own.
     let batches = crate::parallel::batches(&paths, 32, |batch, _: &mut ()| {
         batch.iter().map(|p| read(p)).collect::<Vec<_>>()
@@ -122,7 +153,7 @@ pub fn load(root: &Path) -> std::io::Result<Tree> {
                 for r in seq_at(doc, &["resources"]) {
                     if let Some(entry) = as_str(r)
                         && !entry.contains("://")
-                        && !dir.join(entry).exists()
+                        && !exists(&dir.join(entry))
                     {
                         tree.missing_resources
                             .push((rel.clone(), entry.to_owned(), r.loc));
@@ -198,7 +229,7 @@ fn is_compose_name(name: &str) -> bool {
         && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, dirs: &mut HashSet<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -207,7 +238,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             // A Helm chart's templates are Go templates, not YAML until rendered.
             let helm = name == "templates" && dir.join("Chart.yaml").is_file();
             if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with(".venv") && !helm {
-                walk(&entry.path(), out)?;
+                let path = entry.path();
+                walk(&path, out, dirs)?;
+                dirs.insert(path);
             }
         } else if ft.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
             out.push(entry.path());

@@ -6,6 +6,7 @@ use super::load::{as_str, get, labels, scalar, seq_at, str_at};
 use super::rules::{Ctx, Pod, fmt_labels, is_external_name, subset};
 use crate::blueprint::node::{Loc, Node};
 use crate::diagnostic::suggest;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
@@ -79,23 +80,30 @@ fn mentions(text: &str, name: &str) -> bool {
 }
 
 /// The CI text with its words, so that asking whether it names a Secret is a hash lookup:
-/// scanning the whole text once per reference was quadratic in a 1000-service tree.
+/// scanning the whole text once per reference was quadratic in a 1000-service tree. The words
+/// are collected on the first question: most trees provide every Secret they read and never ask.
 pub struct CiText<'t> {
     text: &'t str,
-    words: HashSet<&'t str>,
+    words: OnceCell<HashSet<&'t str>>,
 }
 
 impl<'t> CiText<'t> {
     pub fn new(text: &'t str) -> Self {
-        let words = text.split(|c| !part(c)).filter(|w| !w.is_empty()).collect();
-        CiText { text, words }
+        CiText {
+            text,
+            words: OnceCell::new(),
+        }
     }
 
     /// What [`mentions`] says: a name made only of name characters is mentioned exactly when
     /// it is one of the words between the other characters.
     fn mentions(&self, name: &str) -> bool {
         if !name.is_empty() && name.chars().all(part) {
-            self.words.contains(name)
+            let words = self.words.get_or_init(|| {
+                let text = self.text;
+                text.split(|c| !part(c)).filter(|w| !w.is_empty()).collect()
+            });
+            words.contains(name)
         } else {
             mentions(self.text, name)
         }
@@ -272,9 +280,7 @@ impl Ctx<'_> {
         let made = || {
             kind == "Secret"
                 && (!self.named("SealedSecret", name).is_empty()
-                    || self.objects("ExternalSecret").any(|o| {
-                        str_at(&o.node, &["spec", "target", "name"]).unwrap_or(&o.name) == name
-                    })
+                    || self.externally_made(name)
                     || ci.mentions(name))
         };
         self.exists(kind, name, ns) || made() || self.generated(kind).contains(&name)

@@ -43,6 +43,8 @@ struct Index<'a> {
     entry_hosts: HashSet<&'a str>,
     /// Names of custom resources (an operator may make Services named after them).
     custom: HashSet<&'a str>,
+    /// The Secrets ExternalSecrets write (`spec.target.name`, else their own name).
+    external_secrets: HashSet<&'a str>,
     /// Pods (indexes into `Ctx::pods`, ascending) carrying each label: key → value → pods.
     pods_by_label: HashMap<String, HashMap<String, Vec<usize>>>,
 }
@@ -59,6 +61,10 @@ impl<'a> Index<'a> {
             let api = str_at(&o.node, &["apiVersion"]).unwrap_or_default();
             if !o.name.is_empty() && !is_builtin_api(api) {
                 ix.custom.insert(o.name.as_str());
+            }
+            if o.kind == "ExternalSecret" {
+                let target = str_at(&o.node, &["spec", "target", "name"]);
+                ix.external_secrets.insert(target.unwrap_or(&o.name));
             }
             if o.kind == "ServiceEntry" {
                 let hosts = seq_at(&o.node, &["spec", "hosts"]).iter();
@@ -169,6 +175,11 @@ impl<'a> Ctx<'a> {
         list.map_or(&[], Vec::as_slice)
     }
 
+    /// Whether some ExternalSecret writes the Secret `name`.
+    pub(super) fn externally_made(&self, name: &str) -> bool {
+        self.index.external_secrets.contains(name)
+    }
+
     /// Whether an object of `kind` named `name` is deployed into one of `ns`.
     pub(super) fn exists(&self, kind: &str, name: &str, ns: &BTreeSet<String>) -> bool {
         self.named(kind, name)
@@ -179,8 +190,15 @@ impl<'a> Ctx<'a> {
     /// The container ports a Service sends to: numeric targets as written, named ones looked
     /// up in the pods it selects, and the port itself when there is no target.
     pub(super) fn target_numbers(&self, s: &Obj) -> Vec<u16> {
-        let sel = labels(get(&s.node, &["spec", "selector"]));
-        let pods = self.pods_selected(&sel, &s.namespaces);
+        // The selected pods are looked up only for a named target: most are numbers, and a
+        // selector-less Service (ExternalName) would scan every pod.
+        let pods = std::cell::OnceCell::new();
+        let pods = || {
+            pods.get_or_init(|| {
+                let sel = labels(get(&s.node, &["spec", "selector"]));
+                self.pods_selected(&sel, &s.namespaces)
+            })
+        };
         let mut out = Vec::new();
         for port in seq_at(&s.node, &["spec", "ports"]) {
             let Some(target) = get(port, &["targetPort"])
@@ -191,7 +209,7 @@ impl<'a> Ctx<'a> {
             };
             match target.parse::<u16>() {
                 Ok(n) => out.push(n),
-                Err(_) => out.extend(pods.iter().flat_map(|p| {
+                Err(_) => out.extend(pods().iter().flat_map(|p| {
                     super::pods::container_ports(p)
                         .into_iter()
                         .filter(|(name, _)| name.as_deref() == Some(target.as_ref()))
@@ -640,6 +658,7 @@ impl<'a> Ctx<'a> {
     pub fn compose(&mut self) {
         let mut found = Vec::new();
         let k8s_services: Vec<&Obj> = self.objects("Service").collect();
+        let mut targets: HashMap<*const Obj, Vec<u16>> = HashMap::new();
         for c in &self.tree.composes {
             let services = map_at(&c.node, &["services"]);
             let names: Vec<&str> = services.iter().map(|(k, _)| k.name.as_str()).collect();
@@ -672,12 +691,16 @@ impl<'a> Ctx<'a> {
                         ));
                     } else if let (Some(p), Some(k)) = (port, self.named("Service", host).first()) {
                         // compose dials the container itself: the port the Service targets.
-                        let ports = self.target_numbers(k);
+                        // Every service dials the same few (the broker, the collector): each
+                        // Service's ports are worked out once.
+                        let ports = targets
+                            .entry(std::ptr::from_ref::<Obj>(k))
+                            .or_insert_with(|| self.target_numbers(k));
                         if !ports.is_empty() && !ports.contains(&p) {
                             found.push(("C018", 
                                 c.file.clone(),
                                 value.1,
-                                format!("compose service `{}`: {var} uses port {p} of `{host}`, but its Kubernetes Service targets container port {}", key.name, join_ports(&ports)),
+                                format!("compose service `{}`: {var} uses port {p} of `{host}`, but its Kubernetes Service targets container port {}", key.name, join_ports(ports)),
                                 "use in compose the container port the Kubernetes Service targets (compose has no Service in front of the container)".into(),
                             ));
                         }

@@ -150,6 +150,7 @@ fn unchanged(state: &State) -> Run {
             objects: Default::default(),
             pack: None,
             stamp: Vec::new(),
+            previous: Some(state.clone()),
         },
         migrations: Vec::new(),
         warnings: Vec::new(),

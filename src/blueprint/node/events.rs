@@ -221,6 +221,8 @@ impl<'a> Builder<'a> {
         self.enter(depth, loc)?;
         let mut entries: Vec<(Key, Node)> = Vec::new();
         let mut keys = Keys::default();
+        // Whether the merge key `<<` was seen: it is a key of its own, kept out of `entries`.
+        let mut merges = false;
         let mut merged: Vec<(Key, Node)> = Vec::new();
         let mut merged_keys = Keys::default();
         let mut size = 1;
@@ -230,7 +232,8 @@ impl<'a> Builder<'a> {
                 break;
             }
             let (key, is_merge) = self.key(event, span, depth)?;
-            if !keys.insert(&key.name) {
+            let fresh = !(merges && key.name == "<<") && keys.insert(&key.name, &entries);
+            if !fresh {
                 return Err(ParseError {
                     kind: ParseErrorKind::DuplicateKey,
                     message: format!("duplicate key `{}`", key.name),
@@ -243,6 +246,7 @@ impl<'a> Builder<'a> {
             let (value, n) = self.node(event, span, depth)?;
             size += n;
             if is_merge {
+                merges = true;
                 merge_into(&mut merged, &mut merged_keys, value)?;
             } else {
                 entries.push((key, value));
@@ -250,7 +254,7 @@ impl<'a> Builder<'a> {
         }
         // Merged keys come after the mapping's own and never replace them.
         for (key, value) in merged {
-            if keys.insert(&key.name) {
+            if key.name != "<<" && keys.insert(&key.name, &entries) {
                 entries.push((key, value));
             }
         }
@@ -303,26 +307,26 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The keys seen in one mapping: a list while small, a hash set for big ones (`services` of a
-/// large system), so duplicate detection stays linear overall.
+/// Duplicate detection over the entries of one mapping: a scan of the entries while they are
+/// few (no copy of the key made, which mattered for `check` over thousands of manifests), a
+/// hash set once they are many (`services` of a large system), so it stays linear overall.
 #[derive(Default)]
 struct Keys {
-    small: Vec<String>,
     large: Option<HashSet<String, FnvBuild>>,
 }
 
 impl Keys {
-    /// `false` when `name` was seen before.
-    fn insert(&mut self, name: &str) -> bool {
+    /// `false` when `name` is among the keys of `entries` (every entry so far, in order).
+    fn insert(&mut self, name: &str, entries: &[(Key, Node)]) -> bool {
         if let Some(set) = &mut self.large {
             return set.insert(name.to_owned());
         }
-        if self.small.iter().any(|k| k == name) {
+        if entries.iter().any(|(k, _)| k.name == name) {
             return false;
         }
-        self.small.push(name.to_owned());
-        if self.small.len() > 16 {
-            self.large = Some(self.small.drain(..).collect());
+        if entries.len() >= 16 {
+            let seen = entries.iter().map(|(k, _)| k.name.clone());
+            self.large = Some(seen.chain([name.to_owned()]).collect());
         }
         true
     }
@@ -344,7 +348,7 @@ fn merge_into(
             return Err(bad_merge(source.loc));
         };
         for (mut key, node) in entries {
-            if keys.insert(&key.name) {
+            if keys.insert(&key.name, merged) {
                 // The merged key is reported where the alias that brought it stands.
                 key.loc = source.loc;
                 merged.push((key, node));
