@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 
 
 class BackgroundJob:
@@ -56,3 +57,34 @@ def stop_group(proc) -> None:
 def read(path: str) -> str:
     with open(path, encoding="utf-8", errors="replace") as fh:
         return fh.read()
+
+
+class StartsInBackground:
+    """A database server started on a thread of its own while the run goes on. The class sets
+    `start_error` (what its `start()` raises), its `__init__` calls `init_background()`."""
+
+    start_error: type[Exception] = Exception
+
+    def init_background(self) -> None:
+        self.error: str | None = None
+        self.running = False
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def start_in_background(self) -> None:
+        threading.Thread(target=self._start_quietly, daemon=True).start()
+
+    def ready(self) -> bool:
+        """Waits for the start to end; True when the server is up (else see .error). Thread-safe."""
+        self._started.wait()
+        return self.running
+
+    def _start_quietly(self) -> None:
+        try:
+            self.start()
+        except self.start_error as e:
+            self.error = str(e)
+        finally:
+            self._started.set()

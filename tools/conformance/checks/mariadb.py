@@ -12,10 +12,10 @@ import pwd
 import shutil
 import socket
 import subprocess
-import threading
 import time
 
 from . import procs
+from .background import StartsInBackground
 
 
 class MariaDBError(Exception):
@@ -36,35 +36,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class MariaDBServer:
+class MariaDBServer(StartsInBackground):
+    start_error = MariaDBError
+
     def __init__(self, work: str):
         self.work = os.path.join(work, "mariadb")
         self.data = os.path.join(self.work, "data")
         self.bin = server_binary()
         self.port = 0
         self.version = ""
-        self.error: str | None = None
-        self.running = False
+        self.init_background()
         self.proc: subprocess.Popen | None = None
-        self._started = threading.Event()
         self._user = "mysql" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
     # ------------------------------------------------------------------ lifecycle
-    def start_in_background(self) -> None:
-        threading.Thread(target=self._start_quietly, daemon=True).start()
-
-    def ready(self) -> bool:
-        self._started.wait()
-        return self.running
-
-    def _start_quietly(self) -> None:
-        try:
-            self.start()
-        except MariaDBError as e:
-            self.error = str(e)
-        finally:
-            self._started.set()
-
     def start(self) -> None:
         if not self.bin:
             raise MariaDBError("MariaDB server not found (install.sh installs mariadb-server)")

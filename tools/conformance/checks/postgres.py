@@ -11,9 +11,9 @@ import pwd
 import re
 import socket
 import subprocess
-import threading
 
 from . import procs
+from .background import StartsInBackground
 
 
 class PostgresError(Exception):
@@ -35,36 +35,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class PostgresServer:
+class PostgresServer(StartsInBackground):
+    start_error = PostgresError
+
     def __init__(self, work: str):
         self.work = os.path.join(work, "pg")
         self.data = os.path.join(self.work, "data")
         self.bin = server_bin_dir()
         self.port = 0
         self.version = ""
-        self.error: str | None = None
-        self.running = False
-        self._started = threading.Event()
+        self.init_background()
         self.cancelled = False
         self._as_pg: list = []
 
     # ------------------------------------------------------------------ lifecycle
-    def start_in_background(self) -> None:
-        threading.Thread(target=self._start_quietly, daemon=True).start()
-
-    def ready(self) -> bool:
-        """Waits for the start to end; True when the server is up (else see .error). Thread-safe."""
-        self._started.wait()
-        return self.running
-
-    def _start_quietly(self) -> None:
-        try:
-            self.start()
-        except PostgresError as e:
-            self.error = str(e)
-        finally:
-            self._started.set()
-
     def start(self) -> None:
         if not self.bin:
             raise PostgresError("PostgreSQL server binaries not found (install.sh installs them)")
