@@ -270,3 +270,38 @@ fn a_monolith_delivers_its_own_topics_in_process() {
     assert!(events.contains("FROM_BROKER: tuple[str, ...] = ()"));
     assert!(read(&root, "docs/adr/0009-event-delivery.md").contains("delivered in-process"));
 }
+
+fn python_files(dir: &Path, acc: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            python_files(&p, acc);
+        } else if p.extension().is_some_and(|x| x == "py") {
+            acc.push(p);
+        }
+    }
+}
+
+/// ruff format (which conformance runs) allows at most two blank lines between top-level
+/// statements. Here without a venv: event-orders' orders service has two entities, the first
+/// without indexes, the shape that once got three.
+#[test]
+fn generated_python_never_has_three_blank_lines() {
+    for (example, arch) in [
+        ("event-orders", "microservices"),
+        ("event-orders", "monolith"),
+    ] {
+        let (_d, out) = generate(example, arch);
+        let mut files = Vec::new();
+        python_files(&out.join("services"), &mut files);
+        assert!(files.len() > 10, "{example} {arch}: {} files", files.len());
+        for f in files {
+            let text = fs::read_to_string(&f).unwrap();
+            assert!(
+                !text.contains("\n\n\n\n"),
+                "{}: three blank lines in a row",
+                f.display()
+            );
+        }
+    }
+}

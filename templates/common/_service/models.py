@@ -39,8 +39,9 @@ class {{ e.name.pascal }}(Base):
 {%- endif %}
     )
 {%- endfor %}
-{% for i in e.indexes %}
-
+{%- for i in e.indexes %}
+{% if loop.first %}
+{% endif %}
 sa.Index("{{ i.name }}", {% for c in i.columns %}{{ e.name.pascal }}.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endfor %}
 {% endfor %}
