@@ -30,9 +30,15 @@ CONFORMANCE_STRICT_TOOLS=1 "${VALIDATE[@]}" "$TMP/valid" "$TMP/broken" "$TMP/bro
 rc=$?
 expect "a run with failures exits 1 (got $rc)" [ "$rc" = 1 ]
 expect "the last line is 'N passed, M failed'" grep -qE '^[0-9]+ passed, [0-9]+ failed$' <(tail -n 1 "$TMP/both.out")
-bad="$(grep -E '^(FAIL|SKIP) [^ ]+ valid/' "$TMP/both.out" | head -5)"
+# The TypeScript validators have no fixture here yet: they run over tests/fixtures/polyglot in the
+# conformance matrix (tsc, eslint and node --test of two generated services). Listed, not hidden.
+NO_FIXTURE='tsc|eslint|node-test'
+echo "NOTE selftest: no valid/broken fixture yet for ${NO_FIXTURE//|/, } (see the conformance matrix)"
+bad="$(grep -E '^(FAIL|SKIP) [^ ]+ valid/' "$TMP/both.out" | grep -vE "^SKIP ($NO_FIXTURE) " |
+  grep -vE '^SKIP (pglast|postgres-migrate|postgres-roundtrip) .*(MySQL dialect|a MySQL database)' | head -5)"
 expect "valid/ has no FAIL or SKIP${bad:+: $bad}" [ -z "$bad" ]
 for v in "${VALIDATORS[@]}"; do
+  [[ $v =~ ^($NO_FIXTURE)$ ]] && continue
   expect "valid/ passes $v" grep -q "^PASS $v valid/" "$TMP/both.out"
   expect "broken/ is rejected by $v" grep -q "^FAIL $v broken/" "$TMP/both.out"
 done
@@ -60,14 +66,16 @@ results() { # results FILE TREE: "STATUS VALIDATOR TARGET" of one tree, without 
   grep -E "^(PASS|FAIL|SKIP|XFAIL) [^ ]+ $2/" "$1" | awk -v p="$2/" '{ sub("^" p, "", $3); print $1, $2, $3 }' | sort
 }
 for v in "${VALIDATORS[@]}"; do
+  [[ $v =~ ^($NO_FIXTURE)$ ]] && continue
   expect "broken-copy/ (dedup) is rejected by $v" grep -q "^FAIL $v broken-copy/" "$TMP/both.out"
 done
 expect "broken-copy/ gets exactly broken/'s results" cmp -s <(results "$TMP/both.out" broken) \
   <(results "$TMP/both.out" broken-copy)
 # validators that always run: cheap ones, tree-wide cross references, and compose (reads files anywhere)
-ALWAYS='docker-compose-config|json-parse|k8s-refs|grafana-dashboard|pglast|py-compile|requirements'
+# (mysql-migrate applies each MySQL folder to MariaDB every time, like the servers' own checks)
+ALWAYS='docker-compose-config|json-parse|k8s-refs|grafana-dashboard|pglast|py-compile|requirements|mysql-migrate'
 not_copied="$(grep -E '^(PASS|FAIL|SKIP) [^ ]+ broken-copy/' "$TMP/both.out" | grep -vE "^[A-Z]+ ($ALWAYS) " |
-  grep -v ' same content as broken/' | head -3)"
+  grep -v ' same content as broken/' | grep -vE "^SKIP ($NO_FIXTURE) " | head -3)"
 expect "broken-copy/ results of the other validators are copies of broken/'s${not_copied:+: $not_copied}" \
   [ -z "$not_copied" ]
 expect "the summary counts the copies" grep -qE '^\([0-9]+ of these results copied from an identical input' \
