@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 
 from . import procs
 from .background import StartsInBackground
+from .postgres import free_port
 
 
 class MariaDBError(Exception):
@@ -28,12 +28,6 @@ def server_binary() -> str | None:
         if found:
             return found
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MariaDBServer(StartsInBackground):
