@@ -344,55 +344,174 @@ fn serverless_has_no_kubernetes_or_compose() {
     assert!(!out(&dir).join("deploy/compose").exists());
 }
 
+/// The `(Secret, key)` pairs the apps and the migration Jobs read.
+fn secrets_read(root: &Path) -> BTreeSet<(String, String)> {
+    let mut wanted = BTreeSet::new();
+    let mut pods = of_kind(&objects(&root.join("deploy/k8s/base")), "Deployment")
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    pods.extend(
+        of_kind(&objects(&root.join("deploy/k8s/migrations/base")), "Job")
+            .into_iter()
+            .cloned(),
+    );
+    for d in &pods {
+        let env = &d["spec"]["template"]["spec"]["containers"][0]["env"];
+        for e in env.as_array().into_iter().flatten() {
+            let r = &e["valueFrom"]["secretKeyRef"];
+            if let (Some(n), Some(k)) = (r["name"].as_str(), r["key"].as_str()) {
+                wanted.insert((n.to_owned(), k.to_owned()));
+            }
+        }
+    }
+    wanted
+}
+
+/// Every Secret a pod reads is written by an ExternalSecret from the RDS-managed master secret
+/// (which RDS rotates) and the address Terraform publishes; the deploy job sets the master
+/// secret's ARN, of the RDS instance Terraform names, and the reader's IAM role before it
+/// applies the migrations, waits for the Secret before the Jobs, and migrates before the apps.
 #[test]
-fn every_secret_a_pod_reads_is_written_by_each_deploy_job_before_the_manifests_are_applied() {
+fn every_secret_a_pod_reads_is_kept_in_sync_with_rds_by_external_secrets() {
     for arch in ["microservices", "monolith"] {
         let dir = generate("ecommerce", arch, "small");
         let root = out(&dir);
-        let mut wanted = BTreeSet::new();
-        for d in of_kind(&objects(&root.join("deploy/k8s/base")), "Deployment") {
-            let env = &d["spec"]["template"]["spec"]["containers"][0]["env"];
-            for e in env.as_array().into_iter().flatten() {
-                let r = &e["valueFrom"]["secretKeyRef"];
-                wanted.insert((
-                    r["name"].as_str().unwrap().to_owned(),
-                    r["key"].as_str().unwrap().to_owned(),
-                ));
-            }
-        }
+        let wanted = secrets_read(&root);
         assert!(!wanted.is_empty(), "{arch}: the apps read database secrets");
         let terraform = std::fs::read_to_string(root.join("infra/terraform/main.tf")).unwrap();
         let text = std::fs::read_to_string(root.join(".github/workflows/deploy.yml")).unwrap();
         let wf: Value = serde_saphyr::from_str(&text).unwrap();
         for env in ["dev", "staging", "prod"] {
+            let overlay = root.join(format!("deploy/k8s/migrations/overlays/{env}"));
+            let objs = objects(&overlay);
+            let kustomization =
+                std::fs::read_to_string(overlay.join("kustomization.yaml")).unwrap();
+            assert!(
+                kustomization.contains("  - credentials.yaml"),
+                "{arch} {env}"
+            );
             let steps = wf["jobs"][format!("deploy-{env}")]["steps"]
                 .as_array()
                 .unwrap();
             let at = |name: &str| steps.iter().position(|s| s["name"] == name);
-            let secrets = at(&format!("Database credentials ({env})")).expect("secret step");
+            let creds = at(&format!("Database credentials ({env})")).expect("credentials step");
+            let migrate = at(&format!("Migrate databases ({env})")).expect("migrate step");
             let apply = at(&format!("kustomize apply ({env})")).expect("apply step");
-            assert!(secrets < apply, "{arch} {env}: secrets are written first");
-            let run = steps[secrets]["run"].as_str().unwrap();
+            assert!(creds < migrate && migrate < apply, "{arch} {env}: order");
+            let creds_run = steps[creds]["run"].as_str().unwrap();
+            let migrate_run = steps[migrate]["run"].as_str().unwrap();
             for (secret, key) in &wanted {
                 let db = secret.strip_suffix("-credentials").unwrap();
-                let call = run
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| {
-                        l.starts_with("put_secret ") && l.contains(&format!(" {secret} {key}"))
-                    })
-                    .unwrap_or_else(|| panic!("{arch} {env}: no put_secret for {secret}\n{run}"));
-                // The RDS instance is the one Terraform names `<prefix>-<database>`, prefix
-                // `<system>-<env>`.
+                let es = of_kind(&objs, "ExternalSecret")
+                    .into_iter()
+                    .find(|o| o["spec"]["target"]["name"] == secret.as_str())
+                    .unwrap_or_else(|| panic!("{arch} {env}: no ExternalSecret writes {secret}"));
+                let url = es["spec"]["target"]["template"]["data"][key.as_str()]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{arch} {env}: {secret} has no {key}"));
                 assert!(
-                    call.starts_with(&format!("put_secret shop-{env}-{db} ")),
-                    "{call}"
+                    url.contains("{{ .password | urlquery")
+                        && url.contains("@{{ .address }}/")
+                        && url.contains("sslmode=verify-full"),
+                    "{url}"
                 );
+                let data = es["spec"]["data"].as_array().unwrap();
+                let refs: BTreeMap<&str, (&str, &str)> = data
+                    .iter()
+                    .map(|d| {
+                        let r = &d["remoteRef"];
+                        (
+                            d["secretKey"].as_str().unwrap(),
+                            (r["key"].as_str().unwrap(), r["property"].as_str().unwrap()),
+                        )
+                    })
+                    .collect();
+                // username and password come from the master secret (entries 0 and 1, the
+                // ones the deploy job's patch replaces), the address from the endpoints secret.
+                assert_eq!(data[0]["secretKey"], "username");
+                assert_eq!(data[1]["secretKey"], "password");
+                assert_eq!(
+                    refs["address"],
+                    (format!("shop-{env}/endpoints").as_str(), db)
+                );
+                let module = format!("module.database_{}", db.replace('-', "_"));
+                let address = format!("= \"${{{module}.address}}:${{{module}.port}}\"");
+                assert!(
+                    terraform.lines().any(|l| {
+                        let l = l.trim();
+                        l.starts_with(&format!("\"{db}\" ")) && l.ends_with(&address)
+                    }),
+                    "{arch}: the endpoints secret has no address for {db}"
+                );
+                // The deploy job writes the ARN of the RDS instance Terraform names
+                // `<prefix>-<database>` (prefix `<system>-<env>`), and the reader's role.
+                let call = format!("credentials shop-{env}-{db} {secret} shop-{env}-{secret}");
+                assert!(
+                    creds_run.lines().any(|l| l.trim() == call),
+                    "{call}\n{creds_run}"
+                );
+                assert!(creds_run.contains("/spec/data/0/remoteRef/key"));
+                assert!(creds_run.contains("/spec/data/1/remoteRef/key"));
                 assert!(
                     terraform.contains(&format!("\"${{local.prefix}}-{db}\"")),
                     "{db}"
                 );
+                let store = &es["spec"]["secretStoreRef"]["name"];
+                let store = of_kind(&objs, "SecretStore")
+                    .into_iter()
+                    .find(|o| o["metadata"]["name"] == *store)
+                    .expect("its SecretStore");
+                let sa =
+                    &store["spec"]["provider"]["aws"]["auth"]["jwt"]["serviceAccountRef"]["name"];
+                assert!(
+                    of_kind(&objs, "ServiceAccount")
+                        .iter()
+                        .any(|o| o["metadata"]["name"] == *sa)
+                );
+                assert_eq!(sa, secret.as_str());
+                // Its IAM role may read this database's master secret, and the address.
+                let policy = terraform
+                    .split(&format!(
+                        "data \"aws_iam_policy_document\" \"{}\" {{",
+                        secret.replace('-', "_")
+                    ))
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("{arch}: no policy for {secret}"));
+                let policy = policy.split("\n}\n").next().unwrap();
+                assert!(policy.contains(&format!(
+                    "resources = [module.database_{}.master_user_secret_arn, aws_secretsmanager_secret.endpoints.arn]",
+                    db.replace('-', "_")
+                )));
+                assert!(terraform.contains(&format!(
+                    "{{ name = \"{secret}\", service_account = \"{secret}\" }}"
+                )));
+                assert!(
+                    migrate_run.contains(&format!(" {secret}"))
+                        && migrate_run.contains("--for=condition=Ready \"externalsecret/$secret\""),
+                    "{arch} {env}: the Jobs start before {secret} is written"
+                );
             }
+        }
+        // A rotated password reaches running pods: Reloader rolls every Deployment whose
+        // Secret changed.
+        for d in of_kind(&objects(&root.join("deploy/k8s/base")), "Deployment") {
+            assert_eq!(
+                d["metadata"]["annotations"]["reloader.stakater.com/auto"],
+                "true",
+                "{arch}: {} is not rolled when its Secret changes",
+                name(d)
+            );
+        }
+        // No workload reads a master secret itself: only the databases' readers.
+        for l in terraform
+            .lines()
+            .filter(|l| l.contains("master_user_secret_arn"))
+        {
+            assert!(
+                l.contains("aws_secretsmanager_secret.endpoints.arn"),
+                "{arch}: {l}"
+            );
         }
     }
 }

@@ -342,8 +342,8 @@ fn amqp(files: &Files, main: &Body, prefix: &str, c: &Client, fail: &mut impl Fn
     }
 }
 
-/// RDS: TLS forced by the parameter group of each engine, and the URL the deploy workflow builds
-/// checks the certificate against the CA bundle the pods mount: PostgreSQL's `verify-full` with
+/// RDS: TLS forced by the parameter group of each engine, and the URL External Secrets builds
+/// (RDS's own address from the endpoints secret) checks the certificate against the CA bundle the pods mount: PostgreSQL's `verify-full` with
 /// `sslrootcert`, MySQL's `tls=true`, which the apps turn into PyMySQL's TLS against the bundle
 /// (host name checked) and dbmate checks against `SSL_CERT_FILE`.
 fn database(files: &Files, out: &mut Vec<String>) {
@@ -371,24 +371,54 @@ fn database(files: &Files, out: &mut Vec<String>) {
     if port != "local.port" || port_of != "local.mysql ? 3306 : 5432" {
         out.push(format!("database port: security group {port} ({port_of})"));
     }
-    let deploy = &files[".github/workflows/deploy.yml"];
-    if !deploy.contains("Endpoint.Port") {
-        out.push("the database URL does not take RDS's port".into());
-    }
-    let formats: Vec<&str> = deploy
-        .lines()
-        .filter(|l| l.trim_start().starts_with("put_secret "))
-        .filter_map(|l| l.split('\'').nth(1))
-        .collect();
-    for url in &formats {
+    let main = hcl_edit::parser::parse_body(&files["infra/terraform/main.tf"]).unwrap();
+    for (url, address) in database_urls(files) {
+        // The address is RDS's own, host and port, as Terraform publishes it.
+        let published = endpoints(&main).get(&address).cloned().unwrap_or_default();
+        let rds = published.starts_with("\"${module.database_")
+            && published.contains(".address}:${module.database_")
+            && published.ends_with(".port}\"");
+        if !rds {
+            out.push(format!(
+                "database address {address}: {published:?} is not RDS's"
+            ));
+        }
         if url.starts_with("postgresql://") {
-            postgres_url(files, url, out);
+            postgres_url(files, &url, out);
         } else if url.starts_with("mysql://") {
-            mysql_url(files, url, out);
+            mysql_url(files, &url, out);
         } else {
             out.push(format!("DATABASE_URL of an unknown engine: {url}"));
         }
     }
+}
+
+/// Each cloud database's URL template (External Secrets) with the endpoints-secret property
+/// it takes the address from.
+fn database_urls(files: &Files) -> Vec<(String, String)> {
+    let credentials = files.iter().filter(|(p, _)| {
+        p.starts_with("deploy/k8s/migrations/overlays/") && p.ends_with("/credentials.yaml")
+    });
+    let mut out = Vec::new();
+    for (_, text) in credentials {
+        for es in yaml_docs(text)
+            .into_iter()
+            .filter(|d| d["kind"] == "ExternalSecret")
+        {
+            let url = es["spec"]["target"]["template"]["data"]["DATABASE_URL"]
+                .as_str()
+                .unwrap_or_default();
+            let address = es["spec"]["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|d| d["secretKey"] == "address")
+                .and_then(|d| d["remoteRef"]["property"].as_str())
+                .unwrap_or_default();
+            out.push((url.to_owned(), address.to_owned()));
+        }
+    }
+    out
 }
 
 fn postgres_url(files: &Files, url: &str, out: &mut Vec<String>) {
@@ -407,7 +437,7 @@ fn postgres_url(files: &Files, url: &str, out: &mut Vec<String>) {
 }
 
 fn mysql_url(files: &Files, url: &str, out: &mut Vec<String>) {
-    if !url.ends_with("?tls=true") {
+    if !url.ends_with("?tls=true") || !url.contains("@{{ .address }}/") {
         out.push(format!("MySQL DATABASE_URL asks for no TLS: {url}"));
     }
     let ca = "/etc/ssl/rds/global-bundle.pem";
@@ -597,9 +627,20 @@ fn a_plaintext_or_misrouted_client_is_caught() {
     let base = "deploy/k8s/base/users/config-map.yaml";
     let leak = mutated(&files, base, "data:\n", "data:\n  REDIS_PASSWORD: \"x\"\n");
     assert!(problems(&leak).iter().any(|p| p.contains("credential")));
-    let wf = ".github/workflows/deploy.yml";
-    let lax = mutated(&files, wf, "sslmode=verify-full", "sslmode=require");
+    let creds = "deploy/k8s/migrations/overlays/prod/credentials.yaml";
+    let lax = mutated(&files, creds, "sslmode=verify-full", "sslmode=require");
     assert!(problems(&lax).iter().any(|p| p.contains("does not verify")));
+    let elsewhere = mutated(
+        &files,
+        main,
+        "${module.database_orders_db.address}:${module.database_orders_db.port}",
+        "orders-db.internal:5432",
+    );
+    assert!(
+        problems(&elsewhere)
+            .iter()
+            .any(|p| p.contains("orders-db") && p.contains("is not RDS's"))
+    );
     assert!(secrets_stay_put(&files).is_empty());
     let weak = mutated(
         &files,
@@ -642,8 +683,8 @@ fn a_plaintext_or_misrouted_client_is_caught() {
 fn a_mysql_client_without_tls_is_caught() {
     let files = generate("polyglot-shop", "microservices");
     assert!(problems(&files).is_empty(), "{:?}", problems(&files));
-    let wf = ".github/workflows/deploy.yml";
-    let plain = mutated(&files, wf, "/%s?tls=true'", "/%s'");
+    let creds = "deploy/k8s/migrations/overlays/dev/credentials.yaml";
+    let plain = mutated(&files, creds, "?tls=true\"", "\"");
     assert!(
         problems(&plain)
             .iter()

@@ -344,7 +344,14 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
         &bp.cloud.region,
         data.messaging.as_ref(),
     );
-    let transport = transport::resolve(&name, &bp.cloud.region, &environments, &deployables, &data);
+    let transport = transport::resolve(
+        &name,
+        &bp.cloud.region,
+        &environments,
+        &deployables,
+        &data,
+        bp.arch != ArchType::Serverless,
+    );
     let security = auth::resolve(bp, &name, &preset, &data.entities, &deployables);
     let load_paths = if data.entities.iter().any(|e| e.code.public) {
         Vec::new()

@@ -9,7 +9,7 @@
 //! credentials) from Secrets Manager through an ExternalSecret, never from a ConfigMap.
 //! `tests/transport.rs` checks the generated tree against the Terraform.
 
-use super::data::Data;
+use super::data::{Data, Database};
 use super::services::{EnvVar, Service};
 use super::{Environment, Names};
 use indexmap::IndexMap;
@@ -83,22 +83,6 @@ pub const CLOUD: Mode = Mode {
     db_sslrootcert: RDS_CA_FILE,
 };
 
-/// The `printf` format (user, password, host, port, database) of a cloud database's URL, which
-/// the apps and dbmate read alike. PostgreSQL: libpq's `sslmode=verify-full` against the RDS CA.
-/// MySQL: `tls=true`, dbmate's (Go) spelling, which checks the certificate against the roots
-/// `SSL_CERT_FILE` names (the migration Job points it at the RDS CA); the apps turn it into
-/// PyMySQL's TLS against the same bundle, host name checked (`app/db.py`).
-pub fn cloud_database_url_format(dialect: super::ddl::Dialect) -> String {
-    if dialect.is_mysql() {
-        "mysql://%s:%s@%s:%s/%s?tls=true".into()
-    } else {
-        format!(
-            "postgresql://%s:%s@%s:%s/%s?sslmode={}&sslrootcert={}",
-            CLOUD.db_sslmode, CLOUD.db_sslrootcert
-        )
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Transport {
     pub local: Mode,
@@ -118,6 +102,8 @@ pub struct Transport {
     /// Per workload (kebab): Terraform expressions of the ARNs of the Secrets Manager secrets
     /// its ExternalSecret reads (its IAM role may read these and no other); empty for none.
     pub secret_arns: IndexMap<String, Vec<String>>,
+    /// Who reads each RDS database's master secret (empty without RDS databases).
+    pub credentials_readers: Vec<CredentialsReader>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -140,6 +126,47 @@ pub struct CloudEnv {
     /// Some workload's ConfigMap gets cloud settings (the overlay has ConfigMap patches).
     pub config_patches: bool,
     pub workloads: Vec<WorkloadSecrets>,
+    /// Each RDS database's `DATABASE_URL` Secret, kept in sync with its RDS-managed secret.
+    pub databases: Vec<DatabaseCredentials>,
+}
+
+/// How one database's `DATABASE_URL` reaches the pods in a cloud environment. RDS keeps the
+/// master password in a Secrets Manager secret it names itself and rotates; External Secrets
+/// reads it (and the address from the endpoints secret) with its own service account and IAM
+/// role, and writes the Secret the apps and the migration Job read. The secret's ARN is only
+/// known after `terraform apply`: the deploy workflow writes it over `placeholder`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseCredentials {
+    /// The database (kebab): the objects' label.
+    pub database: String,
+    /// RDS instance identifier (`<system>-<env>-<database>`, as Terraform names it).
+    pub identifier: String,
+    /// The Kubernetes Secret (`<database>-credentials`), and the name of its ExternalSecret,
+    /// SecretStore and service account.
+    pub secret: String,
+    pub key: &'static str,
+    /// The IAM role the service account assumes (Terraform's `aws_iam_role.workload`).
+    pub role: String,
+    /// The endpoints secret and the property holding `host:port`.
+    pub endpoints_secret: String,
+    pub endpoint: String,
+    /// `remoteRef.key` of the master secret until the deploy workflow sets its ARN.
+    pub placeholder: String,
+    /// External Secrets template (Go, v2) of the URL: TLS with the server checked, as each
+    /// engine's clients and dbmate spell it (ADR 0003, ADR 0007); user and password
+    /// percent-encoded.
+    pub url_template: String,
+}
+
+/// A reader of a database's master secret, for Terraform (one per database, every environment).
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialsReader {
+    /// Key of `aws_iam_role.workload` and the service account's name (`<database>-credentials`).
+    pub name: String,
+    /// Name of its policy document and role policy (`<database>_credentials`).
+    pub policy: String,
+    /// Its database's Terraform module.
+    pub module: String,
 }
 
 /// What one workload reads in a cloud environment beyond its base ConfigMap.
@@ -170,18 +197,52 @@ pub struct SecretRef {
     pub property: String,
 }
 
+/// External Secrets' (Go) template of a cloud database's URL from `.username`, `.password` and
+/// `.address` (`host:port`). PostgreSQL: libpq's `sslmode=verify-full` against the RDS CA.
+/// MySQL: `tls=true`, dbmate's (Go) spelling, which checks the certificate against the roots
+/// `SSL_CERT_FILE` names (the migration Job points it at the RDS CA); the apps turn it into
+/// PyMySQL's TLS against the same bundle, host name checked (`app/db.py`). `urlquery` writes a
+/// space as `+`, which a URL's user part takes literally, hence the `replace`.
+pub fn cloud_database_url_template(dialect: super::ddl::Dialect, db_name: &str) -> String {
+    let part = |v: &str| format!("{{{{ .{v} | urlquery | replace \"+\" \"%20\" }}}}");
+    let (scheme, query) = if dialect.is_mysql() {
+        ("mysql", "tls=true".to_owned())
+    } else {
+        (
+            "postgresql",
+            format!(
+                "sslmode={}&sslrootcert={}",
+                CLOUD.db_sslmode, CLOUD.db_sslrootcert
+            ),
+        )
+    };
+    format!(
+        "{scheme}://{}:{}@{{{{ .address }}}}/{db_name}?{query}",
+        part("username"),
+        part("password")
+    )
+}
+
 /// The Kubernetes Secret a workload's ExternalSecret writes.
 pub fn connections_secret(workload: &str) -> String {
     format!("{workload}-connections")
 }
 
+/// `on_kubernetes`: the system runs on EKS (microservices, monolith), where the RDS databases'
+/// credentials reach the pods through External Secrets.
 pub fn resolve(
     system: &Names,
     region: &str,
     environments: &[Environment],
     deployables: &[Service],
     data: &Data,
+    on_kubernetes: bool,
 ) -> Transport {
+    let rds: Vec<&Database> = data
+        .databases
+        .iter()
+        .filter(|d| on_kubernetes && d.engine != "dynamodb")
+        .collect();
     Transport {
         local: LOCAL,
         cloud: CLOUD,
@@ -190,7 +251,8 @@ pub fn resolve(
         rds_ca_config_map: RDS_CA_CONFIG_MAP,
         lambda_db_sslmode: "verify-full",
         lambda_db_sslrootcert: LAMBDA_CA_FILE,
-        endpoints: endpoints(data),
+        endpoints: endpoints(data, &rds),
+        credentials_readers: rds.iter().map(|d| credentials_reader(d)).collect(),
         secret_arns: deployables
             .iter()
             .map(|d| (d.name.kebab.clone(), secret_arns(d, data)))
@@ -203,14 +265,14 @@ pub fn resolve(
             .map(|e| {
                 (
                     e.name.clone(),
-                    cloud_env(system, region, e, deployables, data),
+                    cloud_env(system, region, e, deployables, data, &rds),
                 )
             })
             .collect(),
     }
 }
 
-fn endpoints(data: &Data) -> Vec<EndpointValue> {
+fn endpoints(data: &Data, rds: &[&Database]) -> Vec<EndpointValue> {
     let mut out: Vec<EndpointValue> = data
         .caches
         .iter()
@@ -226,6 +288,14 @@ fn endpoints(data: &Data) -> Vec<EndpointValue> {
             }
         })
         .collect();
+    out.extend(rds.iter().map(|d| {
+        let module = format!("module.{}", d.module);
+        EndpointValue {
+            key: d.host.clone(),
+            pad: String::new(),
+            value: format!("\"${{{module}.address}}:${{{module}.port}}\""),
+        }
+    }));
     if let Some(m) = &data.messaging {
         let value = match m.broker {
             "kafka" => "module.messaging.bootstrap_brokers",
@@ -274,12 +344,17 @@ fn cloud_env(
     env: &Environment,
     deployables: &[Service],
     data: &Data,
+    rds: &[&Database],
 ) -> CloudEnv {
     let prefix = format!("{}-{}", system.kebab, env.name);
     let endpoints_secret = format!("{prefix}/endpoints");
     let workloads: Vec<WorkloadSecrets> = deployables
         .iter()
         .filter_map(|d| workload(&prefix, &endpoints_secret, region, d, data))
+        .collect();
+    let databases = rds
+        .iter()
+        .map(|d| database_credentials(&prefix, &endpoints_secret, d))
         .collect();
     CloudEnv {
         name: env.name.clone(),
@@ -288,6 +363,30 @@ fn cloud_env(
         region: region.into(),
         config_patches: workloads.iter().any(|w| !w.config.is_empty()),
         workloads,
+        databases,
+    }
+}
+
+fn database_credentials(prefix: &str, endpoints: &str, d: &Database) -> DatabaseCredentials {
+    let identifier = format!("{prefix}-{}", d.name.kebab);
+    DatabaseCredentials {
+        database: d.name.kebab.clone(),
+        placeholder: format!("set-by-the-deploy-workflow/{identifier}"),
+        identifier,
+        secret: d.secret_name.clone(),
+        key: "DATABASE_URL",
+        role: format!("{prefix}-{}", d.secret_name),
+        endpoints_secret: endpoints.into(),
+        endpoint: d.host.clone(),
+        url_template: cloud_database_url_template(d.dialect, &d.db_name),
+    }
+}
+
+fn credentials_reader(d: &Database) -> CredentialsReader {
+    CredentialsReader {
+        name: d.secret_name.clone(),
+        policy: d.secret_name.replace('-', "_"),
+        module: d.module.clone(),
     }
 }
 

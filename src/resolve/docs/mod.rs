@@ -91,22 +91,17 @@ pub struct DeployTarget {
     pub cluster: String,
     /// Serverless: S3 bucket the function packages are uploaded to.
     pub artifact_bucket: String,
-    /// The Kubernetes Secret of every database, filled at deploy time from RDS.
+    /// Serverless: every Aurora cluster, which the deploy job migrates as its master user.
     pub database_secrets: Vec<DatabaseSecret>,
 }
 
-/// What the deploy job needs to build a database's `DATABASE_URL` Secret in one environment.
+/// What the serverless deploy job needs to migrate one database in one environment.
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseSecret {
-    /// RDS instance identifier (`<system>-<env>-<database>`, as Terraform names it).
+    /// RDS cluster identifier (`<system>-<env>-<database>`, as Terraform names it).
     pub identifier: String,
-    pub secret: String,
-    pub key: &'static str,
     pub user: String,
     pub db_name: String,
-    /// `printf` format of the URL from user, password, host, port and database: TLS with the
-    /// server checked, as each engine's clients (and dbmate) spell it (ADR 0003, ADR 0007).
-    pub url_format: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -296,11 +291,8 @@ pub fn build(i: &Input) -> Docs {
                 .iter()
                 .map(|d| DatabaseSecret {
                     identifier: format!("{}-{e}-{}", i.system, d.name.kebab),
-                    secret: d.secret_name.clone(),
-                    key: "DATABASE_URL",
                     user: d.user.clone(),
                     db_name: d.db_name.clone(),
-                    url_format: super::transport::cloud_database_url_format(d.dialect),
                 })
                 .collect(),
         })

@@ -173,11 +173,16 @@ resource "aws_secretsmanager_secret_version" "endpoints" {
 {%- endif %}
 
 # IAM roles for service accounts (IRSA): each workload's Kubernetes service account assumes its
-# own role, which grants only what that workload uses.
+# own role, which grants only what that workload uses.{% if m.transport.credentials_readers %} Each database's credentials have a
+# reader of their own (External Secrets, deploy/k8s/migrations/overlays/<env>/credentials.yaml):
+# the workloads get DATABASE_URL from its Secret and never read the master secret.{% endif %}
 locals {
   workloads = [
 {%- for d in m.deployables %}
     { name = {{ d.name.kebab | quote }}, service_account = {{ d.service_account | quote }} },
+{%- endfor %}
+{%- for r in m.transport.credentials_readers %}
+    { name = {{ r.name | quote }}, service_account = {{ r.name | quote }} },
 {%- endfor %}
   ]
   service_accounts = { for w in local.workloads : w.name => w.service_account }
@@ -215,38 +220,22 @@ resource "aws_iam_role" "workload" {
 }
 {%- for d in m.deployables %}
 {%- set uses_messaging = m.messaging and (d.publishes | length > 0 or d.consumes | length > 0) %}
-{%- if d.database or d.cache or uses_messaging %}
+{%- if d.cache or uses_messaging %}
 
 data "aws_iam_policy_document" "{{ d.name.snake }}" {
-{%- if d.database %}
-  statement {
-    sid       = "ReadDatabaseCredentials"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [module.{{ d.database.module }}.master_user_secret_arn]
-  }
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [module.kms.key_arn]
-  }
-{%- endif %}
 {%- set arns = m.transport.secret_arns[d.name.kebab] %}
 {%- if arns | length > 0 %}
-
   statement {
     sid       = "ReadConnectionSecrets"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
     resources = [{{ arns | join(sep=", ") }}]
   }
-{%- if not d.database %}
 
   statement {
     sid       = "DecryptSecrets"
     actions   = ["kms:Decrypt"]
     resources = [module.kms.key_arn]
   }
-{%- endif %}
 {%- endif %}
 {%- if uses_messaging and m.messaging.is_kafka %}
 
@@ -293,22 +282,6 @@ data "aws_iam_policy_document" "{{ d.name.snake }}" {
     sid       = "ConsumerGroup"
     actions   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
     resources = ["${replace(module.messaging.cluster_arn, ":cluster/", ":group/")}/{{ d.name.kebab }}"]
-  }
-{%- endif %}
-{%- endif %}
-{%- if uses_messaging and m.messaging.is_rabbitmq %}
-
-  statement {
-    sid       = "ReadBrokerCredentials"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [module.messaging.credentials_secret_arn]
-  }
-{%- if not d.database %}
-
-  statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [module.kms.key_arn]
   }
 {%- endif %}
 {%- endif %}
@@ -365,4 +338,27 @@ resource "aws_iam_role_policy" "{{ d.name.snake }}" {
   policy = data.aws_iam_policy_document.{{ d.name.snake }}.json
 }
 {%- endif %}
+{%- endfor %}
+{%- for r in m.transport.credentials_readers %}
+
+# External Secrets reads {{ r.name }} as this role: the master secret RDS rotates, and the address.
+data "aws_iam_policy_document" "{{ r.policy }}" {
+  statement {
+    sid       = "ReadDatabaseCredentials"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [module.{{ r.module }}.master_user_secret_arn, aws_secretsmanager_secret.endpoints.arn]
+  }
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [module.kms.key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "{{ r.policy }}" {
+  name   = "{{ r.name }}"
+  role   = aws_iam_role.workload[{{ r.name | quote }}].id
+  policy = data.aws_iam_policy_document.{{ r.policy }}.json
+}
 {%- endfor %}

@@ -61,8 +61,8 @@ run "plan_{{ env.name | snake }}" {
 {%- if not m.is_serverless %}
 
   assert {
-    condition     = length(aws_iam_role.workload) == {{ m.deployables | length }}
-    error_message = "Each of the {{ m.deployables | length }} workloads needs its own IAM role (IRSA)."
+    condition     = length(aws_iam_role.workload) == {{ m.deployables | length + m.transport.credentials_readers | length }}
+    error_message = "Each of the {{ m.deployables | length }} workloads{% if m.transport.credentials_readers %} and each of the {{ m.transport.credentials_readers | length }} database credentials readers{% endif %} needs its own IAM role (IRSA)."
   }
 {%- endif %}
 {%- if m.databases | length > 0 and not m.is_serverless %}
