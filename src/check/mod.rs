@@ -18,6 +18,7 @@ mod load;
 mod pods;
 mod routes;
 mod rules;
+mod syntax;
 pub mod terraform;
 
 pub use crate::diagnostic::Severity;
