@@ -217,6 +217,32 @@ mod tests {
         assert_eq!(agrees(&text), Pass::Full);
     }
 
+    /// Through `check`: what only the builder refuses is still reported in a file read only for
+    /// its syntax, and an object after a plain document is still kept.
+    #[test]
+    fn check_reports_what_the_pass_hands_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("openapi.yaml", "paths:\n  /a: {}\n  /a: {}\n");
+        write("alerts.yaml", "groups:\n  - limit: .inf\n");
+        write("fine.yaml", "a: [1, {b: c}]\n");
+        write(
+            "mixed.yaml",
+            "x: 1\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: none}\n",
+        );
+        let r = crate::check::check(dir.path(), crate::check::Options::default()).unwrap();
+        let seen: Vec<(&str, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (f.file.as_str(), f.code))
+            .collect();
+        assert!(seen.contains(&("openapi.yaml", "C001")), "{seen:?}");
+        assert!(seen.contains(&("alerts.yaml", "C001")), "{seen:?}");
+        assert!(seen.iter().any(|(f, _)| *f == "mixed.yaml"), "{seen:?}");
+        assert!(!seen.iter().any(|(f, _)| *f == "fine.yaml"), "{seen:?}");
+        assert_eq!(r.objects, 1);
+    }
+
     #[test]
     fn nesting_beyond_the_limit_goes_to_the_builder() {
         let deep = "[".repeat(40) + &"]".repeat(40);
