@@ -537,11 +537,17 @@ fn templates(action: TemplatesAction) -> Result<Outcome, Error> {
 }
 
 fn check_tree(dir: &Path, parity: bool, format: Format) -> Result<Outcome, Error> {
-    let r =
-        crate::check::check(dir, crate::check::Options { parity }).map_err(|e| Error::Check {
-            dir: dir.display().to_string(),
-            reason: e.to_string(),
-        })?;
+    let r = crate::check::check(
+        dir,
+        crate::check::Options {
+            parity,
+            exiting: true,
+        },
+    )
+    .map_err(|e| Error::Check {
+        dir: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let text = crate::check::render(&r);
     match format {
         Format::Json => outln!(

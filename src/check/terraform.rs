@@ -382,7 +382,12 @@ fn module_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
-        if p.is_dir() && !SKIP_DIRS.contains(&name.as_str()) {
+        // The entry's own type needs no `stat` (a symbolic link still asks where it points).
+        let is_dir = match e.file_type() {
+            Ok(t) if !t.is_symlink() => t.is_dir(),
+            _ => p.is_dir(),
+        };
+        if is_dir && !SKIP_DIRS.contains(&name.as_str()) {
             module_dirs(&p, out);
         } else if name.ends_with(".tf") {
             has_tf = true;
