@@ -57,6 +57,10 @@ pub struct Tracker {
     started: Instant,
     current: Option<(Stage, Instant)>,
     timings: Vec<(Stage, Duration)>,
+    /// Resident memory (KiB) and CPU time used so far (ms) at the end of each stage, where the
+    /// system tells them.
+    resident: Vec<Option<u64>>,
+    cpu: Vec<Option<u64>>,
     spinner: Option<Spinner>,
 }
 
@@ -67,6 +71,8 @@ impl Tracker {
             started: Instant::now(),
             current: None,
             timings: Vec::new(),
+            resident: Vec::new(),
+            cpu: Vec::new(),
             spinner: progress.then(|| Spinner::start(DELAY)),
         }
     }
@@ -113,17 +119,38 @@ impl Tracker {
         &self.timings
     }
 
-    /// One line per stage and the total, for `--verbose`.
+    /// One line per stage and the total, for `--verbose`: its time, the CPU time it used (all
+    /// threads; on a loaded machine the figure that compares) and the memory resident at its
+    /// end (the total line: the peak), where the system tells them.
     pub fn report(&self) -> String {
+        let mib = |kib: Option<u64>| {
+            kib.map_or(String::new(), |k| {
+                format!("  {:>7.1} MiB", k as f64 / 1024.0)
+            })
+        };
+        let cpu = |ms: Option<u64>| ms.map_or(String::new(), |m| format!("  {m:>6} ms CPU"));
         let mut s = String::from("timings:\n");
-        for (stage, d) in &self.timings {
-            let _ = writeln!(s, "  {:<15} {:>9.1} ms", stage.label(), ms(*d));
+        let mut before = Some(0);
+        for (i, (stage, d)) in self.timings.iter().enumerate() {
+            let used = self.cpu.get(i).copied().flatten();
+            let spent = used.zip(before).map(|(u, b)| u.saturating_sub(b));
+            before = used;
+            let rss = mib(self.resident.get(i).copied().flatten());
+            let _ = writeln!(
+                s,
+                "  {:<15} {:>9.1} ms{}{rss}",
+                stage.label(),
+                ms(*d),
+                cpu(spent)
+            );
         }
         let _ = writeln!(
             s,
-            "  {:<15} {:>9.1} ms",
+            "  {:<15} {:>9.1} ms{}{}",
             "total",
-            ms(self.started.elapsed())
+            ms(self.started.elapsed()),
+            cpu(cpu_ms()),
+            mib(memory_kib("VmHWM:"))
         );
         s
     }
@@ -131,6 +158,8 @@ impl Tracker {
     fn end_stage(&mut self) {
         if let Some((stage, t)) = self.current.take() {
             self.timings.push((stage, t.elapsed()));
+            self.resident.push(memory_kib("VmRSS:"));
+            self.cpu.push(cpu_ms());
         }
     }
 }
@@ -139,6 +168,29 @@ impl Drop for Tracker {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// A memory figure of this process from `/proc/self/status` (Linux), in KiB.
+fn memory_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// CPU time (user + system) this process has used, in ms, from `/proc/self/stat` (Linux; the
+/// kernel counts it in ticks of 10 ms).
+fn cpu_ms() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) start after its `)`.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut f = rest.split(' ').skip(11);
+    let ticks = f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?;
+    Some(ticks * 10)
 }
 
 fn ms(d: Duration) -> f64 {

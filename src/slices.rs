@@ -101,6 +101,11 @@ impl Index {
         hex(&self.whole)
     }
 
+    /// The length of the serialized model.
+    pub fn model_len(&self) -> usize {
+        self.json.len()
+    }
+
     /// The serialized text of a top-level field.
     pub fn raw_field(&self, name: &str) -> Option<&str> {
         let f = self.fields.get(name)?;
@@ -319,31 +324,106 @@ fn split(json: &str) -> (BTreeMap<String, Field>, Nested) {
     (fields, nested)
 }
 
-/// Numbers under keys ending in `_id` or `_ids`, at any depth.
+/// Numbers under keys ending in `_id` or `_ids`, at any depth. Read from the text without
+/// building a value (every item of a large model is scanned on each run).
 fn ids_in(json: &str, out: &mut BTreeSet<usize>) {
-    fn walk(v: &serde_json::Value, key: Option<&str>, out: &mut BTreeSet<usize>) {
-        let is_id = key.is_some_and(|k| k.ends_with("_id") || k.ends_with("_ids"));
-        match v {
-            serde_json::Value::Number(n) if is_id => {
-                if let Some(n) = n.as_u64() {
-                    out.insert(n as usize);
-                }
-            }
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    walk(item, if is_id { key } else { None }, out);
-                }
-            }
-            serde_json::Value::Object(map) => {
-                for (k, item) in map {
-                    walk(item, Some(k), out);
-                }
-            }
-            _ => {}
-        }
+    use serde::de::DeserializeSeed as _;
+    let mut d = serde_json::Deserializer::from_str(json);
+    let _ = Ids { out, is_id: false }.deserialize(&mut d);
+}
+
+/// Walks a JSON value, collecting the unsigned numbers found where `is_id` (under an id key,
+/// directly or in a list under one).
+struct Ids<'a> {
+    out: &'a mut BTreeSet<usize>,
+    is_id: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Ids<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(json) {
-        walk(&v, None, out);
+}
+
+impl<'de> serde::de::Visitor<'de> for Ids<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        if self.is_id {
+            self.out.insert(v as usize);
+        }
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let is_id = self.is_id;
+        while seq
+            .next_element_seed(Ids {
+                out: &mut *self.out,
+                is_id,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(is_id) = map.next_key_seed(IdKey)? {
+            map.next_value_seed(Ids {
+                out: &mut *self.out,
+                is_id,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A map key, read as whether it names an id (`…_id`, `…_ids`).
+struct IdKey;
+
+impl<'de> serde::de::DeserializeSeed<'de> for IdKey {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for IdKey {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, k: &str) -> Result<bool, E> {
+        Ok(k.ends_with("_id") || k.ends_with("_ids"))
     }
 }
 
@@ -539,6 +619,16 @@ mod tests {
         assert!(uses("{{ m | json }}").all);
         assert!(uses("{{ m[\"x\"] }}").all);
         assert!(!uses("{{ item.m.x }}{{ \"m\" }}{{ mm }}").all);
+    }
+
+    #[test]
+    fn ids_are_the_numbers_under_id_keys_at_any_depth() {
+        let mut ids = BTreeSet::new();
+        ids_in(
+            r#"{"entity_id": 3, "x": 4, "a": [{"b_ids": [5, 6], "c": [7]}], "d_id": -1, "e_id": null, "f_ids": [[8]], "g": {"h_id": 9.5, "i_id": 10}}"#,
+            &mut ids,
+        );
+        assert_eq!(ids, BTreeSet::from([3, 5, 6, 8, 10]));
     }
 
     #[test]

@@ -215,6 +215,9 @@ pub struct Preview {
     stamp: Vec<String>,
     /// The state the run started from, as read from the state file.
     previous: Option<State>,
+    /// The tree is as the last run left it and would be generated the same: nothing to write,
+    /// the state file stays (`state` is not filled in).
+    unchanged: bool,
 }
 
 impl Preview {
@@ -354,6 +357,7 @@ pub fn prepare(
         pack: None,
         stamp: Vec::new(),
         previous: previous.cloned(),
+        unchanged: false,
     };
     let bases = state::Bases::open(out, previous);
     let pending = state::read_pending(out);
@@ -645,6 +649,10 @@ fn regenerate(
 /// last, then drop merge bases nothing refers to any more.
 pub fn apply(out: &Path, p: &Preview) -> Result<(), WriteError> {
     atomic::clean_tmp(out);
+    if p.unchanged {
+        state::clear_pending(out);
+        return Ok(());
+    }
     if let Some((name, text)) = &p.pack {
         state::write_pack(out, name, text)?;
     }

@@ -146,11 +146,13 @@ fn unchanged(state: &State) -> Run {
     Run {
         preview: Preview {
             changes,
-            state: state.clone(),
+            // Not written: `apply` leaves the state file of an unchanged tree as it is.
+            state: State::default(),
             objects: Default::default(),
             pack: None,
             stamp: Vec::new(),
-            previous: Some(state.clone()),
+            previous: None,
+            unchanged: true,
         },
         migrations: Vec::new(),
         warnings: Vec::new(),
