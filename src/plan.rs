@@ -179,7 +179,7 @@ pub fn plan<'a>(
 ) -> Vec<PlannedFile> {
     let names: Vec<&str> = template_names.collect();
     let mut files = Vec::new();
-    for src in sources(m, manifest, &names).into_values() {
+    for src in sources(m, manifest, &names) {
         let rules: Vec<&manifest::Rule> = manifest
             .rules
             .iter()
@@ -204,13 +204,9 @@ pub fn plan<'a>(
     files
 }
 
-/// The templates of this type by output path and collections: a later root's file replaces an
-/// earlier one's, and `shared` entries add theirs.
-fn sources<'a>(
-    m: &Model,
-    manifest: &'a Manifest,
-    names: &[&str],
-) -> BTreeMap<(String, Vec<Slot>), Source<'a>> {
+/// The templates of this type: a later root's file replaces an earlier one's of the same output
+/// path and collections; `shared` entries add theirs (each its own, conditions and all).
+fn sources<'a>(m: &Model, manifest: &'a Manifest, names: &[&str]) -> Vec<Source<'a>> {
     let mut chosen = BTreeMap::new();
     for root in manifest
         .roots
@@ -235,26 +231,27 @@ fn sources<'a>(
             chosen.insert((rel.to_owned(), slots), src);
         }
     }
+    let mut out: Vec<Source> = chosen.into_values().collect();
     for s in &manifest.shared {
         let Some((_, to)) = s.to.iter().find(|(t, _)| Type::admits(&[**t], m.arch)) else {
             continue;
         };
-        for (template, out) in &s.files {
-            let rel = format!("{to}/{out}");
+        for (template, file) in &s.files {
+            let rel = format!("{to}/{file}");
             let slots = slots(manifest, &rel, &BTreeMap::new(), s.each);
             let src = Source {
                 template: format!("{}/{template}", s.from),
-                rel: rel.clone(),
+                rel,
                 each: s.each.filter(|_| slots.is_empty()),
-                slots: slots.clone(),
+                slots,
                 bind: s.bind.as_deref(),
                 when: &s.when,
                 unless: &s.unless,
             };
-            chosen.insert((rel, slots), src);
+            out.push(src);
         }
     }
-    chosen
+    out
 }
 
 /// The placeholders of a path; `each` overrides the collection of the last one.
