@@ -35,6 +35,17 @@ impl TemplateSet {
         TemplateSet { sources, manifest }
     }
 
+    /// What in the manifest does not fit these templates (see [`Manifest::check`]).
+    pub fn check_manifest(&self) -> Vec<String> {
+        let included: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|(n, _)| n != crate::plan::manifest::NAME)
+            .flat_map(|(_, src)| crate::slices::scan(src, &self.sources).1)
+            .collect();
+        self.manifest.check(&self.sources, &included)
+    }
+
     /// The files of a system with these templates.
     pub fn plan(&self, m: &Model) -> Vec<PlannedFile> {
         crate::plan::plan(m, &self.manifest, self.names())
@@ -80,7 +91,7 @@ impl TemplateSet {
         let mut set = Self::embedded();
         if let Some(d) = dir {
             set.overlay(Self::read_dir(d)?)?;
-            let problems = set.manifest.check(&set.sources);
+            let problems = set.check_manifest();
             if !problems.is_empty() {
                 return Err(TemplatesError::Manifest(ManifestError::Mismatch {
                     file: d.join(crate::plan::manifest::NAME).display().to_string(),

@@ -26,15 +26,14 @@ fn problems_with(manifest_text: &str, extra: &[(&str, &str)]) -> Vec<String> {
     for (n, t) in extra {
         set.sources.push(((*n).to_owned(), (*t).to_owned()));
     }
-    Manifest::parse(manifest_text, FILE)
-        .expect("parses")
-        .check(&set.sources)
+    set.manifest = Manifest::parse(manifest_text, FILE).expect("parses");
+    set.check_manifest()
 }
 
 #[test]
 fn the_embedded_manifest_fits_the_templates() {
     let set = TemplateSet::embedded();
-    let problems = set.manifest.check(&set.sources);
+    let problems = set.check_manifest();
     assert!(problems.is_empty(), "{FILE}:\n  {}", problems.join("\n  "));
 }
 

@@ -262,8 +262,9 @@ impl Manifest {
 
     /// What does not fit the templates named: every entry must name templates or folders that
     /// exist, and every template must be claimed (a root's file, a `shared` entry's, or a
-    /// partial some template or entry uses).
-    pub fn check(&self, templates: &[(String, String)]) -> Vec<String> {
+    /// partial some template or entry uses). `included`: the templates other templates include
+    /// or import (`TemplateSet::check_manifest` finds them).
+    pub fn check(&self, templates: &[(String, String)], included: &[&str]) -> Vec<String> {
         let names: Vec<&str> = templates
             .iter()
             .map(|(n, _)| n.as_str())
@@ -271,7 +272,7 @@ impl Manifest {
             .collect();
         let mut problems = Vec::new();
         self.check_entries(&names, &mut problems);
-        self.check_claims(templates, &names, &mut problems);
+        self.check_claims(&names, included, &mut problems);
         problems
     }
 
@@ -331,16 +332,11 @@ impl Manifest {
         out
     }
 
-    fn check_claims(&self, templates: &[(String, String)], names: &[&str], out: &mut Vec<String>) {
+    fn check_claims(&self, names: &[&str], included: &[&str], out: &mut Vec<String>) {
         let shared: Vec<String> = self
             .shared
             .iter()
             .flat_map(|s| s.files.keys().map(move |t| format!("{}/{t}", s.from)))
-            .collect();
-        let included: Vec<&str> = templates
-            .iter()
-            .filter(|(n, _)| n != NAME)
-            .flat_map(|(_, src)| crate::slices::scan(src, templates).1)
             .collect();
         for n in names {
             if self.is_partial(n) {

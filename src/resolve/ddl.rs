@@ -765,3 +765,63 @@ fn add_foreign_key(d: Dialect, table: &str, c: &Column) -> String {
         d.quote(ref_col)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, sql_type: &str) -> Column {
+        col(name, sql_type, false, None)
+    }
+
+    /// One column writer: `ADD COLUMN` writes a column as `CREATE TABLE` does (PostgreSQL adds
+    /// its constraints inline, by the names `CREATE TABLE` gives them).
+    #[test]
+    fn an_added_column_is_written_as_create_table_writes_it() {
+        let mut plain = vec![
+            column("a", "INTEGER"),
+            col("b", "TEXT", true, None),
+            col("c", "VARCHAR(20)", false, Some("'x'")),
+        ];
+        plain[2].comment = Some("a note".into());
+        for d in [Dialect::Postgres, Dialect::Mysql] {
+            for c in &plain {
+                let add = step(
+                    d,
+                    &Step::AddColumn {
+                        table: "t".into(),
+                        column: c.clone(),
+                    },
+                );
+                let def = column_def(d, c, false);
+                assert!(
+                    add.starts_with(&format!("ALTER TABLE {} ADD COLUMN {def};\n", d.quote("t"))),
+                    "{d:?}: {add}"
+                );
+            }
+        }
+        let mut constrained = column("d", "INTEGER");
+        constrained.unique = true;
+        constrained.references = Some("u(id)".into());
+        constrained.checks = vec![Check {
+            name: "ck_t_d_min".into(),
+            expr: "\"d\" >= 0".into(),
+        }];
+        for d in [Dialect::Postgres, Dialect::Mysql] {
+            let add = step(
+                d,
+                &Step::AddColumn {
+                    table: "t".into(),
+                    column: constrained.clone(),
+                },
+            );
+            for name in [
+                constraint::unique("t", "d"),
+                constraint::foreign_key("t", "d"),
+                "ck_t_d_min".into(),
+            ] {
+                assert!(add.contains(&d.quote(&name)), "{d:?}: {add}");
+            }
+        }
+    }
+}
