@@ -12,7 +12,6 @@ use codex_system_design::blueprint::{self, SourceMap, node, schema, validate};
 use codex_system_design::check;
 use codex_system_design::diagnostic::Diagnostics;
 use codex_system_design::pipeline;
-use codex_system_design::plan;
 use codex_system_design::render::{Renderer, TemplateSet};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -72,14 +71,14 @@ fn resolve_plan_render(c: &mut Criterion) {
             let text = synth::blueprint(n);
             let bp = blueprint::load(&text, "synthetic.yaml").blueprint.unwrap();
             let model = pipeline::model(&bp).ok().unwrap();
-            let files = plan::plan(&model, templates.names());
+            let files = templates.plan(&model);
             g.throughput(Throughput::Elements(n as u64));
             if stage == "render" && n >= 1_000 {
                 g.sample_size(10);
             }
             g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| match stage {
                 "resolve" => b.iter(|| pipeline::model(black_box(&bp)).ok().unwrap()),
-                "plan" => b.iter(|| plan::plan(&model, templates.names())),
+                "plan" => b.iter(|| templates.plan(&model)),
                 _ => b.iter(|| renderer.render_all(&model, &files).unwrap()),
             });
         }
@@ -93,7 +92,7 @@ fn generated_tree(n: usize, templates: &TemplateSet, renderer: &Renderer) -> tem
     let text = synth::blueprint(n);
     let bp = blueprint::load(&text, "synthetic.yaml").blueprint.unwrap();
     let model = pipeline::model(&bp).ok().unwrap();
-    let files = plan::plan(&model, templates.names());
+    let files = templates.plan(&model);
     let dir = tempfile::tempdir().expect("a temporary folder");
     for (path, content) in renderer.render_all(&model, &files).unwrap() {
         let target = dir.path().join(path);

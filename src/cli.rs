@@ -508,7 +508,7 @@ fn plan(a: &PlanArgs) -> Result<Outcome, Error> {
     let templates = TemplateSet::embedded();
     let (bp, _) = pipeline::load(&src, false)?;
     let model = pipeline::model(&bp)?;
-    let files = crate::plan::plan(&model, templates.names());
+    let files = templates.plan(&model);
     match a.format {
         Format::Json => outln!("{}", crate::planview::json(&model, &files)),
         Format::Human | Format::Sarif => out!("{}", crate::planview::human(&model, &files)),

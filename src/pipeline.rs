@@ -82,7 +82,7 @@ pub fn generate_reusing(
     tracker.stage(Stage::Resolve, "resolving the model");
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
-    let plan = plan::plan(&model, templates.names());
+    let plan = templates.plan(&model);
     let index = Index::new(&model, &templates.sources);
     let inputs = index.fingerprint();
     let previous = previous.filter(|_| !full);

@@ -2,13 +2,16 @@
 //! output path and the model item it is rendered for. Pure; the plan owns paths, templates own
 //! text.
 //!
-//! Template layout mirrors the output tree. Templates live under `common/` (every type) or a
-//! type folder (`microservices/`, `monolith/`, `serverless/`), whose file of the same relative
-//! path replaces the common one. A path segment `__service__`, `__deployable__`, `__database__`,
-//! `__env__`, `__function__` or `__grpc__` repeats the file once per item of that collection.
-//! Folders starting with `_` hold partials and produce no file.
+//! Which templates become which files is data: `templates/manifest.yaml` ([`manifest`]) names
+//! the roots laid out like the output tree (`common/` for every type, a type's folder replacing
+//! or adding files), the placeholders that repeat a file per item of a collection, the partial
+//! folders, the shared templates rendered into several places, and the rules (by type and by
+//! the model's decisions) that keep or drop a file.
+
+pub mod manifest;
 
 use crate::resolve::Model;
+pub use manifest::{Condition, Manifest, ManifestError, Naming, Type};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -21,6 +24,9 @@ pub struct PlannedFile {
     /// The collection and index of the item this file is for, if any.
     #[serde(skip)]
     pub item: Option<(Collection, usize)>,
+    /// Another name the template reads the item under (`svc` in the shared service code).
+    #[serde(skip)]
+    pub bind: Option<String>,
     /// Layer, for summaries and `plan`: the first path segment(s) (`deploy/k8s`, `services`, …).
     pub layer: String,
     /// How regeneration treats the file once it is on disk.
@@ -48,32 +54,34 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Collection {
+    /// Generated Python services (not the gateway).
     Service,
+    /// Generated Python services with a gRPC API.
+    Grpc,
+    /// Generated TypeScript services (ADR 0008).
+    TypescriptService,
+    /// The first service: the serverless app's shared code reads its database settings.
+    FirstService,
     Deployable,
+    /// SQL databases.
     Database,
     Env,
     Function,
-    Grpc,
+    /// Topics with a publishing entity: those have a payload schema.
     Topic,
 }
 
 impl Collection {
-    const ALL: [(&'static str, Collection); 7] = [
-        ("__service__", Collection::Service),
-        ("__deployable__", Collection::Deployable),
-        ("__database__", Collection::Database),
-        ("__env__", Collection::Env),
-        ("__function__", Collection::Function),
-        ("__grpc__", Collection::Grpc),
-        ("__topic__", Collection::Topic),
-    ];
-
     /// Name of the item in the template context.
     pub fn var(self) -> &'static str {
         match self {
-            Collection::Service | Collection::Grpc => "service",
+            Collection::Service
+            | Collection::Grpc
+            | Collection::TypescriptService
+            | Collection::FirstService => "service",
             Collection::Deployable => "deployable",
             Collection::Database => "database",
             Collection::Env => "env",
@@ -84,20 +92,25 @@ impl Collection {
 
     /// Indices of the model's items in this collection, with the name used in paths.
     fn items(self, m: &Model) -> Vec<(usize, String)> {
+        let services = |keep: fn(bool, bool, bool, bool) -> bool| {
+            m.services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| keep(s.generated, s.is_gateway, s.grpc, s.is_typescript))
+                .map(|(i, s)| (i, s.name.kebab.clone()))
+                .collect()
+        };
         match self {
-            Collection::Service => m
+            Collection::Service => {
+                services(|generated, gateway, _, ts| generated && !gateway && !ts)
+            }
+            Collection::Grpc => services(|generated, _, grpc, ts| generated && grpc && !ts),
+            Collection::TypescriptService => services(|_, gateway, _, ts| ts && !gateway),
+            Collection::FirstService => m
                 .services
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.generated && !s.is_gateway)
-                .map(|(i, s)| (i, s.name.kebab.clone()))
-                .collect(),
-            Collection::Grpc => m
-                .services
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.generated && s.grpc)
-                .map(|(i, s)| (i, s.name.kebab.clone()))
+                .first()
+                .map(|s| (0, s.name.kebab.clone()))
+                .into_iter()
                 .collect(),
             Collection::Deployable => m
                 .deployables
@@ -125,7 +138,6 @@ impl Collection {
                 .enumerate()
                 .map(|(i, f)| (i, f.name.kebab.clone()))
                 .collect(),
-            // Topics with a publishing entity: those have a payload schema.
             Collection::Topic => m
                 .messaging
                 .iter()
@@ -137,228 +149,177 @@ impl Collection {
     }
 }
 
-/// Whether a whole output folder applies to this model.
-fn applies(path: &str, m: &Model) -> bool {
-    if path == "deploy/k8s/base/ingress.yaml" {
-        return !m.is_serverless && !m.mesh.enabled && m.deploy.edge.is_some();
-    }
-    if path == "deploy/compose/gateway/nginx.conf" {
-        return !m.is_serverless && m.deploy.edge.as_ref().is_some_and(|e| !e.deployed);
-    }
-    if path == "deploy/compose/otel-collector.yaml" {
-        return !m.is_serverless && m.observability.tracing;
-    }
-    if path.starts_with("deploy/compose/sqs-provision/") {
-        return !m.is_serverless && m.deploy.sqs_provision.is_some();
-    }
-    if path.starts_with("deploy/compose/") {
-        return !m.is_serverless;
-    }
-    if path == "docs/adr/0008-migration-runner.md" {
-        return has_sql(m);
-    }
-    if path.starts_with("events/") {
-        return !m.is_serverless && m.messaging.is_some();
-    }
-    if path == "docs/adr/0009-event-delivery.md" {
-        return !m.is_serverless && m.messaging.is_some();
-    }
-    if path.starts_with("deploy/k8s/overlays/") && path.ends_with("/transport.yaml") {
-        return !m.is_serverless && m.transport.needed;
-    }
-    if path.starts_with("deploy/k8s/migrations/") {
-        return !m.is_serverless && !m.deploy.migrations.is_empty();
-    }
-    if path.starts_with("deploy/k8s/") {
-        return !m.is_serverless;
-    }
-    if path.starts_with("deploy/istio/") && path.contains("/ingress-gateway/") {
-        return m.mesh.enabled && m.deploy.edge.is_some();
-    }
-    if path.starts_with("deploy/istio/") {
-        return m.mesh.enabled;
-    }
-    if path.starts_with(".github/") {
-        return m.ci.github;
-    }
-    if let Some(rest) = path.strip_prefix("infra/terraform/modules/") {
-        return terraform_module_applies(rest.split('/').next().unwrap_or_default(), m);
-    }
-    true
+/// A placeholder of a template's output path and the collection it repeats over.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Slot {
+    name: String,
+    each: Collection,
+    naming: Naming,
 }
 
-/// Some database is PostgreSQL (has migrations, an RDS or Aurora cluster).
-fn has_sql(m: &Model) -> bool {
-    m.databases.iter().any(|d| d.engine != "dynamodb")
+/// One template and where it goes, before its placeholders are filled.
+struct Source<'a> {
+    template: String,
+    /// Output path, placeholders unfilled.
+    rel: String,
+    slots: Vec<Slot>,
+    /// Items to repeat over when the path has no placeholder.
+    each: Option<Collection>,
+    bind: Option<&'a str>,
+    when: &'a [Condition],
+    unless: &'a [Condition],
 }
 
-/// Files of one deployable that only some deployables have: a Service needs a port, volume
-/// claims a persistent volume, and autoscaling more than the one pod a claim allows.
-fn item_applies(f: &PlannedFile, m: &Model) -> bool {
-    let Some((Collection::Deployable, i)) = f.item else {
-        return true;
-    };
-    let d = &m.deployables[i];
-    if f.template.ends_with("__deployable__/service.yaml") {
-        return !d.ports.is_empty();
-    }
-    if f.template.ends_with("__deployable__/volume-claims.yaml") {
-        return d.run.has_claims;
-    }
-    if f.template.ends_with("__deployable__/autoscaling.yaml") {
-        return m
-            .deploy
-            .workloads
-            .get(&d.name.kebab)
-            .is_none_or(|w| w.scaled);
-    }
-    true
-}
-
-/// Terraform modules are written only when the root module calls them.
-fn terraform_module_applies(module: &str, m: &Model) -> bool {
-    match module {
-        "cluster" | "registry" => !m.is_serverless,
-        "database" => has_sql(m),
-        "messaging" => !m.is_serverless && m.messaging.is_some(),
-        // Functions have no cache-aside yet: a cache would be a cluster nothing reads.
-        "cache" => !m.is_serverless && !m.caches.is_empty(),
-        _ => true,
-    }
-}
-
-/// Template names of one type: common ones, replaced or extended by the type's own.
-pub fn templates_for<'a>(
-    all: impl Iterator<Item = &'a str>,
-    arch: &str,
-) -> BTreeMap<String, String> {
-    let mut chosen = BTreeMap::new();
-    let mut typed = Vec::new();
-    for name in all {
-        if let Some(rel) = name.strip_prefix("common/") {
-            chosen
-                .entry(rel.to_owned())
-                .or_insert_with(|| name.to_owned());
-        } else if name.strip_prefix(arch).is_some_and(|r| r.starts_with('/')) {
-            typed.push((name[arch.len() + 1..].to_owned(), name.to_owned()));
-        }
-    }
-    for (rel, name) in typed {
-        chosen.insert(rel, name);
-    }
-    chosen.retain(|rel, _| !is_partial(rel));
-    chosen
-}
-
-/// A template under a folder starting with `_` (a partial). Placeholder folders (`__service__`)
-/// and file names (`__init__.py`) are not partials.
-fn is_partial(rel: &str) -> bool {
-    let mut segments: Vec<&str> = rel.split('/').collect();
-    segments.pop();
-    segments
-        .iter()
-        .any(|s| s.starts_with('_') && !(s.starts_with("__") && s.ends_with("__")))
-}
-
-pub fn plan<'a>(m: &Model, template_names: impl Iterator<Item = &'a str>) -> Vec<PlannedFile> {
+/// The files of a system: every template of the manifest's roots and `shared` entries for its
+/// type, repeated over the items of its placeholders, kept where the manifest's rules hold.
+pub fn plan<'a>(
+    m: &Model,
+    manifest: &Manifest,
+    template_names: impl Iterator<Item = &'a str>,
+) -> Vec<PlannedFile> {
     let names: Vec<&str> = template_names.collect();
     let mut files = Vec::new();
-    for (rel, template) in templates_for(names.iter().copied(), m.arch) {
-        let rel = single_deployable(rel, m);
-        if let Some((p, coll)) = MODULE_PLACEHOLDERS.iter().find(|(p, _)| rel.contains(p)) {
-            for (i, name) in coll.items(m) {
-                let module = heck::ToSnakeCase::to_snake_case(name.as_str());
-                files.push(file(
-                    rel.replace(p, &module),
-                    template.clone(),
-                    Some((*coll, i)),
-                ));
-            }
+    for src in sources(m, manifest, &names) {
+        let rules: Vec<&manifest::Rule> = manifest
+            .rules
+            .iter()
+            .filter(|r| under(&src.rel, &r.path))
+            .collect();
+        if !rules.iter().all(|r| Type::admits(&r.types, m.arch)) {
             continue;
         }
-        let placeholder = Collection::ALL.iter().find(|(p, _)| rel.contains(p));
-        match placeholder {
-            None => files.push(file(rel, template, None)),
-            Some((p, coll)) => {
-                for (i, name) in coll.items(m) {
-                    files.push(file(
-                        rel.replace(p, &name),
-                        template.clone(),
-                        Some((*coll, i)),
-                    ));
-                }
+        for (path, item) in expand(&src, m) {
+            let holds = Condition::all(src.when, src.unless, m, item)
+                && rules
+                    .iter()
+                    .all(|r| Condition::all(&r.when, &r.unless, m, item));
+            if holds {
+                let mut f = file(path, src.template.clone(), item);
+                f.bind = src.bind.map(str::to_owned);
+                files.push(f);
             }
         }
     }
-    files.retain(|f| applies(&f.path, m) && item_applies(f, m));
-    files.retain(|f| !languages::replaced(f, m));
-    files.extend(languages::files(m, &names));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
 }
 
-/// Services in a language other than Python: the templates of `lang/<language>/` (paths as
-/// in the output, `__service__` repeated over that language's services) replace the Python
-/// files of `services/__service__/`. Microservices only (validation refuses the others).
-mod languages {
-    use super::{Collection, Model, PlannedFile, file};
-
-    /// A Python file planned for a service written in another language.
-    pub fn replaced(f: &PlannedFile, m: &Model) -> bool {
-        matches!(f.item, Some((Collection::Service | Collection::Grpc, i)) if m.services[i].is_typescript)
-    }
-
-    pub fn files(m: &Model, names: &[&str]) -> Vec<PlannedFile> {
-        let mut out = Vec::new();
-        if !m.is_microservices {
-            return out;
-        }
-        for name in names {
-            let Some(rel) = name.strip_prefix("lang/typescript/") else {
+/// The templates of this type: a later root's file replaces an earlier one's of the same output
+/// path and collections; `shared` entries add theirs (each its own, conditions and all).
+fn sources<'a>(m: &Model, manifest: &'a Manifest, names: &[&str]) -> Vec<Source<'a>> {
+    let mut chosen = BTreeMap::new();
+    for root in manifest
+        .roots
+        .iter()
+        .filter(|r| Type::admits(&r.types, m.arch))
+    {
+        let prefix = format!("{}/", root.folder);
+        for name in names.iter().filter(|n| !manifest.is_partial(n)) {
+            let Some(rel) = name.strip_prefix(&prefix) else {
                 continue;
             };
-            if super::is_partial(rel) {
-                continue;
-            }
-            for (i, s) in m.services.iter().enumerate() {
-                let tested = s.ts.as_ref().is_some_and(|t| t.has_references);
-                if rel.ends_with("test/references.test.ts") && !tested {
-                    continue;
-                }
-                if s.is_typescript && !s.is_gateway {
-                    let path = rel.replace("__service__", &s.name.kebab);
-                    out.push(file(
-                        path,
-                        (*name).to_owned(),
-                        Some((Collection::Service, i)),
-                    ));
-                }
-            }
+            let slots = slots(manifest, rel, &root.each, None);
+            let src = Source {
+                template: (*name).to_owned(),
+                rel: rel.to_owned(),
+                slots: slots.clone(),
+                each: None,
+                bind: None,
+                when: &[],
+                unless: &[],
+            };
+            chosen.insert((rel.to_owned(), slots), src);
         }
-        out
+    }
+    let mut out: Vec<Source> = chosen.into_values().collect();
+    for s in &manifest.shared {
+        let Some((_, to)) = s.to.iter().find(|(t, _)| Type::admits(&[**t], m.arch)) else {
+            continue;
+        };
+        for (template, file) in &s.files {
+            let rel = format!("{to}/{file}");
+            let slots = slots(manifest, &rel, &BTreeMap::new(), s.each);
+            let src = Source {
+                template: format!("{}/{template}", s.from),
+                rel,
+                each: s.each.filter(|_| slots.is_empty()),
+                slots,
+                bind: s.bind.as_deref(),
+                when: &s.when,
+                unless: &s.unless,
+            };
+            out.push(src);
+        }
+    }
+    out
+}
+
+/// The placeholders of a path; `each` overrides the collection of the last one.
+fn slots(
+    manifest: &Manifest,
+    rel: &str,
+    renamed: &BTreeMap<String, Collection>,
+    each: Option<Collection>,
+) -> Vec<Slot> {
+    let mut slots: Vec<Slot> = manifest
+        .placeholders_in(rel)
+        .into_iter()
+        .map(|(name, p)| Slot {
+            name: name.to_owned(),
+            each: renamed.get(name).copied().unwrap_or(p.each),
+            naming: p.name,
+        })
+        .collect();
+    if let (Some(last), Some(c)) = (slots.last_mut(), each) {
+        last.each = c;
+    }
+    slots
+}
+
+/// Output paths and items of one template. A path with two placeholders (the monolith's module
+/// per service inside its one deployable) fills the outer ones with their collection's only
+/// item, and repeats over the last.
+fn expand(src: &Source, m: &Model) -> Vec<(String, Option<(Collection, usize)>)> {
+    let mut path = src.rel.clone();
+    let Some((last, outer)) = src.slots.split_last() else {
+        return match src.each {
+            Some(c) => c
+                .items(m)
+                .into_iter()
+                .map(|(i, _)| (path.clone(), Some((c, i))))
+                .collect(),
+            None => vec![(path, None)],
+        };
+    };
+    for slot in outer {
+        match slot.each.items(m).as_slice() {
+            [(_, name)] => path = path.replace(&slot.name, &named(name, slot.naming)),
+            _ => return Vec::new(),
+        }
+    }
+    last.each
+        .items(m)
+        .into_iter()
+        .map(|(i, name)| {
+            let p = path.replace(&last.name, &named(&name, last.naming));
+            (p, Some((last.each, i)))
+        })
+        .collect()
+}
+
+fn named(name: &str, naming: Naming) -> String {
+    match naming {
+        Naming::Kebab => name.to_owned(),
+        Naming::Module => heck::ToSnakeCase::to_snake_case(name),
     }
 }
 
-/// Placeholders naming a Python module: the item's name in snake case (`order_items.py`).
-const MODULE_PLACEHOLDERS: [(&str, Collection); 3] = [
-    ("__service_module__", Collection::Service),
-    ("__function_module__", Collection::Function),
-    ("__grpc_module__", Collection::Grpc),
-];
-
-/// A path under `__deployable__` that repeats over another collection (the monolith's module
-/// per service): with exactly one deployable, its name is filled in first.
-fn single_deployable(rel: String, m: &Model) -> String {
-    let other = MODULE_PLACEHOLDERS
-        .iter()
-        .chain(Collection::ALL.iter())
-        .any(|(p, _)| *p != "__deployable__" && rel.contains(p));
-    match m.deployables.as_slice() {
-        [only] if other && rel.contains("__deployable__") => {
-            rel.replace("__deployable__", &only.name.kebab)
-        }
-        _ => rel,
-    }
+/// `path` is `folder` or inside it.
+fn under(path: &str, folder: &str) -> bool {
+    path == folder
+        || path
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn file(path: String, template: String, item: Option<(Collection, usize)>) -> PlannedFile {
@@ -368,6 +329,7 @@ fn file(path: String, template: String, item: Option<(Collection, usize)>) -> Pl
         path,
         template,
         item,
+        bind: None,
         layer,
     }
 }
@@ -406,33 +368,6 @@ pub fn header_for(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn type_folder_replaces_common_and_partials_are_dropped() {
-        let names = [
-            "common/a.yaml",
-            "common/b.yaml",
-            "monolith/b.yaml",
-            "serverless/c.yaml",
-            "common/_macros/x.tera",
-        ];
-        let t = templates_for(names.into_iter(), "monolith");
-        assert_eq!(t.get("a.yaml").map(String::as_str), Some("common/a.yaml"));
-        assert_eq!(t.get("b.yaml").map(String::as_str), Some("monolith/b.yaml"));
-        assert!(!t.contains_key("c.yaml"));
-        assert!(!t.keys().any(|k| k.contains("_macros")));
-        let placeholders = ["common/services/__service__/app/__init__.py"];
-        let t = templates_for(placeholders.into_iter(), "monolith");
-        assert!(t.contains_key("services/__service__/app/__init__.py"));
-    }
-
-    #[test]
-    fn placeholder_file_names_are_not_partials() {
-        let names = ["common/envs/__env__.tfvars", "common/_partials/__env__.tf"];
-        let t = templates_for(names.into_iter(), "monolith");
-        assert!(t.contains_key("envs/__env__.tfvars"));
-        assert!(!t.keys().any(|k| k.contains("_partials")));
-    }
 
     #[test]
     fn layers_group_by_first_folders() {

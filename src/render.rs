@@ -5,7 +5,7 @@
 
 pub use crate::escape;
 
-use crate::plan::{Collection, PlannedFile, header_for};
+use crate::plan::{Collection, Manifest, ManifestError, PlannedFile, header_for};
 use crate::resolve::Model;
 use crate::slices::Reads;
 use heck::{
@@ -18,7 +18,10 @@ use tera::{Context, Kwargs, State, Tera, Value};
 
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
 pub struct TemplateSet {
+    /// Every template by name, and the manifest (`manifest.yaml`, not a template itself).
     pub sources: Vec<(String, String)>,
+    /// How the templates become files (`templates/manifest.yaml`).
+    pub manifest: Manifest,
 }
 
 impl TemplateSet {
@@ -26,7 +29,26 @@ impl TemplateSet {
         let mut sources = Vec::new();
         collect(&crate::assets::TEMPLATES, &mut sources);
         sources.sort();
-        TemplateSet { sources }
+        // Checked against the templates by tests/template_manifest.rs.
+        let manifest = crate::plan::manifest::of(&sources)
+            .expect("the embedded templates/manifest.yaml is valid");
+        TemplateSet { sources, manifest }
+    }
+
+    /// What in the manifest does not fit these templates (see [`Manifest::check`]).
+    pub fn check_manifest(&self) -> Vec<String> {
+        let included: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|(n, _)| n != crate::plan::manifest::NAME)
+            .flat_map(|(_, src)| crate::slices::scan(src, &self.sources).1)
+            .collect();
+        self.manifest.check(&self.sources, &included)
+    }
+
+    /// The files of a system with these templates.
+    pub fn plan(&self, m: &Model) -> Vec<PlannedFile> {
+        crate::plan::plan(m, &self.manifest, self.names())
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -63,17 +85,27 @@ impl TemplateSet {
         Ok(out)
     }
 
-    /// Embedded templates overlaid with a user's folder, when one is given.
+    /// Embedded templates overlaid with a user's folder, when one is given: the manifest
+    /// (theirs or ours) must fit the templates.
     pub fn with_overrides(dir: Option<&std::path::Path>) -> Result<Self, TemplatesError> {
         let mut set = Self::embedded();
         if let Some(d) = dir {
-            set.overlay(Self::read_dir(d)?);
+            set.overlay(Self::read_dir(d)?)?;
+            let problems = set.check_manifest();
+            if !problems.is_empty() {
+                return Err(TemplatesError::Manifest(ManifestError::Mismatch {
+                    file: d.join(crate::plan::manifest::NAME).display().to_string(),
+                    problems,
+                }));
+            }
         }
         Ok(set)
     }
 
-    /// Replace or add templates from a user's folder (same relative path replaces).
-    pub fn overlay(&mut self, extra: Vec<(String, String)>) {
+    /// Replace or add templates from a user's folder (same relative path replaces), the
+    /// manifest included.
+    pub fn overlay(&mut self, extra: Vec<(String, String)>) -> Result<(), TemplatesError> {
+        let manifest = extra.iter().any(|(n, _)| n == crate::plan::manifest::NAME);
         for (name, src) in extra {
             match self.sources.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = src,
@@ -81,6 +113,10 @@ impl TemplateSet {
             }
         }
         self.sources.sort();
+        if manifest {
+            self.manifest = crate::plan::manifest::of(&self.sources)?;
+        }
+        Ok(())
     }
 }
 
@@ -112,6 +148,8 @@ pub enum TemplatesError {
     },
     #[error("templates folder {0} has no files")]
     Empty(String),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
 }
 
 #[derive(Debug)]
@@ -146,7 +184,11 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         register_filters(&mut tera);
-        tera.add_raw_templates(set.sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+        let templates = set
+            .sources
+            .iter()
+            .filter(|(n, _)| n != crate::plan::manifest::NAME);
+        tera.add_raw_templates(templates.map(|(n, s)| (n.as_str(), s.as_str())))
             .map_err(|e| RenderError {
                 template: String::new(),
                 path: String::new(),
@@ -257,6 +299,9 @@ impl Renderer {
         ctx.insert("header", &header_for(&f.path));
         ctx.insert("path", &f.path);
         if let Some((var, value)) = item {
+            if let Some(name) = &f.bind {
+                ctx.insert_value(name.clone(), value.clone());
+            }
             ctx.insert_value(var, value);
         }
         let text = self
@@ -479,7 +524,10 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
 
 fn item_value(m: &Model, coll: Collection, i: usize) -> Value {
     match coll {
-        Collection::Service | Collection::Grpc => Value::from_serializable(&m.services[i]),
+        Collection::Service
+        | Collection::Grpc
+        | Collection::TypescriptService
+        | Collection::FirstService => Value::from_serializable(&m.services[i]),
         Collection::Deployable => Value::from_serializable(&m.deployables[i]),
         Collection::Database => Value::from_serializable(&m.databases[i]),
         Collection::Env => Value::from_serializable(&m.environments[i]),

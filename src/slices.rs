@@ -263,7 +263,10 @@ impl Index {
 /// The model field an item of a collection comes from (a topic: from `messaging`).
 pub fn field_of(coll: Collection) -> &'static str {
     match coll {
-        Collection::Service | Collection::Grpc => "services",
+        Collection::Service
+        | Collection::Grpc
+        | Collection::TypescriptService
+        | Collection::FirstService => "services",
         Collection::Deployable => "deployables",
         Collection::Database => "databases",
         Collection::Env => "environments",

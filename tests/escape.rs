@@ -13,7 +13,6 @@
 //! refuse them) to check the escaping on its own.
 
 use codex_system_design::blueprint::{self, Blueprint};
-use codex_system_design::plan;
 use codex_system_design::render::{Renderer, TemplateSet};
 use codex_system_design::resolve;
 use hcl_edit::visit::{self, Visit};
@@ -95,7 +94,7 @@ fn render(bp: &Blueprint, tokens: Option<&str>) -> BTreeMap<String, String> {
         model.preset.messaging.instance_type = format!("kafka.m5.large{t}");
     }
     let set = TemplateSet::embedded();
-    let planned = plan::plan(&model, set.names());
+    let planned = set.plan(&model);
     Renderer::new(&set)
         .unwrap()
         .render_all(&model, &planned)

@@ -30,7 +30,7 @@ fn model_of(text: &str) -> codex_system_design::resolve::Model {
 fn same_both_ways(label: &str, text: &str) -> usize {
     let templates = TemplateSet::embedded();
     let model = model_of(text);
-    let plan = plan::plan(&model, templates.names());
+    let plan = templates.plan(&model);
     let index = Index::new(&model, &templates.sources);
     let reads = index.reads_all(&plan);
     let renderer = Renderer::new(&templates).unwrap();
@@ -269,6 +269,8 @@ fn every_collection_names_a_model_field() {
     for coll in [
         Collection::Service,
         Collection::Grpc,
+        Collection::TypescriptService,
+        Collection::FirstService,
         Collection::Deployable,
         Collection::Database,
         Collection::Env,

@@ -878,7 +878,9 @@ mod with_a_migration_template {
 
     fn generate(out: &Path, blueprint: &str) -> run::Run {
         let mut templates = TemplateSet::embedded();
-        templates.overlay(vec![(V001_PATH.to_owned(), V001.to_owned())]);
+        templates
+            .overlay(vec![(V001_PATH.to_owned(), V001.to_owned())])
+            .unwrap();
         let src = Source {
             text: blueprint.to_owned(),
             file: "blueprint.yaml".to_owned(),
@@ -961,7 +963,8 @@ mod with_a_migration_template {
                 "common/migrations/__database__/V001__init.down.sql".to_owned(),
                 "{{ header }}\nDROP TABLE legacy_{{ database.name.snake }};\n".to_owned(),
             ),
-        ]);
+        ])
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path();
         let bp = codex_system_design::assets::example("ecommerce").unwrap();

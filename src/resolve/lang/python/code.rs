@@ -13,14 +13,18 @@ use crate::resolve::services::Service;
 use std::collections::{BTreeSet, HashMap};
 
 pub use super::types::{
-    ClientCode, ClientOperation, ColumnCode, EntityCode, InvalidValue, Parent, ProtoNames,
-    ServiceCode, VerifiedRef,
+    ClientCode, ClientOperation, ColumnCode, EntityCode, InvalidValue, Parent, ProtoEnum,
+    ProtoNames, ServiceCode, VerifiedRef,
 };
 
 pub fn enrich_columns(entities: &mut [Entity]) {
     for e in entities.iter_mut() {
         for c in &mut e.columns {
             c.code = column_code(c);
+            c.code.proto_enum = proto_enum(&e.name, c);
+            if let Some(en) = &c.code.proto_enum {
+                c.code.proto_field_type = en.name.clone();
+            }
             if let Some(inner) = c
                 .code
                 .schema_type
@@ -37,6 +41,26 @@ pub fn enrich_columns(entities: &mut [Entity]) {
             }
         }
     }
+}
+
+/// The proto enum of an enum column: named by the entity and the column, its values prefixed by
+/// the enum's name in upper snake case (proto enums share one namespace per package).
+fn proto_enum(entity: &Names, c: &Column) -> Option<ProtoEnum> {
+    if c.enum_values.is_empty() {
+        return None;
+    }
+    let prefix = format!("{}_{}", entity.upper, Names::new(&c.name).upper);
+    let values = std::iter::once(format!("{prefix}_UNSPECIFIED"))
+        .chain(
+            c.enum_values
+                .iter()
+                .map(|v| format!("{prefix}_{}", Names::new(v).upper)),
+        )
+        .collect();
+    Some(ProtoEnum {
+        name: format!("{}{}", entity.pascal, Names::new(&c.name).pascal),
+        values,
+    })
 }
 
 /// `Name = Annotated[...]` spread one part per line with trailing commas: the layout a Python
@@ -119,6 +143,8 @@ fn column_code(c: &Column) -> ColumnCode {
         precision,
         scale,
         writable: !c.server_generated,
+        proto_field_type: c.proto_type.to_owned(),
+        proto_enum: None,
         updatable: !c.server_generated,
         comparable: matches!(
             c.kind,

@@ -23,6 +23,11 @@ pub struct ColumnCode {
     pub scale: Option<u32>,
     /// Part of the create payload (not server generated).
     pub writable: bool,
+    /// The column's type in the gRPC contract: `proto_type`, or its enum's name.
+    pub proto_field_type: String,
+    /// An enum column's proto enum (`OrderStatus`: `ORDER_STATUS_UNSPECIFIED = 0`, then one
+    /// value per blueprint value, prefixed by the type as the proto style guide asks).
+    pub proto_enum: Option<ProtoEnum>,
     /// Part of the update payload: writable and not moved by the event flow (`auth`).
     pub updatable: bool,
     /// Compared after a round trip in generated tests (exact JSON equality holds).
@@ -127,6 +132,13 @@ pub struct Parent {
     /// The parent entity's name, and its snake form (helper names in tests).
     pub entity: String,
     pub snake: String,
+}
+
+/// A proto enum: its type name and its value names, numbered from 0 (the unspecified one).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProtoEnum {
+    pub name: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -1,1 +1,0 @@
-{% set svc = service %}{% include "common/_service/tests/test_clients.py" %}

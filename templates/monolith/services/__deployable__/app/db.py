@@ -1,1 +1,0 @@
-{% set svc = deployable %}{% include "common/_service/db.py" %}
