@@ -637,12 +637,10 @@ mod tests {
         };
         let sample = r#"{"a": [1, -2, 3.5, null, true, "x\u00e9\n"], "b": {"c": {}, "d": []}, "e": 18446744073709551615}"#;
         assert_eq!(parse(Some(sample)), two_step(sample));
-        let src = crate::pipeline::Source {
-            text: crate::assets::example("ecommerce").unwrap().to_owned(),
-            file: "x".into(),
-        };
-        let (bp, _) = crate::pipeline::load(&src, false).unwrap();
-        let json = serde_json::to_string(&crate::pipeline::model(&bp).unwrap()).unwrap();
+        let text = crate::assets::example("ecommerce").unwrap();
+        let bp = crate::blueprint::load(text, "x").blueprint.unwrap();
+        let model = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let json = serde_json::to_string(&model).unwrap();
         assert_eq!(parse(Some(&json)), two_step(&json));
         assert!(parse(None).is_undefined());
     }
