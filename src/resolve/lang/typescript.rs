@@ -20,7 +20,9 @@ pub const DEPENDENCIES: &[(&str, &str)] = &[
     ("@opentelemetry/resources", "2.12.0"),
     ("@opentelemetry/sdk-trace-node", "2.12.0"),
     ("fastify", "5.12.8"),
+    ("ioredis", "6.1.0"),
     ("jose", "6.2.19"),
+    ("mysql2", "3.26.1"),
     ("pg", "8.23.1"),
     ("prom-client", "15.1.3"),
 ];
@@ -54,6 +56,8 @@ pub struct TsService {
     pub clients: Vec<TsClient>,
     /// Some entity has a reference checked through a client (test/references.test.ts).
     pub has_references: bool,
+    /// Some entity's reads by id go through the cache, with a sample row to test it.
+    pub has_cached: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +90,22 @@ pub struct TsEntity {
     pub sample: Option<String>,
     /// Unique text fields of the sample, which a test makes fresh for each row.
     pub unique: Vec<TsUnique>,
+    /// Columns by the kinds a driver may not hand over as the API writes them (MySQL keeps a
+    /// UUID as 32 hex digits, a boolean as 0/1, JSON as text on MariaDB, an instant without
+    /// offset); PostgreSQL's driver needs none of them.
+    pub kinds: TsKinds,
+    /// `<service>:<table>` of the Redis keys of rows read by id, when the service has a cache.
+    pub cache_prefix: Option<String>,
+    /// A text column a test changes to see the cache invalidated (PATCH), when there is one.
+    pub patch_column: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TsKinds {
+    pub uuid: Vec<String>,
+    pub bool: Vec<String>,
+    pub json: Vec<String>,
+    pub timestamp: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -178,6 +198,9 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             has_references: owned
                 .iter()
                 .any(|e| !e.references.is_empty() && e.sample.is_some()),
+            has_cached: owned
+                .iter()
+                .any(|e| e.cache_prefix.is_some() && e.sample.is_some()),
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
@@ -310,6 +333,25 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
             })
             .collect(),
         sample: sample(e, all),
+        kinds: kinds(e),
+        cache_prefix: e.code.cache_key_prefix.clone(),
+        patch_column: e
+            .columns
+            .iter()
+            .find(|c| {
+                c.code.updatable
+                    && !c.pk
+                    && !c.unique
+                    && c.reference.is_none()
+                    && c.kind == "string"
+                    && c.enum_values.is_empty()
+                    && c.pattern.is_none()
+                    && c.format.is_none()
+                    // The test writes "changed" (7 characters).
+                    && c.max_length.is_none_or(|n| n >= 7)
+                    && c.min_length.is_none_or(|n| n <= 7)
+            })
+            .map(|c| c.name.clone()),
         unique: e
             .columns
             .iter()
@@ -320,6 +362,22 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
                 max_length: c.max_length.unwrap_or(255),
             })
             .collect(),
+    }
+}
+
+fn kinds(e: &Entity) -> TsKinds {
+    let named = |wanted: &dyn Fn(&Column) -> bool| -> Vec<String> {
+        e.columns
+            .iter()
+            .filter(|c| wanted(c))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    TsKinds {
+        uuid: named(&|c| c.json_schema_format == Some("uuid")),
+        bool: named(&|c| c.kind == "bool"),
+        json: named(&|c| c.kind == "json"),
+        timestamp: named(&|c| c.kind == "timestamp"),
     }
 }
 
