@@ -43,6 +43,30 @@ function databaseError(err: unknown, deleting: boolean): unknown {
   return err;
 }
 
+/** Whether a value holds a NUL character anywhere (JSON keys too). */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === "string") {
+    return value.includes("\u0000");
+  }
+  if (Array.isArray(value)) {
+    return value.some(holdsNul);
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).some(([k, v]) => k.includes("\u0000") || holdsNul(v));
+  }
+  return false;
+}
+
+/** Text with a NUL is invalid input on every engine (PostgreSQL cannot store it; MySQL would),
+ * as the Python services' schemas refuse it. */
+function checkText(values: Row): void {
+  for (const [field, value] of Object.entries(values)) {
+    if (holdsNul(value)) {
+      throw new HttpError(422, [{ loc: ["body", field], msg: "text must not contain NUL characters", type: "value_error" }]);
+    }
+  }
+}
+
 function checkDecimals(spec: EntitySpec, values: Row): void {
   for (const b of spec.decimalBounds) {
     const value = values[b.column];
@@ -143,6 +167,7 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
     if (spec.owner !== null) {
       own(who, values[spec.owner]);
     }
+    checkText(values);
     checkDecimals(spec, values);
     await checkReferences(spec, values, deps, req);
     try {
@@ -179,6 +204,7 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
       own(who, row[spec.owner]);
       own(who, values[spec.owner]);
     }
+    checkText(values);
     checkDecimals(spec, values);
     await checkReferences(spec, values, deps, req);
     if (Object.keys(values).length === 0) {
