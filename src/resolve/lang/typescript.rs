@@ -261,10 +261,11 @@ fn client(d: &crate::resolve::services::Dependency, entities: &[Entity]) -> TsCl
 }
 
 fn ts_type(c: &Column) -> &'static str {
-    match c.kind {
-        "int" | "bigint" => "number",
-        "bool" => "boolean",
-        "json" => "unknown",
+    match (c.kind, c.json_schema_type) {
+        // An integer column, or a reference to an integer key.
+        (_, "integer") => "number",
+        ("bool", _) => "boolean",
+        ("json", _) => "unknown",
         _ => "string",
     }
 }
@@ -528,6 +529,24 @@ mod tests {
                 assert_eq!(locked, &json!(version), "{name} locked at another version");
             }
         }
+    }
+
+    /// A reference to an integer key is an integer in every contract (it was a string: events of
+    /// the MySQL monolith fixture were dead-lettered by their own schema).
+    #[test]
+    fn a_reference_to_an_integer_key_is_an_integer() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { language: typescript, database: db, entities: [Item, Line] }\nentities:\n  Item:\n    fields:\n      id: bigint pk\n  Line:\n    fields:\n      id: uuid pk\n      item_id: ref Item\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let line = m.entities.iter().find(|e| e.name.pascal == "Line").unwrap();
+        let col = line.columns.iter().find(|c| c.name == "item_id").unwrap();
+        assert_eq!((col.json_schema_type, col.proto_type), ("integer", "int64"));
+        let ts = m.services[0].ts.as_ref().unwrap();
+        let e = ts.entities.iter().find(|e| e.pascal == "Line").unwrap();
+        let f = e.fields.iter().find(|f| f.name == "item_id").unwrap();
+        assert_eq!(f.ts_type, "number");
+        let create: Value = serde_json::from_str(&e.create_schema).unwrap();
+        assert_eq!(create["properties"]["item_id"]["type"], json!("integer"));
     }
 
     #[test]
