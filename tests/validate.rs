@@ -576,7 +576,9 @@ fn every_builtin_example_validates_at_its_types_and_is_refused_at_the_others() {
                 assert!(!errors.is_empty(), "{name} as {arch} should be refused");
                 let why = assets::example_restriction(name).unwrap_or_default();
                 assert!(
-                    errors.iter().all(|e| why.contains(&format!("({})", &e[..5]))),
+                    errors
+                        .iter()
+                        .all(|e| why.contains(&format!("({})", &e[..5]))),
                     "{name} as {arch}: {errors:?} (expected only the codes of: {why})"
                 );
             }
