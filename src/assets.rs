@@ -22,8 +22,8 @@ const RESTRICTED: [(&str, &[&str], &str); 2] = [
     ),
     (
         "polyglot-shop",
-        &["microservices", "monolith"],
-        "engine: mysql is not supported by serverless (E0127)",
+        &["microservices"],
+        "TypeScript services are microservices only (E0154); engine: mysql is not serverless (E0127)",
     ),
 ];
 

@@ -202,6 +202,7 @@ fn problems(files: &Files) -> Vec<String> {
             }
             if c.plain.contains_key("REDIS_URL") {
                 redis(files, &main, &prefix, &c, &mut fail);
+                redis_client(files, &w, &mut fail);
             }
             if c.plain.contains_key("AMQP_HOST") {
                 amqp(files, &main, &prefix, &c, &mut fail);
@@ -316,6 +317,37 @@ fn redis(files: &Files, main: &Body, prefix: &str, c: &Client, fail: &mut impl F
         .any(|n| n.replace("${local.prefix}", prefix).trim_matches('"') == module_name);
     if !in_main {
         fail(format!("no cache module is named {module_name}"));
+    }
+}
+
+/// The workload's own Redis client signs in with the user and password the ExternalSecret gives
+/// (REDIS_USERNAME, REDIS_PASSWORD) and keeps the certificate check of `rediss://`: redis-py in
+/// a Python service (`app/cache.py`), ioredis in a TypeScript one (`src/cache.ts`, `src/app.ts`).
+fn redis_client(files: &Files, workload: &str, fail: &mut impl FnMut(String)) {
+    let code = |rel: &str| {
+        files
+            .get(&format!("services/{workload}/{rel}"))
+            .map(String::as_str)
+    };
+    let signs_in = if let Some(cache) = code("src/cache.ts") {
+        let app = code("src/app.ts").unwrap_or_default();
+        app.contains("connect(config.REDIS_URL, config.REDIS_USERNAME, config.REDIS_PASSWORD)")
+            && cache.contains("username: username || undefined,")
+            && cache.contains("password: password || undefined,")
+            && !cache.contains("rejectUnauthorized: false")
+    } else if let Some(cache) = code("app/cache.py") {
+        cache.contains("username=settings.redis_username or None,")
+            && cache.contains("password=settings.redis_password or None,")
+            && !cache.contains("ssl_cert_reqs")
+    } else {
+        // A monolith's app: its modules share one cache module, checked by the Python tests.
+        return;
+    };
+    if !signs_in {
+        fail(
+            "the Redis client does not sign in with REDIS_USERNAME/REDIS_PASSWORD over checked TLS"
+                .into(),
+        );
     }
 }
 
@@ -441,17 +473,34 @@ fn mysql_url(files: &Files, url: &str, out: &mut Vec<String>) {
         out.push(format!("MySQL DATABASE_URL asks for no TLS: {url}"));
     }
     let ca = "/etc/ssl/rds/global-bundle.pem";
-    let apps: Vec<(&String, &String)> = files
+    // Python (PyMySQL) and TypeScript (mysql2) apps on MySQL: each turns `tls=true` into TLS
+    // against the mounted bundle with the host name checked.
+    let python = |t: &str| {
+        t.contains(&format!("RDS_CA_FILE = \"{ca}\""))
+            && t.contains("tls = parsed.query.get(\"tls\") == \"true\"")
+            && t.contains("args[\"ssl\"] = {\"ca\": RDS_CA_FILE, \"check_hostname\": True}")
+    };
+    let typescript = |t: &str| {
+        t.contains(&format!("export const RDS_CA_FILE = \"{ca}\";"))
+            && t.contains("const tls = u.searchParams.get(\"tls\") === \"true\";")
+            && t.contains("ssl: { ca: readFileSync(RDS_CA_FILE, \"utf8\"), rejectUnauthorized: true, verifyIdentity: true }")
+    };
+    let apps: Vec<(&String, &String, bool)> = files
         .iter()
-        .filter(|(p, t)| p.ends_with("/app/db.py") && t.contains("mysql+pymysql"))
+        .filter_map(|(p, t)| {
+            if p.ends_with("/app/db.py") && t.contains("mysql+pymysql") {
+                Some((p, t, python(t)))
+            } else if p.ends_with("/src/db.ts") && t.contains("from \"mysql2/promise\"") {
+                Some((p, t, typescript(t)))
+            } else {
+                None
+            }
+        })
         .collect();
     if apps.is_empty() {
         out.push("a MySQL URL, but no app reaches MySQL".into());
     }
-    for (path, text) in apps {
-        let verified = text.contains(&format!("RDS_CA_FILE = \"{ca}\""))
-            && text.contains("tls = parsed.query.get(\"tls\") == \"true\"")
-            && text.contains("args[\"ssl\"] = {\"ca\": RDS_CA_FILE, \"check_hostname\": True}");
+    for (path, _, verified) in apps {
         if !verified {
             out.push(format!(
                 "{path}: tls=true does not check the server against {ca}"
@@ -700,7 +749,15 @@ fn a_mysql_client_without_tls_is_caught() {
     assert!(
         problems(&unchecked)
             .iter()
-            .any(|p| p.contains("does not check the server"))
+            .any(|p| p.contains("orders/app/db.py: tls=true does not check the server"))
+    );
+    // The TypeScript catalog on MySQL: mysql2 without the host name check.
+    let ts = "services/catalog/src/db.ts";
+    let unchecked = mutated(&files, ts, "verifyIdentity: true", "verifyIdentity: false");
+    assert!(
+        problems(&unchecked)
+            .iter()
+            .any(|p| p.contains("catalog/src/db.ts: tls=true does not check the server"))
     );
     let job = "deploy/k8s/migrations/base/orders-db.yaml";
     let untrusted = mutated(&files, job, "name: SSL_CERT_FILE", "name: SSL_CERT_DIR");
@@ -708,6 +765,54 @@ fn a_mysql_client_without_tls_is_caught() {
         problems(&untrusted)
             .iter()
             .any(|p| p.contains("trust the RDS CA"))
+    );
+}
+
+/// A cache client that drops the ElastiCache user or the certificate check is caught, in
+/// Python (ecommerce's users) and in TypeScript (polyglot-shop's catalog).
+#[test]
+fn a_redis_client_without_auth_or_checked_tls_is_caught() {
+    let files = generate("polyglot-shop", "microservices");
+    assert!(problems(&files).is_empty(), "{:?}", problems(&files));
+    let app = "services/catalog/src/app.ts";
+    let anonymous = mutated(
+        &files,
+        app,
+        "connect(config.REDIS_URL, config.REDIS_USERNAME, config.REDIS_PASSWORD)",
+        "connect(config.REDIS_URL, \"\", \"\")",
+    );
+    let sign_in = |p: &String| p.contains("catalog: the Redis client does not sign in");
+    assert!(problems(&anonymous).iter().any(sign_in));
+    let cache = "services/catalog/src/cache.ts";
+    let unchecked = mutated(
+        &files,
+        cache,
+        "retryStrategy:",
+        "tls: { rejectUnauthorized: false },\n    retryStrategy:",
+    );
+    assert!(problems(&unchecked).iter().any(sign_in));
+    let py = generate("ecommerce", "microservices");
+    let path = py
+        .keys()
+        .find(|p| {
+            p.ends_with("/app/cache.py") && {
+                let w = p.split('/').nth(1).unwrap_or_default();
+                py.get(&format!("deploy/k8s/base/{w}/config-map.yaml"))
+                    .is_some_and(|c| c.contains("REDIS_URL"))
+            }
+        })
+        .expect("an ecommerce service with a cache")
+        .clone();
+    let anonymous = mutated(
+        &py,
+        &path,
+        "password=settings.redis_password or None,",
+        "password=None,",
+    );
+    assert!(
+        problems(&anonymous)
+            .iter()
+            .any(|p| p.contains("the Redis client does not sign in"))
     );
 }
 
@@ -741,24 +846,32 @@ fn ci_tests_each_service_on_its_own_engine() {
     let files = generate("polyglot-shop", "microservices");
     let ci = &files[".github/workflows/ci.yml"];
     let doc: Value = serde_saphyr::from_str(ci).unwrap();
-    let job = &doc["jobs"]["service"];
-    assert!(
-        job["services"]["mysql"]["image"]
-            .as_str()
-            .is_some_and(|i| i.starts_with("mysql:8")),
-        "{ci}"
-    );
-    assert_eq!(job["env"]["DATABASE_URL"], "${{ matrix.database_url }}");
-    for entry in job["strategy"]["matrix"]["include"].as_array().unwrap() {
-        let name = entry["name"].as_str().unwrap();
-        let want = match name {
-            "orders" | "payments" => "mysql://",
-            _ => "postgresql://",
-        };
-        let url = entry["database_url"].as_str().unwrap();
-        assert!(url.starts_with(want), "{name}: {url}");
-        assert!(entry["migrate_url"].as_str().unwrap().starts_with(want));
+    let mut seen = Vec::new();
+    // Python services in `service`, TypeScript ones in `node-service`: each job starts MySQL
+    // for its MySQL services and hands each service its own engine's URL.
+    for name in ["service", "node-service"] {
+        let job = &doc["jobs"][name];
+        assert!(
+            job["services"]["mysql"]["image"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("mysql:8")),
+            "{name}: {ci}"
+        );
+        assert_eq!(job["env"]["DATABASE_URL"], "${{ matrix.database_url }}");
+        for entry in job["strategy"]["matrix"]["include"].as_array().unwrap() {
+            let name = entry["name"].as_str().unwrap();
+            let want = match name {
+                "orders" | "catalog" => "mysql://",
+                _ => "postgresql://",
+            };
+            let url = entry["database_url"].as_str().unwrap();
+            assert!(url.starts_with(want), "{name}: {url}");
+            assert!(entry["migrate_url"].as_str().unwrap().starts_with(want));
+            seen.push(name.to_owned());
+        }
     }
+    seen.sort();
+    assert_eq!(seen, ["catalog", "orders", "payments"]);
     let only_postgres = generate("ecommerce", "microservices");
     assert!(!only_postgres[".github/workflows/ci.yml"].contains("mysql"));
 }

@@ -116,3 +116,41 @@ fn the_dockerfile_builds_in_two_stages_and_runs_as_non_root() {
     assert!(docker.contains("npm ci --ignore-scripts"));
     assert!(docker.contains("USER 10001:10001"));
 }
+
+/// polyglot-shop's catalog is TypeScript on MySQL with a Redis cache: its data layer is mysql2
+/// (not pg), it keeps Python's storage forms, its reads by id go through ioredis, and the same
+/// service on PostgreSQL without a cache has neither.
+#[test]
+fn a_typescript_service_on_mysql_with_a_cache_uses_mysql2_and_ioredis() {
+    let tree = Project::example("polyglot-shop").generate();
+    let db = tree.read("services/catalog/src/db.ts");
+    assert!(db.contains("from \"mysql2/promise\""), "{db}");
+    assert!(!db.contains("from \"pg\""));
+    // UUIDs as 32 hex digits (Python's Uuid(native_uuid=False)) and instants in UTC.
+    assert!(db.contains("replaceAll(\"-\", \"\")"));
+    assert!(db.contains("SET SESSION time_zone = '+00:00'"));
+    let entities = tree.read("services/catalog/src/entities.ts");
+    assert!(entities.contains("uuid: [\"id\"],"), "{entities}");
+    assert!(entities.contains("json: [\"tags\"],"));
+    assert!(entities.contains("cachePrefix: \"catalog:products\","));
+    let app = tree.read("services/catalog/src/app.ts");
+    assert!(
+        app.contains("connect(config.REDIS_URL, config.REDIS_USERNAME, config.REDIS_PASSWORD)")
+    );
+    let cache_test = tree.read("services/catalog/test/cache.test.ts");
+    assert!(cache_test.contains("product: reads by id go through the cache"));
+    assert!(cache_test.contains("never answers"));
+    let support = tree.read("services/catalog/test/support.ts");
+    assert!(support.contains("mysql://root@localhost:3306/catalog_db"));
+
+    let plain = Project::fixture(FIXTURE).generate();
+    let db = plain.read("services/catalog/src/db.ts");
+    assert!(db.contains("from \"pg\"") && !db.contains("mysql2"));
+    let entities = plain.read("services/catalog/src/entities.ts");
+    assert!(entities.contains("cachePrefix: null,"));
+    assert!(
+        !plain
+            .read("services/catalog/src/app.ts")
+            .contains("REDIS_URL")
+    );
+}

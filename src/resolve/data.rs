@@ -558,6 +558,8 @@ fn column(
         ),
         "date" => ("string", "S", "string", Some("date")),
         "uuid" | "ref" if py == "uuid.UUID" => ("string", "S", "string", Some("uuid")),
+        // A reference to an integer key is that integer (OpenAPI, event schemas, protobuf).
+        "ref" => ("int64", "N", "integer", None),
         "json" => ("google.protobuf.Struct", "S", "object", None),
         _ => ("string", "S", "string", None),
     };

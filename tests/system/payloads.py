@@ -8,6 +8,7 @@ are filled by the caller (`refs`), which creates the referenced row first.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -68,6 +69,24 @@ def resources(service: str, openapi: Path) -> list[Resource]:
     return out
 
 
+def matching(pattern: str | None, length: int) -> str | None:
+    """A fresh text of one character class that `pattern` accepts (`^[A-Z]+$`, `^[a-z0-9]{2,8}$`),
+    or None for any other pattern (a blueprint's pattern is the portable subset of E0147)."""
+    if not pattern:
+        return None
+    m = re.fullmatch(r"\^\[([^\]]+)\](?:[+*]|\{(\d+)(?:,(\d*))?\})\$", pattern)
+    if not m:
+        return None
+    alphabet = ""
+    for a, b in re.findall(r"(.)(?:-(.))?", m.group(1)):
+        alphabet += "".join(chr(c) for c in range(ord(a), ord(b or a) + 1))
+    lo = int(m.group(2) or 1)
+    hi = int(m.group(3)) if m.group(3) else (lo if m.group(2) and m.group(3) is None else length)
+    size = max(lo, min(hi, length))
+    text = "".join(alphabet[d % len(alphabet)] for d in uuid.uuid4().bytes)[:size]
+    return text if re.fullmatch(pattern, text) else None
+
+
 def sample(spec: dict, schema: dict, name: str, nonce: int) -> Any:
     """A value the schema accepts (unique per `nonce`, for unique columns)."""
     s = non_null(spec, schema)
@@ -100,7 +119,7 @@ def sample(spec: dict, schema: dict, name: str, nonce: int) -> Any:
     if kind == "string":
         limit = s.get("maxLength", 32)
         text = f"{name[:6]}{nonce}{uuid.uuid4().hex}"[: max(1, min(limit, 24))]
-        return text
+        return matching(s.get("pattern"), min(limit, 12)) or text
     if kind == "object":
         return {}
     if kind == "array":

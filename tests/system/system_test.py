@@ -13,6 +13,7 @@ it and inverts the verdict: the run passes only if the named check fails (the te
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,12 @@ import stack as stackmod  # noqa: E402
 from procs import Supervisor  # noqa: E402
 
 GAPS = Path(__file__).resolve().parent / "GAPS.md"
+
+
+def declared_type(blueprint: str) -> str:
+    """The `type:` a blueprint file declares (it runs as written)."""
+    found = re.search(r"^type:\s*(\w+)", Path(blueprint).read_text(encoding="utf-8"), re.MULTILINE)
+    return found.group(1) if found else "microservices"
 
 
 def run_one(args: argparse.Namespace, example: str, arch: str, work: Path) -> list[tuple[str, bool, str]]:
@@ -105,7 +112,7 @@ def main() -> int:
     parser.add_argument("--types", nargs="+", default=["microservices", "monolith", "serverless"])
     parser.add_argument("--scale", default="small")
     parser.add_argument("--blueprints", nargs="*", default=[],
-                        help="blueprint files run as written (microservices), beside the examples")
+                        help="blueprint files run as written (their own type), beside the examples")
     parser.add_argument("--tansu", help="the Kafka-protocol broker binary (tansu)")
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--mutate", choices=sorted(mutations.MUTATIONS))
@@ -128,7 +135,11 @@ def main() -> int:
                     continue
                 results += run_one(args, example, arch, work)
         for blueprint in args.blueprints:
-            results += run_one(args, blueprint, "microservices", work)
+            arch = declared_type(blueprint)
+            if arch not in args.types:
+                print(f"# not selected: {blueprint} is a {arch} blueprint", flush=True)
+                continue
+            results += run_one(args, blueprint, arch, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

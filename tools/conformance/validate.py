@@ -183,7 +183,7 @@ def needs_postgres(ctx) -> bool:
 
 def needs_mariadb(ctx) -> bool:
     mysql = [ms for t in ctx.trees for ms in t.migration_sets if ms.dialect == "mysql" and ms.ups]
-    return bool(mysql) and (ctx.enabled("mysql-migrate") or ctx.enabled("pytest"))
+    return bool(mysql) and (ctx.enabled("mysql-migrate") or ctx.enabled("pytest") or ctx.enabled("node-test"))
 
 
 def start_background(ctx) -> None:

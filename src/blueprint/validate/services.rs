@@ -128,7 +128,6 @@ impl Check<'_> {
                 !s.consumes.is_empty(),
                 "events (outbox, relay, consumers)",
             ),
-            ("cache", s.cache.is_some(), "cache-aside"),
             ("protocol", s.protocols.contains(&Protocol::Grpc), "grpc"),
             ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
         ];

@@ -34,6 +34,8 @@ pub struct Docs {
     pub builds: Vec<Build>,
     /// CI runs a MySQL server beside PostgreSQL (some build's database is MySQL), this image.
     pub ci_mysql_image: Option<String>,
+    /// Some TypeScript service tests against MySQL (the Node job starts one too).
+    pub ci_node_mysql: bool,
     /// The same split by language: CI's Python job and its Node.js job.
     pub python_builds: Vec<Build>,
     pub node_builds: Vec<Build>,
@@ -257,6 +259,10 @@ pub fn build(i: &Input) -> Docs {
         .then(|| i.images.mysql.clone());
     (docs.node_builds, docs.python_builds) =
         docs.builds.iter().cloned().partition(|b| b.typescript);
+    docs.ci_node_mysql = docs
+        .node_builds
+        .iter()
+        .any(|b| b.database_url == CI_MYSQL_URL);
     docs.depends_on = i
         .services
         .iter()

@@ -20,7 +20,9 @@ pub const DEPENDENCIES: &[(&str, &str)] = &[
     ("@opentelemetry/resources", "2.12.0"),
     ("@opentelemetry/sdk-trace-node", "2.12.0"),
     ("fastify", "5.12.8"),
+    ("ioredis", "6.1.0"),
     ("jose", "6.2.19"),
+    ("mysql2", "3.26.1"),
     ("pg", "8.23.1"),
     ("prom-client", "15.1.3"),
 ];
@@ -54,6 +56,8 @@ pub struct TsService {
     pub clients: Vec<TsClient>,
     /// Some entity has a reference checked through a client (test/references.test.ts).
     pub has_references: bool,
+    /// Some entity's reads by id go through the cache, with a sample row to test it.
+    pub has_cached: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +90,22 @@ pub struct TsEntity {
     pub sample: Option<String>,
     /// Unique text fields of the sample, which a test makes fresh for each row.
     pub unique: Vec<TsUnique>,
+    /// Columns by the kinds a driver may not hand over as the API writes them (MySQL keeps a
+    /// UUID as 32 hex digits, a boolean as 0/1, JSON as text on MariaDB, an instant without
+    /// offset); PostgreSQL's driver needs none of them.
+    pub kinds: TsKinds,
+    /// `<service>:<table>` of the Redis keys of rows read by id, when the service has a cache.
+    pub cache_prefix: Option<String>,
+    /// A text column a test changes to see the cache invalidated (PATCH), when there is one.
+    pub patch_column: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TsKinds {
+    pub uuid: Vec<String>,
+    pub bool: Vec<String>,
+    pub json: Vec<String>,
+    pub timestamp: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -178,6 +198,9 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             has_references: owned
                 .iter()
                 .any(|e| !e.references.is_empty() && e.sample.is_some()),
+            has_cached: owned
+                .iter()
+                .any(|e| e.cache_prefix.is_some() && e.sample.is_some()),
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
@@ -238,10 +261,11 @@ fn client(d: &crate::resolve::services::Dependency, entities: &[Entity]) -> TsCl
 }
 
 fn ts_type(c: &Column) -> &'static str {
-    match c.kind {
-        "int" | "bigint" => "number",
-        "bool" => "boolean",
-        "json" => "unknown",
+    match (c.kind, c.json_schema_type) {
+        // An integer column, or a reference to an integer key.
+        (_, "integer") => "number",
+        ("bool", _) => "boolean",
+        ("json", _) => "unknown",
         _ => "string",
     }
 }
@@ -310,6 +334,25 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
             })
             .collect(),
         sample: sample(e, all),
+        kinds: kinds(e),
+        cache_prefix: e.code.cache_key_prefix.clone(),
+        patch_column: e
+            .columns
+            .iter()
+            .find(|c| {
+                c.code.updatable
+                    && !c.pk
+                    && !c.unique
+                    && c.reference.is_none()
+                    && c.kind == "string"
+                    && c.enum_values.is_empty()
+                    && c.pattern.is_none()
+                    && c.format.is_none()
+                    // The test writes "changed" (7 characters).
+                    && c.max_length.is_none_or(|n| n >= 7)
+                    && c.min_length.is_none_or(|n| n <= 7)
+            })
+            .map(|c| c.name.clone()),
         unique: e
             .columns
             .iter()
@@ -320,6 +363,22 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
                 max_length: c.max_length.unwrap_or(255),
             })
             .collect(),
+    }
+}
+
+fn kinds(e: &Entity) -> TsKinds {
+    let named = |wanted: &dyn Fn(&Column) -> bool| -> Vec<String> {
+        e.columns
+            .iter()
+            .filter(|c| wanted(c))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    TsKinds {
+        uuid: named(&|c| c.json_schema_format == Some("uuid")),
+        bool: named(&|c| c.kind == "bool"),
+        json: named(&|c| c.kind == "json"),
+        timestamp: named(&|c| c.kind == "timestamp"),
     }
 }
 
@@ -470,6 +529,24 @@ mod tests {
                 assert_eq!(locked, &json!(version), "{name} locked at another version");
             }
         }
+    }
+
+    /// A reference to an integer key is an integer in every contract (it was a string: events of
+    /// the MySQL monolith fixture were dead-lettered by their own schema).
+    #[test]
+    fn a_reference_to_an_integer_key_is_an_integer() {
+        let src = "version: 1\nname: shop\nservices:\n  s: { language: typescript, database: db, entities: [Item, Line] }\nentities:\n  Item:\n    fields:\n      id: bigint pk\n  Line:\n    fields:\n      id: uuid pk\n      item_id: ref Item\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let line = m.entities.iter().find(|e| e.name.pascal == "Line").unwrap();
+        let col = line.columns.iter().find(|c| c.name == "item_id").unwrap();
+        assert_eq!((col.json_schema_type, col.proto_type), ("integer", "int64"));
+        let ts = m.services[0].ts.as_ref().unwrap();
+        let e = ts.entities.iter().find(|e| e.pascal == "Line").unwrap();
+        let f = e.fields.iter().find(|f| f.name == "item_id").unwrap();
+        assert_eq!(f.ts_type, "number");
+        let create: Value = serde_json::from_str(&e.create_schema).unwrap();
+        assert_eq!(create["properties"]["item_id"]["type"], json!("integer"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 ~/.cache/codex-system-design/node-modules/<hash of the lockfile without the package's own name> and linked
 into the service folder (every generated service locks the same set, so one install serves them all). Then
 `tsc --noEmit` (tsc), `eslint .` (eslint) and `npm test` (node-test: compile, `node --test`) against a fresh
-PostgreSQL database holding the service's migrations. The link and the compiled output are removed afterwards.
+PostgreSQL database holding the service's migrations, or a fresh MariaDB database for a service on MySQL. The link and the compiled output are removed afterwards.
 """
 
 from __future__ import annotations
@@ -92,10 +92,33 @@ def run_service(ctx: Context, tree: Tree, rel: str) -> None:
         shutil.rmtree(os.path.join(folder, "dist"), ignore_errors=True)
 
 
+def mysql_url(ctx: Context, tree: Tree, rel: str) -> tuple:
+    """(DATABASE_URL of a fresh MariaDB database, error): the service's own test setup applies its
+    migrations, as its Python neighbours' conftest does."""
+    from .mariadb import MariaDBError
+
+    server = ctx.mariadb
+    if server is None or not server.ready():
+        return "", "no MariaDB for a service on MySQL"
+    db = database_name(tree, "node", rel)
+    try:
+        server.create_database(db)
+    except MariaDBError as e:
+        return "", f"cannot prepare its database: {e}"
+    return server.url(db), ""
+
+
 def node_test(ctx: Context, tree: Tree, rel: str) -> None:
     server = ctx.postgres
     env = dict(os.environ)
-    if server is not None and server.ready():
+    ms = service_set(tree, rel)
+    if ms is not None and ms.dialect == "mysql":
+        url, error = mysql_url(ctx, tree, rel)
+        if error:
+            ctx.failed("node-test", tree, rel, error)
+            return
+        env["DATABASE_URL"] = url
+    elif server is not None and server.ready():
         db = database_name(tree, "node", rel)
         ms = service_set(tree, rel)
         try:

@@ -4,22 +4,24 @@
 import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
 import Fastify, { type FastifyInstance } from "fastify";
-import type pg from "pg";
 import { remoteKeys, verifier, type Verifier } from "./auth.js";
+import { {% if svc.cache %}connect, {% endif %}RowCache, type Store } from "./cache.js";
 import { createClients, type Clients } from "./clients.js";
 import type { Settings } from "./config.js";
 import { registerCrud } from "./crud.js";
-import { createPool, QUERY_CANCELED, unavailable } from "./db.js";
+import { createDb, timedOut, unavailable, type Db } from "./db.js";
 import { entities } from "./entities.js";
 import { HttpError } from "./errors.js";
 import { latency, registerHealth, requests } from "./health.js";
 
 export interface AppOptions {
   config: Settings;
-  /** Overrides for tests: the token check and the database pool. */
+  /** Overrides for tests: the token check, the database, the clients and the cache's store
+   * (null: no cache). */
   verify?: Verifier;
-  pool?: pg.Pool;
+  db?: Db;
   clients?: Clients;
+  cacheStore?: Store | null;
 }
 
 /** A route as the OpenAPI contract writes it (`/api/items/{id}`), for span names and metrics. */
@@ -44,10 +46,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
   });
-  const pool = options.pool ?? {% if svc.database %}createPool(config){% else %}null{% endif %};
   // A pooled connection the server closed (restart, outage) must not stop the process:
   // readiness reports the database, requests answer 503 until it is back.
-  pool?.on("error", (err) => app.log.warn({ err }, "database connection lost"));
+  const db = options.db ?? {% if svc.database %}createDb(config, (err) => app.log.warn({ err }, "database connection lost")){% else %}null{% endif %};
+{%- if svc.cache %}
+  const redis = options.cacheStore === undefined && config.REDIS_URL
+    ? connect(config.REDIS_URL, config.REDIS_USERNAME, config.REDIS_PASSWORD)
+    : null;
+  const store = options.cacheStore !== undefined ? options.cacheStore : redis;
+{%- else %}
+  const store = options.cacheStore ?? null;
+{%- endif %}
   const verify = options.verify ?? verifier(config, remoteKeys(config));
   const clients = options.clients ?? createClients(config);
 
@@ -70,7 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (unavailable(err)) {
       // The database unreachable, the pool exhausted, or a statement over the statement
       // timeout: 503 (retryable), not 500.
-      const detail = e.code === QUERY_CANCELED ? "database statement timeout" : "database unavailable";
+      const detail = timedOut(err) ? "database statement timeout" : "database unavailable";
       req.log.warn({ method: req.method, url: req.url }, detail);
       return reply.code(503).send({ detail });
     }
@@ -84,14 +93,24 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return reply.code(500).send({ detail: "internal error" });
   });
 
-  registerHealth(app, config, pool);
-  if (pool !== null) {
+  registerHealth(app, config, db, store);
+  if (db !== null) {
     for (const spec of entities) {
-      registerCrud(app, spec, { pool, verify, clients });
+      const cache = store !== null && spec.cachePrefix !== null
+        ? new RowCache(store, spec.cachePrefix, config.CACHE_TTL_SECONDS, app.log)
+        : null;
+      registerCrud(app, spec, { db, verify, clients, cache });
     }
-    if (options.pool === undefined) {
-      app.addHook("onClose", async () => pool.end());
+    if (options.db === undefined) {
+      app.addHook("onClose", async () => db.end());
     }
   }
+{%- if svc.cache %}
+  if (redis !== null) {
+    app.addHook("onClose", async () => {
+      redis.disconnect();
+    });
+  }
+{%- endif %}
   return app;
 }

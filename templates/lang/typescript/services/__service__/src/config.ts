@@ -13,7 +13,7 @@ export function settings() {
 {%- endfor %}
 {%- for s in svc.secret_env %}
 {%- if svc.database and s.name == svc.database.env_var %}
-    {{ s.name }}: env("{{ s.name }}", "postgresql://{{ svc.database.user }}@localhost:5432/{{ svc.database.db_name }}"),
+    {{ s.name }}: env("{{ s.name }}", "{{ svc.database.local_url }}"),
 {%- else %}
     {{ s.name }}: env("{{ s.name }}", ""),
 {%- endif %}
@@ -29,6 +29,13 @@ export function settings() {
     REQUEST_RETRIES: Number(env("REQUEST_RETRIES", "{{ svc.resilience.retries }}")),
     // One try of a call to another service: the budget over retries + 1 tries.
     REQUEST_TRY_TIMEOUT_SECONDS: Number(env("REQUEST_TRY_TIMEOUT_SECONDS", "{{ svc.resilience.try_timeout_seconds }}")),
+{%- if svc.cache %}
+    // Cloud: the ElastiCache user and its password from Secrets Manager; empty locally.
+    REDIS_USERNAME: env("REDIS_USERNAME", ""),
+    REDIS_PASSWORD: env("REDIS_PASSWORD", ""),
+{%- endif %}
+    // Lifetime of a row cached by id (the scale preset's cache.ttl_seconds).
+    CACHE_TTL_SECONDS: Number(env("CACHE_TTL_SECONDS", "{{ m.preset.cache.ttl_seconds }}")),
 {%- if svc.database %}
     // From the `{{ m.scale }}` scale preset (blueprints/presets.yaml, `database:`).
     DB_STATEMENT_TIMEOUT_MS: Number(env("DB_STATEMENT_TIMEOUT_MS", "{{ svc.database.statement_timeout_ms }}")),

@@ -7,42 +7,64 @@
 // pagination: no OFFSET, no COUNT). References to another service's rows are checked through
 // its API before a write (unknown 422, owner unavailable 503). When rows belong to users
 // (`owner`), a user lists, reads, changes and deletes their own rows only and creates rows for
-// themselves only (403 otherwise); the admin role sees and changes every row.
+// themselves only (403 otherwise); the admin role sees and changes every row. Reads by id go
+// through the cache when the service has one (src/cache.ts); a write removes the row's key.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type pg from "pg";
 import { require, type Caller, type Verifier } from "./auth.js";
+import type { RowCache } from "./cache.js";
 import { DependencyUnavailable, forwarded, type Clients } from "./clients.js";
+import { encode, ident, param, refusal, textEquals, type Db, type Row } from "./db.js";
 import type { EntitySpec } from "./entities.js";
 import { HttpError } from "./errors.js";
 
-type Row = Record<string, unknown>;
-
 export interface CrudDeps {
-  pool: pg.Pool;
+  db: Db;
   verify: Verifier;
   clients: Clients;
+  /** Cache-aside for reads by id (null: every read goes to the database). */
+  cache: RowCache | null;
 }
 
-const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-
-/** The HTTP error for a statement the database refused (SQLSTATE class 23 or 22). */
+/** The HTTP error for a statement the database refused (a constraint or a value). */
 function databaseError(err: unknown, deleting: boolean): unknown {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== "string") {
-    return err;
-  }
-  if (code === "23505") {
+  const refused = refusal(err);
+  if (refused === "duplicate") {
     return new HttpError(409, "a row with the same unique value already exists");
   }
-  if (code === "23503") {
-    return deleting
-      ? new HttpError(409, "the row is still referenced by other rows")
-      : new HttpError(422, "a referenced row does not exist");
+  if (deleting && (refused === "missing" || refused === "referenced")) {
+    return new HttpError(409, "the row is still referenced by other rows");
   }
-  if (code.startsWith("23") || code.startsWith("22")) {
+  if (refused === "missing") {
+    return new HttpError(422, "a referenced row does not exist");
+  }
+  if (refused !== null) {
     return new HttpError(422, "the row violates a database constraint");
   }
   return err;
+}
+
+/** Whether a value holds a NUL character anywhere (JSON keys too). */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === "string") {
+    return value.includes("\u0000");
+  }
+  if (Array.isArray(value)) {
+    return value.some(holdsNul);
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).some(([k, v]) => k.includes("\u0000") || holdsNul(v));
+  }
+  return false;
+}
+
+/** Text with a NUL is invalid input on every engine (PostgreSQL cannot store it; MySQL would),
+ * as the Python services' schemas refuse it. */
+function checkText(values: Row): void {
+  for (const [field, value] of Object.entries(values)) {
+    if (holdsNul(value)) {
+      throw new HttpError(422, [{ loc: ["body", field], msg: "text must not contain NUL characters", type: "value_error" }]);
+    }
+  }
 }
 
 function checkDecimals(spec: EntitySpec, values: Row): void {
@@ -84,7 +106,7 @@ async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, re
 }
 
 export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudDeps): void {
-  const { pool } = deps;
+  const { db, cache } = deps;
   const table = ident(spec.table);
   const pk = ident(spec.pk);
   const columns = spec.columns.map(ident).join(", ");
@@ -97,7 +119,7 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
   const reader = (req: FastifyRequest) => require(spec.readRule, req.headers.authorization, deps.verify);
   const writer = (req: FastifyRequest) => require(spec.writeRule, req.headers.authorization, deps.verify);
   const found = async (id: unknown): Promise<Row> => {
-    const { rows } = await pool.query<Row>(`SELECT ${columns} FROM ${table} WHERE ${pk} = $1`, [id]);
+    const rows = await db.query(spec, `SELECT ${columns} FROM ${table} WHERE ${pk} = ${param(1)}`, [encode(spec, spec.pk, id)]);
     const row = rows[0];
     if (row === undefined) {
       throw new HttpError(404, `${spec.name} ${String(id)} not found`);
@@ -120,17 +142,18 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
     const where: string[] = [];
     const params: unknown[] = [];
     if (after !== undefined) {
-      params.push(after);
-      where.push(`${pk} > $${params.length}`);
+      params.push(encode(spec, spec.pk, after));
+      where.push(`${pk} > ${param(params.length)}`);
     }
     if (restricted(who) && spec.owner !== null) {
-      params.push(who.subject);
-      where.push(`${ident(spec.owner)}::text = $${params.length}`);
+      params.push(encode(spec, spec.owner, who.subject));
+      where.push(textEquals(spec.owner, params.length));
     }
     params.push(limit + 1);
     const filter = where.length ? `WHERE ${where.join(" AND ")}` : "";
-    const { rows } = await pool.query<Row>(
-      `SELECT ${columns} FROM ${table} ${filter} ORDER BY ${pk} LIMIT $${params.length}`,
+    const rows = await db.query(
+      spec,
+      `SELECT ${columns} FROM ${table} ${filter} ORDER BY ${pk} LIMIT ${param(params.length)}`,
       params,
     );
     const items = rows.slice(0, limit);
@@ -144,15 +167,11 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
     if (spec.owner !== null) {
       own(who, values[spec.owner]);
     }
+    checkText(values);
     checkDecimals(spec, values);
     await checkReferences(spec, values, deps, req);
-    const names = Object.keys(values);
-    const sql = names.length
-      ? `INSERT INTO ${table} (${names.map(ident).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING ${columns}`
-      : `INSERT INTO ${table} DEFAULT VALUES RETURNING ${columns}`;
     try {
-      const { rows } = await pool.query<Row>(sql, names.map((n) => values[n]));
-      return reply.code(201).send(rows[0]);
+      return reply.code(201).send(await db.insert(spec, values));
     } catch (err) {
       throw databaseError(err, false);
     }
@@ -160,9 +179,16 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
 
   app.get(`${spec.path}/:id`, { schema: { operationId: `get_${spec.name}`, params: item } }, async (req) => {
     const who = await reader(req);
-    const row = await found((req.params as { id: unknown }).id);
+    const id = (req.params as { id: unknown }).id;
+    // Cache-aside: a hit is served as cached (the owner checked on it too); a miss reads the
+    // database and fills the cache for its TTL.
+    const cached = cache === null ? null : await cache.get(id);
+    const row = cached ?? (await found(id));
     if (spec.owner !== null) {
       own(who, row[spec.owner]);
+    }
+    if (cache !== null && cached === null) {
+      await cache.put(id, row);
     }
     return row;
   });
@@ -178,22 +204,20 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
       own(who, row[spec.owner]);
       own(who, values[spec.owner]);
     }
+    checkText(values);
     checkDecimals(spec, values);
     await checkReferences(spec, values, deps, req);
-    const names = Object.keys(values);
-    if (names.length === 0) {
+    if (Object.keys(values).length === 0) {
       return row;
     }
-    const sets = names.map((n, i) => `${ident(n)} = $${i + 2}`).join(", ");
+    let updated: Row | undefined;
     try {
-      const { rows } = await pool.query<Row>(
-        `UPDATE ${table} SET ${sets} WHERE ${pk} = $1 RETURNING ${columns}`,
-        [id, ...names.map((n) => values[n])],
-      );
-      return rows[0];
+      updated = await db.update(spec, id, values);
     } catch (err) {
       throw databaseError(err, false);
     }
+    await cache?.invalidate(id);
+    return updated ?? (await found(id));
   });
 
   app.delete(`${spec.path}/:id`, { schema: { operationId: `delete_${spec.name}`, params: item } }, async (req, reply) => {
@@ -204,10 +228,11 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
       own(who, row[spec.owner]);
     }
     try {
-      await pool.query(`DELETE FROM ${table} WHERE ${pk} = $1`, [id]);
+      await db.query(spec, `DELETE FROM ${table} WHERE ${pk} = ${param(1)}`, [encode(spec, spec.pk, id)]);
     } catch (err) {
       throw databaseError(err, true);
     }
+    await cache?.invalidate(id);
     return reply.code(204).send();
   });
 }

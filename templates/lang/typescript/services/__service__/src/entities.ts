@@ -3,6 +3,7 @@
 // bodies' JSON Schemas (the OpenAPI contract's), access rules and checked references.
 import type { Rule } from "./auth.js";
 import type { Clients, Forwarded } from "./clients.js";
+import type { TableSpec } from "./db.js";
 
 export interface Reference {
   field: string;
@@ -11,12 +12,11 @@ export interface Reference {
   exists: (clients: Clients, key: unknown, forwarded: Forwarded) => Promise<boolean>;
 }
 
-export interface EntitySpec {
+export interface EntitySpec extends TableSpec {
   name: string;
-  table: string;
   path: string;
-  pk: string;
-  columns: readonly string[];
+  /** `<service>:<table>`, the prefix of its rows' Redis keys, when reads by id are cached. */
+  cachePrefix: string | null;
   createSchema: object;
   updateSchema: object;
   keySchema: object;
@@ -44,6 +44,13 @@ export const entities: readonly EntitySpec[] = [
     path: "{{ e.api_path }}",
     pk: "{{ e.pk }}",
     columns: [{% for c in e.columns %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
+    kinds: {
+      uuid: [{% for c in e.kinds.uuid %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
+      bool: [{% for c in e.kinds.bool %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
+      json: [{% for c in e.kinds.json %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
+      timestamp: [{% for c in e.kinds.timestamp %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
+    },
+    cachePrefix: {% if e.cache_prefix %}"{{ e.cache_prefix }}"{% else %}null{% endif %},
     createSchema: {{ e.create_schema }},
     updateSchema: {{ e.update_schema }},
     keySchema: {{ e.key_schema }},

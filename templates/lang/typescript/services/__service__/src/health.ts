@@ -3,13 +3,13 @@
 //
 // `/healthz` answers as long as the process runs: it checks nothing. `/readyz` is 503 unless
 // {% if svc.database %}the database answers and its schema has every table and column the entities need{% else %}the process runs{% endif %}.
-// The services this one calls are reported but do not make it unready: a dependency outage
-// must not cascade (its calls answer 503 instead). Every probe gives up after PROBE_TIMEOUT_MS.
+// The cache and the services this one calls are reported but do not make it unready: the cache
+// is optional, and a dependency outage must not cascade (its calls answer 503 instead). Every probe gives up after PROBE_TIMEOUT_MS.
 import type { FastifyInstance } from "fastify";
-import type pg from "pg";
 import client from "prom-client";
+import type { Store } from "./cache.js";
 import type { Settings } from "./config.js";
-import { schemaBehind } from "./db.js";
+import { schemaBehind, type Db } from "./db.js";
 import { entities } from "./entities.js";
 
 const PROBE_TIMEOUT_MS = 1000;
@@ -56,17 +56,17 @@ async function probeDependency(address: string): Promise<string> {
   return response.ok ? "ok" : `status ${response.status}`;
 }
 
-export function registerHealth(app: FastifyInstance, config: Settings, pool: pg.Pool | null): void {
+export function registerHealth(app: FastifyInstance, config: Settings, db: Db | null, cache: Store | null): void {
   let schemaOk = false;
   app.get("{{ svc.health_path }}", async () => ({ status: "ok" }));
   app.get("{{ svc.ready_path }}", async (_req, reply) => {
     const checks: Record<string, string> = {};
-    if (pool !== null) {
+    if (db !== null) {
       try {
-        await bounded(pool.query("SELECT 1"));
+        await bounded(db.query(null, "SELECT 1"));
         checks.database = "ok";
         if (!schemaOk) {
-          const behind = await bounded(schemaBehind(pool, entities));
+          const behind = await bounded(schemaBehind(db, entities));
           schemaOk = behind === null;
           checks.schema = behind ?? "ok";
         } else {
@@ -75,6 +75,14 @@ export function registerHealth(app: FastifyInstance, config: Settings, pool: pg.
       } catch (err) {
         checks.database ??= `unavailable: ${err instanceof Error ? err.message : String(err)}`;
         checks.schema ??= "unknown";
+      }
+    }
+    if (cache !== null) {
+      try {
+        await bounded(cache.ping());
+        checks.cache = "ok";
+      } catch (err) {
+        checks.cache = `degraded: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
     for (const [key, name] of Object.entries(DEPENDENCIES)) {

@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import { buildApp } from "../src/app.js";
-import { admin, config, pool, prepareSchema, verify } from "./support.js";
+import { admin, config, db, prepareSchema, verify } from "./support.js";
 
-const app = buildApp({ config, verify, pool });
+const app = buildApp({ config, verify, db, cacheStore: null });
 before(prepareSchema);
 after(async () => {
   await app.close();
-  await pool?.end();
+  await db?.end();
 });
 
 /** A fresh value for a unique text field. */

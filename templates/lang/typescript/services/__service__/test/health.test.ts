@@ -2,13 +2,13 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { buildApp } from "../src/app.js";
-import { config, pool, prepareSchema, verify } from "./support.js";
+import { config, db, prepareSchema, verify } from "./support.js";
 
-const app = buildApp({ config, verify, pool });
+const app = buildApp({ config, verify, db, cacheStore: null });
 before(prepareSchema);
 after(async () => {
   await app.close();
-  await pool?.end();
+  await db?.end();
 });
 
 test("liveness answers without checking anything", async () => {

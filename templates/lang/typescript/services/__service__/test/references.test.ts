@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { buildApp } from "../src/app.js";
 import { createClients } from "../src/clients.js";
-import { admin, config, pool, prepareSchema, token, verify } from "./support.js";
+import { admin, config, db, prepareSchema, token, verify } from "./support.js";
 
 let answer = 200;
 const owner = http.createServer((_req, res) => {
@@ -25,7 +25,7 @@ before(async () => {
 });
 after(async () => {
   await new Promise<void>((resolve) => owner.close(() => resolve()));
-  await pool?.end();
+  await db?.end();
 });
 
 function appWith(url: string) {
@@ -35,7 +35,7 @@ function appWith(url: string) {
     {{ c.env_var }}: url,
 {%- endfor %}
   });
-  return buildApp({ config, verify, pool, clients });
+  return buildApp({ config, verify, db, clients, cacheStore: null });
 }
 {%- for e in svc.ts.entities %}{% if e.references and e.sample %}
 

@@ -1,5 +1,5 @@
 {%- set svc = service %}{{ header }}
-// Test setup: the real PostgreSQL in DATABASE_URL (its migrations applied as dbmate applies
+// Test setup: the real {% if svc.database and svc.database.mysql %}MySQL (MariaDB){% else %}PostgreSQL{% endif %} in DATABASE_URL (its migrations applied as dbmate applies
 // them), a test issuer whose tokens the app verifies, no trace export.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -7,13 +7,13 @@ import { generateKeyPair, SignJWT } from "jose";
 import { ADMIN_ROLE, ROLES_CLAIM, verifier, type Verifier } from "../src/auth.js";
 import { settings } from "../src/config.js";
 {%- if svc.database %}
-import { createPool } from "../src/db.js";
+import { createDb } from "../src/db.js";
 {%- endif %}
 
 process.env.OTEL_SDK_DISABLED = "true";
 process.env.LOG_LEVEL ??= "warn";
 {%- if svc.database %}
-process.env.{{ svc.database.env_var }} ??= "postgresql://postgres@localhost:5432/{{ svc.database.db_name }}";
+process.env.{{ svc.database.env_var }} ??= "{{ svc.database.test_url }}";
 {%- endif %}
 export const config = settings();
 
@@ -36,12 +36,15 @@ export async function admin(): Promise<Record<string, string>> {
 }
 {%- if svc.database %}
 
-export const pool = createPool(config);
+export const db = createDb(config);
 
 /** Apply the database's migrations (the `-- migrate:up` blocks, in version order) unless the
  * tables exist already (CI applies them). */
 export async function prepareSchema(): Promise<void> {
-  const { rows } = await pool.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() LIMIT 1");
+  const rows = await db.query(
+    null,
+    "SELECT 1 FROM information_schema.tables WHERE table_schema = {% if svc.database.mysql %}DATABASE(){% else %}current_schema(){% endif %} LIMIT 1",
+  );
   if (rows.length > 0) {
     return;
   }
@@ -50,12 +53,12 @@ export async function prepareSchema(): Promise<void> {
   for (const f of files) {
     const text = readFileSync(path.join(folder, f), "utf8");
     const up = (text.split("-- migrate:up")[1] ?? "").split("-- migrate:down")[0] ?? "";
-    await pool.query(up);
+    await db.script(up);
   }
 }
 {%- else %}
 
-export const pool = undefined;
+export const db = undefined;
 
 export async function prepareSchema(): Promise<void> {}
 {%- endif %}
