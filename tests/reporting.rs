@@ -253,7 +253,16 @@ fn verbose_lists_every_file_and_the_stage_timings_on_stderr() {
             .lines()
             .find(|l| l.trim_start().starts_with(&format!("{stage} ")))
             .unwrap_or_else(|| panic!("no `{stage}` timing in\n{timings}"));
-        assert!(line.ends_with(" ms"), "{line}");
+        // Wall time, CPU time and resident memory (the peak on the total line).
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            cols[2..],
+            ["ms", cols[3], "ms", "CPU", cols[6], "MiB"],
+            "{line}"
+        );
+        for n in [cols[1], cols[3], cols[6]] {
+            assert!(n.parse::<f64>().is_ok(), "{line}");
+        }
     }
     // The summary stays on stdout, as without -v.
     assert!(stdout.starts_with("Generated shop "), "{stdout}");
