@@ -4,7 +4,9 @@
 ~/.cache/codex-system-design/node-modules/<hash of the lockfile without the package's own name> and linked
 into the service folder (every generated service locks the same set, so one install serves them all). Then
 `tsc --noEmit` (tsc), `eslint .` (eslint) and `npm test` (node-test: compile, `node --test`) against a fresh
-PostgreSQL database holding the service's migrations, or a fresh MariaDB database for a service on MySQL. The link and the compiled output are removed afterwards.
+PostgreSQL database holding the service's migrations, or a fresh MariaDB database for a service on MySQL. The
+link and the compiled output are removed afterwards. A service whose folder and migrations are the same as one
+already checked is not checked again (dedup.py).
 """
 
 from __future__ import annotations
@@ -148,4 +150,12 @@ def check(ctx: Context, tree: Tree) -> None:
         ctx.require(None, "npm", "node-test", tree)
         return
     for rel in services:
-        run_service(ctx, tree, rel)
+        ctx.once(node_key(ctx, tree, rel), tree, rel, lambda rel=rel: run_service(ctx, tree, rel))
+
+
+def node_key(ctx: Context, tree: Tree, rel: str) -> tuple:
+    """What tsc, eslint and node-test read: the service folder (before node_modules is linked in) and
+    the migrations its test database holds, with their dialect."""
+    ms = service_set(tree, rel)
+    migrations = [] if ms is None else [ms.dialect, [ctx.memo.digests.tree_file(tree, u) for u in ms.ups]]
+    return ("node-test", ctx.memo.digests.folder(tree.path(rel)), migrations)
