@@ -259,26 +259,6 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
     end: () => pool.end(),
   };
 }
-
-/** The first table or column the entities need that the live database lacks, or null. */
-export async function schemaBehind(db: Db, tables: ReadonlyArray<{ table: string; columns: readonly string[] }>): Promise<string | null> {
-  for (const t of tables) {
-    const rows = await db.query(
-      null,
-      "SELECT column_name AS column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
-      [t.table],
-    );
-    if (rows.length === 0) {
-      return `table ${t.table} missing`;
-    }
-    const have = new Set(rows.map((r) => String(r.column_name)));
-    const missing = t.columns.find((c) => !have.has(c));
-    if (missing) {
-      return `column ${t.table}.${missing} missing`;
-    }
-  }
-  return null;
-}
 {%- else %}
 
 // DATE stays the calendar day it is (not a Date at local midnight); BIGINT and NUMERIC
@@ -373,13 +353,18 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
   throw new Error("this service has no database");
 {%- endif %}
 }
+{%- endif %}
 
 /** The first table or column the entities need that the live database lacks, or null. */
 export async function schemaBehind(db: Db, tables: ReadonlyArray<{ table: string; columns: readonly string[] }>): Promise<string | null> {
   for (const t of tables) {
     const rows = await db.query(
       null,
+{%- if svc.database and svc.database.mysql %}
+      "SELECT column_name AS column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
+{%- else %}
       "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+{%- endif %}
       [t.table],
     );
     if (rows.length === 0) {
@@ -393,4 +378,3 @@ export async function schemaBehind(db: Db, tables: ReadonlyArray<{ table: string
   }
   return null;
 }
-{%- endif %}
