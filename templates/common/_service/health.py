@@ -103,10 +103,22 @@ async def database_checks() -> dict[str, str]:
 
 def cache_ping(url: str) -> None:
     import redis
-
+{% if svc.cache %}
+    settings = get_settings()
+    # Signs in as the cache's reads do (the ElastiCache user in the cloud): a probe without
+    # the user would call a healthy cache degraded.
+    client = redis.Redis.from_url(
+        url,
+        username=settings.redis_username or None,
+        password=settings.redis_password or None,
+        socket_connect_timeout=PROBE_TIMEOUT,
+        socket_timeout=PROBE_TIMEOUT,
+    )
+{%- else %}
     client = redis.Redis.from_url(
         url, socket_connect_timeout=PROBE_TIMEOUT, socket_timeout=PROBE_TIMEOUT
     )
+{%- endif %}
     try:
         client.ping()
     finally:

@@ -110,6 +110,32 @@ def test_cache_outage_is_reported_but_keeps_it_ready(
     response = client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["cache"].startswith("degraded: ")
+{%- if svc.cache %}
+
+
+def test_cache_probe_signs_in_like_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    seen: dict[str, Any] = {}
+
+    class Answering:
+        def ping(self) -> bool:
+            return True
+
+        def close(self) -> None:
+            seen["closed"] = True
+
+    def from_url(url: str, **options: Any) -> Answering:
+        seen.update(options, url=url)
+        return Answering()
+
+    monkeypatch.setattr(get_settings(), "redis_username", "reader")
+    monkeypatch.setattr(get_settings(), "redis_password", "s3cret")
+    monkeypatch.setattr(redis.Redis, "from_url", from_url)
+    health.cache_ping("rediss://cache.example:6379/0")
+    assert (seen["username"], seen["password"]) == ("reader", "s3cret")
+    assert seen["url"] == "rediss://cache.example:6379/0" and seen["closed"]
+{%- endif %}
 {%- if svc.depends_on %}
 
 
