@@ -164,10 +164,12 @@ REPO="$(cd "$HERE/../.." && pwd)"
 BIN="${CONFORMANCE_BIN:-$(ls -t "$REPO"/target/{release,debug}/codex-system-design 2>/dev/null | head -n 1)}"
 if [ -n "$BIN" ] && "$BIN" --example auth-service --type monolith --scale small --quiet --out "$TMP/gen"; then
   line="$(plant_typo "$TMP/gen/infra/terraform/modules/database/main.tf" 'resource "aws_db_instance" "primary" \{')"
-  CONFORMANCE_ONLY=terraform-validate "${VALIDATE[@]}" "$TMP/gen" >"$TMP/gen.out" 2>&1
+  # Both, as CI runs them: terraform test runs first, and validate only runs when the test did not pass.
+  CONFORMANCE_ONLY=terraform-validate,terraform-test "${VALIDATE[@]}" "$TMP/gen" >"$TMP/gen.out" 2>&1
   expect "a typo planted in a generated database module fails terraform-validate at its line ($line)" grep -qE \
     "^FAIL terraform-validate infra/terraform infra/terraform/modules/database/main.tf:$line: Unsupported argument" \
     "$TMP/gen.out"
+  expect "and fails its terraform test" grep -q "^FAIL terraform-test infra/terraform " "$TMP/gen.out"
 else
   echo "SKIP selftest generated-tree typo: codex-system-design is not built (cargo build, or CONFORMANCE_BIN)"
 fi

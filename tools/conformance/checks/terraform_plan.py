@@ -2,6 +2,7 @@
 
 Both need the providers' schemas. The AWS provider comes from a local plugin folder (CONFORMANCE_TF_PLUGINS,
 default /opt/tf-plugins; `terraform init -plugin-dir`), shared by every root: init links it, nothing is copied.
+A root whose `terraform test` passes is not validated again: each of its plans validated it first.
 Without that folder init asks the registry; when that fails too, the checks are a SKIP naming the reason, or a
 FAIL under CI (env CI set). Each root is copied to the scratch folder first, so that `.terraform/` and the lock
 file never land in the checked tree. Roots run in the background from the start, two at a time.
@@ -68,13 +69,20 @@ class TerraformRuns:
         if status:
             result["init"] = (status, out)
             return result
-        step = time.monotonic()
-        result["validate"] = self.ctx.run([self.tool, "validate", "-json", "-no-color"], cwd=work, env=env)
-        result["times"]["validate"] = time.monotonic() - step
-        if os.path.isdir(os.path.join(work, "tests")) or any(f.endswith(".tftest.hcl") for f in os.listdir(work)):
+        tests = os.path.isdir(os.path.join(work, "tests")) or any(f.endswith(".tftest.hcl") for f in os.listdir(work))
+        if tests and self.ctx.enabled("terraform-test"):
             step = time.monotonic()
             result["test"] = self.ctx.run([self.tool, "test", "-no-color"], cwd=work, env=env, timeout=900)
             result["times"]["test"] = time.monotonic() - step
+        # Every plan of a passing `terraform test` validated the whole configuration first (the same static
+        # checks against the providers' schemas), so validate runs again only to locate what a failing or
+        # absent test did not: it costs as much CPU as loading the AWS provider's schema once more.
+        if result.get("test", (1, ""))[0] == 0:
+            result["validated_by_test"] = True
+        else:
+            step = time.monotonic()
+            result["validate"] = self.ctx.run([self.tool, "validate", "-json", "-no-color"], cwd=work, env=env)
+            result["times"]["validate"] = time.monotonic() - step
         if os.environ.get("CONFORMANCE_TIMING") == "1":
             spent = " ".join(f"{k} {v:.1f}s" for k, v in result["times"].items())
             print(f"[timing] terraform {tree.label}/{rel} {spent}", file=sys.stderr, flush=True)
@@ -161,6 +169,9 @@ def report(ctx: Context, tree: Tree, validator: str) -> None:
         result = runs.result(tree, rel)
         if "init" in result:
             not_initialised(ctx, tree, rel, validator, *result["init"])
+        elif validator == "terraform-validate" and result.get("validated_by_test"):
+            note = f"valid (each plan of its passing terraform test validated it, {provider_note()})"
+            ctx.passed(validator, tree, rel, note)
         elif validator == "terraform-validate":
             status, out = result["validate"]
             errors = validate_errors(rel, out) if status else []
