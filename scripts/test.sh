@@ -16,15 +16,28 @@ cargo clippy --all-targets -- -D warnings
 # and the tests that run the binary many times run it optimised.
 echo "[test.sh] ${SECONDS}s: cargo test"
 cargo test --release --all-targets --no-fail-fast
-echo "[test.sh] ${SECONDS}s: conformance"
-bash scripts/conformance.sh
+# The system test: every example × {microservices, monolith, serverless} started for real. It mostly
+# waits (restarts, timeouts, readiness polls) while the validators mostly compute, so it runs beside
+# them; every process of both takes a free port. Its output is printed whole when both have ended.
+echo "[test.sh] ${SECONDS}s: system test (in the background) and conformance"
+system_log=$(mktemp)
+bash scripts/system-test.sh >"$system_log" 2>&1 &
+system_pid=$!
+trap 'kill "$system_pid" 2>/dev/null; rm -f "$system_log"' EXIT
+conformance_status=0
+bash scripts/conformance.sh || conformance_status=$?
 # The validators still tell good from bad (a planted Terraform attribute typo fails at its line, …).
-echo "[test.sh] ${SECONDS}s: selftest"
-bash tools/conformance/selftest.sh
-# The system test: every example × {microservices, monolith, serverless} started for real, then the test of the
-# test (each mutation must be caught by its check).
-echo "[test.sh] ${SECONDS}s: system test"
-bash scripts/system-test.sh
+if [ "$conformance_status" = 0 ]; then
+    echo "[test.sh] ${SECONDS}s: selftest"
+    bash tools/conformance/selftest.sh || conformance_status=$?
+fi
+echo "[test.sh] ${SECONDS}s: waiting for the system test"
+system_status=0
+wait "$system_pid" || system_status=$?
+cat "$system_log"
+echo "[test.sh] ${SECONDS}s: system test ended (exit $system_status); conformance and selftest exit $conformance_status"
+[ "$conformance_status" = 0 ] && [ "$system_status" = 0 ] || exit 1
+# Then the test of the test: each mutation must be caught by its check.
 # Mutations: each run generates, breaks one mechanism and must see its check fail. The runs mostly
 # wait on processes they started (ports are picked free, so runs do not collide): two at a time.
 # Each run's output is printed whole when it ends; any uncaught mutation fails the suite.
@@ -33,7 +46,7 @@ mutation() {
     log=$(mktemp)
     # An example's name, or a blueprint's path (a test fixture, run alone).
     local examples=$1 blueprints=
-    case $1 in */*) examples= blueprints=$1 ;; esac
+    case $1 in */*) examples='' blueprints=$1 ;; esac
     if SYSTEM_EXAMPLES=$examples SYSTEM_BLUEPRINTS=$blueprints SYSTEM_TYPES=$2 \
         bash scripts/system-test.sh --mutate "$3" >"$log" 2>&1; then
         cat "$log"
