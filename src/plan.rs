@@ -65,6 +65,8 @@ pub enum Collection {
     TypescriptService,
     /// The first service: the serverless app's shared code reads its database settings.
     FirstService,
+    /// Services whose code is generated, in any language (not the gateway): per-service docs.
+    DocumentedService,
     Deployable,
     /// SQL databases.
     Database,
@@ -81,7 +83,8 @@ impl Collection {
             Collection::Service
             | Collection::Grpc
             | Collection::TypescriptService
-            | Collection::FirstService => "service",
+            | Collection::FirstService
+            | Collection::DocumentedService => "service",
             Collection::Deployable => "deployable",
             Collection::Database => "database",
             Collection::Env => "env",
@@ -106,6 +109,9 @@ impl Collection {
             }
             Collection::Grpc => services(|generated, _, grpc, ts| generated && grpc && !ts),
             Collection::TypescriptService => services(|_, gateway, _, ts| ts && !gateway),
+            Collection::DocumentedService => {
+                services(|generated, gateway, _, _| generated && !gateway)
+            }
             Collection::FirstService => m
                 .services
                 .first()

@@ -527,7 +527,8 @@ fn item_value(m: &Model, coll: Collection, i: usize) -> Value {
         Collection::Service
         | Collection::Grpc
         | Collection::TypescriptService
-        | Collection::FirstService => Value::from_serializable(&m.services[i]),
+        | Collection::FirstService
+        | Collection::DocumentedService => Value::from_serializable(&m.services[i]),
         Collection::Deployable => Value::from_serializable(&m.deployables[i]),
         Collection::Database => Value::from_serializable(&m.databases[i]),
         Collection::Env => Value::from_serializable(&m.environments[i]),

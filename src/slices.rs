@@ -266,7 +266,8 @@ pub fn field_of(coll: Collection) -> &'static str {
         Collection::Service
         | Collection::Grpc
         | Collection::TypescriptService
-        | Collection::FirstService => "services",
+        | Collection::FirstService
+        | Collection::DocumentedService => "services",
         Collection::Deployable => "deployables",
         Collection::Database => "databases",
         Collection::Env => "environments",

@@ -136,6 +136,25 @@ fn one_sequence_diagram_per_service_with_its_calls_in_order() {
 }
 
 #[test]
+fn a_typescript_service_has_its_sequence_diagram_and_databases_their_engine() {
+    // polyglot-shop: catalog is TypeScript on MySQL with a cache; payments is Python on PostgreSQL.
+    let out = generate("polyglot-shop", "microservices", "small");
+    let catalog = read(out.path(), "docs/diagrams/sequence-catalog.mmd");
+    assert!(
+        catalog.contains("participant db_catalog_db as catalog-db (MySQL)"),
+        "{catalog}"
+    );
+    assert!(
+        catalog.contains("svc_catalog->>cache_catalog_cache"),
+        "{catalog}"
+    );
+    let payments = read(out.path(), "docs/diagrams/sequence-payments.mmd");
+    assert!(payments.contains("payments-db (PostgreSQL)"), "{payments}");
+    let doc = read(out.path(), "docs/ARCHITECTURE.md");
+    assert!(doc.contains("catalog-db<br/>MySQL"), "system diagram");
+}
+
+#[test]
 fn adrs_are_numbered_and_record_context_decision_alternatives_and_consequences() {
     for arch in ["microservices", "monolith", "serverless"] {
         let out = generate("event-orders", arch, "medium");

@@ -1,7 +1,7 @@
 //! One sequence diagram per service: the request (or event) that reaches it, its calls,
 //! cache and database access, and the events it publishes, lowered per type.
 
-use super::graph::{broker_label, edge_label};
+use super::graph::{broker_label, edge_label, engine_name};
 use super::{BROKER, CLIENT, EDGE, Input, cache_id, db_id, svc_id};
 use crate::blueprint::ArchType;
 use crate::resolve::services::Service;
@@ -133,11 +133,7 @@ pub(super) fn flow(i: &Input, s: &Service) -> Flow {
     }
     if let Some(db) = &s.database {
         let id = db_id(&db.name);
-        let engine = if db.engine == "dynamodb" {
-            "DynamoDB"
-        } else {
-            "PostgreSQL"
-        };
+        let engine = engine_name(&db.engine);
         parts.push(p(&id, format!("{} ({engine})", db.name), "participant"));
         let tables: Vec<String> = s
             .entities

@@ -100,13 +100,21 @@ pub(super) fn broker_label(m: &Messaging, arch: ArchType) -> String {
     }
 }
 
+/// The product a database engine names, as the docs print it.
+pub(super) fn engine_name(engine: &str) -> &'static str {
+    match engine {
+        "dynamodb" => "DynamoDB",
+        "mysql" => "MySQL",
+        _ => "PostgreSQL",
+    }
+}
+
 pub(super) fn db_label(d: &Database, arch: ArchType) -> String {
     match (d.engine.as_str(), arch) {
-        ("dynamodb", _) => format!("{}<br/>DynamoDB", d.name.raw),
-        (_, ArchType::Serverless) => {
+        ("postgres", ArchType::Serverless) => {
             format!("{}<br/>PostgreSQL (Aurora Serverless v2)", d.name.raw)
         }
-        _ => format!("{}<br/>PostgreSQL", d.name.raw),
+        (engine, _) => format!("{}<br/>{}", d.name.raw, engine_name(engine)),
     }
 }
 
