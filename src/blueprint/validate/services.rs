@@ -102,16 +102,13 @@ impl Check<'_> {
             return;
         }
         let p = format!("services.{name}");
-        if self.bp.arch != ArchType::Microservices {
-            let what = if self.bp.arch == ArchType::Monolith {
-                "a monolith is one Python app (its modules share one language)"
-            } else {
-                "serverless functions are Python"
-            };
+        if self.bp.arch == ArchType::Serverless {
             self.err(
                 "E0154",
                 format!("{p}.language"),
-                format!("service `{name}` is written in typescript, but {what}"),
+                format!(
+                    "service `{name}` is written in typescript, but serverless functions are Python"
+                ),
                 "use `language: python` here, or `--type microservices` for TypeScript services"
                     .into(),
             );
@@ -140,6 +137,41 @@ impl Check<'_> {
                     "use `language: python` for this service, or remove the key".into(),
                 );
             }
+        }
+    }
+
+    /// A monolith is one app: every service with code is a module of it, in one language
+    /// (the first such service's). Each service written in another is reported.
+    fn one_language(&mut self) {
+        let coded = |s: &&Service| {
+            s.image.is_none() && (s.language.is_some() || s.kind != ServiceKind::Gateway)
+        };
+        let language = |s: &Service| s.language.clone().unwrap_or_else(|| "python".into());
+        let mut coded_services = self.bp.services.iter().filter(|(_, s)| coded(s));
+        let Some((first, s)) = coded_services.next() else {
+            return;
+        };
+        let app_language = language(s);
+        for (name, s) in coded_services {
+            let lang = language(s);
+            if lang == app_language || !schema::LANGUAGES.contains(&lang.as_str()) {
+                continue;
+            }
+            let path = if s.language.is_some() {
+                format!("services.{name}.language")
+            } else {
+                format!("services.{name}")
+            };
+            self.err(
+                "E0156",
+                path,
+                format!(
+                    "service `{name}` is written in {lang}, but the monolith's first module, `{first}`, is {app_language}: a monolith is one app in one language"
+                ),
+                format!(
+                    "write `language: {app_language}` here, or `language: {lang}` on every service; `--type microservices` mixes languages"
+                ),
+            );
         }
     }
 
@@ -293,6 +325,7 @@ impl Check<'_> {
                         "remove `mesh` or use `--type microservices`".into(),
                     );
                 }
+                self.one_language();
             }
             ArchType::Microservices => {
                 if !bp.mesh.enabled {
