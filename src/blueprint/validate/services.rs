@@ -380,4 +380,48 @@ mod tests {
         assert!(is_host("shop.example.com") && is_host("*.example.com"));
         assert!(!is_host("Shop.example.com") && !is_host("a..b") && !is_host("-a.com"));
     }
+
+    fn located(text: &str) -> Vec<(&'static str, String)> {
+        crate::blueprint::load(text, "t.yaml")
+            .diagnostics
+            .items
+            .into_iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .map(|d| (d.code, d.path))
+            .collect()
+    }
+
+    const MONOLITH: &str = "version: 1\nname: shop\ntype: monolith\nservices:\n  gateway: { kind: gateway, routes: [{ path: /api/a, to: a }] }\n  a: { LANG_A database: db, entities: [A] }\n  b: { LANG_B database: db, entities: [B] }\nentities:\n  A: { fields: { id: uuid pk } }\n  B: { fields: { id: uuid pk, a_id: ref A } }\ndatabases: { db: {} }\n";
+
+    fn monolith(a: &str, b: &str) -> String {
+        MONOLITH.replace("LANG_A", a).replace("LANG_B", b)
+    }
+
+    /// A monolith's modules share the first one's language: each other one is reported where
+    /// its language is written, or at the service when it is Python by default.
+    #[test]
+    fn a_monolith_is_one_language() {
+        let ts = "language: typescript,";
+        assert!(located(&monolith(ts, ts)).is_empty());
+        assert!(located(&monolith("", "language: python,")).is_empty());
+        assert_eq!(
+            located(&monolith("", ts)),
+            [("E0156", "services.b.language".to_owned())]
+        );
+        assert_eq!(
+            located(&monolith(ts, "")),
+            [("E0156", "services.b".to_owned())]
+        );
+        // The same services as microservices may mix languages.
+        let micro = monolith(ts, "").replace("type: monolith", "type: microservices");
+        assert!(located(&micro).is_empty(), "{:?}", located(&micro));
+        // Serverless TypeScript is still refused where it is written.
+        let serverless = monolith(ts, ts).replace("type: monolith", "type: serverless");
+        let found = located(&serverless);
+        assert!(
+            found.contains(&("E0154", "services.a.language".to_owned())),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|(c, _)| *c == "E0156"));
+    }
 }

@@ -364,6 +364,7 @@ fn rule(r: Option<&crate::resolve::auth::Rule>) -> TsRule {
 
 fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
     let pk = e.columns.iter().find(|c| c.pk);
+    let parents = parents(e, all);
     let int_key = pk.is_some_and(|c| matches!(c.kind, "int" | "bigint"));
     TsEntity {
         name: e.name.snake.clone(),
@@ -405,8 +406,8 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
             })
             .collect(),
         sample: sample(e, false),
-        linked_sample: parents(e, all).and_then(|_| sample(e, true)),
-        parents: parents(e, all).unwrap_or_default(),
+        linked_sample: parents.as_ref().and_then(|_| sample(e, true)),
+        parents: parents.unwrap_or_default(),
         kinds: kinds(e),
         cache_prefix: e.code.cache_key_prefix.clone(),
         patch_column: e
@@ -663,6 +664,47 @@ mod tests {
         assert_eq!(f.ts_type, "number");
         let create: Value = serde_json::from_str(&e.create_schema).unwrap();
         assert_eq!(create["properties"]["item_id"]["type"], json!("integer"));
+    }
+
+    /// A TypeScript monolith's app has the TypeScript view, with its modules; an entity whose
+    /// only missing sample fields are foreign keys gets the rows to create first.
+    #[test]
+    fn a_typescript_monolith_app_lists_its_modules_and_the_rows_its_keys_need() {
+        let src = "version: 1\nname: shop\ntype: monolith\nservices:\n  items: { language: typescript, database: db, entities: [Item] }\n  order-lines: { language: typescript, depends_on: [items], database: db, entities: [Line] }\nentities:\n  Item:\n    fields:\n      id: bigint pk\n      code: string(9) unique\n  Line:\n    fields:\n      id: uuid pk\n      item_id: ref Item\n      qty: int min 2\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let app = &m.deployables[0];
+        assert!(app.is_typescript);
+        assert!(app.python.runtime.is_empty(), "no Python packages");
+        let ts = app.ts.as_ref().expect("the app's TypeScript view");
+        let modules: Vec<(&str, &str)> = ts
+            .modules
+            .iter()
+            .map(|m| (m.file.as_str(), m.import.as_str()))
+            .collect();
+        assert_eq!(
+            modules,
+            [
+                ("items", "itemsEntities"),
+                ("order-lines", "orderLinesEntities")
+            ]
+        );
+        assert!(ts.clients.is_empty(), "modules call each other in-process");
+        let line = ts.entities.iter().find(|e| e.pascal == "Line").unwrap();
+        assert_eq!(line.sample, None);
+        assert_eq!(line.linked_sample.as_deref(), Some(r#"{"qty":2}"#));
+        let parent = &line.parents[0];
+        assert_eq!(
+            (
+                parent.field.as_str(),
+                parent.path.as_str(),
+                parent.unknown_key.as_str()
+            ),
+            ("item_id", "/api/items", "2147483000")
+        );
+        assert_eq!(parent.unique[0].name, "code");
+        let item = ts.entities.iter().find(|e| e.pascal == "Item").unwrap();
+        assert!(item.parents.is_empty() && item.linked_sample.is_none());
     }
 
     #[test]
