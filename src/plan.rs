@@ -63,6 +63,10 @@ pub enum Collection {
     Grpc,
     /// Generated TypeScript services (ADR 0008).
     TypescriptService,
+    /// A monolith's app when its modules are TypeScript (its one deployable).
+    TypescriptApp,
+    /// The services that are modules of a TypeScript monolith app.
+    TypescriptModule,
     /// The first service: the serverless app's shared code reads its database settings.
     FirstService,
     /// Services whose code is generated, in any language (not the gateway): per-service docs.
@@ -83,6 +87,8 @@ impl Collection {
             Collection::Service
             | Collection::Grpc
             | Collection::TypescriptService
+            | Collection::TypescriptApp
+            | Collection::TypescriptModule
             | Collection::FirstService
             | Collection::DocumentedService => "service",
             Collection::Deployable => "deployable",
@@ -112,6 +118,17 @@ impl Collection {
             Collection::DocumentedService => {
                 services(|generated, gateway, _, _| generated && !gateway)
             }
+            Collection::TypescriptModule if m.is_monolith => {
+                services(|_, gateway, _, ts| ts && !gateway)
+            }
+            Collection::TypescriptModule => Vec::new(),
+            Collection::TypescriptApp => m
+                .deployables
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.is_typescript)
+                .map(|(i, d)| (i, d.name.kebab.clone()))
+                .collect(),
             Collection::FirstService => m
                 .services
                 .first()

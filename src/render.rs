@@ -527,9 +527,12 @@ fn item_value(m: &Model, coll: Collection, i: usize) -> Value {
         Collection::Service
         | Collection::Grpc
         | Collection::TypescriptService
+        | Collection::TypescriptModule
         | Collection::FirstService
         | Collection::DocumentedService => Value::from_serializable(&m.services[i]),
-        Collection::Deployable => Value::from_serializable(&m.deployables[i]),
+        Collection::Deployable | Collection::TypescriptApp => {
+            Value::from_serializable(&m.deployables[i])
+        }
         Collection::Database => Value::from_serializable(&m.databases[i]),
         Collection::Env => Value::from_serializable(&m.environments[i]),
         Collection::Function => Value::from_serializable(&m.functions[i]),

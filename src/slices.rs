@@ -266,9 +266,10 @@ pub fn field_of(coll: Collection) -> &'static str {
         Collection::Service
         | Collection::Grpc
         | Collection::TypescriptService
+        | Collection::TypescriptModule
         | Collection::FirstService
         | Collection::DocumentedService => "services",
-        Collection::Deployable => "deployables",
+        Collection::Deployable | Collection::TypescriptApp => "deployables",
         Collection::Database => "databases",
         Collection::Env => "environments",
         Collection::Function => "functions",

@@ -154,3 +154,171 @@ fn a_typescript_service_on_mysql_with_a_cache_uses_mysql2_and_ioredis() {
             .contains("REDIS_URL")
     );
 }
+
+const MONOLITH: &str = "valid/typescript-monolith.yaml";
+
+/// Every file under `dir` of a tree, relative to the tree, sorted.
+fn files_under(tree: &support::project::Tree, dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![tree.path().join(dir)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(tree.path()).unwrap();
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A monolith of TypeScript services is one Node.js app: the service files of a TypeScript
+/// service, a module file per service that `src/entities.ts` lists, and no Python app, no
+/// folder per service.
+#[test]
+fn a_typescript_monolith_is_one_node_app_with_a_module_per_service() {
+    let tree = Project::fixture(MONOLITH).generate();
+    let app = "services/library-app";
+    let mut expected = vec![
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "Dockerfile",
+        "openapi.yaml",
+        "src/app.ts",
+        "src/entities.ts",
+        "src/modules/authors.ts",
+        "src/modules/books.ts",
+        "test/api.test.ts",
+    ];
+    expected.sort_unstable();
+    for f in &expected {
+        assert!(exists(&tree, &format!("{app}/{f}")), "{f}");
+    }
+    let services = std::fs::read_dir(tree.path().join("services"))
+        .unwrap()
+        .count();
+    assert_eq!(services, 1, "one app, no folder per service");
+    let python: Vec<String> = files_under(&tree, app)
+        .into_iter()
+        .filter(|f| f.ends_with(".py") || f.ends_with("requirements.txt") || f.ends_with(".toml"))
+        .collect();
+    assert!(python.is_empty(), "{python:?}");
+    let entities = tree.read(&format!("{app}/src/entities.ts"));
+    assert!(
+        entities.contains("import { entities as authorsEntities } from \"./modules/authors.js\";")
+    );
+    assert!(entities.contains("  ...authorsEntities,\n  ...booksEntities,\n"));
+    let books = tree.read(&format!("{app}/src/modules/books.ts"));
+    assert!(books.contains("table: \"books\","), "{books}");
+    assert!(!books.contains("table: \"authors\","));
+    let package: Value = serde_json::from_str(&tree.read(&format!("{app}/package.json"))).unwrap();
+    assert_eq!(package["name"], "library-app");
+    // One app: no typed clients (a dependency between modules is a foreign key), and readiness
+    // checks no other service.
+    let clients = tree.read(&format!("{app}/src/clients.ts"));
+    assert!(clients.contains("export type Clients = Record<string, never>;"));
+    let health = tree.read(&format!("{app}/src/health.ts"));
+    assert!(health.contains("const DEPENDENCIES: Record<string, keyof Settings> = {\n};"));
+}
+
+/// `books` depends on `authors`: inside one app that is a foreign key, and the generated test
+/// creates an author first, then checks an unknown author (422) and a referenced one (409).
+#[test]
+fn a_dependency_between_modules_is_a_foreign_key_the_tests_exercise() {
+    let tree = Project::fixture(MONOLITH).generate();
+    let sql = tree.read("migrations/library-db/001_init.sql");
+    assert!(
+        sql.contains("FOREIGN KEY (\"author_id\") REFERENCES \"authors\" (\"id\")"),
+        "{sql}"
+    );
+    let test = tree.read("services/library-app/test/api.test.ts");
+    let fk = test
+        .split("test(\"book: `author_id` names an existing author (a foreign key)\"")
+        .nth(1)
+        .expect("a foreign-key test for books");
+    assert!(fk.contains("url: \"/api/authors\""), "{fk}");
+    assert!(fk.contains("author_id: \"00000000-0000-4000-8000-00000000dead\""));
+    assert!(fk.contains("assert.equal(unknown.statusCode, 422"));
+    assert!(fk.contains("assert.equal(blocked.statusCode, 409"));
+}
+
+/// The tests' admin token holds every role a route requires (the admin role alone does not pass
+/// a `role(…)` rule).
+#[test]
+fn the_tests_admin_holds_the_roles_the_routes_require() {
+    let tree = Project::fixture(MONOLITH)
+        .edit(|b| b.replace("write: role(admin)", "write: role(librarian)"))
+        .generate();
+    let support = tree.read("services/library-app/test/support.ts");
+    assert!(
+        support.contains("token(\"admin\", [ADMIN_ROLE, \"librarian\"])"),
+        "{support}"
+    );
+    let plain = Project::fixture(MONOLITH).generate();
+    let support = plain.read("services/library-app/test/support.ts");
+    assert!(
+        support.contains("token(\"admin\", [ADMIN_ROLE])"),
+        "{support}"
+    );
+}
+
+/// The app is deployed like the Python monolith: the same Kubernetes, Terraform and migration
+/// files, byte for byte; compose differs in the health check's runtime only, CI in the job.
+#[test]
+fn the_typescript_monolith_deploys_like_the_python_one() {
+    let ts = Project::fixture(MONOLITH).generate();
+    let py = Project::fixture(MONOLITH)
+        .edit(|b| b.replace("language: typescript", "language: python"))
+        .generate();
+    for dir in ["deploy/k8s", "infra", "migrations"] {
+        let files = files_under(&ts, dir);
+        assert_eq!(files, files_under(&py, dir), "{dir}");
+        for f in files {
+            assert_eq!(
+                ts.read(&f),
+                py.read(&f),
+                "{f} differs between the languages"
+            );
+        }
+    }
+    assert_eq!(
+        ts.read("services/library-app/openapi.yaml"),
+        py.read("services/library-app/openapi.yaml")
+    );
+    let compose = ts.read("deploy/compose/docker-compose.yml");
+    assert!(compose.contains("test: [\"CMD\", \"node\", \"-e\""));
+    let python_compose = py.read("deploy/compose/docker-compose.yml");
+    let normalise = |c: &str| -> String {
+        c.lines()
+            .filter(|l| !l.trim_start().starts_with("test: [\"CMD\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(normalise(&compose), normalise(&python_compose));
+    let ci = ts.read(".github/workflows/ci.yml");
+    assert!(ci.contains("\n  node-service:\n") && ci.contains("path: services/library-app"));
+    assert!(!ci.contains("python -m pytest"));
+}
+
+/// A monolith is one app in one language: a TypeScript module beside a Python one is refused
+/// (E0156) and nothing is generated.
+#[test]
+fn a_monolith_mixing_languages_is_refused() {
+    let mixed = Project::fixture(MONOLITH)
+        .edit(|b| b.replacen("language: typescript", "language: python", 1));
+    let Err(codex_system_design::error::Error::Invalid(invalid)) = mixed.try_generate() else {
+        panic!("a mixed monolith does not generate");
+    };
+    let codes: Vec<&str> = invalid.diagnostics.items.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E0156"]);
+    // The same services as microservices are fine.
+    Project::fixture(MONOLITH)
+        .edit(|b| b.replacen("language: typescript", "language: python", 1))
+        .arch("microservices")
+        .generate();
+}

@@ -147,6 +147,8 @@ pub enum Condition {
     Autoscaled,
     /// The TypeScript service checks references through their owners.
     TsReferences,
+    /// The item's code is TypeScript: a TypeScript service, or a monolith's app whose modules are.
+    Typescript,
 }
 
 impl Condition {
@@ -179,6 +181,20 @@ impl Condition {
                     .get(&d.name.kebab)
                     .is_none_or(|w| w.scaled)
             }),
+            Condition::Typescript => match item {
+                Some((Collection::Deployable | Collection::TypescriptApp, i)) => {
+                    m.deployables[i].is_typescript
+                }
+                Some((
+                    Collection::Service
+                    | Collection::Grpc
+                    | Collection::TypescriptService
+                    | Collection::TypescriptModule
+                    | Collection::FirstService,
+                    i,
+                )) => m.services[i].is_typescript,
+                _ => false,
+            },
             Condition::TsReferences => match item {
                 Some((Collection::TypescriptService, i)) => {
                     m.services[i].ts.as_ref().is_some_and(|t| t.has_references)

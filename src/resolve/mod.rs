@@ -242,6 +242,9 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
     lang::lower(&mut services, &data.entities);
     let mut deployables = services::deployables(bp, &name, &services, &data);
     lang::python::code::link_entities(&mut deployables, &mut [], &data.entities);
+    if bp.arch == ArchType::Monolith {
+        lang::lower_apps(&mut deployables, &services, &data.entities);
+    }
     events::link_topics(data.messaging.as_mut(), &data.entities);
     if bp.arch != ArchType::Serverless {
         // Functions publish after the commit (no outbox or relay there yet).

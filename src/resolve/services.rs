@@ -844,11 +844,16 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     // One app in compose as in Kubernetes: it addresses no image by a mapped port.
     app.local_values = Vec::new();
     app.name = name;
-    // What any of its modules imports.
-    app.python = python_deps(&app, data);
-    // The app is Python (validation refuses a monolith with modules in another language).
-    app.is_typescript = false;
+    // The app is in its modules' one language (validation refuses a monolith that mixes
+    // them, E0156): a TypeScript app gets its `ts` view from `lang::lower_apps`.
+    app.is_typescript = app.language.as_deref() == Some(super::lang::TYPESCRIPT);
     app.ts = None;
+    // What any of its modules imports (none for a TypeScript app).
+    app.python = if app.is_typescript {
+        Default::default()
+    } else {
+        python_deps(&app, data)
+    };
     app
 }
 

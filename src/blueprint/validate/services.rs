@@ -102,16 +102,13 @@ impl Check<'_> {
             return;
         }
         let p = format!("services.{name}");
-        if self.bp.arch != ArchType::Microservices {
-            let what = if self.bp.arch == ArchType::Monolith {
-                "a monolith is one Python app (its modules share one language)"
-            } else {
-                "serverless functions are Python"
-            };
+        if self.bp.arch == ArchType::Serverless {
             self.err(
                 "E0154",
                 format!("{p}.language"),
-                format!("service `{name}` is written in typescript, but {what}"),
+                format!(
+                    "service `{name}` is written in typescript, but serverless functions are Python"
+                ),
                 "use `language: python` here, or `--type microservices` for TypeScript services"
                     .into(),
             );
@@ -140,6 +137,41 @@ impl Check<'_> {
                     "use `language: python` for this service, or remove the key".into(),
                 );
             }
+        }
+    }
+
+    /// A monolith is one app: every service with code is a module of it, in one language
+    /// (the first such service's). Each service written in another is reported.
+    fn one_language(&mut self) {
+        let coded = |s: &&Service| {
+            s.image.is_none() && (s.language.is_some() || s.kind != ServiceKind::Gateway)
+        };
+        let language = |s: &Service| s.language.clone().unwrap_or_else(|| "python".into());
+        let mut coded_services = self.bp.services.iter().filter(|(_, s)| coded(s));
+        let Some((first, s)) = coded_services.next() else {
+            return;
+        };
+        let app_language = language(s);
+        for (name, s) in coded_services {
+            let lang = language(s);
+            if lang == app_language || !schema::LANGUAGES.contains(&lang.as_str()) {
+                continue;
+            }
+            let path = if s.language.is_some() {
+                format!("services.{name}.language")
+            } else {
+                format!("services.{name}")
+            };
+            self.err(
+                "E0156",
+                path,
+                format!(
+                    "service `{name}` is written in {lang}, but the monolith's first module, `{first}`, is {app_language}: a monolith is one app in one language"
+                ),
+                format!(
+                    "write `language: {app_language}` here, or `language: {lang}` on every service; `--type microservices` mixes languages"
+                ),
+            );
         }
     }
 
@@ -293,6 +325,7 @@ impl Check<'_> {
                         "remove `mesh` or use `--type microservices`".into(),
                     );
                 }
+                self.one_language();
             }
             ArchType::Microservices => {
                 if !bp.mesh.enabled {
@@ -346,5 +379,49 @@ mod tests {
     fn hosts() {
         assert!(is_host("shop.example.com") && is_host("*.example.com"));
         assert!(!is_host("Shop.example.com") && !is_host("a..b") && !is_host("-a.com"));
+    }
+
+    fn located(text: &str) -> Vec<(&'static str, String)> {
+        crate::blueprint::load(text, "t.yaml")
+            .diagnostics
+            .items
+            .into_iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .map(|d| (d.code, d.path))
+            .collect()
+    }
+
+    const MONOLITH: &str = "version: 1\nname: shop\ntype: monolith\nservices:\n  gateway: { kind: gateway, routes: [{ path: /api/a, to: a }] }\n  a: { LANG_A database: db, entities: [A] }\n  b: { LANG_B database: db, entities: [B] }\nentities:\n  A: { fields: { id: uuid pk } }\n  B: { fields: { id: uuid pk, a_id: ref A } }\ndatabases: { db: {} }\n";
+
+    fn monolith(a: &str, b: &str) -> String {
+        MONOLITH.replace("LANG_A", a).replace("LANG_B", b)
+    }
+
+    /// A monolith's modules share the first one's language: each other one is reported where
+    /// its language is written, or at the service when it is Python by default.
+    #[test]
+    fn a_monolith_is_one_language() {
+        let ts = "language: typescript,";
+        assert!(located(&monolith(ts, ts)).is_empty());
+        assert!(located(&monolith("", "language: python,")).is_empty());
+        assert_eq!(
+            located(&monolith("", ts)),
+            [("E0156", "services.b.language".to_owned())]
+        );
+        assert_eq!(
+            located(&monolith(ts, "")),
+            [("E0156", "services.b".to_owned())]
+        );
+        // The same services as microservices may mix languages.
+        let micro = monolith(ts, "").replace("type: monolith", "type: microservices");
+        assert!(located(&micro).is_empty(), "{:?}", located(&micro));
+        // Serverless TypeScript is still refused where it is written.
+        let serverless = monolith(ts, ts).replace("type: monolith", "type: serverless");
+        let found = located(&serverless);
+        assert!(
+            found.contains(&("E0154", "services.a.language".to_owned())),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|(c, _)| *c == "E0156"));
     }
 }

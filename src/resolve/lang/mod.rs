@@ -21,3 +21,10 @@ pub const ALL: &[&str] = crate::blueprint::schema::LANGUAGES;
 pub fn lower(services: &mut [Service], entities: &[Entity]) {
     typescript::lower(services, entities);
 }
+
+/// The same for the workloads a type makes of the services: a monolith's one app gets the view
+/// of its modules' language, with the modules it is made of.
+pub fn lower_apps(apps: &mut [Service], services: &[Service], entities: &[Entity]) {
+    typescript::lower(apps, entities);
+    typescript::link_modules(apps, services);
+}

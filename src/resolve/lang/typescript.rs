@@ -58,6 +58,23 @@ pub struct TsService {
     pub has_references: bool,
     /// Some entity's reads by id go through the cache, with a sample row to test it.
     pub has_cached: bool,
+    /// The roles its routes require besides the admin role, in first-use order: the tests'
+    /// admin token holds them too (the admin role alone does not pass a `role(…)` rule).
+    pub roles: Vec<String>,
+    /// A monolith app: its modules (one per service, `src/modules/<file>.ts`), in the order of
+    /// the blueprint; empty for a service.
+    pub modules: Vec<TsModule>,
+}
+
+/// A module of a TypeScript monolith: one service's entities, in a file of their own.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsModule {
+    /// The service's blueprint name.
+    pub service: String,
+    /// `src/modules/<file>.ts` (the service's kebab-case name, as the plan names the file).
+    pub file: String,
+    /// What `src/entities.ts` imports its entity list as (`postsEntities`): never a reserved word.
+    pub import: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +107,11 @@ pub struct TsEntity {
     pub sample: Option<String>,
     /// Unique text fields of the sample, which a test makes fresh for each row.
     pub unique: Vec<TsUnique>,
+    /// When `sample` is None only because required fields are foreign keys (rows of the same
+    /// database: another module of a monolith, or the service's own): a create payload without
+    /// them, which a test completes with the keys of rows it creates first (`parents`).
+    pub linked_sample: Option<String>,
+    pub parents: Vec<TsParent>,
     /// Columns by the kinds a driver may not hand over as the API writes them (MySQL keeps a
     /// UUID as 32 hex digits, a boolean as 0/1, JSON as text on MariaDB, an instant without
     /// offset); PostgreSQL's driver needs none of them.
@@ -114,6 +136,20 @@ pub struct TsUnique {
     /// `email`, `url` or `text`: the shape of a fresh value.
     pub form: &'static str,
     pub max_length: u32,
+}
+
+/// A row a test creates before one that refers to it by a required foreign key.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsParent {
+    /// The referring field, and the referenced entity's name, collection path and key.
+    pub field: String,
+    pub entity: String,
+    pub path: String,
+    pub pk: String,
+    /// A key no row has (the shape of the referenced key).
+    pub unknown_key: String,
+    pub sample: String,
+    pub unique: Vec<TsUnique>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -204,11 +240,46 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
+            roles: roles(&owned),
             entities: owned,
             clients,
+            modules: Vec::new(),
         });
         s.python = Default::default();
     }
+}
+
+/// The modules of each TypeScript monolith app: the services it is made of (`modules`).
+pub fn link_modules(apps: &mut [Service], services: &[Service]) {
+    for app in apps.iter_mut() {
+        let names = app.modules.clone();
+        let Some(ts) = app.ts.as_mut() else {
+            continue;
+        };
+        ts.modules = names
+            .iter()
+            .filter_map(|n| services.iter().find(|s| &s.name.raw == n))
+            .map(|s| TsModule {
+                service: s.name.raw.clone(),
+                file: s.name.kebab.clone(),
+                import: format!("{}Entities", camel(&s.name.snake)),
+            })
+            .collect();
+    }
+}
+
+fn roles(entities: &[TsEntity]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for rule in entities.iter().flat_map(|e| [&e.read_rule, &e.write_rule]) {
+        if let Some(role) = rule
+            .role
+            .as_ref()
+            .filter(|r| r.as_str() != crate::resolve::auth::ADMIN_ROLE && !out.contains(r))
+        {
+            out.push(role.clone());
+        }
+    }
+    out
 }
 
 fn pins(list: &[(&'static str, &'static str)]) -> Vec<Pin> {
@@ -293,6 +364,7 @@ fn rule(r: Option<&crate::resolve::auth::Rule>) -> TsRule {
 
 fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
     let pk = e.columns.iter().find(|c| c.pk);
+    let parents = parents(e, all);
     let int_key = pk.is_some_and(|c| matches!(c.kind, "int" | "bigint"));
     TsEntity {
         name: e.name.snake.clone(),
@@ -333,7 +405,9 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
                 method: camel(&r.operation),
             })
             .collect(),
-        sample: sample(e, all),
+        sample: sample(e, false),
+        linked_sample: parents.as_ref().and_then(|_| sample(e, true)),
+        parents: parents.unwrap_or_default(),
         kinds: kinds(e),
         cache_prefix: e.code.cache_key_prefix.clone(),
         patch_column: e
@@ -353,17 +427,59 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
                     && c.min_length.is_none_or(|n| n <= 7)
             })
             .map(|c| c.name.clone()),
-        unique: e
+        unique: unique(e),
+    }
+}
+
+fn unique(e: &Entity) -> Vec<TsUnique> {
+    e.columns
+        .iter()
+        .filter(|c| c.unique && !c.pk && c.code.writable && matches!(c.kind, "string" | "text"))
+        .map(|c| TsUnique {
+            name: c.name.clone(),
+            form: c.format.unwrap_or("text"),
+            max_length: c.max_length.unwrap_or(255),
+        })
+        .collect()
+}
+
+/// The rows to create before `e` when its sample lacks only required foreign keys: one per such
+/// field, of an entity that has a sample of its own. None when there is no such field, or one
+/// of them cannot be filled that way (a reference to itself, or to a row that needs others).
+fn parents(e: &Entity, all: &[Entity]) -> Option<Vec<TsParent>> {
+    if sample(e, false).is_some() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for c in e.columns.iter().filter(|c| c.code.writable) {
+        let Some(r) = c.reference.as_ref().filter(|r| r.foreign_key) else {
+            continue;
+        };
+        if !e.code.required.contains(&c.name) {
+            continue;
+        }
+        let target = all
+            .iter()
+            .find(|t| t.name.raw == r.entity && t.name.raw != e.name.raw)?;
+        let int_key = target
             .columns
             .iter()
-            .filter(|c| c.unique && !c.pk && c.code.writable && matches!(c.kind, "string" | "text"))
-            .map(|c| TsUnique {
-                name: c.name.clone(),
-                form: c.format.unwrap_or("text"),
-                max_length: c.max_length.unwrap_or(255),
-            })
-            .collect(),
+            .any(|k| k.pk && matches!(k.kind, "int" | "bigint"));
+        out.push(TsParent {
+            field: c.name.clone(),
+            entity: target.name.snake.clone(),
+            path: target.code.api_path.clone(),
+            pk: target.pk.clone(),
+            unknown_key: if int_key {
+                "2147483000".into()
+            } else {
+                "\"00000000-0000-4000-8000-00000000dead\"".into()
+            },
+            sample: sample(target, false)?,
+            unique: unique(target),
+        });
     }
+    (!out.is_empty()).then_some(out)
 }
 
 fn kinds(e: &Entity) -> TsKinds {
@@ -460,13 +576,14 @@ fn number(v: &str) -> Option<Value> {
         .or_else(|| v.parse::<f64>().ok().map(Value::from))
 }
 
-/// A valid create payload, when every required field can be given without another row.
-fn sample(e: &Entity, _all: &[Entity]) -> Option<String> {
+/// A valid create payload, when every required field can be given without another row;
+/// `linked`: leaving out the foreign keys (a test fills them in with rows it creates first).
+fn sample(e: &Entity, linked: bool) -> Option<String> {
     let mut body = Map::new();
     for c in e.columns.iter().filter(|c| c.code.writable) {
         let required = e.code.required.contains(&c.name);
         if c.reference.as_ref().is_some_and(|r| r.foreign_key) {
-            if required {
+            if required && !linked {
                 return None;
             }
             continue;
@@ -547,6 +664,47 @@ mod tests {
         assert_eq!(f.ts_type, "number");
         let create: Value = serde_json::from_str(&e.create_schema).unwrap();
         assert_eq!(create["properties"]["item_id"]["type"], json!("integer"));
+    }
+
+    /// A TypeScript monolith's app has the TypeScript view, with its modules; an entity whose
+    /// only missing sample fields are foreign keys gets the rows to create first.
+    #[test]
+    fn a_typescript_monolith_app_lists_its_modules_and_the_rows_its_keys_need() {
+        let src = "version: 1\nname: shop\ntype: monolith\nservices:\n  items: { language: typescript, database: db, entities: [Item] }\n  order-lines: { language: typescript, depends_on: [items], database: db, entities: [Line] }\nentities:\n  Item:\n    fields:\n      id: bigint pk\n      code: string(9) unique\n  Line:\n    fields:\n      id: uuid pk\n      item_id: ref Item\n      qty: int min 2\ndatabases: { db: {} }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let app = &m.deployables[0];
+        assert!(app.is_typescript);
+        assert!(app.python.runtime.is_empty(), "no Python packages");
+        let ts = app.ts.as_ref().expect("the app's TypeScript view");
+        let modules: Vec<(&str, &str)> = ts
+            .modules
+            .iter()
+            .map(|m| (m.file.as_str(), m.import.as_str()))
+            .collect();
+        assert_eq!(
+            modules,
+            [
+                ("items", "itemsEntities"),
+                ("order-lines", "orderLinesEntities")
+            ]
+        );
+        assert!(ts.clients.is_empty(), "modules call each other in-process");
+        let line = ts.entities.iter().find(|e| e.pascal == "Line").unwrap();
+        assert_eq!(line.sample, None);
+        assert_eq!(line.linked_sample.as_deref(), Some(r#"{"qty":2}"#));
+        let parent = &line.parents[0];
+        assert_eq!(
+            (
+                parent.field.as_str(),
+                parent.path.as_str(),
+                parent.unknown_key.as_str()
+            ),
+            ("item_id", "/api/items", "2147483000")
+        );
+        assert_eq!(parent.unique[0].name, "code");
+        let item = ts.entities.iter().find(|e| e.pascal == "Item").unwrap();
+        assert!(item.parents.is_empty() && item.linked_sample.is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 // request named by its route template, the health endpoints and the CRUD routes.
 import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { remoteKeys, verifier, type Verifier } from "./auth.js";
 import { {% if svc.cache %}connect, {% endif %}RowCache, type Store } from "./cache.js";
 import { createClients, type Clients } from "./clients.js";
@@ -45,6 +45,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // the calls it makes to other services.
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
+    // Logged as `request_id`, the name the Python services' lines use.
+    logController: new LogController({ requestIdLogLabel: "request_id" }),
   });
   // A pooled connection the server closed (restart, outage) must not stop the process:
   // readiness reports the database, requests answer 503 until it is back.

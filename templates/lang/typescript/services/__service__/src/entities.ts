@@ -1,9 +1,12 @@
 {%- set svc = service %}{{ header }}
-// The entities this service owns, as the CRUD routes serve them: table, columns, the request
+// The entities this {% if svc.ts.modules %}app's modules own{% else %}service owns{% endif %}, as the CRUD routes serve them: table, columns, the request
 // bodies' JSON Schemas (the OpenAPI contract's), access rules and checked references.
 import type { Rule } from "./auth.js";
 import type { Clients, Forwarded } from "./clients.js";
 import type { TableSpec } from "./db.js";
+{%- for mod in svc.ts.modules %}
+import { entities as {{ mod.import }} } from "./modules/{{ mod.file }}.js";
+{%- endfor %}
 
 export interface Reference {
   field: string;
@@ -26,52 +29,14 @@ export interface EntitySpec extends TableSpec {
   decimalBounds: ReadonlyArray<{ column: string; minimum?: string; maximum?: string }>;
   references: readonly Reference[];
 }
-{%- for e in svc.ts.entities %}
+{%- if svc.ts.modules %}
 
-export interface {{ e.pascal }} {
-{%- for f in e.fields %}
-  {{ f.name }}: {{ f.ts_type }}{% if f.nullable %} | null{% endif %};
-{%- endfor %}
-}
-{%- endfor %}
-
-/** In registration order: nested paths first. */
+/** Every module's entities, in the order of the blueprint's services. */
 export const entities: readonly EntitySpec[] = [
-{%- for e in svc.ts.entities %}
-  {
-    name: "{{ e.name }}",
-    table: "{{ e.table }}",
-    path: "{{ e.api_path }}",
-    pk: "{{ e.pk }}",
-    columns: [{% for c in e.columns %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
-    kinds: {
-      uuid: [{% for c in e.kinds.uuid %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
-      bool: [{% for c in e.kinds.bool %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
-      json: [{% for c in e.kinds.json %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
-      timestamp: [{% for c in e.kinds.timestamp %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor %}],
-    },
-    cachePrefix: {% if e.cache_prefix %}"{{ e.cache_prefix }}"{% else %}null{% endif %},
-    createSchema: {{ e.create_schema }},
-    updateSchema: {{ e.update_schema }},
-    keySchema: {{ e.key_schema }},
-    readRule: { kind: "{{ e.read_rule.kind }}"{% if e.read_rule.role %}, role: {{ e.read_rule.role | json }}{% endif %} },
-    writeRule: { kind: "{{ e.write_rule.kind }}"{% if e.write_rule.role %}, role: {{ e.write_rule.role | json }}{% endif %} },
-    owner: {% if e.owner %}"{{ e.owner }}"{% else %}null{% endif %},
-    decimalBounds: [
-{%- for b in e.decimal_bounds %}
-      { column: "{{ b.column }}"{% if b.minimum %}, minimum: "{{ b.minimum }}"{% endif %}{% if b.maximum %}, maximum: "{{ b.maximum }}"{% endif %} },
-{%- endfor %}
-    ],
-    references: [
-{%- for r in e.references %}
-      {
-        field: "{{ r.field }}",
-        target: "{{ r.target }}",
-        exists: async (clients, key, forwarded) =>
-          (await clients.{{ r.client }}.{{ r.method }}(String(key), forwarded)) !== null,
-      },
-{%- endfor %}
-    ],
-  },
+{%- for mod in svc.ts.modules %}
+  ...{{ mod.import }},
 {%- endfor %}
 ];
+{%- else %}
+{%- include "lang/typescript/_partials/entity_specs.tera" %}
+{%- endif %}

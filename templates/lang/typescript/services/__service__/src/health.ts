@@ -58,8 +58,10 @@ async function probeDependency(address: string): Promise<string> {
 
 export function registerHealth(app: FastifyInstance, config: Settings, db: Db | null, cache: Store | null): void {
   let schemaOk = false;
-  app.get("{{ svc.health_path }}", async () => ({ status: "ok" }));
-  app.get("{{ svc.ready_path }}", async (_req, reply) => {
+  // Probes and scrapes write no access lines (warnings and errors only), as in the Python services.
+  const quiet = { logLevel: "warn" } as const;
+  app.get("{{ svc.health_path }}", quiet, async () => ({ status: "ok" }));
+  app.get("{{ svc.ready_path }}", quiet, async (_req, reply) => {
     const checks: Record<string, string> = {};
     if (db !== null) {
       try {
@@ -95,7 +97,7 @@ export function registerHealth(app: FastifyInstance, config: Settings, db: Db | 
     const ready = Object.entries(checks).every(([k, v]) => !REQUIRED.has(k) || v === "ok");
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable", checks });
   });
-  app.get("{{ svc.metrics_path }}", async (_req, reply) =>
+  app.get("{{ svc.metrics_path }}", quiet, async (_req, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 }

@@ -70,4 +70,52 @@ test("{{ e.name }}: create, read, list and delete", async () => {
   assert.equal(gone.statusCode, 404);
 });
 {%- endif %}
+{%- if e.linked_sample %}
+
+test("{{ e.name }}: {% for p in e.parents %}`{{ p.field }}` names an existing {{ p.entity }}{% if not loop.last %}, {% endif %}{% endfor %} (a foreign key)", async () => {
+  const headers = await admin();
+  const payload: Record<string, unknown> = {{ e.linked_sample }};
+{%- for u in e.unique %}
+  payload["{{ u.name }}"] = fresh("{{ u.form }}", {{ u.max_length }});
+{%- endfor %}
+  // The rows it refers to first, through their own routes.
+  const parents: string[] = [];
+{%- for p in e.parents %}
+  const parent{{ loop.index }}: Record<string, unknown> = {{ p.sample }};
+{%- for u in p.unique %}
+  parent{{ loop.index }}["{{ u.name }}"] = fresh("{{ u.form }}", {{ u.max_length }});
+{%- endfor %}
+  const made{{ loop.index }} = await app.inject({ method: "POST", url: "{{ p.path }}", headers, payload: parent{{ loop.index }} });
+  assert.equal(made{{ loop.index }}.statusCode, 201, made{{ loop.index }}.body);
+  payload["{{ p.field }}"] = (made{{ loop.index }}.json() as Record<string, unknown>)["{{ p.pk }}"];
+  parents.push(`{{ p.path }}/${String(payload["{{ p.field }}"])}`);
+{%- endfor %}
+{%- set first = e.parents | first %}
+
+  // A key no row has is refused by the foreign key.
+  const unknown = await app.inject({
+    method: "POST",
+    url: "{{ e.api_path }}",
+    headers,
+    payload: { ...payload, {{ first.field }}: {{ first.unknown_key }} },
+  });
+  assert.equal(unknown.statusCode, 422, unknown.body);
+
+  const created = await app.inject({ method: "POST", url: "{{ e.api_path }}", headers, payload });
+  assert.equal(created.statusCode, 201, created.body);
+  const row = created.json() as Record<string, unknown>;
+  const id = String(row["{{ e.pk }}"]);
+  const read = await app.inject({ method: "GET", url: `{{ e.api_path }}/${id}`, headers });
+  assert.equal(read.statusCode, 200);
+  assert.deepEqual(read.json(), row);
+
+  // A row still referred to cannot be deleted; once the referring row is gone it can.
+  const blocked = await app.inject({ method: "DELETE", url: parents[0] ?? "", headers });
+  assert.equal(blocked.statusCode, 409, blocked.body);
+  assert.equal((await app.inject({ method: "DELETE", url: `{{ e.api_path }}/${id}`, headers })).statusCode, 204);
+  for (const url of parents) {
+    assert.equal((await app.inject({ method: "DELETE", url, headers })).statusCode, 204);
+  }
+});
+{%- endif %}
 {%- endfor %}

@@ -32,7 +32,7 @@ export async function token(sub: string, roles: string[] = []): Promise<string> 
 }
 
 export async function admin(): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await token("admin", [ADMIN_ROLE])}` };
+  return { authorization: `Bearer ${await token("admin", [ADMIN_ROLE{% for r in svc.ts.roles %}, {{ r | json }}{% endfor %}])}` };
 }
 {%- if svc.database %}
 
