@@ -147,6 +147,8 @@ pub enum Condition {
     Autoscaled,
     /// The TypeScript service checks references through their owners.
     TsReferences,
+    /// Some serverless function is Python (the `functions/` app is its code).
+    PythonFunctions,
 }
 
 impl Condition {
@@ -171,6 +173,10 @@ impl Condition {
                 .serverless
                 .as_ref()
                 .is_some_and(|s| s.data_store == "dynamodb"),
+            Condition::PythonFunctions => m
+                .functions
+                .iter()
+                .any(|f| f.language == crate::resolve::lang::PYTHON),
             Condition::Ports => deployable.is_some_and(|d| !d.ports.is_empty()),
             Condition::VolumeClaims => deployable.is_some_and(|d| d.run.has_claims),
             Condition::Autoscaled => deployable.is_some_and(|d| {

@@ -14,6 +14,9 @@ use super::{Names, Preset};
 use heck::ToSnakeCase;
 use serde::Serialize;
 
+/// The Lambda runtime of Python functions (the deploy workflow builds their package for it).
+pub const PYTHON_RUNTIME: &str = "python3.12";
+
 /// Short names of the decision, for `plan` and the docs.
 pub const DATABASE_KIND: &str = "Aurora Serverless v2 + RDS Proxy";
 pub const EVENT_BUS_KIND: &str = "EventBridge, one SQS queue per consumer";
@@ -221,12 +224,24 @@ pub fn lower(
             "Aurora Serverless v2 (PostgreSQL) behind RDS Proxy, IAM authentication",
         )
     };
+    // The Python app's settings, addresses and lookups cover its own functions only (a
+    // TypeScript service's package has its own: `lang::typescript`).
+    let python: Vec<Function> = functions
+        .iter()
+        .filter(|f| f.language == super::lang::PYTHON)
+        .cloned()
+        .collect();
+    let python_services: Vec<Service> = services
+        .iter()
+        .filter(|s| !s.is_typescript)
+        .cloned()
+        .collect();
     Serverless {
         data_store,
         data_store_title,
         event_bus: "eventbridge-sqs",
         event_bus_title: "EventBridge bus, one SQS queue with a dead-letter queue per consumer",
-        settings: settings(system, functions, &tables),
+        settings: settings(system, &python, &tables),
         tables,
         // Set from the scale by the caller (see `resolve`).
         table_deletion_protection: true,
@@ -240,8 +255,8 @@ pub fn lower(
                 user: d.user.clone(),
             })
             .collect(),
-        callees: callees(functions),
-        lookups: lookups(services),
+        callees: callees(&python),
+        lookups: lookups(&python_services),
         unlowered_caches,
         db_instances: 1 + preset
             .database

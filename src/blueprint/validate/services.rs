@@ -102,12 +102,12 @@ impl Check<'_> {
             return;
         }
         let p = format!("services.{name}");
+        if self.bp.arch == ArchType::Serverless {
+            self.typescript_function_rules(name, s);
+            return;
+        }
         if self.bp.arch != ArchType::Microservices {
-            let what = if self.bp.arch == ArchType::Monolith {
-                "a monolith is one Python app (its modules share one language)"
-            } else {
-                "serverless functions are Python"
-            };
+            let what = "a monolith is one Python app (its modules share one language)";
             self.err(
                 "E0154",
                 format!("{p}.language"),
@@ -137,6 +137,40 @@ impl Check<'_> {
                     "E0153",
                     format!("{p}.{key}"),
                     format!("service `{name}` is written in typescript, whose services have no {what} yet"),
+                    "use `language: python` for this service, or remove the key".into(),
+                );
+            }
+        }
+    }
+
+    /// TypeScript functions serve HTTP and consume topics on Aurora PostgreSQL; what they do
+    /// not cover yet is refused where it is written.
+    fn typescript_function_rules(&mut self, name: &str, s: &Service) {
+        let p = format!("services.{name}");
+        let dynamodb = s
+            .database
+            .as_ref()
+            .and_then(|d| self.bp.databases.get(d))
+            .is_some_and(|d| d.engine == "dynamodb");
+        let unsupported = [
+            (
+                "publishes",
+                !s.publishes.is_empty(),
+                "publishing of events (consuming is built)",
+            ),
+            (
+                "database",
+                dynamodb,
+                "DynamoDB tables (Aurora PostgreSQL is built)",
+            ),
+            ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
+        ];
+        for (key, used, what) in unsupported {
+            if used {
+                self.err(
+                    "E0153",
+                    format!("{p}.{key}"),
+                    format!("service `{name}` is written in typescript, whose serverless functions have no {what} yet"),
                     "use `language: python` for this service, or remove the key".into(),
                 );
             }

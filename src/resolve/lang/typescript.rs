@@ -37,6 +37,29 @@ pub const DEV_DEPENDENCIES: &[(&str, &str)] = &[
 ];
 /// The Node.js major version of the image and of CI (its LTS line the packages support).
 pub const NODE_MAJOR: &str = "22";
+/// The Lambda runtime of TypeScript functions: the same Node.js line.
+pub const LAMBDA_RUNTIME: &str = "nodejs22.x";
+/// Runtime packages of a service's functions (serverless): Fastify behind @fastify/aws-lambda
+/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer. The embedded
+/// `functions-package-lock.json` locks exactly these.
+pub const FUNCTION_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@aws-sdk/rds-signer", "3.1178.0"),
+    ("@fastify/aws-lambda", "6.4.1"),
+    ("@opentelemetry/api", "1.9.1"),
+    ("fastify", "5.12.8"),
+    ("pg", "8.23.1"),
+];
+/// Compiler, linter, the Lambda event types and esbuild (one bundle per function).
+pub const FUNCTION_DEV_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@eslint/js", "9.39.5"),
+    ("@types/aws-lambda", "8.10.164"),
+    ("@types/node", "20.19.43"),
+    ("@types/pg", "8.23.1"),
+    ("esbuild", "0.28.2"),
+    ("eslint", "9.39.5"),
+    ("typescript", "5.9.3"),
+    ("typescript-eslint", "8.74.0"),
+];
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Pin {
@@ -58,6 +81,43 @@ pub struct TsService {
     pub has_references: bool,
     /// Some entity's reads by id go through the cache, with a sample row to test it.
     pub has_cached: bool,
+    /// Serverless: the service's Lambda functions (its package replaces the server's files).
+    pub functions: Option<TsFunctions>,
+}
+
+/// The Lambda functions of one TypeScript service and the settings their code reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsFunctions {
+    pub functions: Vec<TsFunction>,
+    /// Every variable any of its functions reads, plus `DATABASE_URL` (local runs and tests
+    /// point the code at a PostgreSQL of their own; Terraform never sets it).
+    pub settings: Vec<TsSetting>,
+    pub runtime: &'static str,
+    pub dependencies: Vec<Pin>,
+    pub dev_dependencies: Vec<Pin>,
+    /// Some function handles a queue's events (test/handlers.test.ts covers the batch).
+    pub has_queue: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsFunction {
+    pub name: String,
+    /// The module and bundle name (`reviews_api`: src/functions/reviews_api.ts, built into
+    /// dist/lambda/reviews_api.mjs, handler `reviews_api.handler`).
+    pub module: String,
+    pub handler: String,
+    /// `http` or `queue`.
+    pub trigger: &'static str,
+    pub topic: Option<String>,
+    /// Exactly the variables Terraform sets for it (checked at cold start).
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TsSetting {
+    pub name: String,
+    /// The value a local run gets when the variable is not set, as a JSON string.
+    pub default: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,8 +266,60 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             node_major: NODE_MAJOR,
             entities: owned,
             clients,
+            functions: None,
         });
         s.python = Default::default();
+    }
+}
+
+/// Serverless: the functions of every TypeScript service, once their environment is known.
+pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::services::Function]) {
+    for s in services.iter_mut() {
+        let Some(ts) = s.ts.as_mut() else { continue };
+        let own: Vec<&crate::resolve::services::Function> = functions
+            .iter()
+            .filter(|f| f.service == s.name.raw)
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        let mut settings: Vec<TsSetting> = Vec::new();
+        let names = own
+            .iter()
+            .flat_map(|f| f.env.iter().map(|v| v.name.as_str()))
+            .chain(s.database.is_some().then_some("DATABASE_URL"));
+        for name in names {
+            if !settings.iter().any(|x| x.name == name) {
+                let default = match name {
+                    "SERVICE_NAME" => s.name.kebab.as_str(),
+                    "LOG_LEVEL" => "INFO",
+                    "DB_PORT" => "5432",
+                    _ => "",
+                };
+                settings.push(TsSetting {
+                    name: name.to_owned(),
+                    default: json!(default).to_string(),
+                });
+            }
+        }
+        ts.functions = Some(TsFunctions {
+            functions: own
+                .iter()
+                .map(|f| TsFunction {
+                    name: f.name.raw.clone(),
+                    module: f.name.snake.clone(),
+                    handler: f.handler.clone(),
+                    trigger: f.trigger,
+                    topic: f.topic.as_ref().map(|t| t.raw.clone()),
+                    env: f.env.iter().map(|v| v.name.clone()).collect(),
+                })
+                .collect(),
+            has_queue: own.iter().any(|f| f.trigger == "queue"),
+            settings,
+            runtime: LAMBDA_RUNTIME,
+            dependencies: pins(FUNCTION_DEPENDENCIES),
+            dev_dependencies: pins(FUNCTION_DEV_DEPENDENCIES),
+        });
     }
 }
 
