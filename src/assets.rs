@@ -23,7 +23,7 @@ const RESTRICTED: [(&str, &[&str], &str); 2] = [
     (
         "polyglot-shop",
         &["microservices"],
-        "TypeScript services are microservices only (E0154); engine: mysql is not serverless (E0127)",
+        "TypeScript services are not in a monolith (E0154); engine: mysql is not serverless (E0127)",
     ),
 ];
 

@@ -108,7 +108,7 @@ pub const CODES: &[Code] = &[
         "E0153",
         "TypeScript service using what its lowering lacks yet",
     ),
-    e("E0154", "TypeScript service outside microservices"),
+    e("E0154", "TypeScript service in a monolith"),
     e("E0160", "grpc-only service in a serverless blueprint"),
     e("E0170", "port collision"),
     e("E0171", "port 0"),

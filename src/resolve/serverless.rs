@@ -50,6 +50,43 @@ pub struct Serverless {
     pub lookups: Vec<Lookup>,
     /// Every variable any function reads: the fields of the functions' settings class.
     pub settings: Vec<Setting>,
+    /// The packages CI builds and uploads, once each: the Python app's, one per TypeScript
+    /// service with its functions' bundles.
+    pub packages: Vec<Package>,
+}
+
+/// One function package (a zip): built from `code_dir` for `runtime`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Package {
+    pub file: String,
+    pub language: &'static str,
+    pub runtime: &'static str,
+    /// The toolchain version CI sets up to build it (`3.12`, `22`), once per language.
+    pub version: &'static str,
+    pub first_of_language: bool,
+    pub code_dir: String,
+}
+
+fn packages(functions: &[Function]) -> Vec<Package> {
+    let mut out: Vec<Package> = Vec::new();
+    for f in functions {
+        if !out.iter().any(|p| p.file == f.package) {
+            let typescript = f.language == super::lang::TYPESCRIPT;
+            out.push(Package {
+                file: f.package.clone(),
+                language: f.language,
+                runtime: f.runtime,
+                version: if typescript {
+                    super::lang::typescript::NODE_MAJOR
+                } else {
+                    "3.12"
+                },
+                first_of_language: !out.iter().any(|p| p.language == f.language),
+                code_dir: f.code_dir.clone(),
+            });
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,6 +279,7 @@ pub fn lower(
         event_bus: "eventbridge-sqs",
         event_bus_title: "EventBridge bus, one SQS queue with a dead-letter queue per consumer",
         settings: settings(system, &python, &tables),
+        packages: packages(functions),
         tables,
         // Set from the scale by the caller (see `resolve`).
         table_deletion_protection: true,

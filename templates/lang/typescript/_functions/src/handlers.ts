@@ -15,7 +15,7 @@ export const {{ f.module }} = queueFunction(
   {{ f.topic | json }},
   [{% for v in f.env %}"{{ v }}"{% if not loop.last %}, {% endif %}{% endfor %}],
   async (payload, id) => {
-    log("info", "event received", { topic: {{ f.topic | json }}, id, fields: Object.keys(payload) });
+    log("INFO", "event received", { topic: {{ f.topic | json }}, id, fields: Object.keys(payload) });
   },
 );
 {%- endif %}

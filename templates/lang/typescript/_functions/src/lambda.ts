@@ -44,8 +44,13 @@ export function httpFunction(environment: readonly string[]): HttpHandler {
   };
 }
 
-/** One line of JSON on stdout (CloudWatch Logs reads it as structured). */
-export function log(level: "info" | "error", message: string, fields: Record<string, unknown> = {}): void {
+const LEVELS: Record<string, number> = { DEBUG: 10, INFO: 20, WARNING: 30, WARN: 30, ERROR: 40 };
+
+/** One line of JSON on stdout (CloudWatch Logs reads it as structured), at LOG_LEVEL or above. */
+export function log(level: "INFO" | "ERROR", message: string, fields: Record<string, unknown> = {}): void {
+  if ((LEVELS[level] ?? 0) < (LEVELS[(process.env.LOG_LEVEL ?? "INFO").toUpperCase()] ?? 20)) {
+    return;
+  }
   const line = { level, message, service: process.env.SERVICE_NAME, ...fields };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
@@ -77,7 +82,7 @@ export function queueFunction(topic: string, environment: readonly string[], onE
         const payload = detail(topic, record.body);
         await onEvent(payload, String((JSON.parse(record.body) as Claims).id ?? record.messageId));
       } catch (err) {
-        log("error", `${topic}: record ${record.messageId} failed`, { error: String(err) });
+        log("ERROR", `${topic}: record ${record.messageId} failed`, { error: String(err) });
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }
