@@ -643,6 +643,74 @@ mod tests {
         }
     }
 
+    /// The functions' lockfile, likewise, for the functions' pins.
+    #[test]
+    fn the_functions_lockfile_locks_every_function_pin_at_its_version() {
+        let text = include_str!("../../../templates/lang/typescript/_functions/package-lock.json");
+        let lock: Value = serde_json::from_str(text).expect("the lockfile template is JSON");
+        let root = &lock["packages"][""];
+        for (section, pins) in [
+            ("dependencies", FUNCTION_DEPENDENCIES),
+            ("devDependencies", FUNCTION_DEV_DEPENDENCIES),
+        ] {
+            let declared = root[section].as_object().expect(section);
+            assert_eq!(declared.len(), pins.len(), "{section}");
+            for (name, version) in pins {
+                assert_eq!(declared[*name], json!(version), "{name} in {section}");
+                let locked = &lock["packages"][format!("node_modules/{name}")]["version"];
+                assert_eq!(locked, &json!(version), "{name} locked at another version");
+            }
+        }
+    }
+
+    /// In a serverless system a TypeScript service's functions run on Node.js from its own
+    /// package, with exactly their environment as settings; the Python app's settings leave
+    /// the TypeScript functions' variables out.
+    #[test]
+    fn typescript_functions_get_their_runtime_package_and_settings() {
+        let src = "version: 1\nname: shop\ntype: serverless\nservices:\n  users: { language: python, database: db, entities: [User] }\n  notes: { language: typescript, database: db2, entities: [Note], depends_on: [users], consumes: [user.made] }\nentities:\n  User:\n    fields:\n      id: uuid pk\n  Note:\n    fields:\n      id: uuid pk\n      user_id: ref User\ndatabases: { db: {}, db2: {} }\nmessaging: { broker: sqs, topics: { user.made: {} } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let f = |n: &str| m.functions.iter().find(|f| f.name.raw == n).unwrap();
+        assert_eq!(
+            (f("users-api").runtime, f("users-api").code_dir.as_str()),
+            ("python3.12", "functions")
+        );
+        assert_eq!(
+            (f("notes-api").runtime, f("notes-api").code_dir.as_str()),
+            (LAMBDA_RUNTIME, "services/notes")
+        );
+        assert_eq!(f("notes-user-made").handler, "notes_user_made.handler");
+        let notes = m.services.iter().find(|s| s.name.raw == "notes").unwrap();
+        let fns = notes
+            .ts
+            .as_ref()
+            .unwrap()
+            .functions
+            .as_ref()
+            .expect("functions of notes");
+        let names: Vec<&str> = fns.settings.iter().map(|s| s.name.as_str()).collect();
+        assert!(
+            names.contains(&"USERS_URL") && names.contains(&"DATABASE_URL"),
+            "{names:?}"
+        );
+        assert!(fns.has_queue);
+        let python = &m.serverless.as_ref().unwrap().settings;
+        assert!(
+            !python.iter().any(|s| s.name == "USERS_URL"),
+            "a TypeScript function's call"
+        );
+        let packages: Vec<&str> = m
+            .serverless
+            .as_ref()
+            .unwrap()
+            .packages
+            .iter()
+            .map(|p| p.file.as_str())
+            .collect();
+        assert_eq!(packages, ["functions.zip", "notes-functions.zip"]);
+    }
+
     /// A reference to an integer key is an integer in every contract (it was a string: events of
     /// the MySQL monolith fixture were dead-lettered by their own schema).
     #[test]

@@ -33,7 +33,7 @@ os.environ.setdefault({{ s.name | py_str }}, {{ s.test_value | py_str }})
 {%- endif %}{% endfor %}
 
 SERVICES = (
-{%- for s in m.services %}{% if s.generated and not s.is_gateway %}
+{%- for s in m.services %}{% if s.generated and not s.is_gateway and not s.is_typescript %}
     "{{ s.name.snake }}",
 {%- endif %}{% endfor %}
 )
