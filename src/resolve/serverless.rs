@@ -53,6 +53,8 @@ pub struct Serverless {
     /// The packages CI builds and uploads, once each: the Python app's, one per TypeScript
     /// service with its functions' bundles.
     pub packages: Vec<Package>,
+    /// The modules of the Python app (`app.modules.<name>`): its generated Python services.
+    pub python_modules: Vec<String>,
 }
 
 /// One function package (a zip): built from `code_dir` for `runtime`.
@@ -280,6 +282,11 @@ pub fn lower(
         event_bus_title: "EventBridge bus, one SQS queue with a dead-letter queue per consumer",
         settings: settings(system, &python, &tables),
         packages: packages(functions),
+        python_modules: python_services
+            .iter()
+            .filter(|s| s.generated && !s.is_gateway)
+            .map(|s| s.name.snake.clone())
+            .collect(),
         tables,
         // Set from the scale by the caller (see `resolve`).
         table_deletion_protection: true,
