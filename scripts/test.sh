@@ -66,6 +66,7 @@ xargs -P 2 -L 1 bash -c 'mutation "$@"' _ <<'LIST'
 ecommerce microservices ignore-depends-on
 tests/fixtures/polyglot/polyglot.yaml microservices ts-ignore-depends-on
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-owner-check
+tests/fixtures/polyglot/polyglot-serverless.yaml serverless ts-swallow-failed-records
 auth-service monolith exit-without-broker
 ecommerce serverless swallow-failed-records
 ecommerce serverless unset-function-variable

@@ -23,7 +23,7 @@ const RESTRICTED: [(&str, &[&str], &str); 2] = [
     (
         "polyglot-shop",
         &["microservices"],
-        "a monolith is one app in one language and this example mixes Python and TypeScript (E0156); TypeScript services are not serverless (E0154), nor is engine: mysql (E0127)",
+        "a monolith is one app in one language and this example mixes Python and TypeScript (E0156); engine: mysql is not serverless (E0127)",
     ),
 ];
 

@@ -155,10 +155,12 @@ impl Collection {
                 .enumerate()
                 .map(|(i, e)| (i, e.name.clone()))
                 .collect(),
+            // The modules of the Python app (a TypeScript function is its service package's).
             Collection::Function => m
                 .functions
                 .iter()
                 .enumerate()
+                .filter(|(_, f)| f.language == crate::resolve::lang::PYTHON)
                 .map(|(i, f)| (i, f.name.kebab.clone()))
                 .collect(),
             Collection::Topic => m
@@ -381,7 +383,7 @@ pub fn header_for(path: &str) -> String {
         "yaml" | "yml" | "py" | "tf" | "tfvars" | "toml" | "sh" | "txt" | "ini" | "cfg"
         | "conf" | "env" | "hcl" | "gitignore" | "dockerignore" => format!("# {TEXT}"),
         "sql" => format!("-- {TEXT}"),
-        "proto" | "js" | "ts" => format!("// {TEXT}"),
+        "proto" | "js" | "mjs" | "ts" => format!("// {TEXT}"),
         "md" => format!("<!-- {TEXT} -->"),
         "mmd" => format!("%% {TEXT}"),
         _ => String::new(),

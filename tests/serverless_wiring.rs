@@ -48,10 +48,26 @@ fn quoted(line: &str) -> Vec<String> {
         .collect()
 }
 
+/// The fixture mixing Python and TypeScript functions (its TypeScript services are packages of
+/// their own under `services/`).
+const MIXED: &str = "tests/fixtures/polyglot/polyglot-serverless.yaml";
+
+fn generate_file(path: &str) -> Files {
+    let src = Source {
+        text: std::fs::read_to_string(path).unwrap(),
+        file: path.to_owned(),
+    };
+    match pipeline::generate(&src, &TemplateSet::embedded(), false) {
+        Ok(g) => g.files.into_iter().collect(),
+        Err(_) => panic!("{path} does not generate"),
+    }
+}
+
 /// What Terraform gives one function: handler, environment names, IAM actions, queue trigger.
 #[derive(Debug, Default)]
 struct Deployed {
     handler: String,
+    runtime: String,
     env: BTreeSet<String>,
     actions: BTreeSet<String>,
     queue: bool,
@@ -82,6 +98,8 @@ fn deployed(main: &str) -> BTreeMap<String, Deployed> {
             let t = line.trim();
             if t.starts_with("handler ") {
                 d.handler = quoted(t)[0].clone();
+            } else if t.starts_with("runtime ") {
+                d.runtime = quoted(t)[0].clone();
             } else if t.starts_with("{ name = ") {
                 d.env.insert(quoted(t)[0].clone());
                 d.env_tables.extend(table_labels(t));
@@ -244,13 +262,116 @@ fn expected_actions(
     a
 }
 
+/// A TypeScript function: the package whose handlers.ts exports `module`, the variables it
+/// requires there (the list given to `httpFunction` / `queueFunction`) and the variables its code
+/// reads (an HTTP function: every setting of config.ts but DATABASE_URL, which only local runs
+/// set; a queue function: what its logging reads in lambda.ts).
+struct TsFunction {
+    package: String,
+    required: BTreeSet<String>,
+    reads: BTreeSet<String>,
+    bundled: bool,
+}
+
+fn ts_function(files: &Files, module: &str) -> Option<TsFunction> {
+    let export = format!("export const {module} = ");
+    let (path, text) = files
+        .iter()
+        .find(|(p, t)| p.ends_with("/src/handlers.ts") && t.contains(&export))?;
+    let package = path.trim_end_matches("/src/handlers.ts").to_owned();
+    let call = text.split(&export).nth(1)?.split(");").next()?;
+    let list = call.split('[').nth(1)?.split(']').next()?;
+    let required = quoted(list).into_iter().collect();
+    let read_env = |t: &str| -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = t
+            .split("env(\"")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .map(str::to_owned)
+            .collect();
+        out.extend(t.split("process.env.").skip(1).map(|r| {
+            r.chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect::<String>()
+        }));
+        out
+    };
+    let lambda = &files[&format!("{package}/src/lambda.ts")];
+    let log = lambda
+        .split("export function log(")
+        .nth(1)?
+        .split("\n}\n")
+        .next()?;
+    let mut reads = read_env(log);
+    if call.starts_with("httpFunction(") {
+        reads.extend(read_env(&files[&format!("{package}/src/config.ts")]));
+        reads.remove("DATABASE_URL");
+    }
+    let bundled =
+        files[&format!("{package}/scripts/bundle.mjs")].contains(&format!("\"{module}\""));
+    Some(TsFunction {
+        package,
+        required,
+        reads,
+        bundled,
+    })
+}
+
+fn ts_problems(files: &Files, name: &str, d: &Deployed, out: &mut Vec<String>) {
+    let module = d.handler.trim_end_matches(".handler");
+    let Some(f) = ts_function(files, module) else {
+        out.push(format!("{name}: no TypeScript handler exports {module}"));
+        return;
+    };
+    if !f.bundled {
+        out.push(format!(
+            "{name}: {}/scripts/bundle.mjs builds no {module} bundle",
+            f.package
+        ));
+    }
+    for v in f.reads.difference(&f.required) {
+        out.push(format!(
+            "{name} reads {v}, which its handler does not require"
+        ));
+    }
+    for v in f.required.difference(&d.env) {
+        out.push(format!("{name} reads {v}, which Terraform does not set"));
+    }
+    for v in d.env.difference(&f.required) {
+        out.push(format!(
+            "Terraform sets {v} on {name}, which its code does not require"
+        ));
+    }
+    for v in d.env.difference(&f.reads) {
+        out.push(format!("Terraform sets {v} on {name}, which nothing reads"));
+    }
+    let want = expected_actions(&f.required, d.queue, None);
+    for a in d.actions.difference(&want) {
+        out.push(format!("{name} may {a}, which its code never does"));
+    }
+    for a in want.difference(&d.actions) {
+        out.push(format!("{name} needs {a}, which its policy does not allow"));
+    }
+}
+
 fn problems(files: &Files) -> Vec<String> {
     let main = &files["infra/terraform/main.tf"];
-    let fields = settings_fields(&files["functions/app/config.py"]);
     let mut out = Vec::new();
     let functions = deployed(main);
     assert!(!functions.is_empty(), "no function in main.tf");
     for (name, d) in &functions {
+        match d.runtime.as_str() {
+            "python3.12" => {}
+            "nodejs22.x" => {
+                ts_problems(files, name, d, &mut out);
+                continue;
+            }
+            other => {
+                out.push(format!("{name}: runtime {other:?}"));
+                continue;
+            }
+        }
+        let fields = settings_fields(&files["functions/app/config.py"]);
         let module = d.handler.trim_end_matches(".handler");
         let path = format!("functions/{module}.py");
         let code = required(files.get(&path).unwrap_or_else(|| panic!("{path} missing")));
@@ -304,6 +425,42 @@ fn every_function_gets_exactly_the_environment_and_actions_its_code_uses() {
         let found = problems(&files);
         assert!(found.is_empty(), "{example}:\n{}", found.join("\n"));
     }
+}
+
+#[test]
+fn typescript_functions_get_exactly_the_environment_and_actions_their_code_uses() {
+    let files = generate_file(MIXED);
+    let runtimes: BTreeSet<String> = deployed(&files["infra/terraform/main.tf"])
+        .values()
+        .map(|d| d.runtime.clone())
+        .collect();
+    assert_eq!(
+        runtimes,
+        BTreeSet::from(["nodejs22.x".into(), "python3.12".into()])
+    );
+    let found = problems(&files);
+    assert!(found.is_empty(), "{MIXED}:\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_typescript_function_missing_a_variable_or_its_bundle_is_found() {
+    let mut files = generate_file(MIXED);
+    mutate(
+        &mut files,
+        "    { name = \"CATALOG_URL\", value = module.api.endpoint },\n",
+        "",
+    );
+    let bundle = files
+        .get_mut("services/catalog/scripts/bundle.mjs")
+        .unwrap();
+    *bundle = bundle.replace("\"catalog_api\"", "\"catalog_http\"");
+    assert_eq!(
+        problems(&files),
+        [
+            "catalog_api: services/catalog/scripts/bundle.mjs builds no catalog_api bundle",
+            "reviews_api reads CATALOG_URL, which Terraform does not set",
+        ]
+    );
 }
 
 fn mutate(files: &mut Files, from: &str, to: &str) {

@@ -108,7 +108,6 @@ pub const CODES: &[Code] = &[
         "E0153",
         "TypeScript service using what its lowering lacks yet",
     ),
-    e("E0154", "TypeScript service in a serverless blueprint"),
     e("E0156", "monolith modules in more than one language"),
     e("E0160", "grpc-only service in a serverless blueprint"),
     e("E0170", "port collision"),

@@ -149,6 +149,8 @@ pub enum Condition {
     TsReferences,
     /// The item's code is TypeScript: a TypeScript service, or a monolith's app whose modules are.
     Typescript,
+    /// Some serverless function is Python (the `functions/` app is its code).
+    PythonFunctions,
 }
 
 impl Condition {
@@ -173,6 +175,10 @@ impl Condition {
                 .serverless
                 .as_ref()
                 .is_some_and(|s| s.data_store == "dynamodb"),
+            Condition::PythonFunctions => m
+                .functions
+                .iter()
+                .any(|f| f.language == crate::resolve::lang::PYTHON),
             Condition::Ports => deployable.is_some_and(|d| !d.ports.is_empty()),
             Condition::VolumeClaims => deployable.is_some_and(|d| d.run.has_claims),
             Condition::Autoscaled => deployable.is_some_and(|d| {

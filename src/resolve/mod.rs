@@ -302,6 +302,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
         lowered.table_deletion_protection = bp.scale.as_str() != "small";
         lowered
     });
+    lang::typescript::lower_functions(&mut services, &functions);
     let images = images::load(crate::assets::images())?;
     let docs = docs::build(&docs::Input {
         arch: bp.arch,

@@ -14,6 +14,9 @@ use super::{Names, Preset};
 use heck::ToSnakeCase;
 use serde::Serialize;
 
+/// The Lambda runtime of Python functions (the deploy workflow builds their package for it).
+pub const PYTHON_RUNTIME: &str = "python3.12";
+
 /// Short names of the decision, for `plan` and the docs.
 pub const DATABASE_KIND: &str = "Aurora Serverless v2 + RDS Proxy";
 pub const EVENT_BUS_KIND: &str = "EventBridge, one SQS queue per consumer";
@@ -47,6 +50,45 @@ pub struct Serverless {
     pub lookups: Vec<Lookup>,
     /// Every variable any function reads: the fields of the functions' settings class.
     pub settings: Vec<Setting>,
+    /// The packages CI builds and uploads, once each: the Python app's, one per TypeScript
+    /// service with its functions' bundles.
+    pub packages: Vec<Package>,
+    /// The modules of the Python app (`app.modules.<name>`): its generated Python services.
+    pub python_modules: Vec<String>,
+}
+
+/// One function package (a zip): built from `code_dir` for `runtime`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Package {
+    pub file: String,
+    pub language: &'static str,
+    pub runtime: &'static str,
+    /// The toolchain version CI sets up to build it (`3.12`, `22`), once per language.
+    pub version: &'static str,
+    pub first_of_language: bool,
+    pub code_dir: String,
+}
+
+fn packages(functions: &[Function]) -> Vec<Package> {
+    let mut out: Vec<Package> = Vec::new();
+    for f in functions {
+        if !out.iter().any(|p| p.file == f.package) {
+            let typescript = f.language == super::lang::TYPESCRIPT;
+            out.push(Package {
+                file: f.package.clone(),
+                language: f.language,
+                runtime: f.runtime,
+                version: if typescript {
+                    super::lang::typescript::NODE_MAJOR
+                } else {
+                    "3.12"
+                },
+                first_of_language: !out.iter().any(|p| p.language == f.language),
+                code_dir: f.code_dir.clone(),
+            });
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,12 +263,30 @@ pub fn lower(
             "Aurora Serverless v2 (PostgreSQL) behind RDS Proxy, IAM authentication",
         )
     };
+    // The Python app's settings, addresses and lookups cover its own functions only (a
+    // TypeScript service's package has its own: `lang::typescript`).
+    let python: Vec<Function> = functions
+        .iter()
+        .filter(|f| f.language == super::lang::PYTHON)
+        .cloned()
+        .collect();
+    let python_services: Vec<Service> = services
+        .iter()
+        .filter(|s| !s.is_typescript)
+        .cloned()
+        .collect();
     Serverless {
         data_store,
         data_store_title,
         event_bus: "eventbridge-sqs",
         event_bus_title: "EventBridge bus, one SQS queue with a dead-letter queue per consumer",
-        settings: settings(system, functions, &tables),
+        settings: settings(system, &python, &tables),
+        packages: packages(functions),
+        python_modules: python_services
+            .iter()
+            .filter(|s| s.generated && !s.is_gateway)
+            .map(|s| s.name.snake.clone())
+            .collect(),
         tables,
         // Set from the scale by the caller (see `resolve`).
         table_deletion_protection: true,
@@ -240,8 +300,8 @@ pub fn lower(
                 user: d.user.clone(),
             })
             .collect(),
-        callees: callees(functions),
-        lookups: lookups(services),
+        callees: callees(&python),
+        lookups: lookups(&python_services),
         unlowered_caches,
         db_instances: 1 + preset
             .database

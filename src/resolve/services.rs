@@ -256,6 +256,14 @@ pub struct Function {
     pub routes: Vec<String>,
     pub topic: Option<Names>,
     pub handler: String,
+    /// The language of its code (its service's) and the Lambda runtime that runs it.
+    pub language: &'static str,
+    pub runtime: &'static str,
+    /// The folder holding its code (`functions`: the Python app of every Python function;
+    /// `services/<service>`: a TypeScript service's package, bundled by esbuild).
+    pub code_dir: String,
+    /// The package CI uploads for it (`functions.zip`, `<service>-functions.zip`).
+    pub package: String,
     pub memory_mb: u32,
     pub reserved_concurrency: u32,
     pub timeout_s: u32,
@@ -896,8 +904,29 @@ pub fn functions(
     };
     let mut out = Vec::new();
     for s in services.iter().filter(|s| s.generated && !s.is_gateway) {
+        let ts = s.is_typescript;
         let base = |name: Names, trigger, routes, topic| Function {
             handler: format!("{}.handler", name.snake),
+            language: if ts {
+                super::lang::TYPESCRIPT
+            } else {
+                super::lang::PYTHON
+            },
+            runtime: if ts {
+                super::lang::typescript::LAMBDA_RUNTIME
+            } else {
+                super::serverless::PYTHON_RUNTIME
+            },
+            code_dir: if ts {
+                format!("services/{}", s.name.kebab)
+            } else {
+                "functions".into()
+            },
+            package: if ts {
+                format!("{}-functions.zip", s.name.kebab)
+            } else {
+                "functions.zip".into()
+            },
             name,
             service: s.name.raw.clone(),
             trigger,

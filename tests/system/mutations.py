@@ -198,6 +198,12 @@ def ts_no_owner_check(root: Path) -> None:
             r"(const restricted = \(who: Caller \| null\): who is Caller => )[^;]*;", r"\1false;")
 
 
+def ts_swallow_failed_records(root: Path) -> None:
+    """TypeScript queue functions stop reporting failed records: a poison message is deleted."""
+    edit_ts(root, "ts-swallow-failed-records", "lambda.ts",
+            r"batchItemFailures\.push\(\{ itemIdentifier: record\.messageId \}\);", "void record;")
+
+
 MUTATIONS = {
     "no-auth": Mutation("auth-anonymous-401", no_auth),
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
@@ -212,4 +218,5 @@ MUTATIONS = {
     "no-dead-letters": Mutation("events-poison", no_dead_letters),
     "ts-ignore-depends-on": Mutation("depends-on-verified", ts_ignore_depends_on),
     "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
+    "ts-swallow-failed-records": Mutation("poison-to-dlq", ts_swallow_failed_records),
 }

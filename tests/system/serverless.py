@@ -7,12 +7,15 @@ consuming function, the routes of the HTTP API and each function's environment. 
 in a process of its own with that environment (values resolved: literals as written, the proxy
 endpoint → the local server, the API endpoint → the local gateway below, the bus → its name) plus
 the emulator endpoint and dummy credentials, and is invoked with API Gateway v2 and SQS events. A
-small threaded HTTP server plays API Gateway for the calls functions make to each other.
+small threaded HTTP server plays API Gateway for the calls functions make to each other. A Python
+function runs in the venv from `functions/`; a TypeScript one (runtime nodejs*) runs its esbuild
+bundle (`dist/lambda/<module>.mjs`, built here with the package's locked dependencies) under Node.js.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -20,10 +23,12 @@ import subprocess
 import threading
 import time
 import uuid
+import shutil
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import backing
 import payloads
@@ -61,6 +66,53 @@ for line in sys.stdin:
 '''
 
 
+# A TypeScript function's bundle, invoked one event a line; answers go to the file descriptor given,
+# so that the function's own logging (stdout) goes to its log file.
+NODE_WORKER = r'''
+import { writeSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+const [bundle, fd] = process.argv.slice(1);
+const mod = await import(pathToFileURL(bundle).href);
+const context = { functionName: bundle, awsRequestId: "system-test", getRemainingTimeInMillis: () => 10000 };
+for await (const line of createInterface({ input: process.stdin })) {
+  let out;
+  try {
+    out = { ok: await mod.handler(JSON.parse(line), context) };
+  } catch (err) {
+    out = { error: String(err) };
+  }
+  writeSync(Number(fd), JSON.stringify(out) + "\n");
+}
+'''
+NODE_CACHE = Path.home() / ".cache" / "codex-system-design" / "node-modules"
+
+
+def node_modules(package: Path) -> Path:
+    """node_modules for a package's lockfile (its own name left out), installed once and shared."""
+    lock = json.loads((package / "package-lock.json").read_text())
+    lock.pop("name", None)
+    lock.get("packages", {}).get("", {}).pop("name", None)
+    target = NODE_CACHE / hashlib.sha256(json.dumps(lock, sort_keys=True).encode()).hexdigest()[:16]
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(package / name, target)
+        subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=target, check=True,
+                       capture_output=True, timeout=900)
+        (target / ".complete").touch()
+    return target / "node_modules"
+
+
+def bundle(package: Path) -> None:
+    """The package's bundles, as CI builds them (scripts/bundle.mjs)."""
+    link = package / "node_modules"
+    if not link.exists():
+        link.symlink_to(node_modules(package))
+    subprocess.run(["node", "scripts/bundle.mjs"], cwd=package, check=True, capture_output=True, timeout=300)
+
+
 # ------------------------------------------------------------------ the generated Terraform
 
 
@@ -82,6 +134,7 @@ class Function:
     name: str  # module label without function_
     handler: str
     env: list[tuple[str, str]]  # name, Terraform expression
+    runtime: str = "python3.12"
     queue: str | None = None  # queue name when triggered by one
     routes: list[str] = field(default_factory=list)  # the path prefixes of its `ANY` routes
 
@@ -163,7 +216,7 @@ def read_terraform(root: Path) -> Deployment:
         elif label.startswith("function_"):
             fn = label.removeprefix("function_")
             env = re.findall(r'\{ name = "([^"]+)", value = (.+) \},', body)
-            functions[fn] = Function(fn, json.loads(attr(body, "handler")), env)
+            functions[fn] = Function(fn, json.loads(attr(body, "handler")), env, json.loads(attr(body, "runtime")))
     for fn, (queue, _, _) in queues.items():
         functions[fn].queue = queue
     routes = [Route(method, path, auth, fn) for method, path, auth, fn in re.findall(
@@ -178,22 +231,56 @@ def read_terraform(root: Path) -> Deployment:
 
 
 class Worker:
-    """One function in its own process, invoked one event at a time."""
+    """One function in its own process, invoked one event at a time: a Python module of
+    `functions/` or, for a Node.js runtime, the bundle of a TypeScript service's package."""
 
     def __init__(self, fn: Function, cwd: Path, env: dict[str, str], log: Path, python: Path) -> None:
         self.fn = fn
+        self.cwd = cwd
         self.lock = threading.Lock()
         self.log_path = log
         self.log = log.open("w")
         module = fn.handler.rsplit(".", 1)[0]
-        self.proc = subprocess.Popen([str(python), "-c", WORKER, module], cwd=cwd, env=env, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+        if fn.runtime.startswith("nodejs"):
+            read, write = os.pipe()
+            self.proc = subprocess.Popen(
+                ["node", "--input-type=module", "-e", NODE_WORKER, str(cwd / "dist" / "lambda" / f"{module}.mjs"),
+                 str(write)], cwd=cwd, env=env, text=True, stdin=subprocess.PIPE, stdout=self.log, stderr=self.log,
+                pass_fds=(write,))
+            os.close(write)
+            self.answers = os.fdopen(read)
+        else:
+            self.proc = subprocess.Popen([str(python), "-c", WORKER, module], cwd=cwd, env=env, text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+            self.answers = self.proc.stdout
+
+    @property
+    def node(self) -> bool:
+        return self.fn.runtime.startswith("nodejs")
+
+    def openapi(self) -> dict:
+        """The contract of an HTTP function: the app's own (Python), the package's openapi.yaml
+        (TypeScript: the same contract, generated from the same model)."""
+        if self.node:
+            import yaml
+
+            return yaml.safe_load((self.cwd / "openapi.yaml").read_text())
+        return self.invoke("openapi")["openapi"]
+
+    def start_event(self) -> Any:
+        """The first event of a cold start: the contract (Python builds its app for it), a request
+        to /healthz (TypeScript builds its app on the first request), an empty batch (a queue)."""
+        if not self.fn.routes:
+            return {"Records": []}
+        if self.node:
+            return api_event("GET", "/healthz", "", {}, b"", None)
+        return "openapi"
 
     def invoke(self, event: Any) -> dict:
         with self.lock:
             self.proc.stdin.write(json.dumps(event) + "\n")
             self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
+            line = self.answers.readline()
         if not line:
             self.log.flush()
             tail = self.log_path.read_text().strip().splitlines()[-1:]
@@ -202,6 +289,8 @@ class Worker:
 
     def stop(self) -> None:
         self.proc.stdin.close()
+        if self.answers is not self.proc.stdout:
+            self.answers.close()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -222,6 +311,8 @@ def api_event(method: str, path: str, query: str, headers: dict[str, str], body:
         context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return {
         "version": "2.0", "routeKey": f"ANY {path}", "rawPath": path, "rawQueryString": query,
+        # API Gateway also hands over the parsed query (repeated names joined by commas).
+        **({"queryStringParameters": {k: ",".join(v) for k, v in parse_qs(query).items()}} if query else {}),
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": context,
         "body": body.decode() if body else None, "isBase64Encoded": False,
@@ -323,8 +414,11 @@ class Run:
         admin = {"sub": "system-test", security["roles_claim"]: f"[{security['admin_role']}]"}
         self.server = gateway(self.workers, self.dep.routes, admin)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        code = {f["name"]["snake"]: f["code_dir"] for f in self.model["functions"]}
+        for folder in sorted({code[fn.name] for fn in self.dep.functions.values() if fn.runtime.startswith("nodejs")}):
+            bundle(self.root / folder)
         for fn in self.dep.functions.values():
-            self.workers[fn.name] = Worker(fn, self.root / "functions", self.function_env(fn),
+            self.workers[fn.name] = Worker(fn, self.root / code[fn.name], self.function_env(fn),
                                            self.run / "logs" / f"{fn.name}.log", self.python)
 
     def stop(self) -> None:
@@ -433,7 +527,7 @@ class Checks:
 
     def cold_start(self) -> str:
         for w in self.r.workers.values():
-            out = w.invoke("openapi" if w.fn.routes else {"Records": []})
+            out = w.invoke(w.start_event())
             if "error" in out:
                 raise AssertionError(f"{w.fn.name}: {out['error']}")
         return f"{len(self.r.workers)} functions started with exactly their Terraform environment"
@@ -449,7 +543,7 @@ class Checks:
         for w in self.r.workers.values():
             if w.fn.routes:
                 spec = self.r.run / f"{w.fn.name}.openapi.json"
-                spec.write_text(json.dumps(w.invoke("openapi")["openapi"]))
+                spec.write_text(json.dumps(w.openapi()))
                 out.update({res.entity: res for res in payloads.resources(w.fn.name, spec)})
         return out
 

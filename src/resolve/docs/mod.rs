@@ -210,8 +210,13 @@ pub fn build(i: &Input) -> Docs {
         })
         .collect();
     docs.builds = if i.arch == ArchType::Serverless {
-        // Serverless code is one package of functions (`functions/`), tested as a whole.
-        vec![Build {
+        // The Python functions are one package (`functions/`), tested as a whole; a TypeScript
+        // service's functions are its own package, tested on its database.
+        let python = i
+            .functions
+            .iter()
+            .any(|f| f.language == crate::resolve::lang::PYTHON);
+        let python = python.then(|| Build {
             name: "functions".into(),
             path: "functions".into(),
             image_repository: String::new(),
@@ -220,7 +225,27 @@ pub fn build(i: &Input) -> Docs {
             migrate_url: "postgresql://app@localhost:5432/app?sslmode=disable",
             typescript: false,
             node_major: "",
-        }]
+        });
+        let typescript = i
+            .services
+            .iter()
+            .filter(|s| s.is_typescript)
+            .map(|s| Build {
+                name: s.name.kebab.clone(),
+                path: format!("services/{}", s.name.kebab),
+                image_repository: String::new(),
+                migrations: s
+                    .database
+                    .as_ref()
+                    .and_then(|d| i.databases.iter().find(|x| x.name.raw == d.name))
+                    .map(|d| d.migrations_dir.clone())
+                    .unwrap_or_default(),
+                database_url: CI_POSTGRES_URL,
+                migrate_url: "postgresql://app@localhost:5432/app?sslmode=disable",
+                typescript: true,
+                node_major: crate::resolve::lang::typescript::NODE_MAJOR,
+            });
+        python.into_iter().chain(typescript).collect()
     } else {
         monitored
             .iter()

@@ -37,6 +37,29 @@ pub const DEV_DEPENDENCIES: &[(&str, &str)] = &[
 ];
 /// The Node.js major version of the image and of CI (its LTS line the packages support).
 pub const NODE_MAJOR: &str = "22";
+/// The Lambda runtime of TypeScript functions: the same Node.js line.
+pub const LAMBDA_RUNTIME: &str = "nodejs22.x";
+/// Runtime packages of a service's functions (serverless): Fastify behind @fastify/aws-lambda
+/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer. The embedded
+/// `functions-package-lock.json` locks exactly these.
+pub const FUNCTION_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@aws-sdk/rds-signer", "3.1178.0"),
+    ("@fastify/aws-lambda", "6.4.1"),
+    ("@opentelemetry/api", "1.9.1"),
+    ("fastify", "5.12.8"),
+    ("pg", "8.23.1"),
+];
+/// Compiler, linter, the Lambda event types and esbuild (one bundle per function).
+pub const FUNCTION_DEV_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@eslint/js", "9.39.5"),
+    ("@types/aws-lambda", "8.10.164"),
+    ("@types/node", "20.19.43"),
+    ("@types/pg", "8.23.1"),
+    ("esbuild", "0.28.2"),
+    ("eslint", "9.39.5"),
+    ("typescript", "5.9.3"),
+    ("typescript-eslint", "8.74.0"),
+];
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Pin {
@@ -64,6 +87,8 @@ pub struct TsService {
     /// A monolith app: its modules (one per service, `src/modules/<file>.ts`), in the order of
     /// the blueprint; empty for a service.
     pub modules: Vec<TsModule>,
+    /// Serverless: the service's Lambda functions (its package replaces the server's files).
+    pub functions: Option<TsFunctions>,
 }
 
 /// A module of a TypeScript monolith: one service's entities, in a file of their own.
@@ -75,6 +100,41 @@ pub struct TsModule {
     pub file: String,
     /// What `src/entities.ts` imports its entity list as (`postsEntities`): never a reserved word.
     pub import: String,
+}
+
+/// The Lambda functions of one TypeScript service and the settings their code reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsFunctions {
+    pub functions: Vec<TsFunction>,
+    /// Every variable any of its functions reads, plus `DATABASE_URL` (local runs and tests
+    /// point the code at a PostgreSQL of their own; Terraform never sets it).
+    pub settings: Vec<TsSetting>,
+    pub runtime: &'static str,
+    pub dependencies: Vec<Pin>,
+    pub dev_dependencies: Vec<Pin>,
+    /// Some function handles a queue's events (test/handlers.test.ts covers the batch).
+    pub has_queue: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsFunction {
+    pub name: String,
+    /// The module and bundle name (`reviews_api`: src/functions/reviews_api.ts, built into
+    /// dist/lambda/reviews_api.mjs, handler `reviews_api.handler`).
+    pub module: String,
+    pub handler: String,
+    /// `http` or `queue`.
+    pub trigger: &'static str,
+    pub topic: Option<String>,
+    /// Exactly the variables Terraform sets for it (checked at cold start).
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TsSetting {
+    pub name: String,
+    /// The value a local run gets when the variable is not set, as a JSON string.
+    pub default: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -244,6 +304,7 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             entities: owned,
             clients,
             modules: Vec::new(),
+            functions: None,
         });
         s.python = Default::default();
     }
@@ -280,6 +341,57 @@ fn roles(entities: &[TsEntity]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Serverless: the functions of every TypeScript service, once their environment is known.
+pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::services::Function]) {
+    for s in services.iter_mut() {
+        let Some(ts) = s.ts.as_mut() else { continue };
+        let own: Vec<&crate::resolve::services::Function> = functions
+            .iter()
+            .filter(|f| f.service == s.name.raw)
+            .collect();
+        if own.is_empty() {
+            continue;
+        }
+        let mut settings: Vec<TsSetting> = Vec::new();
+        let names = own
+            .iter()
+            .flat_map(|f| f.env.iter().map(|v| v.name.as_str()))
+            .chain(s.database.is_some().then_some("DATABASE_URL"));
+        for name in names {
+            if !settings.iter().any(|x| x.name == name) {
+                let default = match name {
+                    "SERVICE_NAME" => s.name.kebab.as_str(),
+                    "LOG_LEVEL" => "INFO",
+                    "DB_PORT" => "5432",
+                    _ => "",
+                };
+                settings.push(TsSetting {
+                    name: name.to_owned(),
+                    default: json!(default).to_string(),
+                });
+            }
+        }
+        ts.functions = Some(TsFunctions {
+            functions: own
+                .iter()
+                .map(|f| TsFunction {
+                    name: f.name.raw.clone(),
+                    module: f.name.snake.clone(),
+                    handler: f.handler.clone(),
+                    trigger: f.trigger,
+                    topic: f.topic.as_ref().map(|t| t.raw.clone()),
+                    env: f.env.iter().map(|v| v.name.clone()).collect(),
+                })
+                .collect(),
+            has_queue: own.iter().any(|f| f.trigger == "queue"),
+            settings,
+            runtime: LAMBDA_RUNTIME,
+            dependencies: pins(FUNCTION_DEPENDENCIES),
+            dev_dependencies: pins(FUNCTION_DEV_DEPENDENCIES),
+        });
+    }
 }
 
 fn pins(list: &[(&'static str, &'static str)]) -> Vec<Pin> {
@@ -646,6 +758,74 @@ mod tests {
                 assert_eq!(locked, &json!(version), "{name} locked at another version");
             }
         }
+    }
+
+    /// The functions' lockfile, likewise, for the functions' pins.
+    #[test]
+    fn the_functions_lockfile_locks_every_function_pin_at_its_version() {
+        let text = include_str!("../../../templates/lang/typescript/_functions/package-lock.json");
+        let lock: Value = serde_json::from_str(text).expect("the lockfile template is JSON");
+        let root = &lock["packages"][""];
+        for (section, pins) in [
+            ("dependencies", FUNCTION_DEPENDENCIES),
+            ("devDependencies", FUNCTION_DEV_DEPENDENCIES),
+        ] {
+            let declared = root[section].as_object().expect(section);
+            assert_eq!(declared.len(), pins.len(), "{section}");
+            for (name, version) in pins {
+                assert_eq!(declared[*name], json!(version), "{name} in {section}");
+                let locked = &lock["packages"][format!("node_modules/{name}")]["version"];
+                assert_eq!(locked, &json!(version), "{name} locked at another version");
+            }
+        }
+    }
+
+    /// In a serverless system a TypeScript service's functions run on Node.js from its own
+    /// package, with exactly their environment as settings; the Python app's settings leave
+    /// the TypeScript functions' variables out.
+    #[test]
+    fn typescript_functions_get_their_runtime_package_and_settings() {
+        let src = "version: 1\nname: shop\ntype: serverless\nservices:\n  users: { language: python, database: db, entities: [User] }\n  notes: { language: typescript, database: db2, entities: [Note], depends_on: [users], consumes: [user.made] }\nentities:\n  User:\n    fields:\n      id: uuid pk\n  Note:\n    fields:\n      id: uuid pk\n      user_id: ref User\ndatabases: { db: {}, db2: {} }\nmessaging: { broker: sqs, topics: { user.made: {} } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let f = |n: &str| m.functions.iter().find(|f| f.name.raw == n).unwrap();
+        assert_eq!(
+            (f("users-api").runtime, f("users-api").code_dir.as_str()),
+            ("python3.12", "functions")
+        );
+        assert_eq!(
+            (f("notes-api").runtime, f("notes-api").code_dir.as_str()),
+            (LAMBDA_RUNTIME, "services/notes")
+        );
+        assert_eq!(f("notes-user-made").handler, "notes_user_made.handler");
+        let notes = m.services.iter().find(|s| s.name.raw == "notes").unwrap();
+        let fns = notes
+            .ts
+            .as_ref()
+            .unwrap()
+            .functions
+            .as_ref()
+            .expect("functions of notes");
+        let names: Vec<&str> = fns.settings.iter().map(|s| s.name.as_str()).collect();
+        assert!(
+            names.contains(&"USERS_URL") && names.contains(&"DATABASE_URL"),
+            "{names:?}"
+        );
+        assert!(fns.has_queue);
+        let python = &m.serverless.as_ref().unwrap().settings;
+        assert!(
+            !python.iter().any(|s| s.name == "USERS_URL"),
+            "a TypeScript function's call"
+        );
+        let packages: Vec<&str> = m
+            .serverless
+            .as_ref()
+            .unwrap()
+            .packages
+            .iter()
+            .map(|p| p.file.as_str())
+            .collect();
+        assert_eq!(packages, ["functions.zip", "notes-functions.zip"]);
     }
 
     /// A reference to an integer key is an integer in every contract (it was a string: events of

@@ -8,9 +8,9 @@ way to do it from a route of your own; `verify` uses it before a write.
 {% for c in m.serverless.callees %}
 - {{ c.service }}: `{{ c.env_var }}`
 {%- endfor %}
-{% for s in m.services %}{% for r in s.references %}
+{% for s in m.services %}{% if not s.is_typescript %}{% for r in s.references %}
 - `{{ r.entity }}.{{ r.field }}` → {{ r.target }}: `GET {{ "{" }}{{ r.env_var }}{{ "}" }}{{ r.path }}/{id}` on {{ r.service }}
-{%- endfor %}{% endfor %}
+{%- endfor %}{% endif %}{% endfor %}
 
 An unknown id is a 422 naming the field; the owner down, slow or failing is a 503. Either way
 the request writes nothing: the check runs before the row is added.

@@ -32,11 +32,11 @@ os.environ.setdefault("DATABASE_URL", "postgresql://postgres@localhost:5432/post
 os.environ.setdefault({{ s.name | py_str }}, {{ s.test_value | py_str }})
 {%- endif %}{% endfor %}
 
-SERVICES = (
-{%- for s in m.services %}{% if s.generated and not s.is_gateway %}
-    "{{ s.name.snake }}",
-{%- endif %}{% endfor %}
-)
+{% if m.serverless.python_modules | length == 1 %}SERVICES = ("{{ m.serverless.python_modules[0] }}",){% else %}SERVICES = (
+{%- for s in m.serverless.python_modules %}
+    "{{ s }}",
+{%- endfor %}
+){% endif %}
 # Ids the fake owner services answer 404 for.
 UNKNOWN_IDS: set[str] = set()
 

@@ -182,6 +182,7 @@ module "function_{{ f.name.snake }}" {
   source                  = "./modules/function"
   name                    = "${local.prefix}-{{ f.name.kebab }}"
   handler                 = {{ f.handler | quote }}
+  runtime                 = {{ f.runtime | quote }}
   memory_mb               = var.function_memory_mb
   reserved_concurrency    = var.function_reserved_concurrency
   timeout_s               = var.function_timeout_s

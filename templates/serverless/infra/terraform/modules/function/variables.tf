@@ -10,9 +10,8 @@ variable "handler" {
 }
 
 variable "runtime" {
-  description = "Lambda runtime."
+  description = "Lambda runtime (python3.12, nodejs22.x: the language of the function's code)."
   type        = string
-  default     = "python3.12"
 }
 
 variable "memory_mb" {

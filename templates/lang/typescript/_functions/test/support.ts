@@ -1,0 +1,53 @@
+{%- set svc = service %}{{ header }}
+// Test setup: the real PostgreSQL in DATABASE_URL (its migrations applied as dbmate applies
+// them) and callers as the HTTP API's authorizer passes them on (verified claims).
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ADMIN_ROLE, callerOf, ROLES_CLAIM, type Claims, type Verifier } from "../src/auth.js";
+import { settings } from "../src/config.js";
+{%- if svc.database %}
+import { createDb } from "../src/db.js";
+{%- endif %}
+
+process.env.LOG_LEVEL ??= "warn";
+{%- if svc.database %}
+process.env.DATABASE_URL ??= "{{ svc.database.test_url }}";
+{%- endif %}
+export const config = settings();
+
+/** The claims of a verified admin, as the authorizer passes a list claim (`[a b]`). */
+export const ADMIN_CLAIMS: Claims = { sub: "admin", [ROLES_CLAIM]: `[${ADMIN_ROLE}]` };
+const ADMIN_HEADER = "Bearer admin";
+
+/** For `app.inject`: the admin's header stands for the admin's claims; anything else, none. */
+export const verify: Verifier = async (authorization) =>
+  callerOf(authorization === ADMIN_HEADER ? ADMIN_CLAIMS : undefined);
+
+export async function admin(): Promise<Record<string, string>> {
+  return { authorization: ADMIN_HEADER };
+}
+{%- if svc.database %}
+
+export const db = createDb(config);
+
+/** Apply the database's migrations (the `-- migrate:up` blocks, in version order) unless the
+ * tables exist already (CI applies them). */
+export async function prepareSchema(): Promise<void> {
+  const rows = await db.query(null, "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() LIMIT 1");
+  if (rows.length > 0) {
+    return;
+  }
+  const folder = path.resolve(process.cwd(), "../..", "{{ svc.database.migrations_dir }}");
+  const files = readdirSync(folder).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  for (const f of files) {
+    const text = readFileSync(path.join(folder, f), "utf8");
+    const up = (text.split("-- migrate:up")[1] ?? "").split("-- migrate:down")[0] ?? "";
+    await db.script(up);
+  }
+}
+{%- else %}
+
+export const db = undefined;
+
+export async function prepareSchema(): Promise<void> {}
+{%- endif %}
