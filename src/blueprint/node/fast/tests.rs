@@ -215,6 +215,7 @@ fn edge_cases_never_disagree() {
 /// `cargo test --release --lib fast::tests::corpus -- --ignored --nocapture`.
 #[test]
 #[ignore = "needs a corpus folder"]
+#[allow(clippy::print_stdout)] // the summary of a run by hand
 fn corpus() {
     let Ok(root) = std::env::var("CODEX_FAST_YAML_CORPUS") else {
         return;
