@@ -7,6 +7,7 @@
 //! blueprint stores plain values plus a [`super::SourceMap`].
 
 mod events;
+pub(crate) mod fast;
 mod scalar;
 
 pub use crate::diagnostic::Loc;

@@ -74,6 +74,9 @@ fn read(path: &Path) -> std::io::Result<Read> {
             ));
         }
     };
+    if let Some(docs) = fast(path, &text) {
+        return Ok(Read::Docs(docs));
+    }
     if !needs_nodes(path) && super::syntax::pass(&text) == super::syntax::Pass::Plain {
         return Ok(Read::Docs(Vec::new()));
     }
@@ -81,6 +84,17 @@ fn read(path: &Path) -> std::io::Result<Read> {
         Ok(d) => Read::Docs(kept(path, d)),
         Err((msg, loc)) => Read::Broken(msg, loc),
     })
+}
+
+/// The documents [`load`] keeps, read by the fast path for plain block YAML (most manifests,
+/// in a fraction of the parser's time), or `None` when it gives up and the parser must read
+/// the file as before.
+fn fast(path: &Path, text: &str) -> Option<Vec<Node>> {
+    use crate::blueprint::node::fast;
+    if !needs_nodes(path) && fast::syntax(text)? == fast::Syntax::Plain {
+        return Some(Vec::new());
+    }
+    fast::documents(text).map(|docs| kept(path, docs))
 }
 
 /// Files whose documents [`load`] uses whatever keys they have: kustomizations and compose
