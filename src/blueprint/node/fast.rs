@@ -1,7 +1,7 @@
 //! A fast path for the plain block YAML that manifests are made of, for `check`.
 //!
 //! granit-parser is most of `check`'s time on a large tree (about 35 MB/s), and the maintained
-//! alternatives measured within a quarter of it (ADR 0009). Manifests, generated or hand-written,
+//! alternatives measured within a quarter of it (ADR 0010). Manifests, generated or hand-written,
 //! mostly use a small part of YAML: block mappings and sequences, one-line plain and quoted
 //! scalars, one-line flow sequences of scalars, `|` literals and simple `>` folded text. This reads that part straight
 //! from the lines and gives up (`None`) on anything else: tabs, carriage returns, non-ASCII
