@@ -53,6 +53,8 @@ xargs -P 2 -L 1 bash -c 'mutation "$@"' _ <<'LIST'
 ecommerce microservices ignore-depends-on
 tests/fixtures/polyglot/polyglot.yaml microservices ts-ignore-depends-on
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-owner-check
+tests/fixtures/polyglot/polyglot.yaml microservices ts-no-outbox
+tests/fixtures/polyglot/polyglot.yaml microservices ts-no-idempotency
 auth-service monolith exit-without-broker
 ecommerce serverless swallow-failed-records
 ecommerce serverless unset-function-variable

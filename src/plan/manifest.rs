@@ -147,6 +147,8 @@ pub enum Condition {
     Autoscaled,
     /// The TypeScript service checks references through their owners.
     TsReferences,
+    /// The TypeScript service publishes or consumes events.
+    TsEvents,
 }
 
 impl Condition {
@@ -182,6 +184,12 @@ impl Condition {
             Condition::TsReferences => match item {
                 Some((Collection::TypescriptService, i)) => {
                     m.services[i].ts.as_ref().is_some_and(|t| t.has_references)
+                }
+                _ => false,
+            },
+            Condition::TsEvents => match item {
+                Some((Collection::TypescriptService, i)) => {
+                    m.services[i].ts.as_ref().is_some_and(|t| t.has_events)
                 }
                 _ => false,
             },

@@ -198,6 +198,23 @@ def ts_no_owner_check(root: Path) -> None:
             r"(const restricted = \(who: Caller \| null\): who is Caller => )[^;]*;", r"\1false;")
 
 
+def ts_no_outbox(root: Path) -> None:
+    """TypeScript services bypass their outbox: the row is recorded as sent at once and the event
+    is sent directly, best effort (lost while the broker is down)."""
+    insert = '    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload) VALUES ($1, $2, $3, $4)", ['
+    direct = ("    void this.sender?.send(topic, key, Buffer.from(JSON.stringify(event))).catch(() => undefined);\n"
+              '    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload, sent_at) '
+              'VALUES ($1, $2, $3, $4, now())", [')
+    edit_ts(root, "ts-no-outbox", "events.ts", re.escape(insert), direct.replace("\\", "\\\\"))
+
+
+def ts_no_idempotency(root: Path) -> None:
+    """TypeScript consumers forget which events they handled: a redelivery runs the handler again."""
+    edit_ts(root, "ts-no-idempotency", "events.ts",
+            r"ON CONFLICT DO NOTHING RETURNING event_id",
+            "ON CONFLICT (event_id, topic) DO UPDATE SET processed_at = now() RETURNING event_id")
+
+
 MUTATIONS = {
     "no-auth": Mutation("auth-anonymous-401", no_auth),
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
@@ -212,4 +229,6 @@ MUTATIONS = {
     "no-dead-letters": Mutation("events-poison", no_dead_letters),
     "ts-ignore-depends-on": Mutation("depends-on-verified", ts_ignore_depends_on),
     "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
+    "ts-no-outbox": Mutation("events-broker-outage", ts_no_outbox),
+    "ts-no-idempotency": Mutation("events-redelivered", ts_no_idempotency),
 }

@@ -25,6 +25,8 @@ export interface EntitySpec extends TableSpec {
   owner: string | null;
   decimalBounds: ReadonlyArray<{ column: string; minimum?: string; maximum?: string }>;
   references: readonly Reference[];
+  /** Topics a new row is published on (through the outbox, in the row's transaction). */
+  publishes: readonly string[];
 }
 {%- for e in svc.ts.entities %}
 
@@ -72,6 +74,7 @@ export const entities: readonly EntitySpec[] = [
       },
 {%- endfor %}
     ],
+    publishes: [{% for t in e.publishes %}"{{ t }}"{% if not loop.last %}, {% endif %}{% endfor %}],
   },
 {%- endfor %}
 ];
