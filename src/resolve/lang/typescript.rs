@@ -611,6 +611,23 @@ mod tests {
         assert_eq!(create["properties"]["item_id"]["type"], json!("integer"));
     }
 
+    /// A consumer's tests build an event of each consumed topic from a whole row of its
+    /// entity (every column; null where nullable), cut to the columns' lengths.
+    #[test]
+    fn a_consumed_topic_gets_a_whole_row_for_its_tests() {
+        let src = "version: 1\nname: shop\nservices:\n  p: { database: a, entities: [Item], publishes: [item.made] }\n  s: { language: typescript, database: b, consumes: [item.made] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      code: string(3)\n      note: text nullable\n      qty: int min 2\ndatabases: { a: {}, b: {} }\nmessaging: { broker: rabbitmq, topics: { item.made: {} } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let s = m.services.iter().find(|s| s.name.raw == "s").unwrap();
+        let ts = s.ts.as_ref().unwrap();
+        assert!(ts.has_events && ts.has_consumed_sample);
+        let sample: Value = serde_json::from_str(ts.consumed[0].sample.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            sample,
+            json!({ "id": "00000000-0000-4000-8000-000000000001", "code": "sam", "note": null, "qty": 2 })
+        );
+    }
+
     #[test]
     fn request_schemas_follow_the_columns_constraints() {
         let src = "version: 1\nname: shop\nservices:\n  s: { language: typescript, database: db, entities: [Item] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      qty: int min 1 max 9\n      price: decimal(6,2) min 0.5\n      mail: string(99) email unique\ndatabases: { db: {} }\n";
