@@ -55,6 +55,7 @@ tests/fixtures/polyglot/polyglot.yaml microservices ts-ignore-depends-on
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-owner-check
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-outbox
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-idempotency
+tests/fixtures/polyglot/polyglot.yaml microservices ts-no-dead-letters
 auth-service monolith exit-without-broker
 ecommerce serverless swallow-failed-records
 ecommerce serverless unset-function-variable

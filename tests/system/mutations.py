@@ -215,6 +215,13 @@ def ts_no_idempotency(root: Path) -> None:
             "ON CONFLICT (event_id, topic) DO UPDATE SET processed_at = now() RETURNING event_id")
 
 
+def ts_no_dead_letters(root: Path) -> None:
+    """TypeScript consumers count and log dead letters but never send them: a poison message is dropped."""
+    edit_ts(root, "ts-no-dead-letters", "events.ts",
+            re.escape("    await this.sender.send(topic + DEAD_LETTER_SUFFIX, topic, body, headers);\n"),
+            "    void headers;\n")
+
+
 MUTATIONS = {
     "no-auth": Mutation("auth-anonymous-401", no_auth),
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
@@ -231,4 +238,5 @@ MUTATIONS = {
     "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
     "ts-no-outbox": Mutation("events-broker-outage", ts_no_outbox),
     "ts-no-idempotency": Mutation("events-redelivered", ts_no_idempotency),
+    "ts-no-dead-letters": Mutation("events-poison", ts_no_dead_letters),
 }
