@@ -322,3 +322,50 @@ fn a_monolith_mixing_languages_is_refused() {
         .arch("microservices")
         .generate();
 }
+
+/// Events both ways through RabbitMQ: the TypeScript catalog writes `product.added` to its outbox
+/// in the row's transaction, the TypeScript reviews service consumes the Python users service's
+/// `user.registered` and the catalog's topic against their schemas, with the Python services'
+/// queue names and metric names; a TypeScript service without events has none of it.
+#[test]
+fn typescript_services_publish_and_consume_events_like_python_ones() {
+    let tree = Project::fixture(FIXTURE).generate();
+    let entities = tree.read("services/catalog/src/entities.ts");
+    assert!(
+        entities.contains("publishes: [\"product.added\"],"),
+        "{entities}"
+    );
+    let events = tree.read("services/catalog/src/events.ts");
+    assert!(events.contains("INSERT INTO outbox (event_id, topic, aggregate_key, payload)"));
+    assert!(events.contains("pg_try_advisory_xact_lock"));
+    let app = tree.read("services/catalog/src/app.ts");
+    assert!(app.contains("outbox: events"), "{app}");
+    let reviews = tree.read("services/reviews/src/events.ts");
+    assert!(reviews.contains("ON CONFLICT DO NOTHING RETURNING event_id"));
+    assert!(reviews.contains("\"user.registered\": onUserRegistered,"));
+    for metric in [
+        "events_published_total",
+        "events_outbox_backlog",
+        "events_consumed_total",
+        "events_consumer_lag",
+    ] {
+        assert!(reviews.contains(&format!("name: \"{metric}\"")), "{metric}");
+    }
+    // The same exchanges and queue names as aio-pika's side, so both languages share a broker.
+    let python = tree.read("services/users/app/events.py");
+    assert!(python.contains("\"events.dlx\"") && reviews.contains("\"events.dlx\""));
+    assert!(
+        python.contains("name = f\"{group}.{topic}\"") && reviews.contains("`${group}.${topic}`")
+    );
+    let schemas = tree.read("services/reviews/src/event-schemas.ts");
+    assert!(schemas.contains("\"urn:polyglot:events:user.registered\""));
+    assert!(schemas.contains("\"urn:polyglot:events:product.added\""));
+    assert!(exists(&tree, "services/reviews/test/events.test.ts"));
+    let health = tree.read("services/reviews/src/health.ts");
+    assert!(health.contains("\"broker\"") && health.contains("checks.broker = status"));
+
+    let quiet = Project::example("polyglot-shop").generate();
+    assert!(!exists(&quiet, "services/catalog/src/events.ts"));
+    assert!(!exists(&quiet, "services/catalog/test/events.test.ts"));
+    assert!(!quiet.read("services/catalog/src/app.ts").contains("Events"));
+}

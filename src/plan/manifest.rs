@@ -151,6 +151,8 @@ pub enum Condition {
     Typescript,
     /// Some serverless function is Python (the `functions/` app is its code).
     PythonFunctions,
+    /// The TypeScript service publishes or consumes events.
+    TsEvents,
 }
 
 impl Condition {
@@ -204,6 +206,12 @@ impl Condition {
             Condition::TsReferences => match item {
                 Some((Collection::TypescriptService, i)) => {
                     m.services[i].ts.as_ref().is_some_and(|t| t.has_references)
+                }
+                _ => false,
+            },
+            Condition::TsEvents => match item {
+                Some((Collection::TypescriptService, i)) => {
+                    m.services[i].ts.as_ref().is_some_and(|t| t.has_events)
                 }
                 _ => false,
             },

@@ -866,6 +866,8 @@ def dead_letters_seen(w: World, f: Flow) -> str:
     """Read the dead letters back from the broker (the poison body with its error header)."""
     if w.stack.aws is not None:
         return sqs_dead_letters_seen(w, f)
+    if w.stack.rabbit is not None:
+        return rabbit_dead_letters_seen(w, f)
     if w.stack.kafka is None:
         return ""
     import asyncio
@@ -887,6 +889,38 @@ def dead_letters_seen(w: World, f: Flow) -> str:
     headers = dict(found[0].headers or [])
     expect("error" in headers and "attempts" in headers, f"dead letter without error/attempts headers: {headers}")
     return f" (in {f.topic}.dlq: {headers['error'].decode()[:40]!r})"
+
+
+def rabbit_dead_letters_seen(w: World, f: Flow) -> str:
+    """Each consumer's dead-letter queue of the topic (`<group>.<topic>.dlq`, bound to `events.dlx`)
+    holds the poison body with its error and attempts headers; read without taking it (requeued)."""
+    import asyncio
+
+    import aio_pika
+
+    async def read(queue_name: str) -> list:
+        connection = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{w.stack.rabbit.port}/")
+        try:
+            channel = await connection.channel()
+            queue = await channel.get_queue(queue_name, ensure=True)
+            seen = []
+            while (message := await queue.get(no_ack=False, fail=False)) is not None:
+                seen.append((message.body, dict(message.headers or {})))
+            await channel.close()  # every message taken is requeued
+            return seen
+        finally:
+            await connection.close()
+
+    out = []
+    for app in f.consumers:
+        if f.topic in in_process_topics(w, app):
+            continue  # a monolith's own topic: its dead letters have no queue of a consumer group
+        name = f"{app}.{f.topic}.dlq"
+        found = [h for body, h in asyncio.run(read(name)) if body == b"{not json"]
+        expect(found, f"{app}: no poison message in its dead-letter queue {name}")
+        expect("error" in found[0] and "attempts" in found[0], f"{app}: dead letter without error/attempts headers: {found[0]}")
+        out.append(f"{name}: {str(found[0]['error'])[:40]!r}")
+    return f" (in {'; '.join(out)})" if out else ""
 
 
 def sqs_dead_letters_seen(w: World, f: Flow) -> str:

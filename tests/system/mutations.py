@@ -202,6 +202,28 @@ def ts_swallow_failed_records(root: Path) -> None:
     """TypeScript queue functions stop reporting failed records: a poison message is deleted."""
     edit_ts(root, "ts-swallow-failed-records", "lambda.ts",
             r"batchItemFailures\.push\(\{ itemIdentifier: record\.messageId \}\);", "void record;")
+def ts_no_outbox(root: Path) -> None:
+    """TypeScript services bypass their outbox: the row is recorded as sent at once and the event
+    is sent directly, best effort (lost while the broker is down)."""
+    insert = '    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload) VALUES ($1, $2, $3, $4)", ['
+    direct = ("    void this.sender?.send(topic, key, Buffer.from(JSON.stringify(event))).catch(() => undefined);\n"
+              '    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload, sent_at) '
+              'VALUES ($1, $2, $3, $4, now())", [')
+    edit_ts(root, "ts-no-outbox", "events.ts", re.escape(insert), direct.replace("\\", "\\\\"))
+
+
+def ts_no_idempotency(root: Path) -> None:
+    """TypeScript consumers forget which events they handled: a redelivery runs the handler again."""
+    edit_ts(root, "ts-no-idempotency", "events.ts",
+            r"ON CONFLICT DO NOTHING RETURNING event_id",
+            "ON CONFLICT (event_id, topic) DO UPDATE SET processed_at = now() RETURNING event_id")
+
+
+def ts_no_dead_letters(root: Path) -> None:
+    """TypeScript consumers count and log dead letters but never send them: a poison message is dropped."""
+    edit_ts(root, "ts-no-dead-letters", "events.ts",
+            re.escape("    await this.sender.send(topic + DEAD_LETTER_SUFFIX, topic, body, headers);\n"),
+            "    void headers;\n")
 
 
 MUTATIONS = {
@@ -219,4 +241,7 @@ MUTATIONS = {
     "ts-ignore-depends-on": Mutation("depends-on-verified", ts_ignore_depends_on),
     "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
     "ts-swallow-failed-records": Mutation("poison-to-dlq", ts_swallow_failed_records),
+    "ts-no-outbox": Mutation("events-broker-outage", ts_no_outbox),
+    "ts-no-idempotency": Mutation("events-redelivered", ts_no_idempotency),
+    "ts-no-dead-letters": Mutation("events-poison", ts_no_dead_letters),
 }

@@ -4,7 +4,7 @@
 
 use super::Check;
 use super::names::is_dns_label;
-use crate::blueprint::{ArchType, Protocol, Service, ServiceKind, schema};
+use crate::blueprint::{ArchType, Broker, Protocol, Service, ServiceKind, schema};
 use crate::diagnostic::suggest;
 
 /// The port the generated code serves grpc on when a service speaks both protocols.
@@ -106,16 +106,21 @@ impl Check<'_> {
             self.typescript_function_rules(name, s);
             return;
         }
+        // The monolith app's modules have no events yet; services' events are checked by broker.
+        let monolith = self.bp.arch == ArchType::Monolith;
+        if !monolith {
+            self.typescript_events(name, s);
+        }
         let unsupported = [
             (
                 "publishes",
-                !s.publishes.is_empty(),
-                "events (outbox, relay, consumers)",
+                monolith && !s.publishes.is_empty(),
+                "events in a monolith",
             ),
             (
                 "consumes",
-                !s.consumes.is_empty(),
-                "events (outbox, relay, consumers)",
+                monolith && !s.consumes.is_empty(),
+                "events in a monolith",
             ),
             ("protocol", s.protocols.contains(&Protocol::Grpc), "grpc"),
             ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
@@ -163,6 +168,40 @@ impl Check<'_> {
                 format!(
                     "write `language: {app_language}` here, or `language: {lang}` on every service; `--type microservices` mixes languages"
                 ),
+            );
+        }
+    }
+
+    /// TypeScript services' events go through RabbitMQ (amqplib) with their outbox and
+    /// processed ids in PostgreSQL; the other brokers and MySQL are Python's only yet.
+    fn typescript_events(&mut self, name: &str, s: &Service) {
+        let key = match (s.publishes.is_empty(), s.consumes.is_empty()) {
+            (true, true) => return,
+            (false, _) => "publishes",
+            (true, false) => "consumes",
+        };
+        let p = format!("services.{name}.{key}");
+        let broker = self.bp.messaging.as_ref().map(|m| m.broker);
+        if let Some(b @ (Broker::Kafka | Broker::Sqs)) = broker {
+            let b = if b == Broker::Kafka { "kafka" } else { "sqs" };
+            self.err(
+                "E0153",
+                p.clone(),
+                format!("service `{name}` is written in typescript, whose events go through rabbitmq only yet, and this blueprint's broker is {b}"),
+                "use `language: python` for this service, or `messaging: { broker: rabbitmq }`".into(),
+            );
+        }
+        let engine = s
+            .database
+            .as_ref()
+            .and_then(|d| self.bp.databases.get(d))
+            .map(|d| d.engine.as_str());
+        if engine == Some("mysql") {
+            self.err(
+                "E0153",
+                p,
+                format!("service `{name}` is written in typescript, whose events keep their outbox and handled ids in postgres only yet, and its database is mysql"),
+                "use `language: python` for this service, or `engine: postgres` for its database".into(),
             );
         }
     }

@@ -19,6 +19,9 @@ pub const DEPENDENCIES: &[(&str, &str)] = &[
     ("@opentelemetry/instrumentation-http", "0.223.0"),
     ("@opentelemetry/resources", "2.12.0"),
     ("@opentelemetry/sdk-trace-node", "2.12.0"),
+    ("ajv", "8.20.0"),
+    ("ajv-formats", "3.0.1"),
+    ("amqplib", "2.3.1"),
     ("fastify", "5.12.8"),
     ("ioredis", "6.1.0"),
     ("jose", "6.2.19"),
@@ -89,6 +92,14 @@ pub struct TsService {
     pub modules: Vec<TsModule>,
     /// Serverless: the service's Lambda functions (its package replaces the server's files).
     pub functions: Option<TsFunctions>,
+    /// It publishes or consumes events (src/events.ts, test/events.test.ts).
+    pub has_events: bool,
+    /// Some entity whose creation publishes an event has a sample row to test it.
+    pub has_published_sample: bool,
+    /// The consumed topics, each with a valid `data` of its envelope for the tests.
+    pub consumed: Vec<TsConsumed>,
+    /// Some consumed topic has such a sample.
+    pub has_consumed_sample: bool,
 }
 
 /// A module of a TypeScript monolith: one service's entities, in a file of their own.
@@ -138,6 +149,14 @@ pub struct TsSetting {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct TsConsumed {
+    pub topic: String,
+    /// A row of the topic's entity as its owner's API reads it, as JSON text; None when no
+    /// value is known to fit some column (a user's pattern) or the topic has no entity.
+    pub sample: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct TsEntity {
     pub name: String,
     pub pascal: String,
@@ -180,6 +199,8 @@ pub struct TsEntity {
     pub cache_prefix: Option<String>,
     /// A text column a test changes to see the cache invalidated (PATCH), when there is one.
     pub patch_column: Option<String>,
+    /// Topics a new row is published on (through the outbox, in the row's transaction).
+    pub publishes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -290,13 +311,30 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             .map(|&i| entity(&entities[i], entities))
             .collect();
         let owned: Vec<TsEntity> = owned;
+        let consumed: Vec<TsConsumed> = s
+            .consumes
+            .iter()
+            .map(|t| TsConsumed {
+                topic: t.raw.clone(),
+                sample: entities
+                    .iter()
+                    .find(|e| e.code.publishes.iter().any(|p| p.raw == t.raw))
+                    .and_then(read_sample),
+            })
+            .collect();
         s.ts = Some(TsService {
+            has_consumed_sample: consumed.iter().any(|c| c.sample.is_some()),
+            consumed,
             has_references: owned
                 .iter()
                 .any(|e| !e.references.is_empty() && e.sample.is_some()),
             has_cached: owned
                 .iter()
                 .any(|e| e.cache_prefix.is_some() && e.sample.is_some()),
+            has_events: !s.publishes.is_empty() || !s.consumes.is_empty(),
+            has_published_sample: owned
+                .iter()
+                .any(|e| !e.publishes.is_empty() && e.sample.is_some()),
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
@@ -520,6 +558,7 @@ fn entity(e: &Entity, all: &[Entity]) -> TsEntity {
         sample: sample(e, false),
         linked_sample: parents.as_ref().and_then(|_| sample(e, true)),
         parents: parents.unwrap_or_default(),
+        publishes: e.code.publishes.iter().map(|t| t.raw.clone()).collect(),
         kinds: kinds(e),
         cache_prefix: e.code.cache_key_prefix.clone(),
         patch_column: e
@@ -708,6 +747,29 @@ fn sample(e: &Entity, linked: bool) -> Option<String> {
     Some(Value::Object(body).to_string())
 }
 
+/// A whole row as the API reads it (every column; null where nullable), for an event's `data`.
+fn read_sample(e: &Entity) -> Option<String> {
+    let mut row = Map::new();
+    for c in &e.columns {
+        let value = if c.nullable {
+            Value::Null
+        } else {
+            match sample_value(c)? {
+                Value::String(text) if c.kind == "string" => {
+                    if c.min_length.is_some_and(|n| n as usize > text.len()) {
+                        return None;
+                    }
+                    let max = c.max_length.map_or(text.len(), |n| n as usize);
+                    json!(text.chars().take(max).collect::<String>())
+                }
+                v => v,
+            }
+        };
+        row.insert(c.name.clone(), value);
+    }
+    Some(Value::Object(row).to_string())
+}
+
 fn sample_value(c: &Column) -> Option<Value> {
     if let Some(first) = c.enum_values.first() {
         return Some(json!(first));
@@ -885,6 +947,23 @@ mod tests {
         assert_eq!(parent.unique[0].name, "code");
         let item = ts.entities.iter().find(|e| e.pascal == "Item").unwrap();
         assert!(item.parents.is_empty() && item.linked_sample.is_none());
+    }
+
+    /// A consumer's tests build an event of each consumed topic from a whole row of its
+    /// entity (every column; null where nullable), cut to the columns' lengths.
+    #[test]
+    fn a_consumed_topic_gets_a_whole_row_for_its_tests() {
+        let src = "version: 1\nname: shop\nservices:\n  p: { database: a, entities: [Item], publishes: [item.made] }\n  s: { language: typescript, database: b, consumes: [item.made] }\nentities:\n  Item:\n    fields:\n      id: uuid pk\n      code: string(3)\n      note: text nullable\n      qty: int min 2\ndatabases: { a: {}, b: {} }\nmessaging: { broker: rabbitmq, topics: { item.made: {} } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let s = m.services.iter().find(|s| s.name.raw == "s").unwrap();
+        let ts = s.ts.as_ref().unwrap();
+        assert!(ts.has_events && ts.has_consumed_sample);
+        let sample: Value = serde_json::from_str(ts.consumed[0].sample.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            sample,
+            json!({ "id": "00000000-0000-4000-8000-000000000001", "code": "sam", "note": null, "qty": 2 })
+        );
     }
 
     #[test]

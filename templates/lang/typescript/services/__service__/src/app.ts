@@ -1,6 +1,7 @@
 {%- set svc = service %}{{ header }}
 // The Fastify app: JSON logs (pino; one line per request received and answered) with trace ids, one span and one metric sample per
-// request named by its route template, the health endpoints and the CRUD routes.
+// request named by its route template, the health endpoints and the CRUD routes{% if svc.ts.has_events %}, and the events
+// (src/events.ts){% endif %}.
 import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
@@ -12,6 +13,9 @@ import { registerCrud } from "./crud.js";
 import { createDb, timedOut, unavailable, type Db } from "./db.js";
 import { entities } from "./entities.js";
 import { HttpError } from "./errors.js";
+{%- if svc.ts.has_events %}
+import { Events } from "./events.js";
+{%- endif %}
 import { latency, registerHealth, requests } from "./health.js";
 
 export interface AppOptions {
@@ -22,6 +26,12 @@ export interface AppOptions {
   db?: Db;
   clients?: Clients;
   cacheStore?: Store | null;
+{%- if svc.ts.has_events %}
+  /** The outbox, relay and consumers (tests give their own). */
+  events?: Events;
+  /** Start the relay, the publisher and the consumer once the server is ready (main.ts). */
+  background?: boolean;
+{%- endif %}
 }
 
 /** A route as the OpenAPI contract writes it (`/api/items/{id}`), for span names and metrics. */
@@ -95,13 +105,22 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return reply.code(500).send({ detail: "internal error" });
   });
 
+{%- if svc.ts.has_events %}
+  const events = options.events ?? new Events(config, db, app.log);
+  if (options.background === true) {
+    app.addHook("onReady", async () => events.start());
+  }
+  app.addHook("onClose", async () => events.stop());
+  registerHealth(app, config, db, store, () => events.brokerStatus());
+{%- else %}
   registerHealth(app, config, db, store);
+{%- endif %}
   if (db !== null) {
     for (const spec of entities) {
       const cache = store !== null && spec.cachePrefix !== null
         ? new RowCache(store, spec.cachePrefix, config.CACHE_TTL_SECONDS, app.log)
         : null;
-      registerCrud(app, spec, { db, verify, clients, cache });
+      registerCrud(app, spec, { db, verify, clients, cache, outbox: {% if svc.ts.has_events %}events{% else %}null{% endif %} });
     }
     if (options.db === undefined) {
       app.addHook("onClose", async () => db.end());

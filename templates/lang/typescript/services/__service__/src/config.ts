@@ -34,6 +34,12 @@ export function settings() {
     REDIS_USERNAME: env("REDIS_USERNAME", ""),
     REDIS_PASSWORD: env("REDIS_PASSWORD", ""),
 {%- endif %}
+{%- if svc.ts.has_events %}
+    // Cloud: the broker's user and its password from Secrets Manager; empty locally (the
+    // local broker's default user).
+    AMQP_USERNAME: env("AMQP_USERNAME", ""),
+    AMQP_PASSWORD: env("AMQP_PASSWORD", ""),
+{%- endif %}
     // Lifetime of a row cached by id (the scale preset's cache.ttl_seconds).
     CACHE_TTL_SECONDS: Number(env("CACHE_TTL_SECONDS", "{{ m.preset.cache.ttl_seconds }}")),
 {%- if svc.database %}

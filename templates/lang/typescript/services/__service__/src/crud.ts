@@ -9,11 +9,12 @@
 // (`owner`), a user lists, reads, changes and deletes their own rows only and creates rows for
 // themselves only (403 otherwise); the admin role sees and changes every row. Reads by id go
 // through the cache when the service has one (src/cache.ts); a write removes the row's key.
+// A new row of an entity that publishes events adds them to the outbox in its own transaction.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { require, type Caller, type Verifier } from "./auth.js";
 import type { RowCache } from "./cache.js";
 import { DependencyUnavailable, forwarded, type Clients } from "./clients.js";
-import { encode, ident, param, refusal, textEquals, type Db, type Row } from "./db.js";
+import { encode, ident, param, refusal, textEquals, type Db, type Query, type Row } from "./db.js";
 import type { EntitySpec } from "./entities.js";
 import { HttpError } from "./errors.js";
 
@@ -23,6 +24,16 @@ export interface CrudDeps {
   clients: Clients;
   /** Cache-aside for reads by id (null: every read goes to the database). */
   cache: RowCache | null;
+  /** Where a new row's events go (null: the service publishes nothing). */
+  outbox: Outbox | null;
+}
+
+/** The transactional outbox (src/events.ts). */
+export interface Outbox {
+  /** Add one event through `q`, in the transaction of the row it describes. */
+  enqueue(q: Query, topic: string, key: string, data: Row): Promise<void>;
+  /** Tell the relay that events were committed. */
+  wake(): void;
 }
 
 /** The HTTP error for a statement the database refused (a constraint or a value). */
@@ -107,6 +118,9 @@ async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, re
 
 export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudDeps): void {
   const { db, cache } = deps;
+  if (spec.publishes.length > 0 && deps.outbox === null) {
+    throw new Error(`${spec.name} publishes ${spec.publishes.join(", ")} but the app has no outbox`);
+  }
   const table = ident(spec.table);
   const pk = ident(spec.pk);
   const columns = spec.columns.map(ident).join(", ");
@@ -170,11 +184,21 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
     checkText(values);
     checkDecimals(spec, values);
     await checkReferences(spec, values, deps, req);
+    const outbox = spec.publishes.length > 0 ? deps.outbox : null;
+    let created: Row;
     try {
-      return reply.code(201).send(await db.insert(spec, values));
+      created = outbox === null
+        ? await db.insert(spec, values)
+        : await db.insert(spec, values, async (row, q) => {
+            for (const topic of spec.publishes) {
+              await outbox.enqueue(q, topic, String(row[spec.pk]), row);
+            }
+          });
     } catch (err) {
       throw databaseError(err, false);
     }
+    outbox?.wake();
+    return reply.code(201).send(created);
   });
 
   app.get(`${spec.path}/:id`, { schema: { operationId: `get_${spec.name}`, params: item } }, async (req) => {

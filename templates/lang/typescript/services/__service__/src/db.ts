@@ -24,11 +24,18 @@ export interface TableSpec {
   kinds: { uuid: readonly string[]; bool: readonly string[]; json: readonly string[]; timestamp: readonly string[] };
 }
 
+/** One statement inside a transaction: its rows as the driver reads them. */
+export type Query = (sql: string, params?: readonly unknown[]) => Promise<Row[]>;
+
 export interface Db {
   /** The rows of one statement (placeholders from `param`), as the API writes them. */
   query(spec: TableSpec | null, sql: string, params?: readonly unknown[]): Promise<Row[]>;
-  /** Insert one row and read it back. */
-  insert(spec: TableSpec, values: Row): Promise<Row>;
+  /** Run `work` in one transaction on one connection: committed when it resolves, rolled back
+   * when it throws. */
+  transaction<T>(work: (q: Query) => Promise<T>): Promise<T>;
+  /** Insert one row and read it back; `then` runs in the same transaction with the new row (an
+   * event added to the outbox commits with the row, or neither does). */
+  insert(spec: TableSpec, values: Row, then?: (row: Row, q: Query) => Promise<void>): Promise<Row>;
   /** Change one row by key and read it back (undefined when it is gone). */
   update(spec: TableSpec, id: unknown, values: Row): Promise<Row | undefined>;
   /** Run a script of several statements (the tests apply migrations with it). */
@@ -180,6 +187,21 @@ export function decode(spec: TableSpec | null, row: Row): Row {
   return out;
 }
 
+async function inTransaction<T>(conn: mysql.PoolConnection, work: (q: Query) => Promise<T>): Promise<T> {
+  await conn.beginTransaction();
+  try {
+    const out = await work(async (sql, params = []) => {
+      const [rows] = await conn.query<mysql.RowDataPacket[] | mysql.ResultSetHeader>(sql, [...params]);
+      return Array.isArray(rows) ? rows : [];
+    });
+    await conn.commit();
+    return out;
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  }
+}
+
 /** The pool; a connection the server closes is dropped by the pool itself (`onLost` is for
  * PostgreSQL's idle-connection errors). */
 export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
@@ -211,6 +233,24 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
     );
     return rows[0] === undefined ? undefined : decode(spec, rows[0]);
   };
+  const insertRow = async (conn: mysql.PoolConnection, spec: TableSpec, values: Row): Promise<Row> => {
+    const row: Row = { ...values };
+    if (spec.kinds.uuid.includes(spec.pk) && row[spec.pk] === undefined) {
+      row[spec.pk] = randomUUID();
+    }
+    const names = Object.keys(row);
+    const [result] = await conn.query<mysql.ResultSetHeader>(
+      names.length
+        ? `INSERT INTO ${ident(spec.table)} (${names.map(ident).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`
+        : `INSERT INTO ${ident(spec.table)} () VALUES ()`,
+      names.map((n) => encode(spec, n, row[n])),
+    );
+    const created = await select(conn, spec, row[spec.pk] ?? result.insertId);
+    if (created === undefined) {
+      throw new Error(`${spec.table}: the inserted row cannot be read back`);
+    }
+    return created;
+  };
   return {
     query: (spec, sql, params = []) =>
       run(async (conn) => {
@@ -218,26 +258,19 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
         // A statement that returns no rows (DELETE) gives a result header.
         return Array.isArray(rows) ? rows.map((r) => decode(spec, r)) : [];
       }),
+    transaction: (work) => run((conn) => inTransaction(conn, work)),
     // MySQL has no RETURNING: a UUID key is made here (as Python's services do), an integer
     // key is the server's AUTO_INCREMENT; then the row is read back.
-    insert: (spec, values) =>
+    insert: (spec, values, then) =>
       run(async (conn) => {
-        const row: Row = { ...values };
-        if (spec.kinds.uuid.includes(spec.pk) && row[spec.pk] === undefined) {
-          row[spec.pk] = randomUUID();
+        if (then !== undefined) {
+          return inTransaction(conn, async (q) => {
+            const created = await insertRow(conn, spec, values);
+            await then(created, q);
+            return created;
+          });
         }
-        const names = Object.keys(row);
-        const [result] = await conn.query<mysql.ResultSetHeader>(
-          names.length
-            ? `INSERT INTO ${ident(spec.table)} (${names.map(ident).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`
-            : `INSERT INTO ${ident(spec.table)} () VALUES ()`,
-          names.map((n) => encode(spec, n, row[n])),
-        );
-        const created = await select(conn, spec, row[spec.pk] ?? result.insertId);
-        if (created === undefined) {
-          throw new Error(`${spec.table}: the inserted row cannot be read back`);
-        }
-        return created;
+        return insertRow(conn, spec, values);
       }),
     update: (spec, id, values) =>
       run(async (conn) => {
@@ -323,16 +356,44 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
   // A pooled connection the server closed (restart, outage) must not stop the process.
   pool.on("error", (err) => onLost?.(err));
   const columns = (spec: TableSpec) => spec.columns.map(ident).join(", ");
+  const poolQuery: Query = async (sql, params = []) => (await pool.query<Row>(sql, [...params])).rows;
+  const insertRow = async (q: Query, spec: TableSpec, values: Row): Promise<Row> => {
+    const names = Object.keys(values);
+    const sql = names.length
+      ? `INSERT INTO ${ident(spec.table)} (${names.map(ident).join(", ")}) VALUES (${names.map((_, i) => param(i + 1)).join(", ")}) RETURNING ${columns(spec)}`
+      : `INSERT INTO ${ident(spec.table)} DEFAULT VALUES RETURNING ${columns(spec)}`;
+    const rows = await q(sql, names.map((n) => values[n]));
+    return rows[0] as Row;
+  };
+  const transaction = async <T>(work: (q: Query) => Promise<T>): Promise<T> => {
+    const conn = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await conn.query("BEGIN");
+      const out = await work(async (sql, params = []) => (await conn.query<Row>(sql, [...params])).rows);
+      await conn.query("COMMIT");
+      return out;
+    } catch (err) {
+      // A connection that cannot even roll back is dropped from the pool.
+      await conn.query("ROLLBACK").catch((e: Error) => {
+        broken = e;
+      });
+      throw err;
+    } finally {
+      conn.release(broken);
+    }
+  };
   return {
-    query: async (_spec, sql, params = []) => (await pool.query<Row>(sql, [...params])).rows,
-    insert: async (spec, values) => {
-      const names = Object.keys(values);
-      const sql = names.length
-        ? `INSERT INTO ${ident(spec.table)} (${names.map(ident).join(", ")}) VALUES (${names.map((_, i) => param(i + 1)).join(", ")}) RETURNING ${columns(spec)}`
-        : `INSERT INTO ${ident(spec.table)} DEFAULT VALUES RETURNING ${columns(spec)}`;
-      const { rows } = await pool.query<Row>(sql, names.map((n) => values[n]));
-      return rows[0] as Row;
-    },
+    query: (_spec, sql, params) => poolQuery(sql, params),
+    transaction,
+    insert: (spec, values, then) =>
+      then === undefined
+        ? insertRow(poolQuery, spec, values)
+        : transaction(async (q) => {
+            const created = await insertRow(q, spec, values);
+            await then(created, q);
+            return created;
+          }),
     update: async (spec, id, values) => {
       const names = Object.keys(values);
       const sets = names.map((n, i) => `${ident(n)} = ${param(i + 2)}`).join(", ");

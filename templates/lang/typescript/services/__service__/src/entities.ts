@@ -28,6 +28,8 @@ export interface EntitySpec extends TableSpec {
   owner: string | null;
   decimalBounds: ReadonlyArray<{ column: string; minimum?: string; maximum?: string }>;
   references: readonly Reference[];
+  /** Topics a new row is published on (through the outbox, in the row's transaction). */
+  publishes: readonly string[];
 }
 {%- if svc.ts.modules %}
 

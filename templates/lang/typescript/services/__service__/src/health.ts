@@ -2,7 +2,8 @@
 // Liveness (`/healthz`), readiness (`/readyz`) and Prometheus metrics (`/metrics`).
 //
 // `/healthz` answers as long as the process runs: it checks nothing. `/readyz` is 503 unless
-// {% if svc.database %}the database answers and its schema has every table and column the entities need{% else %}the process runs{% endif %}.
+// {% if svc.database %}the database answers and its schema has every table and column the entities need{% else %}the process runs{% endif %}{% if svc.ts.has_events %}, and the
+// event broker is connected{% endif %}.
 // The cache and the services this one calls are reported but do not make it unready: the cache
 // is optional, and a dependency outage must not cascade (its calls answer 503 instead). Every probe gives up after PROBE_TIMEOUT_MS.
 import type { FastifyInstance } from "fastify";
@@ -14,7 +15,7 @@ import { entities } from "./entities.js";
 
 const PROBE_TIMEOUT_MS = 1000;
 // The checks that make the service not ready; the others are informational.
-const REQUIRED = new Set(["database", "schema"]);
+const REQUIRED = new Set(["database", "schema", "broker"]);
 // Services this one calls: readiness key -> settings name of its address.
 const DEPENDENCIES: Record<string, keyof Settings> = {
 {%- for d in svc.depends_on %}
@@ -56,7 +57,14 @@ async function probeDependency(address: string): Promise<string> {
   return response.ok ? "ok" : `status ${response.status}`;
 }
 
-export function registerHealth(app: FastifyInstance, config: Settings, db: Db | null, cache: Store | null): void {
+/** `broker` says whether the event broker is connected (null: no events, no broker check). */
+export function registerHealth(
+  app: FastifyInstance,
+  config: Settings,
+  db: Db | null,
+  cache: Store | null,
+  broker: (() => Promise<string | null>) | null = null,
+): void {
   let schemaOk = false;
   // Probes and scrapes write no access lines (warnings and errors only), as in the Python services.
   const quiet = { logLevel: "warn" } as const;
@@ -85,6 +93,12 @@ export function registerHealth(app: FastifyInstance, config: Settings, db: Db | 
         checks.cache = "ok";
       } catch (err) {
         checks.cache = `degraded: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    if (broker !== null) {
+      const status = await bounded(broker()).catch((err: unknown) => `unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      if (status !== null) {
+        checks.broker = status;
       }
     }
     for (const [key, name] of Object.entries(DEPENDENCIES)) {
