@@ -202,6 +202,8 @@ def ts_swallow_failed_records(root: Path) -> None:
     """TypeScript queue functions stop reporting failed records: a poison message is deleted."""
     edit_ts(root, "ts-swallow-failed-records", "lambda.ts",
             r"batchItemFailures\.push\(\{ itemIdentifier: record\.messageId \}\);", "void record;")
+
+
 def ts_no_outbox(root: Path) -> None:
     """TypeScript services bypass their outbox: the row is recorded as sent at once and the event
     is sent directly, best effort (lost while the broker is down)."""
