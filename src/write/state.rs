@@ -53,6 +53,10 @@ pub struct State {
     /// `pipeline::fingerprint`. Empty: unknown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub inputs: String,
+    /// `slices::source_digest` of the blueprint, build and templates `inputs` came from: when it
+    /// is unchanged so is `inputs`, and a no-op need not work the fingerprint out. Empty: unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
     /// Which state file this was read from (not part of the state: equal states compare equal).
     #[serde(skip)]
     pub read_from: ReadFrom,
@@ -182,6 +186,7 @@ fn read_state_text(out: &Path) -> Result<Option<State>, WriteError> {
                 bases: String::new(),
                 packs: Vec::new(),
                 inputs: String::new(),
+                source: String::new(),
                 read_from: ReadFrom::default(),
             }))
         }
@@ -255,7 +260,7 @@ pub fn pack_path(name: &str) -> String {
     format!("{BASES_DIR}/{name}.pack")
 }
 
-const PACK_HEADER: &str = "codex-system-design pack 1\n";
+pub(crate) const PACK_HEADER: &str = "codex-system-design pack 1\n";
 
 /// A pack being built: every content once, in the order added.
 #[derive(Debug)]
