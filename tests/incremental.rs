@@ -319,3 +319,55 @@ fn every_collection_names_a_model_field() {
         assert!(index.raw_field(field_of(coll)).is_some(), "{coll:?}");
     }
 }
+
+/// A render that fails in a later chunk of a streamed fresh tree (a template error of the
+/// user's `--templates`) leaves the folder as it found it: the files of the earlier chunks,
+/// the pending list and the partial pack are removed.
+#[test]
+fn a_streamed_fresh_tree_that_fails_part_way_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let text = synth::blueprint(4);
+    std::fs::write(out.join("blueprint.yaml"), &text).unwrap();
+    let mut templates = TemplateSet::embedded();
+    let model = model_of(&text);
+    let plan = templates.plan(&model);
+    let last = plan.iter().rev().find(|f| f.item.is_some()).unwrap();
+    let failing = format!(
+        "{{% if path == \"{}\" %}}{{{{ m.no_such_field.x }}}}{{% endif %}}ok\n",
+        last.path
+    );
+    templates
+        .overlay(vec![(last.template.clone(), failing)])
+        .unwrap();
+    let src = Source {
+        text,
+        file: "blueprint.yaml".into(),
+    };
+    let mut quiet = Reporter::new(true, false, false);
+    let mut g =
+        pipeline::generate_deferred(&src, &templates, false, &mut quiet.tracker, None, false)
+            .unwrap();
+    assert!(write::stream::bare(&out));
+    let e = write::run::stream_fresh(&out, &mut g, 16)
+        .err()
+        .expect("fails");
+    assert!(
+        format!("{e}").contains(&last.path) || format!("{e:?}").contains(&last.path),
+        "{e:?}"
+    );
+    let left: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(&out)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(left, vec!["blueprint.yaml".to_owned()]);
+}

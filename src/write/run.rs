@@ -133,8 +133,13 @@ pub fn prepare_run(
 /// The run of a fresh generation into a bare folder (see [`super::stream`]): rendered and
 /// written chunk by chunk, the text of one chunk held at a time. The result is what
 /// [`prepare_run`] and `apply` give there: every file created, the migrations a new schema
-/// calls for, the state last. A failure part way removes what was written.
-pub fn stream_fresh(out: &Path, g: &mut Generated) -> Result<Run, crate::error::Error> {
+/// calls for, the state last. A failure part way removes what was written. `chunk`: files per
+/// chunk ([`super::stream::CHUNK`]).
+pub fn stream_fresh(
+    out: &Path,
+    g: &mut Generated,
+    chunk: usize,
+) -> Result<Run, crate::error::Error> {
     let schema = Schema::from_model(&g.model);
     let migrations = fresh_migrations(&g.plan, &schema);
     let mut paths: Vec<&str> = g.plan.iter().map(|f| f.path.as_str()).collect();
@@ -142,7 +147,7 @@ pub fn stream_fresh(out: &Path, g: &mut Generated) -> Result<Run, crate::error::
     let mut fresh = super::stream::Fresh::start(out, &paths)?;
     let policies: Vec<Policy> = g.plan.iter().map(|f| f.policy).collect();
     let keys = g.keys.clone();
-    let written = g.stream(super::stream::CHUNK, |at, texts| {
+    let written = g.stream(chunk, |at, texts| {
         let outs = texts
             .into_iter()
             .enumerate()
