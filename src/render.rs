@@ -672,7 +672,7 @@ impl Generated {
     pub fn render_deferred(&mut self) -> Result<(), RenderError> {
         let mut files = Vec::with_capacity(self.plan.len());
         self.stream(usize::MAX, |_, chunk| {
-            files.extend(chunk.into_iter().map(|(path, text)| (path, text)));
+            files.extend(chunk);
             Ok::<(), RenderError>(())
         })?;
         if !files.is_empty() {
