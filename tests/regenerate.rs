@@ -525,7 +525,7 @@ fn state_from_a_newer_tool_is_refused_with_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path(), "ecommerce", &[]);
     edit(&dir.join(".codex-system-design/state.json"), |t| {
-        t.replace("\"format\": 3", "\"format\": 9")
+        t.replace("\"format\":3", "\"format\":9")
     });
     let snap = snapshot(&dir);
     regenerate(&dir)
@@ -1080,7 +1080,7 @@ fn an_untouched_tree_skips_the_render_and_any_change_brings_it_back() {
     let dir = project(tmp.path(), "ecommerce", &[]);
     let state = || fs::read_to_string(dir.join(".codex-system-design/state.json")).unwrap();
     let (tree, first_state) = (snapshot(&dir), state());
-    assert!(first_state.contains("\"inputs\": \""), "{first_state}");
+    assert!(first_state.contains("\"inputs\":\""), "{first_state}");
 
     // Same inputs, untouched tree: nothing rendered, nothing written, every file unchanged.
     let (stdout, stderr) = verbose_regenerate(&dir, &[]);

@@ -414,9 +414,11 @@ pub fn write_pack(out: &Path, name: &str, text: &str) -> Result<(), WriteError> 
     atomic::write_in(Some(out), &target, text)
 }
 
-/// Write the state (skipped when the file already holds exactly this text).
+/// Write the state (skipped when the file already holds exactly this text). Compact JSON, one
+/// line: at 1 000 services the indented form was 19 MB against 13, and every regeneration reads
+/// it whole before anything else (issue 23); `jq .` shows it indented.
 pub fn write_state(out: &Path, state: &State) -> Result<(), WriteError> {
-    let text = serde_json::to_string_pretty(state).expect("state serializes") + "\n";
+    let text = serde_json::to_string(state).expect("state serializes") + "\n";
     let target = safe_join(out, STATE_FILE)?;
     if atomic::read_regular(&target).is_ok_and(|t| t.as_deref() == Some(text.as_str())) {
         return Ok(());
