@@ -670,6 +670,9 @@ pub struct Deferred {
 impl Generated {
     /// Render what was deferred into `files` (nothing when nothing was).
     pub fn render_deferred(&mut self) -> Result<(), RenderError> {
+        if self.deferred.is_none() {
+            return Ok(());
+        }
         let mut files = Vec::with_capacity(self.plan.len());
         self.stream(usize::MAX, |_, chunk| {
             files.extend(chunk);

@@ -316,6 +316,9 @@ pub fn finish_write(
         && state.is_none()
         && write::stream::bare(out);
     if stream {
+        // What a fresh run compares: only that the folder is bare.
+        rep.tracker
+            .stage(Stage::Compare, &format!("checking {}", out.display()));
         rep.tracker.stage(
             Stage::Write,
             &format!("rendering and writing {} files", g.plan.len()),
@@ -328,11 +331,8 @@ pub fn finish_write(
         }
         return report_run(out, g, &r, state, rep, mode);
     }
-    if g.deferred.is_some() {
-        rep.tracker
-            .stage(Stage::Render, &format!("rendering {} files", g.plan.len()));
-        g.render_deferred()?;
-    }
+    // Still in the render stage `generate_deferred` started.
+    g.render_deferred()?;
     rep.tracker.stage(
         Stage::Compare,
         &format!("comparing {} files with {}", g.plan.len(), out.display()),
