@@ -674,7 +674,7 @@ impl Generated {
             return Ok(());
         }
         let mut files = Vec::with_capacity(self.plan.len());
-        self.stream(usize::MAX, |_, chunk| {
+        self.stream(usize::MAX, |_, chunk, _| {
             files.extend(chunk);
             Ok::<(), RenderError>(())
         })?;
@@ -685,12 +685,12 @@ impl Generated {
     }
 
     /// Render what was deferred `chunk` files at a time, in plan order, handing each chunk to
-    /// `sink` with the plan index of its first file. A file that read more than its slices gets
-    /// the key of a render from the whole model, before `sink` sees it.
+    /// `sink` with the plan index of its first file and the chunk's keys. A file that read more
+    /// than its slices gets the key of a render from the whole model, before `sink` sees it.
     pub fn stream<E: From<RenderError>>(
         &mut self,
         chunk: usize,
-        mut sink: impl FnMut(usize, Vec<(String, String)>) -> Result<(), E>,
+        mut sink: impl FnMut(usize, Vec<(String, String)>, &[String]) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(d) = self.deferred.take() else {
             return Ok(());
@@ -707,7 +707,8 @@ impl Generated {
                     }
                     texts.push((path, text));
                 }
-                sink(at, texts)
+                let n = texts.len();
+                sink(at, texts, &keys[at..at + n])
             })
     }
 }

@@ -146,13 +146,13 @@ pub fn stream_fresh(
     paths.extend(migrations.iter().map(|m| m.path.as_str()));
     let mut fresh = super::stream::Fresh::start(out, &paths)?;
     let policies: Vec<Policy> = g.plan.iter().map(|f| f.policy).collect();
-    let keys = g.keys.clone();
-    let written = g.stream(chunk, |at, texts| {
+    let written = g.stream(chunk, |at, texts, keys| {
         let outs = texts
             .into_iter()
+            .zip(keys)
             .enumerate()
-            .map(|(i, (path, content))| Output {
-                key: keys.get(at + i).cloned().unwrap_or_default(),
+            .map(|(i, ((path, content), key))| Output {
+                key: key.clone(),
                 ..Output::new(path, content, policies[at + i])
             })
             .collect();
