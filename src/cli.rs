@@ -380,8 +380,14 @@ fn new_project(a: &NewArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
     }
     let templates =
         TemplateSet::with_overrides(a.templates.as_deref()).map_err(Error::Templates)?;
-    let mut generated =
-        pipeline::generate_tracked(&src, &templates, a.deny_warnings, &mut rep.tracker)?;
+    let mut generated = pipeline::generate_deferred(
+        &src,
+        &templates,
+        a.deny_warnings,
+        &mut rep.tracker,
+        None,
+        true,
+    )?;
     rep.warnings(&generated.diagnostics, &src);
     let out = a
         .out
@@ -429,7 +435,7 @@ fn generate(a: &GenerateArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
         .ok()
         .and_then(Option::as_ref)
         .filter(|_| !a.adopt);
-    let mut generated = pipeline::generate_reusing(
+    let mut generated = pipeline::generate_deferred(
         &src,
         &templates,
         a.deny_warnings,

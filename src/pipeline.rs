@@ -77,31 +77,67 @@ pub fn generate_reusing(
     previous: Option<(&std::path::Path, &crate::write::State)>,
     full: bool,
 ) -> Result<Generated, Error> {
+    let mut g = generate_deferred(src, templates, deny_warnings, tracker, previous, full)?;
+    g.render_deferred()?;
+    Ok(g)
+}
+
+/// [`generate_reusing`] that, when there is no previous tree to compare with, leaves the
+/// render to the writer (`Generated::deferred`): a fresh tree is then rendered and written in
+/// chunks, so its text is never held whole (issue 23).
+pub fn generate_deferred(
+    src: &Source,
+    templates: &TemplateSet,
+    deny_warnings: bool,
+    tracker: &mut Tracker,
+    previous: Option<(&std::path::Path, &crate::write::State)>,
+    full: bool,
+) -> Result<Generated, Error> {
     tracker.stage(Stage::Parse, "validating the blueprint");
     let (bp, diagnostics) = load(src, deny_warnings)?;
     tracker.stage(Stage::Resolve, "resolving the model");
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = templates.plan(&model);
+    let source = crate::slices::source_digest(&src.text, &templates.sources);
+    let previous = previous.filter(|_| !full);
+    let reused = |inputs: String, plan, model, diagnostics| Generated {
+        model,
+        plan,
+        files: Vec::new(),
+        keys: Vec::new(),
+        trusted: Vec::new(),
+        diagnostics,
+        inputs,
+        source: source.clone(),
+        reused: true,
+        deferred: None,
+    };
+    // The same blueprint, build and templates: the same model, so the recorded fingerprint
+    // holds without serializing the model to work it out.
+    let same_source = previous.is_some_and(|(_, state)| {
+        !state.inputs.is_empty() && !state.source.is_empty() && state.source == source
+    });
+    let mut checked = false;
+    if let Some((out, state)) = previous
+        && same_source
+    {
+        tracker.stage(Stage::Compare, "checking the tree");
+        if crate::write::state::tree_intact(out, state) {
+            return Ok(reused(state.inputs.clone(), plan, model, diagnostics));
+        }
+        checked = true;
+    }
     let index = Index::new(&model, &templates.sources);
     let inputs = index.fingerprint();
-    let previous = previous.filter(|_| !full);
     if let Some((out, state)) = previous
+        && !checked
         && !state.inputs.is_empty()
         && state.inputs == inputs
     {
         tracker.stage(Stage::Compare, "checking the tree");
         if crate::write::state::tree_intact(out, state) {
-            return Ok(Generated {
-                model,
-                plan,
-                files: Vec::new(),
-                keys: Vec::new(),
-                trusted: Vec::new(),
-                diagnostics,
-                inputs,
-                reused: true,
-            });
+            return Ok(reused(inputs, plan, model, diagnostics));
         }
     }
     let reads = index.reads_all(&plan);
@@ -112,7 +148,26 @@ pub fn generate_reusing(
         .collect();
     let trusted = match previous {
         Some((out, state)) => trusted_files(out, state, &plan, &keys, &index),
-        None => vec![false; plan.len()],
+        None => {
+            tracker.stage(Stage::Render, &format!("rendering {} files", plan.len()));
+            let renderer = Renderer::new(templates)?;
+            return Ok(Generated {
+                model,
+                plan,
+                files: Vec::new(),
+                keys,
+                trusted: Vec::new(),
+                diagnostics,
+                inputs,
+                source,
+                reused: false,
+                deferred: Some(crate::render::Deferred {
+                    renderer,
+                    index,
+                    reads,
+                }),
+            });
+        }
     };
     let todo: Vec<(&PlannedFile, &Reads)> = plan
         .iter()
@@ -148,7 +203,9 @@ pub fn generate_reusing(
         trusted,
         diagnostics,
         inputs,
+        source,
         reused: false,
+        deferred: None,
     })
 }
 

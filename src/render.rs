@@ -225,41 +225,44 @@ impl Renderer {
         index: &crate::slices::Index,
         files: &[(&PlannedFile, &Reads)],
     ) -> Result<Vec<(String, String, bool)>, RenderError> {
+        let mut out = Vec::with_capacity(files.len());
+        self.render_stream(m, index, files, files.len(), |_, mut chunk| {
+            out.append(&mut chunk);
+            Ok::<(), RenderError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Renderer::render_reads`] handing the texts to `sink` in plan order, `chunk` files at a
+    /// time (with the offset of the chunk's first file in `files`): a fresh tree is written
+    /// while it is rendered, so only one chunk of text is held at once. The model's template
+    /// values are built once for all chunks.
+    pub fn render_stream<E: From<RenderError>>(
+        &self,
+        m: &Model,
+        index: &crate::slices::Index,
+        files: &[(&PlannedFile, &Reads)],
+        chunk: usize,
+        mut sink: impl FnMut(usize, Vec<(String, String, bool)>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let values = Values::new(m, index);
-        // Many files, one that reads everything, or fields read whole that make up a good part
-        // of the model (`docs/ARCHITECTURE.md` reads most lists): converting the whole model
-        // from its structs once is cheaper than converting those parts from text (at 1 000
-        // services about 0.35 s for all of it, against 0.5 s for the lists that file reads).
-        let whole_bytes: usize = files
-            .iter()
-            .filter_map(|(_, r)| match r {
-                Reads::Fields(fields) => Some(fields),
-                Reads::All => None,
-            })
-            .flatten()
-            .filter(|(_, only)| only.is_none())
-            .map(|(name, _)| name.as_str())
-            .collect::<BTreeSet<&str>>()
-            .into_iter()
-            .map(|name| index.raw_field(name).map_or(0, str::len))
-            .sum();
-        if files.len() > 256
-            || files.iter().any(|(_, r)| **r == Reads::All)
-            || whole_bytes * 4 > index.model_len()
-        {
+        if converts_whole(index, files) {
             values.whole();
         }
-        let rendered = crate::parallel::batches(files, 64, |batch, cache: &mut Cache| {
-            batch
-                .iter()
-                .map(|(f, reads)| self.render_one(m, &values, f, reads, cache))
-                .collect::<Result<Vec<_>, _>>()
-        });
-        let mut out = Vec::with_capacity(files.len());
-        for r in rendered {
-            out.extend(r?);
+        for (n, part) in files.chunks(chunk.max(1)).enumerate() {
+            let rendered = crate::parallel::batches(part, 64, |batch, cache: &mut Cache| {
+                batch
+                    .iter()
+                    .map(|(f, reads)| self.render_one(m, &values, f, reads, cache))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            let mut out = Vec::with_capacity(part.len());
+            for r in rendered {
+                out.extend(r?);
+            }
+            sink(n * chunk.max(1), out)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn render_one(
@@ -337,6 +340,30 @@ impl Renderer {
         }
         Ok(out)
     }
+}
+
+/// Whether to convert the whole model to template values at once: many files, one that reads
+/// everything, or fields read whole that make up a good part of the model
+/// (`docs/ARCHITECTURE.md` reads most lists). Converting the whole model from its structs once
+/// is then cheaper than converting those parts from text (at 1 000 services about 0.35 s for
+/// all of it, against 0.5 s for the lists that file reads).
+fn converts_whole(index: &crate::slices::Index, files: &[(&PlannedFile, &Reads)]) -> bool {
+    let whole_bytes: usize = files
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Reads::Fields(fields) => Some(fields),
+            Reads::All => None,
+        })
+        .flatten()
+        .filter(|(_, only)| only.is_none())
+        .map(|(name, _)| name.as_str())
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .map(|name| index.raw_field(name).map_or(0, str::len))
+        .sum();
+    files.len() > 256
+        || files.iter().any(|(_, r)| **r == Reads::All)
+        || whole_bytes * 4 > index.model_len()
 }
 
 /// Values a rendering thread builds once and shares among its files.
@@ -625,9 +652,69 @@ pub struct Generated {
     pub diagnostics: crate::diagnostic::Diagnostics,
     /// `pipeline::fingerprint` of this generation's inputs.
     pub inputs: String,
+    /// `slices::source_digest` of this generation's blueprint, build and templates.
+    pub source: String,
     /// Rendering was skipped: the inputs are those of the last generation and the tree is
     /// exactly as it left it, so every file is unchanged.
     pub reused: bool,
+    /// Not rendered yet (`files` is empty): every planned file is rendered when the writer
+    /// asks, all at once ([`Generated::render_deferred`]) or chunk by chunk while a fresh tree
+    /// is written ([`Generated::stream`]).
+    pub deferred: Option<Deferred>,
+}
+
+/// What rendering every planned file later needs besides the model and the plan.
+pub struct Deferred {
+    pub renderer: Renderer,
+    pub index: crate::slices::Index,
+    /// Per planned file, what it reads.
+    pub reads: Vec<Reads>,
+}
+
+impl Generated {
+    /// Render what was deferred into `files` (nothing when nothing was).
+    pub fn render_deferred(&mut self) -> Result<(), RenderError> {
+        if self.deferred.is_none() {
+            return Ok(());
+        }
+        let mut files = Vec::with_capacity(self.plan.len());
+        self.stream(usize::MAX, |_, chunk, _| {
+            files.extend(chunk);
+            Ok::<(), RenderError>(())
+        })?;
+        if !files.is_empty() {
+            self.files = files;
+        }
+        Ok(())
+    }
+
+    /// Render what was deferred `chunk` files at a time, in plan order, handing each chunk to
+    /// `sink` with the plan index of its first file and the chunk's keys. A file that read more
+    /// than its slices gets the key of a render from the whole model, before `sink` sees it.
+    pub fn stream<E: From<RenderError>>(
+        &mut self,
+        chunk: usize,
+        mut sink: impl FnMut(usize, Vec<(String, String)>, &[String]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(d) = self.deferred.take() else {
+            return Ok(());
+        };
+        let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&d.reads).collect();
+        let keys = &mut self.keys;
+        let chunk = chunk.min(todo.len()).max(1);
+        d.renderer
+            .render_stream(&self.model, &d.index, &todo, chunk, |at, rendered| {
+                let mut texts = Vec::with_capacity(rendered.len());
+                for (i, (path, text, whole)) in rendered.into_iter().enumerate() {
+                    if whole {
+                        keys[at + i] = d.index.key(&self.plan[at + i], &Reads::All);
+                    }
+                    texts.push((path, text));
+                }
+                let n = texts.len();
+                sink(at, texts, &keys[at..at + n])
+            })
+    }
 }
 
 #[cfg(test)]

@@ -309,6 +309,30 @@ pub fn finish_write(
         locked_state = state_under_lock(out, g, state, mode)?;
         locked_state.as_deref()
     };
+    // A fresh tree in a bare folder is rendered and written chunk by chunk (issue 23).
+    let stream = g.deferred.is_some()
+        && !preview_only
+        && !mode.adopt
+        && state.is_none()
+        && write::stream::bare(out);
+    if stream {
+        // What a fresh run compares: only that the folder is bare.
+        rep.tracker
+            .stage(Stage::Compare, &format!("checking {}", out.display()));
+        rep.tracker.stage(
+            Stage::Write,
+            &format!("rendering and writing {} files", g.plan.len()),
+        );
+        let r = run::stream_fresh(out, g, write::stream::CHUNK)?;
+        if !rep.json {
+            for w in &r.warnings {
+                rep.tracker.eprint(&format!("warning: {w}\n"));
+            }
+        }
+        return report_run(out, g, &r, state, rep, mode);
+    }
+    // Still in the render stage `generate_deferred` started.
+    g.render_deferred()?;
     rep.tracker.stage(
         Stage::Compare,
         &format!("comparing {} files with {}", g.plan.len(), out.display()),
@@ -340,6 +364,20 @@ pub fn finish_write(
             .stage(Stage::Write, &format!("writing {n} files"));
         write::apply(out, p)?;
     }
+    report_run(out, g, &r, state, rep, mode)
+}
+
+/// Report a run that has been prepared (and, unless only previewing, written).
+fn report_run(
+    out: &Path,
+    g: &Generated,
+    r: &run::Run,
+    state: Option<&write::State>,
+    rep: &mut Reporter,
+    mode: Mode,
+) -> Result<Outcome, Error> {
+    let preview_only = mode.check || mode.diff || mode.dry_run;
+    let p = &r.preview;
     rep.tracker.finish();
     let stale = p.stale().count();
     let (status, code) = if mode.check && stale > 0 {
@@ -355,7 +393,7 @@ pub fn finish_write(
     if rep.json {
         let s = Summary {
             written: !preview_only,
-            ..rep.summary(status, code).with_run(&g.model, &r)
+            ..rep.summary(status, code).with_run(&g.model, r)
         };
         s.print();
         return Ok(if code == 0 {
@@ -365,9 +403,9 @@ pub fn finish_write(
         });
     }
     Ok(if preview_only {
-        human_preview(out, &r, rep.quiet, mode)
+        human_preview(out, r, rep.quiet, mode)
     } else {
-        human_written(out, g, &r, state.is_none(), rep.quiet)
+        human_written(out, g, r, state.is_none(), rep.quiet)
     })
 }
 

@@ -281,6 +281,20 @@ fn hex(d: &Digest) -> String {
     blake3::Hash::from(*d).to_hex()[..32].to_owned()
 }
 
+/// The digest of what the model and the render start from: this build (`CODEX_BUILD_ID`, a
+/// hash of the tool's own sources made by `build.rs`, so a rebuilt tool never trusts an
+/// earlier one's model), the template sources and the blueprint text. The model is a function
+/// of the blueprint and the build, so equal digests mean an equal [`Index::fingerprint`]: a
+/// no-op can tell its inputs are unchanged without serializing the model.
+pub fn source_digest(blueprint: &str, templates: &[(String, String)]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"source 1 ");
+    h.update(env!("CODEX_BUILD_ID").as_bytes());
+    h.update(&common_digest(templates));
+    h.update(blueprint.as_bytes());
+    hex(h.finalize().as_bytes())
+}
+
 fn common_digest(templates: &[(String, String)]) -> Digest {
     let mut h = blake3::Hasher::new();
     h.update(b"slices 1 ");

@@ -43,15 +43,13 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
                 // The state's stat stamps (size, modification time) are the files' times on
                 // this disk, not output: everything else in it must be identical.
                 if rel.ends_with("state.json") {
-                    let text = String::from_utf8(bytes).unwrap();
-                    let kept: Vec<&str> = text
-                        .lines()
-                        .filter(|l| {
-                            let l = l.trim_start();
-                            !(l.starts_with("\"size\": ") || l.starts_with("\"mtime\": "))
-                        })
-                        .collect();
-                    bytes = kept.join("\n").into_bytes();
+                    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    let files = v["files"].as_object_mut().expect("files");
+                    for rec in files.values_mut().filter_map(|r| r.as_object_mut()) {
+                        rec.remove("size");
+                        rec.remove("mtime");
+                    }
+                    bytes = serde_json::to_vec(&v).unwrap();
                 }
                 out.insert(rel, bytes);
             }

@@ -77,7 +77,10 @@ fn the_synthetic_blueprint_renders_the_same_from_slices() {
 }
 
 /// The binary's `generate` in a tree, in process: the last state, then only what changed
-/// rendered (or everything with `full`), then the write under the lock.
+/// rendered (or everything with `full`), then the write under the lock. Without `full` the
+/// render is left to the writer, as the binary does: a fresh tree is then written while it is
+/// rendered (`write::stream`); with `full` it is rendered whole first and written by
+/// `prepare` and `apply`.
 fn regenerate(out: &std::path::Path, full: bool) -> Result<Outcome, String> {
     let text = std::fs::read_to_string(out.join("blueprint.yaml")).unwrap();
     let src = Source {
@@ -87,7 +90,12 @@ fn regenerate(out: &std::path::Path, full: bool) -> Result<Outcome, String> {
     let last = write::read_state(out).map_err(|e| e.to_string())?;
     let templates = TemplateSet::embedded();
     let mut quiet = Reporter::new(true, false, false);
-    let mut g = pipeline::generate_reusing(
+    let generate = if full {
+        pipeline::generate_reusing
+    } else {
+        pipeline::generate_deferred
+    };
+    let mut g = generate(
         &src,
         &templates,
         false,
@@ -96,6 +104,9 @@ fn regenerate(out: &std::path::Path, full: bool) -> Result<Outcome, String> {
         full,
     )
     .map_err(|e| format!("{e:?}"))?;
+    if !full && last.is_none() {
+        assert!(g.deferred.is_some(), "a fresh render is left to the writer");
+    }
     report::finish_write(out, &mut g, last.as_ref(), &mut quiet, Mode::default())
         .map_err(|e| format!("{e:?}"))
 }
@@ -129,7 +140,35 @@ fn outcome(out: &std::path::Path) -> (BTreeMap<String, Vec<u8>>, String) {
     }
     summary.push_str(&serde_json::to_string(&state.schema).unwrap());
     summary.push_str(&state.inputs);
+    summary.push_str(&state.source);
     (files, summary)
+}
+
+/// A fresh tree written while it is rendered is the one `prepare` and `apply` write from the
+/// whole render: the same files, records, stamps on every record, and the same pack of merge
+/// bases byte for byte.
+#[test]
+fn a_fresh_tree_streamed_is_the_tree_written_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("streamed"), tmp.path().join("whole"));
+    for dir in [&a, &b] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("blueprint.yaml"), synth::blueprint(12)).unwrap();
+    }
+    assert_eq!(regenerate(&a, false), Ok(Outcome::Done));
+    assert_eq!(regenerate(&b, true), Ok(Outcome::Done));
+    assert_eq!(outcome(&a), outcome(&b));
+    let (sa, sb) = (
+        write::read_state(&a).unwrap().unwrap(),
+        write::read_state(&b).unwrap().unwrap(),
+    );
+    assert_eq!(sa.bases, sb.bases, "the same pack, named by its text");
+    assert!(sa.files.values().all(|r| r.size > 0 && r.mtime > 0));
+    assert!(!a.join(".codex-system-design/pending").exists());
+    assert!(!a.join(".codex-system-design/tmp").exists());
+    // The streamed state lets the next run trust every file, as the other one does.
+    assert_eq!(regenerate(&a, false), Ok(Outcome::Done));
+    assert_eq!(outcome(&a), outcome(&b));
 }
 
 #[derive(Debug, Clone)]
@@ -279,4 +318,56 @@ fn every_collection_names_a_model_field() {
     ] {
         assert!(index.raw_field(field_of(coll)).is_some(), "{coll:?}");
     }
+}
+
+/// A render that fails in a later chunk of a streamed fresh tree (a template error of the
+/// user's `--templates`) leaves the folder as it found it: the files of the earlier chunks,
+/// the pending list and the partial pack are removed.
+#[test]
+fn a_streamed_fresh_tree_that_fails_part_way_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let text = synth::blueprint(4);
+    std::fs::write(out.join("blueprint.yaml"), &text).unwrap();
+    let mut templates = TemplateSet::embedded();
+    let model = model_of(&text);
+    let plan = templates.plan(&model);
+    let last = plan.iter().rev().find(|f| f.item.is_some()).unwrap();
+    let failing = format!(
+        "{{% if path == \"{}\" %}}{{{{ m.no_such_field.x }}}}{{% endif %}}ok\n",
+        last.path
+    );
+    templates
+        .overlay(vec![(last.template.clone(), failing)])
+        .unwrap();
+    let src = Source {
+        text,
+        file: "blueprint.yaml".into(),
+    };
+    let mut quiet = Reporter::new(true, false, false);
+    let mut g =
+        pipeline::generate_deferred(&src, &templates, false, &mut quiet.tracker, None, false)
+            .unwrap();
+    assert!(write::stream::bare(&out));
+    let e = write::run::stream_fresh(&out, &mut g, 16)
+        .err()
+        .expect("fails");
+    assert!(
+        format!("{e}").contains(&last.path) || format!("{e:?}").contains(&last.path),
+        "{e:?}"
+    );
+    let left: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(&out)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(left, vec!["blueprint.yaml".to_owned()]);
 }

@@ -13,6 +13,7 @@ pub mod atomic;
 pub mod merge;
 pub mod run;
 pub mod state;
+pub mod stream;
 
 pub use crate::plan::Policy;
 pub use atomic::{atomic_write, check_relative};
@@ -351,6 +352,7 @@ pub fn prepare(
             bases: String::new(),
             packs: Vec::new(),
             inputs: String::new(),
+            source: String::new(),
             read_from: Default::default(),
         },
         objects: state::Pack::default(),

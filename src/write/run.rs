@@ -120,6 +120,7 @@ pub fn prepare_run(
     });
     if records_are_render {
         preview.state.inputs = g.inputs.clone();
+        preview.state.source = g.source.clone();
     }
     Ok(Run {
         preview,
@@ -127,6 +128,79 @@ pub fn prepare_run(
         warnings,
         notes,
     })
+}
+
+/// The run of a fresh generation into a bare folder (see [`super::stream`]): rendered and
+/// written chunk by chunk, the text of one chunk held at a time. The result is what
+/// [`prepare_run`] and `apply` give there: every file created, the migrations a new schema
+/// calls for, the state last. A failure part way removes what was written. `chunk`: files per
+/// chunk ([`super::stream::CHUNK`]).
+pub fn stream_fresh(
+    out: &Path,
+    g: &mut Generated,
+    chunk: usize,
+) -> Result<Run, crate::error::Error> {
+    let schema = Schema::from_model(&g.model);
+    let migrations = fresh_migrations(&g.plan, &schema);
+    let mut paths: Vec<&str> = g.plan.iter().map(|f| f.path.as_str()).collect();
+    paths.extend(migrations.iter().map(|m| m.path.as_str()));
+    let mut fresh = super::stream::Fresh::start(out, &paths)?;
+    let policies: Vec<Policy> = g.plan.iter().map(|f| f.policy).collect();
+    let written = g.stream(chunk, |at, texts, keys| {
+        let outs = texts
+            .into_iter()
+            .zip(keys)
+            .enumerate()
+            .map(|(i, ((path, content), key))| Output {
+                key: key.clone(),
+                ..Output::new(path, content, policies[at + i])
+            })
+            .collect();
+        fresh.write(outs).map_err(crate::error::Error::from)
+    });
+    let written = written.and_then(|()| {
+        let outs = migrations
+            .iter()
+            .map(|m| Output::new(m.path.clone(), m.content.clone(), Policy::WriteOnce))
+            .collect();
+        Ok(fresh.write(outs)?)
+    });
+    if let Err(e) = written {
+        fresh.abandon();
+        return Err(e);
+    }
+    let preview = fresh.finish(schema, g.inputs.clone(), g.source.clone())?;
+    let mut warnings = Vec::new();
+    let mut paths = Vec::new();
+    for m in migrations {
+        warnings.extend(m.warnings);
+        paths.push(m.path);
+    }
+    Ok(Run {
+        preview,
+        migrations: paths,
+        warnings,
+        notes: Vec::new(),
+    })
+}
+
+/// The migrations [`prepare_run`] adds in a fresh tree: an initial one for a database with
+/// tables whose folder no template fills.
+fn fresh_migrations(plan: &[crate::plan::PlannedFile], schema: &Schema) -> Vec<migrate::Migration> {
+    let dirs: BTreeSet<&str> = schema.databases.keys().map(String::as_str).collect();
+    let mut known = Known::default();
+    for f in plan {
+        let dir = f
+            .path
+            .match_indices('/')
+            .map(|(i, _)| &f.path[..i])
+            .find(|d| dirs.contains(d));
+        if let Some(dir) = dir {
+            known.templated.insert(dir.to_owned());
+            known.existing.insert(f.path.clone());
+        }
+    }
+    migrate::plan(None, schema, &known)
 }
 
 /// The run for a tree that `pipeline::generate_reusing` found untouched since a
