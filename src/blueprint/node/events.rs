@@ -311,13 +311,13 @@ impl<'a> Builder<'a> {
 /// few (no copy of the key made, which mattered for `check` over thousands of manifests), a
 /// hash set once they are many (`services` of a large system), so it stays linear overall.
 #[derive(Default)]
-struct Keys {
+pub(super) struct Keys {
     large: Option<HashSet<String, FnvBuild>>,
 }
 
 impl Keys {
     /// `false` when `name` is among the keys of `entries` (every entry so far, in order).
-    fn insert(&mut self, name: &str, entries: &[(Key, Node)]) -> bool {
+    pub(super) fn insert(&mut self, name: &str, entries: &[(Key, Node)]) -> bool {
         if let Some(set) = &mut self.large {
             return set.insert(name.to_owned());
         }

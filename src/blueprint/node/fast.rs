@@ -11,10 +11,9 @@
 //! very same nodes (values and positions) as [`super::events::documents`]; the tests compare
 //! the two on every input they have.
 
+use super::events::Keys;
 use super::{Key, Loc, MAX_DEPTH, MAX_NODES, MAX_SOURCE_BYTES, Node, Value, scalar};
-use crate::blueprint::FnvBuild;
 use granit_parser::ScalarStyle;
-use std::collections::HashSet;
 
 /// The non-empty documents of `source`, as [`super::parse_documents`] gives them, or `None`
 /// when the file uses YAML beyond this fast path.
@@ -430,29 +429,6 @@ impl<'a> Reader<'a> {
         }
         self.compact = None;
         Some(text)
-    }
-}
-
-/// Duplicate detection over one mapping's keys: a scan while few, a hash set once many.
-#[derive(Default)]
-struct Keys {
-    large: Option<HashSet<String, FnvBuild>>,
-}
-
-impl Keys {
-    /// `false` when `name` is among the keys of `entries` (every entry so far, in order).
-    fn insert(&mut self, name: &str, entries: &[(Key, Node)]) -> bool {
-        if let Some(set) = &mut self.large {
-            return set.insert(name.to_owned());
-        }
-        if entries.iter().any(|(k, _)| k.name == name) {
-            return false;
-        }
-        if entries.len() >= 16 {
-            let names = entries.iter().map(|(k, _)| k.name.clone());
-            self.large = Some(names.chain([name.to_owned()]).collect());
-        }
-        true
     }
 }
 
