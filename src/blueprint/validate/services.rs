@@ -101,7 +101,6 @@ impl Check<'_> {
         if s.image.is_some() || s.language.as_deref() != Some(schema::TYPESCRIPT) {
             return;
         }
-        let p = format!("services.{name}");
         if self.bp.arch == ArchType::Serverless {
             self.typescript_function_rules(name, s);
             return;
@@ -125,12 +124,17 @@ impl Check<'_> {
             ("protocol", s.protocols.contains(&Protocol::Grpc), "grpc"),
             ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
         ];
+        self.lacking(name, "services", &unsupported);
+    }
+
+    /// E0153 at each key of `unsupported` that the service uses: `(key, used, what is lacking)`.
+    fn lacking(&mut self, name: &str, what_it_is: &str, unsupported: &[(&str, bool, &str)]) {
         for (key, used, what) in unsupported {
-            if used {
+            if *used {
                 self.err(
                     "E0153",
-                    format!("{p}.{key}"),
-                    format!("service `{name}` is written in typescript, whose services have no {what} yet"),
+                    format!("services.{name}.{key}"),
+                    format!("service `{name}` is written in typescript, whose {what_it_is} have no {what} yet"),
                     "use `language: python` for this service, or remove the key".into(),
                 );
             }
@@ -209,7 +213,6 @@ impl Check<'_> {
     /// TypeScript functions serve HTTP and consume topics on Aurora PostgreSQL; what they do
     /// not cover yet is refused where it is written.
     fn typescript_function_rules(&mut self, name: &str, s: &Service) {
-        let p = format!("services.{name}");
         let dynamodb = s
             .database
             .as_ref()
@@ -228,16 +231,7 @@ impl Check<'_> {
             ),
             ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
         ];
-        for (key, used, what) in unsupported {
-            if used {
-                self.err(
-                    "E0153",
-                    format!("{p}.{key}"),
-                    format!("service `{name}` is written in typescript, whose serverless functions have no {what} yet"),
-                    "use `language: python` for this service, or remove the key".into(),
-                );
-            }
-        }
+        self.lacking(name, "serverless functions", &unsupported);
     }
 
     fn image_or_language(&mut self, name: &str, s: &Service) {
