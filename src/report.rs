@@ -323,7 +323,7 @@ pub fn finish_write(
             Stage::Write,
             &format!("rendering and writing {} files", g.plan.len()),
         );
-        let r = run::stream_fresh(out, g, write::stream::CHUNK)?;
+        let r = run::stream_fresh::<crate::error::Error>(out, g, write::stream::CHUNK)?;
         if !rep.json {
             for w in &r.warnings {
                 rep.tracker.eprint(&format!("warning: {w}\n"));

@@ -350,7 +350,7 @@ fn a_streamed_fresh_tree_that_fails_part_way_leaves_nothing() {
         pipeline::generate_deferred(&src, &templates, false, &mut quiet.tracker, None, false)
             .unwrap();
     assert!(write::stream::bare(&out));
-    let e = write::run::stream_fresh(&out, &mut g, 16)
+    let e = write::run::stream_fresh::<codex_system_design::error::Error>(&out, &mut g, 16)
         .err()
         .expect("fails");
     assert!(

@@ -5,7 +5,7 @@
 use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, outputs, prepare};
 use crate::migrate::{self, Known, Schema};
 use crate::plan::Policy;
-use crate::render::Generated;
+use crate::render::{Generated, RenderError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -135,11 +135,13 @@ pub fn prepare_run(
 /// [`prepare_run`] and `apply` give there: every file created, the migrations a new schema
 /// calls for, the state last. A failure part way removes what was written. `chunk`: files per
 /// chunk ([`super::stream::CHUNK`]).
-pub fn stream_fresh(
+/// Generic in its error so that `write` does not import the top-level error (which wraps
+/// `WriteError`): the caller's error takes both render and write failures.
+pub fn stream_fresh<E: From<RenderError> + From<WriteError>>(
     out: &Path,
     g: &mut Generated,
     chunk: usize,
-) -> Result<Run, crate::error::Error> {
+) -> Result<Run, E> {
     let schema = Schema::from_model(&g.model);
     let migrations = fresh_migrations(&g.plan, &schema);
     let mut paths: Vec<&str> = g.plan.iter().map(|f| f.path.as_str()).collect();
@@ -156,7 +158,7 @@ pub fn stream_fresh(
                 ..Output::new(path, content, policies[at + i])
             })
             .collect();
-        fresh.write(outs).map_err(crate::error::Error::from)
+        fresh.write(outs).map_err(E::from)
     });
     let written = written.and_then(|()| {
         let outs = migrations
