@@ -64,7 +64,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get("/healthz", async () => ({ status: "ok" }));
   if (db !== null) {
     for (const spec of entities) {
-      registerCrud(app, spec, { db, verify, clients, cache: null });
+      // Functions publish nothing yet (E0153): no outbox.
+      registerCrud(app, spec, { db, verify, clients, cache: null, outbox: null });
     }
     if (options.db === undefined) {
       app.addHook("onClose", async () => db.end());
