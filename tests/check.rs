@@ -20,16 +20,30 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 #[test]
 fn generated_trees_are_clean() {
+    let mut trees: Vec<Tree> = Vec::new();
     for ex in ["ecommerce", "auth-service", "event-orders"] {
-        for arch in ["microservices", "monolith"] {
-            let dir = generated(ex, arch);
-            bin()
-                .arg("check")
-                .arg(dir.path())
-                .assert()
-                .code(0)
-                .stdout(contains("every reference resolves"));
+        for arch in ["microservices", "monolith", "serverless"] {
+            trees.push(generated(ex, arch));
         }
+    }
+    trees.push(generated("polyglot-shop", "microservices"));
+    trees.push(generated("serverless-notes", "serverless"));
+    // The fixtures the system test runs: TypeScript in every type, MySQL in a monolith.
+    for fixture in [
+        "polyglot/polyglot.yaml",
+        "polyglot/polyglot-serverless.yaml",
+        "valid/mysql-monolith.yaml",
+        "valid/typescript-monolith.yaml",
+    ] {
+        trees.push(Project::fixture(fixture).generate());
+    }
+    for dir in &trees {
+        bin()
+            .arg("check")
+            .arg(dir.path())
+            .assert()
+            .code(0)
+            .stdout(contains("every reference resolves"));
     }
 }
 
