@@ -14,17 +14,7 @@ export const ROLES_CLAIM = "{{ m.security.roles_claim }}";
 export const ADMIN_ROLE = "{{ m.security.admin_role }}";
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 
-export interface Caller {
-  subject: string;
-  roles: ReadonlySet<string>;
-  isAdmin: boolean;
-}
-
-export interface Rule {
-  kind: "public" | "user" | "role";
-  role?: string;
-}
-
+{% include "lang/typescript/_partials/caller.tera" %}
 export type Claims = Record<string, unknown>;
 
 /** The verified caller of a request (its `Authorization` header given), or null. */
@@ -64,14 +54,4 @@ export async function require(
   verify: Verifier,
 ): Promise<Caller | null> {
   const who = await verify(authorization);
-  if (rule.kind === "public") {
-    return who;
-  }
-  if (who === null) {
-    throw new HttpError(401, "authentication required", CHALLENGE);
-  }
-  if (rule.kind === "role" && !who.roles.has(rule.role ?? "")) {
-    throw new HttpError(403, `role ${rule.role} required`);
-  }
-  return who;
-}
+{% include "lang/typescript/_partials/rule_check.tera" %}}

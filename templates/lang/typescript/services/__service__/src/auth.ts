@@ -17,17 +17,7 @@ export const ADMIN_ROLE = "{{ m.security.admin_role }}";
 const ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"];
 const CHALLENGE = { "WWW-Authenticate": "Bearer" };
 
-export interface Caller {
-  subject: string;
-  roles: ReadonlySet<string>;
-  isAdmin: boolean;
-}
-
-export interface Rule {
-  kind: "public" | "user" | "role";
-  role?: string;
-}
-
+{% include "lang/typescript/_partials/caller.tera" %}
 /** The issuer's signing keys, fetched on first use and cached (a new key id refetches). */
 export function remoteKeys(config: Settings): JWTVerifyGetKey {
   return createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), {
@@ -77,14 +67,4 @@ export async function require(
 ): Promise<Caller | null> {
   const token = bearer(header);
   const who = token === null ? null : await verify(token);
-  if (rule.kind === "public") {
-    return who;
-  }
-  if (who === null) {
-    throw new HttpError(401, "authentication required", CHALLENGE);
-  }
-  if (rule.kind === "role" && !who.roles.has(rule.role ?? "")) {
-    throw new HttpError(403, `role ${rule.role} required`);
-  }
-  return who;
-}
+{% include "lang/typescript/_partials/rule_check.tera" %}}
