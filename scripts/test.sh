@@ -23,7 +23,9 @@ echo "[test.sh] ${SECONDS}s: system test (in the background) and conformance"
 system_log=$(mktemp)
 bash scripts/system-test.sh >"$system_log" 2>&1 &
 system_pid=$!
-trap 'kill "$system_pid" 2>/dev/null; rm -f "$system_log"' EXIT
+# The trap keeps the script's own exit status: under `set -e` a failing `kill` (the system test has
+# already ended) would otherwise turn a passing run into exit 1.
+trap 'status=$?; kill "$system_pid" 2>/dev/null || true; rm -f "$system_log"; exit "$status"' EXIT
 conformance_status=0
 bash scripts/conformance.sh || conformance_status=$?
 # The validators still tell good from bad (a planted Terraform attribute typo fails at its line, …).
@@ -35,6 +37,8 @@ echo "[test.sh] ${SECONDS}s: waiting for the system test"
 system_status=0
 wait "$system_pid" || system_status=$?
 cat "$system_log"
+trap - EXIT
+rm -f "$system_log"
 echo "[test.sh] ${SECONDS}s: system test ended (exit $system_status); conformance and selftest exit $conformance_status"
 [ "$conformance_status" = 0 ] && [ "$system_status" = 0 ] || exit 1
 # Then the test of the test: each mutation must be caught by its check.
