@@ -59,7 +59,7 @@ impl Policy {
 pub enum Collection {
     /// Generated Python services (not the gateway).
     Service,
-    /// Generated Python services with a gRPC API.
+    /// Generated services with a gRPC API (its contract under `proto/`).
     Grpc,
     /// Generated TypeScript services (ADR 0008).
     TypescriptService,
@@ -113,7 +113,7 @@ impl Collection {
             Collection::Service => {
                 services(|generated, gateway, _, ts| generated && !gateway && !ts)
             }
-            Collection::Grpc => services(|generated, _, grpc, ts| generated && grpc && !ts),
+            Collection::Grpc => services(|generated, _, grpc, _| generated && grpc),
             Collection::TypescriptService => services(|_, gateway, _, ts| ts && !gateway),
             Collection::DocumentedService => {
                 services(|generated, gateway, _, _| generated && !gateway)
@@ -316,7 +316,9 @@ fn expand(src: &Source, m: &Model) -> Vec<(String, Option<(Collection, usize)>)>
             None => vec![(path, None)],
         };
     };
-    for slot in outer {
+    // Placeholders of the item's own collection name that item (a service's folder and its
+    // module name inside it); the others must have one item.
+    for slot in outer.iter().filter(|s| s.each != last.each) {
         match slot.each.items(m).as_slice() {
             [(_, name)] => path = path.replace(&slot.name, &named(name, slot.naming)),
             _ => return Vec::new(),
@@ -326,7 +328,13 @@ fn expand(src: &Source, m: &Model) -> Vec<(String, Option<(Collection, usize)>)>
         .items(m)
         .into_iter()
         .map(|(i, name)| {
-            let p = path.replace(&last.name, &named(&name, last.naming));
+            let p = src
+                .slots
+                .iter()
+                .filter(|s| s.each == last.each)
+                .fold(path.clone(), |p, s| {
+                    p.replace(&s.name, &named(&name, s.naming))
+                });
             (p, Some((last.each, i)))
         })
         .collect()

@@ -153,6 +153,8 @@ pub enum Condition {
     PythonFunctions,
     /// The TypeScript service publishes or consumes events.
     TsEvents,
+    /// The TypeScript service serves gRPC.
+    TsGrpc,
 }
 
 impl Condition {
@@ -212,6 +214,12 @@ impl Condition {
             Condition::TsEvents => match item {
                 Some((Collection::TypescriptService, i)) => {
                     m.services[i].ts.as_ref().is_some_and(|t| t.has_events)
+                }
+                _ => false,
+            },
+            Condition::TsGrpc => match item {
+                Some((Collection::TypescriptService, i)) => {
+                    m.services[i].ts.as_ref().is_some_and(|t| t.grpc.is_some())
                 }
                 _ => false,
             },

@@ -121,7 +121,11 @@ impl Check<'_> {
                 monolith && !s.consumes.is_empty(),
                 "events in a monolith",
             ),
-            ("protocol", s.protocols.contains(&Protocol::Grpc), "grpc"),
+            (
+                "protocol",
+                s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http),
+                "grpc alone (grpc is served beside http: `protocol: [http, grpc]`)",
+            ),
             ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
         ];
         self.lacking(name, "services", &unsupported);

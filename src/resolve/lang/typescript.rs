@@ -11,8 +11,12 @@ use crate::resolve::services::Service;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+pub mod grpc;
+
 /// Runtime packages, exact versions: the lockfile template pins these (a test keeps them in step).
 pub const DEPENDENCIES: &[(&str, &str)] = &[
+    ("@grpc/grpc-js", "1.14.7"),
+    ("@grpc/proto-loader", "0.8.1"),
     ("@opentelemetry/api", "1.9.1"),
     ("@opentelemetry/exporter-trace-otlp-grpc", "0.223.0"),
     ("@opentelemetry/instrumentation", "0.223.0"),
@@ -98,6 +102,8 @@ pub struct TsService {
     pub has_published_sample: bool,
     /// The consumed topics, each with a valid `data` of its envelope for the tests.
     pub consumed: Vec<TsConsumed>,
+    /// The gRPC API it serves beside HTTP (src/grpc.ts), when it declares `grpc`.
+    pub grpc: Option<grpc::TsGrpc>,
     /// Some consumed topic has such a sample.
     pub has_consumed_sample: bool,
 }
@@ -322,7 +328,9 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
                     .and_then(read_sample),
             })
             .collect();
+        let grpc = grpc::grpc(s, entities);
         s.ts = Some(TsService {
+            grpc,
             has_consumed_sample: consumed.iter().any(|c| c.sample.is_some()),
             consumed,
             has_references: owned

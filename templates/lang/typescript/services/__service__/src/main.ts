@@ -1,8 +1,11 @@
 {{ header }}
-// Start the service on PORT; stop gracefully on SIGTERM (in-flight requests finish){% if service.ts.has_events %}.
+// Start the service on PORT{% if service.ts.grpc %} (and its gRPC API on GRPC_PORT){% endif %}; stop gracefully on SIGTERM (in-flight requests finish){% if service.ts.has_events %}.
 // Once listening, the event relay, publisher and consumer start in the background{% endif %}.
 import { buildApp } from "./app.js";
 import { settings } from "./config.js";
+{%- if service.ts.grpc %}
+import { startGrpc } from "./grpc.js";
+{%- endif %}
 
 const config = settings();
 const app = buildApp({ config{% if service.ts.has_events %}, background: true{% endif %} });
@@ -14,3 +17,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 }
 
 await app.listen({ host: "0.0.0.0", port: Number(config.PORT) });
+{%- if service.ts.grpc %}
+// The gRPC API answers through the app's routes: it starts once they are ready, and takes no new
+// RPC once a signal came (before the app closes).
+const grpc = await startGrpc(app, Number(config.GRPC_PORT));
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.prependOnceListener(signal, () => grpc.server.tryShutdown(() => undefined));
+}
+{%- endif %}
