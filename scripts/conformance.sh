@@ -4,7 +4,7 @@
 #   CONFORMANCE_OUT    where the trees go (default target/conformance)
 #   MATRIX_EXAMPLES / MATRIX_TYPES / MATRIX_SCALES   narrow the matrix (space-separated)
 #   MATRIX_BLUEPRINTS  blueprint files generated once each, as written, beside the matrix (default:
-#                      the existing-image fixtures, the two monoliths and the Python + TypeScript ones;
+#                      the existing-image fixtures, the two monoliths and the Python + TypeScript ones (one serving gRPC);
 #                      empty for none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +42,7 @@ for ex in $EXAMPLES; do
     done
   done
 done
-BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-serverless.yaml}"
+BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-serverless.yaml}"
 for bp in $BLUEPRINTS; do
   dir="$OUT/$(basename "$bp" .yaml)"
   "$BIN" --blueprint "$bp" --quiet --out "$dir"

@@ -80,12 +80,12 @@ if [ $# -eq 0 ]; then
 fi
 
 # Blueprint files run as written beside the examples, as the type they declare (when SYSTEM_TYPES has
-# it): Python and TypeScript services side by side (microservices, and as serverless functions), a Python monolith on MySQL and a
+# it): Python and TypeScript services side by side (microservices, one TypeScript service serving gRPC, and as serverless functions), a Python monolith on MySQL and a
 # TypeScript monolith on PostgreSQL (the mixed polyglot-shop example is microservices only). By default only in a run of every example
 # (SYSTEM_EXAMPLES unset); SYSTEM_BLUEPRINTS names them for a narrowed run (SYSTEM_EXAMPLES= for none
 # of the examples).
 if [ -z "${SYSTEM_EXAMPLES+set}" ]; then
-  BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml}"
+  BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml}"
 else
   BLUEPRINTS="${SYSTEM_BLUEPRINTS-}"
 fi

@@ -74,6 +74,7 @@ tests/fixtures/polyglot/polyglot-serverless.yaml serverless ts-swallow-failed-re
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-outbox
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-idempotency
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-dead-letters
+tests/fixtures/polyglot/polyglot-grpc.yaml microservices ts-grpc-drops-metadata
 auth-service monolith exit-without-broker
 ecommerce serverless swallow-failed-records
 ecommerce serverless unset-function-variable

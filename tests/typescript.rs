@@ -369,3 +369,45 @@ fn typescript_services_publish_and_consume_events_like_python_ones() {
     assert!(!exists(&quiet, "services/catalog/test/events.test.ts"));
     assert!(!quiet.read("services/catalog/src/app.ts").contains("Events"));
 }
+
+#[test]
+fn a_typescript_grpc_service_serves_the_same_proto_from_its_own_folder() {
+    let tree = Project::fixture("polyglot/polyglot-grpc.yaml").generate();
+    // The contract at the root and the copy its image is built with are one text.
+    assert_eq!(
+        tree.read("services/catalog/proto/catalog/v1/catalog.proto"),
+        tree.read("proto/catalog/v1/catalog.proto")
+    );
+    assert!(
+        tree.read("services/catalog/Dockerfile")
+            .contains("COPY proto ./proto\n")
+    );
+    let grpc = tree.read("services/catalog/src/grpc.ts");
+    assert!(grpc.contains("export const SERVICE = \"catalog.v1.CatalogService\";"));
+    assert!(grpc.contains("\"../../proto/catalog/v1/catalog.proto\""));
+    assert!(grpc.contains("get: \"GetProduct\","), "{grpc}");
+    assert!(grpc.contains("PRODUCT_STATUS_ACTIVE: \"active\""), "{grpc}");
+    let main = tree.read("services/catalog/src/main.ts");
+    assert!(main.contains("await startGrpc(app, Number(config.GRPC_PORT));"));
+    assert!(
+        tree.read("services/catalog/src/config.ts")
+            .contains("GRPC_PORT: env(\"GRPC_PORT\"")
+    );
+    assert!(exists(&tree, "services/catalog/test/grpc.test.ts"));
+    // Its HTTP-only neighbours get none of it.
+    for f in ["src/grpc.ts", "test/grpc.test.ts", "proto"] {
+        assert!(!exists(&tree, &format!("services/reviews/{f}")), "{f}");
+    }
+    assert!(!tree.read("services/reviews/src/main.ts").contains("grpc"));
+}
+
+#[test]
+fn a_typescript_service_speaking_grpc_alone_is_refused() {
+    let alone = Project::fixture("polyglot/polyglot-grpc.yaml")
+        .edit(|b| b.replace("protocol: [http, grpc]", "protocol: grpc"));
+    let Err(codex_system_design::error::Error::Invalid(invalid)) = alone.try_generate() else {
+        panic!("a TypeScript service speaking grpc alone generates");
+    };
+    let codes: Vec<&str> = invalid.diagnostics.items.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E0153"]);
+}

@@ -228,6 +228,13 @@ def ts_no_dead_letters(root: Path) -> None:
             "    void headers;\n")
 
 
+def ts_grpc_drops_metadata(root: Path) -> None:
+    """TypeScript gRPC servers stop reading the caller's token from the metadata: its RPCs run as
+    an anonymous caller's requests."""
+    edit_ts(root, "ts-grpc-drops-metadata", "grpc.ts",
+            re.escape('for (const name of ["authorization", "x-request-id"])'), 'for (const name of ["x-request-id"])')
+
+
 MUTATIONS = {
     "no-auth": Mutation("auth-anonymous-401", no_auth),
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
@@ -246,4 +253,5 @@ MUTATIONS = {
     "ts-no-outbox": Mutation("events-broker-outage", ts_no_outbox),
     "ts-no-idempotency": Mutation("events-redelivered", ts_no_idempotency),
     "ts-no-dead-letters": Mutation("events-poison", ts_no_dead_letters),
+    "ts-grpc-drops-metadata": Mutation("grpc-served", ts_grpc_drops_metadata),
 }

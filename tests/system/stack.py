@@ -33,6 +33,7 @@ class App:
     env: dict[str, str]
     port: int
     proc: Proc
+    grpc_port: int | None = None  # its gRPC API, when it serves one (GRPC_PORT)
 
     @property
     def url(self) -> str:
@@ -263,11 +264,14 @@ class Stack:
             backing.install_node_service(ctx, self.run / "logs" / f"{name}-build.log")
         env = backing.base_env() | self.env_of(svc)
         env["PORT"] = str(port)  # every workload listens on 8080 in its container; here each needs its own
+        grpc_port = free_port() if "GRPC_PORT" in env else None
+        if grpc_port is not None:
+            env["GRPC_PORT"] = str(grpc_port)
         env["PATH"] = f"{self.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         env["PYTHONUNBUFFERED"] = "1"
         proc = Proc(name, self.app_command(ctx, port), env, ctx, self.run / "logs" / f"{name}.log")
         self.sup.start(proc)
-        app = App(name, ctx, env, port, proc)
+        app = App(name, ctx, env, port, proc, grpc_port)
         self.apps[name] = app
         return app
 

@@ -121,14 +121,18 @@ impl Check<'_> {
                 monolith && !s.consumes.is_empty(),
                 "events in a monolith",
             ),
-            (
-                "protocol",
-                s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http),
-                "grpc alone (grpc is served beside http: `protocol: [http, grpc]`)",
-            ),
             ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
         ];
         self.lacking(name, "services", &unsupported);
+        // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
+        if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {
+            self.err(
+                "E0153",
+                format!("services.{name}.protocol"),
+                format!("service `{name}` is written in typescript, whose grpc api is served beside its http api, and it speaks grpc alone"),
+                "write `protocol: [http, grpc]`, or use `language: python` for this service".into(),
+            );
+        }
     }
 
     /// E0153 at each key of `unsupported` that the service uses: `(key, used, what is lacking)`.

@@ -271,7 +271,11 @@ function unary(app: FastifyInstance, method: string, handler: Handler): grpc.han
         callback({ code, details: err.message });
       }
     };
-    context.with(trace.setSpan(parent, span), () => handler(call.request, headers)).then(
+    // The route answering the RPC runs in a child span, which the app names by its route template.
+    const answered = context.with(trace.setSpan(parent, span), () =>
+      tracer.startActiveSpan("route", (child) => handler(call.request, headers).finally(() => child.end())),
+    );
+    void answered.then(
       (reply) => done(grpc.status.OK, null, reply),
       (err: unknown) => {
         if (err instanceof RpcError) {
