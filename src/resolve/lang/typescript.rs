@@ -104,6 +104,9 @@ pub struct TsService {
     pub consumed: Vec<TsConsumed>,
     /// The gRPC API it serves beside HTTP (src/grpc.ts), when it declares `grpc`.
     pub grpc: Option<grpc::TsGrpc>,
+    /// Dependencies its `/readyz` checks by a connection to their `host:port` (reached over
+    /// gRPC or TCP), as the Python services' readiness does.
+    pub connected: Vec<TsConnected>,
     /// Some consumed topic has such a sample.
     pub has_consumed_sample: bool,
 }
@@ -152,6 +155,12 @@ pub struct TsSetting {
     pub name: String,
     /// The value a local run gets when the variable is not set, as a JSON string.
     pub default: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsConnected {
+    pub ready_key: String,
+    pub env_var: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -329,8 +338,18 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             })
             .collect();
         let grpc = grpc::grpc(s, entities);
+        let connected = s
+            .depends_on
+            .iter()
+            .filter(|d| d.check == "tcp")
+            .map(|d| TsConnected {
+                ready_key: d.ready_key.clone(),
+                env_var: d.env_var.clone(),
+            })
+            .collect();
         s.ts = Some(TsService {
             grpc,
+            connected,
             has_consumed_sample: consumed.iter().any(|c| c.sample.is_some()),
             consumed,
             has_references: owned

@@ -6,6 +6,10 @@
 // event broker is connected{% endif %}.
 // The cache and the services this one calls are reported but do not make it unready: the cache
 // is optional, and a dependency outage must not cascade (its calls answer 503 instead). Every probe gives up after PROBE_TIMEOUT_MS.
+{%- set tcp = svc.ts.connected %}
+{%- if tcp %}
+import { connect } from "node:net";
+{%- endif %}
 import type { FastifyInstance } from "fastify";
 import client from "prom-client";
 import type { Store } from "./cache.js";
@@ -18,10 +22,18 @@ const PROBE_TIMEOUT_MS = 1000;
 const REQUIRED = new Set(["database", "schema", "broker"]);
 // Services this one calls: readiness key -> settings name of its address.
 const DEPENDENCIES: Record<string, keyof Settings> = {
-{%- for d in svc.depends_on %}
+{%- for d in svc.depends_on %}{% if d.check == "http" %}
+  "{{ d.ready_key }}": "{{ d.env_var }}",
+{%- endif %}{% endfor %}
+};
+{%- if tcp %}
+// Services reached over gRPC or plain TCP (`host:port`): a connection to their port is the check.
+const TCP_DEPENDENCIES: Record<string, keyof Settings> = {
+{%- for d in tcp %}
   "{{ d.ready_key }}": "{{ d.env_var }}",
 {%- endfor %}
 };
+{%- endif %}
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -56,6 +68,24 @@ async function probeDependency(address: string): Promise<string> {
   });
   return response.ok ? "ok" : `status ${response.status}`;
 }
+{%- if tcp %}
+
+async function probeConnection(address: string): Promise<string> {
+  const at = address.lastIndexOf(":");
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)), timeout: PROBE_TIMEOUT_MS });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("ok");
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      reject(new Error("timed out"));
+    });
+    socket.once("error", reject);
+  });
+}
+{%- endif %}
 
 /** `broker` says whether the event broker is connected (null: no events, no broker check). */
 export function registerHealth(
@@ -108,6 +138,15 @@ export function registerHealth(
         checks[key] = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
+{%- if tcp %}
+    for (const [key, name] of Object.entries(TCP_DEPENDENCIES)) {
+      try {
+        checks[key] = await probeConnection(String(config[name]));
+      } catch (err) {
+        checks[key] = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+{%- endif %}
     const ready = Object.entries(checks).every(([k, v]) => !REQUIRED.has(k) || v === "ok");
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable", checks });
   });

@@ -10,6 +10,9 @@ import { buildApp } from "../src/app.js";
 import { createClients } from "../src/clients.js";
 import { admin, config, db, prepareSchema, token, verify } from "./support.js";
 
+// Used by the owner tests, which only entities with an owner have.
+void token;
+
 let answer = 200;
 const owner = http.createServer((_req, res) => {
   res.writeHead(answer, { "content-type": "application/json" });
