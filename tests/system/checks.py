@@ -680,8 +680,13 @@ def grpc_served(w: World) -> str:
             expect(missing["code"] == NOT_FOUND, f"{app} {r['get']} of an unknown key → {missing}, expected NOT_FOUND")
             expect(page["code"] == OK and len(page["reply"]["items"]) == 1, f"{app} {r['list']} page_size 1 → {page}")
             done.append(f"{app}.{r['create']}")
-        ok = counter(w.metrics(app), "grpc_server_handled_total", grpc_service=g["service"], grpc_code="OK")
-        expect(ok >= 4, f"{app} counts {ok} successful RPCs in grpc_server_handled_total, expected at least 4")
+        # Per entity: the create and the list succeeded, the unknown key was NOT_FOUND.
+        text = w.metrics(app)
+        ok = counter(text, "grpc_server_handled_total", grpc_service=g["service"], grpc_code="OK")
+        not_found = counter(text, "grpc_server_handled_total", grpc_service=g["service"], grpc_code="NOT_FOUND")
+        n = len(g["entities"])
+        expect(ok >= 2 * n and not_found >= n,
+               f"{app} counts {ok} OK and {not_found} NOT_FOUND RPCs in grpc_server_handled_total, expected at least {2 * n} and {n}")
     return f"{len(served)} gRPC servers SERVING; rows made over gRPC read back over HTTP: {', '.join(done)}"
 
 
