@@ -411,7 +411,7 @@ class Run:
         self.create_resources()
         security = self.model["security"]
         # A verified admin, in the claim names the functions read (the authorizer's string form of a list).
-        admin = {"sub": "system-test", security["roles_claim"]: f"[{security['admin_role']}]"}
+        admin = {"sub": "system-test", security["roles_claim"]: f"[{' '.join(security['test_roles'])}]"}
         self.server = gateway(self.workers, self.dep.routes, admin)
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         code = {f["name"]["snake"]: f["code_dir"] for f in self.model["functions"]}

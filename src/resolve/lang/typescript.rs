@@ -84,9 +84,6 @@ pub struct TsService {
     pub has_references: bool,
     /// Some entity's reads by id go through the cache, with a sample row to test it.
     pub has_cached: bool,
-    /// The roles its routes require besides the admin role, in first-use order: the tests'
-    /// admin token holds them too (the admin role alone does not pass a `role(…)` rule).
-    pub roles: Vec<String>,
     /// A monolith app: its modules (one per service, `src/modules/<file>.ts`), in the order of
     /// the blueprint; empty for a service.
     pub modules: Vec<TsModule>,
@@ -338,7 +335,6 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
-            roles: roles(&owned),
             entities: owned,
             clients,
             modules: Vec::new(),
@@ -365,20 +361,6 @@ pub fn link_modules(apps: &mut [Service], services: &[Service]) {
             })
             .collect();
     }
-}
-
-fn roles(entities: &[TsEntity]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for rule in entities.iter().flat_map(|e| [&e.read_rule, &e.write_rule]) {
-        if let Some(role) = rule
-            .role
-            .as_ref()
-            .filter(|r| r.as_str() != crate::resolve::auth::ADMIN_ROLE && !out.contains(r))
-        {
-            out.push(role.clone());
-        }
-    }
-    out
 }
 
 /// Serverless: the functions of every TypeScript service, once their environment is known.

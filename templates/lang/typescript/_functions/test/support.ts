@@ -3,7 +3,7 @@
 // them) and callers as the HTTP API's authorizer passes them on (verified claims).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ADMIN_ROLE, callerOf, ROLES_CLAIM, type Claims, type Verifier } from "../src/auth.js";
+import { callerOf, ROLES_CLAIM, type Claims, type Verifier } from "../src/auth.js";
 import { settings } from "../src/config.js";
 {%- if svc.database %}
 import { createDb } from "../src/db.js";
@@ -15,8 +15,10 @@ process.env.DATABASE_URL ??= "{{ svc.database.test_url }}";
 {%- endif %}
 export const config = settings();
 
-/** The claims of a verified admin, as the authorizer passes a list claim (`[a b]`). */
-export const ADMIN_CLAIMS: Claims = { sub: "admin", [ROLES_CLAIM]: `[${ADMIN_ROLE}]` };
+/** The default caller's roles: the admin role (every row) and each role a route requires. */
+const TEST_ROLES: string[] = {{ m.security.test_roles | json }};
+/** The claims of that caller, as the authorizer passes a list claim (`[a b]`). */
+export const ADMIN_CLAIMS: Claims = { sub: "admin", [ROLES_CLAIM]: `[${TEST_ROLES.join(" ")}]` };
 const ADMIN_HEADER = "Bearer admin";
 
 /** For `app.inject`: the admin's header stands for the admin's claims; anything else, none. */
