@@ -43,9 +43,11 @@ pub const NODE_MAJOR: &str = "22";
 /// The Lambda runtime of TypeScript functions: the same Node.js line.
 pub const LAMBDA_RUNTIME: &str = "nodejs22.x";
 /// Runtime packages of a service's functions (serverless): Fastify behind @fastify/aws-lambda
-/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer. The embedded
+/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer, and the AWS
+/// SDK's EventBridge client (events put on the bus). The embedded
 /// `functions-package-lock.json` locks exactly these.
 pub const FUNCTION_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@aws-sdk/client-eventbridge", "3.1178.0"),
     ("@aws-sdk/rds-signer", "3.1178.0"),
     ("@fastify/aws-lambda", "6.4.1"),
     ("@opentelemetry/api", "1.9.1"),
@@ -92,7 +94,8 @@ pub struct TsService {
     pub modules: Vec<TsModule>,
     /// Serverless: the service's Lambda functions (its package replaces the server's files).
     pub functions: Option<TsFunctions>,
-    /// It publishes or consumes events (src/events.ts, test/events.test.ts).
+    /// It publishes or consumes events (src/events.ts, test/events.test.ts); for a service's
+    /// functions, it publishes (src/events.ts puts them on the bus; queue functions consume).
     pub has_events: bool,
     /// Some entity whose creation publishes an event has a sample row to test it.
     pub has_published_sample: bool,
@@ -411,6 +414,9 @@ pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::se
                 });
             }
         }
+        // A function package's src/events.ts is its publisher only: queue functions consume
+        // (src/lambda.ts), so it has events to write when it publishes.
+        ts.has_events = !s.publishes.is_empty();
         ts.functions = Some(TsFunctions {
             functions: own
                 .iter()
