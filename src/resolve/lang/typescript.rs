@@ -898,6 +898,36 @@ mod tests {
         assert_eq!(packages, ["functions.zip", "notes-functions.zip"]);
     }
 
+    /// A TypeScript service's functions have events to write (src/events.ts) when it publishes,
+    /// read from the bus its HTTP function is given; consuming alone is its queue functions'.
+    #[test]
+    fn typescript_functions_publish_on_the_bus_their_function_is_given() {
+        let src = "version: 1\nname: shop\ntype: serverless\nservices:\n  users: { language: typescript, database: db, entities: [User], publishes: [user.made] }\n  notes: { language: typescript, consumes: [user.made] }\nentities:\n  User:\n    fields:\n      id: uuid pk\ndatabases: { db: {} }\nmessaging: { broker: sqs, topics: { user.made: {} } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let ts = |n: &str| {
+            m.services
+                .iter()
+                .find(|s| s.name.raw == n)
+                .and_then(|s| s.ts.as_ref())
+                .unwrap()
+        };
+        assert!(ts("users").has_events && !ts("notes").has_events);
+        let settings = &ts("users").functions.as_ref().unwrap().settings;
+        assert!(settings.iter().any(|s| s.name == "EVENT_BUS_NAME"));
+        let api = m
+            .functions
+            .iter()
+            .find(|f| f.name.raw == "users-api")
+            .unwrap();
+        assert!(api.env.iter().any(|v| v.name == "EVENT_BUS_NAME"));
+        assert!(
+            api.statements
+                .iter()
+                .any(|s| s.actions == ["events:PutEvents"])
+        );
+    }
+
     /// A reference to an integer key is an integer in every contract (it was a string: events of
     /// the MySQL monolith fixture were dead-lettered by their own schema).
     #[test]
