@@ -707,23 +707,27 @@ class Checks:
                 "routes refused by the gateway and by the function without claims")
 
     def poison(self) -> str:
+        """Every queue function (Python or TypeScript) reports a poison record until its queue
+        dead-letters it."""
         sqs = self.r.aws["sqs"]
         if not self.r.queue_urls:
             return "no queue"
-        fn, (url, dlq) = next(iter(self.r.queue_urls.items()))
-        max_receive = self.r.dep.queues[fn][2]
-        sqs.send_message(QueueUrl=url, MessageBody="not an event")
-        for _ in range(max_receive):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
-                                           VisibilityTimeout=0).get("Messages", [])
-            assert messages, "the poison message vanished before reaching the dead-letter queue"
-            out = self.r.workers[fn].invoke(sqs_event(messages))
-            failed = [f["itemIdentifier"] for f in out["ok"]["batchItemFailures"]]
-            assert failed == [messages[0]["MessageId"]], f"{fn} did not report the poison record: {out}"
-        assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"), "still in the queue"
-        dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
-        assert [m["Body"] for m in dead] == ["not an event"], f"dead-letter queue holds {dead}"
-        return f"{fn}: reported {max_receive} times, then in {dlq.rsplit('/', 1)[1]}"
+        done = []
+        for fn, (url, dlq) in self.r.queue_urls.items():
+            max_receive = self.r.dep.queues[fn][2]
+            sqs.send_message(QueueUrl=url, MessageBody="not an event")
+            for _ in range(max_receive):
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1,
+                                               VisibilityTimeout=0).get("Messages", [])
+                assert messages, f"{fn}: the poison message vanished before reaching the dead-letter queue"
+                out = self.r.workers[fn].invoke(sqs_event(messages))
+                failed = [f["itemIdentifier"] for f in out["ok"]["batchItemFailures"]]
+                assert failed == [messages[0]["MessageId"]], f"{fn} did not report the poison record: {out}"
+            assert not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"), f"{fn}: still in the queue"
+            dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
+            assert [m["Body"] for m in dead] == ["not an event"], f"{fn}: dead-letter queue holds {dead}"
+            done.append(dlq.rsplit("/", 1)[1])
+        return f"each queue function reported the poison record {max_receive} times, then it was in {', '.join(done)}"
 
 
 CHECKS = (("cold-start", "cold_start"), ("api-crud", "api_crud"), ("bad-input-4xx", "bad_input"),
