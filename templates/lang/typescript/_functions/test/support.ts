@@ -3,10 +3,16 @@
 // them) and callers as the HTTP API's authorizer passes them on (verified claims).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+{%- if svc.ts.has_events %}
+import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+{%- endif %}
 import { callerOf, ROLES_CLAIM, type Claims, type Verifier } from "../src/auth.js";
 import { settings } from "../src/config.js";
 {%- if svc.database %}
 import { createDb } from "../src/db.js";
+{%- endif %}
+{%- if svc.ts.has_events %}
+import { publisher } from "../src/events.js";
 {%- endif %}
 
 process.env.LOG_LEVEL ??= "warn";
@@ -28,6 +34,21 @@ export const verify: Verifier = async (authorization) =>
 export async function admin(): Promise<Record<string, string>> {
   return { authorization: ADMIN_HEADER };
 }
+{%- if svc.ts.has_events %}
+
+/** EventBridge's PutEvents for the tests: the entries put, in order; `refusing` refuses each. */
+export const bus = { put: [] as PutEventsRequestEntry[], refusing: false };
+publisher.client = {
+  send: async (command) => {
+    const entries = command.input.Entries ?? [];
+    if (bus.refusing) {
+      return { FailedEntryCount: entries.length, Entries: entries.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "refused by the test" })) };
+    }
+    bus.put.push(...entries);
+    return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: String(bus.put.length - entries.length + i) })) };
+  },
+};
+{%- endif %}
 {%- if svc.database %}
 
 export const db = createDb(config);
