@@ -333,9 +333,14 @@ pub fn finish_write(
     }
     // Still in the render stage `generate_deferred` started.
     g.render_deferred()?;
+    // A reused generation planned nothing: its files are the state's.
+    let files = match state {
+        Some(s) if g.reused => s.files.len(),
+        _ => g.plan.len(),
+    };
     rep.tracker.stage(
         Stage::Compare,
-        &format!("comparing {} files with {}", g.plan.len(), out.display()),
+        &format!("comparing {files} files with {}", out.display()),
     );
     let mut r = run::prepare_run(out, g, state, mode.conflict)?;
     if mode.adopt {
