@@ -102,7 +102,7 @@ pub fn generate_deferred(
     // for the model in the summary: an untouched tree is reported without resolving the
     // blueprint (issue 23: a no-op costs the state read and a stat per file).
     let same = previous.filter(|(_, state)| same_source(state, &source));
-    let mut intact = None;
+    let mut checked = false;
     if let Some((out, state)) = same
         && let Some(overview) = &state.overview
     {
@@ -117,7 +117,7 @@ pub fn generate_deferred(
                 diagnostics,
             ));
         }
-        intact = Some(false);
+        checked = true;
     }
     tracker.stage(Stage::Resolve, "resolving the model");
     let model = model(&bp)?;
@@ -125,7 +125,7 @@ pub fn generate_deferred(
     let plan = templates.plan(&model);
     // A state from before overviews were recorded: the same check, the model resolved.
     if let Some((out, state)) = same
-        && intact.is_none()
+        && !checked
     {
         tracker.stage(Stage::Compare, "checking the tree");
         if crate::write::state::tree_intact(out, state) {
