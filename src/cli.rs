@@ -392,7 +392,7 @@ fn new_project(a: &NewArgs, rep: &mut Reporter) -> Result<Outcome, Error> {
     let out = a
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(&generated.model.name.kebab));
+        .unwrap_or_else(|| PathBuf::from(&generated.model().name.kebab));
     let bp_path = out.join("blueprint.yaml");
     rep.out = Some(out.display().to_string());
     rep.blueprint = Some(bp_path.display().to_string());

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::plan::{self, PlannedFile};
 use crate::progress::{Stage, Tracker};
 use crate::render::{Renderer, TemplateSet};
-use crate::resolve::{self, Model};
+use crate::resolve::{self, Model, Overview};
 use crate::slices::{Index, Reads};
 
 /// Where the blueprint text came from, for messages.
@@ -95,49 +95,69 @@ pub fn generate_deferred(
 ) -> Result<Generated, Error> {
     tracker.stage(Stage::Parse, "validating the blueprint");
     let (bp, diagnostics) = load(src, deny_warnings)?;
+    let source = crate::slices::source_digest(&src.text, &templates.sources);
+    let previous = previous.filter(|_| !full);
+    // The same blueprint, build and templates: the same model, so the recorded fingerprint
+    // holds without serializing the model to work it out, and the recorded overview stands in
+    // for the model in the summary: an untouched tree is reported without resolving the
+    // blueprint (issue 23: a no-op costs the state read and a stat per file).
+    let same = previous.filter(|(_, state)| same_source(state, &source));
+    let mut checked = false;
+    if let Some((out, state)) = same
+        && let Some(overview) = &state.overview
+    {
+        tracker.stage(Stage::Compare, "checking the tree");
+        if crate::write::state::tree_intact(out, state) {
+            return Ok(reused(
+                state,
+                &source,
+                None,
+                Vec::new(),
+                overview.clone(),
+                diagnostics,
+            ));
+        }
+        checked = true;
+    }
     tracker.stage(Stage::Resolve, "resolving the model");
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = templates.plan(&model);
-    let source = crate::slices::source_digest(&src.text, &templates.sources);
-    let previous = previous.filter(|_| !full);
-    let reused = |inputs: String, plan, model, diagnostics| Generated {
-        model,
-        plan,
-        files: Vec::new(),
-        keys: Vec::new(),
-        trusted: Vec::new(),
-        diagnostics,
-        inputs,
-        source: source.clone(),
-        reused: true,
-        deferred: None,
-    };
-    // The same blueprint, build and templates: the same model, so the recorded fingerprint
-    // holds without serializing the model to work it out.
-    let same_source = previous.is_some_and(|(_, state)| {
-        !state.inputs.is_empty() && !state.source.is_empty() && state.source == source
-    });
-    let mut checked = false;
-    if let Some((out, state)) = previous
-        && same_source
+    // A state from before overviews were recorded: the same check, the model resolved.
+    if let Some((out, state)) = same
+        && !checked
     {
         tracker.stage(Stage::Compare, "checking the tree");
         if crate::write::state::tree_intact(out, state) {
-            return Ok(reused(state.inputs.clone(), plan, model, diagnostics));
+            let overview = model.overview();
+            return Ok(reused(
+                state,
+                &source,
+                Some(model),
+                plan,
+                overview,
+                diagnostics,
+            ));
         }
-        checked = true;
     }
     let index = Index::new(&model, &templates.sources);
     let inputs = index.fingerprint();
     if let Some((out, state)) = previous
-        && !checked
+        && same.is_none()
         && !state.inputs.is_empty()
         && state.inputs == inputs
     {
         tracker.stage(Stage::Compare, "checking the tree");
         if crate::write::state::tree_intact(out, state) {
-            return Ok(reused(inputs, plan, model, diagnostics));
+            let overview = model.overview();
+            return Ok(reused(
+                state,
+                &source,
+                Some(model),
+                plan,
+                overview,
+                diagnostics,
+            ));
         }
     }
     let reads = index.reads_all(&plan);
@@ -152,7 +172,8 @@ pub fn generate_deferred(
             tracker.stage(Stage::Render, &format!("rendering {} files", plan.len()));
             let renderer = Renderer::new(templates)?;
             return Ok(Generated {
-                model,
+                overview: model.overview(),
+                model: Some(model),
                 plan,
                 files: Vec::new(),
                 keys,
@@ -196,7 +217,8 @@ pub fn generate_deferred(
         files.push((path, text));
     }
     Ok(Generated {
-        model,
+        overview: model.overview(),
+        model: Some(model),
         plan,
         files,
         keys,
@@ -207,6 +229,37 @@ pub fn generate_deferred(
         reused: false,
         deferred: None,
     })
+}
+
+/// Whether `state` was generated from `source` (blueprint, build and templates) and records
+/// its fingerprint: the model would be the same.
+fn same_source(state: &crate::write::State, source: &str) -> bool {
+    !state.inputs.is_empty() && !state.source.is_empty() && state.source == source
+}
+
+/// The generation of a tree found untouched since the last one from the same inputs: nothing
+/// rendered, every file unchanged.
+fn reused(
+    state: &crate::write::State,
+    source: &str,
+    model: Option<Model>,
+    plan: Vec<PlannedFile>,
+    overview: Overview,
+    diagnostics: Diagnostics,
+) -> Generated {
+    Generated {
+        model,
+        overview,
+        plan,
+        files: Vec::new(),
+        keys: Vec::new(),
+        trusted: Vec::new(),
+        diagnostics,
+        inputs: state.inputs.clone(),
+        source: source.to_owned(),
+        reused: true,
+        deferred: None,
+    }
 }
 
 /// Per planned file, whether its last render is still exact and on disk as recorded: a

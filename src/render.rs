@@ -640,7 +640,10 @@ fn register_filters(tera: &mut Tera) {
 /// A rendered tree and what it came from: the render stage's result, which the write stage
 /// compares with the disk.
 pub struct Generated {
-    pub model: Model,
+    /// None only when `reused` without resolving (the state's `overview` stood in for it).
+    pub model: Option<Model>,
+    /// What the run's summary prints about the system.
+    pub overview: crate::resolve::Overview,
     pub plan: Vec<PlannedFile>,
     /// The rendered files, in plan order; empty when `reused`. Files `trusted` are left out.
     pub files: Vec<(String, String)>,
@@ -672,6 +675,13 @@ pub struct Deferred {
 }
 
 impl Generated {
+    /// The resolved model; every generation that renders or writes has it.
+    pub fn model(&self) -> &Model {
+        self.model
+            .as_ref()
+            .expect("only a reused generation goes without its model")
+    }
+
     /// Render what was deferred into `files` (nothing when nothing was).
     pub fn render_deferred(&mut self) -> Result<(), RenderError> {
         if self.deferred.is_none() {
@@ -700,10 +710,14 @@ impl Generated {
             return Ok(());
         };
         let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&d.reads).collect();
+        let model = self
+            .model
+            .as_ref()
+            .expect("a deferred render has its model");
         let keys = &mut self.keys;
         let chunk = chunk.min(todo.len()).max(1);
         d.renderer
-            .render_stream(&self.model, &d.index, &todo, chunk, |at, rendered| {
+            .render_stream(model, &d.index, &todo, chunk, |at, rendered| {
                 let mut texts = Vec::with_capacity(rendered.len());
                 for (i, (path, text, whole)) in rendered.into_iter().enumerate() {
                     if whole {

@@ -207,8 +207,8 @@ struct Summary {
     exit_code: i32,
     name: Option<String>,
     #[serde(rename = "type")]
-    arch: Option<&'static str>,
-    scale: Option<&'static str>,
+    arch: Option<String>,
+    scale: Option<String>,
     out: Option<String>,
     blueprint: Option<String>,
     /// `write`, `dry_run` or `check`.
@@ -333,9 +333,14 @@ pub fn finish_write(
     }
     // Still in the render stage `generate_deferred` started.
     g.render_deferred()?;
+    // A reused generation planned nothing: its files are the state's.
+    let files = match state {
+        Some(s) if g.reused => s.files.len(),
+        _ => g.plan.len(),
+    };
     rep.tracker.stage(
         Stage::Compare,
-        &format!("comparing {} files with {}", g.plan.len(), out.display()),
+        &format!("comparing {files} files with {}", out.display()),
     );
     let mut r = run::prepare_run(out, g, state, mode.conflict)?;
     if mode.adopt {
@@ -393,7 +398,7 @@ fn report_run(
     if rep.json {
         let s = Summary {
             written: !preview_only,
-            ..rep.summary(status, code).with_run(&g.model, r)
+            ..rep.summary(status, code).with_run(&g.overview, r)
         };
         s.print();
         return Ok(if code == 0 {
@@ -466,7 +471,7 @@ fn refuse_untracked(out: &Path, p: &Preview) -> Result<(), Error> {
 
 impl Summary {
     /// The system and what the run did to each file.
-    fn with_run(self, m: &crate::resolve::Model, r: &run::Run) -> Summary {
+    fn with_run(self, m: &crate::resolve::Overview, r: &run::Run) -> Summary {
         let p = &r.preview;
         let files: Vec<FileAction> = p
             .changes
@@ -477,9 +482,9 @@ impl Summary {
             })
             .collect();
         Summary {
-            name: Some(m.name.raw.clone()),
-            arch: Some(m.arch),
-            scale: Some(m.scale),
+            name: Some(m.name.clone()),
+            arch: Some(m.arch.clone()),
+            scale: Some(m.scale.clone()),
             counts: counts(&files),
             conflicts: p
                 .changes
@@ -551,10 +556,10 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
     }
     if !quiet {
         out!("{report}");
-        let m = &g.model;
+        let m = &g.overview;
         outln!(
             "Generated {} ({}, scale {}) into {}: {}",
-            m.name.raw,
+            m.name,
             m.arch,
             m.scale,
             out.display(),
@@ -568,7 +573,7 @@ fn human_written(out: &Path, g: &Generated, r: &run::Run, first: bool, quiet: bo
 
 /// What to do with the tree: run it locally where the type has a local stack (compose), else
 /// test the functions and plan the infrastructure.
-fn next_steps(out: &Path, m: &crate::resolve::Model) -> String {
+fn next_steps(out: &Path, m: &crate::resolve::Overview) -> String {
     let run = if m.is_serverless {
         "(cd functions && pip install -r requirements-dev.txt && pytest)   # DATABASE_URL: a PostgreSQL\n  \
          (cd infra/terraform && terraform init -backend=false && terraform validate)"
@@ -583,9 +588,9 @@ fn next_steps(out: &Path, m: &crate::resolve::Model) -> String {
 
 /// The services for the summary line: all of them when there are a dozen or fewer, else the
 /// first ten and a count, so a large system does not flood the terminal.
-fn service_list(m: &crate::resolve::Model) -> String {
+fn service_list(m: &crate::resolve::Overview) -> String {
     const SHOWN: usize = 10;
-    let names: Vec<&str> = m.services.iter().map(|s| s.name.raw.as_str()).collect();
+    let names: Vec<&str> = m.services.iter().map(String::as_str).collect();
     if names.len() <= SHOWN + 2 {
         return names.join(", ");
     }

@@ -141,6 +141,7 @@ fn outcome(out: &std::path::Path) -> (BTreeMap<String, Vec<u8>>, String) {
     summary.push_str(&serde_json::to_string(&state.schema).unwrap());
     summary.push_str(&state.inputs);
     summary.push_str(&state.source);
+    summary.push_str(&format!("{:?}", state.overview));
     (files, summary)
 }
 
@@ -169,6 +170,67 @@ fn a_fresh_tree_streamed_is_the_tree_written_whole() {
     // The streamed state lets the next run trust every file, as the other one does.
     assert_eq!(regenerate(&a, false), Ok(Outcome::Done));
     assert_eq!(outcome(&a), outcome(&b));
+}
+
+/// The generation `generate` makes of the tree in `out` from its last state (no write).
+fn generation(out: &std::path::Path, state: &write::State) -> pipeline::Generated {
+    let src = Source {
+        text: std::fs::read_to_string(out.join("blueprint.yaml")).unwrap(),
+        file: "blueprint.yaml".into(),
+    };
+    let mut quiet = Reporter::new(true, false, false);
+    let templates = TemplateSet::embedded();
+    pipeline::generate_deferred(
+        &src,
+        &templates,
+        false,
+        &mut quiet.tracker,
+        Some((out, state)),
+        false,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_no_op_from_the_same_source_reports_from_the_state_without_resolving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let text = synth::blueprint(12);
+    std::fs::write(out.join("blueprint.yaml"), &text).unwrap();
+    assert_eq!(regenerate(out, false), Ok(Outcome::Done));
+    let state = write::read_state(out).unwrap().unwrap();
+    let want = model_of(&text).overview();
+    assert_eq!(
+        state.overview.as_ref(),
+        Some(&want),
+        "the state records the overview"
+    );
+    let g = generation(out, &state);
+    assert!(
+        g.reused,
+        "an untouched tree from the same inputs is not rendered"
+    );
+    assert!(g.model.is_none(), "nor is its blueprint resolved");
+    assert!(g.plan.is_empty());
+    assert_eq!(
+        g.overview, want,
+        "the summary is the one a resolve would print"
+    );
+    // A state from before overviews were recorded: the model is resolved, the render skipped.
+    let older = write::State {
+        overview: None,
+        ..state.clone()
+    };
+    let g = generation(out, &older);
+    assert!(g.reused && g.model.is_some());
+    assert_eq!(g.overview, want);
+    // A hand edit: the tree is no longer as recorded, so the model is resolved and compared.
+    let file = out.join(state.files.keys().next().unwrap());
+    let mut edited = std::fs::read_to_string(&file).unwrap();
+    edited.push_str("# mine\n");
+    std::fs::write(&file, edited).unwrap();
+    let g = generation(out, &state);
+    assert!(!g.reused && g.model.is_some());
 }
 
 #[derive(Debug, Clone)]

@@ -463,6 +463,29 @@ fn a_typescript_function_missing_a_variable_or_its_bundle_is_found() {
     );
 }
 
+/// The Terraform is the model's, not the language's: the mixed fixture (a TypeScript function
+/// publishing, one consuming) and the same blueprint all in Python differ in the runtime only.
+#[test]
+fn a_function_written_in_typescript_changes_only_its_runtime_in_the_terraform() {
+    let text = std::fs::read_to_string(MIXED).unwrap();
+    assert!(text.contains("publishes: [product.created]"));
+    let python = Source {
+        text: text.replace("language: typescript", "language: python"),
+        file: "all-python.yaml".into(),
+    };
+    let Ok(python) = pipeline::generate(&python, &TemplateSet::embedded(), false) else {
+        panic!("the all-Python variant does not generate");
+    };
+    let python: Files = python.files.into_iter().collect();
+    let mixed = generate_file(MIXED);
+    let main = |files: &Files| files["infra/terraform/main.tf"].replace("nodejs22.x", "python3.12");
+    assert_ne!(
+        python["infra/terraform/main.tf"],
+        mixed["infra/terraform/main.tf"]
+    );
+    assert_eq!(main(&python), main(&mixed));
+}
+
 fn mutate(files: &mut Files, from: &str, to: &str) {
     let main = files.get_mut("infra/terraform/main.tf").unwrap();
     assert!(main.contains(from), "mutation target {from:?} not found");

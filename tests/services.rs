@@ -305,3 +305,28 @@ fn generated_python_never_has_three_blank_lines() {
         }
     }
 }
+
+/// The token the generated tests, the e2e suite and the load test use to be allowed everything
+/// holds the admin role and every role a route requires: the admin role alone does not pass
+/// `role(front-desk)`, so their writes to that route would be refused (403).
+#[test]
+fn test_tokens_hold_every_role_a_route_requires() {
+    let tree = Project::fixture("valid/mysql-monolith.yaml").generate();
+    let roles = "(\n    \"admin\",\n    \"front-desk\",\n)";
+    let conftest = tree.read("services/bookings-app/tests/conftest.py");
+    assert!(
+        conftest.contains(&format!("TEST_ROLES = {roles}")),
+        "{conftest}"
+    );
+    assert!(
+        conftest.contains("self.headers(\"admin\", TEST_ROLES)"),
+        "{conftest}"
+    );
+    let list = "[\n    \"admin\",\n    \"front-desk\",\n]";
+    let e2e = tree.read("tests/e2e/test_gateway.py");
+    assert!(e2e.contains(&format!("ROLES = {list}")), "{e2e}");
+    assert!(e2e.contains("bearer(\"e2e-admin\", ROLES)"), "{e2e}");
+    let load = tree.read("tests/load/locustfile.py");
+    assert!(load.contains(&format!("ROLES = {list}")), "{load}");
+    assert!(load.contains("\"roles\": ROLES"), "{load}");
+}

@@ -256,13 +256,17 @@ fn the_tests_admin_holds_the_roles_the_routes_require() {
         .generate();
     let support = tree.read("services/library-app/test/support.ts");
     assert!(
-        support.contains("token(\"admin\", [ADMIN_ROLE, \"librarian\"])"),
+        support.contains("const TEST_ROLES: string[] = [\"admin\",\"librarian\"];"),
+        "{support}"
+    );
+    assert!(
+        support.contains("token(\"admin\", TEST_ROLES)"),
         "{support}"
     );
     let plain = Project::fixture(MONOLITH).generate();
     let support = plain.read("services/library-app/test/support.ts");
     assert!(
-        support.contains("token(\"admin\", [ADMIN_ROLE])"),
+        support.contains("const TEST_ROLES: string[] = [\"admin\"];"),
         "{support}"
     );
 }

@@ -43,6 +43,10 @@ pub struct Security {
     pub custom_identity: bool,
     pub roles_claim: &'static str,
     pub admin_role: &'static str,
+    /// The roles of a token allowed everything: the admin role (every row) and each role a
+    /// route requires, in first-use order. The admin role alone does not pass `role(X)`, so
+    /// the generated tests, the e2e suite, the load test and the system test ask for these.
+    pub test_roles: Vec<String>,
     pub dev_issuer: Option<DevIssuer>,
     /// `AUTH_*` and `CORS_*` as deployed (Kubernetes ConfigMaps).
     pub env: Vec<EnvVar>,
@@ -340,6 +344,7 @@ pub fn resolve(
         custom_identity: bp.identity.as_ref().is_some_and(|i| i.issuer.is_some()),
         roles_claim: ROLES_CLAIM,
         admin_role: ADMIN_ROLE,
+        test_roles: test_roles(entities),
         dev_issuer,
         env,
         local_env,
@@ -348,6 +353,19 @@ pub fn resolve(
         user_entity: user_entity(bp),
         mesh_policies: mesh_policies(bp, entities, deployables),
     }
+}
+
+fn test_roles(entities: &[Entity]) -> Vec<String> {
+    let mut out = vec![ADMIN_ROLE.to_owned()];
+    let rules = entities
+        .iter()
+        .flat_map(|e| [&e.code.auth.read, &e.code.auth.write]);
+    for role in rules.flatten().filter_map(|r| r.role.as_ref()) {
+        if !out.contains(role) {
+            out.push(role.clone());
+        }
+    }
+    out
 }
 
 const READS: [&str; 2] = ["GET", "HEAD"];

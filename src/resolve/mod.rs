@@ -116,6 +116,31 @@ pub struct Model {
     pub security: auth::Security,
 }
 
+/// What a run's summary prints about the system (`Generated ... into ...`, the services, the
+/// next steps). Kept in the state beside the fingerprint: a no-op whose inputs are unchanged
+/// reports from it without resolving the blueprint again (issue 23).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Overview {
+    pub name: String,
+    pub arch: String,
+    pub scale: String,
+    pub is_serverless: bool,
+    /// Every service's name, in model order.
+    pub services: Vec<String>,
+}
+
+impl Model {
+    pub fn overview(&self) -> Overview {
+        Overview {
+            name: self.name.raw.clone(),
+            arch: self.arch.to_owned(),
+            scale: self.scale.to_owned(),
+            is_serverless: self.is_serverless,
+            services: self.services.iter().map(|s| s.name.raw.clone()).collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
     pub name: &'static str,

@@ -353,6 +353,7 @@ pub fn prepare(
             packs: Vec::new(),
             inputs: String::new(),
             source: String::new(),
+            overview: None,
             read_from: Default::default(),
         },
         objects: state::Pack::default(),

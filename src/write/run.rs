@@ -31,7 +31,7 @@ pub fn prepare_run(
     }
     // The rendered text moves into the outputs: a large tree is not held twice.
     let mut outs = outputs(&g.plan, std::mem::take(&mut g.files), &g.keys, &g.trusted);
-    let schema = Schema::from_model(&g.model);
+    let schema = Schema::from_model(g.model());
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();
     let mut untracked = Vec::new();
@@ -121,6 +121,7 @@ pub fn prepare_run(
     if records_are_render {
         preview.state.inputs = g.inputs.clone();
         preview.state.source = g.source.clone();
+        preview.state.overview = Some(g.overview.clone());
     }
     Ok(Run {
         preview,
@@ -142,7 +143,7 @@ pub fn stream_fresh<E: From<RenderError> + From<WriteError>>(
     g: &mut Generated,
     chunk: usize,
 ) -> Result<Run, E> {
-    let schema = Schema::from_model(&g.model);
+    let schema = Schema::from_model(g.model());
     let migrations = fresh_migrations(&g.plan, &schema);
     let mut paths: Vec<&str> = g.plan.iter().map(|f| f.path.as_str()).collect();
     paths.extend(migrations.iter().map(|m| m.path.as_str()));
@@ -171,7 +172,12 @@ pub fn stream_fresh<E: From<RenderError> + From<WriteError>>(
         fresh.abandon();
         return Err(e);
     }
-    let preview = fresh.finish(schema, g.inputs.clone(), g.source.clone())?;
+    let preview = fresh.finish(
+        schema,
+        g.inputs.clone(),
+        g.source.clone(),
+        g.overview.clone(),
+    )?;
     let mut warnings = Vec::new();
     let mut paths = Vec::new();
     for m in migrations {

@@ -57,6 +57,10 @@ pub struct State {
     /// is unchanged so is `inputs`, and a no-op need not work the fingerprint out. Empty: unknown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// What the summary of a run prints about the system, recorded with `source`: a no-op
+    /// from the same source reports from it instead of resolving the blueprint. None: unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overview: Option<crate::resolve::Overview>,
     /// Which state file this was read from (not part of the state: equal states compare equal).
     #[serde(skip)]
     pub read_from: ReadFrom,
@@ -145,6 +149,18 @@ struct AnyFormat {
     format: u32,
 }
 
+/// The format of a state this tool wrote (`{"format":N,` first, as `State` serializes it),
+/// read without scanning the megabytes after it; None for any other shape (then the whole
+/// text is parsed for it).
+fn leading_format(text: &str) -> Option<u32> {
+    let rest = text.strip_prefix("{\"format\":")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if rest.as_bytes().get(digits) != Some(&b',') {
+        return None;
+    }
+    rest[..digits].parse().ok()
+}
+
 #[derive(Deserialize)]
 struct StateV1 {
     tool_version: String,
@@ -166,8 +182,14 @@ fn read_state_text(out: &Path) -> Result<Option<State>, WriteError> {
     let Some(text) = atomic::read_regular(&p)? else {
         return Ok(None);
     };
-    let any: AnyFormat = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    match any.format {
+    let format = match leading_format(&text) {
+        Some(n) => n,
+        None => {
+            let any: AnyFormat = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            any.format
+        }
+    };
+    match format {
         1 => {
             let v1: StateV1 = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
             let files = v1
@@ -187,6 +209,7 @@ fn read_state_text(out: &Path) -> Result<Option<State>, WriteError> {
                 packs: Vec::new(),
                 inputs: String::new(),
                 source: String::new(),
+                overview: None,
                 read_from: ReadFrom::default(),
             }))
         }
@@ -445,6 +468,21 @@ pub fn collect_garbage(out: &Path, state: &State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_format_is_read_from_the_head_of_a_state_this_tool_wrote() {
+        let compact = serde_json::to_string(&State {
+            format: STATE_FORMAT,
+            ..State::default()
+        })
+        .unwrap();
+        assert_eq!(leading_format(&compact), Some(STATE_FORMAT));
+        assert_eq!(leading_format("{\"format\":12,\"files\":{}}"), Some(12));
+        // Any other shape is parsed whole.
+        assert_eq!(leading_format("{\n  \"format\": 3,\n}"), None);
+        assert_eq!(leading_format("{\"format\":3}"), None);
+        assert_eq!(leading_format("{\"format\":\"3\",}"), None);
+    }
 
     #[test]
     fn a_pack_gives_back_every_content_and_a_cut_pack_gives_nothing() {

@@ -175,6 +175,7 @@ impl<'a> Fresh<'a> {
         schema: crate::migrate::Schema,
         inputs: String,
         source: String,
+        overview: crate::resolve::Overview,
     ) -> Result<Preview, WriteError> {
         let Fresh {
             out,
@@ -187,6 +188,7 @@ impl<'a> Fresh<'a> {
         state.schema = Some(schema);
         state.inputs = inputs;
         state.source = source;
+        state.overview = Some(overview);
         state::write_state(out, &state)?;
         state::clear_pending(out);
         atomic::clean_tmp(out);

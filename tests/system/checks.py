@@ -55,10 +55,11 @@ class World:
     nonce: int = 0
 
     def __post_init__(self) -> None:
-        # Every request of the checks carries an admin's token from the development issuer
-        # (admins pass every rule and see every row); the auth checks send their own.
+        # Every request of the checks carries an admin's token from the development issuer that
+        # also holds every role a route requires (the model's test_roles: the admin role sees every
+        # row but passes only `role(admin)`); the auth checks send their own.
         if self.stack.issuer is not None:
-            self.http.headers["Authorization"] = self.bearer("system-test-admin", (self.admin_role,))
+            self.http.headers["Authorization"] = self.bearer("system-test-admin", tuple(self.model["security"]["test_roles"]))
         for app in self.stack.apps.values():
             openapi = app.dir / "openapi.yaml"
             if openapi.exists():

@@ -204,6 +204,13 @@ def ts_swallow_failed_records(root: Path) -> None:
             r"batchItemFailures\.push\(\{ itemIdentifier: record\.messageId \}\);", "void record;")
 
 
+def ts_no_publish(root: Path) -> None:
+    """TypeScript functions stop putting their events on the bus, yet report them put."""
+    edit_ts(root, "ts-no-publish", "events.ts",
+            re.escape("const out = await this.client.send(new PutEventsCommand({ Entries: [entry] }));"),
+            "const out = { FailedEntryCount: 0, Entries: [entry] };")
+
+
 def ts_no_outbox(root: Path) -> None:
     """TypeScript services bypass their outbox: the row is recorded as sent at once and the event
     is sent directly, best effort (lost while the broker is down)."""
@@ -248,6 +255,7 @@ MUTATIONS = {
     "no-idempotency": Mutation("events-redelivered", no_idempotency),
     "no-dead-letters": Mutation("events-poison", no_dead_letters),
     "ts-ignore-depends-on": Mutation("depends-on-verified", ts_ignore_depends_on),
+    "ts-no-publish": Mutation("events-delivered", ts_no_publish),
     "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
     "ts-swallow-failed-records": Mutation("poison-to-dlq", ts_swallow_failed_records),
     "ts-no-outbox": Mutation("events-broker-outage", ts_no_outbox),

@@ -218,7 +218,7 @@ impl Check<'_> {
         }
     }
 
-    /// TypeScript functions serve HTTP and consume topics on Aurora PostgreSQL; what they do
+    /// TypeScript functions serve HTTP, publish and consume topics on Aurora PostgreSQL; what they do
     /// not cover yet is refused where it is written.
     fn typescript_function_rules(&mut self, name: &str, s: &Service) {
         let dynamodb = s
@@ -227,11 +227,6 @@ impl Check<'_> {
             .and_then(|d| self.bp.databases.get(d))
             .is_some_and(|d| d.engine == "dynamodb");
         let unsupported = [
-            (
-                "publishes",
-                !s.publishes.is_empty(),
-                "publishing of events (consuming is built)",
-            ),
             (
                 "database",
                 dynamodb,

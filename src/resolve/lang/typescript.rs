@@ -47,9 +47,11 @@ pub const NODE_MAJOR: &str = "22";
 /// The Lambda runtime of TypeScript functions: the same Node.js line.
 pub const LAMBDA_RUNTIME: &str = "nodejs22.x";
 /// Runtime packages of a service's functions (serverless): Fastify behind @fastify/aws-lambda
-/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer. The embedded
+/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer, and the AWS
+/// SDK's EventBridge client (events put on the bus). The embedded
 /// `functions-package-lock.json` locks exactly these.
 pub const FUNCTION_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@aws-sdk/client-eventbridge", "3.1178.0"),
     ("@aws-sdk/rds-signer", "3.1178.0"),
     ("@fastify/aws-lambda", "6.4.1"),
     ("@opentelemetry/api", "1.9.1"),
@@ -88,15 +90,13 @@ pub struct TsService {
     pub has_references: bool,
     /// Some entity's reads by id go through the cache, with a sample row to test it.
     pub has_cached: bool,
-    /// The roles its routes require besides the admin role, in first-use order: the tests'
-    /// admin token holds them too (the admin role alone does not pass a `role(…)` rule).
-    pub roles: Vec<String>,
     /// A monolith app: its modules (one per service, `src/modules/<file>.ts`), in the order of
     /// the blueprint; empty for a service.
     pub modules: Vec<TsModule>,
     /// Serverless: the service's Lambda functions (its package replaces the server's files).
     pub functions: Option<TsFunctions>,
-    /// It publishes or consumes events (src/events.ts, test/events.test.ts).
+    /// It publishes or consumes events (src/events.ts, test/events.test.ts); for a service's
+    /// functions, it publishes (src/events.ts puts them on the bus; queue functions consume).
     pub has_events: bool,
     /// Some entity whose creation publishes an event has a sample row to test it.
     pub has_published_sample: bool,
@@ -365,7 +365,6 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
             dependencies: pins(DEPENDENCIES),
             dev_dependencies: pins(DEV_DEPENDENCIES),
             node_major: NODE_MAJOR,
-            roles: roles(&owned),
             entities: owned,
             clients,
             modules: Vec::new(),
@@ -392,20 +391,6 @@ pub fn link_modules(apps: &mut [Service], services: &[Service]) {
             })
             .collect();
     }
-}
-
-fn roles(entities: &[TsEntity]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for rule in entities.iter().flat_map(|e| [&e.read_rule, &e.write_rule]) {
-        if let Some(role) = rule
-            .role
-            .as_ref()
-            .filter(|r| r.as_str() != crate::resolve::auth::ADMIN_ROLE && !out.contains(r))
-        {
-            out.push(role.clone());
-        }
-    }
-    out
 }
 
 /// Serverless: the functions of every TypeScript service, once their environment is known.
@@ -438,6 +423,9 @@ pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::se
                 });
             }
         }
+        // A function package's src/events.ts is its publisher only: queue functions consume
+        // (src/lambda.ts), so it has events to write when it publishes.
+        ts.has_events = !s.publishes.is_empty();
         ts.functions = Some(TsFunctions {
             functions: own
                 .iter()
@@ -917,6 +905,36 @@ mod tests {
             .map(|p| p.file.as_str())
             .collect();
         assert_eq!(packages, ["functions.zip", "notes-functions.zip"]);
+    }
+
+    /// A TypeScript service's functions have events to write (src/events.ts) when it publishes,
+    /// read from the bus its HTTP function is given; consuming alone is its queue functions'.
+    #[test]
+    fn typescript_functions_publish_on_the_bus_their_function_is_given() {
+        let src = "version: 1\nname: shop\ntype: serverless\nservices:\n  users: { language: typescript, database: db, entities: [User], publishes: [user.made] }\n  notes: { language: typescript, consumes: [user.made] }\nentities:\n  User:\n    fields:\n      id: uuid pk\ndatabases: { db: {} }\nmessaging: { broker: sqs, topics: { user.made: {} } }\n";
+        let bp = crate::blueprint::load(src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let ts = |n: &str| {
+            m.services
+                .iter()
+                .find(|s| s.name.raw == n)
+                .and_then(|s| s.ts.as_ref())
+                .unwrap()
+        };
+        assert!(ts("users").has_events && !ts("notes").has_events);
+        let settings = &ts("users").functions.as_ref().unwrap().settings;
+        assert!(settings.iter().any(|s| s.name == "EVENT_BUS_NAME"));
+        let api = m
+            .functions
+            .iter()
+            .find(|f| f.name.raw == "users-api")
+            .unwrap();
+        assert!(api.env.iter().any(|v| v.name == "EVENT_BUS_NAME"));
+        assert!(
+            api.statements
+                .iter()
+                .any(|s| s.actions == ["events:PutEvents"])
+        );
     }
 
     /// A reference to an integer key is an integer in every contract (it was a string: events of

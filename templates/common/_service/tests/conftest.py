@@ -25,6 +25,12 @@ os.environ["{{ m.messaging.env_var }}"] = ""
 {% endif -%}
 os.environ["REDIS_URL"] = ""
 os.environ["OTEL_SDK_DISABLED"] = "true"
+# The default token's roles: the admin role (every row) and each role a route requires.
+TEST_ROLES = (
+{%- for r in m.security.test_roles %}
+    {{ r | py_str }},
+{%- endfor %}
+)
 
 
 {% if svc.database -%}
@@ -104,9 +110,7 @@ class Tokens:
         return {"Authorization": f"Bearer {self.token(sub, roles)}"}
 
     def admin(self) -> dict[str, str]:
-        from app.auth import ADMIN_ROLE
-
-        return self.headers("admin", (ADMIN_ROLE,))
+        return self.headers("admin", TEST_ROLES)
 
 
 @pytest.fixture(scope="session")

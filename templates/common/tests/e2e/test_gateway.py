@@ -16,7 +16,12 @@ import pytest
 
 GATEWAY = os.environ.get("E2E_GATEWAY_URL", "")
 TOKEN_URL = os.environ.get("E2E_TOKEN_URL", "{{ m.security.dev_issuer.local_token_url | default(value="") }}")
-ADMIN_ROLE = "{{ m.security.admin_role }}"
+# A token allowed everything: the {{ m.security.admin_role }} role (every row) and each role a route requires.
+ROLES = [
+{%- for r in m.security.test_roles %}
+    {{ r | py_str }},
+{%- endfor %}
+]
 
 pytestmark = pytest.mark.skipif(not GATEWAY, reason="set E2E_GATEWAY_URL to run")
 
@@ -38,8 +43,8 @@ def bearer(sub: str, roles: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def gateway() -> httpx.Client:
-    """The gateway, as an {{ m.security.admin_role }} (every route and row)."""
-    headers = {"Authorization": bearer("e2e-admin", [ADMIN_ROLE])}
+    """The gateway, as an {{ m.security.admin_role }} holding every role a route requires."""
+    headers = {"Authorization": bearer("e2e-admin", ROLES)}
     return httpx.Client(
         base_url=GATEWAY, timeout=10, follow_redirects=True, headers=headers
     )

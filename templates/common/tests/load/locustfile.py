@@ -5,7 +5,7 @@
     locust -f tests/load/locustfile.py --host https://{% if m.ingress %}{{ m.ingress.host | py_doc }}{% else %}localhost:8080{% endif %}
 
 Requests carry a bearer token: LOAD_TOKEN, or one fetched from LOAD_TOKEN_URL (default: the
-development issuer of docker compose, {{ m.security.dev_issuer.local_token_url | default(value="none") }}) for an `{{ m.security.admin_role }}`.
+development issuer of docker compose, {{ m.security.dev_issuer.local_token_url | default(value="none") }}) for an `{{ m.security.admin_role }}` holding every role a route requires.
 
 Targets for scale `{{ m.scale }}`: {{ m.preset.targets.rps }} rps, p95 < {{ m.preset.targets.p95_ms }} ms.
 """
@@ -19,13 +19,19 @@ import requests
 from locust import HttpUser, between, task
 
 TOKEN_URL = os.environ.get("LOAD_TOKEN_URL", "{{ m.security.dev_issuer.local_token_url | default(value="") }}")
+# The token's roles: the {{ m.security.admin_role }} role (every row) and each role a route requires.
+ROLES = [
+{%- for r in m.security.test_roles %}
+    {{ r | py_str }},
+{%- endfor %}
+]
 
 
 def bearer() -> str:
-    """LOAD_TOKEN, else a token for an `{{ m.security.admin_role }}` from the issuer's token endpoint."""
+    """LOAD_TOKEN, else a token with ROLES from the issuer's token endpoint."""
     token = os.environ.get("LOAD_TOKEN", "")
     if not token:
-        body = {"sub": "load-test", "roles": ["{{ m.security.admin_role }}"]}
+        body = {"sub": "load-test", "roles": ROLES}
         response = requests.post(TOKEN_URL, json=body, timeout=10)
         response.raise_for_status()
         token = response.json()["access_token"]

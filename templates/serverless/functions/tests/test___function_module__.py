@@ -41,7 +41,7 @@ def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
             # What the HTTP API's JWT authorizer passes on for a verified admin.
             "authorizer": {
                 "jwt": {
-                    "claims": {"sub": "tester", "{{ m.security.roles_claim }}": "[{{ m.security.admin_role }}]"},
+                    "claims": {"sub": "tester", "{{ m.security.roles_claim }}": "[{{ m.security.test_roles | join(sep=" ") }}]"},
                     "scopes": None,
                 }
             },

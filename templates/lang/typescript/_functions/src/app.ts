@@ -10,6 +10,9 @@ import { registerCrud } from "./crud.js";
 import { createDb, timedOut, unavailable, type Db } from "./db.js";
 import { entities } from "./entities.js";
 import { HttpError } from "./errors.js";
+{%- if svc.ts.has_events %}
+import { publisher } from "./events.js";
+{%- endif %}
 
 export interface AppOptions {
   config: Settings;
@@ -64,8 +67,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get("/healthz", async () => ({ status: "ok" }));
   if (db !== null) {
     for (const spec of entities) {
-      // Functions publish nothing yet (E0153): no outbox.
+{%- if svc.ts.has_events %}
+      // No outbox table yet: a new row's events are put on the bus once it is written.
+      registerCrud(app, spec, { db, verify, clients, cache: null, outbox: null, bus: publisher });
+{%- else %}
       registerCrud(app, spec, { db, verify, clients, cache: null, outbox: null });
+{%- endif %}
     }
     if (options.db === undefined) {
       app.addHook("onClose", async () => db.end());

@@ -9,7 +9,8 @@
 // (`owner`), a user lists, reads, changes and deletes their own rows only and creates rows for
 // themselves only (403 otherwise); the admin role sees and changes every row. Reads by id go
 // through the cache when the service has one (src/cache.ts); a write removes the row's key.
-// A new row of an entity that publishes events adds them to the outbox in its own transaction.
+// A new row of an entity that publishes events adds them to the outbox in its own transaction
+// (functions, which have no outbox yet, put them on their bus once the row is written).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { require, type Caller, type Verifier } from "./auth.js";
 import type { RowCache } from "./cache.js";
@@ -24,8 +25,10 @@ export interface CrudDeps {
   clients: Clients;
   /** Cache-aside for reads by id (null: every read goes to the database). */
   cache: RowCache | null;
-  /** Where a new row's events go (null: the service publishes nothing). */
+  /** Where a new row's events go (null: the service publishes nothing, or through `bus`). */
   outbox: Outbox | null;
+  /** Functions: the bus a new row's events are put on once it is written (no outbox yet). */
+  bus?: Bus;
 }
 
 /** The transactional outbox (src/events.ts). */
@@ -34,6 +37,12 @@ export interface Outbox {
   enqueue(q: Query, topic: string, key: string, data: Row): Promise<void>;
   /** Tell the relay that events were committed. */
   wake(): void;
+}
+
+/** An event bus taking one event at a time (src/events.ts of a service's functions). */
+export interface Bus {
+  /** Put `data` on the bus as an event of `topic`; throws when the bus refuses it. */
+  publish(topic: string, data: Row): Promise<void>;
 }
 
 /** The HTTP error for a statement the database refused (a constraint or a value). */
@@ -118,7 +127,7 @@ async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, re
 
 export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudDeps): void {
   const { db, cache } = deps;
-  if (spec.publishes.length > 0 && deps.outbox === null) {
+  if (spec.publishes.length > 0 && deps.outbox === null && deps.bus === undefined) {
     throw new Error(`${spec.name} publishes ${spec.publishes.join(", ")} but the app has no outbox`);
   }
   const table = ident(spec.table);
@@ -198,6 +207,12 @@ export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudD
       throw databaseError(err, false);
     }
     outbox?.wake();
+    if (outbox === null && deps.bus !== undefined) {
+      // Committed: a put the bus refuses fails the request, the row stays (at most once).
+      for (const topic of spec.publishes) {
+        await deps.bus.publish(topic, created);
+      }
+    }
     return reply.code(201).send(created);
   });
 

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { generateKeyPair, SignJWT } from "jose";
-import { ADMIN_ROLE, ROLES_CLAIM, verifier, type Verifier } from "../src/auth.js";
+import { ROLES_CLAIM, verifier, type Verifier } from "../src/auth.js";
 import { settings } from "../src/config.js";
 {%- if svc.database %}
 import { createDb } from "../src/db.js";
@@ -31,8 +31,11 @@ export async function token(sub: string, roles: string[] = []): Promise<string> 
     .sign(keys.privateKey);
 }
 
+/** The default token's roles: the admin role (every row) and each role a route requires. */
+const TEST_ROLES: string[] = {{ m.security.test_roles | json }};
+
 export async function admin(): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await token("admin", [ADMIN_ROLE{% for r in svc.ts.roles %}, {{ r | json }}{% endfor %}])}` };
+  return { authorization: `Bearer ${await token("admin", TEST_ROLES)}` };
 }
 {%- if svc.database %}
 
