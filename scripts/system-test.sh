@@ -48,7 +48,7 @@ for ex in $("$BIN" examples | awk '{print $1}'); do
     "$BIN" --example "$ex" --type "$ty" --scale small --quiet --out "$reqs/$ex-$ty"
   done
 done
-for bp in tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml; do
+for bp in tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml; do
   "$BIN" generate -f "$bp" --out "$reqs/$(basename "$bp" .yaml)" --quiet
 done
 files=$( (find "$reqs" -path '*/services/*/requirements.txt'; find "$reqs" -path '*/functions/requirements.txt') | sort)
