@@ -13,15 +13,20 @@ use serde_json::{Map, Value, json};
 
 /// Runtime packages, exact versions: the lockfile template pins these (a test keeps them in step).
 pub const DEPENDENCIES: &[(&str, &str)] = &[
+    ("@aws-sdk/client-sns", "3.1178.0"),
+    ("@aws-sdk/client-sqs", "3.1178.0"),
+    ("@aws-sdk/client-sts", "3.1178.0"),
     ("@opentelemetry/api", "1.9.1"),
     ("@opentelemetry/exporter-trace-otlp-grpc", "0.223.0"),
     ("@opentelemetry/instrumentation", "0.223.0"),
     ("@opentelemetry/instrumentation-http", "0.223.0"),
     ("@opentelemetry/resources", "2.12.0"),
     ("@opentelemetry/sdk-trace-node", "2.12.0"),
+    ("@platformatic/kafka", "1.35.0"),
     ("ajv", "8.20.0"),
     ("ajv-formats", "3.0.1"),
     ("amqplib", "2.3.1"),
+    ("aws-msk-iam-sasl-signer-js", "1.0.3"),
     ("fastify", "5.12.8"),
     ("ioredis", "6.1.0"),
     ("jose", "6.2.19"),
