@@ -31,6 +31,8 @@ fn generated_trees_are_clean() {
     // The fixtures the system test runs: TypeScript in every type, MySQL in a monolith.
     for fixture in [
         "polyglot/polyglot.yaml",
+        "polyglot/polyglot-kafka.yaml",
+        "polyglot/polyglot-sqs.yaml",
         "polyglot/polyglot-serverless.yaml",
         "valid/mysql-monolith.yaml",
         "valid/typescript-monolith.yaml",

@@ -51,6 +51,11 @@ const PREFETCH = 10;
 {%- elif mq.is_kafka %}
 // How often the consumer's lag is measured.
 const LAG_INTERVAL_MS = 5000;
+// How long one fetch waits for messages: well within the request timeout.
+const FETCH_WAIT_MS = 1000;
+// A consumer that vanished (its broker connection cut) leaves the group after this long, as
+// aiokafka's default: its partitions go to the live members.
+const SESSION_TIMEOUT_MS = 10_000;
 {%- elif mq.is_sqs %}
 // Seconds one receive waits for messages (long polling).
 const RECEIVE_WAIT_SECONDS = 5;
@@ -344,8 +349,6 @@ function clientOptions(address: string, config: Settings) {
     bootstrapBrokers: servers(address),
     timeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
     connectTimeout: PROBE_TIMEOUT_MS * 5,
-    // One try per call: the relay and the consumer retry with their own backoff.
-    retries: 0,
     ...kafkaSecurity(config),
   };
 }
@@ -416,7 +419,13 @@ export class Publisher implements Sender {
  * ids make the redelivery harmless. Ends by throwing when the broker goes, or when `signal` stops it. */
 export async function consumeSession(address: string, config: Settings, log: FastifyBaseLogger, signal: AbortSignal, c: Consumption): Promise<void> {
   const group = config.SERVICE_NAME;
-  const consumer = new Consumer({ ...clientOptions(address, config), groupId: group, autocommit: false });
+  const consumer = new Consumer({
+    ...clientOptions(address, config),
+    groupId: group,
+    autocommit: false,
+    maxWaitTime: FETCH_WAIT_MS,
+    sessionTimeout: SESSION_TIMEOUT_MS,
+  });
   try {
     const stream = await within(
       consumer.consume({
