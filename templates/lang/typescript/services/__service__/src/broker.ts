@@ -402,7 +402,8 @@ export class Publisher implements Sender {
     if (producer === null) {
       throw new BrokerUnavailable(topic);
     }
-    const encoded = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Buffer.from(value)]));
+    // Header names and values both as bytes (the client's default serializers pass them through).
+    const encoded = new Map(Object.entries(headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]));
     const sent = producer.send({ messages: [{ topic, key: Buffer.from(key), value: body, headers: encoded }] });
     try {
       await within(sent, this.timeoutMs, topic);
