@@ -357,10 +357,12 @@ fn typescript_services_publish_and_consume_events_like_python_ones() {
     }
     // The same exchanges and queue names as aio-pika's side, so both languages share a broker.
     let python = tree.read("services/users/app/events.py");
-    assert!(python.contains("\"events.dlx\"") && reviews.contains("\"events.dlx\""));
+    let broker = tree.read("services/reviews/src/broker.ts");
+    assert!(python.contains("\"events.dlx\"") && broker.contains("\"events.dlx\""));
     assert!(
-        python.contains("name = f\"{group}.{topic}\"") && reviews.contains("`${group}.${topic}`")
+        python.contains("name = f\"{group}.{topic}\"") && broker.contains("`${group}.${topic}`")
     );
+    assert!(broker.contains("from \"amqplib\"") && !broker.contains("@platformatic/kafka"));
     let schemas = tree.read("services/reviews/src/event-schemas.ts");
     assert!(schemas.contains("\"urn:polyglot:events:user.registered\""));
     assert!(schemas.contains("\"urn:polyglot:events:product.added\""));
@@ -415,4 +417,72 @@ fn a_typescript_service_speaking_grpc_alone_is_refused() {
     // (The gateway's route to it is refused too: a grpc-only service has no HTTP to route to.)
     let codes: Vec<&str> = invalid.diagnostics.items.iter().map(|d| d.code).collect();
     assert!(codes.contains(&"E0153"), "{codes:?}");
+}
+
+/// Kafka and SNS/SQS: the TypeScript services' broker client is the blueprint's broker's, reading
+/// the variables compose and the cloud overlays give (the Python services' names), so a Python
+/// and a TypeScript service share one broker whichever it is; the outbox, handled ids and dead
+/// letters are the same code for every broker.
+#[test]
+fn typescript_events_go_through_kafka_and_sqs_on_the_python_services_names() {
+    let kafka = Project::fixture("polyglot/polyglot-kafka.yaml").generate();
+    let broker = kafka.read("services/reviews/src/broker.ts");
+    assert!(broker.contains("from \"@platformatic/kafka\""), "{broker}");
+    assert!(!broker.contains("amqplib") && !broker.contains("@aws-sdk/client-sqs"));
+    assert!(
+        broker.contains("groupId: group") && broker.contains("const group = config.SERVICE_NAME;")
+    );
+    assert!(
+        broker.contains("mode: MessagesStreamModes.COMMITTED")
+            && broker.contains("await message.commit();")
+    );
+    assert!(broker.contains("mechanism: \"OAUTHBEARER\"") && broker.contains("generateAuthToken"));
+    let python = kafka.read("services/users/app/events.py");
+    assert!(
+        python.contains("group_id=group") && python.contains("group = get_settings().service_name")
+    );
+    let config = kafka.read("services/reviews/src/config.ts");
+    for var in [
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_MECHANISM",
+        "AWS_REGION",
+    ] {
+        assert!(config.contains(&format!("{var}: env(\"{var}\"")), "{var}");
+    }
+    let events = kafka.read("services/reviews/src/events.ts");
+    assert!(events.contains("ON CONFLICT DO NOTHING RETURNING event_id"));
+    assert!(
+        events
+            .contains("await this.sender.send(topic + DEAD_LETTER_SUFFIX, topic, body, headers);")
+    );
+
+    let sqs = Project::fixture("polyglot/polyglot-sqs.yaml").generate();
+    let broker = sqs.read("services/reviews/src/broker.ts");
+    assert!(broker.contains("from \"@aws-sdk/client-sqs\"") && !broker.contains("amqplib"));
+    assert!(
+        broker.contains("\"user.registered\": config.SQS_QUEUE_USER_REGISTERED,"),
+        "{broker}"
+    );
+    assert!(broker.contains("\"user.registered\": config.SQS_DLQ_USER_REGISTERED,"));
+    let catalog = sqs.read("services/catalog/src/broker.ts");
+    assert!(
+        catalog.contains("\"product.added\": config.SNS_TOPIC_PRODUCT_ADDED,"),
+        "{catalog}"
+    );
+    assert!(catalog.contains("MessageGroupId: key || topic"));
+    // The queue the compose file's provisioning creates is the one the service reads by default.
+    let config = sqs.read("services/reviews/src/config.ts");
+    let compose = sqs.read("deploy/compose/docker-compose.yml");
+    let queue = "polyglot-sqs-local-reviews-user-registered.fifo";
+    assert!(
+        config.contains(&format!(
+            "SQS_QUEUE_USER_REGISTERED: env(\"SQS_QUEUE_USER_REGISTERED\", \"{queue}\")"
+        )),
+        "{config}"
+    );
+    assert!(
+        compose.contains(queue),
+        "the compose file does not name {queue}"
+    );
 }

@@ -4,7 +4,7 @@
 
 use super::Check;
 use super::names::is_dns_label;
-use crate::blueprint::{ArchType, Broker, Protocol, Service, ServiceKind, schema};
+use crate::blueprint::{ArchType, Protocol, Service, ServiceKind, schema};
 use crate::diagnostic::suggest;
 
 /// The port the generated code serves grpc on when a service speaks both protocols.
@@ -184,8 +184,8 @@ impl Check<'_> {
         }
     }
 
-    /// TypeScript services' events go through RabbitMQ (amqplib) with their outbox and
-    /// processed ids in PostgreSQL; the other brokers and MySQL are Python's only yet.
+    /// TypeScript services' events go through every broker with their outbox and processed
+    /// ids in PostgreSQL; on MySQL they are Python's only yet.
     fn typescript_events(&mut self, name: &str, s: &Service) {
         let key = match (s.publishes.is_empty(), s.consumes.is_empty()) {
             (true, true) => return,
@@ -193,16 +193,6 @@ impl Check<'_> {
             (true, false) => "consumes",
         };
         let p = format!("services.{name}.{key}");
-        let broker = self.bp.messaging.as_ref().map(|m| m.broker);
-        if let Some(b @ (Broker::Kafka | Broker::Sqs)) = broker {
-            let b = if b == Broker::Kafka { "kafka" } else { "sqs" };
-            self.err(
-                "E0153",
-                p.clone(),
-                format!("service `{name}` is written in typescript, whose events go through rabbitmq only yet, and this blueprint's broker is {b}"),
-                "use `language: python` for this service, or `messaging: { broker: rabbitmq }`".into(),
-            );
-        }
         let engine = s
             .database
             .as_ref()

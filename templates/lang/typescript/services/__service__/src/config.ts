@@ -34,11 +34,18 @@ export function settings() {
     REDIS_USERNAME: env("REDIS_USERNAME", ""),
     REDIS_PASSWORD: env("REDIS_PASSWORD", ""),
 {%- endif %}
-{%- if svc.ts.has_events %}
+{%- if svc.ts.has_events and m.messaging.is_rabbitmq %}
     // Cloud: the broker's user and its password from Secrets Manager; empty locally (the
     // local broker's default user).
     AMQP_USERNAME: env("AMQP_USERNAME", ""),
     AMQP_PASSWORD: env("AMQP_PASSWORD", ""),
+{%- elif svc.ts.has_events and m.messaging.is_kafka %}
+    // Plaintext locally; cloud overlays set SASL_SSL + OAUTHBEARER (MSK IAM).
+    KAFKA_SECURITY_PROTOCOL: env("KAFKA_SECURITY_PROTOCOL", {{ m.transport.local.kafka_security_protocol | json }}),
+    KAFKA_SASL_MECHANISM: env("KAFKA_SASL_MECHANISM", {{ m.transport.local.kafka_sasl_mechanism | json }}),
+{%- endif %}
+{%- if svc.ts.has_events and not m.messaging.is_rabbitmq %}
+    AWS_REGION: env("AWS_REGION", {{ m.cloud.region | json }}),
 {%- endif %}
     // Lifetime of a row cached by id (the scale preset's cache.ttl_seconds).
     CACHE_TTL_SECONDS: Number(env("CACHE_TTL_SECONDS", "{{ m.preset.cache.ttl_seconds }}")),

@@ -1,6 +1,6 @@
 {%- set svc = service %}{%- set mq = m.messaging %}{%- set ev = svc.events %}{{ header }}
-// Events of the {{ svc.name.raw }} service through RabbitMQ, with the Python services' semantics
-// (ADR 0009: docs/adr/0009-event-delivery.md).
+// Events of the {{ svc.name.raw }} service through {{ mq.broker }} (src/broker.ts), with the Python services'
+// semantics (ADR 0009: docs/adr/0009-event-delivery.md).
 //
 // Publishes: {% if svc.publishes %}{% for t in svc.publishes %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}{% else %}nothing{% endif %}.
 // Consumes: {% if svc.consumes %}{% for t in svc.consumes %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}{% else %}nothing{% endif %}.
@@ -14,22 +14,22 @@
 // remember handled `event_id`s{% if ev.inbox %} in `processed_events` (in the transaction of the handler's
 // own writes){% else %} in memory{% endif %}, so a redelivered event has no second effect. A handler is tried
 // {{ ev.max_attempts }} times with capped backoff; then, or at once for a message that is not a valid
-// envelope of its topic's schema, the message goes to `<topic>.dlq` (with the error and the
-// attempt count as headers) and the consumer moves on.
+// envelope of its topic's schema, the message goes to {% if mq.is_sqs %}this service's dead-letter queue of the
+// topic{% else %}`<topic>.dlq`{% endif %} (with the error and the attempt count as {% if mq.is_sqs %}message attributes{% else %}headers{% endif %}) and the consumer
+// moves on.
 //
 // The broker may be down when the service starts, or go away later: the publisher and the
 // consumer each connect in a background loop, retrying with capped exponential backoff (0.5 s
 // doubling to 30 s), so start-up never waits for the broker; `/readyz` reports
 // `broker: unreachable` meanwhile.
 import { randomUUID } from "node:crypto";
-import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import type { FastifyBaseLogger } from "fastify";
 import client from "prom-client";
+import { BACKOFF_MAX_MS, Backoff, brokerAddress, BrokerUnavailable, type Consumption, consumeSession, DEAD_LETTER_SUFFIX, Publisher, reachable, type Sender } from "./broker.js";
 import type { Settings } from "./config.js";
 import type { Db, Query, Row } from "./db.js";
 import { schemas } from "./event-schemas.js";
@@ -37,16 +37,7 @@ import { registry } from "./health.js";
 
 export const PUBLISHES: readonly string[] = [{% for t in svc.publishes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}];
 export const CONSUMES: readonly string[] = [{% for t in svc.consumes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}];
-export const DEAD_LETTER_SUFFIX = ".dlq";
-// The topic exchange every service publishes to, and the one dead letters go to (by `<topic>.dlq`).
-const EXCHANGE = "events";
-const DEAD_LETTER_EXCHANGE = "events.dlx";
-const DEFAULT_PORT = {{ mq.port }};
-
-const BACKOFF_START_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
-// How long a readiness probe of the broker may take.
-const PROBE_TIMEOUT_MS = 1000;
+export { BrokerUnavailable, DEAD_LETTER_SUFFIX, type Sender };
 // Tries of a handler before its event is dead-lettered (the `{{ m.scale }}` scale preset), with a
 // delay doubling from RETRY_START_MS up to RETRY_MAX_MS between them.
 export const MAX_ATTEMPTS = {{ ev.max_attempts }};
@@ -62,8 +53,6 @@ const RELAY_BACKOFF_MAX_MS = 5000;
 // Only one relay per database sends at a time (a transaction-scoped advisory lock), so events
 // leave in outbox order even with several replicas. The same key as the Python services'.
 const RELAY_LOCK = 7_346_001;
-// Unacknowledged messages a consumer holds at once.
-const PREFETCH = 10;
 
 // The same metric names and labels as the Python services'.
 const published = new client.Counter({
@@ -99,9 +88,6 @@ const consumerLag = new client.Gauge({
 });
 
 const tracer = trace.getTracer("{{ svc.name.kebab }}.events");
-
-/** The event could not be handed to the broker (it is down or not connected yet). */
-export class BrokerUnavailable extends Error {}
 
 /** A message that is not a valid event envelope: retrying cannot help. */
 export class PoisonMessage extends Error {}
@@ -160,141 +146,6 @@ export function decode(body: Buffer | string, topic: string): Event {
   return event as Event;
 }
 
-/** The broker's URL: `{{ mq.env_var }}` is a host (`rabbitmq`), `host:port`, or a whole `amqp://` /
- * `amqps://` URL; AMQP_USERNAME and AMQP_PASSWORD (cloud: from Secrets Manager) sign in, else
- * the local broker's default user. */
-export function amqpUrl(config: Settings): string {
-  const address = config.{{ mq.env_var }};
-  const url = new URL(address.includes("://") ? address : `amqp://${address}`);
-  if (url.port === "" && url.protocol === "amqp:") {
-    url.port = String(DEFAULT_PORT);
-  }
-  if (config.AMQP_USERNAME) {
-    url.username = encodeURIComponent(config.AMQP_USERNAME);
-    url.password = encodeURIComponent(config.AMQP_PASSWORD);
-  }
-  return url.toString();
-}
-
-/** Whether the broker accepts a TCP connection within PROBE_TIMEOUT_MS. */
-function reachable(address: string): Promise<boolean> {
-  const url = new URL(address);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: url.hostname, port: Number(url.port || (url.protocol === "amqps:" ? 5671 : DEFAULT_PORT)) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-/** Capped exponential delays between attempts; a stop ends the wait at once. */
-class Backoff {
-  delay: number;
-  constructor(private readonly cap: number) {
-    this.delay = BACKOFF_START_MS;
-  }
-  reset(): void {
-    this.delay = BACKOFF_START_MS;
-  }
-  async wait(signal: AbortSignal): Promise<void> {
-    await sleep(this.delay, undefined, { signal }).catch(() => undefined);
-    this.delay = Math.min(this.delay * 2, this.cap);
-  }
-}
-
-/** What sends to the broker: the relay's events and the consumers' dead letters. */
-export interface Sender {
-  readonly connected: boolean;
-  send(topic: string, key: string, body: Buffer, headers?: Record<string, string>): Promise<void>;
-}
-
-/** The RabbitMQ publisher: one connection with a confirm channel, reconnected in the background. */
-class Publisher implements Sender {
-  private channel: ConfirmChannel | null = null;
-  private connection: ChannelModel | null = null;
-
-  constructor(
-    private readonly url: string,
-    private readonly timeoutMs: number,
-    private readonly log: FastifyBaseLogger,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  get connected(): boolean {
-    return this.channel !== null;
-  }
-
-  async connectForever(): Promise<void> {
-    const backoff = new Backoff(BACKOFF_MAX_MS);
-    while (!this.signal.aborted) {
-      let connection: ChannelModel | null = null;
-      try {
-        connection = await amqp.connect(this.url, { timeout: 5000 });
-        // A lost connection is reported by `close` (below); `error` alone must not throw.
-        connection.on("error", (err: Error) => this.log.warn({ err }, "broker connection error"));
-        const channel = await connection.createConfirmChannel();
-        channel.on("error", (err: Error) => this.log.warn({ err }, "broker channel error"));
-        await channel.assertExchange(EXCHANGE, "topic", { durable: true });
-        await channel.assertExchange(DEAD_LETTER_EXCHANGE, "topic", { durable: true });
-        const opened = connection;
-        connection.once("close", () => {
-          this.channel = null;
-          this.connection = null;
-          if (!this.signal.aborted) {
-            this.log.warn("publisher lost the broker; reconnecting");
-            void this.connectForever();
-          }
-        });
-        // A channel closed by the broker (not the connection) ends the connection too, so one
-        // reconnect path covers both.
-        channel.once("close", () => void opened.close().catch(() => undefined));
-        this.connection = connection;
-        this.channel = channel;
-        this.log.info("publisher connected to the broker");
-        return;
-      } catch (err) {
-        await connection?.close().catch(() => undefined);
-        this.log.warn({ err: String(err) }, `broker unreachable; the publisher retries in ${backoff.delay / 1000} s`);
-        await backoff.wait(this.signal);
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    const connection = this.connection;
-    this.channel = null;
-    this.connection = null;
-    await connection?.close().catch(() => undefined);
-  }
-
-  /** Hand one message to the broker and wait for its confirmation, or throw BrokerUnavailable
-   * (within the request timeout). */
-  async send(topic: string, key: string, body: Buffer, headers: Record<string, string> = {}): Promise<void> {
-    const channel = this.channel;
-    if (channel === null) {
-      throw new BrokerUnavailable(topic);
-    }
-    const exchange = topic.endsWith(DEAD_LETTER_SUFFIX) ? DEAD_LETTER_EXCHANGE : EXCHANGE;
-    const confirmed = new Promise<void>((resolve, reject) => {
-      channel.publish(
-        exchange,
-        topic,
-        body,
-        { persistent: true, contentType: "application/json", headers: { ...headers, key } },
-        (err: unknown) => (err ? reject(new BrokerUnavailable(`${topic}: ${String(err)}`)) : resolve()),
-      );
-    });
-    const timeout = sleep(this.timeoutMs, undefined, { ref: false }).then(() => {
-      throw new BrokerUnavailable(`${topic}: no confirmation within ${this.timeoutMs} ms`);
-    });
-    await Promise.race([confirmed, timeout]);
-  }
-}
-
 /** A handler of one consumed topic: `event.data` is the row. {% if ev.inbox %}It writes through `q`, which commits
  * with the record that this event was handled{% else %}Raising makes it tried again{% endif %}. */
 export type Handler = (event: Event, q: Query | null, log: FastifyBaseLogger) => Promise<void>;
@@ -342,11 +193,10 @@ export class Events {
     private readonly log: FastifyBaseLogger,
     options: EventsOptions = {},
   ) {
-    this.address = config.{{ mq.env_var }} ? amqpUrl(config) : "";
+    this.address = brokerAddress(config);
     this.handlers = options.handlers ?? handlers;
-    const timeoutMs = config.REQUEST_TIMEOUT_SECONDS * 1000;
     this.publisher = options.sender === undefined && this.address
-      ? new Publisher(this.address, timeoutMs, log, this.stopping.signal)
+      ? new Publisher(this.address, config, log, this.stopping.signal)
       : null;
     this.sender = options.sender ?? this.publisher;
   }
@@ -617,61 +467,19 @@ export class Events {
   }
 
   private async session(backoff: Backoff): Promise<void> {
-    const group = this.config.SERVICE_NAME;
-    const connection = await amqp.connect(this.address, { timeout: 5000 });
+    const consumption: Consumption = {
+      topics: CONSUMES,
+      take: (topic, body) => this.handle(topic, body),
+      ready: () => {
+        this.consumerConnected = true;
+        backoff.reset();
+      },
+      lag: (topic, partition, count) => consumerLag.set({ topic, partition }, count),
+    };
     try {
-      connection.on("error", (err: Error) => this.log.warn({ err }, "consumer connection error"));
-      const closed = new Promise<void>((resolve) => connection.once("close", () => resolve()));
-      const channel = await connection.createChannel();
-      channel.on("error", (err: Error) => this.log.warn({ err }, "consumer channel error"));
-      channel.once("close", () => void connection.close().catch(() => undefined));
-      await channel.prefetch(PREFETCH);
-      await channel.assertExchange(EXCHANGE, "topic", { durable: true });
-      await channel.assertExchange(DEAD_LETTER_EXCHANGE, "topic", { durable: true });
-      const queues: Array<[string, string]> = [];
-      for (const topic of CONSUMES) {
-        const name = `${group}.${topic}`;
-        // What the broker itself rejects goes to the dead-letter exchange too.
-        await channel.assertQueue(name, {
-          durable: true,
-          arguments: { "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-dead-letter-routing-key": topic + DEAD_LETTER_SUFFIX },
-        });
-        await channel.bindQueue(name, EXCHANGE, topic);
-        await channel.assertQueue(name + DEAD_LETTER_SUFFIX, { durable: true });
-        await channel.bindQueue(name + DEAD_LETTER_SUFFIX, DEAD_LETTER_EXCHANGE, topic + DEAD_LETTER_SUFFIX);
-        await channel.consume(name, (message) => {
-          if (message !== null) {
-            // Acknowledged once handled, duplicate or dead-lettered; requeued when the dead
-            // letter could not be sent.
-            this.handle(topic, message.content).then(
-              () => channel.ack(message),
-              () => channel.nack(message, false, true),
-            ).catch(() => undefined);
-          }
-        });
-        queues.push([topic, name]);
-      }
-      this.consumerConnected = true;
-      backoff.reset();
-      this.log.info(`event consumer connected (group ${group})`);
-      const stopped = new Promise<void>((resolve) => this.stopping.signal.addEventListener("abort", () => resolve(), { once: true }));
-      for (;;) {
-        const tick = sleep(PROBE_TIMEOUT_MS, "tick", { ref: false });
-        const why = await Promise.race([tick, closed.then(() => "closed"), stopped.then(() => "stopped")]);
-        if (why !== "tick") {
-          if (why === "closed") {
-            throw new Error("the broker closed the connection");
-          }
-          return;
-        }
-        for (const [topic, name] of queues) {
-          const waiting = await channel.checkQueue(name);
-          consumerLag.set({ topic, partition: "0" }, waiting.messageCount);
-        }
-      }
+      await consumeSession(this.address, this.config, this.log, this.stopping.signal, consumption);
     } finally {
       this.consumerConnected = false;
-      await connection.close().catch(() => undefined);
     }
   }
 }
