@@ -123,27 +123,13 @@ pub fn generate_deferred(
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = templates.plan(&model);
-    // A state from before overviews were recorded: the same check, the model resolved.
-    if let Some((out, state)) = same
-        && !checked
-    {
-        tracker.stage(Stage::Compare, "checking the tree");
-        if crate::write::state::tree_intact(out, state) {
-            let overview = model.overview();
-            return Ok(reused(
-                state,
-                &source,
-                Some(model),
-                plan,
-                overview,
-                diagnostics,
-            ));
-        }
-    }
     let index = Index::new(&model, &templates.sources);
     let inputs = index.fingerprint();
+    // The tree was not checked above (another blueprint text whose model is the same, or a
+    // state from before overviews were recorded): the same inputs and an intact tree are a
+    // no-op too.
     if let Some((out, state)) = previous
-        && same.is_none()
+        && !checked
         && !state.inputs.is_empty()
         && state.inputs == inputs
     {
