@@ -174,6 +174,8 @@ pub struct TsConsumed {
     /// A row of the topic's entity as its owner's API reads it, as JSON text; None when no
     /// value is known to fit some column (a user's pattern) or the topic has no entity.
     pub sample: Option<String>,
+    /// A monolith's own topic: the relay hands it to the handler (`events.in_process`).
+    pub in_process: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -340,6 +342,7 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
                     .iter()
                     .find(|e| e.code.publishes.iter().any(|p| p.raw == t.raw))
                     .and_then(read_sample),
+                in_process: false,
             })
             .collect();
         let grpc = grpc::grpc(s, entities);
@@ -395,6 +398,20 @@ pub fn link_modules(apps: &mut [Service], services: &[Service]) {
                 import: format!("{}Entities", camel(&s.name.snake)),
             })
             .collect();
+    }
+}
+
+/// Mark the consumed topics a TypeScript monolith app delivers in-process, as `events::link`
+/// decided them (its tests hand those to the relay instead of the broker).
+pub fn link_in_process(apps: &mut [Service]) {
+    for app in apps.iter_mut() {
+        let in_process = &app.events.in_process;
+        let Some(ts) = app.ts.as_mut() else {
+            continue;
+        };
+        for c in &mut ts.consumed {
+            c.in_process = in_process.iter().any(|t| t.raw == c.topic);
+        }
     }
 }
 

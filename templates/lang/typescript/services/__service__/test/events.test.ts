@@ -9,6 +9,9 @@ import { after, before, test } from "node:test";
 import Fastify from "fastify";
 import { buildApp } from "../src/app.js";
 import { CONSUMES, {% if svc.consumes %}envelope, {% endif %}Events, {% if svc.ts.has_consumed_sample %}MAX_ATTEMPTS, {% endif %}{% if ev.outbox %}outboxBacklog, {% endif %}type Event, type Handler, type Sender } from "../src/events.js";
+{%- if ev.outbox or (ev.inbox and svc.ts.has_consumed_sample) %}
+import { param{% if (ev.outbox and svc.ts.has_published_sample) or (ev.inbox and svc.ts.has_consumed_sample) %}, storedUuid{% endif %} } from "../src/db.js";
+{%- endif %}
 import { {% if ev.outbox and svc.ts.has_published_sample %}admin, {% endif %}config, db, prepareSchema, verify } from "./support.js";
 
 class Recorder implements Sender {
@@ -86,7 +89,7 @@ test("{{ e.name }}: a new row writes its {{ t }} event to the outbox, and the re
   assert.equal(created.statusCode, 201, created.body);
   const row = created.json() as Record<string, unknown>;
   const key = String(row["{{ e.pk }}"]);
-  const [stored] = await db.query(null, "SELECT event_id, payload, sent_at FROM outbox WHERE topic = $1 AND aggregate_key = $2", ["{{ t }}", key]);
+  const [stored] = await db.query(null, `SELECT event_id, payload, sent_at FROM outbox WHERE topic = ${param(1)} AND aggregate_key = ${param(2)}`, ["{{ t }}", key]);
   assert.ok(stored, "no outbox row for the new row");
   assert.equal(stored.sent_at, null);
   const event = JSON.parse(String(stored.payload)) as Event;
@@ -95,8 +98,8 @@ test("{{ e.name }}: a new row writes its {{ t }} event to the outbox, and the re
   await drainAll();
   const message = sender.sent.find((m) => m.topic === "{{ t }}" && m.key === key);
   assert.ok(message, "the relay did not send the event");
-  assert.equal((JSON.parse(message.body) as Event).event_id, String(stored.event_id));
-  const [marked] = await db.query(null, "SELECT sent_at FROM outbox WHERE event_id = $1", [stored.event_id]);
+  assert.equal(storedUuid((JSON.parse(message.body) as Event).event_id), String(stored.event_id));
+  const [marked] = await db.query(null, `SELECT sent_at FROM outbox WHERE event_id = ${param(1)}`, [stored.event_id]);
   assert.notEqual(marked?.sent_at, null);
 });
 {%- endfor %}
@@ -110,7 +113,7 @@ test("an event enqueued in a transaction that rolls back is never written", asyn
       throw new Error("the row's write failed");
     }),
   );
-  const rows = await db.query(null, "SELECT 1 FROM outbox WHERE aggregate_key = $1", [key]);
+  const rows = await db.query(null, `SELECT 1 FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
   assert.equal(rows.length, 0);
 });
 
@@ -121,7 +124,7 @@ test("an event the broker does not take stays in the outbox, counted, and is sen
   try {
     const { failed } = await events.drain();
     assert.equal(failed, true);
-    const [waiting] = await db.query(null, "SELECT sent_at, attempts, last_error FROM outbox WHERE aggregate_key = $1", [key]);
+    const [waiting] = await db.query(null, `SELECT sent_at, attempts, last_error FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
     assert.equal(waiting?.sent_at, null);
     assert.ok(Number(waiting?.attempts) >= 1);
     assert.match(String(waiting?.last_error), /broker down/);
@@ -131,7 +134,7 @@ test("an event the broker does not take stays in the outbox, counted, and is sen
     sender.failing = false;
   }
   await drainAll();
-  const [sent] = await db.query(null, "SELECT sent_at FROM outbox WHERE aggregate_key = $1", [key]);
+  const [sent] = await db.query(null, `SELECT sent_at FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
   assert.notEqual(sent?.sent_at, null);
   assert.ok(sender.sent.some((m) => m.key === key));
 });
@@ -162,7 +165,10 @@ test("{{ c.topic }}: an event is handled once; its redelivery is a duplicate", a
   assert.equal(await events.handle("{{ c.topic }}", body), "duplicate");
   assert.equal(runs.get(event.event_id), 1);
 {%- if ev.inbox %}
-  const recorded = await db.query(null, "SELECT 1 FROM processed_events WHERE event_id = $1 AND topic = $2", [event.event_id, "{{ c.topic }}"]);
+  const recorded = await db.query(null, `SELECT 1 FROM processed_events WHERE event_id = ${param(1)} AND topic = ${param(2)}`, [
+    storedUuid(event.event_id),
+    "{{ c.topic }}",
+  ]);
   assert.equal(recorded.length, 1);
 {%- endif %}
 });
@@ -179,9 +185,28 @@ test("{{ c.topic }}: a failing handler is tried {{ ev.max_attempts }} times, the
   assert.equal(letter?.headers.attempts, String(MAX_ATTEMPTS));
 {%- if ev.inbox %}
   // Rolled back with the handler: the event is not recorded as handled.
-  const recorded = await db.query(null, "SELECT 1 FROM processed_events WHERE event_id = $1", [event.event_id]);
+  const recorded = await db.query(null, `SELECT 1 FROM processed_events WHERE event_id = ${param(1)}`, [storedUuid(event.event_id)]);
   assert.equal(recorded.length, 0);
 {%- endif %}
 });
+{%- if c.in_process %}
+
+test("{{ c.topic }}: this app's own event goes from the outbox to its handler once, never to the broker", async () => {
+  const key = randomUUID();
+  await db.transaction((q) => events.enqueue(q, "{{ c.topic }}", key, {{ c.sample }}));
+  const [stored] = await db.query(null, `SELECT event_id, payload FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
+  assert.ok(stored, "no outbox row");
+  const eventId = (JSON.parse(String(stored.payload)) as Event).event_id;
+  await drainAll();
+  assert.equal(runs.get(eventId), 1, "the relay did not hand the event to its handler");
+  const [marked] = await db.query(null, `SELECT sent_at FROM outbox WHERE event_id = ${param(1)}`, [stored.event_id]);
+  assert.notEqual(marked?.sent_at, null);
+  // Handed over again (as after a crash before it was marked sent): a duplicate, no second run.
+  await db.query(null, `UPDATE outbox SET sent_at = NULL WHERE event_id = ${param(1)}`, [stored.event_id]);
+  await drainAll();
+  assert.equal(runs.get(eventId), 1);
+  assert.ok(!sender.sent.some((m) => m.topic === "{{ c.topic }}" && m.key === key), "sent to the broker");
+});
+{%- endif %}
 {%- endif %}
 {%- endfor %}
