@@ -103,8 +103,12 @@ pub struct TsService {
     /// It publishes or consumes events (src/events.ts, test/events.test.ts); for a service's
     /// functions, it publishes (src/events.ts puts them on the bus; queue functions consume).
     pub has_events: bool,
-    /// Some entity whose creation publishes an event has a sample row to test it.
+    /// Some entity whose creation publishes an event the relay sends to the broker has a sample
+    /// row to test it.
     pub has_published_sample: bool,
+    /// The published topics the relay sends to the broker (a monolith's own topics are handed
+    /// to its handlers instead): the tests' outbox-to-broker cases.
+    pub sent: Vec<String>,
     /// The consumed topics, each with a valid `data` of its envelope for the tests.
     pub consumed: Vec<TsConsumed>,
     /// The gRPC API it serves beside HTTP (src/grpc.ts), when it declares `grpc`.
@@ -367,6 +371,7 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
                 .iter()
                 .any(|e| e.cache_prefix.is_some() && e.sample.is_some()),
             has_events: !s.publishes.is_empty() || !s.consumes.is_empty(),
+            sent: s.publishes.iter().map(|t| t.raw.clone()).collect(),
             has_published_sample: owned
                 .iter()
                 .any(|e| !e.publishes.is_empty() && e.sample.is_some()),
@@ -401,17 +406,24 @@ pub fn link_modules(apps: &mut [Service], services: &[Service]) {
     }
 }
 
-/// Mark the consumed topics a TypeScript monolith app delivers in-process, as `events::link`
-/// decided them (its tests hand those to the relay instead of the broker).
+/// Mark the topics a TypeScript monolith app delivers in-process, as `events::link` decided
+/// them: its tests hand those to the relay instead of the broker.
 pub fn link_in_process(apps: &mut [Service]) {
     for app in apps.iter_mut() {
         let in_process = &app.events.in_process;
         let Some(ts) = app.ts.as_mut() else {
             continue;
         };
+        let own = |topic: &str| in_process.iter().any(|t| t.raw == topic);
         for c in &mut ts.consumed {
-            c.in_process = in_process.iter().any(|t| t.raw == c.topic);
+            c.in_process = own(&c.topic);
         }
+        ts.sent.retain(|t| !own(t));
+        let sent = &ts.sent;
+        ts.has_published_sample = ts
+            .entities
+            .iter()
+            .any(|e| e.sample.is_some() && e.publishes.iter().any(|t| sent.contains(t)));
     }
 }
 
