@@ -11,8 +11,8 @@
 // Publishing is a transactional outbox: `enqueue` adds the event to the `outbox` table in the
 // transaction of the row it describes, so the event exists exactly when the row does, whether
 // the broker is up or not. The relay (one background loop) sends unsent rows in order
-{%- if ev.in_process %} (or hands
-// the in-process topics to their handlers){% endif %}, marks them sent, and on a failure stops and retries with capped backoff: at-least-once, in order.
+{%- if ev.in_process %} (or hands the in-process topics to their handlers){% endif %}, marks
+// them sent, and on a failure stops and retries with capped backoff: at-least-once, in order.
 //
 // Every event is an envelope `{"event_id", "topic", "key", "occurred_at", "data"}`; consumers
 // remember handled `event_id`s{% if ev.inbox %} in `processed_events` (in the transaction of the handler's
