@@ -106,9 +106,7 @@ impl Check<'_> {
             return;
         }
         self.typescript_events(name, s);
-        let unsupported = [
-            ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
-        ];
+        let unsupported = [("kind", s.kind != ServiceKind::Api, "kinds other than `api`")];
         self.lacking(name, "services", &unsupported);
         // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
         if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {
