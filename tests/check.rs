@@ -28,10 +28,11 @@ fn generated_trees_are_clean() {
     }
     trees.push(generated("polyglot-shop", "microservices"));
     trees.push(generated("serverless-notes", "serverless"));
-    // The fixtures the system test runs: TypeScript in every type (its events through each broker),
-    // MySQL in a monolith.
+    // The fixtures the system test runs: TypeScript in every type (its events through each broker,
+    // and on MySQL), MySQL in a monolith.
     for fixture in [
         "polyglot/polyglot.yaml",
+        "polyglot/polyglot-mysql.yaml",
         "polyglot/polyglot-kafka.yaml",
         "polyglot/polyglot-sqs.yaml",
         "polyglot/polyglot-serverless.yaml",

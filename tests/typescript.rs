@@ -486,3 +486,82 @@ fn typescript_events_go_through_kafka_and_sqs_on_the_python_services_names() {
         "the compose file does not name {queue}"
     );
 }
+
+/// A TypeScript monolith's own topic (a module publishes it, another consumes it) never goes
+/// through the broker: the relay hands it to the handler, the consumer has no queue for it, and
+/// the app's tests drive that path against the real database (issue 21).
+#[test]
+fn a_typescript_monolith_delivers_its_own_topics_in_process() {
+    let tree = Project::fixture(MONOLITH).generate();
+    let app = "services/library-app";
+    let events = tree.read(&format!("{app}/src/events.ts"));
+    assert!(
+        events.contains("export const IN_PROCESS: readonly string[] = [\"author.registered\"];")
+    );
+    assert!(events.contains("const FROM_BROKER: readonly string[] = [];"));
+    assert!(events.contains("if (IN_PROCESS.includes(topic)) {"));
+    assert!(events.contains("topics: FROM_BROKER,"));
+    assert!(events.contains("\"author.registered\": onAuthorRegistered,"));
+    let entities = tree.read(&format!("{app}/src/modules/authors.ts"));
+    assert!(
+        entities.contains("publishes: [\"author.registered\"],"),
+        "{entities}"
+    );
+    assert!(
+        tree.read(&format!("{app}/src/app.ts"))
+            .contains("outbox: events")
+    );
+    let test = tree.read(&format!("{app}/test/events.test.ts"));
+    assert!(
+        test.contains("author.registered: this app's own event goes from the outbox to its handler once, never to the broker"),
+        "{test}"
+    );
+    let sql = tree.read("migrations/library-db/001_init.sql");
+    assert!(
+        sql.contains("CREATE TABLE \"outbox\"")
+            && sql.contains("CREATE TABLE \"processed_events\"")
+    );
+    // A service's topics all come from the broker.
+    let services = Project::fixture(FIXTURE).generate();
+    let reviews = services.read("services/reviews/src/events.ts");
+    assert!(reviews.contains("export const IN_PROCESS: readonly string[] = [];"));
+    assert!(reviews.contains(
+        "const FROM_BROKER: readonly string[] = [\"user.registered\", \"product.added\"];"
+    ));
+}
+
+/// On MySQL a TypeScript service keeps its outbox and handled ids as Python's do: event ids as
+/// 32 hex digits, one relay per database through a named lock (GET_LOCK, released before the
+/// connection goes back to the pool), handled ids recorded with INSERT IGNORE and ROW_COUNT().
+#[test]
+fn typescript_events_on_mysql_use_a_named_lock_and_insert_ignore() {
+    let tree = Project::fixture("polyglot/polyglot-mysql.yaml").generate();
+    let catalog = tree.read("services/catalog/src/events.ts");
+    assert!(
+        catalog.contains("GET_LOCK(LEFT(CONCAT(?, DATABASE()), 64), 0)"),
+        "{catalog}"
+    );
+    assert!(catalog.contains("RELEASE_LOCK(LEFT(CONCAT(?, DATABASE()), 64))"));
+    assert!(!catalog.contains("pg_try_advisory_xact_lock"));
+    assert!(catalog.contains("storedUuid(event.event_id),"));
+    let reviews = tree.read("services/reviews/src/events.ts");
+    assert!(
+        reviews.contains("INSERT IGNORE INTO processed_events (event_id, topic) VALUES (?, ?)")
+    );
+    assert!(reviews.contains("SELECT ROW_COUNT() AS n"));
+    assert!(!reviews.contains("ON CONFLICT"));
+    let db = tree.read("services/reviews/src/db.ts");
+    assert!(db.contains("export const storedUuid = (id: string): string => id.replaceAll(\"-\", \"\").toLowerCase();"));
+    let sql = tree.read("migrations/catalog-db/001_init.sql");
+    assert!(sql.contains("CREATE TABLE `outbox`"), "{sql}");
+    // The PostgreSQL services keep the advisory lock and ON CONFLICT.
+    let pg = Project::fixture(FIXTURE).generate();
+    assert!(
+        pg.read("services/catalog/src/events.ts")
+            .contains("pg_try_advisory_xact_lock($1)")
+    );
+    assert!(
+        pg.read("services/catalog/src/db.ts")
+            .contains("export const storedUuid = (id: string): string => id;")
+    );
+}

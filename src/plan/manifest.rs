@@ -215,6 +215,9 @@ impl Condition {
                 Some((Collection::TypescriptService, i)) => {
                     m.services[i].ts.as_ref().is_some_and(|t| t.has_events)
                 }
+                Some((Collection::TypescriptApp, i)) => {
+                    m.deployables[i].ts.as_ref().is_some_and(|t| t.has_events)
+                }
                 _ => false,
             },
             Condition::TsGrpc => match item {

@@ -276,6 +276,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
         let mq = data.messaging.as_ref();
         events::link(&mut services, &mut data.databases, &preset, mq);
         events::link(&mut deployables, &mut data.databases, &preset, mq);
+        lang::typescript::link_in_process(&mut deployables);
         if let Some(mq) = data.messaging.as_mut().filter(|m| m.is_sqs) {
             let prefix_len = bp.environments.iter().map(|e| e.len()).max().unwrap_or(0);
             let prefix_len = name.kebab.len() + 1 + prefix_len;

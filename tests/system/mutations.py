@@ -174,7 +174,7 @@ def no_owner_check(root: Path) -> None:
         raise RuntimeError("mutation no-owner-check found no `restricted` in services/*/app/crud.py")
 
 
-def edit_ts(root: Path, what: str, file: str, pattern: str, replacement: str) -> None:
+def edit_ts(root: Path, what: str, file: str, pattern: str, replacement: str | Callable[[re.Match[str]], str]) -> None:
     """One edit in every TypeScript service's `file` (services/*/src/...)."""
     hits = 0
     for path in root.glob(f"services/*/src/{file}"):
@@ -213,19 +213,23 @@ def ts_no_publish(root: Path) -> None:
 
 def ts_no_outbox(root: Path) -> None:
     """TypeScript services bypass their outbox: the row is recorded as sent at once and the event
-    is sent directly, best effort (lost while the broker is down)."""
-    insert = '    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload) VALUES ($1, $2, $3, $4)", ['
+    is sent directly, best effort (lost while the broker is down; a monolith's own topics never
+    reach their handlers). The same statement serves PostgreSQL and MySQL (`param(n)`)."""
+    insert = ("    await q(`INSERT INTO outbox (event_id, topic, aggregate_key, payload) "
+              "VALUES (${param(1)}, ${param(2)}, ${param(3)}, ${param(4)})`, [")
     direct = ("    void this.sender?.send(topic, key, Buffer.from(JSON.stringify(event))).catch(() => undefined);\n"
-              '    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload, sent_at) '
-              'VALUES ($1, $2, $3, $4, now())", [')
+              "    await q(`INSERT INTO outbox (event_id, topic, aggregate_key, payload, sent_at) "
+              "VALUES (${param(1)}, ${param(2)}, ${param(3)}, ${param(4)}, now())`, [")
     edit_ts(root, "ts-no-outbox", "events.ts", re.escape(insert), direct.replace("\\", "\\\\"))
 
 
 def ts_no_idempotency(root: Path) -> None:
-    """TypeScript consumers forget which events they handled: a redelivery runs the handler again."""
+    """TypeScript consumers forget which events they handled: a redelivery runs the handler again
+    (PostgreSQL: the insert always returns the id; MySQL: REPLACE always counts a row)."""
     edit_ts(root, "ts-no-idempotency", "events.ts",
-            r"ON CONFLICT DO NOTHING RETURNING event_id",
-            "ON CONFLICT (event_id, topic) DO UPDATE SET processed_at = now() RETURNING event_id")
+            r"ON CONFLICT DO NOTHING RETURNING event_id|INSERT IGNORE INTO processed_events",
+            lambda m: ("REPLACE INTO processed_events" if m.group(0).startswith("INSERT")
+                       else "ON CONFLICT (event_id, topic) DO UPDATE SET processed_at = now() RETURNING event_id"))
 
 
 def ts_no_dead_letters(root: Path) -> None:

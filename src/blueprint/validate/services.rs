@@ -4,7 +4,7 @@
 
 use super::Check;
 use super::names::is_dns_label;
-use crate::blueprint::{ArchType, Protocol, Service, ServiceKind, schema};
+use crate::blueprint::{ArchType, Broker, Protocol, Service, ServiceKind, schema};
 use crate::diagnostic::suggest;
 
 /// The port the generated code serves grpc on when a service speaks both protocols.
@@ -105,24 +105,8 @@ impl Check<'_> {
             self.typescript_function_rules(name, s);
             return;
         }
-        // The monolith app's modules have no events yet; services' events are checked by broker.
-        let monolith = self.bp.arch == ArchType::Monolith;
-        if !monolith {
-            self.typescript_events(name, s);
-        }
-        let unsupported = [
-            (
-                "publishes",
-                monolith && !s.publishes.is_empty(),
-                "events in a monolith",
-            ),
-            (
-                "consumes",
-                monolith && !s.consumes.is_empty(),
-                "events in a monolith",
-            ),
-            ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
-        ];
+        self.typescript_events(name, s);
+        let unsupported = [("kind", s.kind != ServiceKind::Api, "kinds other than `api`")];
         self.lacking(name, "services", &unsupported);
         // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
         if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {
@@ -184,26 +168,25 @@ impl Check<'_> {
         }
     }
 
-    /// TypeScript services' events go through every broker with their outbox and processed
-    /// ids in PostgreSQL; on MySQL they are Python's only yet.
+    /// TypeScript services' events go through every broker, their outbox and handled ids in
+    /// PostgreSQL or MySQL; a TypeScript monolith's modules' events through RabbitMQ only yet
+    /// (its own topics are handed to their handlers; the other brokers are not built for it).
     fn typescript_events(&mut self, name: &str, s: &Service) {
         let key = match (s.publishes.is_empty(), s.consumes.is_empty()) {
             (true, true) => return,
             (false, _) => "publishes",
             (true, false) => "consumes",
         };
-        let p = format!("services.{name}.{key}");
-        let engine = s
-            .database
-            .as_ref()
-            .and_then(|d| self.bp.databases.get(d))
-            .map(|d| d.engine.as_str());
-        if engine == Some("mysql") {
+        let broker = self.bp.messaging.as_ref().map(|m| m.broker);
+        if self.bp.arch == ArchType::Monolith
+            && let Some(b @ (Broker::Kafka | Broker::Sqs)) = broker
+        {
+            let b = if b == Broker::Kafka { "kafka" } else { "sqs" };
             self.err(
                 "E0153",
-                p,
-                format!("service `{name}` is written in typescript, whose events keep their outbox and handled ids in postgres only yet, and its database is mysql"),
-                "use `language: python` for this service, or `engine: postgres` for its database".into(),
+                format!("services.{name}.{key}"),
+                format!("service `{name}` is written in typescript, whose monolith's events go through rabbitmq only yet, and this blueprint's broker is {b}"),
+                "use `language: python` for the monolith's services, `messaging: { broker: rabbitmq }`, or `--type microservices`".into(),
             );
         }
     }

@@ -103,8 +103,12 @@ pub struct TsService {
     /// It publishes or consumes events (src/events.ts, test/events.test.ts); for a service's
     /// functions, it publishes (src/events.ts puts them on the bus; queue functions consume).
     pub has_events: bool,
-    /// Some entity whose creation publishes an event has a sample row to test it.
+    /// Some entity whose creation publishes an event the relay sends to the broker has a sample
+    /// row to test it.
     pub has_published_sample: bool,
+    /// The published topics the relay sends to the broker (a monolith's own topics are handed
+    /// to its handlers instead): the tests' outbox-to-broker cases.
+    pub sent: Vec<String>,
     /// The consumed topics, each with a valid `data` of its envelope for the tests.
     pub consumed: Vec<TsConsumed>,
     /// The gRPC API it serves beside HTTP (src/grpc.ts), when it declares `grpc`.
@@ -174,6 +178,8 @@ pub struct TsConsumed {
     /// A row of the topic's entity as its owner's API reads it, as JSON text; None when no
     /// value is known to fit some column (a user's pattern) or the topic has no entity.
     pub sample: Option<String>,
+    /// A monolith's own topic: the relay hands it to the handler (`events.in_process`).
+    pub in_process: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -340,6 +346,7 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
                     .iter()
                     .find(|e| e.code.publishes.iter().any(|p| p.raw == t.raw))
                     .and_then(read_sample),
+                in_process: false,
             })
             .collect();
         let grpc = grpc::grpc(s, entities);
@@ -364,6 +371,7 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
                 .iter()
                 .any(|e| e.cache_prefix.is_some() && e.sample.is_some()),
             has_events: !s.publishes.is_empty() || !s.consumes.is_empty(),
+            sent: s.publishes.iter().map(|t| t.raw.clone()).collect(),
             has_published_sample: owned
                 .iter()
                 .any(|e| !e.publishes.is_empty() && e.sample.is_some()),
@@ -395,6 +403,27 @@ pub fn link_modules(apps: &mut [Service], services: &[Service]) {
                 import: format!("{}Entities", camel(&s.name.snake)),
             })
             .collect();
+    }
+}
+
+/// Mark the topics a TypeScript monolith app delivers in-process, as `events::link` decided
+/// them: its tests hand those to the relay instead of the broker.
+pub fn link_in_process(apps: &mut [Service]) {
+    for app in apps.iter_mut() {
+        let in_process = &app.events.in_process;
+        let Some(ts) = app.ts.as_mut() else {
+            continue;
+        };
+        let own = |topic: &str| in_process.iter().any(|t| t.raw == topic);
+        for c in &mut ts.consumed {
+            c.in_process = own(&c.topic);
+        }
+        ts.sent.retain(|t| !own(t));
+        let sent = &ts.sent;
+        ts.has_published_sample = ts
+            .entities
+            .iter()
+            .any(|e| e.sample.is_some() && e.publishes.iter().any(|t| sent.contains(t)));
     }
 }
 

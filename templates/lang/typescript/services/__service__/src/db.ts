@@ -71,6 +71,9 @@ export function param(n: number): string {
 }
 /** A column compared with a text parameter (an owner column against a token's subject). */
 export const textEquals = (column: string, n: number): string => `${ident(column)} = ${param(n)}`;
+/** A UUID as a column stores it: 32 hex digits (MySQL has no UUID type; Python's services store
+ * the same form). */
+export const storedUuid = (id: string): string => id.replaceAll("-", "").toLowerCase();
 
 export function timedOut(err: unknown): boolean {
   return TIMED_OUT.has(Number((err as { errno?: unknown }).errno));
@@ -306,6 +309,8 @@ export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`
 export const param = (n: number): string => `$${n}`;
 /** A column compared with a text parameter (an owner column against a token's subject). */
 export const textEquals = (column: string, n: number): string => `${ident(column)}::text = ${param(n)}`;
+/** A UUID as a column stores it (PostgreSQL's own type takes the text form). */
+export const storedUuid = (id: string): string => id;
 
 export function timedOut(err: unknown): boolean {
   return (err as { code?: unknown }).code === QUERY_CANCELED;

@@ -1,13 +1,17 @@
-{%- set svc = service %}{%- set mq = m.messaging %}{%- set ev = svc.events %}{{ header }}
+{%- set svc = service %}{%- set mq = m.messaging %}{%- set ev = svc.events %}{%- set mysql = svc.database and svc.database.mysql %}{{ header }}
 // Events of the {{ svc.name.raw }} service through {{ mq.broker }} (src/broker.ts), with the Python services'
 // semantics (ADR 0009: docs/adr/0009-event-delivery.md).
 //
 // Publishes: {% if svc.publishes %}{% for t in svc.publishes %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}{% else %}nothing{% endif %}.
 // Consumes: {% if svc.consumes %}{% for t in svc.consumes %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}{% else %}nothing{% endif %}.
+{%- if ev.in_process %}
+// Delivered in-process (published and consumed by this app's modules): {% for t in ev.in_process %}`{{ t.raw }}`{% if not loop.last %}, {% endif %}{% endfor %}.
+{%- endif %}
 //
 // Publishing is a transactional outbox: `enqueue` adds the event to the `outbox` table in the
 // transaction of the row it describes, so the event exists exactly when the row does, whether
-// the broker is up or not. The relay (one background loop) sends unsent rows in order, marks
+// the broker is up or not. The relay (one background loop) sends unsent rows in order
+{%- if ev.in_process %} (or hands the in-process topics to their handlers){% endif %}, marks
 // them sent, and on a failure stops and retries with capped backoff: at-least-once, in order.
 //
 // Every event is an envelope `{"event_id", "topic", "key", "occurred_at", "data"}`; consumers
@@ -31,13 +35,17 @@ import type { FastifyBaseLogger } from "fastify";
 import client from "prom-client";
 import { BACKOFF_MAX_MS, Backoff, brokerAddress, BrokerUnavailable, type Consumption, consumeSession, DEAD_LETTER_SUFFIX, Publisher, reachable, type Sender } from "./broker.js";
 import type { Settings } from "./config.js";
-import type { Db, Query, Row } from "./db.js";
+import { param, storedUuid, type Db, type Query, type Row } from "./db.js";
 import { schemas } from "./event-schemas.js";
 import { registry } from "./health.js";
 
 export const PUBLISHES: readonly string[] = [{% for t in svc.publishes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}];
 export const CONSUMES: readonly string[] = [{% for t in svc.consumes %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}];
 export { BrokerUnavailable, DEAD_LETTER_SUFFIX, type Sender };
+// A monolith's own topics (its modules publish and consume them): the relay hands them to the
+// handlers, with or without a broker. The other consumed topics come from the broker.
+export const IN_PROCESS: readonly string[] = [{% for t in ev.in_process %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}];
+const FROM_BROKER: readonly string[] = [{% for t in ev.from_broker %}"{{ t.raw }}"{% if not loop.last %}, {% endif %}{% endfor %}];
 // Tries of a handler before its event is dead-lettered (the `{{ m.scale }}` scale preset), with a
 // delay doubling from RETRY_START_MS up to RETRY_MAX_MS between them.
 export const MAX_ATTEMPTS = {{ ev.max_attempts }};
@@ -50,9 +58,16 @@ const RELAY_BATCH = 100;
 const RELAY_IDLE_MS = 1000;
 // The relay retries a failed send sooner than a connection (a try is one cheap query).
 const RELAY_BACKOFF_MAX_MS = 5000;
+{%- if mysql %}
+// Only one relay per database sends at a time (MySQL's named lock, held by the relay's connection
+// for one batch), so events leave in outbox order even with several replicas. The same key as the
+// Python services', with the database's name: the names are the server's, not the database's.
+const RELAY_LOCK = "outbox-relay-7346001-";
+{%- else %}
 // Only one relay per database sends at a time (a transaction-scoped advisory lock), so events
 // leave in outbox order even with several replicas. The same key as the Python services'.
 const RELAY_LOCK = 7_346_001;
+{%- endif %}
 
 // The same metric names and labels as the Python services'.
 const published = new client.Counter({
@@ -214,7 +229,7 @@ export class Events {
     if (this.db !== null && PUBLISHES.length > 0) {
       this.loops.push(this.relay());
     }
-    if (this.address && CONSUMES.length > 0) {
+    if (this.address && FROM_BROKER.length > 0) {
       this.loops.push(this.consume());
     }
   }
@@ -235,7 +250,7 @@ export class Events {
     if (this.publishing && !(this.sender?.connected ?? false)) {
       return "unreachable";
     }
-    if (CONSUMES.length > 0 && !this.consumerConnected) {
+    if (FROM_BROKER.length > 0 && !this.consumerConnected) {
       return "unreachable";
     }
     return (await reachable(this.address)) ? "ok" : "unreachable";
@@ -244,8 +259,8 @@ export class Events {
   /** Add one event to the outbox through `q`, in the transaction of the row it describes. */
   async enqueue(q: Query, topic: string, key: string, data: Row): Promise<void> {
     const event = envelope(topic, key, data);
-    await q("INSERT INTO outbox (event_id, topic, aggregate_key, payload) VALUES ($1, $2, $3, $4)", [
-      event.event_id,
+    await q(`INSERT INTO outbox (event_id, topic, aggregate_key, payload) VALUES (${param(1)}, ${param(2)}, ${param(3)}, ${param(4)})`, [
+      storedUuid(event.event_id),
       topic,
       key,
       JSON.stringify(event),
@@ -299,38 +314,71 @@ export class Events {
     if (db === null) {
       return { sent: 0, failed: false };
     }
+{%- if mysql %}
+    // MySQL's named lock belongs to the connection, not the transaction: the batch runs on the
+    // transaction's one connection, which gives the lock back before it returns to the pool.
+    return db.transaction(async (q) => {
+      // A lock name is at most 64 characters.
+      const [lock] = await q("SELECT GET_LOCK(LEFT(CONCAT(?, DATABASE()), 64), 0) AS locked", [RELAY_LOCK]);
+      if (Number(lock?.locked) !== 1) {
+        return { sent: 0, failed: false };
+      }
+      try {
+        return await this.sendBatch(q);
+      } finally {
+        await q("SELECT RELEASE_LOCK(LEFT(CONCAT(?, DATABASE()), 64))", [RELAY_LOCK]);
+      }
+    });
+{%- else %}
     return db.transaction(async (q) => {
       const [lock] = await q("SELECT pg_try_advisory_xact_lock($1) AS locked", [RELAY_LOCK]);
       if (lock?.locked !== true) {
         return { sent: 0, failed: false };
       }
-      const rows = await q(
-        "SELECT id, topic, aggregate_key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-        [RELAY_BATCH],
-      );
-      let sent = 0;
-      let failed = false;
-      for (const row of rows) {
-        const topic = String(row.topic);
-        try {
-          await this.deliver(topic, String(row.aggregate_key), String(row.payload));
-        } catch (err) {
-          publishFailures.inc({ topic });
-          await q("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", [row.id, String(err).slice(0, 1000)]);
-          failed = true;
-          break;
-        }
-        await q("UPDATE outbox SET sent_at = now() WHERE id = $1", [row.id]);
-        published.inc({ topic });
-        sent += 1;
-      }
-      const [waiting] = await q("SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL");
-      outboxBacklog.set(Number(waiting?.n ?? 0));
-      return { sent, failed };
+      return this.sendBatch(q);
     });
+{%- endif %}
+  }
+
+  /** The batch of `drain`, in its transaction: each row sent (or handed over) and marked sent. */
+  private async sendBatch(q: Query): Promise<{ sent: number; failed: boolean }> {
+    const rows = await q(
+      `SELECT id, topic, aggregate_key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${param(1)}`,
+      [RELAY_BATCH],
+    );
+    let sent = 0;
+    let failed = false;
+    for (const row of rows) {
+      const topic = String(row.topic);
+      try {
+        await this.deliver(topic, String(row.aggregate_key), String(row.payload));
+      } catch (err) {
+        publishFailures.inc({ topic });
+        await q(`UPDATE outbox SET attempts = attempts + 1, last_error = ${param(1)} WHERE id = ${param(2)}`, [
+          String(err).slice(0, 1000),
+          row.id,
+        ]);
+        failed = true;
+        break;
+      }
+      await q(`UPDATE outbox SET sent_at = now() WHERE id = ${param(1)}`, [row.id]);
+      published.inc({ topic });
+      sent += 1;
+    }
+    const [waiting] = await q("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL");
+    outboxBacklog.set(Number(waiting?.n ?? 0));
+    return { sent, failed };
   }
 
   private async deliver(topic: string, key: string, payload: string): Promise<void> {
+    if (IN_PROCESS.includes(topic)) {
+      // This app's own topic: its handlers take it here (their idempotency, retries and dead
+      // letters included), whether the broker is up or not.
+      if ((await this.handle(topic, Buffer.from(payload))) === "dead_lettered") {
+        this.log.error(`in-process ${topic} event dead-lettered`);
+      }
+      return;
+    }
     if (this.sender === null) {
       throw new BrokerUnavailable(`${topic}: no broker address configured`);
     }
@@ -347,8 +395,8 @@ export class Events {
   async forgetOld(): Promise<void> {
     const cutoff = new Date(Date.now() - RETENTION_DAYS * 86_400_000);
     await this.db?.transaction(async (q) => {
-      await q("DELETE FROM processed_events WHERE processed_at < $1", [cutoff]);
-      await q("DELETE FROM outbox WHERE sent_at < $1", [cutoff]);
+      await q(`DELETE FROM processed_events WHERE processed_at < ${param(1)}`, [cutoff]);
+      await q(`DELETE FROM outbox WHERE sent_at < ${param(1)}`, [cutoff]);
     });
   }
 
@@ -362,6 +410,14 @@ export class Events {
 {%- if ev.inbox %}
     const db = this.db as Db;
     return db.transaction(async (q) => {
+{%- if mysql %}
+      // INSERT IGNORE: a known id inserts nothing (no row counted) instead of failing.
+      await q("INSERT IGNORE INTO processed_events (event_id, topic) VALUES (?, ?)", [storedUuid(event.event_id), topic]);
+      const [recorded] = await q("SELECT ROW_COUNT() AS n");
+      if (Number(recorded?.n) === 0) {
+        return false;
+      }
+{%- else %}
       const recorded = await q(
         "INSERT INTO processed_events (event_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id",
         [event.event_id, topic],
@@ -369,6 +425,7 @@ export class Events {
       if (recorded.length === 0) {
         return false;
       }
+{%- endif %}
       await handler(event, q, this.log);
       return true;
     });
@@ -468,7 +525,7 @@ export class Events {
 
   private async session(backoff: Backoff): Promise<void> {
     const consumption: Consumption = {
-      topics: CONSUMES,
+      topics: FROM_BROKER,
       take: (topic, body) => this.handle(topic, body),
       ready: () => {
         this.consumerConnected = true;

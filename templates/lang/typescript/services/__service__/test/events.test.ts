@@ -8,7 +8,10 @@ import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import Fastify from "fastify";
 import { buildApp } from "../src/app.js";
-import { CONSUMES, {% if svc.consumes %}envelope, {% endif %}Events, {% if svc.ts.has_consumed_sample %}MAX_ATTEMPTS, {% endif %}{% if ev.outbox %}outboxBacklog, {% endif %}type Event, type Handler, type Sender } from "../src/events.js";
+import { CONSUMES, {% if svc.consumes %}envelope, {% endif %}Events, {% if svc.ts.has_consumed_sample %}MAX_ATTEMPTS, {% endif %}{% if ev.outbox and svc.ts.sent %}outboxBacklog, {% endif %}type Event, type Handler, type Sender } from "../src/events.js";
+{%- if ev.outbox or (ev.inbox and svc.ts.has_consumed_sample) %}
+import { param{% if (ev.outbox and svc.ts.has_published_sample) or (ev.inbox and svc.ts.has_consumed_sample) %}, storedUuid{% endif %} } from "../src/db.js";
+{%- endif %}
 import { {% if ev.outbox and svc.ts.has_published_sample %}admin, {% endif %}config, db, prepareSchema, verify } from "./support.js";
 
 class Recorder implements Sender {
@@ -75,7 +78,7 @@ test("readiness reports the broker and is not ready until it is connected", asyn
 });
 {%- if ev.outbox %}
 {%- for e in svc.ts.entities %}{% if e.publishes and e.sample and not e.references %}
-{%- for t in e.publishes %}
+{%- for t in e.publishes %}{% if t in svc.ts.sent %}
 
 test("{{ e.name }}: a new row writes its {{ t }} event to the outbox, and the relay sends it", async () => {
   const payload: Record<string, unknown> = {{ e.sample }};
@@ -86,7 +89,7 @@ test("{{ e.name }}: a new row writes its {{ t }} event to the outbox, and the re
   assert.equal(created.statusCode, 201, created.body);
   const row = created.json() as Record<string, unknown>;
   const key = String(row["{{ e.pk }}"]);
-  const [stored] = await db.query(null, "SELECT event_id, payload, sent_at FROM outbox WHERE topic = $1 AND aggregate_key = $2", ["{{ t }}", key]);
+  const [stored] = await db.query(null, `SELECT event_id, payload, sent_at FROM outbox WHERE topic = ${param(1)} AND aggregate_key = ${param(2)}`, ["{{ t }}", key]);
   assert.ok(stored, "no outbox row for the new row");
   assert.equal(stored.sent_at, null);
   const event = JSON.parse(String(stored.payload)) as Event;
@@ -95,11 +98,11 @@ test("{{ e.name }}: a new row writes its {{ t }} event to the outbox, and the re
   await drainAll();
   const message = sender.sent.find((m) => m.topic === "{{ t }}" && m.key === key);
   assert.ok(message, "the relay did not send the event");
-  assert.equal((JSON.parse(message.body) as Event).event_id, String(stored.event_id));
-  const [marked] = await db.query(null, "SELECT sent_at FROM outbox WHERE event_id = $1", [stored.event_id]);
+  assert.equal(storedUuid((JSON.parse(message.body) as Event).event_id), String(stored.event_id));
+  const [marked] = await db.query(null, `SELECT sent_at FROM outbox WHERE event_id = ${param(1)}`, [stored.event_id]);
   assert.notEqual(marked?.sent_at, null);
 });
-{%- endfor %}
+{%- endif %}{% endfor %}
 {%- endif %}{% endfor %}
 
 test("an event enqueued in a transaction that rolls back is never written", async () => {
@@ -110,18 +113,19 @@ test("an event enqueued in a transaction that rolls back is never written", asyn
       throw new Error("the row's write failed");
     }),
   );
-  const rows = await db.query(null, "SELECT 1 FROM outbox WHERE aggregate_key = $1", [key]);
+  const rows = await db.query(null, `SELECT 1 FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
   assert.equal(rows.length, 0);
 });
+{%- if svc.ts.sent %}
 
 test("an event the broker does not take stays in the outbox, counted, and is sent once it is back", async () => {
   const key = randomUUID();
-  await db.transaction((q) => events.enqueue(q, "{{ svc.publishes[0].raw }}", key, { id: key }));
+  await db.transaction((q) => events.enqueue(q, "{{ svc.ts.sent[0] }}", key, { id: key }));
   sender.failing = true;
   try {
     const { failed } = await events.drain();
     assert.equal(failed, true);
-    const [waiting] = await db.query(null, "SELECT sent_at, attempts, last_error FROM outbox WHERE aggregate_key = $1", [key]);
+    const [waiting] = await db.query(null, `SELECT sent_at, attempts, last_error FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
     assert.equal(waiting?.sent_at, null);
     assert.ok(Number(waiting?.attempts) >= 1);
     assert.match(String(waiting?.last_error), /broker down/);
@@ -131,10 +135,11 @@ test("an event the broker does not take stays in the outbox, counted, and is sen
     sender.failing = false;
   }
   await drainAll();
-  const [sent] = await db.query(null, "SELECT sent_at FROM outbox WHERE aggregate_key = $1", [key]);
+  const [sent] = await db.query(null, `SELECT sent_at FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
   assert.notEqual(sent?.sent_at, null);
   assert.ok(sender.sent.some((m) => m.key === key));
 });
+{%- endif %}
 {%- endif %}
 {%- for c in svc.ts.consumed %}
 
@@ -162,7 +167,10 @@ test("{{ c.topic }}: an event is handled once; its redelivery is a duplicate", a
   assert.equal(await events.handle("{{ c.topic }}", body), "duplicate");
   assert.equal(runs.get(event.event_id), 1);
 {%- if ev.inbox %}
-  const recorded = await db.query(null, "SELECT 1 FROM processed_events WHERE event_id = $1 AND topic = $2", [event.event_id, "{{ c.topic }}"]);
+  const recorded = await db.query(null, `SELECT 1 FROM processed_events WHERE event_id = ${param(1)} AND topic = ${param(2)}`, [
+    storedUuid(event.event_id),
+    "{{ c.topic }}",
+  ]);
   assert.equal(recorded.length, 1);
 {%- endif %}
 });
@@ -179,9 +187,28 @@ test("{{ c.topic }}: a failing handler is tried {{ ev.max_attempts }} times, the
   assert.equal(letter?.headers.attempts, String(MAX_ATTEMPTS));
 {%- if ev.inbox %}
   // Rolled back with the handler: the event is not recorded as handled.
-  const recorded = await db.query(null, "SELECT 1 FROM processed_events WHERE event_id = $1", [event.event_id]);
+  const recorded = await db.query(null, `SELECT 1 FROM processed_events WHERE event_id = ${param(1)}`, [storedUuid(event.event_id)]);
   assert.equal(recorded.length, 0);
 {%- endif %}
 });
+{%- if c.in_process %}
+
+test("{{ c.topic }}: this app's own event goes from the outbox to its handler once, never to the broker", async () => {
+  const key = randomUUID();
+  await db.transaction((q) => events.enqueue(q, "{{ c.topic }}", key, {{ c.sample }}));
+  const [stored] = await db.query(null, `SELECT event_id, payload FROM outbox WHERE aggregate_key = ${param(1)}`, [key]);
+  assert.ok(stored, "no outbox row");
+  const eventId = (JSON.parse(String(stored.payload)) as Event).event_id;
+  await drainAll();
+  assert.equal(runs.get(eventId), 1, "the relay did not hand the event to its handler");
+  const [marked] = await db.query(null, `SELECT sent_at FROM outbox WHERE event_id = ${param(1)}`, [stored.event_id]);
+  assert.notEqual(marked?.sent_at, null);
+  // Handed over again (as after a crash before it was marked sent): a duplicate, no second run.
+  await db.query(null, `UPDATE outbox SET sent_at = NULL WHERE event_id = ${param(1)}`, [stored.event_id]);
+  await drainAll();
+  assert.equal(runs.get(eventId), 1);
+  assert.ok(!sender.sent.some((m) => m.topic === "{{ c.topic }}" && m.key === key), "sent to the broker");
+});
+{%- endif %}
 {%- endif %}
 {%- endfor %}
