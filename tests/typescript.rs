@@ -565,3 +565,33 @@ fn typescript_events_on_mysql_use_a_named_lock_and_insert_ignore() {
             .contains("export const storedUuid = (id: string): string => id;")
     );
 }
+
+/// Through Kafka or SNS/SQS a TypeScript monolith's own topic still goes from the outbox to its
+/// handler; the broker's client (the services' own) carries the dead letters and any topic the
+/// app consumes from outside.
+#[test]
+fn a_typescript_monolith_through_kafka_or_sqs_keeps_its_own_topics_in_process() {
+    for (broker, client) in [
+        ("kafka", "@platformatic/kafka"),
+        ("sqs", "@aws-sdk/client-sqs"),
+    ] {
+        let tree = Project::fixture(&format!("valid/typescript-monolith-{broker}.yaml")).generate();
+        let app = format!("services/library-{broker}-app");
+        let events = tree.read(&format!("{app}/src/events.ts"));
+        assert!(
+            events
+                .contains("export const IN_PROCESS: readonly string[] = [\"author.registered\"];"),
+            "{broker}"
+        );
+        assert!(
+            events.contains("const FROM_BROKER: readonly string[] = [];"),
+            "{broker}"
+        );
+        let client_file = tree.read(&format!("{app}/src/broker.ts"));
+        assert!(
+            client_file.contains(&format!("from \"{client}\"")),
+            "{broker}"
+        );
+        assert!(!client_file.contains("amqplib"), "{broker}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::Check;
 use super::names::is_dns_label;
-use crate::blueprint::{ArchType, Broker, Protocol, Service, ServiceKind, schema};
+use crate::blueprint::{ArchType, Protocol, Service, ServiceKind, schema};
 use crate::diagnostic::suggest;
 
 /// The port the generated code serves grpc on when a service speaks both protocols.
@@ -105,7 +105,6 @@ impl Check<'_> {
             self.typescript_function_rules(name, s);
             return;
         }
-        self.typescript_events(name, s);
         let unsupported = [("kind", s.kind != ServiceKind::Api, "kinds other than `api`")];
         self.lacking(name, "services", &unsupported);
         // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
@@ -164,29 +163,6 @@ impl Check<'_> {
                 format!(
                     "write `language: {app_language}` here, or `language: {lang}` on every service; `--type microservices` mixes languages"
                 ),
-            );
-        }
-    }
-
-    /// TypeScript services' events go through every broker, their outbox and handled ids in
-    /// PostgreSQL or MySQL; a TypeScript monolith's modules' events through RabbitMQ only yet
-    /// (its own topics are handed to their handlers; the other brokers are not built for it).
-    fn typescript_events(&mut self, name: &str, s: &Service) {
-        let key = match (s.publishes.is_empty(), s.consumes.is_empty()) {
-            (true, true) => return,
-            (false, _) => "publishes",
-            (true, false) => "consumes",
-        };
-        let broker = self.bp.messaging.as_ref().map(|m| m.broker);
-        if self.bp.arch == ArchType::Monolith
-            && let Some(b @ (Broker::Kafka | Broker::Sqs)) = broker
-        {
-            let b = if b == Broker::Kafka { "kafka" } else { "sqs" };
-            self.err(
-                "E0153",
-                format!("services.{name}.{key}"),
-                format!("service `{name}` is written in typescript, whose monolith's events go through rabbitmq only yet, and this blueprint's broker is {b}"),
-                "use `language: python` for the monolith's services, `messaging: { broker: rabbitmq }`, or `--type microservices`".into(),
             );
         }
     }
