@@ -312,14 +312,14 @@ fn generated_python_never_has_three_blank_lines() {
 #[test]
 fn test_tokens_hold_every_role_a_route_requires() {
     let tree = Project::fixture("valid/mysql-monolith.yaml").generate();
-    let roles = "(\n    \"admin\",\n    \"front-desk\",\n)";
+    let roles = "[\n    \"admin\",\n    \"front-desk\",\n]";
     let conftest = tree.read("services/bookings-app/tests/conftest.py");
     assert!(
         conftest.contains(&format!("TEST_ROLES = {roles}")),
         "{conftest}"
     );
     assert!(
-        conftest.contains("self.headers(\"admin\", TEST_ROLES)"),
+        conftest.contains("self.headers(\"admin\", tuple(TEST_ROLES))"),
         "{conftest}"
     );
     let list = "[\n    \"admin\",\n    \"front-desk\",\n]";

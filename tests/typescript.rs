@@ -595,3 +595,35 @@ fn a_typescript_monolith_through_kafka_or_sqs_keeps_its_own_topics_in_process() 
         assert!(!client_file.contains("amqplib"), "{broker}");
     }
 }
+
+/// A TypeScript worker without a database (polyglot-kafka's notifier) is generated: its tests
+/// build the app without one (a typed `undefined`, so `db?.end()` type-checks), its API test
+/// has no entity to walk, and it keeps handled event ids in memory.
+#[test]
+fn a_typescript_worker_without_a_database_is_generated() {
+    let tree = Project::fixture("polyglot/polyglot-kafka.yaml").generate();
+    let dir = "services/notifier";
+    let support = tree.read(&format!("{dir}/test/support.ts"));
+    assert!(
+        support.contains("export const db: Db | undefined = undefined;"),
+        "{support}"
+    );
+    assert!(!support.contains("readdirSync"), "{support}");
+    let api = tree.read(&format!("{dir}/test/api.test.ts"));
+    assert!(
+        api.contains("no entities: no CRUD routes are served"),
+        "{api}"
+    );
+    let app = tree.read(&format!("{dir}/src/app.ts"));
+    assert!(!app.contains("createDb"), "{app}");
+    let events = tree.read(&format!("{dir}/src/events.ts"));
+    assert!(events.contains("in memory"), "{events}");
+    // A kind the TypeScript lowering does not build is still refused.
+    let frontend = Project::fixture("polyglot/polyglot-kafka.yaml").edit(|b| {
+        b.replace(
+            "    kind: worker\n    language: typescript",
+            "    kind: frontend\n    language: typescript",
+        )
+    });
+    assert!(frontend.try_generate().is_err());
+}

@@ -105,7 +105,9 @@ impl Check<'_> {
             self.typescript_function_rules(name, s);
             return;
         }
-        let unsupported = [("kind", s.kind != ServiceKind::Api, "kinds other than `api`")];
+        // A worker is the same app, reached by no route (an event consumer, as Python's).
+        let other_kind = !matches!(s.kind, ServiceKind::Api | ServiceKind::Worker);
+        let unsupported = [("kind", other_kind, "kinds other than `api` and `worker`")];
         self.lacking(name, "services", &unsupported);
         // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
         if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {

@@ -26,11 +26,12 @@ os.environ["{{ m.messaging.env_var }}"] = ""
 os.environ["REDIS_URL"] = ""
 os.environ["OTEL_SDK_DISABLED"] = "true"
 # The default token's roles: the admin role (every row) and each role a route requires.
-TEST_ROLES = (
+# (A list: ruff format keeps one item per line after the magic trailing comma.)
+TEST_ROLES = [
 {%- for r in m.security.test_roles %}
     {{ r | py_str }},
 {%- endfor %}
-)
+]
 
 
 {% if svc.database -%}
@@ -110,7 +111,7 @@ class Tokens:
         return {"Authorization": f"Bearer {self.token(sub, roles)}"}
 
     def admin(self) -> dict[str, str]:
-        return self.headers("admin", TEST_ROLES)
+        return self.headers("admin", tuple(TEST_ROLES))
 
 
 @pytest.fixture(scope="session")

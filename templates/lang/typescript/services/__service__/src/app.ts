@@ -10,7 +10,7 @@ import { {% if svc.cache %}connect, {% endif %}RowCache, type Store } from "./ca
 import { createClients, type Clients } from "./clients.js";
 import type { Settings } from "./config.js";
 import { registerCrud } from "./crud.js";
-import { createDb, timedOut, unavailable, type Db } from "./db.js";
+import { {% if svc.database %}createDb, {% endif %}timedOut, unavailable, type Db } from "./db.js";
 import { entities } from "./entities.js";
 import { HttpError } from "./errors.js";
 {%- if svc.ts.has_events %}

@@ -21,6 +21,13 @@ function fresh(form: string, max: number): string {
   return id.slice(0, max);
 }
 void fresh;
+{%- if svc.ts.entities | length == 0 %}
+
+test("no entities: no CRUD routes are served", async () => {
+  const res = await app.inject({ method: "GET", url: "/api", headers: await admin() });
+  assert.equal(res.statusCode, 404);
+});
+{%- endif %}
 {%- for e in svc.ts.entities %}
 
 test("{{ e.name }}: anonymous calls need a token unless the route is public", async () => {

@@ -1,13 +1,17 @@
 {%- set svc = service %}{{ header }}
 // Test setup: the real {% if svc.database and svc.database.mysql %}MySQL (MariaDB){% else %}PostgreSQL{% endif %} in DATABASE_URL (its migrations applied as dbmate applies
 // them), a test issuer whose tokens the app verifies, no trace export.
+{%- if svc.database %}
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+{%- endif %}
 import { generateKeyPair, SignJWT } from "jose";
 import { ROLES_CLAIM, verifier, type Verifier } from "../src/auth.js";
 import { settings } from "../src/config.js";
 {%- if svc.database %}
 import { createDb } from "../src/db.js";
+{%- else %}
+import type { Db } from "../src/db.js";
 {%- endif %}
 
 process.env.OTEL_SDK_DISABLED = "true";
@@ -61,7 +65,8 @@ export async function prepareSchema(): Promise<void> {
 }
 {%- else %}
 
-export const db = undefined;
+/** No database: the app is built without one. */
+export const db: Db | undefined = undefined;
 
 export async function prepareSchema(): Promise<void> {}
 {%- endif %}
