@@ -373,6 +373,14 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
   const transaction = async <T>(work: (q: Query) => Promise<T>): Promise<T> => {
     const conn = await pool.connect();
     let broken: Error | undefined;
+    // A checked-out connection the server closes emits `error` on itself, not on the pool:
+    // without a listener that ends the process. The statement in flight fails instead, and the
+    // connection is dropped on release.
+    const lost = (err: Error): void => {
+      broken = err;
+      onLost?.(err);
+    };
+    conn.on("error", lost);
     try {
       await conn.query("BEGIN");
       const out = await work(async (sql, params = []) => (await conn.query<Row>(sql, [...params])).rows);
@@ -385,6 +393,7 @@ export function createDb(config: Settings, onLost?: (err: Error) => void): Db {
       });
       throw err;
     } finally {
+      conn.off("error", lost);
       conn.release(broken);
     }
   };
