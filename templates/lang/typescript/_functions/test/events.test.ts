@@ -25,12 +25,7 @@ after(async () => {
 {%- if svc.ts.has_published_sample %}
 
 /** A value for a unique column that no earlier run used (as test/api.test.ts makes them). */
-function fresh(form: string, max: number): string {
-  const id = randomUUID().replaceAll("-", "").slice(0, 12);
-  if (form === "email") return `${id}@example.com`;
-  if (form === "url") return `https://example.com/${id}`;
-  return id.slice(0, max);
-}
+{% include "lang/typescript/_partials/fresh.tera" %}
 void fresh;
 {%- endif %}
 

@@ -23,12 +23,7 @@ after(async () => {
 });
 
 /** A fresh value for a unique text field. */
-function fresh(form: string, max: number): string {
-  const id = randomUUID().replaceAll("-", "").slice(0, 12);
-  if (form === "email") return `${id}@example.com`;
-  if (form === "url") return `https://example.com/${id}`;
-  return id.slice(0, max);
-}
+{% include "lang/typescript/_partials/fresh.tera" %}
 {%- endif %}
 
 /** The part of Redis the cache uses, in memory; `down` makes every call fail. */

@@ -46,12 +46,7 @@ after(async () => {
 });
 
 /** A fresh value for a unique text field. */
-function fresh(form: string, max: number): string {
-  const id = randomUUID().replaceAll("-", "").slice(0, 12);
-  if (form === "email") return `${id}@example.com`;
-  if (form === "url") return `https://example.com/${id}`;
-  return id.slice(0, max);
-}
+{% include "lang/typescript/_partials/fresh.tera" %}
 void fresh;
 
 /** Run the relay until the outbox is empty (or a send fails). */

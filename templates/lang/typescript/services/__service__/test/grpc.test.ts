@@ -60,12 +60,7 @@ async function code(p: Promise<unknown>): Promise<grpc.status> {
 }
 
 /** A fresh value for a unique text field. */
-function fresh(form: string, max: number): string {
-  const id = randomUUID().replaceAll("-", "").slice(0, 12);
-  if (form === "email") return `${id}@example.com`;
-  if (form === "url") return `https://example.com/${id}`;
-  return id.slice(0, max);
-}
+{% include "lang/typescript/_partials/fresh.tera" %}
 void fresh;
 
 test("the standard health service answers SERVING once the service is ready", async () => {
