@@ -108,9 +108,17 @@ RELAY_IDLE_SECONDS = 1.0
 # The relay retries a failed send sooner than a connection (a try is one cheap query), so
 # the outbox empties within seconds of the broker's return.
 RELAY_BACKOFF_MAX = 5.0
+{%- if svc.database.mysql %}
+# Only one relay per database sends at a time (MySQL's named lock, held by the relay's
+# connection for one batch), so events leave in outbox order even with several replicas.
+# Lock names belong to the server, not the database: the name ends with the database's, so
+# services sharing a server do not wait on each other's relays.
+RELAY_LOCK = sa.func.left(sa.func.concat("outbox-relay-7346001-", sa.func.database()), 64)
+{%- else %}
 # Only one relay per database sends at a time (a transaction-scoped advisory lock), so events
 # leave in outbox order even with several replicas.
 RELAY_LOCK = 7_346_001
+{%- endif %}
 
 
 class BrokerUnavailable(Exception):
@@ -870,7 +878,7 @@ class Relay:
         sent, failed = 0, False
         try:
 {%- if svc.database.mysql %}
-            lock = sa.select(sa.func.get_lock(f"outbox-relay-{RELAY_LOCK}", 0))
+            lock = sa.select(sa.func.get_lock(RELAY_LOCK, 0))
             locked = bool(await asyncio.to_thread(session.scalar, lock))
             if not locked:
                 return 0, False
@@ -906,7 +914,7 @@ class Relay:
             await asyncio.to_thread(session.close)
 {%- if svc.database.mysql %}
             if locked:
-                release = sa.select(sa.func.release_lock(f"outbox-relay-{RELAY_LOCK}"))
+                release = sa.select(sa.func.release_lock(RELAY_LOCK))
                 await asyncio.to_thread(connection.execute, release)
             await asyncio.to_thread(connection.close)
 {%- endif %}
