@@ -618,12 +618,29 @@ fn a_typescript_worker_without_a_database_is_generated() {
     assert!(!app.contains("createDb"), "{app}");
     let events = tree.read(&format!("{dir}/src/events.ts"));
     assert!(events.contains("in memory"), "{events}");
-    // A kind the TypeScript lowering does not build is still refused.
-    let frontend = Project::fixture("polyglot/polyglot-kafka.yaml").edit(|b| {
-        b.replace(
-            "    kind: worker\n    language: typescript",
-            "    kind: frontend\n    language: typescript",
-        )
-    });
-    assert!(frontend.try_generate().is_err());
+}
+
+#[test]
+fn a_typescript_frontend_is_the_api_app_as_in_python() {
+    let as_kind = |kind: &str| {
+        Project::fixture("polyglot/polyglot-kafka.yaml")
+            .edit(|b| {
+                b.replace(
+                    "    kind: worker\n    language: typescript",
+                    &format!("    kind: {kind}\n    language: typescript"),
+                )
+            })
+            .generate()
+    };
+    let (frontend, api) = (as_kind("frontend"), as_kind("api"));
+    for file in [
+        "src/app.ts",
+        "src/main.ts",
+        "src/health.ts",
+        "Dockerfile",
+        "package.json",
+    ] {
+        let path = format!("services/notifier/{file}");
+        assert_eq!(frontend.read(&path), api.read(&path), "{path}");
+    }
 }

@@ -136,6 +136,7 @@ pub const CODES: &[Code] = &[
         "W0164",
         "existing image not deployed (monolith, serverless)",
     ),
+    w("W0165", "`language` on a gateway"),
     w("W0201", "database shared by services"),
     w("W0202", "unused database, cache or topic"),
     w("W0203", "topic without publisher or consumer"),

@@ -105,10 +105,11 @@ impl Check<'_> {
             self.typescript_function_rules(name, s);
             return;
         }
-        // A worker is the same app, reached by no route (an event consumer, as Python's).
-        let other_kind = !matches!(s.kind, ServiceKind::Api | ServiceKind::Worker);
-        let unsupported = [("kind", other_kind, "kinds other than `api` and `worker`")];
-        self.lacking(name, "services", &unsupported);
+        // A worker is the same app, reached by no route (an event consumer, as Python's); a
+        // frontend is the same app as an api, as Python's; a gateway has no code (W0165).
+        if s.kind == ServiceKind::Gateway {
+            return;
+        }
         // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
         if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {
             self.err(
@@ -137,9 +138,7 @@ impl Check<'_> {
     /// A monolith is one app: every service with code is a module of it, in one language
     /// (the first such service's). Each service written in another is reported.
     fn one_language(&mut self) {
-        let coded = |s: &&Service| {
-            s.image.is_none() && (s.language.is_some() || s.kind != ServiceKind::Gateway)
-        };
+        let coded = |s: &&Service| s.image.is_none() && s.kind != ServiceKind::Gateway;
         let language = |s: &Service| s.language.clone().unwrap_or_else(|| "python".into());
         let mut coded_services = self.bp.services.iter().filter(|(_, s)| coded(s));
         let Some((first, s)) = coded_services.next() else {
@@ -206,6 +205,16 @@ impl Check<'_> {
                 format!("{p}.language"),
                 format!("language `{lang}` is not supported"),
                 suggest(lang, schema::LANGUAGES),
+            );
+        }
+        if s.language.is_some() && s.kind == ServiceKind::Gateway {
+            self.warn(
+                "W0165",
+                format!("{p}.language"),
+                format!(
+                    "service `{name}` is a gateway, which has no code: its `language` has no effect"
+                ),
+                "a gateway is the generated proxy's routes and rules; remove `language`".into(),
             );
         }
         if let Some(img) = &s.image
