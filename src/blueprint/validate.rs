@@ -20,18 +20,21 @@ mod names;
 mod services;
 mod usage;
 
+use super::fields::{self, FieldSpec};
 use super::{Blueprint, SourceMap};
 use crate::diagnostic::{Diagnostic, Diagnostics, suggest};
 use indexmap::IndexMap;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub use names::is_dns_label;
 
 pub fn check(bp: &Blueprint, src: &SourceMap, diags: &mut Diagnostics) {
+    let specs = parsed_specs(bp);
     let mut v = Check {
         bp,
         src,
         diags,
+        specs: &specs,
         hints_left: HINT_BUDGET,
     };
     v.names();
@@ -61,14 +64,33 @@ struct Check<'a> {
     bp: &'a Blueprint,
     src: &'a SourceMap,
     diags: &'a mut Diagnostics,
+    /// Each distinct field spec, parsed once: several rules read the fields, and the same
+    /// spec (`uuid pk`, `string(255)`) recurs across entities.
+    specs: &'a HashMap<&'a str, Result<FieldSpec, String>>,
     hints_left: usize,
+}
+
+fn parsed_specs(bp: &Blueprint) -> HashMap<&str, Result<FieldSpec, String>> {
+    let mut specs = HashMap::new();
+    for spec in bp.entities.values().flat_map(|e| e.fields.values()) {
+        specs
+            .entry(spec.as_str())
+            .or_insert_with(|| fields::parse(spec));
+    }
+    specs
 }
 
 fn names<T>(m: &IndexMap<String, T>) -> Vec<&str> {
     m.keys().map(String::as_str).collect()
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
+    /// The parsed field spec (every spec of the blueprint is in `specs`).
+    fn spec(&self, spec: &str) -> &'a Result<FieldSpec, String> {
+        let specs: &'a HashMap<_, _> = self.specs;
+        &specs[spec]
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }

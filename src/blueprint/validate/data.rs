@@ -118,7 +118,7 @@ impl Check<'_> {
                         format!("rename it, e.g. `{field}_value`"),
                     );
                 }
-                match fields::parse(spec) {
+                match self.spec(spec) {
                     Err(msg) => self.err(
                         "E0140",
                         fp,
@@ -126,7 +126,7 @@ impl Check<'_> {
                         FIELD_TYPES_HELP.into(),
                     ),
                     Ok(f) => {
-                        for p in fields::problems(&f) {
+                        for p in fields::problems(f) {
                             self.err(
                                 p.code,
                                 fp.clone(),
@@ -222,7 +222,7 @@ impl Check<'_> {
         };
         for (name, e) in &bp.entities {
             for (field, spec) in &e.fields {
-                if let Ok(f) = fields::parse(spec)
+                if let Ok(f) = self.spec(spec)
                     && let FieldType::Ref(target) = &f.ty
                     && db_of(target).is_some()
                     && db_of(name) != db_of(target)
@@ -317,7 +317,7 @@ impl Check<'_> {
             }
             let indexed: HashSet<&str> = e.indexes.iter().flatten().map(String::as_str).collect();
             for (field, spec) in &e.fields {
-                let Ok(f) = fields::parse(spec) else { continue };
+                let Ok(f) = self.spec(spec) else { continue };
                 if !matches!(f.ty, FieldType::Text | FieldType::Json) {
                     continue;
                 }
@@ -358,7 +358,7 @@ impl Check<'_> {
                 );
             }
             for (field, spec) in &e.fields {
-                let Ok(f) = fields::parse(spec) else { continue };
+                let Ok(f) = self.spec(spec) else { continue };
                 let path = format!("entities.{name}.fields.{field}");
                 if f.pk && !matches!(f.ty, FieldType::Uuid | FieldType::String(_)) {
                     self.err(

@@ -103,7 +103,7 @@ impl Check<'_> {
             self.pg_len(&p, &format!("pk_{table}"), "primary key constraint name");
             for (field, spec) in &e.fields {
                 let fp = format!("{p}.fields.{field}");
-                let Ok(f) = fields::parse(spec) else { continue };
+                let Ok(f) = self.spec(spec) else { continue };
                 if f.unique && !f.pk {
                     self.pg_len(
                         &fp,

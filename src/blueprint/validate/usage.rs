@@ -3,7 +3,7 @@
 //! that no field goes through (warnings: they do not stop generation).
 
 use super::Check;
-use crate::blueprint::fields::{self, FieldType};
+use crate::blueprint::fields::FieldType;
 use crate::blueprint::{ArchType, ServiceKind};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -109,7 +109,7 @@ impl Check<'_> {
                 .iter()
                 .filter_map(|e| bp.entities.get(e))
                 .flat_map(|e| e.fields.values())
-                .filter_map(|spec| match fields::parse(spec).ok()?.ty {
+                .filter_map(|spec| match &self.spec(spec).as_ref().ok()?.ty {
                     FieldType::Ref(target) => owner.get(target.as_str()).copied(),
                     _ => None,
                 })
