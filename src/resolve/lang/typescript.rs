@@ -1090,6 +1090,48 @@ mod tests {
         assert_eq!(packages, ["functions.zip", "notes-functions.zip"]);
     }
 
+    /// On DynamoDB a TypeScript function's store is the model's tables: its own (keyed by its
+    /// entity spec's name) and those it checks or is referred to from, each by the variable
+    /// Terraform sets, named by default as the Python functions name it; no SQL settings.
+    #[test]
+    fn typescript_functions_on_dynamodb_get_the_model_tables_by_their_variables() {
+        let src = crate::assets::example("serverless-notes").unwrap().replace(
+            "  notes:\n    language: python",
+            "  notes:\n    language: typescript",
+        );
+        let bp = crate::blueprint::load(&src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let notes = m.services.iter().find(|s| s.name.raw == "notes").unwrap();
+        let fns = notes.ts.as_ref().unwrap().functions.as_ref().unwrap();
+        assert_eq!(fns.store, "dynamodb");
+        let tables: Vec<(&str, &str, bool)> = fns
+            .tables
+            .iter()
+            .map(|t| (t.entity.as_str(), t.setting.as_str(), t.own))
+            .collect();
+        assert_eq!(
+            tables,
+            [
+                ("note", "NOTE_TABLE", true),
+                ("comment", "COMMENT_TABLE", true)
+            ]
+        );
+        let comment = &fns.tables[1];
+        assert_eq!(
+            (
+                comment.checks[0].column.as_str(),
+                comment.checks[0].setting.as_str()
+            ),
+            ("note_id", "NOTE_TABLE")
+        );
+        let note = &fns.tables[0];
+        assert_eq!(note.referenced_by[0].setting, "COMMENT_TABLE");
+        assert!(note.indexes.iter().any(|i| i.owner && i.key == "author_id"));
+        let setting = |n: &str| fns.settings.iter().find(|s| s.name == n);
+        assert_eq!(setting("NOTE_TABLE").unwrap().default, "\"notebook-notes\"");
+        assert!(setting("DATABASE_URL").is_none() && setting("DB_HOST").is_none());
+    }
+
     /// A TypeScript service's functions have events to write (src/events.ts) when it publishes,
     /// read from the bus its HTTP function is given; consuming alone is its queue functions'.
     #[test]

@@ -1,15 +1,19 @@
 {{ header }}
 // The DynamoDB store itself, against DynamoDB (moto's server): every write is conditional, so a
 // create never overwrites a row with the same key (409), and an update or a delete of a key whose
-// row is gone (deleted between the read and the write) is 404 and writes nothing.
+// row is gone (deleted between the read and the write) is 404 and writes nothing; DynamoDB out of
+// reach is a 503.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { buildApp } from "../src/app.js";
 import { Table } from "../src/crud.js";
 import { entities, type EntitySpec } from "../src/entities.js";
 import { HttpError } from "../src/errors.js";
 import { tables } from "../src/tables.js";
-import { db, prepareSchema } from "./support.js";
+import { admin, config, db, prepareSchema, verify } from "./support.js";
 
 before(prepareSchema);
 after(async () => {
@@ -45,3 +49,16 @@ for (const design of tables.filter((t) => t.own)) {
     assert.equal(await table.get(key), undefined, "no item was made");
   });
 }
+
+test("DynamoDB out of reach is a 503 (retryable), not a 500", async () => {
+  // A port nothing listens on, one attempt: the call fails as an unreachable endpoint does.
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: "http://127.0.0.1:9", maxAttempts: 1 }));
+  const app = buildApp({ config, verify, db: { ...db, client, end: async () => client.destroy() }, cacheStore: null });
+  try {
+    const spec = entities[0] as EntitySpec;
+    const res = await app.inject({ method: "GET", url: spec.path, headers: await admin() });
+    assert.equal(res.statusCode, 503, res.body);
+  } finally {
+    await app.close();
+  }
+});
