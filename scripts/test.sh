@@ -72,6 +72,7 @@ tests/fixtures/polyglot/polyglot.yaml microservices ts-ignore-depends-on
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-owner-check
 tests/fixtures/polyglot/polyglot-serverless.yaml serverless ts-swallow-failed-records
 tests/fixtures/polyglot/polyglot-serverless.yaml serverless ts-no-publish
+tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml serverless ts-dynamodb-ignores-referrers
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-outbox
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-idempotency
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-dead-letters

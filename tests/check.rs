@@ -36,6 +36,7 @@ fn generated_trees_are_clean() {
         "polyglot/polyglot-kafka.yaml",
         "polyglot/polyglot-sqs.yaml",
         "polyglot/polyglot-serverless.yaml",
+        "polyglot/polyglot-serverless-dynamodb.yaml",
         "valid/mysql-monolith.yaml",
         "valid/typescript-monolith.yaml",
     ] {

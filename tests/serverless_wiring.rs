@@ -51,6 +51,8 @@ fn quoted(line: &str) -> Vec<String> {
 /// The fixture mixing Python and TypeScript functions (its TypeScript services are packages of
 /// their own under `services/`).
 const MIXED: &str = "tests/fixtures/polyglot/polyglot-serverless.yaml";
+/// The same mix on DynamoDB (serverless-notes with its `notes` and `topics` in TypeScript).
+const MIXED_DYNAMODB: &str = "tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml";
 
 fn generate_file(path: &str) -> Files {
     let src = Source {
@@ -223,11 +225,7 @@ fn table_settings(models: &str) -> BTreeSet<String> {
 /// The actions a function's code performs, from what it requires and how it is triggered: item
 /// reads and writes where it names a table, `Query` where its models name an index (a user's
 /// rows, rows still referring to a row).
-fn expected_actions(
-    code_env: &BTreeSet<String>,
-    queue: bool,
-    models: Option<&str>,
-) -> BTreeSet<String> {
+fn expected_actions(code_env: &BTreeSet<String>, queue: bool, queries: bool) -> BTreeSet<String> {
     let mut a = BTreeSet::new();
     if code_env.iter().any(|v| v.ends_with("_TABLE")) {
         for x in [
@@ -239,7 +237,7 @@ fn expected_actions(
         ] {
             a.insert(x.to_owned());
         }
-        if models.is_some_and(|m| m.contains("Index(") || m.contains("Referrer(")) {
+        if queries {
             a.insert("dynamodb:Query".to_owned());
         }
     }
@@ -345,7 +343,17 @@ fn ts_problems(files: &Files, name: &str, d: &Deployed, out: &mut Vec<String>) {
     for v in d.env.difference(&f.reads) {
         out.push(format!("Terraform sets {v} on {name}, which nothing reads"));
     }
-    let want = expected_actions(&f.required, d.queue, None);
+    // DynamoDB: its src/tables.ts names an owner's index (a user's rows) or a referring table's
+    // index (rows still referring to a row being deleted).
+    let tables = files.get(&format!("{}/src/tables.ts", f.package));
+    let queries = tables.is_some_and(|t| t.contains("owner: true") || t.contains(", index: \""));
+    if d.env_tables != d.policy_tables {
+        out.push(format!(
+            "{name} is given tables {:?} but its policy names {:?}",
+            d.env_tables, d.policy_tables
+        ));
+    }
+    let want = expected_actions(&f.required, d.queue, queries);
     for a in d.actions.difference(&want) {
         out.push(format!("{name} may {a}, which its code never does"));
     }
@@ -407,7 +415,8 @@ fn problems(files: &Files) -> Vec<String> {
                 d.env_tables, d.policy_tables
             ));
         }
-        let want = expected_actions(&code, d.queue, models.map(String::as_str));
+        let queries = models.is_some_and(|m| m.contains("Index(") || m.contains("Referrer("));
+        let want = expected_actions(&code, d.queue, queries);
         for a in d.actions.difference(&want) {
             out.push(format!("{name} may {a}, which its code never does"));
         }
@@ -440,6 +449,47 @@ fn typescript_functions_get_exactly_the_environment_and_actions_their_code_uses(
     );
     let found = problems(&files);
     assert!(found.is_empty(), "{MIXED}:\n{}", found.join("\n"));
+}
+
+#[test]
+fn typescript_functions_on_dynamodb_get_exactly_the_environment_and_actions_their_code_uses() {
+    let files = generate_file(MIXED_DYNAMODB);
+    let notes = &deployed(&files["infra/terraform/main.tf"])["notes_api"];
+    assert_eq!(notes.runtime, "nodejs22.x");
+    assert!(
+        notes.actions.contains("dynamodb:Query"),
+        "{:?}",
+        notes.actions
+    );
+    let found = problems(&files);
+    assert!(found.is_empty(), "{MIXED_DYNAMODB}:\n{}", found.join("\n"));
+    // Its code reads each table's name from the variable Terraform sets.
+    let config = &files["services/notes/src/config.ts"];
+    assert!(
+        config.contains("NOTE_TABLE: env(\"NOTE_TABLE\""),
+        "{config}"
+    );
+    assert!(
+        !config.contains("DATABASE_URL"),
+        "no SQL settings: {config}"
+    );
+}
+
+#[test]
+fn a_typescript_function_on_dynamodb_querying_without_its_policy_is_found() {
+    let mut files = generate_file(MIXED_DYNAMODB);
+    mutate(
+        &mut files,
+        "    actions   = [\"dynamodb:Query\"]\n",
+        "    actions   = []\n",
+    );
+    let found = problems(&files);
+    assert!(
+        found.contains(
+            &"notes_api needs dynamodb:Query, which its policy does not allow".to_owned()
+        ),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -479,6 +529,29 @@ fn a_function_written_in_typescript_changes_only_its_runtime_in_the_terraform() 
     let python: Files = python.files.into_iter().collect();
     let mixed = generate_file(MIXED);
     let main = |files: &Files| files["infra/terraform/main.tf"].replace("nodejs22.x", "python3.12");
+    assert_ne!(
+        python["infra/terraform/main.tf"],
+        mixed["infra/terraform/main.tf"]
+    );
+    assert_eq!(main(&python), main(&mixed));
+}
+
+/// On DynamoDB too: the tables, their indexes and each function's policy are the model's, so the
+/// Terraform of TypeScript functions differs from the all-Python variant's in the runtime only.
+#[test]
+fn a_function_on_dynamodb_written_in_typescript_changes_only_its_runtime_in_the_terraform() {
+    let text = std::fs::read_to_string(MIXED_DYNAMODB).unwrap();
+    let python = Source {
+        text: text.replace("language: typescript", "language: python"),
+        file: "all-python.yaml".into(),
+    };
+    let Ok(python) = pipeline::generate(&python, &TemplateSet::embedded(), false) else {
+        panic!("the all-Python variant does not generate");
+    };
+    let python: Files = python.files.into_iter().collect();
+    let mixed = generate_file(MIXED_DYNAMODB);
+    let main = |files: &Files| files["infra/terraform/main.tf"].replace("nodejs22.x", "python3.12");
+    assert!(mixed["infra/terraform/main.tf"].contains("aws_dynamodb_table"));
     assert_ne!(
         python["infra/terraform/main.tf"],
         mixed["infra/terraform/main.tf"]

@@ -328,7 +328,7 @@ pub fn resolve(bp: &Blueprint, presets_src: &str) -> Result<Model, ResolveError>
         lowered.table_deletion_protection = bp.scale.as_str() != "small";
         lowered
     });
-    lang::typescript::lower_functions(&mut services, &functions);
+    lang::typescript::lower_functions(&mut services, &functions, serverless.as_ref(), &name);
     let images = images::load(crate::assets::images())?;
     let docs = docs::build(&docs::Input {
         arch: bp.arch,

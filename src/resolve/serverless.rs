@@ -459,7 +459,7 @@ fn dynamo_tables(services: &[Service], entities: &[Entity]) -> Vec<DynamoTable> 
 
 /// The tables a service's code touches: its own, the ones its references are checked in and the
 /// ones whose rows refer to its rows.
-fn tables_used<'a>(s: &Service, tables: &'a [DynamoTable]) -> Vec<&'a DynamoTable> {
+pub fn tables_used<'a>(s: &Service, tables: &'a [DynamoTable]) -> Vec<&'a DynamoTable> {
     let own: Vec<&DynamoTable> = tables.iter().filter(|t| t.service == s.name.raw).collect();
     let mut fields: Vec<&str> = own.iter().map(|t| t.field.as_str()).collect();
     for t in &own {
@@ -470,6 +470,12 @@ fn tables_used<'a>(s: &Service, tables: &'a [DynamoTable]) -> Vec<&'a DynamoTabl
         .iter()
         .filter(|t| fields.contains(&t.field.as_str()))
         .collect()
+}
+
+/// A table's name where no Terraform set it (a local run): the Terraform's name in the prefix of
+/// the system alone.
+pub fn local_table_name(system: &Names, t: &DynamoTable) -> String {
+    format!("{}-{}", system.kebab, t.name_suffix)
 }
 
 fn table_arn(t: &DynamoTable) -> String {
@@ -655,7 +661,7 @@ fn settings(system: &Names, functions: &[Function], tables: &[DynamoTable]) -> V
         add(
             &t.env_var,
             "str",
-            crate::escape::py_str(&format!("{}-{}", system.kebab, t.name_suffix)),
+            crate::escape::py_str(&local_table_name(system, t)),
             "DynamoDB table of an entity (app/modules/<service>/models.py)",
         );
     }

@@ -211,6 +211,20 @@ def ts_no_publish(root: Path) -> None:
             "const out = { FailedEntryCount: 0, Entries: [entry] };")
 
 
+def ts_dynamodb_ignores_referrers(root: Path) -> None:
+    """TypeScript functions on DynamoDB delete a row that other rows still refer to (the query on
+    the referring table's index is skipped), leaving those rows dangling."""
+    edit_ts(root, "ts-dynamodb-ignores-referrers", "crud.ts",
+            re.escape("for (const r of this.design.referencedBy) {"),
+            'for (const r of [] as TableDesign["referencedBy"]) {')
+
+
+def ts_dynamodb_pages_restart(root: Path) -> None:
+    """TypeScript functions on DynamoDB ignore `after`: every page starts again at the first row."""
+    edit_ts(root, "ts-dynamodb-pages-restart", "crud.ts",
+            re.escape("ExclusiveStartKey: start };"), "ExclusiveStartKey: undefined };")
+
+
 def ts_no_outbox(root: Path) -> None:
     """TypeScript services bypass their outbox: the row is recorded as sent at once and the event
     is sent directly, best effort (lost while the broker is down; a monolith's own topics never
@@ -262,6 +276,8 @@ MUTATIONS = {
     "ts-no-publish": Mutation("events-delivered", ts_no_publish),
     "ts-no-owner-check": Mutation("auth-owner-403", ts_no_owner_check),
     "ts-swallow-failed-records": Mutation("poison-to-dlq", ts_swallow_failed_records),
+    "ts-dynamodb-ignores-referrers": Mutation("crud-walk", ts_dynamodb_ignores_referrers),
+    "ts-dynamodb-pages-restart": Mutation("crud-walk", ts_dynamodb_pages_restart),
     "ts-no-outbox": Mutation("events-broker-outage", ts_no_outbox),
     "ts-no-idempotency": Mutation("events-redelivered", ts_no_idempotency),
     "ts-no-dead-letters": Mutation("events-poison", ts_no_dead_letters),

@@ -168,22 +168,10 @@ impl Check<'_> {
         }
     }
 
-    /// TypeScript functions serve HTTP, publish and consume topics on Aurora PostgreSQL; what they do
-    /// not cover yet is refused where it is written.
+    /// TypeScript functions serve HTTP, publish and consume topics, on Aurora PostgreSQL or
+    /// DynamoDB; what they do not cover yet is refused where it is written.
     fn typescript_function_rules(&mut self, name: &str, s: &Service) {
-        let dynamodb = s
-            .database
-            .as_ref()
-            .and_then(|d| self.bp.databases.get(d))
-            .is_some_and(|d| d.engine == "dynamodb");
-        let unsupported = [
-            (
-                "database",
-                dynamodb,
-                "DynamoDB tables (Aurora PostgreSQL is built)",
-            ),
-            ("kind", s.kind != ServiceKind::Api, "kinds other than `api`"),
-        ];
+        let unsupported = [("kind", s.kind != ServiceKind::Api, "kinds other than `api`")];
         self.lacking(name, "serverless functions", &unsupported);
     }
 

@@ -6,7 +6,9 @@
 //! Input: the model after the neutral lowering (`code.api_path`, `code.auth`, `code.required`,
 //! the clients' operations). Output: `ts` of each TypeScript service. Pure and deterministic.
 
+use crate::resolve::Names;
 use crate::resolve::data::{Column, Entity};
+use crate::resolve::serverless::{self, DynamoTable, Serverless};
 use crate::resolve::services::Service;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -52,11 +54,14 @@ pub const NODE_MAJOR: &str = "22";
 /// The Lambda runtime of TypeScript functions: the same Node.js line.
 pub const LAMBDA_RUNTIME: &str = "nodejs22.x";
 /// Runtime packages of a service's functions (serverless): Fastify behind @fastify/aws-lambda
-/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer, and the AWS
-/// SDK's EventBridge client (events put on the bus). The embedded
-/// `functions-package-lock.json` locks exactly these.
+/// (API Gateway's events in, its responses out), pg and the RDS IAM token signer (Aurora), the
+/// AWS SDK's DynamoDB client and document layer (DynamoDB), and its EventBridge client (events
+/// put on the bus). Every function package has the same set (esbuild bundles only what the code
+/// imports), so the embedded `_functions/package-lock.json` locks exactly these.
 pub const FUNCTION_DEPENDENCIES: &[(&str, &str)] = &[
+    ("@aws-sdk/client-dynamodb", "3.1178.0"),
     ("@aws-sdk/client-eventbridge", "3.1178.0"),
+    ("@aws-sdk/lib-dynamodb", "3.1178.0"),
     ("@aws-sdk/rds-signer", "3.1178.0"),
     ("@fastify/aws-lambda", "6.4.1"),
     ("@opentelemetry/api", "1.9.1"),
@@ -143,6 +148,63 @@ pub struct TsFunctions {
     pub dev_dependencies: Vec<Pin>,
     /// Some function handles a queue's events (test/handlers.test.ts covers the batch).
     pub has_queue: bool,
+    /// Where its rows are: `sql` (Aurora PostgreSQL behind the RDS Proxy), `dynamodb` (one table
+    /// per entity, src/tables.ts) or `none` (no database).
+    pub store: &'static str,
+    /// DynamoDB: every table its code touches (its own, those its references are checked in and
+    /// those whose rows refer to its rows), as the Terraform creates them.
+    pub tables: Vec<TsTable>,
+}
+
+/// One DynamoDB table as a TypeScript function uses it (the design of `serverless::DynamoTable`);
+/// `setting` is the variable holding its name.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsTable {
+    /// The entity's snake-case name, as its spec in src/entities.ts names it.
+    pub entity: String,
+    pub setting: String,
+    pub key: String,
+    /// `S` or `N` (the key's attribute type; the tests create the table with it).
+    pub key_type: &'static str,
+    /// The service owns the table (its CRUD routes serve it).
+    pub own: bool,
+    /// Columns filled in on create: `uuid` (the key) or `now` (`default now`).
+    pub generated: Vec<TsGenerated>,
+    pub indexes: Vec<TsIndex>,
+    pub checks: Vec<TsCheck>,
+    pub referenced_by: Vec<TsReferrer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsGenerated {
+    pub column: String,
+    pub how: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TsIndex {
+    pub name: String,
+    pub key: String,
+    pub key_type: &'static str,
+    /// A user's own rows are listed through it.
+    pub owner: bool,
+}
+
+/// `column` holds the key (`key`) of a row of the table named by `setting`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsCheck {
+    pub column: String,
+    pub setting: String,
+    pub key: String,
+}
+
+/// Rows of the table named by `setting` refer to this table's rows through `column`, found on
+/// `index`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TsReferrer {
+    pub setting: String,
+    pub index: String,
+    pub column: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -428,8 +490,19 @@ pub fn link_in_process(apps: &mut [Service]) {
 }
 
 /// Serverless: the functions of every TypeScript service, once their environment is known.
-pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::services::Function]) {
+pub fn lower_functions(
+    services: &mut [Service],
+    functions: &[crate::resolve::services::Function],
+    serverless: Option<&Serverless>,
+    system: &Names,
+) {
+    let dynamo_tables = serverless.map_or(&[][..], |s| s.tables.as_slice());
     for s in services.iter_mut() {
+        let tables = if s.database.is_some() {
+            ts_tables(s, dynamo_tables)
+        } else {
+            Vec::new()
+        };
         let Some(ts) = s.ts.as_mut() else { continue };
         let own: Vec<&crate::resolve::services::Function> = functions
             .iter()
@@ -439,17 +512,25 @@ pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::se
             continue;
         }
         let mut settings: Vec<TsSetting> = Vec::new();
+        let store = match (&s.database, dynamo_tables.is_empty()) {
+            (None, _) => "none",
+            (Some(_), true) => "sql",
+            (Some(_), false) => "dynamodb",
+        };
+        // DATABASE_URL: local runs and tests point an Aurora function at a PostgreSQL of their own.
         let names = own
             .iter()
             .flat_map(|f| f.env.iter().map(|v| v.name.as_str()))
-            .chain(s.database.is_some().then_some("DATABASE_URL"));
+            .chain((store == "sql").then_some("DATABASE_URL"));
         for name in names {
             if !settings.iter().any(|x| x.name == name) {
-                let default = match name {
-                    "SERVICE_NAME" => s.name.kebab.as_str(),
-                    "LOG_LEVEL" => "INFO",
-                    "DB_PORT" => "5432",
-                    _ => "",
+                let table = dynamo_tables.iter().find(|t| t.env_var == name);
+                let default = match (name, table) {
+                    (_, Some(t)) => serverless::local_table_name(system, t),
+                    ("SERVICE_NAME", _) => s.name.kebab.clone(),
+                    ("LOG_LEVEL", _) => "INFO".into(),
+                    ("DB_PORT", _) => "5432".into(),
+                    _ => String::new(),
                 };
                 settings.push(TsSetting {
                     name: name.to_owned(),
@@ -460,6 +541,12 @@ pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::se
         // A function package's src/events.ts is its publisher only: queue functions consume
         // (src/lambda.ts), so it has events to write when it publishes.
         ts.has_events = !s.publishes.is_empty();
+        // Its tests create rows through the app alone (no other service answers them): an entity
+        // whose references are looked up through another service gets no publishing test.
+        ts.has_published_sample = ts
+            .entities
+            .iter()
+            .any(|e| e.sample.is_some() && !e.publishes.is_empty() && e.references.is_empty());
         ts.functions = Some(TsFunctions {
             functions: own
                 .iter()
@@ -477,8 +564,67 @@ pub fn lower_functions(services: &mut [Service], functions: &[crate::resolve::se
             runtime: LAMBDA_RUNTIME,
             dependencies: pins(FUNCTION_DEPENDENCIES),
             dev_dependencies: pins(FUNCTION_DEV_DEPENDENCIES),
+            store,
+            tables,
         });
     }
+}
+
+/// The DynamoDB tables a service's functions touch, each naming the variable that holds its name.
+fn ts_tables(s: &Service, tables: &[DynamoTable]) -> Vec<TsTable> {
+    let setting = |field: &str| {
+        tables
+            .iter()
+            .find(|t| t.field == field)
+            .map_or_else(|| field.to_uppercase(), |t| t.env_var.clone())
+    };
+    serverless::tables_used(s, tables)
+        .into_iter()
+        .map(|t| TsTable {
+            // The name its entity spec has (src/entities.ts).
+            entity: Names::new(&t.entity).snake,
+            setting: t.env_var.clone(),
+            key: t.hash_key.clone(),
+            key_type: t.hash_type,
+            own: t.service == s.name.raw,
+            generated: t
+                .generated
+                .iter()
+                .map(|(column, how)| TsGenerated {
+                    column: column.clone(),
+                    how,
+                })
+                .collect(),
+            indexes: t
+                .indexes
+                .iter()
+                .map(|i| TsIndex {
+                    name: i.name.clone(),
+                    key: i.hash_key.clone(),
+                    key_type: i.hash_type,
+                    owner: i.owner,
+                })
+                .collect(),
+            checks: t
+                .checks
+                .iter()
+                .map(|c| TsCheck {
+                    column: c.column.clone(),
+                    setting: setting(&c.table_field),
+                    key: c.key.clone(),
+                })
+                .collect(),
+            referenced_by: t
+                .referenced_by
+                .iter()
+                .map(|r| TsReferrer {
+                    setting: setting(&r.table_field),
+                    index: r.index.clone(),
+                    column: r.column.clone(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn pins(list: &[(&'static str, &'static str)]) -> Vec<Pin> {
@@ -647,7 +793,9 @@ fn unique(e: &Entity) -> Vec<TsUnique> {
 /// field, of an entity that has a sample of its own. None when there is no such field, or one
 /// of them cannot be filled that way (a reference to itself, or to a row that needs others).
 fn parents(e: &Entity, all: &[Entity]) -> Option<Vec<TsParent>> {
-    if sample(e, false).is_some() {
+    // The tests make rows through the app alone: a row whose references are looked up through
+    // another service (its own or a parent's) cannot be made there.
+    if sample(e, false).is_some() || !e.code.references.is_empty() {
         return None;
     }
     let mut out = Vec::new();
@@ -660,7 +808,8 @@ fn parents(e: &Entity, all: &[Entity]) -> Option<Vec<TsParent>> {
         }
         let target = all
             .iter()
-            .find(|t| t.name.raw == r.entity && t.name.raw != e.name.raw)?;
+            .find(|t| t.name.raw == r.entity && t.name.raw != e.name.raw)
+            .filter(|t| t.code.references.is_empty())?;
         let int_key = target
             .columns
             .iter()
@@ -939,6 +1088,48 @@ mod tests {
             .map(|p| p.file.as_str())
             .collect();
         assert_eq!(packages, ["functions.zip", "notes-functions.zip"]);
+    }
+
+    /// On DynamoDB a TypeScript function's store is the model's tables: its own (keyed by its
+    /// entity spec's name) and those it checks or is referred to from, each by the variable
+    /// Terraform sets, named by default as the Python functions name it; no SQL settings.
+    #[test]
+    fn typescript_functions_on_dynamodb_get_the_model_tables_by_their_variables() {
+        let src = crate::assets::example("serverless-notes").unwrap().replace(
+            "  notes:\n    language: python",
+            "  notes:\n    language: typescript",
+        );
+        let bp = crate::blueprint::load(&src, "t.yaml").blueprint.unwrap();
+        let m = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let notes = m.services.iter().find(|s| s.name.raw == "notes").unwrap();
+        let fns = notes.ts.as_ref().unwrap().functions.as_ref().unwrap();
+        assert_eq!(fns.store, "dynamodb");
+        let tables: Vec<(&str, &str, bool)> = fns
+            .tables
+            .iter()
+            .map(|t| (t.entity.as_str(), t.setting.as_str(), t.own))
+            .collect();
+        assert_eq!(
+            tables,
+            [
+                ("note", "NOTE_TABLE", true),
+                ("comment", "COMMENT_TABLE", true)
+            ]
+        );
+        let comment = &fns.tables[1];
+        assert_eq!(
+            (
+                comment.checks[0].column.as_str(),
+                comment.checks[0].setting.as_str()
+            ),
+            ("note_id", "NOTE_TABLE")
+        );
+        let note = &fns.tables[0];
+        assert_eq!(note.referenced_by[0].setting, "COMMENT_TABLE");
+        assert!(note.indexes.iter().any(|i| i.owner && i.key == "author_id"));
+        let setting = |n: &str| fns.settings.iter().find(|s| s.name == n);
+        assert_eq!(setting("NOTE_TABLE").unwrap().default, "\"notebook-notes\"");
+        assert!(setting("DATABASE_URL").is_none() && setting("DB_HOST").is_none());
     }
 
     /// A TypeScript service's functions have events to write (src/events.ts) when it publishes,

@@ -4,9 +4,10 @@
 ~/.cache/codex-system-design/node-modules/<hash of the lockfile without the package's own name> and linked
 into the service folder (every generated service locks the same set, so one install serves them all). Then
 `tsc --noEmit` (tsc), `eslint .` (eslint) and `npm test` (node-test: compile, `node --test`) against a fresh
-PostgreSQL database holding the service's migrations, or a fresh MariaDB database for a service on MySQL. The
-link and the compiled output are removed afterwards. A service whose folder and migrations are the same as one
-already checked is not checked again (dedup.py).
+PostgreSQL database holding the service's migrations, or a fresh MariaDB database for a service on MySQL; the
+functions of a serverless system on DynamoDB (a package with src/tables.ts) run theirs against a moto server of
+their own (AWS_ENDPOINT_URL), from a venv built once. The link and the compiled output are removed afterwards.
+A service whose folder and migrations are the same as one already checked is not checked again (dedup.py).
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import threading
+import time
+from contextlib import contextmanager
 
+from . import procs
 from .context import Context
-from .postgres import PostgresError
-from .pytest_run import service_set
+from .postgres import PostgresError, free_port
+from .pytest_run import service_set, service_venv
 from .sql import Templates, database_name
 from .tree import Tree
 
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "codex-system-design", "node-modules")
 _lock = threading.Lock()
+# moto's server plays DynamoDB for TypeScript functions on DynamoDB: the version the Python
+# functions' tests use (templates/serverless/functions/requirements-dev.txt), with its server.
+MOTO = "moto[server]==5.1.18"
+_moto_lock = threading.Lock()
 _templates = Templates()
 
 
@@ -110,7 +119,44 @@ def mysql_url(ctx: Context, tree: Tree, rel: str) -> tuple:
     return server.url(db), ""
 
 
+def uses_dynamodb(folder: str) -> bool:
+    """A function package on DynamoDB: its tables are in src/tables.ts."""
+    return os.path.exists(os.path.join(folder, "src", "tables.ts"))
+
+
+@contextmanager
+def dynamodb(ctx: Context, folder: str):
+    """(the variables pointing the AWS SDK at a moto server running for the block, error)."""
+    with _moto_lock:
+        python, error = service_venv(ctx, folder, [MOTO], None)
+    if error:
+        yield {}, error
+        return
+    port = free_port()
+    server = [os.path.join(os.path.dirname(python), "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with procs.background(server) as proc:
+        deadline = time.monotonic() + 30
+        while proc is not None and proc.poll() is None and time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    url = f"http://127.0.0.1:{port}"
+                    yield (
+                        {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+                        "",
+                    )
+                    return
+            time.sleep(0.2)
+        yield {}, "moto_server did not start"
+
+
 def node_test(ctx: Context, tree: Tree, rel: str) -> None:
+    if uses_dynamodb(tree.path(rel)):
+        with dynamodb(ctx, tree.path(rel)) as (aws, error):
+            if error:
+                ctx.failed("node-test", tree, rel, f"no DynamoDB for its tests: {error}")
+                return
+            npm_test(ctx, tree, rel, {**os.environ, **aws})
+        return
     server = ctx.postgres
     env = dict(os.environ)
     ms = service_set(tree, rel)
@@ -132,6 +178,10 @@ def node_test(ctx: Context, tree: Tree, rel: str) -> None:
             ctx.failed("node-test", tree, rel, f"cannot prepare its database: {e}")
             return
         env["DATABASE_URL"] = server.url(db)
+    npm_test(ctx, tree, rel, env)
+
+
+def npm_test(ctx: Context, tree: Tree, rel: str, env: dict) -> None:
     status, out = ctx.run(["npm", "test"], cwd=tree.path(rel), timeout=600, env=env)
     lines = out.splitlines()
     summary = " ".join(ln.lstrip("# ") for ln in lines if ln.startswith(("# pass", "# fail")))

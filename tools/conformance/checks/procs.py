@@ -58,3 +58,31 @@ def kill_all() -> None:
         running = list(_RUNNING)
     for proc in running:
         kill(proc)
+
+
+@contextlib.contextmanager
+def background(cmd: list, env: dict | None = None):
+    """A server running while the block runs (tracked like `run`'s children, so an interrupted run
+    ends it too); ended when the block ends. Yields the process, or None when it cannot start."""
+    with _LOCK:
+        proc = None
+        if not _CLOSED.is_set():
+            with contextlib.suppress(OSError):
+                proc = subprocess.Popen(
+                    cmd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+        if proc is not None:
+            _RUNNING.add(proc)
+    try:
+        yield proc
+    finally:
+        if proc is not None:
+            kill(proc)
+            proc.wait()
+            with _LOCK:
+                _RUNNING.discard(proc)

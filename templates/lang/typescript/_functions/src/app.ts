@@ -30,7 +30,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger: { level: config.LOG_LEVEL.toLowerCase(), base: { service: config.SERVICE_NAME } },
     ajv: { customOptions: { removeAdditional: false } },
   });
-  const db = options.db ?? {% if svc.database %}createDb(config, (err) => app.log.warn({ err }, "database connection lost")){% else %}null{% endif %};
+  const db = options.db ?? {% if svc.ts.functions.store == "sql" %}createDb(config, (err) => app.log.warn({ err }, "database connection lost")){% elif svc.ts.functions.store == "dynamodb" %}createDb(config){% else %}null{% endif %};
   const verify = options.verify ?? fromAuthorizer;
   const clients = options.clients ?? createClients(config);
 
@@ -40,7 +40,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
     const e = err as { validation?: unknown; statusCode?: number; message?: string };
     if (unavailable(err)) {
+{%- if svc.ts.functions.store == "dynamodb" %}
+      // DynamoDB throttling, failing or unreachable: 503 (retryable).
+{%- else %}
       // The proxy unreachable or a statement over the statement timeout: 503 (retryable).
+{%- endif %}
       const detail = timedOut(err) ? "database statement timeout" : "database unavailable";
       req.log.warn({ method: req.method, url: req.url }, detail);
       return reply.code(503).send({ detail });

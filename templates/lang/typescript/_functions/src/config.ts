@@ -25,14 +25,14 @@ export function settings() {
     REQUEST_RETRIES: {{ svc.resilience.retries }},
     // One try of a call to another service: the budget over retries + 1 tries.
     REQUEST_TRY_TIMEOUT_SECONDS: {{ svc.resilience.try_timeout_seconds }},
-{%- if svc.database %}
+{%- if svc.ts.functions.store == "sql" %}
     // From the `{{ m.scale }}` scale preset (blueprints/presets.yaml, `database:`).
     DB_STATEMENT_TIMEOUT_MS: {{ svc.database.statement_timeout_ms }},
     // An instance serves one request at a time; the RDS Proxy pools the connections.
     DB_POOL_SIZE: 1,
 {%- endif %}
   };
-{%- if svc.database %}
+{%- if svc.ts.functions.store == "sql" %}
   // In AWS the code connects to the RDS Proxy (DB_HOST … DB_SSLROOTCERT, an IAM token as the
   // password: src/iam.ts); a local run or a test sets DATABASE_URL instead, used as is.
   return { ...values, DATABASE_URL: values.DATABASE_URL || proxyUrl(values) };
@@ -40,7 +40,7 @@ export function settings() {
   return values;
 {%- endif %}
 }
-{%- if svc.database %}
+{%- if svc.ts.functions.store == "sql" %}
 
 /** The proxy's URL: no password in it, TLS with the proxy's certificate checked (host included). */
 function proxyUrl(v: { DB_HOST: string; DB_PORT: string; DB_NAME: string; DB_USER: string; DB_SSLMODE: string; DB_SSLROOTCERT: string }): string {

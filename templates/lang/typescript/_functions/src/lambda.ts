@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from
 import { buildApp } from "./app.js";
 import { invocationClaims, type Claims } from "./auth.js";
 import { checkEnvironment, settings } from "./config.js";
-{%- if svc.database %}
+{%- if svc.ts.functions.store == "sql" %}
 import { useIamTokens } from "./iam.js";
 {%- endif %}
 
@@ -32,7 +32,7 @@ export function httpFunction(environment: readonly string[]): HttpHandler {
     if (proxy === undefined) {
       checkEnvironment(environment);
       const config = settings();
-{%- if svc.database %}
+{%- if svc.ts.functions.store == "sql" %}
       useIamTokens(config);
 {%- endif %}
       const app = buildApp({ config });

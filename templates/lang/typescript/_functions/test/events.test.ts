@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { buildApp } from "../src/app.js";
 {%- endif %}
 import { publisher, PublishError } from "../src/events.js";
-import { {% if svc.ts.has_published_sample %}admin, {% endif %}bus, config, db, prepareSchema{% if svc.ts.has_published_sample %}, verify{% endif %} } from "./support.js";
+import { {% if svc.ts.has_published_sample %}admin, {% endif %}bus, {% if svc.ts.has_published_sample %}config, {% endif %}{% if svc.ts.has_published_sample and svc.ts.functions.store == "dynamodb" %}countRows, {% endif %}db, prepareSchema{% if svc.ts.has_published_sample %}, verify{% endif %} } from "./support.js";
 {%- if svc.ts.has_published_sample %}
 
 const app = buildApp({ config, verify, db, cacheStore: null });
@@ -62,7 +62,11 @@ test("{{ e.name }}: a {{ t }} event EventBridge refuses fails the request; the r
 {%- for u in e.unique %}
   payload["{{ u.name }}"] = fresh("{{ u.form }}", {{ u.max_length }});
 {%- endfor %}
+{%- if svc.ts.functions.store == "dynamodb" %}
+  const count = async () => countRows({{ e.name | json }});
+{%- else %}
   const count = async () => Number((await db.query(null, 'SELECT COUNT(*) AS n FROM "{{ e.table }}"'))[0]?.n);
+{%- endif %}
   const rows = await count();
   bus.refusing = true;
   try {

@@ -63,69 +63,7 @@ function databaseError(err: unknown, deleting: boolean): unknown {
   return err;
 }
 
-/** Whether a value holds a NUL character anywhere (JSON keys too). */
-function holdsNul(value: unknown): boolean {
-  if (typeof value === "string") {
-    return value.includes("\u0000");
-  }
-  if (Array.isArray(value)) {
-    return value.some(holdsNul);
-  }
-  if (value !== null && typeof value === "object") {
-    return Object.entries(value).some(([k, v]) => k.includes("\u0000") || holdsNul(v));
-  }
-  return false;
-}
-
-/** Text with a NUL is invalid input on every engine (PostgreSQL cannot store it; MySQL would),
- * as the Python services' schemas refuse it. */
-function checkText(values: Row): void {
-  for (const [field, value] of Object.entries(values)) {
-    if (holdsNul(value)) {
-      throw new HttpError(422, [{ loc: ["body", field], msg: "text must not contain NUL characters", type: "value_error" }]);
-    }
-  }
-}
-
-function checkDecimals(spec: EntitySpec, values: Row): void {
-  for (const b of spec.decimalBounds) {
-    const value = values[b.column];
-    if (typeof value !== "string") {
-      continue;
-    }
-    const n = Number(value);
-    if ((b.minimum !== undefined && n < Number(b.minimum)) || (b.maximum !== undefined && n > Number(b.maximum))) {
-      throw new HttpError(422, [
-        { loc: ["body", b.column], msg: `out of bounds [${b.minimum ?? ""}, ${b.maximum ?? ""}]`, type: "value_error" },
-      ]);
-    }
-  }
-}
-
-async function checkReferences(spec: EntitySpec, values: Row, deps: CrudDeps, req: FastifyRequest): Promise<void> {
-  for (const ref of spec.references) {
-    const key = values[ref.field];
-    if (key === undefined || key === null) {
-      continue;
-    }
-    let exists: boolean;
-    try {
-      exists = await ref.exists(deps.clients, key, forwarded(req.headers, req.id));
-    } catch (err) {
-      if (err instanceof DependencyUnavailable) {
-        throw new HttpError(503, `${ref.target} owner unavailable`);
-      }
-      throw new HttpError(502, `${ref.target} owner refused the lookup`);
-    }
-    if (!exists) {
-      throw new HttpError(422, [
-        { loc: ["body", ref.field], msg: `${ref.target} ${String(key)} does not exist`, type: "reference.unknown" },
-      ]);
-    }
-  }
-}
-
-export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudDeps): void {
+{% include "lang/typescript/_partials/crud_checks.tera" %}export function registerCrud(app: FastifyInstance, spec: EntitySpec, deps: CrudDeps): void {
   const { db, cache } = deps;
   if (spec.publishes.length > 0 && deps.outbox === null && deps.bus === undefined) {
     throw new Error(`${spec.name} publishes ${spec.publishes.join(", ")} but the app has no outbox`);
