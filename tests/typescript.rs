@@ -644,3 +644,24 @@ fn a_typescript_frontend_is_the_api_app_as_in_python() {
         assert_eq!(frontend.read(&path), api.read(&path), "{path}");
     }
 }
+
+/// A TypeScript worker in a serverless system is its queue functions alone, as a Python one: no
+/// HTTP function, and without a database no RDS IAM sign-in or SQL settings.
+#[test]
+fn a_typescript_worker_function_is_its_queue_functions_alone() {
+    let tree = Project::fixture("polyglot/polyglot-serverless.yaml").generate();
+    let dir = "services/notifier";
+    let handlers = tree.read(&format!("{dir}/src/handlers.ts"));
+    assert!(handlers.contains("queueFunction("), "{handlers}");
+    assert!(!handlers.contains("httpFunction"), "{handlers}");
+    assert!(!tree.path().join(dir).join("src/iam.ts").exists());
+    assert!(tree.path().join("services/reviews/src/iam.ts").exists());
+    let support = tree.read(&format!("{dir}/test/support.ts"));
+    assert!(
+        support.contains("export const db: Db | undefined = undefined;"),
+        "{support}"
+    );
+    let main = tree.read("infra/terraform/main.tf");
+    assert!(main.contains("handler                 = \"notifier_user_registered.handler\""));
+    assert!(!main.contains("\"notifier_api.handler\""));
+}

@@ -155,6 +155,8 @@ pub enum Condition {
     TsEvents,
     /// The TypeScript service serves gRPC.
     TsGrpc,
+    /// The TypeScript service's functions keep their rows in SQL (Aurora behind the RDS Proxy).
+    TsSqlStore,
 }
 
 impl Condition {
@@ -218,6 +220,14 @@ impl Condition {
                 Some((Collection::TypescriptApp, i)) => {
                     m.deployables[i].ts.as_ref().is_some_and(|t| t.has_events)
                 }
+                _ => false,
+            },
+            Condition::TsSqlStore => match item {
+                Some((Collection::TypescriptService, i)) => m.services[i]
+                    .ts
+                    .as_ref()
+                    .and_then(|t| t.functions.as_ref())
+                    .is_some_and(|f| f.store == "sql"),
                 _ => false,
             },
             Condition::TsGrpc => match item {

@@ -171,7 +171,8 @@ impl Check<'_> {
     /// TypeScript functions serve HTTP, publish and consume topics, on Aurora PostgreSQL or
     /// DynamoDB; what they do not cover yet is refused where it is written.
     fn typescript_function_rules(&mut self, name: &str, s: &Service) {
-        let unsupported = [("kind", s.kind != ServiceKind::Api, "kinds other than `api`")];
+        let other = !matches!(s.kind, ServiceKind::Api | ServiceKind::Worker);
+        let unsupported = [("kind", other, "kinds other than `api` and `worker`")];
         self.lacking(name, "serverless functions", &unsupported);
     }
 

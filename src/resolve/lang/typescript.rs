@@ -148,6 +148,8 @@ pub struct TsFunctions {
     pub dev_dependencies: Vec<Pin>,
     /// Some function handles a queue's events (test/handlers.test.ts covers the batch).
     pub has_queue: bool,
+    /// Some function serves the HTTP API (a worker's functions are all queue functions).
+    pub has_http: bool,
     /// Where its rows are: `sql` (Aurora PostgreSQL behind the RDS Proxy), `dynamodb` (one table
     /// per entity, src/tables.ts) or `none` (no database).
     pub store: &'static str,
@@ -560,6 +562,7 @@ pub fn lower_functions(
                 })
                 .collect(),
             has_queue: own.iter().any(|f| f.trigger == "queue"),
+            has_http: own.iter().any(|f| f.trigger == "http"),
             settings,
             runtime: LAMBDA_RUNTIME,
             dependencies: pins(FUNCTION_DEPENDENCIES),

@@ -7,7 +7,7 @@ import { fromAuthorizer, require, type Verifier } from "./auth.js";
 import { createClients, type Clients } from "./clients.js";
 import type { Settings } from "./config.js";
 import { registerCrud } from "./crud.js";
-import { createDb, timedOut, unavailable, type Db } from "./db.js";
+import { {% if svc.ts.functions.store != "none" %}createDb, {% endif %}timedOut, unavailable, type Db } from "./db.js";
 import { entities } from "./entities.js";
 import { HttpError } from "./errors.js";
 {%- if svc.ts.has_events %}

@@ -2,7 +2,7 @@
 // The Lambda functions of the {{ svc.name.raw }} service. scripts/bundle.mjs makes one module per
 // function (dist/lambda/<function>.mjs) exporting it as `handler`: `<function>.handler` in the
 // Terraform. Each lists exactly the variables Terraform sets for it.
-import { httpFunction{% if svc.ts.functions.has_queue %}, log, queueFunction{% endif %} } from "./lambda.js";
+import { {% if svc.ts.functions.has_http %}httpFunction{% if svc.ts.functions.has_queue %}, {% endif %}{% endif %}{% if svc.ts.functions.has_queue %}log, queueFunction{% endif %} } from "./lambda.js";
 {%- for f in svc.ts.functions.functions %}
 {%- if f.trigger == "http" %}
 

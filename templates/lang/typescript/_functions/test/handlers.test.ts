@@ -6,15 +6,16 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import type { APIGatewayProxyEventV2, Context{% if svc.ts.functions.has_queue %}, SQSEvent{% endif %} } from "aws-lambda";
+import type { {% if svc.ts.functions.has_http %}APIGatewayProxyEventV2, {% endif %}Context{% if svc.ts.functions.has_queue %}, SQSEvent{% endif %} } from "aws-lambda";
 import * as handlers from "../src/handlers.js";
-import { ADMIN_CLAIMS, db, prepareSchema } from "./support.js";
+import { {% if svc.ts.functions.has_http and svc.ts.entities %}ADMIN_CLAIMS, {% endif %}db, prepareSchema } from "./support.js";
 
 const context = { functionName: "test", awsRequestId: "test" } as Context;
 before(prepareSchema);
 after(async () => {
   await db?.end();
 });
+{%- if svc.ts.functions.has_http %}
 
 /** An HTTP API event; `claims` undefined is a route without the authorizer. */
 function httpEvent(method: string, rawPath: string, body?: unknown, claims?: Record<string, unknown>): APIGatewayProxyEventV2 {
@@ -41,6 +42,7 @@ function httpEvent(method: string, rawPath: string, body?: unknown, claims?: Rec
     isBase64Encoded: false,
   } as APIGatewayProxyEventV2;
 }
+{%- endif %}
 
 /** Set exactly `names` (the test database stands for the proxy) while `run` runs. */
 async function withEnvironment(names: readonly string[], run: () => Promise<void>): Promise<void> {

@@ -7,11 +7,17 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 {%- endif %}
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-{%- else %}
+{%- elif svc.ts.functions.store == "sql" %}
 // Test setup: the real PostgreSQL in DATABASE_URL (its migrations applied as dbmate applies
 // them) and callers as the HTTP API's authorizer passes them on (verified claims).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+{%- if svc.ts.has_events %}
+import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+{%- endif %}
+{%- else %}
+// Test setup: no database (the service keeps no rows), and callers as the HTTP API's authorizer
+// passes them on (verified claims).
 {%- if svc.ts.has_events %}
 import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 {%- endif %}
@@ -20,6 +26,8 @@ import { callerOf, ROLES_CLAIM, type Claims, type Verifier } from "../src/auth.j
 import { settings } from "../src/config.js";
 {%- if svc.database %}
 import { createDb } from "../src/db.js";
+{%- else %}
+import type { Db } from "../src/db.js";
 {%- endif %}
 {%- if svc.ts.has_events %}
 import { publisher } from "../src/events.js";
@@ -139,7 +147,7 @@ export async function prepareSchema(): Promise<void> {
 }
 {%- else %}
 
-export const db = undefined;
+export const db: Db | undefined = undefined;
 
 export async function prepareSchema(): Promise<void> {}
 {%- endif %}
