@@ -155,6 +155,10 @@ pub enum Condition {
     TsEvents,
     /// The TypeScript service serves gRPC.
     TsGrpc,
+    /// The Python service serves gRPC.
+    PyGrpc,
+    /// The service serves gRPC from its own code, in either language (its copy of the contract).
+    ServesGrpc,
 }
 
 impl Condition {
@@ -218,6 +222,16 @@ impl Condition {
                 Some((Collection::TypescriptApp, i)) => {
                     m.deployables[i].ts.as_ref().is_some_and(|t| t.has_events)
                 }
+                _ => false,
+            },
+            Condition::ServesGrpc => match item {
+                Some((Collection::Service | Collection::TypescriptService, i)) => {
+                    m.services[i].code.grpc.is_some()
+                }
+                _ => false,
+            },
+            Condition::PyGrpc => match item {
+                Some((Collection::Service, i)) => m.services[i].code.grpc.is_some(),
                 _ => false,
             },
             Condition::TsGrpc => match item {

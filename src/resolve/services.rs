@@ -526,7 +526,7 @@ fn app_ports() -> Vec<EffectivePort> {
 }
 
 /// The packages its code imports: a Redis client with a cache, the broker's client when it
-/// publishes or consumes.
+/// publishes or consumes, the gRPC server when it serves gRPC.
 fn python_deps(s: &Service, data: &Data) -> super::lang::python::deps::PythonDeps {
     let broker = data
         .messaging
@@ -534,7 +534,8 @@ fn python_deps(s: &Service, data: &Data) -> super::lang::python::deps::PythonDep
         .filter(|_| !s.publishes.is_empty() || !s.consumes.is_empty())
         .map(|m| m.broker);
     let mysql = s.database.as_ref().is_some_and(|d| d.mysql);
-    super::lang::python::deps::for_service(mysql, s.cache.is_some(), broker)
+    let grpc = s.grpc && s.generated && !s.is_gateway;
+    super::lang::python::deps::for_service(mysql, s.cache.is_some(), broker, grpc)
 }
 
 fn split_image(img: &str) -> (String, String) {
@@ -828,6 +829,7 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     app.port = HTTP_PORT;
     app.http_port = Some(HTTP_PORT);
     app.grpc_port = None;
+    app.code.grpc = None;
     app.ports = vec![Port {
         name: "http".into(),
         port: HTTP_PORT,
