@@ -109,15 +109,8 @@ impl Check<'_> {
         let other_kind = !matches!(s.kind, ServiceKind::Api | ServiceKind::Worker);
         let unsupported = [("kind", other_kind, "kinds other than `api` and `worker`")];
         self.lacking(name, "services", &unsupported);
-        // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
-        if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {
-            self.err(
-                "E0153",
-                format!("services.{name}.protocol"),
-                format!("service `{name}` is written in typescript, whose grpc api is served beside its http api, and it speaks grpc alone"),
-                "write `protocol: [http, grpc]`, or use `language: python` for this service".into(),
-            );
-        }
+        // gRPC alone is served as beside HTTP (src/grpc.ts): its routes answer the RPCs in
+        // process and listen on loopback only (resolve's `Listen`).
     }
 
     /// E0153 at each key of `unsupported` that the service uses: `(key, used, what is lacking)`.

@@ -99,6 +99,7 @@ RPCS: tuple[Rpcs, ...] = (
         delete="{{ r.delete }}",
         timestamps=({% for c in r.timestamps %}"{{ c }}",{% if not loop.last %} {% endif %}{% endfor %}),
         structs=({% for c in r.structs %}"{{ c }}",{% if not loop.last %} {% endif %}{% endfor %}),
+{%- if r.enums %}
         enums={
 {%- for en in r.enums %}
             "{{ en.column }}": {
@@ -108,6 +109,9 @@ RPCS: tuple[Rpcs, ...] = (
             },
 {%- endfor %}
         },
+{%- else %}
+        enums={},
+{%- endif %}
     ),
 {%- endfor %}
 )

@@ -1,7 +1,7 @@
 {{ header }}
 """{{ svc.name.title }}: {{ svc.description | py_doc }}.
 
-Run with `uvicorn app.main:app --host 0.0.0.0 --port {{ svc.port }}`; SIGTERM drains requests,
+Run with `uvicorn app.main:app --host {{ svc.listen.host }} --port {{ svc.listen.port }}`; SIGTERM drains requests,
 stops the event consumers and closes connections (graceful shutdown). Start-up does not wait for
 the broker or any other backing service: they are connected in the background and `/readyz`
 says what is missing.
@@ -58,7 +58,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 {%- if svc.code.grpc %}
     # The gRPC API (app/grpc_api.py) on GRPC_PORT; 0 takes any free port (the tests).
     grpc_server = await grpc_api.start(app, int(get_settings().grpc_port))
-    app.state.grpc_port = grpc_server.port
 {%- endif %}
     log.info("started")
     try:

@@ -25,7 +25,7 @@ os.environ["{{ m.messaging.env_var }}"] = ""
 {% endif -%}
 os.environ["REDIS_URL"] = ""
 {% if svc.code.grpc -%}
-# The gRPC server binds any free port (the app keeps it in app.state.grpc_port).
+# The app's gRPC server binds any free port (tests/test_grpc.py starts its own).
 os.environ["GRPC_PORT"] = "0"
 {% endif -%}
 os.environ["OTEL_SDK_DISABLED"] = "true"

@@ -22,9 +22,12 @@ Call = Callable[..., Any]
 
 @pytest.fixture(scope="module")
 def channel(client: TestClient) -> Iterator[grpc.Channel]:
-    """A channel to the gRPC port the app bound when it started (GRPC_PORT=0: any)."""
-    with grpc.insecure_channel(f"127.0.0.1:{client.app.state.grpc_port}") as ch:
+    """A channel to a gRPC server of the running app, on its event loop and any free port
+    (the one its lifespan starts is another test's to stop when it starts the app again)."""
+    server = client.portal.call(grpc_api.start, client.app, 0)
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
         yield ch
+    client.portal.call(server.stop)
 
 
 def rpc(channel: grpc.Channel, name: str) -> tuple[Call, type[Message]]:
