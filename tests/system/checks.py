@@ -363,8 +363,6 @@ def dependency_down(w: World) -> str:
             w.stack.sup.start(callee.proc)
             wait_for(lambda: w.http.get(callee.url + "/healthz", timeout=1).status_code == 200, 60)
         out.append(f"{e.caller} 503 in {took:.2f}s with {e.callee} down")
-    if over_grpc:
-        out.append(f"over gRPC, readiness only: {over_grpc}")
     return "; ".join(out) or "no depends_on edges"
 
 
