@@ -42,7 +42,7 @@ for ex in $EXAMPLES; do
     done
   done
 done
-BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-kafka.yaml tests/fixtures/polyglot/polyglot-sqs.yaml tests/fixtures/polyglot/polyglot-mysql.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml}"
+BLUEPRINTS="${MATRIX_BLUEPRINTS-tests/fixtures/valid/online-boutique.yaml tests/fixtures/valid/images-contract.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-grpc-only.yaml tests/fixtures/polyglot/polyglot-kafka.yaml tests/fixtures/polyglot/polyglot-sqs.yaml tests/fixtures/polyglot/polyglot-mysql.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml}"
 for bp in $BLUEPRINTS; do
   dir="$OUT/$(basename "$bp" .yaml)"
   "$BIN" --blueprint "$bp" --quiet --out "$dir"

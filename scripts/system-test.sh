@@ -48,7 +48,7 @@ for ex in $("$BIN" examples | awk '{print $1}'); do
     "$BIN" --example "$ex" --type "$ty" --scale small --quiet --out "$reqs/$ex-$ty"
   done
 done
-for bp in tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-kafka.yaml tests/fixtures/polyglot/polyglot-sqs.yaml tests/fixtures/polyglot/polyglot-mysql.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml; do
+for bp in tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-grpc-only.yaml tests/fixtures/polyglot/polyglot-kafka.yaml tests/fixtures/polyglot/polyglot-sqs.yaml tests/fixtures/polyglot/polyglot-mysql.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml; do
   "$BIN" generate -f "$bp" --out "$reqs/$(basename "$bp" .yaml)" --quiet
 done
 files=$( (find "$reqs" -path '*/services/*/requirements.txt'; find "$reqs" -path '*/functions/requirements.txt') | sort)
@@ -85,7 +85,7 @@ fi
 # (SYSTEM_EXAMPLES unset); SYSTEM_BLUEPRINTS names them for a narrowed run (SYSTEM_EXAMPLES= for none
 # of the examples).
 if [ -z "${SYSTEM_EXAMPLES+set}" ]; then
-  BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-kafka.yaml tests/fixtures/polyglot/polyglot-sqs.yaml tests/fixtures/polyglot/polyglot-mysql.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml}"
+  BLUEPRINTS="${SYSTEM_BLUEPRINTS-tests/fixtures/polyglot/polyglot.yaml tests/fixtures/polyglot/polyglot-grpc.yaml tests/fixtures/polyglot/polyglot-grpc-only.yaml tests/fixtures/polyglot/polyglot-kafka.yaml tests/fixtures/polyglot/polyglot-sqs.yaml tests/fixtures/polyglot/polyglot-mysql.yaml tests/fixtures/polyglot/polyglot-serverless.yaml tests/fixtures/polyglot/polyglot-serverless-dynamodb.yaml tests/fixtures/valid/mysql-monolith.yaml tests/fixtures/valid/typescript-monolith.yaml}"
 else
   BLUEPRINTS="${SYSTEM_BLUEPRINTS-}"
 fi

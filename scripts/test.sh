@@ -77,6 +77,7 @@ tests/fixtures/polyglot/polyglot.yaml microservices ts-no-outbox
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-idempotency
 tests/fixtures/polyglot/polyglot.yaml microservices ts-no-dead-letters
 tests/fixtures/polyglot/polyglot-grpc.yaml microservices ts-grpc-drops-metadata
+tests/fixtures/polyglot/polyglot-grpc.yaml microservices py-grpc-drops-metadata
 tests/fixtures/polyglot/polyglot-mysql.yaml microservices ts-no-idempotency
 tests/fixtures/valid/typescript-monolith.yaml monolith ts-no-outbox
 auth-service monolith exit-without-broker

@@ -162,6 +162,56 @@ fn grpc_services_get_a_buf_style_proto() {
     );
 }
 
+/// A Python service declaring grpc serves its contract (app/grpc_api.py): the copy its image is
+/// built with is the root's, its server starts with the app on GRPC_PORT, the packages are
+/// pinned, its tests bind any free port; its HTTP-only neighbours get none of it.
+#[test]
+fn a_python_grpc_service_serves_the_same_proto_from_its_own_folder() {
+    let tree = Project::fixture("polyglot/polyglot-grpc.yaml").generate();
+    assert_eq!(
+        tree.read("services/inventory/proto/inventory/v1/inventory.proto"),
+        tree.read("proto/inventory/v1/inventory.proto")
+    );
+    assert!(
+        tree.read("services/inventory/Dockerfile")
+            .contains("COPY proto ./proto\n")
+    );
+    let grpc = tree.read("services/inventory/app/grpc_api.py");
+    assert!(grpc.contains("SERVICE = \"inventory.v1.InventoryService\""));
+    assert!(grpc.contains("PROTO = \"proto/inventory/v1/inventory.proto\""));
+    assert!(grpc.contains("        create=\"CreateStock\","), "{grpc}");
+    assert!(
+        grpc.contains("\"STOCK_STATE_COUNTING\": \"counting\","),
+        "{grpc}"
+    );
+    assert!(grpc.contains("timestamps=(\"counted_at\","), "{grpc}");
+    assert!(grpc.contains("structs=(\"attributes\",)"), "{grpc}");
+    let main = tree.read("services/inventory/app/main.py");
+    assert!(main.contains("await grpc_api.start(app, int(get_settings().grpc_port))"));
+    assert!(main.contains("await grpc_server.stop()"));
+    let requirements = tree.read("services/inventory/requirements.txt");
+    for pin in ["grpcio==", "grpcio-tools==", "grpcio-health-checking=="] {
+        assert!(requirements.contains(pin), "{pin}");
+    }
+    assert!(
+        tree.read("services/inventory/tests/conftest.py")
+            .contains("os.environ[\"GRPC_PORT\"] = \"0\"")
+    );
+    assert!(
+        tree.read("services/inventory/tests/test_grpc.py")
+            .contains("def test_stock_rpcs_answer_through_the_http_routes(")
+    );
+    for f in ["app/grpc_api.py", "tests/test_grpc.py", "proto"] {
+        assert!(!tree.path().join("services/orders").join(f).exists(), "{f}");
+    }
+    assert!(!tree.read("services/orders/app/main.py").contains("grpc"));
+    assert!(
+        !tree
+            .read("services/orders/requirements.txt")
+            .contains("grpcio-tools")
+    );
+}
+
 #[test]
 fn enum_columns_become_prefixed_proto_enums_with_an_unspecified_zero() {
     let dir = tempfile::tempdir().unwrap();

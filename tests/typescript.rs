@@ -407,16 +407,51 @@ fn a_typescript_grpc_service_serves_the_same_proto_from_its_own_folder() {
     assert!(!tree.read("services/reviews/src/main.ts").contains("grpc"));
 }
 
+/// gRPC alone, in either language: the same app, its routes on loopback only (its RPCs reach them
+/// in process), the image's HEALTHCHECK on that port; the cluster sees the gRPC port alone and
+/// probes it; callers dial its gRPC address.
 #[test]
-fn a_typescript_service_speaking_grpc_alone_is_refused() {
-    let alone = Project::fixture("polyglot/polyglot-grpc.yaml")
-        .edit(|b| b.replace("protocol: [http, grpc]", "protocol: grpc"));
-    let Err(codex_system_design::error::Error::Invalid(invalid)) = alone.try_generate() else {
-        panic!("a TypeScript service speaking grpc alone generates");
-    };
-    // (The gateway's route to it is refused too: a grpc-only service has no HTTP to route to.)
-    let codes: Vec<&str> = invalid.diagnostics.items.iter().map(|d| d.code).collect();
-    assert!(codes.contains(&"E0153"), "{codes:?}");
+fn a_service_speaking_grpc_alone_serves_it_with_its_routes_on_loopback() {
+    let tree = Project::fixture("polyglot/polyglot-grpc-only.yaml").generate();
+    let main = tree.read("services/ledger/src/main.ts");
+    assert!(main.contains("await app.listen({ host: \"127.0.0.1\", port: Number(config.PORT) });"));
+    assert!(main.contains("await startGrpc(app, Number(config.GRPC_PORT));"));
+    assert!(
+        tree.read("services/ledger/Dockerfile")
+            .contains("fetch('http://127.0.0.1:8080/healthz')")
+    );
+    let config = tree.read("services/ledger/src/config.ts");
+    assert!(
+        config.contains("PORT: env(\"PORT\", \"8080\"),"),
+        "{config}"
+    );
+    assert!(config.contains("GRPC_PORT: env(\"GRPC_PORT\", \"50051\"),"));
+    let docker = tree.read("services/payments/Dockerfile");
+    assert!(
+        docker.contains("\"--host\", \"127.0.0.1\", \"--port\", \"8080\""),
+        "{docker}"
+    );
+    assert!(docker.contains("EXPOSE 50051\n"));
+    assert!(
+        tree.read("services/payments/app/main.py")
+            .contains("await grpc_api.start(")
+    );
+    for svc in ["payments", "ledger"] {
+        let service = tree.read(&format!("deploy/k8s/base/{svc}/service.yaml"));
+        assert!(
+            service.contains("port: 50051") && !service.contains("8080"),
+            "{service}"
+        );
+        let deployment = tree.read(&format!("deploy/k8s/base/{svc}/deployment.yaml"));
+        assert!(
+            deployment.contains("grpc:\n              port: 50051"),
+            "{deployment}"
+        );
+    }
+    assert!(
+        tree.read("services/orders/app/config.py")
+            .contains("payments_grpc_addr: str = \"payments:50051\"")
+    );
 }
 
 /// Kafka and SNS/SQS: the TypeScript services' broker client is the blueprint's broker's, reading
@@ -664,4 +699,18 @@ fn a_typescript_worker_function_is_its_queue_functions_alone() {
     let main = tree.read("infra/terraform/main.tf");
     assert!(main.contains("handler                 = \"notifier_user_registered.handler\""));
     assert!(!main.contains("\"notifier_api.handler\""));
+}
+
+/// A TypeScript frontend function is an api's functions, as a Python one (E0153 refused it).
+#[test]
+fn a_typescript_frontend_function_is_an_api_function() {
+    let tree = Project::fixture("polyglot/polyglot-serverless.yaml")
+        .edit(|b| b.replace("    kind: worker\n", "    kind: frontend\n"))
+        .generate();
+    let handlers = tree.read("services/notifier/src/handlers.ts");
+    assert!(
+        handlers.contains("export const notifier_api = httpFunction("),
+        "{handlers}"
+    );
+    assert!(handlers.contains("queueFunction("), "{handlers}");
 }

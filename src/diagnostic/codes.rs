@@ -104,10 +104,6 @@ pub const CODES: &[Code] = &[
     e("E0150", "traffic names an undeclared version"),
     e("E0151", "traffic weights do not sum to 100"),
     e("E0152", "duplicate version"),
-    e(
-        "E0153",
-        "TypeScript service using what its lowering lacks yet",
-    ),
     e("E0156", "monolith modules in more than one language"),
     e("E0160", "grpc-only service in a serverless blueprint"),
     e("E0170", "port collision"),

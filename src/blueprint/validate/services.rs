@@ -89,49 +89,8 @@ impl Check<'_> {
         }
         for (name, s) in &bp.services {
             self.image_or_language(name, s);
-            self.typescript_rules(name, s);
             self.ports(name, s);
             self.traffic(name, s);
-        }
-    }
-
-    /// What the TypeScript lowering does not cover yet is refused where it is written, instead
-    /// of generating a service that ignores it.
-    fn typescript_rules(&mut self, name: &str, s: &Service) {
-        if s.image.is_some() || s.language.as_deref() != Some(schema::TYPESCRIPT) {
-            return;
-        }
-        if self.bp.arch == ArchType::Serverless {
-            self.typescript_function_rules(name, s);
-            return;
-        }
-        // A worker is the same app, reached by no route (an event consumer, as Python's); a
-        // frontend is the same app as an api, as Python's; a gateway has no code (W0165).
-        if s.kind == ServiceKind::Gateway {
-            return;
-        }
-        // Its RPCs are answered by its HTTP routes (src/grpc.ts): a gRPC API needs the HTTP one.
-        if s.protocols.contains(&Protocol::Grpc) && !s.protocols.contains(&Protocol::Http) {
-            self.err(
-                "E0153",
-                format!("services.{name}.protocol"),
-                format!("service `{name}` is written in typescript, whose grpc api is served beside its http api, and it speaks grpc alone"),
-                "write `protocol: [http, grpc]`, or use `language: python` for this service".into(),
-            );
-        }
-    }
-
-    /// E0153 at each key of `unsupported` that the service uses: `(key, used, what is lacking)`.
-    fn lacking(&mut self, name: &str, what_it_is: &str, unsupported: &[(&str, bool, &str)]) {
-        for (key, used, what) in unsupported {
-            if *used {
-                self.err(
-                    "E0153",
-                    format!("services.{name}.{key}"),
-                    format!("service `{name}` is written in typescript, whose {what_it_is} have no {what} yet"),
-                    "use `language: python` for this service, or remove the key".into(),
-                );
-            }
         }
     }
 
@@ -166,14 +125,6 @@ impl Check<'_> {
                 ),
             );
         }
-    }
-
-    /// TypeScript functions serve HTTP, publish and consume topics, on Aurora PostgreSQL or
-    /// DynamoDB; what they do not cover yet is refused where it is written.
-    fn typescript_function_rules(&mut self, name: &str, s: &Service) {
-        let other = !matches!(s.kind, ServiceKind::Api | ServiceKind::Worker);
-        let unsupported = [("kind", other, "kinds other than `api` and `worker`")];
-        self.lacking(name, "serverless functions", &unsupported);
     }
 
     fn image_or_language(&mut self, name: &str, s: &Service) {

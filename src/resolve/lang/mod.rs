@@ -5,6 +5,7 @@
 //! its templates (`templates/lang/<language>/`; Python's are the `services/__service__`
 //! trees of each type), chosen per service by `crate::plan`.
 
+pub mod grpc;
 pub mod python;
 pub mod typescript;
 
@@ -19,6 +20,9 @@ pub const ALL: &[&str] = crate::blueprint::schema::LANGUAGES;
 /// The language-specific views of the services that are not Python (Python's `code` is filled
 /// in before, for every service: the other languages read its language-neutral parts).
 pub fn lower(services: &mut [Service], entities: &[Entity]) {
+    for s in services.iter_mut() {
+        s.code.grpc = grpc::grpc(s, entities);
+    }
     typescript::lower(services, entities);
 }
 

@@ -13,8 +13,6 @@ use crate::resolve::services::Service;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-pub mod grpc;
-
 /// Runtime packages, exact versions: the lockfile template pins these (a test keeps them in step).
 pub const DEPENDENCIES: &[(&str, &str)] = &[
     ("@grpc/grpc-js", "1.14.7"),
@@ -117,7 +115,7 @@ pub struct TsService {
     /// The consumed topics, each with a valid `data` of its envelope for the tests.
     pub consumed: Vec<TsConsumed>,
     /// The gRPC API it serves beside HTTP (src/grpc.ts), when it declares `grpc`.
-    pub grpc: Option<grpc::TsGrpc>,
+    pub grpc: Option<super::grpc::GrpcApi>,
     /// Dependencies its `/readyz` checks by a connection to their `host:port` (reached over
     /// gRPC or TCP), as the Python services' readiness does.
     pub connected: Vec<TsConnected>,
@@ -413,7 +411,7 @@ pub fn lower(services: &mut [Service], entities: &[Entity]) {
                 in_process: false,
             })
             .collect();
-        let grpc = grpc::grpc(s, entities);
+        let grpc = s.code.grpc.clone();
         let connected = s
             .depends_on
             .iter()

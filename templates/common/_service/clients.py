@@ -263,7 +263,9 @@ def client(name: str) -> ServiceClient:
     """The client of a dependency, created on first use."""
     if name not in _clients:
         settings = get_settings()
-{%- if svc.depends_on %}
+{%- set_global over_http = false %}
+{%- for d in svc.depends_on %}{% if d.protocol == "http" %}{% set_global over_http = true %}{% endif %}{% endfor %}
+{%- if over_http %}
         urls: dict[str, str] = {
 {%- for d in svc.depends_on %}{% if d.protocol == "http" %}
             "{{ d.name.raw }}": settings.{{ d.setting }},

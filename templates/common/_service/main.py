@@ -1,7 +1,7 @@
 {{ header }}
 """{{ svc.name.title }}: {{ svc.description | py_doc }}.
 
-Run with `uvicorn app.main:app --host 0.0.0.0 --port {{ svc.port }}`; SIGTERM drains requests,
+Run with `uvicorn app.main:app --host {{ svc.listen.host }} --port {{ svc.listen.port }}`; SIGTERM drains requests,
 stops the event consumers and closes connections (graceful shutdown). Start-up does not wait for
 the broker or any other backing service: they are connected in the background and `/readyz`
 says what is missing.
@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 {%- endif %}
 
-from app import clients, db, events
+from app import clients, db, events{% if svc.code.grpc %}, grpc_api{% endif %}
 from app.config import get_settings
 from app.health import router as health_router
 from app.observability import instrument, setup_logging, shutdown_tracing
@@ -55,10 +55,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await events.publisher.start()
     await events.relay.start()
     await events.consumer.start()
+{%- if svc.code.grpc %}
+    # The gRPC API (app/grpc_api.py) on GRPC_PORT; 0 takes any free port (the tests).
+    grpc_server = await grpc_api.start(app, int(get_settings().grpc_port))
+{%- endif %}
     log.info("started")
     try:
         yield
     finally:
+{%- if svc.code.grpc %}
+        await grpc_server.stop()
+{%- endif %}
         await events.consumer.stop()
         await events.relay.stop()
         await events.publisher.stop()

@@ -806,6 +806,8 @@ fn service_code(owned: &[&Entity]) -> ServiceCode {
         router_ids: Vec::new(),
         cached_ids: Vec::new(),
         proto_imports,
+        // Set by `lang::lower` once every service is resolved.
+        grpc: None,
     }
 }
 

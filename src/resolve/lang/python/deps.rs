@@ -38,6 +38,14 @@ pub const KAFKA: &str = "aiokafka==0.14.0";
 pub const KAFKA_IAM: &str = "aws-msk-iam-sasl-signer-python==1.0.2";
 pub const RABBITMQ: &str = "aio-pika==10.2.1";
 pub const SQS: &str = "boto3==1.44.18";
+/// A service that serves gRPC (`app/grpc_api.py`): the server (grpcio, also the OTLP exporter's
+/// transport), the compiler that reads its `.proto` when it starts (grpcio-tools: no generated
+/// stubs to keep in step with the contract) and the standard health service.
+pub const GRPC: &[&str] = &[
+    "grpcio==1.85.4",
+    "grpcio-tools==1.85.1",
+    "grpcio-health-checking==1.85.1",
+];
 /// The `test` extra (and requirements-dev.txt): the test runner and the linter CI runs.
 pub const TEST: &[&str] = &["pytest==9.2.0", "ruff==0.17.6"];
 
@@ -49,9 +57,9 @@ pub struct PythonDeps {
     pub test: Vec<String>,
 }
 
-/// The packages of a service with (or without) a MySQL database, a cache and a broker client
-/// (`kafka`, `rabbitmq`, `sqs`; `None` when it neither publishes nor consumes).
-pub fn for_service(mysql: bool, cache: bool, broker: Option<&str>) -> PythonDeps {
+/// The packages of a service with (or without) a MySQL database, a cache, a broker client
+/// (`kafka`, `rabbitmq`, `sqs`; `None` when it neither publishes nor consumes) and a gRPC API.
+pub fn for_service(mysql: bool, cache: bool, broker: Option<&str>, grpc: bool) -> PythonDeps {
     let driver = if mysql { MYSQL } else { POSTGRES };
     let mut runtime: Vec<String> = BASE
         .iter()
@@ -66,6 +74,9 @@ pub fn for_service(mysql: bool, cache: bool, broker: Option<&str>) -> PythonDeps
         Some("rabbitmq") => runtime.push(RABBITMQ.into()),
         Some("sqs") => runtime.push(SQS.into()),
         _ => {}
+    }
+    if grpc {
+        runtime.extend(GRPC.iter().map(|s| (*s).to_owned()));
     }
     PythonDeps {
         runtime,
@@ -85,27 +96,33 @@ mod tests {
 
     #[test]
     fn broker_and_cache_add_their_client() {
-        let plain = for_service(false, false, None);
+        let plain = for_service(false, false, None, false);
         assert_eq!(plain.runtime.len(), BASE.len());
-        let full = for_service(false, true, Some("kafka"));
+        let full = for_service(false, true, Some("kafka"), false);
         assert!(full.runtime.contains(&REDIS.to_owned()));
         assert!(full.runtime.contains(&KAFKA.to_owned()));
         assert!(full.runtime.contains(&KAFKA_IAM.to_owned()));
         assert!(
-            for_service(false, false, Some("rabbitmq"))
+            for_service(false, false, Some("rabbitmq"), false)
                 .runtime
                 .contains(&RABBITMQ.to_owned())
         );
         assert!(
-            for_service(false, false, Some("sqs"))
+            for_service(false, false, Some("sqs"), false)
                 .runtime
                 .contains(&SQS.to_owned())
         );
         assert_eq!(plain.test, ["pytest==9.2.0", "ruff==0.17.6"]);
         assert!(plain.runtime.contains(&POSTGRES.to_owned()));
-        let mysql = for_service(true, false, None).runtime;
+        let mysql = for_service(true, false, None, false).runtime;
         assert!(mysql.contains(&MYSQL.to_owned()) && !mysql.contains(&POSTGRES.to_owned()));
         assert_eq!(mysql.len(), BASE.len());
+        let grpc = for_service(false, false, None, true).runtime;
+        assert_eq!(grpc.len(), BASE.len() + GRPC.len());
+        assert!(
+            grpc.iter()
+                .any(|p| p.starts_with("grpcio-health-checking=="))
+        );
     }
 
     #[test]
@@ -114,6 +131,7 @@ mod tests {
         let all = BASE
             .iter()
             .chain([MYSQL, REDIS, KAFKA, KAFKA_IAM, RABBITMQ].iter())
+            .chain(GRPC.iter())
             .chain(TEST.iter());
         for pin in all {
             let (name, version) = name_and_version(pin);

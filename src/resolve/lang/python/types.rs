@@ -180,4 +180,7 @@ pub struct ServiceCode {
     /// Payload helpers of entities whose rows have owners (`order_payload`), sorted: what
     /// tests/test_auth.py imports from tests/test_api.py.
     pub owned_payloads: Vec<String>,
+    /// The gRPC API it serves beside (or instead of) HTTP, when it declares `grpc`
+    /// (`app/grpc_api.py`, TypeScript's `src/grpc.ts`); set by `lang::lower`.
+    pub grpc: Option<super::super::grpc::GrpcApi>,
 }

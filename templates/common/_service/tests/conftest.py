@@ -24,6 +24,10 @@ os.environ.setdefault("DATABASE_URL", LOCAL_DATABASE)
 os.environ["{{ m.messaging.env_var }}"] = ""
 {% endif -%}
 os.environ["REDIS_URL"] = ""
+{% if svc.code.grpc -%}
+# The app's gRPC server binds any free port (tests/test_grpc.py starts its own).
+os.environ["GRPC_PORT"] = "0"
+{% endif -%}
 os.environ["OTEL_SDK_DISABLED"] = "true"
 # The default token's roles: the admin role (every row) and each role a route requires.
 # (A list: ruff format keeps one item per line after the magic trailing comma.)

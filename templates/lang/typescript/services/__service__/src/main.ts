@@ -16,7 +16,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-await app.listen({ host: "0.0.0.0", port: Number(config.PORT) });
+await app.listen({ host: "{{ service.listen.host }}", port: Number(config.PORT) });
 {%- if service.ts.grpc %}
 // The gRPC API answers through the app's routes: it starts once they are ready, and takes no new
 // RPC once a signal came (before the app closes).
