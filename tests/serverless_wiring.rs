@@ -514,49 +514,42 @@ fn a_typescript_function_missing_a_variable_or_its_bundle_is_found() {
 }
 
 /// The Terraform is the model's, not the language's: the mixed fixture (a TypeScript function
-/// publishing, one consuming) and the same blueprint all in Python differ in the runtime only.
+/// publishing, one consuming, a TypeScript worker) and the same blueprint all in Python differ in
+/// the runtime only.
 #[test]
 fn a_function_written_in_typescript_changes_only_its_runtime_in_the_terraform() {
-    let text = std::fs::read_to_string(MIXED).unwrap();
-    assert!(text.contains("publishes: [product.created]"));
-    let python = Source {
-        text: text.replace("language: typescript", "language: python"),
-        file: "all-python.yaml".into(),
-    };
-    let Ok(python) = pipeline::generate(&python, &TemplateSet::embedded(), false) else {
-        panic!("the all-Python variant does not generate");
-    };
-    let python: Files = python.files.into_iter().collect();
-    let mixed = generate_file(MIXED);
-    let main = |files: &Files| files["infra/terraform/main.tf"].replace("nodejs22.x", "python3.12");
-    assert_ne!(
-        python["infra/terraform/main.tf"],
-        mixed["infra/terraform/main.tf"]
-    );
-    assert_eq!(main(&python), main(&mixed));
+    let mixed = only_the_runtime_differs_from_all_python(MIXED);
+    assert!(mixed.contains("notifier_user_registered.handler"));
 }
 
 /// On DynamoDB too: the tables, their indexes and each function's policy are the model's, so the
 /// Terraform of TypeScript functions differs from the all-Python variant's in the runtime only.
 #[test]
 fn a_function_on_dynamodb_written_in_typescript_changes_only_its_runtime_in_the_terraform() {
-    let text = std::fs::read_to_string(MIXED_DYNAMODB).unwrap();
+    let mixed = only_the_runtime_differs_from_all_python(MIXED_DYNAMODB);
+    assert!(mixed.contains("aws_dynamodb_table"));
+}
+
+/// Asserts that the fixture's Terraform differs from its all-Python variant's in the runtime only
+/// (and does differ); returns the fixture's `main.tf`.
+fn only_the_runtime_differs_from_all_python(fixture: &str) -> String {
+    let text = std::fs::read_to_string(fixture).unwrap();
     let python = Source {
         text: text.replace("language: typescript", "language: python"),
         file: "all-python.yaml".into(),
     };
     let Ok(python) = pipeline::generate(&python, &TemplateSet::embedded(), false) else {
-        panic!("the all-Python variant does not generate");
+        panic!("the all-Python variant of {fixture} does not generate");
     };
     let python: Files = python.files.into_iter().collect();
-    let mixed = generate_file(MIXED_DYNAMODB);
+    let mixed = generate_file(fixture);
     let main = |files: &Files| files["infra/terraform/main.tf"].replace("nodejs22.x", "python3.12");
-    assert!(mixed["infra/terraform/main.tf"].contains("aws_dynamodb_table"));
     assert_ne!(
         python["infra/terraform/main.tf"],
         mixed["infra/terraform/main.tf"]
     );
     assert_eq!(main(&python), main(&mixed));
+    mixed["infra/terraform/main.tf"].clone()
 }
 
 fn mutate(files: &mut Files, from: &str, to: &str) {
