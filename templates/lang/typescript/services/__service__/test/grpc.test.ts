@@ -59,6 +59,12 @@ async function code(p: Promise<unknown>): Promise<grpc.status> {
   }
 }
 
+/** The fields a decoded message has set: an unset message field (a null `json`) decodes as null,
+ * where toMessage leaves it out. */
+function setFields(m: Message): Message {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null));
+}
+
 /** A fresh value for a unique text field. */
 {% include "lang/typescript/_partials/fresh.tera" %}
 void fresh;
@@ -104,7 +110,7 @@ test("{{ e.name }} over gRPC: create, read, list and delete", async () => {
   assert.deepEqual(read.{{ r.field }}, created);
   const http = await app.inject({ method: "GET", url: `{{ e.api_path }}/${String(key)}`, headers });
   assert.equal(http.statusCode, 200, "a row made over gRPC is the HTTP API's row");
-  assert.deepEqual(toMessage(shape, http.json() as Message), created);
+  assert.deepEqual(toMessage(shape, http.json() as Message), setFields(created));
   const page = await call("{{ r.list }}", { page_size: 1 }, headers);
   assert.equal((page.items as unknown[]).length, 1);
   await call("{{ r.delete }}", { {{ r.pk }}: key }, headers);
