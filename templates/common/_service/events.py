@@ -113,7 +113,9 @@ RELAY_BACKOFF_MAX = 5.0
 # connection for one batch), so events leave in outbox order even with several replicas.
 # Lock names belong to the server, not the database: the name ends with the database's, so
 # services sharing a server do not wait on each other's relays.
-RELAY_LOCK = sa.func.left(sa.func.concat("outbox-relay-7346001-", sa.func.database()), 64)
+RELAY_LOCK = sa.func.left(
+    sa.func.concat("outbox-relay-7346001-", sa.func.database()), 64
+)
 {%- else %}
 # Only one relay per database sends at a time (a transaction-scoped advisory lock), so events
 # leave in outbox order even with several replicas.
