@@ -361,7 +361,7 @@ def dependency_down(w: World) -> str:
                    f"{e.caller} /readyz → {status} {ready} with {e.callee} down: expected 200, reporting it unreachable")
         finally:
             w.stack.sup.start(callee.proc)
-            wait_for(lambda: w.http.get(callee.url + "/healthz", timeout=1).status_code == 200, 60)
+            wait_alive(w, callee.proc, callee.url, 60)
         out.append(f"{e.caller} 503 in {took:.2f}s with {e.callee} down")
     return "; ".join(out) or "no depends_on edges"
 
@@ -585,6 +585,16 @@ def statement_timeout(w: World) -> str:
     return f"{app}: 503 after {took:.1f}s on a locked table (timeout {limit_ms} ms), 200 after"
 
 
+def wait_alive(w: World, proc: procs.Proc, base: str, timeout: float) -> None:
+    """Until `proc` answers /healthz 200; a process that exits or stays silent fails the check
+    with its exit status and the end of its log."""
+    up = wait_for(lambda: not proc.running() or w.http.get(base + "/healthz", timeout=1).status_code == 200, timeout)
+    if proc.running() and up:
+        return
+    state = f"exited with {proc.popen.returncode}" if not proc.running() else f"no /healthz 200 in {timeout:.0f}s"
+    raise Failed(f"{proc.name} {state}; log tail:\n{proc.log_tail()}")
+
+
 def schema_behind(w: World) -> str:
     """A copy of a workload against an empty database of its own: alive, /readyz 503 naming the schema."""
     if not w.stack.db_servers:
@@ -612,7 +622,7 @@ def schema_behind(w: World) -> str:
     w.stack.sup.start(copy)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: w.http.get(base + "/healthz", timeout=1).status_code == 200, 60)
+        wait_alive(w, copy, base, 60)
         r = w.http.get(base + "/readyz", timeout=5)
         body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         schema = str(body.get("checks", {}).get("schema", ""))

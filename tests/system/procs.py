@@ -15,12 +15,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_GIVEN: set[int] = set()
+
 
 def free_port() -> int:
-    """A port nobody listens on right now (bind to 0 on loopback and let the kernel choose)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on right now (bind to 0 on loopback and let the kernel choose), and
+    never one this run handed out before: the socket is closed on return, so the kernel may offer
+    the same port again while the first taker has not bound it yet."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

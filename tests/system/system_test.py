@@ -67,7 +67,7 @@ def run_one(args: argparse.Namespace, example: str, arch: str, work: Path) -> li
         results = [("start", False, str(exc))]
     finally:
         sup.stop_all()
-    return finish(args, label, mutation, results)
+    return [(f"{label} {name}", ok, detail) for name, ok, detail in finish(args, label, mutation, results)]
 
 
 def run_stack(args: argparse.Namespace, root: Path, run: Path, sup: Supervisor, label: str,
@@ -148,6 +148,10 @@ def main() -> int:
     passed = sum(1 for _, ok, _ in results if ok)
     failed = len(results) - passed
     print(f"# system test took {time.monotonic() - start:.0f}s; known gaps: {GAPS}")
+    # The failures again, last: a long run's output is often read from its end (CI keeps the tail).
+    for name, ok, detail in results:
+        if not ok:
+            print(f"# failed: {name}: {detail.splitlines()[0][:300] if detail else ''}")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
