@@ -345,8 +345,10 @@ impl SourceMap {
         }
     }
 
-    pub fn record(&mut self, path: &str, value: Loc, key: Option<Loc>) {
-        self.places.insert(path.to_owned(), (value, key));
+    /// Takes the path by value where the caller is done with it: one allocation per key of
+    /// the blueprint instead of two.
+    pub fn record(&mut self, path: impl Into<String>, value: Loc, key: Option<Loc>) {
+        self.places.insert(path.into(), (value, key));
     }
 
     /// Position of the value at `path`, or of the nearest ancestor that has one.

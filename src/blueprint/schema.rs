@@ -216,10 +216,11 @@ impl Reader<'_> {
         let mut out = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let p = join(path, &key.name);
-            self.sources.record(&p, value.loc, Some(key.loc));
             if allowed.contains(&key.name.as_str()) {
+                self.sources.record(p, value.loc, Some(key.loc));
                 out.push((key.name.as_str(), value));
             } else {
+                self.sources.record(p.clone(), value.loc, Some(key.loc));
                 let place = if path.is_empty() {
                     "the blueprint".to_owned()
                 } else {

@@ -66,12 +66,16 @@ struct Check<'a> {
     diags: &'a mut Diagnostics,
     /// Each distinct field spec, parsed once: several rules read the fields, and the same
     /// spec (`uuid pk`, `string(255)`) recurs across entities.
-    specs: &'a HashMap<&'a str, Result<FieldSpec, String>>,
+    specs: &'a Specs<'a>,
     hints_left: usize,
 }
 
-fn parsed_specs(bp: &Blueprint) -> HashMap<&str, Result<FieldSpec, String>> {
-    let mut specs = HashMap::new();
+/// FNV, as the source map: the rules look a spec up per field and per rule, and SipHash's
+/// DoS resistance buys nothing for keys from the user's own file.
+type Specs<'a> = HashMap<&'a str, Result<FieldSpec, String>, super::FnvBuild>;
+
+fn parsed_specs(bp: &Blueprint) -> Specs<'_> {
+    let mut specs = Specs::default();
     for spec in bp.entities.values().flat_map(|e| e.fields.values()) {
         specs
             .entry(spec.as_str())
@@ -87,7 +91,7 @@ fn names<T>(m: &IndexMap<String, T>) -> Vec<&str> {
 impl<'a> Check<'a> {
     /// The parsed field spec (every spec of the blueprint is in `specs`).
     fn spec(&self, spec: &str) -> &'a Result<FieldSpec, String> {
-        let specs: &'a HashMap<_, _> = self.specs;
+        let specs: &'a Specs<'a> = self.specs;
         &specs[spec]
     }
 

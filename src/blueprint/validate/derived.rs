@@ -88,51 +88,51 @@ impl Check<'_> {
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for (name, e) in &self.bp.entities {
             let table = table_name(name);
-            let p = format!("entities.{name}");
+            let p = || format!("entities.{name}");
             if let Some(first) = seen.get(&table) {
                 self.err_key(
                     "E0185",
-                    p.clone(),
+                    p(),
                     format!("entities `{first}` and `{name}` both become table `{table}`"),
                     "rename one of them".into(),
                 );
             } else {
                 seen.insert(table.clone(), name);
             }
-            self.pg_len(&p, &table, "table name");
-            self.pg_len(&p, &format!("pk_{table}"), "primary key constraint name");
+            self.pg_len(&p, &[&table], "table name");
+            self.pg_len(&p, &["pk", &table], "primary key constraint name");
             for (field, spec) in &e.fields {
-                let fp = format!("{p}.fields.{field}");
+                let fp = || format!("entities.{name}.fields.{field}");
                 let Ok(f) = self.spec(spec) else { continue };
                 if f.unique && !f.pk {
-                    self.pg_len(
-                        &fp,
-                        &format!("uq_{table}_{field}"),
-                        "unique constraint name",
-                    );
+                    self.pg_len(&fp, &["uq", &table, field], "unique constraint name");
                 }
                 if matches!(f.ty, fields::FieldType::Enum(_)) {
-                    self.pg_len(&fp, &format!("ck_{table}_{field}"), "check constraint name");
+                    self.pg_len(&fp, &["ck", &table, field], "check constraint name");
                 }
                 if matches!(f.ty, fields::FieldType::Ref(_)) {
-                    self.pg_len(
-                        &fp,
-                        &format!("fk_{table}_{field}"),
-                        "foreign key constraint name",
-                    );
-                    self.pg_len(&fp, &format!("ix_{table}_{field}"), "index name");
+                    self.pg_len(&fp, &["fk", &table, field], "foreign key constraint name");
+                    self.pg_len(&fp, &["ix", &table, field], "index name");
                 }
             }
             for (i, cols) in e.indexes.iter().enumerate() {
-                let ix = format!("ix_{table}_{}", cols.join("_"));
-                self.pg_len(&format!("{p}.indexes[{i}]"), &ix, "index name");
+                let mut parts = vec!["ix", table.as_str()];
+                parts.extend(cols.iter().map(String::as_str));
+                self.pg_len(
+                    &|| format!("entities.{name}.indexes[{i}]"),
+                    &parts,
+                    "index name",
+                );
             }
         }
     }
 
-    fn pg_len(&mut self, path: &str, ident: &str, what: &str) {
-        if ident.len() > 63 {
-            self.too_long(path, ident, what, "PostgreSQL", 63);
+    /// PostgreSQL's limit on the name `parts` joined by `_` make. The name and the path are only
+    /// built for a report: this runs for every entity, field and index.
+    fn pg_len(&mut self, path: &dyn Fn() -> String, parts: &[&str], what: &str) {
+        let len = parts.iter().map(|s| s.len()).sum::<usize>() + parts.len().saturating_sub(1);
+        if len > 63 {
+            self.too_long(&path(), &parts.join("_"), what, "PostgreSQL", 63);
         }
     }
 
