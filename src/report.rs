@@ -367,7 +367,7 @@ pub fn finish_write(
             .count();
         rep.tracker
             .stage(Stage::Write, &format!("writing {n} files"));
-        write::apply(out, p)?;
+        write::apply(out, &mut r.preview, state)?;
     }
     report_run(out, g, &r, state, rep, mode)
 }

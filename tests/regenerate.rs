@@ -890,8 +890,8 @@ mod with_a_migration_template {
             panic!("the blueprint does not generate");
         };
         let prev = write::read_state(out).unwrap();
-        let r = run::prepare_run(out, &mut g, prev.as_ref(), ConflictStyle::Markers).unwrap();
-        write::apply(out, &r.preview).unwrap();
+        let mut r = run::prepare_run(out, &mut g, prev.as_ref(), ConflictStyle::Markers).unwrap();
+        write::apply(out, &mut r.preview, prev.as_ref()).unwrap();
         r
     }
 
@@ -944,8 +944,8 @@ mod with_a_migration_template {
             panic!("the blueprint does not generate");
         };
         let prev = write::read_state(out).unwrap();
-        let r = run::prepare_run(out, &mut g, prev.as_ref(), ConflictStyle::Markers).unwrap();
-        write::apply(out, &r.preview).unwrap();
+        let mut r = run::prepare_run(out, &mut g, prev.as_ref(), ConflictStyle::Markers).unwrap();
+        write::apply(out, &mut r.preview, prev.as_ref()).unwrap();
         r
     }
 

@@ -233,7 +233,6 @@ fn unchanged(state: &State) -> Run {
             objects: Default::default(),
             pack: None,
             stamp: Vec::new(),
-            previous: None,
             unchanged: true,
         },
         migrations: Vec::new(),

@@ -199,7 +199,6 @@ impl<'a> Fresh<'a> {
             objects: state::Pack::default(),
             pack: None,
             stamp: Vec::new(),
-            previous: None,
             unchanged: false,
         })
     }
