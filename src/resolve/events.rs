@@ -6,6 +6,7 @@ use super::data::{Database, Entity, Messaging, Topic};
 use super::services::{EnvVar, Service};
 use super::{Names, Preset};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// How one service publishes and consumes events.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -264,6 +265,18 @@ pub fn link(
     messaging: Option<&Messaging>,
 ) {
     let topics = messaging.map(|mq| mq.topics.as_slice()).unwrap_or_default();
+    // Looked up by name: scanning every topic and database per service was quadratic in the
+    // size of the system.
+    let topic_index: HashMap<&str, usize> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.raw.as_str(), i))
+        .collect();
+    let database_index: HashMap<String, usize> = databases
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.raw.clone(), i))
+        .collect();
     for s in services.iter_mut() {
         let has_db = s.database.is_some();
         let monolith = !s.modules.is_empty();
@@ -272,9 +285,14 @@ pub fn link(
             .iter()
             .cloned()
             .partition(|t| monolith && s.publishes.contains(t));
-        let schema_topic_ids: Vec<usize> = (0..topics.len())
+        let mut schema_topic_ids: Vec<usize> = s
+            .consumes
+            .iter()
+            .filter_map(|t| topic_index.get(t.raw.as_str()).copied())
             .filter(|&i| topics[i].entity_id.is_some() && s.consumes.contains(&topics[i].name))
             .collect();
+        schema_topic_ids.sort_unstable();
+        schema_topic_ids.dedup();
         s.events = EventsCode {
             schema_topics: schema_topic_ids
                 .iter()
@@ -292,9 +310,9 @@ pub fn link(
         };
         if let Some(db) = &s.database
             && (s.events.outbox || s.events.inbox)
-            && let Some(d) = databases.iter_mut().find(|d| d.name.raw == db.name)
+            && let Some(&i) = database_index.get(&db.name)
         {
-            d.events = true;
+            databases[i].events = true;
         }
     }
 }
@@ -302,10 +320,14 @@ pub fn link(
 /// Each topic's payload entity: the first entity whose creation publishes it.
 pub fn link_topics(messaging: Option<&mut Messaging>, entities: &[Entity]) {
     let Some(mq) = messaging else { return };
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in entities.iter().enumerate() {
+        for p in &e.code.publishes {
+            first.entry(p.raw.as_str()).or_insert(i);
+        }
+    }
     for t in &mut mq.topics {
-        t.entity_id = entities
-            .iter()
-            .position(|e| e.code.publishes.iter().any(|p| p.raw == t.name.raw));
+        t.entity_id = first.get(t.name.raw.as_str()).copied();
     }
 }
 

@@ -596,6 +596,12 @@ pub fn link_calls(services: &mut [Service], entities: &mut [Entity]) {
     for (i, e) in entities.iter().enumerate() {
         owned.entry(e.owner.as_str()).or_default().push(i);
     }
+    // In the order of the entities and their fields, whatever the order of `depends_on`.
+    let order: HashMap<&str, usize> = entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.raw.as_str(), i))
+        .collect();
     let mut per_entity: HashMap<String, Vec<VerifiedRef>> = HashMap::new();
     for s in services.iter_mut() {
         let mut refs = Vec::new();
@@ -610,7 +616,10 @@ pub fn link_calls(services: &mut [Service], entities: &mut [Entity]) {
                 .map(|&i| &entities[i])
                 .collect();
             d.client = client_code(&d.name, &callee);
-            for e in entities.iter().filter(|e| e.owner == s.name.raw) {
+            // The service's own entities by index: a scan of every entity per dependency was
+            // a twentieth of a 1 000-service regeneration.
+            let mine = owned.get(s.name.raw.as_str()).into_iter().flatten();
+            for e in mine.map(|&i| &entities[i]) {
                 for c in &e.columns {
                     let Some(r) = c.reference.as_ref().filter(|r| !r.foreign_key) else {
                         continue;
@@ -635,12 +644,6 @@ pub fn link_calls(services: &mut [Service], entities: &mut [Entity]) {
                 }
             }
         }
-        // In the order of the entities and their fields, whatever the order of `depends_on`.
-        let order: HashMap<&str, usize> = entities
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.name.raw.as_str(), i))
-            .collect();
         refs.sort_by_key(|r| order.get(r.entity.as_str()).copied());
         for r in &refs {
             per_entity
