@@ -96,7 +96,12 @@ pub fn read_regular(p: &Path) -> Result<Option<String>, WriteError> {
 
 pub fn read_if_exists(p: &Path) -> Result<Option<String>, WriteError> {
     match fs::read(p) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        // UTF-8 checked in place (no copy); only a file that is not UTF-8 is converted.
+        Ok(bytes) => {
+            Ok(Some(String::from_utf8(bytes).unwrap_or_else(|e| {
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            })))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(WriteError::Io(p.display().to_string(), e)),
     }

@@ -6,7 +6,7 @@ use super::{Action, ConflictStyle, Options, Output, Preview, State, WriteError, 
 use crate::migrate::{self, Known, Schema};
 use crate::plan::Policy;
 use crate::render::{Generated, RenderError};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -35,12 +35,14 @@ pub fn prepare_run(
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();
     let mut untracked = Vec::new();
-    // Each path is matched against the migration folders by its own prefixes (a set lookup
-    // each), not every folder against every path.
+    // Each path is matched against the migration folders by its own prefixes (a hash lookup
+    // each), not every folder against every path: 140 000 look-ups at 1 000 services.
+    let lookup: HashSet<&str, crate::blueprint::FnvBuild> =
+        dirs.iter().map(String::as_str).collect();
     let dir_of = |path: &str| -> Option<String> {
         path.match_indices('/')
             .map(|(i, _)| &path[..i])
-            .find(|d| dirs.contains(*d))
+            .find(|d| lookup.contains(*d))
             .map(str::to_owned)
     };
     if let Some(s) = previous {
