@@ -5,7 +5,7 @@
         [--mutate NAME] [--keep]
 
 One line per check (`PASS|FAIL system <example>-<type> <check>: detail`), then the gaps, then
-`N passed, M failed`. Exit 0 only when every check passed. Every process it started is stopped by
+each failure again (`# failed: <example>-<type> <check>: first line`), then `N passed, M failed`. Exit 0 only when every check passed. Every process it started is stopped by
 PID, also on failure and on Ctrl-C. `--mutate` breaks the generated tree on purpose before starting
 it and inverts the verdict: the run passes only if the named check fails (the test of the test).
 """
