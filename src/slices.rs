@@ -411,6 +411,20 @@ impl Marks {
         self.pos.get()
     }
 
+    /// The elements noted for the list being written: a top-level list, or a list that is a
+    /// value inside a top-level object; `None` for any other list.
+    fn list_here(&mut self) -> Option<&mut Vec<Range<usize>>> {
+        match self.open.as_slice() {
+            [false, true] => self.top.last_mut().map(|t| &mut t.elems),
+            [false, false, true] => self
+                .top
+                .last_mut()
+                .and_then(|t| t.nested.last_mut())
+                .map(|(_, list, _)| list),
+            _ => None,
+        }
+    }
+
     /// The same maps [`split`] made from the text, from the marks.
     fn split(&self, json: &str) -> (BTreeMap<String, Field>, Nested) {
         let name = |r: &Range<usize>| -> String {
@@ -435,6 +449,11 @@ impl Marks {
         }
         (fields, nested)
     }
+}
+
+/// The comma before every item of a list or object but the first (the compact format).
+fn separator<W: ?Sized + std::io::Write>(w: &mut W, first: bool) -> std::io::Result<()> {
+    if first { Ok(()) } else { w.write_all(b",") }
 }
 
 impl serde_json::ser::Formatter for &mut Marks {
@@ -469,40 +488,17 @@ impl serde_json::ser::Formatter for &mut Marks {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
+        separator(w, first)?;
         let at = self.at();
-        match self.open.as_slice() {
-            // An element of a top-level list.
-            [false, true] => {
-                if let Some(t) = self.top.last_mut() {
-                    t.elems.push(at..at);
-                }
-            }
-            // An element of a list inside a top-level object.
-            [false, false, true] => {
-                if let Some((_, list, _)) = self.top.last_mut().and_then(|t| t.nested.last_mut()) {
-                    list.push(at..at);
-                }
-            }
-            _ => {}
+        if let Some(list) = self.list_here() {
+            list.push(at..at);
         }
         Ok(())
     }
 
     fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
         let at = self.at();
-        let last = match self.open.as_slice() {
-            [false, true] => self.top.last_mut().and_then(|t| t.elems.last_mut()),
-            [false, false, true] => self
-                .top
-                .last_mut()
-                .and_then(|t| t.nested.last_mut())
-                .and_then(|(_, list, _)| list.last_mut()),
-            _ => None,
-        };
-        if let Some(r) = last {
+        if let Some(r) = self.list_here().and_then(|list| list.last_mut()) {
             r.end = at;
         }
         Ok(())
@@ -513,9 +509,7 @@ impl serde_json::ser::Formatter for &mut Marks {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
+        separator(w, first)?;
         self.key_start = self.at();
         Ok(())
     }
