@@ -289,7 +289,7 @@ pub fn link(
             .consumes
             .iter()
             .filter_map(|t| topic_index.get(t.raw.as_str()).copied())
-            .filter(|&i| topics[i].entity_id.is_some() && s.consumes.contains(&topics[i].name))
+            .filter(|&i| topics[i].entity_id.is_some())
             .collect();
         schema_topic_ids.sort_unstable();
         schema_topic_ids.dedup();
