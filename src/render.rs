@@ -13,7 +13,7 @@ use heck::{
 };
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use tera::{Context, Kwargs, State, Tera, Value};
 
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
@@ -225,8 +225,9 @@ impl Renderer {
         index: &crate::slices::Index,
         files: &[(&PlannedFile, &Reads)],
     ) -> Result<Vec<(String, String, bool)>, RenderError> {
+        let whole = converts_whole(index, files).then(|| Value::from_serializable(m));
         let mut out = Vec::with_capacity(files.len());
-        self.render_stream(m, index, files, files.len(), |_, mut chunk| {
+        self.render_stream(index, whole, files, files.len(), |_, mut chunk| {
             out.append(&mut chunk);
             Ok::<(), RenderError>(())
         })?;
@@ -235,25 +236,23 @@ impl Renderer {
 
     /// [`Renderer::render_reads`] handing the texts to `sink` in plan order, `chunk` files at a
     /// time (with the offset of the chunk's first file in `files`): a fresh tree is written
-    /// while it is rendered, so only one chunk of text is held at once. The model's template
-    /// values are built once for all chunks.
+    /// while it is rendered, so only one chunk of text is held at once. `whole` is the whole
+    /// model's template value when the caller built it (see [`converts_whole`]); every file
+    /// then takes its parts from it, else they are built from the index's text on first use.
     pub fn render_stream<E: From<RenderError>>(
         &self,
-        m: &Model,
         index: &crate::slices::Index,
+        whole: Option<Value>,
         files: &[(&PlannedFile, &Reads)],
         chunk: usize,
         mut sink: impl FnMut(usize, Vec<(String, String, bool)>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let values = Values::new(m, index);
-        if converts_whole(index, files) {
-            values.whole();
-        }
+        let values = Values::new(index, whole);
         for (n, part) in files.chunks(chunk.max(1)).enumerate() {
             let rendered = crate::parallel::batches(part, 64, |batch, cache: &mut Cache| {
                 batch
                     .iter()
-                    .map(|(f, reads)| self.render_one(m, &values, f, reads, cache))
+                    .map(|(f, reads)| self.render_one(&values, f, reads, cache))
                     .collect::<Result<Vec<_>, _>>()
             });
             let mut out = Vec::with_capacity(part.len());
@@ -267,7 +266,6 @@ impl Renderer {
 
     fn render_one(
         &self,
-        m: &Model,
         values: &Values,
         f: &PlannedFile,
         reads: &Reads,
@@ -277,7 +275,7 @@ impl Renderer {
             let v = cache
                 .items
                 .entry((coll, i))
-                .or_insert_with(|| item_value(m, coll, i))
+                .or_insert_with(|| values.item(coll, i))
                 .clone();
             (coll.var(), v)
         });
@@ -287,7 +285,7 @@ impl Renderer {
                 return Ok((f.path.clone(), text, false));
             }
         }
-        let text = self.render_with(f, values.whole().clone(), item)?;
+        let text = self.render_with(f, values.whole(), item)?;
         Ok((f.path.clone(), text, true))
     }
 
@@ -344,10 +342,9 @@ impl Renderer {
 
 /// Whether to convert the whole model to template values at once: many files, one that reads
 /// everything, or fields read whole that make up a good part of the model
-/// (`docs/ARCHITECTURE.md` reads most lists). Converting the whole model from its structs once
-/// is then cheaper than converting those parts from text (at 1 000 services about 0.35 s for
-/// all of it, against 0.5 s for the lists that file reads).
-fn converts_whole(index: &crate::slices::Index, files: &[(&PlannedFile, &Reads)]) -> bool {
+/// (`docs/ARCHITECTURE.md` reads most lists). One pass over the whole text is then cheaper
+/// than converting its parts one by one.
+pub fn converts_whole(index: &crate::slices::Index, files: &[(&PlannedFile, &Reads)]) -> bool {
     let whole_bytes: usize = files
         .iter()
         .filter_map(|(_, r)| match r {
@@ -398,38 +395,51 @@ impl Cache {
     }
 }
 
-/// The model as template values, built on first use and shared by the rendering threads: a
-/// run that renders a few files converts only the parts they read.
+/// The model as template values, shared by the rendering threads: the whole model when the
+/// caller converted it, else each part built from the index's text on first use (a run that
+/// renders a few files converts only the parts they read).
 struct Values<'a> {
-    model: &'a Model,
     index: &'a crate::slices::Index,
-    whole: OnceLock<Value>,
+    whole: Option<Value>,
     fields: Mutex<HashMap<String, Value>>,
     elems: Mutex<HashMap<(String, usize), Value>>,
 }
 
 impl<'a> Values<'a> {
-    fn new(model: &'a Model, index: &'a crate::slices::Index) -> Self {
+    fn new(index: &'a crate::slices::Index, whole: Option<Value>) -> Self {
         Values {
-            model,
             index,
-            whole: OnceLock::new(),
+            whole,
             fields: Mutex::default(),
             elems: Mutex::default(),
         }
     }
 
-    fn whole(&self) -> &Value {
+    /// The whole model: converted by the caller, else now from the index's text (for a render
+    /// that read more than its slices: rare, so not kept).
+    fn whole(&self) -> Value {
         self.whole
-            .get_or_init(|| Value::from_serializable(self.model))
+            .clone()
+            .unwrap_or_else(|| parse(self.index.raw_model()))
     }
 
     /// The whole model's value of a field, when the whole model was converted.
     fn in_whole(&self, name: &str) -> Option<&Value> {
-        let map = self.whole.get()?.as_map()?;
-        map.iter()
-            .find(|(k, _)| k.as_str() == Some(name))
-            .map(|(_, v)| v)
+        member(self.whole.as_ref()?, name)
+    }
+
+    /// The item a file is rendered for: element `i` of its collection's list.
+    fn item(&self, coll: Collection, i: usize) -> Value {
+        let field = crate::slices::field_of(coll);
+        let from_whole = self.in_whole(field).and_then(|v| match coll {
+            Collection::Topic => member(v, "topics"),
+            _ => Some(v),
+        });
+        let item = match from_whole {
+            Some(list) => list.as_array().and_then(|a| a.get(i)).cloned(),
+            None => self.index.raw_item(coll, i).map(|raw| parse(Some(raw))),
+        };
+        item.unwrap_or_else(Value::none)
     }
 
     fn field(&self, name: &str) -> Value {
@@ -473,27 +483,85 @@ impl<'a> Values<'a> {
     }
 }
 
-/// A template value from serialized model text (undefined when absent).
-fn parse(raw: Option<&str>) -> Value {
-    raw.and_then(|r| serde_json::from_str::<Json>(r).ok())
-        .map_or_else(Value::undefined, |j| j.0)
+/// The value of a map's member `name`.
+fn member<'v>(map: &'v Value, name: &str) -> Option<&'v Value> {
+    map.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(name))
+        .map(|(_, v)| v)
 }
 
-/// A template value read straight from JSON text, in one pass: going through a
+/// A template value from serialized model text (undefined when absent).
+fn parse(raw: Option<&str>) -> Value {
+    use serde::de::DeserializeSeed;
+    let Some(raw) = raw else {
+        return Value::undefined();
+    };
+    let keys = std::cell::RefCell::new(HashMap::default());
+    let mut de = serde_json::Deserializer::from_str(raw);
+    Json(&keys)
+        .deserialize(&mut de)
+        .ok()
+        .filter(|_| de.end().is_ok())
+        .unwrap_or_else(Value::undefined)
+}
+
+/// Reads a template value straight from JSON text, in one pass: going through a
 /// `serde_json::Value` first built and dropped the large fields twice, a third of a
 /// one-service change at 1 000 services (issue 23). The values are those
-/// `Value::from_serializable` makes of the same `serde_json::Value` (a test holds it).
-struct Json(Value);
+/// `Value::from_serializable` makes of the same `serde_json::Value` (a test holds it). Map
+/// keys are shared, as the static field names `from_serializable` gives a struct's are: the
+/// model has some 1 500 distinct keys in 1.4 million places at 1 000 services, and a key of
+/// its own each made the values a quarter larger (46 MB of the whole model's 186).
+#[derive(Clone, Copy)]
+struct Json<'k>(&'k std::cell::RefCell<Keys>);
 
-impl<'de> serde::Deserialize<'de> for Json {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor).map(Json)
+type Keys = HashMap<String, tera::value::Key<'static>, crate::blueprint::FnvBuild>;
+
+impl Json<'_> {
+    fn key(&self, name: &str) -> tera::value::Key<'static> {
+        let mut keys = self.0.borrow_mut();
+        if let Some(k) = keys.get(name) {
+            return k.clone();
+        }
+        let k = tera::value::Key::String(Arc::from(name));
+        keys.insert(name.to_owned(), k.clone());
+        k
     }
 }
 
-struct JsonVisitor;
+/// A map key, looked up without a `String` of its own.
+struct KeySeed<'k>(Json<'k>);
 
-impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = tera::value::Key<'static>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed<'_> {
+    type Value = tera::value::Key<'static>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map key")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.key(v))
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Json<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Json<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -534,17 +602,21 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(Json(v)) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(self)? {
             items.push(v);
         }
+        // Sized exactly, as `Value::from_serializable` sizes them.
+        items.shrink_to_fit();
         Ok(Value::from(items))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = tera::value::Map::default();
-        while let Some((k, Json(v))) = map.next_entry::<String, Json>()? {
-            out.insert(tera::value::Key::from(k), v);
+        let mut pairs = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed(self))? {
+            pairs.push((key, map.next_value_seed(self)?));
         }
+        let mut out = tera::value::Map::with_capacity(pairs.len());
+        out.extend(pairs);
         Ok(Value::from(out))
     }
 }
@@ -640,7 +712,8 @@ fn register_filters(tera: &mut Tera) {
 /// A rendered tree and what it came from: the render stage's result, which the write stage
 /// compares with the disk.
 pub struct Generated {
-    /// None only when `reused` without resolving (the state's `overview` stood in for it).
+    /// None when `reused` without resolving (the state's `overview` stood in for it), and
+    /// once a fresh tree's writer took what it needs of it (`write::run::stream_fresh`).
     pub model: Option<Model>,
     /// What the run's summary prints about the system.
     pub overview: crate::resolve::Overview,
@@ -688,7 +761,7 @@ impl Generated {
             return Ok(());
         }
         let mut files = Vec::with_capacity(self.plan.len());
-        self.stream(usize::MAX, |_, chunk, _| {
+        self.stream(usize::MAX, false, |_, chunk, _| {
             files.extend(chunk);
             Ok::<(), RenderError>(())
         })?;
@@ -701,33 +774,49 @@ impl Generated {
     /// Render what was deferred `chunk` files at a time, in plan order, handing each chunk to
     /// `sink` with the plan index of its first file and the chunk's keys. A file that read more
     /// than its slices gets the key of a render from the whole model, before `sink` sees it.
+    /// `release_model`: drop the model once its template values are built (a caller that needs
+    /// no more of it).
     pub fn stream<E: From<RenderError>>(
         &mut self,
         chunk: usize,
+        release_model: bool,
         mut sink: impl FnMut(usize, Vec<(String, String)>, &[String]) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(d) = self.deferred.take() else {
             return Ok(());
         };
-        let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&d.reads).collect();
+        let Deferred {
+            renderer,
+            mut index,
+            reads,
+        } = d;
+        let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&reads).collect();
         let model = self
             .model
             .as_ref()
             .expect("a deferred render has its model");
+        let whole = converts_whole(&index, &todo).then(|| {
+            // The render and the keys need nothing of the text once the whole model is a
+            // template value: freed first, it never adds to the peak (issue 23).
+            index.release_text();
+            Value::from_serializable(model)
+        });
+        if release_model {
+            self.model = None;
+        }
         let keys = &mut self.keys;
         let chunk = chunk.min(todo.len()).max(1);
-        d.renderer
-            .render_stream(model, &d.index, &todo, chunk, |at, rendered| {
-                let mut texts = Vec::with_capacity(rendered.len());
-                for (i, (path, text, whole)) in rendered.into_iter().enumerate() {
-                    if whole {
-                        keys[at + i] = d.index.key(&self.plan[at + i], &Reads::All);
-                    }
-                    texts.push((path, text));
+        renderer.render_stream(&index, whole, &todo, chunk, |at, rendered| {
+            let mut texts = Vec::with_capacity(rendered.len());
+            for (i, (path, text, whole)) in rendered.into_iter().enumerate() {
+                if whole {
+                    keys[at + i] = index.key(&self.plan[at + i], &Reads::All);
                 }
-                let n = texts.len();
-                sink(at, texts, &keys[at..at + n])
-            })
+                texts.push((path, text));
+            }
+            let n = texts.len();
+            sink(at, texts, &keys[at..at + n])
+        })
     }
 }
 
@@ -748,6 +837,30 @@ mod tests {
         let json = serde_json::to_string(&model).unwrap();
         assert_eq!(parse(Some(&json)), two_step(&json));
         assert!(parse(None).is_undefined());
+    }
+
+    #[test]
+    fn parsed_maps_share_one_allocation_per_key() {
+        let v = parse(Some(r#"[{"name": 1, "port": 2}, {"port": 3, "name": 4}]"#));
+        let key_of = |i: usize, name: &str| -> Arc<str> {
+            let map = v.as_array().unwrap()[i].as_map().unwrap();
+            match map.keys().find(|k| k.as_str() == Some(name)).unwrap() {
+                tera::value::Key::String(s) => s.clone(),
+                other => panic!("{other:?} is not a shared string key"),
+            }
+        };
+        for name in ["name", "port"] {
+            assert!(Arc::ptr_eq(&key_of(0, name), &key_of(1, name)), "{name}");
+        }
+        // Order is the text's, as `Value::from_serializable` keeps a struct's.
+        let second: Vec<_> = v.as_array().unwrap()[1]
+            .as_map()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(second, ["port", "name"]);
+        assert!(parse(Some("[1] x")).is_undefined(), "trailing text");
     }
 
     #[test]

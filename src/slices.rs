@@ -106,16 +106,32 @@ impl Index {
         self.json.len()
     }
 
+    /// The serialized model (empty after [`Index::release_text`]).
+    pub fn raw_model(&self) -> Option<&str> {
+        Some(self.json.as_str()).filter(|t| !t.is_empty())
+    }
+
     /// The serialized text of a top-level field.
     pub fn raw_field(&self, name: &str) -> Option<&str> {
-        let f = self.fields.get(name)?;
-        Some(&self.json[f.range.clone()])
+        self.json.get(self.fields.get(name)?.range.clone())
     }
 
     /// The serialized text of element `i` of a top-level list.
     pub fn raw_elem(&self, name: &str, i: usize) -> Option<&str> {
         let e = self.fields.get(name)?.elems.as_ref()?.get(i)?;
-        Some(&self.json[e.0.clone()])
+        self.json.get(e.0.clone())
+    }
+
+    /// The serialized text of the item `i` of a collection (a topic: in `messaging`).
+    pub fn raw_item(&self, coll: Collection, i: usize) -> Option<&str> {
+        self.json.get(self.item_range(coll, i)?.clone())
+    }
+
+    /// Drop the serialized text, keeping the hashes: once the whole model is converted to
+    /// template values, a fresh run's render and keys need nothing else, and the text is
+    /// 33 MB at 1 000 services (issue 23: peak memory). Reads of text give `None` after.
+    pub fn release_text(&mut self) {
+        self.json = String::new();
     }
 
     /// The length of a top-level list.
@@ -232,7 +248,24 @@ impl Index {
     /// The indices an item links to: numbers under `…_id`/`…_ids` keys in its value, and in the
     /// elements at those indices of the lists nested in the model's objects.
     fn links(&self, (coll, i): (Collection, usize)) -> BTreeSet<usize> {
-        let range = match coll {
+        let mut ids = BTreeSet::new();
+        if let Some(text) = self.raw_item(coll, i) {
+            ids_in(text, &mut ids);
+        }
+        let first: Vec<usize> = ids.iter().copied().collect();
+        for list in self.nested.values() {
+            for i in &first {
+                if let Some(text) = list.get(*i).and_then(|r| self.json.get(r.clone())) {
+                    ids_in(text, &mut ids);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Where the item `i` of a collection is in the serialized model.
+    fn item_range(&self, coll: Collection, i: usize) -> Option<&Range<usize>> {
+        match coll {
             Collection::Topic => self
                 .nested
                 .get(&(field_of(coll).to_owned(), "topics".to_owned()))
@@ -243,20 +276,7 @@ impl Index {
                 .and_then(|f| f.elems.as_ref())
                 .and_then(|e| e.get(i))
                 .map(|e| &e.0),
-        };
-        let mut ids = BTreeSet::new();
-        if let Some(r) = range {
-            ids_in(&self.json[r.clone()], &mut ids);
         }
-        let first: Vec<usize> = ids.iter().copied().collect();
-        for list in self.nested.values() {
-            for i in &first {
-                if let Some(r) = list.get(*i) {
-                    ids_in(&self.json[r.clone()], &mut ids);
-                }
-            }
-        }
-        ids
     }
 }
 
@@ -870,6 +890,32 @@ mod tests {
             }
         }
         assert!(compared >= 10, "only {compared} models compared");
+    }
+
+    #[test]
+    fn released_text_keeps_every_key_and_reads_nothing() {
+        let text = crate::assets::example("ecommerce").unwrap();
+        let bp = crate::blueprint::load(text, "x").blueprint.unwrap();
+        let model = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
+        let templates = crate::render::TemplateSet::embedded();
+        let plan = templates.plan(&model);
+        let mut index = Index::new(&model, &templates.sources);
+        let reads = index.reads_all(&plan);
+        let keys = |index: &Index| -> Vec<String> {
+            plan.iter()
+                .zip(&reads)
+                .flat_map(|(f, r)| [index.key(f, r), index.key(f, &Reads::All)])
+                .collect()
+        };
+        let before = keys(&index);
+        assert!(index.raw_field("services").is_some() && index.raw_model().is_some());
+        index.release_text();
+        assert_eq!(keys(&index), before);
+        assert_eq!(index.raw_model(), None);
+        assert_eq!(index.raw_field("services"), None);
+        assert_eq!(index.raw_elem("services", 0), None);
+        assert_eq!(index.raw_item(Collection::Service, 0), None);
+        assert_eq!(index.list_len("services"), Some(model.services.len()));
     }
 
     #[test]
