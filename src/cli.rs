@@ -279,6 +279,13 @@ enum ConflictArg {
 }
 
 pub fn main() -> i32 {
+    main_with(|| {})
+}
+
+/// [`main`], calling `before_render` first when the command renders a tree (a new project,
+/// `init`, `generate`): the binary tunes its allocator there for peak memory, which a short
+/// command such as `validate` would only pay for in time.
+pub fn main_with(before_render: fn()) -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -287,6 +294,9 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if renders_tree(&cli.command) {
+        before_render();
+    }
     let mut rep = match &cli.command {
         None => reporter(cli.new.quiet, cli.new.verbose, cli.new.format),
         Some(Command::Generate(a)) => reporter(a.quiet, a.verbose, a.format),
@@ -295,6 +305,14 @@ pub fn main() -> i32 {
     };
     let result = run(cli.command, &cli.new, &mut rep);
     rep.conclude(result)
+}
+
+/// Whether the command renders a tree: a new project (no command), `init`, `generate`.
+fn renders_tree(command: &Option<Command>) -> bool {
+    matches!(
+        command,
+        None | Some(Command::Init(_)) | Some(Command::Generate(_))
+    )
 }
 
 fn reporter(quiet: bool, verbose: bool, format: SummaryFormat) -> Reporter {
@@ -599,4 +617,33 @@ fn examples(action: Option<ExamplesAction>) -> Result<Outcome, Error> {
         }
     }
     Ok(Outcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_commands_that_render_a_tree_tune_the_allocator_for_it() {
+        let renders = |args: &[&str]| {
+            let cli = Cli::try_parse_from(
+                std::iter::once("codex-system-design").chain(args.iter().copied()),
+            )
+            .unwrap();
+            renders_tree(&cli.command)
+        };
+        assert!(renders(&[]));
+        assert!(renders(&["--example", "ecommerce", "--out", "x"]));
+        assert!(renders(&["generate"]));
+        assert!(renders(&["init"]));
+        for other in [
+            &["validate", "-f", "b.yaml"][..],
+            &["plan", "-f", "b.yaml"],
+            &["check", "x"],
+            &["examples"],
+            &["templates", "list"],
+        ] {
+            assert!(!renders(other), "{other:?}");
+        }
+    }
 }
