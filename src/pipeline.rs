@@ -123,7 +123,7 @@ pub fn generate_deferred(
     let model = model(&bp)?;
     tracker.stage(Stage::Plan, "planning the files");
     let plan = templates.plan(&model);
-    let index = Index::new(&model, &templates.sources);
+    let mut index = Index::new(&model, &templates.sources);
     let inputs = index.fingerprint();
     // The tree was not checked above (another blueprint text whose model is the same, or a
     // state from before overviews were recorded): the same inputs and an intact tree are a
@@ -160,6 +160,7 @@ pub fn generate_deferred(
             return Ok(Generated {
                 overview: model.overview(),
                 model: Some(model),
+                schema: None,
                 plan,
                 files: Vec::new(),
                 keys,
@@ -184,10 +185,22 @@ pub fn generate_deferred(
         .map(|(pair, _)| pair)
         .collect();
     tracker.stage(Stage::Render, &format!("rendering {} files", todo.len()));
+    // Of the model, the writer needs only the schema and the summary the overview: the render
+    // starts from the whole model's template values when it needs many of them, and the model
+    // and its serialized text are dropped first (issue 23: 80 MB of a one-service change's
+    // peak at 1 000 services).
+    let schema = crate::migrate::Schema::from_model(&model);
+    let overview = model.overview();
+    let whole = !todo.is_empty() && crate::render::converts_whole(&index, &todo);
+    if whole {
+        index.release_text();
+    }
+    let whole = whole.then(|| tera::Value::from_serializable(&model));
+    drop(model);
     let rendered = if todo.is_empty() {
         Vec::new()
     } else {
-        Renderer::new(templates)?.render_reads(&model, &index, &todo)?
+        Renderer::new(templates)?.render_reads(&index, whole, &todo)?
     };
     let mut files = Vec::with_capacity(rendered.len());
     let redo = plan
@@ -203,8 +216,9 @@ pub fn generate_deferred(
         files.push((path, text));
     }
     Ok(Generated {
-        overview: model.overview(),
-        model: Some(model),
+        overview,
+        model: None,
+        schema: Some(schema),
         plan,
         files,
         keys,
@@ -235,6 +249,7 @@ fn reused(
 ) -> Generated {
     Generated {
         model,
+        schema: None,
         overview,
         plan,
         files: Vec::new(),

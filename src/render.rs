@@ -219,13 +219,13 @@ impl Renderer {
     /// template is given exactly that part of the model, so the text depends on nothing else.
     /// A render that fails on the part it was given (it reads more than the analysis found) is
     /// done again with the whole model, and reported so: `(path, text, read everything)`.
+    /// `whole`: the whole model's template value, given when [`converts_whole`] says so.
     pub fn render_reads(
         &self,
-        m: &Model,
         index: &crate::slices::Index,
+        whole: Option<Value>,
         files: &[(&PlannedFile, &Reads)],
     ) -> Result<Vec<(String, String, bool)>, RenderError> {
-        let whole = converts_whole(index, files).then(|| Value::from_serializable(m));
         let mut out = Vec::with_capacity(files.len());
         self.render_stream(index, whole, files, files.len(), |_, mut chunk| {
             out.append(&mut chunk);
@@ -712,9 +712,12 @@ fn register_filters(tera: &mut Tera) {
 /// A rendered tree and what it came from: the render stage's result, which the write stage
 /// compares with the disk.
 pub struct Generated {
-    /// None when `reused` without resolving (the state's `overview` stood in for it), and
-    /// once a fresh tree's writer took what it needs of it (`write::run::stream_fresh`).
+    /// None when `reused` without resolving (the state's `overview` stood in for it), once a
+    /// fresh tree's writer took what it needs of it (`write::run::stream_fresh`), and after a
+    /// regeneration's render, which keeps only `schema` of it (issue 23: peak memory).
     pub model: Option<Model>,
+    /// The model's database schema, when the model itself was dropped after the render.
+    pub schema: Option<crate::migrate::Schema>,
     /// What the run's summary prints about the system.
     pub overview: crate::resolve::Overview,
     pub plan: Vec<PlannedFile>,

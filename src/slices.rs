@@ -897,14 +897,31 @@ mod tests {
         let text = crate::assets::example("ecommerce").unwrap();
         let bp = crate::blueprint::load(text, "x").blueprint.unwrap();
         let model = crate::resolve::resolve(&bp, crate::assets::presets()).unwrap();
-        let templates = crate::render::TemplateSet::embedded();
-        let plan = templates.plan(&model);
-        let mut index = Index::new(&model, &templates.sources);
-        let reads = index.reads_all(&plan);
+        let mut index = Index::new(&model, &[]);
+        let file = |item| PlannedFile {
+            path: "p".into(),
+            template: "t".into(),
+            item,
+            bind: None,
+            layer: "l".into(),
+            policy: crate::plan::Policy::Merge,
+        };
+        let files = [
+            file(None),
+            file(Some((Collection::Service, 1))),
+            file(Some((Collection::Topic, 0))),
+        ];
+        let reads = [
+            Reads::All,
+            Reads::Fields(vec![
+                ("services".into(), None),
+                ("entities".into(), Some(Arc::new(BTreeSet::from([0, 2])))),
+            ]),
+        ];
         let keys = |index: &Index| -> Vec<String> {
-            plan.iter()
-                .zip(&reads)
-                .flat_map(|(f, r)| [index.key(f, r), index.key(f, &Reads::All)])
+            files
+                .iter()
+                .flat_map(|f| reads.iter().map(|r| index.key(f, r)))
                 .collect()
         };
         let before = keys(&index);

@@ -36,7 +36,9 @@ fn same_both_ways(label: &str, text: &str) -> usize {
     let renderer = Renderer::new(&templates).unwrap();
     let whole = renderer.render_all(&model, &plan).unwrap();
     let pairs: Vec<(&plan::PlannedFile, &Reads)> = plan.iter().zip(&reads).collect();
-    let cut = renderer.render_reads(&model, &index, &pairs).unwrap();
+    let values = codex_system_design::render::converts_whole(&index, &pairs)
+        .then(|| tera::Value::from_serializable(&model));
+    let cut = renderer.render_reads(&index, values, &pairs).unwrap();
     let mut narrowed = 0;
     for ((path, want), ((p2, got, fell_back), r)) in whole.iter().zip(cut.iter().zip(&reads)) {
         assert_eq!(path, p2);
@@ -230,7 +232,7 @@ fn a_no_op_from_the_same_source_reports_from_the_state_without_resolving() {
     edited.push_str("# mine\n");
     std::fs::write(&file, edited).unwrap();
     let g = generation(out, &state);
-    assert!(!g.reused && g.model.is_some());
+    assert!(!g.reused && g.schema.is_some());
 }
 
 #[derive(Debug, Clone)]

@@ -31,7 +31,10 @@ pub fn prepare_run(
     }
     // The rendered text moves into the outputs: a large tree is not held twice.
     let mut outs = outputs(&g.plan, std::mem::take(&mut g.files), &g.keys, &g.trusted);
-    let schema = Schema::from_model(g.model());
+    let schema = match g.schema.take() {
+        Some(schema) => schema,
+        None => Schema::from_model(g.model()),
+    };
     let dirs: BTreeSet<String> = schema.databases.keys().cloned().collect();
     let mut known = Known::default();
     let mut untracked = Vec::new();
