@@ -191,11 +191,7 @@ pub fn generate_deferred(
     // peak at 1 000 services).
     let schema = crate::migrate::Schema::from_model(&model);
     let overview = model.overview();
-    let whole = !todo.is_empty() && crate::render::converts_whole(&index, &todo);
-    if whole {
-        index.release_text();
-    }
-    let whole = whole.then(|| tera::Value::from_serializable(&model));
+    let whole = crate::render::whole_values(&model, &mut index, &todo);
     drop(model);
     let rendered = if todo.is_empty() {
         Vec::new()

@@ -31,13 +31,12 @@ fn same_both_ways(label: &str, text: &str) -> usize {
     let templates = TemplateSet::embedded();
     let model = model_of(text);
     let plan = templates.plan(&model);
-    let index = Index::new(&model, &templates.sources);
+    let mut index = Index::new(&model, &templates.sources);
     let reads = index.reads_all(&plan);
     let renderer = Renderer::new(&templates).unwrap();
     let whole = renderer.render_all(&model, &plan).unwrap();
     let pairs: Vec<(&plan::PlannedFile, &Reads)> = plan.iter().zip(&reads).collect();
-    let values = codex_system_design::render::converts_whole(&index, &pairs)
-        .then(|| tera::Value::from_serializable(&model));
+    let values = codex_system_design::render::whole_values(&model, &mut index, &pairs);
     let cut = renderer.render_reads(&index, values, &pairs).unwrap();
     let mut narrowed = 0;
     for ((path, want), ((p2, got, fell_back), r)) in whole.iter().zip(cut.iter().zip(&reads)) {
