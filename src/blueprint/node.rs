@@ -129,11 +129,26 @@ pub fn parse(source: &str) -> Result<Node, ParseError> {
             loc: None,
         });
     }
+    if let Some(node) = fast_one(source) {
+        return Ok(node);
+    }
     let mut docs = events::documents(source, true)?;
     Ok(docs.pop().unwrap_or(Node {
         value: Value::Null,
         loc: Loc { line: 1, col: 1 },
     }))
+}
+
+/// The blueprint through [`fast`] when it is one document in the plain block YAML that path
+/// reads: parsing is about half of `validate`'s time on a large blueprint, and the fast path
+/// reads it several times quicker. A file with a `---` line goes to the parser, which alone
+/// tells an empty second document (an error for a blueprint) from none.
+fn fast_one(source: &str) -> Option<Node> {
+    if source.split('\n').any(|line| line.starts_with("---")) {
+        return None;
+    }
+    let mut docs = fast::documents(source)?;
+    (docs.len() == 1).then(|| docs.pop()).flatten()
 }
 
 /// Every non-empty document of a multi-document YAML file (Kubernetes manifests), for `check`.

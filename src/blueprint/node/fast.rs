@@ -223,7 +223,7 @@ impl<'a> Reader<'a> {
                 let item = self.mapping(item_col, depth + 1)?;
                 items.push(self.keep(item));
             } else {
-                let item = self.inline(rest, item_col, indent)?;
+                let item = self.inline(rest, item_col, indent, depth)?;
                 items.push(self.keep(item));
             }
         }
@@ -277,7 +277,7 @@ impl<'a> Reader<'a> {
         let trimmed = rest.trim_start_matches(' ');
         if !trimmed.is_empty() && !trimmed.starts_with('#') {
             let col = indent + after + (rest.len() - trimmed.len());
-            return self.inline(trimmed, col, indent);
+            return self.inline(trimmed, col, indent, depth);
         }
         if trimmed.starts_with('#') && trimmed.len() == rest.len() {
             return None; // `key:#`: not a comment
@@ -302,9 +302,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A scalar, flow sequence or `{}` that starts at `col` of the current line; the line is
-    /// consumed (a `|` literal takes the lines of its text too).
-    fn inline(&mut self, text: &'a str, col: usize, parent: usize) -> Option<Node> {
+    /// A scalar or flow collection that starts at `col` of the current line, in a collection
+    /// `depth` deep; the line is consumed (a `|` literal takes the lines of its text too).
+    fn inline(&mut self, text: &'a str, col: usize, parent: usize, depth: usize) -> Option<Node> {
         let at = loc(self.at, col);
         self.count()?;
         let value = match text.as_bytes()[0] {
@@ -313,14 +313,10 @@ impl<'a> Reader<'a> {
                 rest_is_comment(&text[used..])?;
                 scalar::resolve(&s, style, None, at).ok()?
             }
-            b'[' => {
-                let (items, used) = self.flow(text, col)?;
+            b'[' | b'{' => {
+                let (node, used) = self.flow(text, 0, col, depth + 1)?;
                 rest_is_comment(&text[used..])?;
-                Value::Seq(items)
-            }
-            b'{' => {
-                rest_is_comment(text.strip_prefix("{}")?)?;
-                Value::Map(Vec::new())
+                node.value
             }
             b'|' | b'>' => {
                 self.advance();
@@ -337,46 +333,80 @@ impl<'a> Reader<'a> {
         Some(Node { value, loc: at })
     }
 
-    /// A one-line flow sequence of scalars; the items and the bytes used.
-    fn flow(&mut self, text: &str, col: usize) -> Option<(Vec<Node>, usize)> {
+    /// A one-line flow collection (`[a, b]`, `{ path: /a, to: s }`, nested ones) that starts
+    /// at `text[i]`, column `col + i`, `level` collections deep: the node and the byte after it.
+    /// Keys must be followed by `: `; anything fancier (empty values, `?` keys, a trailing comma,
+    /// an implicit `[a: b]` pair, a comment or a line break inside) is left to the parser.
+    fn flow(&mut self, text: &str, i: usize, col: usize, level: usize) -> Option<(Node, usize)> {
+        if level >= MAX_DEPTH {
+            return None;
+        }
+        let at = loc(self.at, col + i);
+        self.count()?;
         let bytes = text.as_bytes();
+        let map = bytes[i] == b'{';
+        let close = if map { b'}' } else { b']' };
         let mut items = Vec::new();
-        let mut i = 1;
-        loop {
-            while bytes.get(i) == Some(&b' ') {
-                i += 1;
-            }
-            if bytes.get(i) == Some(&b']') && items.is_empty() {
-                return Some((items, i + 1));
-            }
-            let at = loc(self.at, col + i);
-            self.count()?;
-            let (value, used) = match *bytes.get(i)? {
-                b'"' | b'\'' => {
-                    let (s, style, used) = quoted(&text[i..])?;
-                    (scalar::resolve(&s, style, None, at).ok()?, used)
-                }
-                _ => {
-                    let len = text[i..].find([',', ']'])?;
-                    let word = text[i..i + len].trim_end_matches(' ');
-                    let safe = !word.is_empty()
-                        && !word.contains(['[', '{', '}', '#', ':', '"', '\''])
-                        && plain_start(word);
-                    if !safe {
-                        return None;
-                    }
-                    (plain_value(word, at)?, len)
-                }
+        let mut entries: Vec<(Key, Node)> = Vec::new();
+        let mut seen = Keys::default();
+        let mut i = skip_spaces(bytes, i + 1);
+        if bytes.get(i) == Some(&close) {
+            let value = if map {
+                Value::Map(entries)
+            } else {
+                Value::Seq(items)
             };
-            items.push(Node { value, loc: at });
-            i += used;
-            while bytes.get(i) == Some(&b' ') {
-                i += 1;
+            return Some((Node { value, loc: at }, i + 1));
+        }
+        loop {
+            if map {
+                let key_at = loc(self.at, col + i);
+                let (name, used) = flow_key(&text[i..])?;
+                if name == "<<" || name.len() > 256 || !seen.insert(&name, &entries) {
+                    return None;
+                }
+                self.count()?;
+                let (value, next) =
+                    self.flow_item(text, skip_spaces(bytes, i + used), col, level)?;
+                entries.push((Key { name, loc: key_at }, value));
+                i = next;
+            } else {
+                let (value, next) = self.flow_item(text, i, col, level)?;
+                items.push(value);
+                i = next;
             }
-            match bytes.get(i)? {
-                b',' => i += 1,
-                b']' => return Some((items, i + 1)),
+            i = skip_spaces(bytes, i);
+            match *bytes.get(i)? {
+                b',' => i = skip_spaces(bytes, i + 1),
+                b if b == close => {
+                    let value = if map {
+                        Value::Map(entries)
+                    } else {
+                        Value::Seq(items)
+                    };
+                    return Some((Node { value, loc: at }, i + 1));
+                }
                 _ => return None,
+            }
+        }
+    }
+
+    /// An item of a flow collection at `text[i]`: a nested collection, a quoted scalar or a
+    /// plain one; the node and the byte after it.
+    fn flow_item(
+        &mut self,
+        text: &str,
+        i: usize,
+        col: usize,
+        level: usize,
+    ) -> Option<(Node, usize)> {
+        match *text.as_bytes().get(i)? {
+            b'[' | b'{' => self.flow(text, i, col, level + 1),
+            _ => {
+                let at = loc(self.at, col + i);
+                self.count()?;
+                let (value, used) = flow_scalar(&text[i..], at)?;
+                Some((Node { value, loc: at }, i + used))
             }
         }
     }
@@ -430,6 +460,63 @@ impl<'a> Reader<'a> {
         self.compact = None;
         Some(text)
     }
+}
+
+/// A scalar item of a one-line flow collection: its value and the bytes used. A plain word
+/// ends at `,`, `]` or `}`; it may hold a `:` that no space or flow indicator follows
+/// (`https://a`), and goes to the parser with any other indicator, a quote or a `#` in it.
+fn flow_scalar(text: &str, at: Loc) -> Option<(Value, usize)> {
+    let bytes = text.as_bytes();
+    if matches!(bytes.first()?, b'"' | b'\'') {
+        let (s, style, used) = quoted(text)?;
+        return Some((scalar::resolve(&s, style, None, at).ok()?, used));
+    }
+    let mut len = 0;
+    while let Some(&b) = bytes.get(len) {
+        match b {
+            b',' | b']' | b'}' => break,
+            b'[' | b'{' | b'#' | b'"' | b'\'' => return None,
+            b':' if bytes
+                .get(len + 1)
+                .is_none_or(|n| matches!(n, b' ' | b',' | b'[' | b']' | b'{' | b'}')) =>
+            {
+                return None;
+            }
+            _ => len += 1,
+        }
+    }
+    let word = text[..len].trim_end_matches(' ');
+    (!word.is_empty() && plain_start(word)).then_some(())?;
+    Some((plain_value(word, at)?, len))
+}
+
+/// A key of a one-line flow mapping, quoted or a plain word, with its `: `: the name and the
+/// bytes used up to the space.
+fn flow_key(text: &str) -> Option<(String, usize)> {
+    let (name, used) = match *text.as_bytes().first()? {
+        b'"' | b'\'' => {
+            let (name, _, used) = quoted(text)?;
+            (name, used)
+        }
+        _ => {
+            let len = text.find(':')?;
+            let word = &text[..len];
+            let safe = !word.is_empty()
+                && !word.contains(['[', ']', '{', '}', '#', ',', '"', '\'', ' '])
+                && plain_start(word);
+            safe.then_some(())?;
+            (word.to_owned(), len)
+        }
+    };
+    text[used..].starts_with(": ").then_some((name, used + 1))
+}
+
+/// The first byte at or after `i` that is not a space.
+fn skip_spaces(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
 }
 
 /// `- x` or a lone `-`.

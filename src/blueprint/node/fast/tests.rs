@@ -126,6 +126,13 @@ fn manifests_come_out_as_the_parser_builds_them() {
         "e:\nf:   # c\n\ng:\n- h:\n  i:\n",
         "on:\n  push:\n    branches: [main]\n  pull_request:\n# comment →\nx: 1\n",
         "q: \"a \\\"b\\\" \\\\ c\\/d\\n\\t\"\n",
+        "routes:\n  - { path: /api/a, to: s1 }\n  - {path: /b, to: s2}\n",
+        "a: { \"q k\": 'v', n: 1, t: true, f: 1.5, z: ~ } # c\n",
+        "x:\n- {a: b}\n- { }\nc: {d: -1}\n",
+        "a: {b: {c: d}}\n",
+        "ingress: { host: a.example.com, tls: true, cors: { origins: [https://a.example.com, http://localhost:3000] } }\n",
+        "routes:\n  - { path: /api/a, to: a, auth: { read: user, write: role(admin) } }\n",
+        "a: [[1, 2], {b: c}, [], {}, x:y]\n",
     ] {
         agrees(text);
     }
@@ -142,7 +149,9 @@ fn what_it_does_not_follow_goes_to_the_parser() {
         "a: >\n  x\n    y\n",
         "a: \"x\\x41\"\n",
         "a: [1,\n  2]\n",
-        "a: {b: c}\n",
+        "a: {b: c, b: d}\n",
+        "a: {b: }\n",
+        "a: {b: c, }\n",
         "a: b\n  c\n",
         "a:\tb\n",
         "a: b\r\n",
@@ -198,6 +207,34 @@ fn edge_cases_never_disagree() {
         "a:\n  - b\n  -\n",
         "a: ''\n",
         "a: \"\"\n",
+        "a: {b:c}\n",
+        "a: { b : c }\n",
+        "a: {b: [c]}\n",
+        "a: {b: c d}\n",
+        "a: {b: 'x' y}\n",
+        "a: {? b: c}\n",
+        "a: {b: c}}\n",
+        "a: {b: c\n",
+        "a: {b: x:y}\n",
+        "a: {b: x: y}\n",
+        "a: {\"b\":c}\n",
+        "a: {b: c,d: e}\n",
+        "a: {b: c} d\n",
+        "a: {-b: c, :d: e}\n",
+        "a: {b: c #d}\n",
+        "a: [b: c]\n",
+        "a: [b:]\n",
+        "a: {b: c:d}\n",
+        "a: {b: http://x, }\n",
+        "a: {b: [c, ]}\n",
+        "a: [b, {c: d}}]\n",
+        "a: {b: c d: e}\n",
+        "a: {b: [c]d}\n",
+        "a: {b: c}[d]\n",
+        "a: [b:,c]\n",
+        "a: {b: :c}\n",
+        "a: {b: -c, d: - e}\n",
+        "a: [ [ ] , { } ]\n",
         "'': 1\n",
         "\"a\":b\n",
         "a: 'x\n",
@@ -272,4 +309,53 @@ fn the_syntax_only_reading_agrees_with_the_full_one() {
     text.push_str("k3: again\n");
     assert_eq!(syntax(&text), None);
     assert!(documents(&text).is_none());
+}
+
+/// Blueprints go through the fast path when they can, and come out as the parser reads them:
+/// every built-in example, every fixture blueprint and the flow mappings blueprints write.
+#[test]
+fn blueprints_take_the_fast_path_and_read_as_the_parser_does() {
+    let mut texts: Vec<(String, String)> = crate::assets::examples()
+        .into_iter()
+        .map(|(name, text)| (name.to_owned(), text.to_owned()))
+        .collect();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    for entry in walkdir::WalkDir::new(fixtures)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "yaml") && entry.file_type().is_file() {
+            // Some invalid fixtures are not UTF-8 on purpose.
+            if let Ok(text) = std::fs::read_to_string(path) {
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    let routes = "services:\n  gw:\n    routes:\n      - { path: /api/a, to: a }\n  a: {}\n";
+    texts.push(("routes".to_owned(), routes.to_owned()));
+    let mut taken = 0;
+    for (name, text) in &texts {
+        let Some(fast) = super::super::fast_one(text) else {
+            continue;
+        };
+        taken += 1;
+        let mut slow = events::documents(text, true).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(slow.len(), 1, "{name}");
+        if let Some(d) = difference(&fast, &slow.pop().expect("one"), "") {
+            panic!("{name}: {d}");
+        }
+    }
+    for (name, text) in crate::assets::examples() {
+        assert!(
+            super::super::fast_one(text).is_some(),
+            "{name} left the fast path"
+        );
+    }
+    assert!(super::super::fast_one(routes).is_some());
+    assert!(taken > texts.len() / 2, "{taken} of {}", texts.len());
+    let deep = format!("a: {}{}\n", "[".repeat(40), "]".repeat(40));
+    assert!(super::super::fast_one(&deep).is_none(), "nesting past the limit");
+    // A second document, even an empty one, is the parser's to refuse.
+    assert!(super::super::fast_one("a: 1\n---\n").is_none());
 }
