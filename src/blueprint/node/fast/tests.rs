@@ -355,7 +355,10 @@ fn blueprints_take_the_fast_path_and_read_as_the_parser_does() {
     assert!(super::super::fast_one(routes).is_some());
     assert!(taken > texts.len() / 2, "{taken} of {}", texts.len());
     let deep = format!("a: {}{}\n", "[".repeat(40), "]".repeat(40));
-    assert!(super::super::fast_one(&deep).is_none(), "nesting past the limit");
+    assert!(
+        super::super::fast_one(&deep).is_none(),
+        "nesting past the limit"
+    );
     // A second document, even an empty one, is the parser's to refuse.
     assert!(super::super::fast_one("a: 1\n---\n").is_none());
 }
