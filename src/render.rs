@@ -16,6 +16,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use tera::{Context, Kwargs, State, Tera, Value};
 
+mod shared;
+
 /// A set of template sources by name (embedded ones, possibly overlaid by a user's folder).
 pub struct TemplateSet {
     /// Every template by name, and the manifest (`manifest.yaml`, not a template itself).
@@ -377,7 +379,7 @@ pub fn whole_values(
         return None;
     }
     index.release_text();
-    Some(Value::from_serializable(m))
+    Some(shared::whole_value(m, index))
 }
 
 /// Values a rendering thread builds once and shares among its files.

@@ -134,6 +134,19 @@ impl Index {
         self.json = String::new();
     }
 
+    /// The hash of each element of a top-level list.
+    pub fn elem_hashes(&self, name: &str) -> Option<Vec<&Digest>> {
+        Some(
+            self.fields
+                .get(name)?
+                .elems
+                .as_ref()?
+                .iter()
+                .map(|(_, h)| h)
+                .collect(),
+        )
+    }
+
     /// The length of a top-level list.
     pub fn list_len(&self, name: &str) -> Option<usize> {
         Some(self.fields.get(name)?.elems.as_ref()?.len())
