@@ -191,8 +191,8 @@ pub fn generate_deferred(
     // peak at 1 000 services).
     let schema = crate::migrate::Schema::from_model(&model);
     let overview = model.overview();
-    let whole = crate::render::whole_values(&model, &mut index, &todo);
-    drop(model);
+    // The model goes here: dropped list by list as it is converted, or at once.
+    let whole = crate::render::whole_values_releasing(model, &mut index, &todo);
     let rendered = if todo.is_empty() {
         Vec::new()
     } else {

@@ -382,6 +382,21 @@ pub fn whole_values(
     Some(shared::whole_value(m, index))
 }
 
+/// [`whole_values`] for a caller that is done with the model: its large lists are dropped as
+/// they are converted (issue 23: the peak of a 1 000-service run), and all of it when the whole
+/// model is not converted.
+pub fn whole_values_releasing(
+    m: Model,
+    index: &mut crate::slices::Index,
+    files: &[(&PlannedFile, &Reads)],
+) -> Option<Value> {
+    if !converts_whole(index, files) {
+        return None;
+    }
+    index.release_text();
+    Some(shared::whole_value_releasing(m, index))
+}
+
 /// Values a rendering thread builds once and shares among its files.
 #[derive(Default)]
 struct Cache {
@@ -813,14 +828,15 @@ impl Generated {
             reads,
         } = d;
         let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&reads).collect();
-        let model = self
-            .model
-            .as_ref()
-            .expect("a deferred render has its model");
-        let whole = whole_values(model, &mut index, &todo);
-        if release_model {
-            self.model = None;
-        }
+        let whole = match self.model.take() {
+            Some(model) if release_model => whole_values_releasing(model, &mut index, &todo),
+            Some(model) => {
+                let whole = whole_values(&model, &mut index, &todo);
+                self.model = Some(model);
+                whole
+            }
+            None => unreachable!("a deferred render has its model"),
+        };
         let keys = &mut self.keys;
         let chunk = chunk.min(todo.len()).max(1);
         renderer.render_stream(&index, whole, &todo, chunk, |at, rendered| {

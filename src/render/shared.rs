@@ -38,17 +38,72 @@ struct Pool {
 
 /// The template value of `model` (a struct whose list fields the index hashes per element).
 pub fn whole_value<T: Serialize>(model: &T, index: &Index) -> Value {
-    let mut pool = Pool {
-        elems: HashMap::new(),
-        parts: HashMap::default(),
-        keys: HashMap::default(),
+    let mut pool = Pool::new();
+    let top = Top {
+        index,
+        pool: &mut pool,
+        ready: &mut HashMap::new(),
     };
     model
-        .serialize(Top {
-            index,
-            pool: &mut pool,
-        })
+        .serialize(top)
         .unwrap_or_else(|Refused| Value::from_serializable(model))
+}
+
+/// [`whole_value`] of a model the caller no longer needs: its largest lists are converted
+/// first, each dropped as soon as its template value is built, so that the model's structs
+/// and their template values are never both whole (at 1 000 services the structs are about
+/// 50 MB, the lists below most of it). Same value as [`whole_value`] (a test holds it).
+pub fn whole_value_releasing(mut model: crate::resolve::Model, index: &Index) -> Value {
+    let mut pool = Pool::new();
+    let mut ready = HashMap::new();
+    // Services before deployables: those equal to a service are then found by their hash.
+    let services = std::mem::take(&mut model.services);
+    ready.insert(
+        "services",
+        list_value(services, "services", index, &mut pool),
+    );
+    let deployables = std::mem::take(&mut model.deployables);
+    ready.insert(
+        "deployables",
+        list_value(deployables, "deployables", index, &mut pool),
+    );
+    let entities = std::mem::take(&mut model.entities);
+    ready.insert(
+        "entities",
+        list_value(entities, "entities", index, &mut pool),
+    );
+    let databases = std::mem::take(&mut model.databases);
+    ready.insert(
+        "databases",
+        list_value(databases, "databases", index, &mut pool),
+    );
+    let top = Top {
+        index,
+        pool: &mut pool,
+        ready: &mut ready,
+    };
+    let value = model.serialize(top);
+    drop(model);
+    value.unwrap_or_else(|Refused| unreachable_refusal())
+}
+
+/// The model is a struct, so [`Top`] never refuses it; were that to change, the structs are
+/// gone and there is nothing to convert the plain way: an empty map, which every template
+/// render then fails on loudly.
+fn unreachable_refusal() -> Value {
+    Value::from(Map::new())
+}
+
+/// A list of the model, converted and then dropped.
+fn list_value<T: Serialize>(list: Vec<T>, name: &str, index: &Index, pool: &mut Pool) -> Value {
+    let converted = index.elem_hashes(name).and_then(|hashes| {
+        list.serialize(Elems {
+            hashes,
+            pool: &mut *pool,
+        })
+        .ok()
+    });
+    converted.unwrap_or_else(|| convert(&list, pool))
 }
 
 /// `value` converted with parts shared, or the plain way when [`Conv`] refuses it.
@@ -171,11 +226,14 @@ macro_rules! refuse_compounds {
 struct Top<'a> {
     index: &'a Index,
     pool: &'a mut Pool,
+    /// Fields already converted, by name: taken instead of what the model holds there.
+    ready: &'a mut HashMap<&'static str, Value>,
 }
 
 struct TopFields<'a> {
     index: &'a Index,
     pool: &'a mut Pool,
+    ready: &'a mut HashMap<&'static str, Value>,
     map: Map,
 }
 
@@ -194,6 +252,7 @@ impl<'a> Serializer for Top<'a> {
         Ok(TopFields {
             index: self.index,
             pool: self.pool,
+            ready: self.ready,
             map: Map::with_capacity(len),
         })
     }
@@ -214,6 +273,10 @@ impl ser::SerializeStruct for TopFields<'_> {
         key: &'static str,
         value: &V,
     ) -> Result<(), Refused> {
+        if let Some(value) = self.ready.remove(key) {
+            self.map.insert(Key::Str(key), value);
+            return Ok(());
+        }
         let converted = self.index.elem_hashes(key).and_then(|hashes| {
             let elems = Elems {
                 hashes,
@@ -332,6 +395,14 @@ impl Digest {
 }
 
 impl Pool {
+    fn new() -> Pool {
+        Pool {
+            elems: HashMap::new(),
+            parts: HashMap::default(),
+            keys: HashMap::default(),
+        }
+    }
+
     fn scalar(value: Value, tag: u8, bytes: &[u8]) -> Part {
         let mut d = Digest::new(tag);
         d.bytes(bytes);
@@ -840,6 +911,13 @@ mod tests {
             let mut index = Index::new(&model, &templates);
             index.release_text();
             let shared = whole_value(&model, &index);
+            let released = whole_value_releasing(model.clone(), &index);
+            assert_eq!(
+                serde_json::to_string(&released).expect("json"),
+                serde_json::to_string(&shared).expect("json"),
+                "{name}"
+            );
+            assert!(same(&released, &shared), "{name}");
             let plain = Value::from_serializable(&model);
             assert_eq!(
                 serde_json::to_string(&shared).expect("json"),
@@ -904,11 +982,7 @@ mod tests {
     /// Equal hashes with different contents share nothing.
     #[test]
     fn a_hash_collision_shares_nothing() {
-        let mut pool = Pool {
-            elems: HashMap::new(),
-            parts: HashMap::default(),
-            keys: HashMap::default(),
-        };
+        let mut pool = Pool::new();
         let d = Digest::new(b'a');
         let one = pool.share_list(vec![Value::from(1u64)], &d);
         let two = pool.share_list(vec![Value::from(2u64)], &d);
