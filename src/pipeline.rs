@@ -5,7 +5,7 @@ use crate::diagnostic::Diagnostics;
 use crate::error::Error;
 use crate::plan::{self, PlannedFile};
 use crate::progress::{Stage, Tracker};
-use crate::render::{Renderer, TemplateSet};
+use crate::render::{ModelFor, Renderer, TemplateSet};
 use crate::resolve::{self, Model, Overview};
 use crate::slices::{Index, Reads};
 
@@ -192,7 +192,7 @@ pub fn generate_deferred(
     let schema = crate::migrate::Schema::from_model(&model);
     let overview = model.overview();
     // The model goes here: dropped list by list as it is converted, or at once.
-    let whole = crate::render::whole_values_releasing(model, &mut index, &todo);
+    let whole = crate::render::whole_values(ModelFor::Done(Box::new(model)), &mut index, &todo);
     let rendered = if todo.is_empty() {
         Vec::new()
     } else {

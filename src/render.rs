@@ -371,7 +371,7 @@ fn converts_whole(index: &crate::slices::Index, files: &[(&PlannedFile, &Reads)]
 /// nothing of it once the whole model is a value, and freed before the conversion it never
 /// adds to the peak (issue 23).
 pub fn whole_values(
-    m: &Model,
+    model: ModelFor<'_>,
     index: &mut crate::slices::Index,
     files: &[(&PlannedFile, &Reads)],
 ) -> Option<Value> {
@@ -379,22 +379,19 @@ pub fn whole_values(
         return None;
     }
     index.release_text();
-    Some(shared::whole_value(m, index))
+    Some(match model {
+        ModelFor::Kept(m) => shared::whole_value(m, index),
+        ModelFor::Done(m) => shared::whole_value_releasing(*m, index),
+    })
 }
 
-/// [`whole_values`] for a caller that is done with the model: its large lists are dropped as
-/// they are converted (issue 23: the peak of a 1 000-service run), and all of it when the whole
-/// model is not converted.
-pub fn whole_values_releasing(
-    m: Model,
-    index: &mut crate::slices::Index,
-    files: &[(&PlannedFile, &Reads)],
-) -> Option<Value> {
-    if !converts_whole(index, files) {
-        return None;
-    }
-    index.release_text();
-    Some(shared::whole_value_releasing(m, index))
+/// The model [`whole_values`] converts, and whether the caller keeps it.
+pub enum ModelFor<'m> {
+    /// Borrowed: the caller needs it after.
+    Kept(&'m Model),
+    /// Given up: its large lists are dropped as they are converted (issue 23: the peak of a
+    /// 1 000-service run), and all of it when the whole model is not converted.
+    Done(Box<Model>),
 }
 
 /// Values a rendering thread builds once and shares among its files.
@@ -829,9 +826,11 @@ impl Generated {
         } = d;
         let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&reads).collect();
         let whole = match self.model.take() {
-            Some(model) if release_model => whole_values_releasing(model, &mut index, &todo),
+            Some(model) if release_model => {
+                whole_values(ModelFor::Done(Box::new(model)), &mut index, &todo)
+            }
             Some(model) => {
-                let whole = whole_values(&model, &mut index, &todo);
+                let whole = whole_values(ModelFor::Kept(&model), &mut index, &todo);
                 self.model = Some(model);
                 whole
             }

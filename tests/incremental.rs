@@ -36,7 +36,11 @@ fn same_both_ways(label: &str, text: &str) -> usize {
     let renderer = Renderer::new(&templates).unwrap();
     let whole = renderer.render_all(&model, &plan).unwrap();
     let pairs: Vec<(&plan::PlannedFile, &Reads)> = plan.iter().zip(&reads).collect();
-    let values = codex_system_design::render::whole_values(&model, &mut index, &pairs);
+    let values = codex_system_design::render::whole_values(
+        codex_system_design::render::ModelFor::Kept(&model),
+        &mut index,
+        &pairs,
+    );
     let cut = renderer.render_reads(&index, values, &pairs).unwrap();
     let mut narrowed = 0;
     for ((path, want), ((p2, got, fell_back), r)) in whole.iter().zip(cut.iter().zip(&reads)) {

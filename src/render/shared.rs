@@ -55,28 +55,33 @@ pub fn whole_value<T: Serialize>(model: &T, index: &Index) -> Value {
 /// 50 MB, the lists below most of it). Same value as [`whole_value`] (a test holds it).
 pub fn whole_value_releasing(mut model: crate::resolve::Model, index: &Index) -> Value {
     let mut pool = Pool::new();
-    let mut ready = HashMap::new();
     // Services before deployables: those equal to a service are then found by their hash.
-    let services = std::mem::take(&mut model.services);
-    ready.insert(
-        "services",
-        list_value(services, "services", index, &mut pool),
-    );
-    let deployables = std::mem::take(&mut model.deployables);
-    ready.insert(
-        "deployables",
-        list_value(deployables, "deployables", index, &mut pool),
-    );
-    let entities = std::mem::take(&mut model.entities);
-    ready.insert(
-        "entities",
-        list_value(entities, "entities", index, &mut pool),
-    );
-    let databases = std::mem::take(&mut model.databases);
-    ready.insert(
-        "databases",
-        list_value(databases, "databases", index, &mut pool),
-    );
+    let mut ready: HashMap<&'static str, Value> = HashMap::from([
+        list_value(
+            std::mem::take(&mut model.services),
+            "services",
+            index,
+            &mut pool,
+        ),
+        list_value(
+            std::mem::take(&mut model.deployables),
+            "deployables",
+            index,
+            &mut pool,
+        ),
+        list_value(
+            std::mem::take(&mut model.entities),
+            "entities",
+            index,
+            &mut pool,
+        ),
+        list_value(
+            std::mem::take(&mut model.databases),
+            "databases",
+            index,
+            &mut pool,
+        ),
+    ]);
     let top = Top {
         index,
         pool: &mut pool,
@@ -94,8 +99,13 @@ fn unreachable_refusal() -> Value {
     Value::from(Map::new())
 }
 
-/// A list of the model, converted and then dropped.
-fn list_value<T: Serialize>(list: Vec<T>, name: &str, index: &Index, pool: &mut Pool) -> Value {
+/// A list of the model by its field name, converted and then dropped.
+fn list_value<T: Serialize>(
+    list: Vec<T>,
+    name: &'static str,
+    index: &Index,
+    pool: &mut Pool,
+) -> (&'static str, Value) {
     let converted = index.elem_hashes(name).and_then(|hashes| {
         list.serialize(Elems {
             hashes,
@@ -103,7 +113,7 @@ fn list_value<T: Serialize>(list: Vec<T>, name: &str, index: &Index, pool: &mut 
         })
         .ok()
     });
-    converted.unwrap_or_else(|| convert(&list, pool))
+    (name, converted.unwrap_or_else(|| convert(&list, pool)))
 }
 
 /// `value` converted with parts shared, or the plain way when [`Conv`] refuses it.
@@ -523,6 +533,17 @@ fn same_entries(entries: &[(Key<'static>, Value)], known: &Value) -> bool {
     })
 }
 
+/// Integer methods: widened as tera's serializer widens them (to 64 or 128 bits, signed or
+/// not), hashed with their kind.
+macro_rules! number {
+    ($($method:ident: $ty:ty => $wide:ty, $tag:literal);* $(;)?) => {
+        $(fn $method(self, v: $ty) -> Result<Part, Refused> {
+            let v = <$wide>::from(v);
+            Ok(Pool::scalar(Value::from(v), $tag, &v.to_le_bytes()))
+        })*
+    };
+}
+
 /// Converts as tera's serializer does (`tera::value::ser`), sharing equal maps and lists.
 struct Conv<'p> {
     pool: &'p mut Pool,
@@ -545,36 +566,18 @@ impl<'p> Serializer for Conv<'p> {
     fn serialize_bool(self, v: bool) -> Result<Part, Refused> {
         Ok(Pool::scalar(Value::from(v), b'b', &[u8::from(v)]))
     }
-    fn serialize_i8(self, v: i8) -> Result<Part, Refused> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Part, Refused> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Part, Refused> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Part, Refused> {
-        Ok(Pool::scalar(Value::from(v), b'i', &v.to_le_bytes()))
-    }
-    fn serialize_i128(self, v: i128) -> Result<Part, Refused> {
-        Ok(Pool::scalar(Value::from(v), b'I', &v.to_le_bytes()))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Part, Refused> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Part, Refused> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Part, Refused> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Part, Refused> {
-        Ok(Pool::scalar(Value::from(v), b'u', &v.to_le_bytes()))
-    }
-    fn serialize_u128(self, v: u128) -> Result<Part, Refused> {
-        Ok(Pool::scalar(Value::from(v), b'U', &v.to_le_bytes()))
-    }
+    number!(
+        serialize_i8: i8 => i64, b'i';
+        serialize_i16: i16 => i64, b'i';
+        serialize_i32: i32 => i64, b'i';
+        serialize_i64: i64 => i64, b'i';
+        serialize_i128: i128 => i128, b'I';
+        serialize_u8: u8 => u64, b'u';
+        serialize_u16: u16 => u64, b'u';
+        serialize_u32: u32 => u64, b'u';
+        serialize_u64: u64 => u64, b'u';
+        serialize_u128: u128 => u128, b'U';
+    );
     fn serialize_f32(self, v: f32) -> Result<Part, Refused> {
         self.serialize_f64(f64::from(v))
     }
@@ -658,9 +661,11 @@ impl<'p> Serializer for Conv<'p> {
         variant: &'static str,
         len: usize,
     ) -> Result<ConvSeq<'p>, Refused> {
-        let mut seq = self.serialize_seq(Some(len))?;
-        seq.variant = Some(variant);
-        Ok(seq)
+        let seq = self.serialize_seq(Some(len))?;
+        Ok(ConvSeq {
+            variant: Some(variant),
+            ..seq
+        })
     }
     fn serialize_map(self, len: Option<usize>) -> Result<ConvMap<'p>, Refused> {
         let digest = Digest::new(b'm');
@@ -682,9 +687,10 @@ impl<'p> Serializer for Conv<'p> {
         variant: &'static str,
         len: usize,
     ) -> Result<ConvMap<'p>, Refused> {
-        let mut map = self.serialize_map(Some(len))?;
-        map.variant = Some(variant);
-        Ok(map)
+        self.serialize_map(Some(len)).map(|map| ConvMap {
+            variant: Some(variant),
+            ..map
+        })
     }
 }
 
@@ -723,49 +729,40 @@ impl ConvSeq<'_> {
     }
 }
 
-impl ser::SerializeSeq for ConvSeq<'_> {
-    type Ok = Part;
-    type Error = Refused;
-    fn serialize_element<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), Refused> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Part, Refused> {
-        self.done()
-    }
+/// The compound-serializer traits whose one method hands each part to `$push`.
+macro_rules! forward {
+    ($ty:ident, $push:ident: $($trait:ident::$method:ident),*) => {
+        $(impl ser::$trait for $ty<'_> {
+            type Ok = Part;
+            type Error = Refused;
+            fn $method<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), Refused> {
+                self.$push(value)
+            }
+            fn end(self) -> Result<Part, Refused> {
+                self.done()
+            }
+        })*
+    };
+    (fields of $ty:ident: $($trait:ident),*) => {
+        $(impl ser::$trait for $ty<'_> {
+            type Ok = Part;
+            type Error = Refused;
+            fn serialize_field<V: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &V,
+            ) -> Result<(), Refused> {
+                self.insert(Key::Str(key), value)
+            }
+            fn end(self) -> Result<Part, Refused> {
+                self.done()
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for ConvSeq<'_> {
-    type Ok = Part;
-    type Error = Refused;
-    fn serialize_element<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), Refused> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Part, Refused> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleStruct for ConvSeq<'_> {
-    type Ok = Part;
-    type Error = Refused;
-    fn serialize_field<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), Refused> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Part, Refused> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleVariant for ConvSeq<'_> {
-    type Ok = Part;
-    type Error = Refused;
-    fn serialize_field<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), Refused> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Part, Refused> {
-        self.done()
-    }
-}
+forward!(ConvSeq, push: SerializeSeq::serialize_element, SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field, SerializeTupleVariant::serialize_field);
 
 struct ConvMap<'p> {
     pool: &'p mut Pool,
@@ -825,35 +822,7 @@ impl ser::SerializeMap for ConvMap<'_> {
     }
 }
 
-impl ser::SerializeStruct for ConvMap<'_> {
-    type Ok = Part;
-    type Error = Refused;
-    fn serialize_field<V: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &V,
-    ) -> Result<(), Refused> {
-        self.insert(Key::Str(key), value)
-    }
-    fn end(self) -> Result<Part, Refused> {
-        self.done()
-    }
-}
-
-impl ser::SerializeStructVariant for ConvMap<'_> {
-    type Ok = Part;
-    type Error = Refused;
-    fn serialize_field<V: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &V,
-    ) -> Result<(), Refused> {
-        self.insert(Key::Str(key), value)
-    }
-    fn end(self) -> Result<Part, Refused> {
-        self.done()
-    }
-}
+forward!(fields of ConvMap: SerializeStruct, SerializeStructVariant);
 
 /// A map key's text: string keys only (tera's serializer gives other kinds keys of their own).
 struct KeyText;
