@@ -825,16 +825,13 @@ impl Generated {
             reads,
         } = d;
         let todo: Vec<(&PlannedFile, &Reads)> = self.plan.iter().zip(&reads).collect();
-        let whole = match self.model.take() {
-            Some(model) if release_model => {
-                whole_values(ModelFor::Done(Box::new(model)), &mut index, &todo)
-            }
-            Some(model) => {
-                let whole = whole_values(ModelFor::Kept(&model), &mut index, &todo);
-                self.model = Some(model);
-                whole
-            }
-            None => unreachable!("a deferred render has its model"),
+        let model = self.model.take().expect("a deferred render has its model");
+        let whole = if release_model {
+            whole_values(ModelFor::Done(Box::new(model)), &mut index, &todo)
+        } else {
+            let whole = whole_values(ModelFor::Kept(&model), &mut index, &todo);
+            self.model = Some(model);
+            whole
         };
         let keys = &mut self.keys;
         let chunk = chunk.min(todo.len()).max(1);

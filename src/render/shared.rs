@@ -106,14 +106,26 @@ fn list_value<T: Serialize>(
     index: &Index,
     pool: &mut Pool,
 ) -> (&'static str, Value) {
+    (name, field_value(&list, name, index, pool))
+}
+
+/// The model's field `name`: a list the index hashes element by element through [`Elems`],
+/// anything else (or a list it refuses) through [`convert`].
+fn field_value<V: Serialize + ?Sized>(
+    value: &V,
+    name: &str,
+    index: &Index,
+    pool: &mut Pool,
+) -> Value {
     let converted = index.elem_hashes(name).and_then(|hashes| {
-        list.serialize(Elems {
-            hashes,
-            pool: &mut *pool,
-        })
-        .ok()
+        value
+            .serialize(Elems {
+                hashes,
+                pool: &mut *pool,
+            })
+            .ok()
     });
-    (name, converted.unwrap_or_else(|| convert(&list, pool)))
+    converted.unwrap_or_else(|| convert(value, pool))
 }
 
 /// `value` converted with parts shared, or the plain way when [`Conv`] refuses it.
@@ -283,18 +295,10 @@ impl ser::SerializeStruct for TopFields<'_> {
         key: &'static str,
         value: &V,
     ) -> Result<(), Refused> {
-        if let Some(value) = self.ready.remove(key) {
-            self.map.insert(Key::Str(key), value);
-            return Ok(());
-        }
-        let converted = self.index.elem_hashes(key).and_then(|hashes| {
-            let elems = Elems {
-                hashes,
-                pool: &mut *self.pool,
-            };
-            value.serialize(elems).ok()
-        });
-        let value = converted.unwrap_or_else(|| convert(value, self.pool));
+        let value = match self.ready.remove(key) {
+            Some(ready) => ready,
+            None => field_value(value, key, self.index, self.pool),
+        };
         self.map.insert(Key::Str(key), value);
         Ok(())
     }
